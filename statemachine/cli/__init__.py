@@ -1,0 +1,48 @@
+"""The command line: ``python cli.py <command> ...`` (also installed as ``statemachine``).
+
+Each command lives in its own module with ``configure(parser)`` and ``main(args) -> int``;
+modules are imported only when their command runs, so ``validate`` never pays for aiohttp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("statemachine.cli.validate", "validate definitions (JSON or YAML)"),
+    "run": ("statemachine.cli.run", "run one execution in memory, no Redis"),
+    "serve": ("statemachine.cli.serve", "run the REST API and workers"),
+    "worker": ("statemachine.cli.serve", "run a standalone worker process"),
+    "start": ("statemachine.cli.client", "start an execution over the API"),
+    "describe": ("statemachine.cli.client", "describe an execution"),
+    "history": ("statemachine.cli.client", "print an execution's history"),
+    "list": ("statemachine.cli.client", "list executions"),
+    "bench": ("statemachine.cli.bench", "run the benchmark workloads"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="statemachine", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"statemachine: unknown command {argv[0]!r}", file=sys.stderr)
+            parser.print_help(sys.stderr)
+            return 2
+        parser.print_help()
+        return 0
+    module_name, help_text = COMMANDS[argv[0]]
+    module = importlib.import_module(module_name)
+    command_parser = argparse.ArgumentParser(prog=f"statemachine {argv[0]}", description=help_text)
+    module.configure(command_parser, argv[0])
+    try:
+        args = command_parser.parse_args(argv[1:])
+    except SystemExit as exc:  # argparse exits 2 on bad usage; keep its code
+        return int(exc.code or 0)
+    args.command = argv[0]
+    return int(module.main(args) or 0)

@@ -1,0 +1,1 @@
+"""Executions: the pure ``advance()`` core.  See :mod:`statemachine.interpreter.records`."""

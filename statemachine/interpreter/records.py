@@ -1,0 +1,93 @@
+"""The data that crosses the boundary of the pure core: records, events, commands.
+
+Everything here is plain JSON (dicts, lists, str, int, float, bool, None) so that
+the runtime can store it in Redis with ``orjson`` and read it back unchanged.
+
+``advance(machine, execution, event, *, now) -> Decision``
+    ``machine``   a compiled :class:`statemachine.language.model.Machine` (the whole
+                  definition; a child execution runs ``machine.sub(execution["path"])``).
+    ``execution`` the record below.  ``advance`` never mutates it; it returns a new one.
+    ``event``     one of the events below.
+    ``now``       milliseconds since the epoch (int), the only clock the core sees.
+
+Execution record (``Execution``)::
+
+    id            str   execution id. A child's id is ``<parent id>/<group>/<index>``; the
+                        shard of any execution is chosen from the part before the first "/",
+                        so a child always lives on its root's shard.
+    name          str   execution name (``$$.Execution.Name``)
+    machine       str   state machine name;  machine_version  int
+    path          list  [] at the top level; else the path of the sub-machine this child runs,
+                        e.g. ["States", "MapX", "ItemProcessor"] or ["States", "P", "Branches", 2]
+    status        str   RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    input, output, error, cause
+    rev           int   record version, bumped by every advance (compare-and-set in the store)
+    seq           int   id of the last history event written
+    state         str | None   current state; state_input: its raw input; entered: event id
+                               of its StateEntered event
+    vars          dict  variables visible in this scope
+    retry         dict  {retrier index (str): attempts so far} for the current state entry
+    token         str | None   the task token we wait for, if any
+    timer         str | None   the timer id we wait for, if any (Wait, retry backoff)
+    waiting       str | None   "task" | "timer" | "children" | None
+    start, stop   int | None   ms since epoch
+    parent        dict | None  {"id", "group", "index"} for a Map/Parallel child
+    item          dict | None  {"Index", "Value"} for a Map child ($$.Map.Item)
+    salt          str   random string chosen by the runtime at start; task tokens and
+                        idempotency keys are derived from it, so they are unguessable
+                        yet deterministic on replay
+
+Events in (``{"type": ..., ...}``)::
+
+    Started                                   the record was just created (status RUNNING)
+    TaskSucceeded   token, output
+    TaskFailed      token, error, cause
+    TaskHeartbeat   token
+    TimerFired      timer
+    ChildrenFinished group, outcomes: [ {status, output, error, cause} by index ]  (all done)
+                     or group, failed: {index, status, error, cause} (stopped early by policy)
+    StopRequested   error, cause
+
+    An event that does not match what the record waits for (an old token, an old
+    timer, a finished execution) returns the record unchanged with no commands:
+    that is how duplicates and late callbacks are made harmless.
+
+Commands out::
+
+    InvokeTask      token, resource, input (the effective parameters), state, entered,
+                    idempotency_key (stable across retries of one state entry), attempt,
+                    timeout_s (float | None), heartbeat_s (float | None), credentials
+    StartTimer      id, due (ms since epoch), event (the event to deliver when due)
+    CancelTimer     id
+    StartChildren   group, kind ("map" | "parallel"), paths (one sub-machine path per child,
+                    or a single path for all), inputs (list, one input per child), items
+                    (Map: the item values for $$.Map.Item.Value), max_concurrency (0 = unbounded),
+                    tolerated_count (int | None), tolerated_percentage (float | None), vars
+    StopChildren    group, error, cause
+    Finish          status, output, error, cause   (the runtime routes a child's Finish to
+                    its parent's children group; see interpreter.children)
+
+History events use Step Functions' shape:
+``{"id", "previousEventId", "timestamp" (ms), "type", "<lowerCamelType>EventDetails": {...}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Execution = dict[str, Any]
+Event = dict[str, Any]
+Command = dict[str, Any]
+HistoryEvent = dict[str, Any]
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+@dataclass(slots=True)
+class Decision:
+    """What one ``advance()`` call decided: the new record, the history it wrote, the commands."""
+
+    execution: Execution
+    history: list[HistoryEvent] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
