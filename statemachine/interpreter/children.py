@@ -1,0 +1,85 @@
+"""Map and Parallel children: when to start the next one, when the group is done.
+
+Pure bookkeeping shared by the in-memory runner and the Redis runtime, so both
+apply ``MaxConcurrency`` and the tolerated-failure thresholds the same way.
+A group's counters are a small flat dict (it lives in a Redis hash as is);
+results are kept by the caller, indexed by child.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Counters = dict[str, Any]
+
+
+def open_group(command: dict[str, Any]) -> tuple[Counters, list[int]]:
+    """Counters for a ``StartChildren`` command and the indexes to start right away."""
+    total = len(command["inputs"])
+    limit = int(command.get("max_concurrency") or 0)
+    first = total if limit <= 0 else min(limit, total)
+    counters: Counters = {
+        "kind": command["kind"],
+        "total": total,
+        "limit": limit,
+        "next": first,
+        "running": first,
+        "done": 0,
+        "failed": 0,
+        "tolerated_count": command.get("tolerated_count"),
+        "tolerated_percentage": command.get("tolerated_percentage"),
+        "closed": 0,
+    }
+    return counters, list(range(first))
+
+
+def _exceeded(c: Counters) -> bool:
+    failed = c["failed"]
+    if failed == 0:
+        return False
+    count, pct = c.get("tolerated_count"), c.get("tolerated_percentage")
+    if c["kind"] != "map" or (count is None and pct is None):
+        return True
+    if count is not None and failed > count:
+        return True
+    return pct is not None and failed * 100.0 / c["total"] > pct
+
+
+def child_finished(
+    c: Counters, index: int, outcome: dict[str, Any]
+) -> tuple[Counters, list[int], dict[str, Any] | None]:
+    """Record one child's end.  Returns (counters, indexes to start, verdict or None).
+
+    The verdict is ``{"done": True}`` when every child finished within tolerance, or
+    ``{"failed": {...}}`` when the group must stop now (the rest are to be stopped).
+    A closed group ignores further outcomes.
+    """
+    c = dict(c)
+    if c["closed"]:
+        return c, [], None
+    c["done"] += 1
+    c["running"] -= 1
+    if outcome.get("status") != "SUCCEEDED":
+        c["failed"] += 1
+        if _exceeded(c):
+            c["closed"] = 1
+            tolerant = c["kind"] == "map" and (
+                c.get("tolerated_count") is not None or c.get("tolerated_percentage") is not None
+            )
+            failed = {
+                "index": index,
+                "status": outcome.get("status"),
+                "error": outcome.get("error"),
+                "cause": outcome.get("cause"),
+                "threshold": tolerant,
+            }
+            return c, [], {"failed": failed}
+    if c["done"] >= c["total"]:
+        c["closed"] = 1
+        return c, [], {"done": True}
+    start: list[int] = []
+    while c["next"] < c["total"] and (c["limit"] <= 0 or c["running"] < c["limit"]):
+        start.append(c["next"])
+        c["next"] += 1
+        c["running"] += 1
+    return c, start, None

@@ -1,0 +1,232 @@
+"""Run one execution in memory, in this process: the engine behind ``cli.py run``.
+
+The same ``advance()`` core as the durable runtime, with an in-memory store:
+records in a dict, a queue of events, timers in a heap (waits really happen),
+tasks performed by the invokers.  Map and Parallel children are records of their
+own, started under ``MaxConcurrency`` by :mod:`statemachine.interpreter.children`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import secrets
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from statemachine.interpreter import children as _children
+from statemachine.interpreter.records import TERMINAL, Execution
+from statemachine.interpreter.step import advance, new_child, new_execution
+from statemachine.language.model import Machine
+
+Invoke = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _Group:
+    command: dict[str, Any]
+    counters: dict[str, Any]
+    outcomes: list[dict[str, Any] | None]
+    running: set[str] = field(default_factory=set)
+
+
+@dataclass
+class LocalResult:
+    execution: Execution
+    history: list[dict[str, Any]]
+    transitions: int
+
+
+class LocalRunner:
+    """Drives one execution (and its children) to the end."""
+
+    def __init__(
+        self,
+        machine: Machine,
+        invoke: Invoke,
+        *,
+        name: str = "local",
+        clock: Callable[[], int] = wall_ms,
+        virtual_time: bool = False,
+    ) -> None:
+        """``virtual_time``: when nothing is in flight, jump the clock to the next timer
+        instead of sleeping (tests use it; ``cli.py run`` waits for real)."""
+        self.machine = machine
+        self._wall = clock
+        self._offset = 0
+        self.virtual_time = virtual_time
+        self.invoke = invoke
+        self.name = name
+        self.records: dict[str, Execution] = {}
+        self.queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self.timers: list[tuple[int, int, str, str]] = []
+        self.timer_events: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.groups: dict[tuple[str, str], _Group] = {}
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.history: list[dict[str, Any]] = []
+        self.transitions = 0
+        self._timer_seq = 0
+
+    async def run(self, input: Any, *, execution_name: str | None = None) -> LocalResult:
+        name = execution_name or str(uuid.uuid4())
+        now = self.clock()
+        root = new_execution(
+            execution_id=name, name=name, machine=self.name, machine_version=1,
+            input=input, now=now, salt=secrets.token_hex(16),
+        )
+        self.records[root["id"]] = root
+        self.queue.append((root["id"], {"type": "Started"}))
+        try:
+            while self.records[root["id"]]["status"] not in TERMINAL:
+                if self.queue:
+                    self._process(*self.queue.popleft())
+                    continue
+                if self._fire_due_timers():
+                    continue
+                await self._wait_for_something()
+        finally:
+            for task in self.inflight:
+                task.cancel()
+        return LocalResult(self.records[root["id"]], self.history, self.transitions)
+
+    def clock(self) -> int:
+        return self._wall() + self._offset
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _process(self, execution_id: str, event: dict[str, Any]) -> None:
+        record = self.records.get(execution_id)
+        if record is None:
+            return
+        decision = advance(self.machine, record, event, now=self.clock())
+        self.records[execution_id] = decision.execution
+        if decision.history:
+            base = len(self.history)
+            for i, h in enumerate(decision.history):
+                merged = dict(h)
+                merged["id"] = base + i + 1
+                merged["previousEventId"] = base + i
+                self.history.append(merged)
+            self.transitions += sum(1 for h in decision.history if h["type"].endswith("StateEntered"))
+        for command in decision.commands:
+            self._command(decision.execution, command)
+
+    def _command(self, ex: Execution, command: dict[str, Any]) -> None:
+        kind = command["type"]
+        if kind == "InvokeTask":
+            task = asyncio.ensure_future(self._invoke(ex["id"], command))
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+        elif kind == "StartTimer":
+            self._timer_seq += 1
+            self.timer_events[command["id"]] = (ex["id"], command["event"])
+            heapq.heappush(self.timers, (command["due"], self._timer_seq, command["id"], ex["id"]))
+        elif kind == "CancelTimer":
+            self.timer_events.pop(command["id"], None)
+        elif kind == "StartChildren":
+            self._start_children(ex, command)
+        elif kind == "StopChildren":
+            group = self.groups.get((ex["id"], command["group"]))
+            if group is not None:
+                group.counters["closed"] = 1
+                for child_id in list(group.running):
+                    self.queue.append(
+                        (child_id, {"type": "StopRequested", "error": command.get("error"), "cause": command.get("cause")})
+                    )
+        elif kind == "Finish":
+            self._child_finished(ex, command)
+
+    async def _invoke(self, execution_id: str, command: dict[str, Any]) -> None:
+        try:
+            event = await self.invoke(command)
+        except Exception as exc:  # an invoker bug must not hang the run
+            event = {"type": "TaskFailed", "error": "States.Runtime", "cause": f"{type(exc).__name__}: {exc}"}
+        if event is None:
+            event = {
+                "type": "TaskFailed",
+                "error": "States.Runtime",
+                "cause": f"The resource '{command['resource']}' waits for a task token callback, "
+                "which needs the service: run it with 'cli.py serve' and 'cli.py start'.",
+            }
+        event = dict(event)
+        event["token"] = command["token"]
+        self.queue.append((execution_id, event))
+
+    def _fire_due_timers(self) -> bool:
+        now = self.clock()
+        fired = False
+        while self.timers and self.timers[0][0] <= now:
+            _, _, timer_id, _ = heapq.heappop(self.timers)
+            target = self.timer_events.pop(timer_id, None)
+            if target is not None:
+                self.queue.append(target)
+                fired = True
+        return fired
+
+    async def _wait_for_something(self) -> None:
+        while self.timers and self.timers[0][2] not in self.timer_events:
+            heapq.heappop(self.timers)
+        timeout = None
+        if self.timers:
+            timeout = max(0.0, (self.timers[0][0] - self.clock()) / 1000)
+        if self.inflight:
+            await asyncio.wait(set(self.inflight), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        elif timeout is not None and self.virtual_time:
+            self._offset += int(timeout * 1000) + 1
+        elif timeout is not None:
+            await asyncio.sleep(timeout)
+        else:
+            raise RuntimeError("execution is waiting for nothing (engine bug)")
+
+    # -- children ---------------------------------------------------------------------------
+
+    def _start_children(self, parent: Execution, command: dict[str, Any]) -> None:
+        counters, first = _children.open_group(command)
+        group = _Group(command, counters, [None] * counters["total"])
+        self.groups[(parent["id"], command["group"])] = group
+        for index in first:
+            self._start_child(parent, group, index)
+
+    def _start_child(self, parent: Execution, group: _Group, index: int) -> None:
+        child = new_child(parent, group.command, index, self.clock())
+        if group.command["kind"] == "map" and child["item"] is None:
+            child["item"] = {"Index": index}
+        self.records[child["id"]] = child
+        group.running.add(child["id"])
+        self.queue.append((child["id"], {"type": "Started"}))
+
+    def _child_finished(self, ex: Execution, command: dict[str, Any]) -> None:
+        link = ex.get("parent")
+        if link is None:
+            return
+        key = (link["id"], link["group"])
+        group = self.groups.get(key)
+        if group is None:
+            return
+        group.running.discard(ex["id"])
+        index = link["index"]
+        outcome = {k: command.get(k) for k in ("status", "output", "error", "cause")}
+        group.outcomes[index] = outcome
+        group.counters, start, verdict = _children.child_finished(group.counters, index, outcome)
+        self.records.pop(ex["id"], None)
+        parent = self.records[link["id"]]
+        for i in start:
+            self._start_child(parent, group, i)
+        if verdict is None:
+            return
+        if "failed" in verdict:
+            for child_id in list(group.running):
+                self.queue.append((child_id, {"type": "StopRequested", "error": None, "cause": None}))
+            event = {"type": "ChildrenFinished", "group": link["group"], "failed": verdict["failed"]}
+        else:
+            event = {"type": "ChildrenFinished", "group": link["group"], "outcomes": group.outcomes}
+        del self.groups[key]
+        self.queue.append((link["id"], event))
