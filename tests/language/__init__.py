@@ -1,0 +1,1 @@
+"""Tests of statemachine.language (pure: no Redis, no I/O)."""
