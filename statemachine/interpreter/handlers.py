@@ -7,6 +7,7 @@ Raising :class:`StatesError` sends the state through retry → catch → fail.
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,23 @@ def task_event(state: State, suffix: str) -> str:
     return "Task" + suffix
 
 
+def task_token(execution_id: str, secret: str) -> str:
+    """``<base64url(execution id)>.<secret>``: routable to its execution, unguessable."""
+    head = base64.urlsafe_b64encode(execution_id.encode()).decode().rstrip("=")
+    return f"{head}.{secret}"
+
+
+def token_execution(token: str) -> str | None:
+    """The execution id a task token belongs to, or None if it is malformed."""
+    head, sep, secret = token.partition(".")
+    if not sep or not secret:
+        return None
+    try:
+        return base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def _positive_int(value: Any, state: State, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise StatesError(F.RUNTIME, f"The {field} value must be a positive integer: {value!r}")
@@ -63,7 +81,7 @@ def _positive_int(value: Any, state: State, field: str) -> float:
 
 def task(step: _Step, state: State, value: Any) -> Go:
     ex = step.ex
-    token = _derive(ex["salt"], "token", ex["seq"])
+    token = task_token(ex["id"], _derive(ex["salt"], "token", ex["seq"]))
     context = step.context(state, task_token=token)
     if state.language == JSONATA:
         scope = step.scope(state, value, context=context)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -44,15 +45,19 @@ _ENTERED = {
 _EXITED = {k: v.replace("Entered", "Exited") for k, v in _ENTERED.items()}
 
 
+@lru_cache(maxsize=256)
 def iso(ms: int) -> str:
     """Milliseconds since the epoch as AWS prints a timestamp: ``2024-03-06T10:29:50.123Z``."""
-    dt = datetime.fromtimestamp(ms / 1000, UTC)
+    dt = datetime.fromtimestamp(ms // 1000, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def dumps(value: Any) -> str:
     """Compact JSON as AWS writes it into history and causes."""
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # str subclasses as keys (e.g. HTTP header names)
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def execution_arn(machine: str, name: str) -> str:
@@ -201,14 +206,8 @@ class _Step:
         return ctx
 
     def scope(self, state: State | None, value: Any, **extra: Any) -> Scope:
-        ctx = extra.pop("context", None) or self.context(state)
-        return Scope(
-            input=value,
-            context=ctx,
-            variables=self.ex["vars"],
-            entropy=Entropy(f"{self.ex['salt']}:{self.ex['seq']}"),
-            **extra,
-        )
+        ctx = extra.pop("context", None) or (lambda: self.context(state))
+        return Scope(value, ctx, self.ex["vars"], seed=f"{self.ex['salt']}:{self.ex['seq']}", **extra)
 
     # -- the run-through loop --------------------------------------------------------------
 
@@ -466,16 +465,21 @@ def _on_task_succeeded(step: _Step, event: Event) -> bool:
     state = step.machine.states[ex["state"]]
     _handlers.cancel_task_timers(step)
     output = event.get("output")
+    if output is not None and not isinstance(output, (bool, int, float)) and len(dumps(output)) > F.DATA_LIMIT_BYTES:
+        error = F.DATA_LIMIT
+        cause = (
+            f"The state/task '{state.resource}' returned a result with a size exceeding the "
+            "maximum number of bytes service limit."
+        )
+        step.emit(_handlers.task_event(state, "Failed"), {**_handlers.resource_details(state), "error": error, "cause": cause})
+        ex.update(waiting=None, token=None)
+        step.run(step.fail_state(state, error, cause))
+        return True
     step.emit(
         _handlers.task_event(state, "Succeeded"),
         {**_handlers.resource_details(state), "output": dumps(output), "outputDetails": {"truncated": False}},
     )
     ex.update(waiting=None, token=None)
-    try:
-        check_size(state, output)
-    except StatesError as err:
-        step.run(step.fail_state(state, err.error, err.cause))
-        return True
     step.run(step.complete(state, ex["state_input"], output))
     return True
 

@@ -11,7 +11,7 @@ prefixing the cause with ``An error occurred while executing the state 'X'
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 
@@ -81,27 +81,48 @@ class Entropy:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-@dataclass(slots=True)
 class Scope:
     """The data an expression may read.
 
     - ``input``: the state's effective input as the field sees it (``$`` in JSONPath,
       ``$states.input`` in JSONata).
-    - ``context``: the context object (``$$`` / ``$states.context``).
+    - ``context``: the context object (``$$`` / ``$states.context``).  May be given as a
+      zero-argument callable: it is then built on first use only (most expressions never
+      read it, and building it costs more than evaluating them).
     - ``variables``: every workflow variable visible here (outer scopes merged in).
     - ``result``: ``$states.result`` (JSONata) when evaluating Output/Assign after a result.
     - ``error_output``: ``$states.errorOutput`` inside a Catcher.
-    - ``entropy``: deterministic randomness.
+    - ``entropy``: deterministic randomness (or ``seed``: a string to make one from, lazily).
     """
 
-    input: Any
-    context: dict[str, Any]
-    variables: dict[str, Any] = field(default_factory=dict)
-    result: Any = MISSING
-    error_output: Any = MISSING
-    entropy: Entropy | None = None
+    __slots__ = ("input", "_context", "variables", "result", "error_output", "entropy", "_seed")
+
+    def __init__(
+        self,
+        input: Any,
+        context: dict[str, Any] | Callable[[], dict[str, Any]],
+        variables: dict[str, Any] | None = None,
+        result: Any = MISSING,
+        error_output: Any = MISSING,
+        entropy: Entropy | None = None,
+        seed: str | None = None,
+    ) -> None:
+        self.input = input
+        self._context = context
+        self.variables = variables if variables is not None else {}
+        self.result = result
+        self.error_output = error_output
+        self.entropy = entropy
+        self._seed = seed
+
+    @property
+    def context(self) -> dict[str, Any]:
+        ctx = self._context
+        if callable(ctx):
+            ctx = self._context = ctx()
+        return ctx
 
     def rng(self) -> Entropy:
         if self.entropy is None:
-            self.entropy = Entropy("no-seed")
+            self.entropy = Entropy(self._seed or "no-seed")
         return self.entropy
