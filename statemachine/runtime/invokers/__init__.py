@@ -1,0 +1,102 @@
+"""Task invokers: perform a Task state's work for an ``InvokeTask`` command.
+
+The same invokers serve ``cli.py run`` (in memory) and the durable Redis runtime; they
+know nothing about either.  ``Invokers.invoke(command)`` picks a plug-in by the command's
+``resource`` and returns the event to feed back into ``advance()``:
+
+* ``{"type": "TaskSucceeded", "token", "output"}``;
+* ``{"type": "TaskFailed", "token", "error", "cause"}`` — every failure, including an
+  unsupported resource (``States.Runtime``, naming it) and a bug inside a plug-in;
+* ``None`` when the result arrives later: a ``.waitForTaskToken`` request that was accepted,
+  or an activity (nothing is sent; the runtime must offer the task to activity pollers).
+
+``kind(resource)`` answers, without I/O, whether a resource is a ``"request"``, a
+``"callback"``, an ``"activity"`` or unsupported (``None``).  Importing this package loads
+neither aiohttp nor aiobotocore; the plug-ins are loaded when :class:`Invokers` is built.
+
+Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``http_invoke``
+(:mod:`.http`), ``sqs_send`` (:mod:`.sqs`), ``lambda_function`` and ``lambda_invoke``
+(:mod:`.lambda_`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from statemachine.runtime.invokers.base import (
+    Command,
+    InvokerSettings,
+    Kind,
+    Resource,
+    TaskResult,
+    failed,
+    kind,
+    parse_resource,
+    traceparent,
+)
+
+__all__ = ["Invokers", "InvokerSettings", "Kind", "TaskResult", "kind", "parse_resource",
+           "traceparent"]
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::sqs:sendMessage, "
+             "arn:aws:states:::lambda:invoke (and their .waitForTaskToken variants), Lambda "
+             "function ARNs and activity ARNs")
+
+
+class Plugin(Protocol):
+    """What a plug-in offers: perform the task for one parsed resource."""
+
+    async def invoke(self, command: Command, resource: Resource) -> TaskResult: ...
+
+
+class Invokers:
+    """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
+
+    def __init__(self, settings: InvokerSettings | None = None) -> None:
+        from statemachine.runtime.invokers.http import HttpClient, HttpInvokeInvoker, UrlInvoker
+        from statemachine.runtime.invokers.lambda_ import LambdaInvoker
+        from statemachine.runtime.invokers.sqs import SqsInvoker
+
+        self.settings = settings or InvokerSettings.from_env()
+        self._http = HttpClient(self.settings)
+        self._sqs = SqsInvoker(self.settings)
+        lambda_invoker = LambdaInvoker(self._http, self.settings)
+        self.plugins: dict[str, Plugin] = {
+            "url": UrlInvoker(self._http, self.settings),
+            "http_invoke": HttpInvokeInvoker(self._http, self.settings),
+            "sqs_send": self._sqs,
+            "lambda_function": lambda_invoker,
+            "lambda_invoke": lambda_invoker,
+        }
+
+    async def invoke(self, command: Command) -> TaskResult:
+        """Perform ``command`` (an ``InvokeTask``); never raises for a task's failure."""
+        resource = parse_resource(command.get("resource"))
+        if resource is not None and resource.family == "activity":
+            return None
+        plugin = self.plugins.get(resource.family) if resource else None
+        if resource is None or plugin is None:
+            return failed(command, "States.Runtime",
+                          f"The resource '{command.get('resource')}' is not supported by this "
+                          f"runtime; supported are {SUPPORTED}.")
+        try:
+            return await plugin.invoke(command, resource)
+        except Exception as exc:  # a bug in a plug-in must fail the task, not the worker
+            log.exception("invoking %s failed", resource.target)
+            return failed(command, "States.Runtime",
+                          f"Internal error while invoking '{command.get('resource')}': "
+                          f"{type(exc).__name__}: {exc}")
+
+    async def close(self) -> None:
+        """Close the shared HTTP pool and the SQS client."""
+        await self._http.close()
+        await self._sqs.close()
+
+    async def __aenter__(self) -> Invokers:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()

@@ -1,0 +1,220 @@
+"""What every task invoker shares: settings, the resource grammar, result shapes, headers.
+
+This module imports nothing heavier than the standard library, so that
+``statemachine.runtime.invokers.kind`` can be asked about a resource without loading
+aiohttp or aiobotocore.
+
+Resources understood (the ``Resource`` field of a Task state)::
+
+    resource                                                 family
+    http://... | https://... [.waitForTaskToken]             url              POST the input as JSON
+    arn:aws:states:::http:invoke[.waitForTaskToken]          http_invoke      the HTTP task
+    arn:aws:states:::sqs:sendMessage[.waitForTaskToken]      sqs_send         SQS SendMessage
+    arn:aws:lambda:<region>:<account>:function:<name>[:<q>]  lambda_function  Lambda, direct
+    arn:aws:states:::lambda:invoke[.waitForTaskToken]        lambda_invoke    Lambda, integration
+    arn:aws:states:<region>:<account>:activity:<name>        activity         polled by workers
+
+Any AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``) is accepted in ARNs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["request", "callback", "activity"]
+Command = dict[str, Any]
+TaskResult = dict[str, Any] | None
+
+CALLBACK_SUFFIX = ".waitForTaskToken"
+MAX_CAUSE_CHARS = 32768
+"""The longest ``cause`` Step Functions accepts (SendTaskFailure's limit); longer causes are cut."""
+
+_STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([^:]*):([^:]*):(.+)$")
+_LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$")
+_INTEGRATIONS = {"http:invoke": "http_invoke", "sqs:sendMessage": "sqs_send",
+                 "lambda:invoke": "lambda_invoke"}
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A parsed ``Resource`` string: which plug-in serves it and how the state waits.
+
+    ``target`` is the URL without the ``.waitForTaskToken`` suffix for plain URLs, and the
+    resource itself otherwise.
+    """
+
+    family: str
+    kind: Kind
+    target: str
+
+
+def parse_resource(resource: str) -> Resource | None:
+    """Classify ``resource``; ``None`` when no invoker here can perform it."""
+    if not isinstance(resource, str):
+        return None
+    callback = resource.endswith(CALLBACK_SUFFIX)
+    base = resource[: -len(CALLBACK_SUFFIX)] if callback else resource
+    kind: Kind = "callback" if callback else "request"
+    if base.startswith(("http://", "https://")):
+        return Resource("url", kind, base)
+    if _LAMBDA_ARN.match(resource):
+        return Resource("lambda_function", "request", resource)
+    match = _STATES_ARN.match(base)
+    if match is None:
+        return None
+    region, account, rest = match.groups()
+    if rest.startswith("activity:") and region and account and not callback:
+        return Resource("activity", "activity", resource)
+    if region or account:
+        return None
+    family = _INTEGRATIONS.get(rest)
+    return Resource(family, kind, resource) if family else None
+
+
+def kind(resource: str) -> Kind | None:
+    """``"request"``, ``"callback"``, ``"activity"`` or ``None`` (unsupported); pure, no I/O.
+
+    A ``"request"`` task's result is what :meth:`Invokers.invoke` returns; a ``"callback"``
+    task's result arrives later through SendTaskSuccess/SendTaskFailure; an ``"activity"``
+    task waits for an outside worker to poll it.
+    """
+    parsed = parse_resource(resource)
+    return parsed.kind if parsed else None
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class InvokerSettings:
+    """Where the invokers send things and how long they wait.
+
+    ``http_timeout_s`` bounds a request when the command carries no ``timeout_s`` (60 s is
+    also AWS's limit for one HTTP task request); ``lambda_timeout_s`` likewise for Lambda
+    (900 s, Lambda's own maximum).  ``callback_url`` is sent to callback services as
+    ``X-Callback-Url`` so they know where to report; ``trace_parent`` (a W3C traceparent)
+    makes every request part of that trace instead of one derived from the task.
+    """
+
+    http_timeout_s: float = 60.0
+    lambda_timeout_s: float = 900.0
+    max_response_bytes: int = 1 << 20
+    sqs_endpoint_url: str | None = None
+    sqs_region: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    lambda_endpoint: str | None = None
+    lambda_region: str = "us-east-1"
+    lambda_account: str = "111111111111"
+    callback_url: str | None = None
+    trace_parent: str | None = None
+    connection_limit: int = 100
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> InvokerSettings:
+        """Settings from the environment; keyword arguments win over it.
+
+        ``STATEMACHINE_SQS_ENDPOINT`` or ``AWS_ENDPOINT_URL_SQS``, ``AWS_REGION`` or
+        ``AWS_DEFAULT_REGION``, the usual ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` /
+        ``AWS_SESSION_TOKEN``, ``STATEMACHINE_LAMBDA_ENDPOINT``, ``STATEMACHINE_CALLBACK_URL``,
+        ``STATEMACHINE_HTTP_TIMEOUT`` (seconds) and ``TRACEPARENT``.
+        """
+        region = _env("AWS_REGION", "AWS_DEFAULT_REGION") or "us-east-1"
+        timeout = _env("STATEMACHINE_HTTP_TIMEOUT")
+        values: dict[str, Any] = {
+            "sqs_endpoint_url": _env("STATEMACHINE_SQS_ENDPOINT", "AWS_ENDPOINT_URL_SQS"),
+            "sqs_region": region,
+            "lambda_region": region,
+            "aws_access_key_id": _env("AWS_ACCESS_KEY_ID"),
+            "aws_secret_access_key": _env("AWS_SECRET_ACCESS_KEY"),
+            "aws_session_token": _env("AWS_SESSION_TOKEN"),
+            "lambda_endpoint": _env("STATEMACHINE_LAMBDA_ENDPOINT"),
+            "callback_url": _env("STATEMACHINE_CALLBACK_URL"),
+            "trace_parent": _env("TRACEPARENT"),
+        }
+        if timeout:
+            values["http_timeout_s"] = float(timeout)
+        values.update(overrides)
+        return cls(**values)
+
+
+def succeeded(command: Command, output: Any) -> dict[str, Any]:
+    """The ``TaskSucceeded`` event for ``command``."""
+    return {"type": "TaskSucceeded", "token": command.get("token"), "output": output}
+
+
+def failed(command: Command, error: str, cause: str) -> dict[str, Any]:
+    """The ``TaskFailed`` event for ``command``; ``cause`` is cut to AWS's 32 KiB limit."""
+    return {"type": "TaskFailed", "token": command.get("token"), "error": error,
+            "cause": truncate(cause)}
+
+
+def truncate(text: str, limit: int = MAX_CAUSE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying so at the end when it was cut."""
+    if len(text) <= limit:
+        return text
+    marker = f"... [truncated, {len(text)} characters in all]"
+    return text[: limit - len(marker)] + marker
+
+
+def request_timeout(command: Command, default: float) -> tuple[float, bool]:
+    """The time one request may take, and whether it is the state's own ``TimeoutSeconds``."""
+    timeout = command.get("timeout_s")
+    if isinstance(timeout, (int, float)) and timeout > 0:
+        return float(timeout), True
+    return default, False
+
+
+def timeout_failure(command: Command, what: str, seconds: float,
+                    from_state: bool) -> dict[str, Any]:
+    """``States.Timeout``: with an empty cause, as AWS reports a state's ``TimeoutSeconds``."""
+    cause = "" if from_state else f"{what} did not answer within {seconds:g} s"
+    return failed(command, "States.Timeout", cause)
+
+
+def _hex(seed: str, length: int) -> str:
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:length]
+    return digest if digest.strip("0") else "1".rjust(length, "0")
+
+
+def traceparent(command: Command, parent: str | None = None) -> str:
+    """A W3C ``traceparent`` derived from the idempotency key and attempt (stable on replay).
+
+    The trace id is the same for every attempt of one state entry, so retries show up in one
+    trace; the span id differs per attempt.  A configured ``parent`` supplies the trace id.
+    """
+    key = str(command.get("idempotency_key") or command.get("token") or "")
+    trace_id = _hex(f"trace:{key}", 32)
+    if parent:
+        parts = parent.split("-")
+        if len(parts) == 4 and len(parts[1]) == 32:
+            trace_id = parts[1]
+    span_id = _hex(f"span:{key}:{command.get('attempt', 0)}", 16)
+    return f"00-{trace_id}-{span_id}-01"
+
+
+def task_headers(command: Command, settings: InvokerSettings, callback: bool) -> dict[str, str]:
+    """Headers every outgoing task request carries.
+
+    ``Idempotency-Key`` (stable across retries of one state entry), ``traceparent``, and for
+    callback tasks ``X-Task-Token`` plus ``X-Callback-Url`` when one is configured.
+    """
+    headers = {"traceparent": traceparent(command, settings.trace_parent)}
+    key = command.get("idempotency_key")
+    if key:
+        headers["Idempotency-Key"] = str(key)
+    if callback:
+        headers["X-Task-Token"] = str(command.get("token") or "")
+        if settings.callback_url:
+            headers["X-Callback-Url"] = settings.callback_url
+    return headers

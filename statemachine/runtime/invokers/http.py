@@ -1,0 +1,320 @@
+"""HTTP tasks: plain URL resources and Step Functions' ``arn:aws:states:::http:invoke``.
+
+Plain URL (``http://...`` / ``https://...``)
+    POST the effective input as JSON.  2xx: the body parsed as JSON is the result (an empty
+    body is ``null``, a body that is not JSON is the text itself).  Other statuses fail with
+    ``States.Http.StatusCode.<code>`` and the body text as cause.
+
+``arn:aws:states:::http:invoke``
+    Parameters ``ApiEndpoint``, ``Method``, ``Headers``, ``QueryParameters``, ``RequestBody``
+    and ``Transform`` (``RequestBodyEncoding: URL_ENCODED`` with ``RequestEncodingOptions.
+    ArrayFormat`` ``INDICES`` (default) | ``REPEAT`` | ``COMMAS`` | ``BRACKETS``).  The result
+    is ``{"Headers", "ResponseBody", "StatusCode", "StatusText"}`` with header names in lower
+    case mapped to lists of values and ``ResponseBody`` parsed when the response is JSON.  A
+    non-2xx answer fails with ``States.Http.StatusCode.<code>`` and, as cause, that same
+    document as compact JSON.  ``Authentication`` (EventBridge connections) is not used: put
+    credentials in ``Headers``.
+
+Both, and their ``.waitForTaskToken`` variants (which return ``None`` once the request was
+accepted with a 2xx, the result arriving later through SendTaskSuccess/SendTaskFailure),
+fail with:
+
+* ``States.Timeout`` when no answer came in time (``timeout_s`` of the command, else the
+  configured default); the cause is empty when the state's own ``TimeoutSeconds`` expired;
+* ``States.Http.Socket`` when no connection could be made or it broke (refused, DNS, reset,
+  TLS) — the name AWS uses for an HTTP task's transport failures — with the reason as cause.
+
+The headers of :func:`~statemachine.runtime.invokers.base.task_headers` go on every
+request; a header of the same name in ``Parameters.Headers`` wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from statemachine.runtime.invokers.base import (
+    Command,
+    InvokerSettings,
+    Resource,
+    TaskResult,
+    failed,
+    request_timeout,
+    succeeded,
+    task_headers,
+    timeout_failure,
+    truncate,
+)
+
+USER_AGENT = "statemachine/0.1 (HttpInvoke)"
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+
+
+@dataclass(slots=True)
+class Response:
+    """An HTTP answer read in full (up to the configured size limit)."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        for name, value in self.headers:
+            if name.lower() == "content-type":
+                return value.lower()
+        return ""
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class RequestTimedOut(Exception):
+    """No complete answer within the time allowed."""
+
+
+class ConnectionFailed(Exception):
+    """No connection could be made, or it broke before the answer was read."""
+
+
+class HttpClient:
+    """One pooled aiohttp session shared by every HTTP-speaking invoker.
+
+    The session is created on first use, inside the running event loop, and closed by
+    :meth:`close`.
+    """
+
+    def __init__(self, settings: InvokerSettings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._settings.connection_limit)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": USER_AGENT},
+                auto_decompress=True, trust_env=True,
+            )
+        return self._session
+
+    async def request(self, method: str, url: str, *, headers: dict[str, str],
+                      data: bytes | None, timeout: float) -> Response:
+        """Send one request and read the answer; raise RequestTimedOut or ConnectionFailed."""
+        session = self._get_session()
+        limit = self._settings.max_response_bytes
+        try:
+            async with asyncio.timeout(timeout):
+                async with session.request(method, url, headers=headers, data=data) as resp:
+                    body = await _read_limited(resp.content, limit)
+                    headers = [(str(k), v) for k, v in resp.headers.items()]
+                    return Response(resp.status, resp.reason or "", headers, body)
+        except TimeoutError as exc:
+            raise RequestTimedOut(url) from exc
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise ConnectionFailed(_describe(exc)) from exc
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+async def _read_limited(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body: enough to judge it, never a memory blow-up."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+
+
+def parse_json_or_text(body: bytes) -> Any:
+    """The body as JSON when it parses, else as text; an empty body is ``None``."""
+    if not body.strip():
+        return None
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def dump_json(value: Any) -> bytes:
+    """Compact JSON, the way Step Functions serialises payloads."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def send(client: HttpClient, command: Command, method: str, url: str,
+               headers: dict[str, str], data: bytes | None, default_timeout: float,
+               ) -> Response | dict[str, Any]:
+    """Perform one request; a ``TaskFailed`` event instead of the response when none came."""
+    seconds, from_state = request_timeout(command, default_timeout)
+    try:
+        return await client.request(method, url, headers=headers, data=data, timeout=seconds)
+    except RequestTimedOut:
+        return timeout_failure(command, f"{method} {url}", seconds, from_state)
+    except ConnectionFailed as exc:
+        return failed(command, "States.Http.Socket", f"{method} {url} failed: {exc}")
+
+
+class UrlInvoker:
+    """A plain ``http(s)://`` URL as Resource: POST the input, the JSON answer is the result."""
+
+    def __init__(self, client: HttpClient, settings: InvokerSettings) -> None:
+        self._client = client
+        self._settings = settings
+
+    async def invoke(self, command: Command, resource: Resource) -> TaskResult:
+        callback = resource.kind == "callback"
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers.update(task_headers(command, self._settings, callback))
+        answer = await send(self._client, command, "POST", resource.target, headers,
+                            dump_json(command.get("input")), self._settings.http_timeout_s)
+        if isinstance(answer, dict):
+            return answer
+        if not answer.ok:
+            return failed(command, f"States.Http.StatusCode.{answer.status}", answer.text())
+        return None if callback else succeeded(command, parse_json_or_text(answer.body))
+
+
+class HttpInvokeInvoker:
+    """Step Functions' HTTP task, ``arn:aws:states:::http:invoke[.waitForTaskToken]``."""
+
+    def __init__(self, client: HttpClient, settings: InvokerSettings) -> None:
+        self._client = client
+        self._settings = settings
+
+    async def invoke(self, command: Command, resource: Resource) -> TaskResult:
+        params = command.get("input")
+        request = build_request(params if isinstance(params, dict) else {})
+        if isinstance(request, str):
+            return failed(command, "States.Runtime", request)
+        method, url, headers, data = request
+        headers.update(task_headers(command, self._settings, resource.kind == "callback"))
+        headers.update(_user_headers(params))
+        answer = await send(self._client, command, method, url, headers, data,
+                            self._settings.http_timeout_s)
+        if isinstance(answer, dict):
+            return answer
+        document = response_document(answer)
+        if not answer.ok:
+            return failed(command, f"States.Http.StatusCode.{answer.status}", _cause(document))
+        return None if resource.kind == "callback" else succeeded(command, document)
+
+
+def build_request(params: dict[str, Any]) -> tuple[str, str, dict[str, str], bytes | None] | str:
+    """Method, URL, headers and body from http:invoke Parameters, or why they are unusable."""
+    endpoint = params.get("ApiEndpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+        return f"The HTTP task needs Parameters.ApiEndpoint, an http(s) URL; got {endpoint!r}"
+    method = params.get("Method")
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        return f"The HTTP task needs Parameters.Method, one of {sorted(_METHODS)}; got {method!r}"
+    query = params.get("QueryParameters")
+    url = endpoint
+    if isinstance(query, dict) and query:
+        url += ("&" if "?" in endpoint else "?") + url_encode(query, "REPEAT")
+    headers: dict[str, str] = {}
+    data: bytes | None = None
+    if "RequestBody" in params:
+        headers["Content-Type"], data = _encode_body(params["RequestBody"], params.get("Transform"))
+    return method.upper(), url, headers, data
+
+
+def _user_headers(params: Any) -> dict[str, str]:
+    headers = params.get("Headers") if isinstance(params, dict) else None
+    if not isinstance(headers, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in headers.items()}
+
+
+def _encode_body(body: Any, transform: Any) -> tuple[str, bytes]:
+    """The body as JSON, or URL-encoded when ``Transform.RequestBodyEncoding`` asks for it."""
+    transform = transform if isinstance(transform, dict) else {}
+    if transform.get("RequestBodyEncoding") == "URL_ENCODED" and isinstance(body, dict):
+        options = transform.get("RequestEncodingOptions")
+        style = options.get("ArrayFormat", "INDICES") if isinstance(options, dict) else "INDICES"
+        return "application/x-www-form-urlencoded", url_encode(body, str(style)).encode()
+    if isinstance(body, str):
+        return "text/plain; charset=utf-8", body.encode()
+    return "application/json", dump_json(body)
+
+
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else dump_json(value).decode()
+
+
+def url_encode(value: dict[str, Any], array_format: str) -> str:
+    """``application/x-www-form-urlencoded`` text for a JSON object.
+
+    Nested objects become ``outer[inner]=v``; arrays follow ``array_format``:
+    ``INDICES`` ``a[0]=x&a[1]=y``, ``REPEAT`` ``a=x&a=y``, ``COMMAS`` ``a=x,y``,
+    ``BRACKETS`` ``a[]=x&a[]=y``.
+    """
+    pairs: list[tuple[str, str]] = []
+    _flatten("", value, array_format, pairs)
+    return "&".join(f"{quote(k, safe='[]')}={quote(v, safe='')}" for k, v in pairs)
+
+
+def _flatten(prefix: str, value: Any, style: str, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}[{key}]" if prefix else str(key), item, style, out)
+    elif isinstance(value, list) and prefix:
+        if style == "COMMAS":
+            out.append((prefix, ",".join(_scalar(v) for v in value)))
+            return
+        for index, item in enumerate(value):
+            name = {"INDICES": f"{prefix}[{index}]", "BRACKETS": f"{prefix}[]"}.get(style, prefix)
+            _flatten(name, item, style, out)
+    elif prefix:
+        out.append((prefix, _scalar(value)))
+
+
+def response_document(answer: Response) -> dict[str, Any]:
+    """An HTTP answer in the shape of the HTTP task's result."""
+    headers: dict[str, list[str]] = {}
+    for name, value in answer.headers:
+        headers.setdefault(name.lower(), []).append(value)
+    body: Any = answer.text()
+    if "json" in answer.content_type and body.strip():
+        try:
+            body = json.loads(body)
+        except ValueError:
+            pass
+    return {"Headers": headers, "ResponseBody": body, "StatusCode": answer.status,
+            "StatusText": answer.reason}
+
+
+def _cause(document: dict[str, Any]) -> str:
+    """The failed answer as compact JSON, its body cut first when the whole is too long."""
+    text = dump_json(document).decode()
+    if len(text) <= 32768:
+        return text
+    body = document["ResponseBody"]
+    body_text = body if isinstance(body, str) else dump_json(body).decode()
+    spare = max(256, 32768 - (len(text) - len(body_text)) - 100)
+    return dump_json({**document, "ResponseBody": truncate(body_text, spare)}).decode()

@@ -1,0 +1,1 @@
+"""Tests of the task invokers against real aiohttp servers and moto's SQS server."""

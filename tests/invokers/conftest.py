@@ -1,0 +1,77 @@
+"""Fixtures for the invoker tests: moto's server for SQS and real aiohttp servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import pytest
+from aiohttp import web
+
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if TESTS_DIR not in sys.path:  # so that tests can ``import lambda_service``
+    sys.path.append(TESTS_DIR)
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's SQS-capable server on a free port, with fake AWS credentials in the environment."""
+    from moto.server import ThreadedMotoServer
+
+    saved = {name: os.environ.get(name) for name in FAKE_AWS_ENV}
+    os.environ.update(FAKE_AWS_ENV)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+StartApp = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest.fixture
+async def start_app() -> AsyncIterator[StartApp]:
+    """Start aiohttp apps on free local ports (returns the base URL); stopped after the test."""
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A URL on which nothing listens: connections are refused."""
+    return f"http://127.0.0.1:{free_port()}"
