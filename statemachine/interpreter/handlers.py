@@ -49,6 +49,15 @@ def resource_details(state: State) -> dict[str, Any]:
     return {"resourceType": "activity" if ":activity:" in resource else "unknown", "resource": resource}
 
 
+def task_label(state: State) -> str:
+    """How AWS names a task in a DataLimitExceeded cause: the service for an integration
+    (``lambda`` for ``arn:aws:states:::lambda:invoke``), the resource otherwise."""
+    resource = state.resource or ""
+    if resource.startswith("arn:aws:states:::"):
+        return resource_details(state)["resourceType"]
+    return resource
+
+
 def task_event(state: State, suffix: str) -> str:
     """Direct Lambda ARNs get LambdaFunction* events, everything else Task*."""
     if (state.resource or "").startswith("arn:aws:lambda:"):

@@ -402,7 +402,7 @@ def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
 
 def check_size(state: State, value: Any) -> Any:
     if value is not None and not isinstance(value, (bool, int, float)):
-        size = len(orjson.dumps(value))
+        size = len(dumps(value).encode())
         if size > F.DATA_LIMIT_BYTES:
             raise StatesError(
                 F.DATA_LIMIT,
@@ -465,10 +465,10 @@ def _on_task_succeeded(step: _Step, event: Event) -> bool:
     state = step.machine.states[ex["state"]]
     _handlers.cancel_task_timers(step)
     output = event.get("output")
-    if output is not None and not isinstance(output, (bool, int, float)) and len(dumps(output)) > F.DATA_LIMIT_BYTES:
+    if output is not None and not isinstance(output, (bool, int, float)) and len(dumps(output).encode()) > F.DATA_LIMIT_BYTES:
         error = F.DATA_LIMIT
         cause = (
-            f"The state/task '{state.resource}' returned a result with a size exceeding the "
+            f"The state/task '{_handlers.task_label(state)}' returned a result with a size exceeding the "
             "maximum number of bytes service limit."
         )
         step.emit(_handlers.task_event(state, "Failed"), {**_handlers.resource_details(state), "error": error, "cause": cause})
@@ -525,9 +525,11 @@ def _on_timer(step: _Step, event: Event) -> bool:
             state = step.machine.states[ex["state"]]
             _handlers.cancel_task_timers(step)
             error = F.TIMEOUT if ":timeout:" in timer else F.HEARTBEAT_TIMEOUT
-            step.emit(_handlers.task_event(state, "TimedOut"), {**_handlers.resource_details(state), "error": error})
+            step.emit(
+                _handlers.task_event(state, "TimedOut"), {**_handlers.resource_details(state), "error": error, "cause": ""}
+            )
             ex.update(waiting=None, token=None)
-            step.run(step.fail_state(state, error, None))
+            step.run(step.fail_state(state, error, ""))
             return True
         return False
     if timer is None or timer != ex["timer"]:
