@@ -417,6 +417,10 @@ def compile_path(text: str) -> Path:
     return Path(text, root, variable, steps)
 
 
+_LENGTH_SCRIPT = re.compile(r"\(\s*@\.length\s*-\s*(\d+)\s*\)\s*\]")
+_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
 def _parse_steps(reader: _Reader, stop: frozenset[str], *, in_filter: bool) -> tuple[Step, ...]:
     """Selectors up to the end of the text (or, in a filter, up to an operator)."""
     steps: list[Step] = []
@@ -427,7 +431,10 @@ def _parse_steps(reader: _Reader, stop: frozenset[str], *, in_filter: bool) -> t
             steps.append((SCAN, _parse_scanned(reader, stop)))
         elif ch == ".":
             reader.pos += 1
-            steps.append(_parse_dotted(reader, stop))
+            if reader.peek() == "[":  # Jayway accepts "$.[0]" and "$.a.['b']" as "$[0]", "$.a['b']"
+                steps.append(_parse_bracket(reader))
+            else:
+                steps.append(_parse_dotted(reader, stop))
         elif ch == "[":
             steps.append(_parse_bracket(reader))
         elif in_filter:
@@ -480,6 +487,12 @@ def _parse_bracket(reader: _Reader) -> Step:
         reader.pos += 1
         reader.expect("]")
         return (WILDCARD, None)
+    if ch == "(":  # Jayway's one script index that AWS samples use: [(@.length-N)]
+        match = _LENGTH_SCRIPT.match(reader.text, reader.pos)
+        if match is None:
+            raise reader.fail("only the script index (@.length-N) is supported")
+        reader.pos = match.end()
+        return (INDEX, -int(match.group(1)))
     if ch == "?":
         reader.pos += 1
         reader.expect("(")
@@ -635,7 +648,11 @@ class _FilterParser:
                 return value
         match = _NUMBER.match(reader.text, reader.pos)
         if match is None:
-            raise reader.fail("expected a value")
+            word = _BARE_WORD.match(reader.text, reader.pos)
+            if word is None:
+                raise reader.fail("expected a value")
+            reader.pos = word.end()  # Jayway reads an unquoted word as a string
+            return word.group()
         reader.pos = match.end()
         number = match.group()
         return float(number) if any(c in number for c in ".eE") else int(number)

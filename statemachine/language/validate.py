@@ -1,0 +1,740 @@
+"""Validate a definition: the JSON Schema, then the checks a schema cannot express.
+
+:func:`validate` returns every problem as a :class:`~statemachine.errors.Diagnostic`
+(JSON pointer, code, message, line), the way AWS's ``ValidateStateMachineDefinition``
+reports them.  The semantic checks, in the order a reader meets them:
+
+- state names: at most 80 characters, unique in the whole machine (branches included);
+- transitions: ``StartAt``, ``Next``, ``Default`` and ``Catch[].Next`` name a state of
+  their own scope (a Parallel branch or Map processor is a machine of its own), every
+  state is reachable, there is a terminal state, ``End`` and ``Next`` exclude each other;
+- fields allowed only in the query language in force (``Parameters`` is JSONPath,
+  ``Arguments`` JSONata...), fields that exclude each other (``TimeoutSeconds`` and
+  ``TimeoutSecondsPath``...), ``HeartbeatSeconds`` below ``TimeoutSeconds``;
+- ``States.ALL`` alone in its ``ErrorEquals`` and only in the last retrier/catcher;
+- expressions: JSONPath paths and reference paths, intrinsic functions (known name,
+  arity, literal argument types), JSONata ``{% %}`` expressions, ``.$`` keys that would
+  collide once the suffix is stripped, Choice rules with exactly one test;
+- ``Resource`` is an ARN, an http(s) URL or a ``${...}`` placeholder.
+
+``${...}`` deploy-time placeholders (SAM ``DefinitionSubstitutions``, CloudFormation
+``Fn::Sub``, Terraform) are accepted wherever a string is, so an unsubstituted
+definition validates.  The checks never raise on malformed input: whatever the schema
+already rejected is skipped here.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from statemachine.errors import Diagnostic
+from statemachine.language.schema import load_schema, schema_diagnostics
+from statemachine.language.source import Source, pointer_join
+
+__all__ = ["validate"]
+
+MAX_NAME = 80
+JSONPATH, JSONATA = "JSONPath", "JSONata"
+
+# Codes, after AWS's ValidateStateMachineDefinition where it has one.
+SCHEMA = "SCHEMA_VALIDATION_FAILED"
+MISSING_TARGET = "MISSING_TRANSITION_TARGET"
+UNREACHABLE = "UNREACHABLE_STATE"
+NO_TERMINAL = "MISSING_TERMINAL_STATE"
+NEXT_AND_END = "TERMINAL_STATE_WITH_NEXT"
+NO_NEXT = "MISSING_NEXT_OR_END"
+DUPLICATE_NAME = "DUPLICATE_STATE_NAME"
+NAME_TOO_LONG = "STATE_NAME_TOO_LONG"
+DUPLICATE_FIELD = "DUPLICATE_FIELD_NAME"
+CONFLICT = "CONFLICTING_FIELDS"
+STATES_ALL = "INVALID_STATES_ALL"
+QUERY_LANGUAGE = "QUERY_LANGUAGE_MISMATCH"
+BAD_PATH = "INVALID_JSON_PATH"
+BAD_INTRINSIC = "INVALID_INTRINSIC_FUNCTION"
+BAD_JSONATA = "INVALID_JSONATA"
+BAD_CHOICE = "INVALID_CHOICE_RULE"
+BAD_RESOURCE = "INVALID_RESOURCE"
+
+_FLOW_TYPES = frozenset({"Task", "Pass", "Wait", "Parallel", "Map"})
+_TERMINAL_TYPES = ("Succeed", "Fail")  # a tuple: "in" must not hash a malformed Type
+
+#: Fields that only one query language has, with what to use in the other.
+_JSONPATH_ONLY: dict[str, str] = {
+    "InputPath": "read $states.input in 'Arguments'",
+    "Parameters": "use 'Arguments'",
+    "ResultSelector": "use 'Output'",
+    "ResultPath": "use 'Output' or 'Assign'",
+    "OutputPath": "use 'Output'",
+    "Result": "use 'Output'",
+    "ItemsPath": "use 'Items'",
+    "SecondsPath": "use 'Seconds' with a {% %} expression",
+    "TimestampPath": "use 'Timestamp' with a {% %} expression",
+    "TimeoutSecondsPath": "use 'TimeoutSeconds' with a {% %} expression",
+    "HeartbeatSecondsPath": "use 'HeartbeatSeconds' with a {% %} expression",
+    "ErrorPath": "use 'Error' with a {% %} expression",
+    "CausePath": "use 'Cause' with a {% %} expression",
+    "MaxConcurrencyPath": "use 'MaxConcurrency' with a {% %} expression",
+    "ToleratedFailurePercentagePath": "use 'ToleratedFailurePercentage' with a {% %} expression",
+    "ToleratedFailureCountPath": "use 'ToleratedFailureCount' with a {% %} expression",
+}
+_JSONATA_ONLY: dict[str, str] = {
+    "Arguments": "use 'Parameters'",
+    "Output": "use 'ResultSelector' or 'OutputPath'",
+    "Items": "use 'ItemsPath'",
+}
+#: Fields whose value is a JSONPath payload template (``"key.$": "$.path"``).
+_TEMPLATES = ("Parameters", "ResultSelector", "ItemSelector", "Credentials", "Assign")
+#: Fields evaluated as JSONata in a JSONata state (any ``{% %}`` string inside).
+_JSONATA_FIELDS = (
+    "Arguments", "Output", "Assign", "ItemSelector", "Credentials", "Items", "Seconds",
+    "Timestamp", "TimeoutSeconds", "HeartbeatSeconds", "MaxConcurrency", "Error", "Cause",
+    "ToleratedFailurePercentage", "ToleratedFailureCount",
+)
+#: Number fields that accept a JSONata expression (JSONata only) or a placeholder.
+_NUMBER_FIELDS = (
+    "Seconds", "TimeoutSeconds", "HeartbeatSeconds", "MaxConcurrency",
+    "ToleratedFailurePercentage", "ToleratedFailureCount",
+)
+#: Plain JSONPath fields (a path, or null where the schema allows it).
+_PATH_FIELDS = (
+    "InputPath", "OutputPath", "ItemsPath", "SecondsPath", "TimestampPath",
+    "TimeoutSecondsPath", "HeartbeatSecondsPath", "ErrorPath", "CausePath",
+    "MaxConcurrencyPath", "ToleratedFailurePercentagePath", "ToleratedFailureCountPath",
+)
+#: Path fields that may also hold an intrinsic function call.
+_INTRINSIC_PATH_FIELDS = frozenset({"ErrorPath", "CausePath"})
+#: Per state type: groups of fields of which at most one may be set.
+_AT_MOST_ONE: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Task": (("TimeoutSeconds", "TimeoutSecondsPath"), ("HeartbeatSeconds", "HeartbeatSecondsPath")),
+    "Fail": (("Error", "ErrorPath"), ("Cause", "CausePath")),
+    "Map": (
+        ("ItemProcessor", "Iterator"), ("ItemSelector", "Parameters"), ("Items", "ItemsPath"),
+        ("MaxConcurrency", "MaxConcurrencyPath"),
+        ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
+        ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+    ),
+}
+_BATCHER_PAIRS = (("MaxItemsPerBatch", "MaxItemsPerBatchPath"),
+                  ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"))
+_WAIT_FIELDS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
+
+_RULE_COMBINATORS = ("And", "Or", "Not")
+_RULE_STRUCTURE = frozenset({"Variable", "Next", "Comment", "Assign", "Output", "Condition",
+                             *_RULE_COMBINATORS})
+
+
+@functools.cache
+def _operators() -> frozenset[str]:
+    """The Choice comparison operators, as the schema lists them."""
+    rule = load_schema()["$defs"]["nestedChoiceRule"]["properties"]
+    return frozenset(rule) - _RULE_STRUCTURE
+
+_MATH_FUNCTIONS = {"States.MathAdd": "number", "States.MathRandom": "number",
+                   "States.ArrayRange": "number"}
+
+_PLACEHOLDER = re.compile(r"\$\{[^{}]*\}")
+_TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|z|[+-]\d{2}:\d{2})$"
+)
+# "\0" marks where a ${...} placeholder stood (see _resource_problem).
+_LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_.\0-]+$")
+_LAMBDA_QUALIFIER = re.compile(r"^(?:\$LATEST|[A-Za-z0-9_\0-]+)$")
+
+
+def validate(definition: Any, *, source: Source | None = None) -> list[Diagnostic]:
+    """All problems in ``definition``; an empty list means it is valid.
+
+    With ``source`` (from :mod:`statemachine.language.source`) each diagnostic also
+    carries the file name and the line of its JSON pointer.
+    """
+    diagnostics = schema_diagnostics(definition)
+    if isinstance(definition, dict):
+        checker = _Checker(definition)
+        checker.machine(definition, "", "top")
+        checker.finish()
+        diagnostics.extend(checker.diagnostics)
+    if source is None:
+        return diagnostics
+    located = [
+        Diagnostic(d.pointer, d.code, d.message, source.line_of(d.pointer), source.filename)
+        for d in diagnostics
+    ]
+    return sorted(located, key=lambda d: d.line if d.line is not None else 0)
+
+
+def _language_modules() -> tuple[Any, Any, Any]:
+    """The expression parsers, imported on first use (they are large and optional here)."""
+    from statemachine.language import intrinsics, jsonata, paths
+
+    return paths, intrinsics, jsonata
+
+
+class _Checker:
+    """One pass over a definition, collecting diagnostics."""
+
+    def __init__(self, definition: dict[str, Any]) -> None:
+        self.diagnostics: list[Diagnostic] = []
+        top = definition.get("QueryLanguage")
+        self.top_language = top if top in (JSONPATH, JSONATA) else JSONPATH
+        self.names: dict[str, str] = {}
+        self.missing: list[tuple[str, str, str, str]] = []
+        # Inside a distributed Map's processor (child executions of their own) a state
+        # may go back to JSONPath even when the parent machine is JSONata.
+        self.distributed = False
+        self.paths, self.intrinsics, self.jsonata = _language_modules()
+
+    def report(self, pointer: str, code: str, message: str) -> None:
+        self.diagnostics.append(Diagnostic(pointer, code, message))
+
+    # --- machines and transitions -----------------------------------------------
+
+    def machine(self, machine: dict[str, Any], pointer: str, kind: str) -> None:
+        """Check one (sub-)machine: its states, then its transitions as a graph."""
+        states = machine.get("States")
+        if not isinstance(states, dict):
+            return
+        states_pointer = pointer_join(pointer, "States")
+        edges: dict[str, list[tuple[str, str]]] = {}
+        terminal = False
+        for name, state in states.items():
+            state_pointer = pointer_join(states_pointer, name)
+            self._name(name, state_pointer)
+            if not isinstance(state, dict):
+                continue
+            edges[name] = self.state(state, state_pointer)
+            terminal = terminal or state.get("Type") in _TERMINAL_TYPES or state.get("End") is True
+        start = machine.get("StartAt")
+        if not isinstance(start, str):
+            return
+        reached = self._reach(start, pointer_join(pointer, "StartAt"), states, edges, kind)
+        if start not in states:
+            return  # every state would be "unreachable": the missing StartAt says it all
+        for name in states:
+            if name not in reached:
+                self.report(pointer_join(states_pointer, name), UNREACHABLE,
+                            f"state '{name}' is not reachable from StartAt '{start}'")
+        if not terminal and states:
+            where = {"top": "the state machine", "branch": "this Parallel branch",
+                     "processor": "this Map processor"}[kind]
+            self.report(states_pointer, NO_TERMINAL,
+                        f"{where} has no terminal state (End: true, Succeed or Fail)")
+
+    def _reach(self, start: str, start_pointer: str, states: dict[str, Any],
+               edges: dict[str, list[tuple[str, str]]], kind: str) -> set[str]:
+        reached: set[str] = set()
+        todo = [(start, start_pointer)]
+        while todo:
+            target, where = todo.pop()
+            if target in reached:
+                continue
+            if target not in states:
+                self.missing.append((where, target, kind, where.rsplit("/", 1)[-1]))
+                continue
+            reached.add(target)
+            todo.extend(edges.get(target, ()))
+        return reached
+
+    def finish(self) -> None:
+        """Report missing targets now that every state name of the machine is known."""
+        scope = {"branch": "this Parallel branch", "processor": "this Map processor"}
+        for where, target, kind, field in self.missing:
+            message = f"{field} target '{target}' does not exist"
+            if kind in scope and target in self.names:
+                message = (f"{field} target '{target}' is outside {scope[kind]}: a state inside "
+                           "a Parallel branch or Map can only move to states of its own scope")
+            self.report(where, MISSING_TARGET, message)
+
+    def _name(self, name: str, pointer: str) -> None:
+        if len(name) > MAX_NAME:
+            self.report(pointer, NAME_TOO_LONG,
+                        f"state name '{name[:20]}...' is {len(name)} characters long; "
+                        f"the limit is {MAX_NAME}")
+        first = self.names.setdefault(name, pointer)
+        if first != pointer:
+            self.report(pointer, DUPLICATE_NAME,
+                        f"state name '{name}' is already used at {first}: names must be unique "
+                        "in the whole state machine, branches included")
+
+    # --- states ---------------------------------------------------------------------
+
+    def state(self, state: dict[str, Any], pointer: str) -> list[tuple[str, str]]:
+        """Check one state; returns its transitions as (target, pointer) pairs."""
+        declared = state.get("Type")
+        kind: str = declared if isinstance(declared, str) else ""
+        language = self._language(state, pointer)
+        edges: list[tuple[str, str]] = []
+        self._flow(state, kind, pointer, edges)
+        self._language_fields(state, language, pointer)
+        for group in _AT_MOST_ONE.get(kind, ()):
+            self._at_most_one(state, group, pointer)
+        if language == JSONPATH:
+            self._jsonpath_fields(state, pointer)
+        else:
+            self._jsonata_fields(state, pointer)
+        self._number_fields(state, language, pointer)
+        for field in ("Retry", "Catch"):
+            self._error_handlers(state.get(field), pointer_join(pointer, field), language, edges)
+        handler = _STATE_CHECKS.get(kind)
+        if handler is not None:
+            handler(self, state, pointer, language, edges)
+        return edges
+
+    def _language(self, state: dict[str, Any], pointer: str) -> str:
+        own = state.get("QueryLanguage")
+        if own == JSONPATH and self.top_language == JSONATA and not self.distributed:
+            self.report(pointer_join(pointer, "QueryLanguage"), QUERY_LANGUAGE,
+                        "a state cannot use JSONPath when the state machine's QueryLanguage "
+                        "is JSONata")
+        return own if own in (JSONPATH, JSONATA) else self.top_language
+
+    def _flow(self, state: dict[str, Any], kind: Any, pointer: str,
+              edges: list[tuple[str, str]]) -> None:
+        has_next, has_end = "Next" in state, "End" in state
+        if isinstance(state.get("Next"), str):
+            edges.append((state["Next"], pointer_join(pointer, "Next")))
+        if kind not in _FLOW_TYPES:
+            return
+        if has_next and has_end:
+            self.report(pointer_join(pointer, "End"), NEXT_AND_END,
+                        f"a {kind} state must have exactly one of 'Next' and 'End', not both")
+        elif not has_next and not has_end:
+            self.report(pointer, NO_NEXT,
+                        f"a {kind} state must have either 'Next' or 'End: true'")
+
+    def _language_fields(self, state: dict[str, Any], language: str, pointer: str) -> None:
+        wrong = _JSONPATH_ONLY if language == JSONATA else _JSONATA_ONLY
+        for field in state:
+            hint = wrong.get(field)
+            if hint is None:
+                continue
+            self.report(pointer_join(pointer, field), QUERY_LANGUAGE,
+                        f"'{field}' is not allowed when QueryLanguage is {language} ({hint})")
+
+    def _at_most_one(self, obj: dict[str, Any], group: Iterable[str], pointer: str) -> None:
+        present = [f for f in group if f in obj]
+        if len(present) > 1:
+            names = " and ".join(f"'{f}'" for f in present)
+            self.report(pointer_join(pointer, present[-1]), CONFLICT,
+                        f"{names} cannot both be set")
+
+    def _jsonpath_fields(self, state: dict[str, Any], pointer: str) -> None:
+        for field in _PATH_FIELDS:
+            if field not in state:
+                continue
+            value, where = state[field], pointer_join(pointer, field)
+            if field in _INTRINSIC_PATH_FIELDS and isinstance(value, str) and value.startswith("States."):
+                self.intrinsic(value, where)
+            else:
+                self.path(value, where, field)
+        if "ResultPath" in state:
+            self.reference_path(state["ResultPath"], pointer_join(pointer, "ResultPath"))
+        for field in _TEMPLATES:
+            if field in state:
+                self.template(state[field], pointer_join(pointer, field))
+
+    def _jsonata_fields(self, state: dict[str, Any], pointer: str) -> None:
+        for field in _JSONATA_FIELDS:
+            if field in state:
+                self.jsonata_value(state[field], pointer_join(pointer, field))
+
+    def _number_fields(self, state: dict[str, Any], language: str, pointer: str) -> None:
+        """A ``{% %}`` string in a number field is JSONata: wrong in a JSONPath state."""
+        if language == JSONATA:
+            return
+        for field in _NUMBER_FIELDS:
+            value = state.get(field)
+            if isinstance(value, str) and self.jsonata.is_expression(value):
+                self.report(pointer_join(pointer, field), QUERY_LANGUAGE,
+                            f"'{field}' holds a JSONata expression, which needs "
+                            "QueryLanguage JSONata; in JSONPath write a number or use "
+                            f"'{field}Path'")
+
+    # --- retry and catch -------------------------------------------------------------
+
+    def _error_handlers(self, handlers: Any, pointer: str, language: str,
+                        edges: list[tuple[str, str]]) -> None:
+        if not isinstance(handlers, list):
+            return
+        is_catch = pointer.endswith("/Catch")
+        last = len(handlers) - 1
+        for i, handler in enumerate(handlers):
+            if not isinstance(handler, dict):
+                continue
+            item = pointer_join(pointer, i)
+            errors = handler.get("ErrorEquals")
+            if isinstance(errors, list) and "States.ALL" in errors:
+                where = pointer_join(item, "ErrorEquals")
+                if len(errors) > 1:
+                    self.report(where, STATES_ALL,
+                                "'States.ALL' must appear alone in its ErrorEquals")
+                if i != last:
+                    what = "catcher" if is_catch else "retrier"
+                    self.report(where, STATES_ALL,
+                                f"'States.ALL' may only appear in the last {what}")
+            if not is_catch:
+                continue
+            if isinstance(handler.get("Next"), str):
+                edges.append((handler["Next"], pointer_join(item, "Next")))
+            self._catcher_fields(handler, item, language)
+
+    def _catcher_fields(self, catcher: dict[str, Any], pointer: str, language: str) -> None:
+        if language == JSONATA:
+            if "ResultPath" in catcher:
+                self.report(pointer_join(pointer, "ResultPath"), QUERY_LANGUAGE,
+                            "'ResultPath' is not allowed when QueryLanguage is JSONata "
+                            "(use 'Output' or 'Assign')")
+            for field in ("Output", "Assign"):
+                if field in catcher:
+                    self.jsonata_value(catcher[field], pointer_join(pointer, field))
+            return
+        if "Output" in catcher:
+            self.report(pointer_join(pointer, "Output"), QUERY_LANGUAGE,
+                        "'Output' is not allowed when QueryLanguage is JSONPath "
+                        "(use 'ResultPath')")
+        if "ResultPath" in catcher:
+            self.reference_path(catcher["ResultPath"], pointer_join(pointer, "ResultPath"))
+        if "Assign" in catcher:
+            self.template(catcher["Assign"], pointer_join(pointer, "Assign"))
+
+    # --- expressions ---------------------------------------------------------------------
+
+    def path(self, value: Any, pointer: str, field: str) -> Any:
+        """A JSONPath (``$.a``, ``$$.Execution.Id``, ``$var.x``); returns it compiled."""
+        if not isinstance(value, str) or "${" in value:
+            return None
+        try:
+            return self.paths.compile_path(value)
+        except ValueError as exc:
+            self.report(pointer, BAD_PATH, f"'{field}' is not a valid JSONPath: {exc}")
+            return None
+
+    def reference_path(self, value: Any, pointer: str) -> None:
+        """``ResultPath``: names one place in the state's data (no ``$$``, no variables)."""
+        if not isinstance(value, str) or "${" in value:
+            return
+        text = value.strip()
+        if not text.startswith("$") or text[1:2] not in ("", ".", "["):
+            self.report(pointer, BAD_PATH,
+                        f"'ResultPath' must be a reference path into the state's data such as "
+                        f"'$.result' (got '{value}')")
+            return
+        compiled = self.path(value, pointer, "ResultPath")
+        if compiled is not None and not getattr(compiled, "is_reference", True):
+            self.report(pointer, BAD_PATH,
+                        f"'ResultPath' must name a single place: no wildcards, filters or "
+                        f"slices (got '{value}')")
+
+    def intrinsic(self, value: str, pointer: str) -> None:
+        try:
+            call = self.intrinsics.parse_intrinsic(value)
+        except ValueError as exc:
+            self.report(pointer, BAD_INTRINSIC, str(exc))
+            return
+        self._literal_types(call, pointer)
+
+    def _literal_types(self, call: Any, pointer: str) -> None:
+        """Literal arguments of the math functions must be numbers (a path may be anything)."""
+        if getattr(call, "name", None) not in _MATH_FUNCTIONS:
+            return
+        for arg in getattr(call, "args", ()):
+            if getattr(arg, "path", None) is not None or hasattr(arg, "name"):
+                continue
+            value = getattr(arg, "value", None)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.report(pointer, BAD_INTRINSIC,
+                            f"{call.name} takes numbers, but its argument {value!r} in "
+                            f"'{call.text}' is not one")
+
+    def template(self, value: Any, pointer: str) -> None:
+        """A JSONPath payload template: ``.$`` keys hold paths or intrinsic calls."""
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                self.template(item, pointer_join(pointer, i))
+            return
+        if not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            child = pointer_join(pointer, key)
+            if not key.endswith(".$"):
+                self.template(item, child)
+                continue
+            if key[:-2] in value:
+                self.report(child, DUPLICATE_FIELD,
+                            f"'{key}' and '{key[:-2]}' would be the same field once the '.$' "
+                            "suffix is removed")
+            if not isinstance(item, str):
+                self.report(child, SCHEMA, f"the value of '{key}' must be a string holding a "
+                                           "path or an intrinsic function")
+            elif item.startswith("States."):
+                self.intrinsic(item, child)
+            elif "${" not in item:
+                self._template_path(item, child, key)
+
+    def _template_path(self, text: str, pointer: str, key: str) -> None:
+        try:
+            self.paths.compile_path(text)
+        except ValueError as exc:
+            self.report(pointer, BAD_PATH,
+                        f"the value of '{key}' must be a JSONPath or an intrinsic function: {exc}")
+
+    def jsonata_value(self, value: Any, pointer: str) -> None:
+        """Every ``{% %}`` string inside ``value`` must parse as JSONata."""
+        if isinstance(value, str):
+            self._jsonata_string(value, pointer)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self.jsonata_value(item, pointer_join(pointer, i))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self.jsonata_value(item, pointer_join(pointer, key))
+
+    def _jsonata_string(self, value: str, pointer: str) -> None:
+        if self.jsonata.is_expression(value):
+            try:
+                self.jsonata.compile_expression(value)
+            except ValueError as exc:
+                self.report(pointer, BAD_JSONATA, f"invalid JSONata expression: {exc}")
+        elif value.startswith("{%") or value.endswith("%}"):
+            self.report(pointer, BAD_JSONATA,
+                        f"malformed JSONata expression {value!r}: write it as {{% expression %}}")
+
+    # --- per state type ------------------------------------------------------------------
+
+    def task(self, state: dict[str, Any], pointer: str, language: str,
+             edges: list[tuple[str, str]]) -> None:
+        self.resource(state.get("Resource"), pointer_join(pointer, "Resource"))
+        heartbeat: Any = state.get("HeartbeatSeconds")
+        timeout: Any = state.get("TimeoutSeconds")
+        if _is_number(heartbeat) and _is_number(timeout) and heartbeat >= timeout:
+            self.report(pointer_join(pointer, "HeartbeatSeconds"), CONFLICT,
+                        f"'HeartbeatSeconds' ({heartbeat}) must be smaller than "
+                        f"'TimeoutSeconds' ({timeout})")
+
+    def resource(self, value: Any, pointer: str) -> None:
+        if not isinstance(value, str):
+            return  # a CloudFormation intrinsic object, or a schema error
+        problem = _resource_problem(value)
+        if problem:
+            self.report(pointer, BAD_RESOURCE, f"'Resource' {problem} (got '{value}')")
+
+    def wait(self, state: dict[str, Any], pointer: str, language: str,
+             edges: list[tuple[str, str]]) -> None:
+        present = [f for f in _WAIT_FIELDS if f in state]
+        if len(present) != 1:
+            got = ", ".join(f"'{f}'" for f in present) or "none"
+            self.report(pointer, CONFLICT,
+                        "a Wait state must have exactly one of 'Seconds', 'SecondsPath', "
+                        f"'Timestamp' and 'TimestampPath' (has {got})")
+        stamp = state.get("Timestamp")
+        if isinstance(stamp, str) and not _timestamp_ok(stamp, language, self.jsonata):
+            self.report(pointer_join(pointer, "Timestamp"), SCHEMA,
+                        f"'Timestamp' must be an RFC 3339 timestamp such as "
+                        f"'2026-01-31T12:00:00Z' (got '{stamp}')")
+
+    def choice(self, state: dict[str, Any], pointer: str, language: str,
+               edges: list[tuple[str, str]]) -> None:
+        if isinstance(state.get("Default"), str):
+            edges.append((state["Default"], pointer_join(pointer, "Default")))
+        rules = state.get("Choices")
+        if not isinstance(rules, list):
+            return
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, dict):
+                continue
+            rule_pointer = pointer_join(pointer_join(pointer, "Choices"), i)
+            if isinstance(rule.get("Next"), str):
+                edges.append((rule["Next"], pointer_join(rule_pointer, "Next")))
+            if language == JSONATA:
+                self._jsonata_rule(rule, rule_pointer)
+            else:
+                self._jsonpath_rule(rule, rule_pointer, top=True)
+
+    def _jsonata_rule(self, rule: dict[str, Any], pointer: str) -> None:
+        wrong = [k for k in rule if k not in ("Next", "Comment", "Assign", "Output", "Condition")]
+        for key in wrong:
+            self.report(pointer_join(pointer, key), QUERY_LANGUAGE,
+                        f"'{key}' is not allowed in a Choice rule when QueryLanguage is JSONata "
+                        "(use 'Condition')")
+        condition = rule.get("Condition")
+        if "Condition" not in rule:
+            self.report(pointer, BAD_CHOICE, "a JSONata Choice rule needs a 'Condition'")
+        elif isinstance(condition, str):
+            if not self.jsonata.is_expression(condition):
+                self.report(pointer_join(pointer, "Condition"), BAD_CHOICE,
+                            f"'Condition' must be a JSONata expression {{% ... %}} or a boolean "
+                            f"(got {condition!r})")
+            else:
+                self._jsonata_string(condition, pointer_join(pointer, "Condition"))
+        for field in ("Assign", "Output"):
+            if field in rule:
+                self.jsonata_value(rule[field], pointer_join(pointer, field))
+
+    def _jsonpath_rule(self, rule: dict[str, Any], pointer: str, *, top: bool) -> None:
+        for field in ("Condition", "Output"):
+            if field in rule:
+                self.report(pointer_join(pointer, field), QUERY_LANGUAGE,
+                            f"'{field}' is not allowed in a Choice rule when QueryLanguage is "
+                            "JSONPath")
+        if top and "Assign" in rule:
+            self.template(rule["Assign"], pointer_join(pointer, "Assign"))
+        combinators = [k for k in _RULE_COMBINATORS if k in rule]
+        operators = [k for k in rule if k in _operators()]
+        if "Condition" in rule and not combinators and not operators:
+            return  # a JSONata rule in a JSONPath state: reported above
+        if combinators:
+            if len(combinators) > 1 or operators or "Variable" in rule:
+                extra = [*combinators, *operators, *(["Variable"] if "Variable" in rule else [])]
+                self.report(pointer, BAD_CHOICE,
+                            "a Choice rule must have exactly one of 'And', 'Or', 'Not' or a "
+                            f"comparison (has {', '.join(repr(k) for k in extra)})")
+            self._nested_rules(rule, pointer)
+            return
+        if len(operators) != 1:
+            got = ", ".join(f"'{k}'" for k in operators) or "none"
+            self.report(pointer, BAD_CHOICE,
+                        f"a Choice rule must have exactly one comparison operator (has {got})")
+        if "Variable" not in rule:
+            self.report(pointer, BAD_CHOICE, "a Choice rule comparison needs a 'Variable'")
+        else:
+            self.path(rule["Variable"], pointer_join(pointer, "Variable"), "Variable")
+        for op in operators:
+            self._operand(op, rule[op], pointer_join(pointer, op))
+
+    def _nested_rules(self, rule: dict[str, Any], pointer: str) -> None:
+        for key in ("And", "Or"):
+            children = rule.get(key)
+            if isinstance(children, list):
+                for i, child in enumerate(children):
+                    if isinstance(child, dict):
+                        self._jsonpath_rule(child, pointer_join(pointer_join(pointer, key), i),
+                                            top=False)
+        if isinstance(rule.get("Not"), dict):
+            self._jsonpath_rule(rule["Not"], pointer_join(pointer, "Not"), top=False)
+
+    def _operand(self, op: str, value: Any, pointer: str) -> None:
+        if op.endswith("Path"):
+            self.path(value, pointer, op)
+        elif (op.startswith("Timestamp") and isinstance(value, str) and "${" not in value
+              and not _TIMESTAMP.match(value)):
+            self.report(pointer, SCHEMA,
+                        f"'{op}' must be an RFC 3339 timestamp such as "
+                        f"'2026-01-31T12:00:00Z' (got '{value}')")
+
+    def parallel(self, state: dict[str, Any], pointer: str, language: str,
+                 edges: list[tuple[str, str]]) -> None:
+        branches = state.get("Branches")
+        if isinstance(branches, list):
+            for i, branch in enumerate(branches):
+                if isinstance(branch, dict):
+                    self.machine(branch, pointer_join(pointer_join(pointer, "Branches"), i),
+                                 "branch")
+
+    def map(self, state: dict[str, Any], pointer: str, language: str,
+            edges: list[tuple[str, str]]) -> None:
+        if "ItemProcessor" not in state and "Iterator" not in state:
+            self.report(pointer, SCHEMA, "missing required field 'ItemProcessor' in a Map "
+                                         "state (or the legacy 'Iterator')")
+        for field in ("ItemProcessor", "Iterator"):
+            processor = state.get(field)
+            if not isinstance(processor, dict):
+                continue
+            config = processor.get("ProcessorConfig")
+            outer = self.distributed
+            self.distributed = outer or (isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED")
+            self.machine(processor, pointer_join(pointer, field), "processor")
+            self.distributed = outer
+        self._map_parts(state, pointer, language)
+
+    def _map_parts(self, state: dict[str, Any], pointer: str, language: str) -> None:
+        reader = state.get("ItemReader")
+        if isinstance(reader, dict):
+            self._integration(reader, pointer_join(pointer, "ItemReader"), language)
+            config = reader.get("ReaderConfig")
+            if isinstance(config, dict):
+                where = pointer_join(pointer_join(pointer, "ItemReader"), "ReaderConfig")
+                self._at_most_one(config, ("MaxItems", "MaxItemsPath"), where)
+                self._sub_path(config, "MaxItemsPath", where, language)
+        writer = state.get("ResultWriter")
+        if isinstance(writer, dict):
+            self._integration(writer, pointer_join(pointer, "ResultWriter"), language)
+        batcher = state.get("ItemBatcher")
+        if isinstance(batcher, dict):
+            where = pointer_join(pointer, "ItemBatcher")
+            for pair in _BATCHER_PAIRS:
+                self._at_most_one(batcher, pair, where)
+                self._sub_path(batcher, pair[1], where, language)
+            if "BatchInput" in batcher:
+                self._payload(batcher["BatchInput"], pointer_join(where, "BatchInput"), language)
+
+    def _integration(self, obj: dict[str, Any], pointer: str, language: str) -> None:
+        """ItemReader / ResultWriter: a resource with Parameters (JSONPath) or Arguments."""
+        self.resource(obj.get("Resource"), pointer_join(pointer, "Resource"))
+        wrong, right = ("Parameters", "Arguments") if language == JSONATA else ("Arguments", "Parameters")
+        if wrong in obj:
+            self.report(pointer_join(pointer, wrong), QUERY_LANGUAGE,
+                        f"'{wrong}' is not allowed when QueryLanguage is {language} "
+                        f"(use '{right}')")
+        if right in obj:
+            self._payload(obj[right], pointer_join(pointer, right), language)
+
+    def _sub_path(self, obj: dict[str, Any], field: str, pointer: str, language: str) -> None:
+        if field not in obj:
+            return
+        if language == JSONATA:
+            self.report(pointer_join(pointer, field), QUERY_LANGUAGE,
+                        f"'{field}' is not allowed when QueryLanguage is JSONata "
+                        f"(use '{field.removesuffix('Path')}' with a {{% %}} expression)")
+        else:
+            self.path(obj[field], pointer_join(pointer, field), field)
+
+    def _payload(self, value: Any, pointer: str, language: str) -> None:
+        if language == JSONATA:
+            self.jsonata_value(value, pointer)
+        else:
+            self.template(value, pointer)
+
+
+_STATE_CHECKS = {
+    "Task": _Checker.task,
+    "Wait": _Checker.wait,
+    "Choice": _Checker.choice,
+    "Parallel": _Checker.parallel,
+    "Map": _Checker.map,
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _timestamp_ok(text: str, language: str, jsonata: Any) -> bool:
+    if "${" in text or _TIMESTAMP.match(text):
+        return True
+    return language == JSONATA and bool(jsonata.is_expression(text))
+
+
+def _resource_problem(text: str) -> str | None:
+    """Why ``text`` is not a usable Task resource, or None when it is.
+
+    ``${...}`` placeholders stand for any text (``arn:${AWS::Partition}:states:::...``).
+    """
+    masked = _PLACEHOLDER.sub("\0", text)
+    if "${" in masked:
+        return "has an unterminated ${...} placeholder"
+    if masked.startswith(("\0", "http://", "https://")):
+        return None  # a leading placeholder may stand for a whole ARN or base URL
+    if not masked.startswith("arn:"):
+        return "must be an ARN (arn:partition:service:region:account:resource) or an http(s) URL"
+    parts = masked.split(":", 5)
+    if len(parts) < 6 or not parts[1] or not parts[2] or not parts[5]:
+        return "is not a complete ARN (arn:partition:service:region:account:resource)"
+    if parts[2] == "lambda" and parts[5].startswith("function:"):
+        name, colon, qualifier = parts[5][len("function:"):].partition(":")
+        if not _LAMBDA_NAME.match(name):
+            return "names an invalid Lambda function"
+        if colon and not _LAMBDA_QUALIFIER.match(qualifier):
+            return "has an invalid Lambda version or alias"
+    return None
