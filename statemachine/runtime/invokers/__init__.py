@@ -46,6 +46,9 @@ SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::sqs:s
              "function ARNs and activity ARNs")
 
 
+_FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lambda_invoke"})
+
+
 class Plugin(Protocol):
     """What a plug-in offers: perform the task for one parsed resource."""
 
@@ -56,28 +59,42 @@ class Invokers:
     """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
 
     def __init__(self, settings: InvokerSettings | None = None) -> None:
-        from statemachine.runtime.invokers.http import HttpClient, HttpInvokeInvoker, UrlInvoker
-        from statemachine.runtime.invokers.lambda_ import LambdaInvoker
-        from statemachine.runtime.invokers.sqs import SqsInvoker
-
         self.settings = settings or InvokerSettings.from_env()
-        self._http = HttpClient(self.settings)
-        self._sqs = SqsInvoker(self.settings)
-        lambda_invoker = LambdaInvoker(self._http, self.settings)
-        self.plugins: dict[str, Plugin] = {
-            "url": UrlInvoker(self._http, self.settings),
-            "http_invoke": HttpInvokeInvoker(self._http, self.settings),
-            "sqs_send": self._sqs,
-            "lambda_function": lambda_invoker,
-            "lambda_invoke": lambda_invoker,
-        }
+        self._http: Any = None
+        self._sqs: Any = None
+        self.plugins: dict[str, Plugin] = {}
+
+    def _plugin(self, family: str) -> Plugin | None:
+        """The plug-in for a resource family, made on first use: a run that never calls
+        SQS never imports aiobotocore (half a second of start-up)."""
+        plugin = self.plugins.get(family)
+        if plugin is not None or family not in _FAMILIES:
+            return plugin
+        if family == "sqs_send":
+            from statemachine.runtime.invokers.sqs import SqsInvoker
+
+            self._sqs = plugin = SqsInvoker(self.settings)
+        else:
+            from statemachine.runtime.invokers import http as _http
+            from statemachine.runtime.invokers.lambda_ import LambdaInvoker
+
+            if self._http is None:
+                self._http = _http.HttpClient(self.settings)
+            if family == "url":
+                plugin = _http.UrlInvoker(self._http, self.settings)
+            elif family == "http_invoke":
+                plugin = _http.HttpInvokeInvoker(self._http, self.settings)
+            else:
+                plugin = LambdaInvoker(self._http, self.settings)
+        self.plugins[family] = plugin
+        return plugin
 
     async def invoke(self, command: Command) -> TaskResult:
         """Perform ``command`` (an ``InvokeTask``); never raises for a task's failure."""
         resource = parse_resource(command.get("resource"))
         if resource is not None and resource.family == "activity":
             return None
-        plugin = self.plugins.get(resource.family) if resource else None
+        plugin = self._plugin(resource.family) if resource else None
         if resource is None or plugin is None:
             return failed(command, "States.Runtime",
                           f"The resource '{command.get('resource')}' is not supported by this "
@@ -92,8 +109,10 @@ class Invokers:
 
     async def close(self) -> None:
         """Close the shared HTTP pool and the SQS client."""
-        await self._http.close()
-        await self._sqs.close()
+        if self._http is not None:
+            await self._http.close()
+        if self._sqs is not None:
+            await self._sqs.close()
 
     async def __aenter__(self) -> Invokers:
         return self

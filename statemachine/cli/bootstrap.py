@@ -1,0 +1,85 @@
+"""``cli.py up`` and ``cli.py test``: the README's two commands, for a fresh Debian/Ubuntu machine.
+
+Standard library only: this runs before anything is installed.  It makes ``.venv``,
+installs the package into it (with the test extras for ``test``), installs
+``redis-server`` with apt-get when it is missing, then hands over to
+``cli.py serve`` or ``pytest`` inside the venv.  Re-running is cheap: the install
+step is skipped while pyproject.toml is unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("rest", nargs=argparse.REMAINDER,
+                        help="arguments passed on to 'serve' (up) or to pytest (test)")
+
+
+def _say(message: str) -> None:
+    print(f"[statemachine {Path(sys.argv[0]).name}] {message}", file=sys.stderr, flush=True)
+
+
+def _run(cmd: list[str], **kwargs: object) -> None:
+    _say("$ " + " ".join(cmd))
+    subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def _apt_install(*packages: str) -> None:
+    if shutil.which("apt-get") is None:
+        raise SystemExit(f"please install {' '.join(packages)} with your package manager, then run this again")
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    _run(prefix + ["apt-get", "update"], env=env, stdin=subprocess.DEVNULL)
+    _run(prefix + ["apt-get", "install", "-y", *packages], env=env, stdin=subprocess.DEVNULL)
+
+
+def ensure_redis() -> None:
+    if shutil.which("redis-server") is None:
+        _say("redis-server is missing: installing it with apt-get")
+        _apt_install("redis-server")
+
+
+def ensure_venv(extras: str) -> None:
+    if not PYTHON.exists():
+        try:
+            _run([sys.executable, "-m", "venv", str(VENV)])
+        except subprocess.CalledProcessError:
+            _apt_install("python3-venv")
+            shutil.rmtree(VENV, ignore_errors=True)
+            _run([sys.executable, "-m", "venv", str(VENV)])
+    stamp = VENV / f".installed{extras or ''}"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    _run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], cwd=ROOT)
+    target = f".{extras}" if extras else "."
+    _run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT)
+    stamp.write_text(digest)
+
+
+def main(args: argparse.Namespace) -> int:
+    rest = [a for a in args.rest if a != "--"]
+    if args.command == "up":
+        ensure_redis()
+        ensure_venv("")
+        _say("starting the service: python cli.py serve " + " ".join(rest))
+        os.chdir(ROOT)
+        os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "cli.py"), "serve", *rest])
+    ensure_redis()
+    ensure_venv("[test]")
+    os.chdir(ROOT)
+    cmd = [str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *rest]
+    _say("$ " + " ".join(cmd))
+    return subprocess.call(cmd, stdin=subprocess.DEVNULL)
