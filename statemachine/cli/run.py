@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from statemachine.cli.validate import parse_substitutions
 from statemachine.errors import DefinitionError
 
 
@@ -28,16 +29,6 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         help="replace ${K} in the definition with V (repeatable)")
     parser.add_argument("--name", help="execution name (default: a random UUID)")
     parser.add_argument("--history", action="store_true", help="include the event history")
-
-
-def parse_subs(pairs: list[str]) -> dict[str, str]:
-    subs: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--sub expects NAME=VALUE, got {pair!r}")
-        subs[key] = value
-    return subs
 
 
 def read_input(args: argparse.Namespace) -> Any:
@@ -82,7 +73,7 @@ async def execute(machine: Any, input: Any, name: str | None, machine_name: str)
 
 def main(args: argparse.Namespace) -> int:
     try:
-        subs = parse_subs(args.sub)
+        subs = parse_substitutions(args.sub)
         input_value = read_input(args)
     except (ValueError, OSError) as exc:
         print(f"statemachine run: {exc}", file=sys.stderr)

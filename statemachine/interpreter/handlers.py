@@ -16,6 +16,7 @@ from statemachine.interpreter import failures as F
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, JSONATA, State
 from statemachine.language.scope import StatesError
+from statemachine.language.values import json_type_name
 
 if TYPE_CHECKING:
     from statemachine.interpreter.step import Go, _Step
@@ -398,13 +399,6 @@ def parallel(step: _Step, state: State, value: Any) -> Go:
     return None
 
 
-_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
-
-
-def _json_type(value: Any) -> str:
-    return _TYPE_NAMES.get(type(value), "number")
-
-
 def _map_items(step: _Step, state: State, value: Any) -> tuple[Any, list[Any]]:
     if state.language == JSONATA:
         if state.items is not None:
@@ -415,7 +409,7 @@ def _map_items(step: _Step, state: State, value: Any) -> tuple[Any, list[Any]]:
                 raise StatesError(
                     F.QUERY_EVALUATION,
                     f"The JSONata expression '{expr}' specified for the field 'Items' returned an "
-                    f"unexpected result type. Expected 'array', but was '{_json_type(items)}' for value: "
+                    f"unexpected result type. Expected 'array', but was '{json_type_name(items)}' for value: "
                     f"{_dumps(items)}",
                 )
             return value, items

@@ -40,6 +40,7 @@ from jsonata.functions import Functions as _Functions  # type: ignore[import-unt
 from jsonata.utils import Utils as _Utils  # type: ignore[import-untyped]
 
 from statemachine.language.scope import MISSING, Scope, StatesError
+from statemachine.language.values import json_type_name
 
 __all__ = [
     "Condition",
@@ -114,21 +115,6 @@ def expression_body(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- JSON conversion
-
-
-def json_type_name(value: Any) -> str:
-    """The JSON type name AWS uses in messages: null, boolean, number, string, array, object."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _number_to_json(value: float) -> int | float:
