@@ -1,0 +1,134 @@
+"""The Redis key schema: every key the runtime uses, in one place.
+
+Executions are spread over S shards (S fixed at first start and stored in ``sm:meta``).
+An execution's shard is ``crc32(root id) % S`` where the root id is the part of its id
+before the first ``/``: Map/Parallel children (``<parent id>/<group>/<index>``) live on
+their root's shard.  Every key of a shard carries the hash tag ``{s<n>}``, so one Lua
+script may touch any keys of one shard, on a single Redis or a Redis Cluster alike.
+
+Global keys (small, never used in a script together with shard keys)::
+
+    sm:meta                         hash    shards -> S
+    sm:machines                     hash    machine name -> createdAt of version 1 (listing)
+    sm:machine:<name>               hash    latest -> n;  v:<n> -> {"definition", "createdAt"}
+    sm:activities                   hash    activity name -> {"name", "activityArn", "createdAt"}
+
+Shard keys (``T`` is the tag ``{s<n>}``)::
+
+    sm:T:x:<id>                     hash    an execution record:
+                                              r       the record (orjson; interpreter.records)
+                                              rev     its version (compare-and-set)
+                                              status  RUNNING | SUCCEEDED | ...
+                                              token   the task token it waits for ("" none;
+                                                      emptied by the first callback)
+                                              hseq    roots only: last history event id
+    sm:T:h:<root id>                stream  history of a root and all its children; entry id
+                                            ``<event id>-0``, field ``e`` = the event (orjson;
+                                            its id/previousEventId come from the entry id)
+    sm:T:ready                      stream  work items, field ``m`` = {"x": id, "e": event};
+                                            consumer group "workers"
+    sm:T:tasks                      stream  task dispatches (outbox), field ``m`` =
+                                            {"x": id, "c": InvokeTask command};
+                                            consumer group "invokers"
+    sm:T:timers                     zset    timer id -> due (ms since the epoch)
+    sm:T:timer-events               hash    timer id -> the work item to enqueue when due
+    sm:T:n:<machine>:<name>         hash    execution name index: id, ih (input hash)
+    sm:T:g:<parent id>:<group>      hash    a Map/Parallel group: c (counters of
+                                            interpreter.children, JSON), cv (their version),
+                                            spec ({"kind", "paths", "vars", "parent"})
+    sm:T:gi:<parent id>:<group>     hash    child index -> [input, item] (written in chunks,
+                                            read when the child is started)
+    sm:T:gr:<parent id>:<group>     hash    child index -> outcome {status, output, error, cause}
+    sm:T:gx:<parent id>:<group>     set     ids of the group's running children
+    sm:T:act:<activity name>        list    activity tasks waiting for a poller:
+                                            {"x", "token", "input"}
+    sm:T:ix:all                     zset    root id -> start ms (listing)
+    sm:T:ix:m:<machine>             zset    root id -> start ms, per state machine
+    sm:T:ix:s:<status>              zset    root id -> start ms, per status
+
+The execution name index shares the shard of its execution: the service picks a UUID4
+whose shard is the name's shard, so starting by name is one atomic script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+
+PREFIX = "sm"
+META = f"{PREFIX}:meta"
+MACHINES = f"{PREFIX}:machines"
+ACTIVITIES = f"{PREFIX}:activities"
+WORKERS_GROUP = "workers"
+INVOKERS_GROUP = "invokers"
+
+
+def machine(name: str) -> str:
+    return f"{PREFIX}:machine:{name}"
+
+
+def root_of(execution_id: str) -> str:
+    """The root execution id of any execution (itself for a root)."""
+    return execution_id.split("/", 1)[0]
+
+
+def shard_of(execution_id: str, shards: int) -> int:
+    """The shard of an execution: a hash of its root id."""
+    return zlib.crc32(root_of(execution_id).encode()) % shards
+
+
+def shard_of_name(machine_name: str, name: str, shards: int) -> int:
+    """The shard of an execution name's index entry (and so of its execution).
+
+    Not crc32: crc32 is linear, so for ids of one length ``crc32(prefix + id)`` and
+    ``crc32(id)`` would differ by a constant and a default name (the id itself) might never
+    share its id's shard.
+    """
+    digest = hashlib.blake2b(f"{machine_name}\x00{name}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+class Shard:
+    """The keys of one shard; built once per shard and reused."""
+
+    __slots__ = ("n", "tag", "ready", "tasks", "timers", "timer_events", "index_all", "_base")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.tag = f"{{s{n}}}"
+        self._base = f"{PREFIX}:{self.tag}:"
+        self.ready = self._base + "ready"
+        self.tasks = self._base + "tasks"
+        self.timers = self._base + "timers"
+        self.timer_events = self._base + "timer-events"
+        self.index_all = self._base + "ix:all"
+
+    def record(self, execution_id: str) -> str:
+        return self._base + "x:" + execution_id
+
+    def history(self, execution_id: str) -> str:
+        return self._base + "h:" + root_of(execution_id)
+
+    def name(self, machine_name: str, name: str) -> str:
+        return f"{self._base}n:{machine_name}:{name}"
+
+    def group(self, parent_id: str, group: str) -> str:
+        return f"{self._base}g:{parent_id}:{group}"
+
+    def group_inputs(self, parent_id: str, group: str) -> str:
+        return f"{self._base}gi:{parent_id}:{group}"
+
+    def group_results(self, parent_id: str, group: str) -> str:
+        return f"{self._base}gr:{parent_id}:{group}"
+
+    def group_running(self, parent_id: str, group: str) -> str:
+        return f"{self._base}gx:{parent_id}:{group}"
+
+    def activity(self, name: str) -> str:
+        return self._base + "act:" + name
+
+    def index_machine(self, machine_name: str) -> str:
+        return self._base + "ix:m:" + machine_name
+
+    def index_status(self, status: str) -> str:
+        return self._base + "ix:s:" + status

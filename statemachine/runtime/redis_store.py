@@ -1,0 +1,198 @@
+"""The Redis store: records, scripts, streams, and riding out a Redis restart.
+
+:class:`RedisStore` owns one ``redis.asyncio`` connection pool.  Everything the runtime
+writes goes through the Lua scripts in ``lua/`` (run with EVALSHA; after a Redis restart
+the script cache is empty and NOSCRIPT makes the store load them again).  Calls that fail
+because Redis is unreachable or still loading its AOF are retried with backoff by
+:meth:`RedisStore.retry`: a worker rides out a restart by itself, and a work item it held
+stays pending in its stream until it is committed or taken over with XAUTOCLAIM.
+
+:class:`Commit` builds the argument list of ``commit.lua`` (guards, then operations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+
+from statemachine.errors import StoreError
+from statemachine.runtime import keys as K
+from statemachine.runtime.settings import Settings
+
+T = TypeVar("T")
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+SCRIPTS = ("commit", "promote", "result", "start", "callback")
+TRANSIENT = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError)
+loads = orjson.loads
+dumps = orjson.dumps
+
+
+class Script:
+    """One Lua file, run by SHA with a NOSCRIPT fallback."""
+
+    __slots__ = ("name", "source", "sha")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.source = (LUA_DIR / f"{name}.lua").read_text()
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+
+    async def __call__(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except rexc.NoScriptError:
+            await client.script_load(self.source)
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+
+
+class Commit:
+    """The arguments of ``commit.lua``: keys by index, guards, then operations."""
+
+    __slots__ = ("keys", "_index", "guards", "ops", "item")
+
+    def __init__(self, ready: str, item: str | bytes = "") -> None:
+        self.keys: list[str] = [ready]
+        self._index: dict[str, int] = {ready: 1}
+        self.guards: list[Any] = []
+        self.ops: list[Any] = []
+        self.item = item
+
+    def key(self, key: str) -> int:
+        index = self._index.get(key)
+        if index is None:
+            self.keys.append(key)
+            index = self._index[key] = len(self.keys)
+        return index
+
+    def guard(self, key: str, field: str, expected: Any) -> None:
+        """Apply nothing unless ``HGET key field`` equals ``expected`` ("" = missing)."""
+        self.guards += (self.key(key), field, expected)
+
+    def op(self, name: str, key: str, *args: Any) -> None:
+        self.ops += (name, self.key(key), len(args), *args)
+
+    def history(self, stream: str, counter: str, events: Iterable[bytes]) -> None:
+        events = list(events)
+        if events:
+            self.ops += ("HIST", self.key(stream), len(events) + 1, self.key(counter), *events)
+
+    def args(self) -> list[Any]:
+        return [self.item, len(self.guards) // 3, *self.guards, *self.ops]
+
+
+class RedisStore:
+    """A connection pool, the scripts, the shard map; retries transient failures."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: Any = aioredis.Redis.from_url(
+            settings.redis_url, decode_responses=False, health_check_interval=5,
+            socket_connect_timeout=5, socket_keepalive=True,
+        )
+        self.scripts = {name: Script(name) for name in SCRIPTS}
+        self.shards: list[K.Shard] = []
+        self.closed = False
+
+    @classmethod
+    async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> RedisStore:
+        """Connect, fix the shard count (first start wins) and make the consumer groups."""
+        store = cls(settings)
+        await store.retry(store._setup, give_up_s=wait_s)
+        return store
+
+    async def _setup(self) -> None:
+        client = self.client
+        await client.hsetnx(K.META, "shards", self.settings.shards)
+        count = int(await client.hget(K.META, "shards"))
+        self.shards = [K.Shard(n) for n in range(count)]
+        await self.ensure_groups()
+
+    async def ensure_groups(self) -> None:
+        """Create the "workers" and "invokers" groups (again, after a Redis without AOF lost them)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self.shards:
+            pipe.xgroup_create(shard.ready, K.WORKERS_GROUP, id="0", mkstream=True)
+            pipe.xgroup_create(shard.tasks, K.INVOKERS_GROUP, id="0", mkstream=True)
+        for result in await pipe.execute(raise_on_error=False):
+            if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
+                raise result
+
+    async def close(self) -> None:
+        self.closed = True
+        await self.client.aclose()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def shard(self, execution_id: str) -> K.Shard:
+        return self.shards[K.shard_of(execution_id, len(self.shards))]
+
+    async def retry(
+        self, call: Callable[[], Awaitable[T]], *, give_up_s: float | None = 30.0,
+        stop: Callable[[], bool] | None = None,
+    ) -> T:
+        """Run ``call``, retrying while Redis is unreachable or loading (backoff up to 1 s).
+
+        ``give_up_s=None`` retries until ``stop()`` says so (workers); then, or after
+        ``give_up_s``, a :class:`StoreError` is raised.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if give_up_s is None else loop.time() + give_up_s
+        delay = 0.05
+        while True:
+            try:
+                return await call()
+            except rexc.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self.ensure_groups()
+                continue
+            except TRANSIENT as exc:
+                if (stop is not None and stop()) or (deadline is not None and loop.time() > deadline):
+                    raise StoreError(f"Redis is unavailable: {exc}") from exc
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+    async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self.scripts[name](self.client, keys, args)
+
+    async def commit(self, commit: Commit) -> tuple[bool, int]:
+        """Run ``commit.lua``: (True, 0) when applied, (False, guard number) when refused."""
+        result = await self.scripts["commit"](self.client, commit.keys, commit.args())
+        return (True, 0) if result[0] == 1 else (False, int(result[1]))
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def load(self, execution_id: str) -> dict[str, Any] | None:
+        """The execution record, or None."""
+        raw = await self.client.hget(self.shard(execution_id).record(execution_id), "r")
+        return None if raw is None else loads(raw)
+
+    async def machine_definition(self, name: str, version: int) -> dict[str, Any] | None:
+        raw = await self.client.hget(K.machine(name), f"v:{version}")
+        return None if raw is None else loads(raw)
+
+    async def hmget_chunked(self, key: str, fields: list[Any], chunk: int) -> list[Any]:
+        """HMGET of many fields, ``chunk`` at a time (pipelined)."""
+        pipe = self.client.pipeline(transaction=False)
+        for start in range(0, len(fields), chunk):
+            pipe.hmget(key, fields[start : start + chunk])
+        values: list[Any] = []
+        for part in await pipe.execute():
+            values.extend(part)
+        return values
+
+    async def hset_chunked(self, key: str, mapping: dict[Any, Any], chunk: int) -> None:
+        """HSET of many fields, ``chunk`` at a time (pipelined, never one giant command)."""
+        items = list(mapping.items())
+        pipe = self.client.pipeline(transaction=False)
+        for start in range(0, len(items), chunk):
+            pipe.hset(key, mapping=dict(items[start : start + chunk]))
+        await pipe.execute()

@@ -1,0 +1,89 @@
+"""Runtime settings: where Redis is, how workers lease, claim, block and batch.
+
+``Settings.from_env(**overrides)`` reads ``STATEMACHINE_*`` variables (and ``REDIS_URL``);
+keyword arguments win over the environment.  Every field has a default that suits one
+machine; the crash tests shorten ``lease_ms`` so that a killed worker's items come back
+within a second.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from statemachine.runtime.invokers.base import InvokerSettings
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+_ENV: dict[str, str] = {
+    "redis_url": "REDIS_URL",
+    "shards": "STATEMACHINE_SHARDS",
+    "lease_ms": "STATEMACHINE_LEASE_MS",
+    "block_ms": "STATEMACHINE_BLOCK_MS",
+    "read_count": "STATEMACHINE_READ_COUNT",
+    "retention_s": "STATEMACHINE_RETENTION_S",
+    "timer_max_sleep_ms": "STATEMACHINE_TIMER_MAX_SLEEP_MS",
+    "concurrency": "STATEMACHINE_CONCURRENCY",
+    "invoke_concurrency": "STATEMACHINE_INVOKE_CONCURRENCY",
+    "children_in_flight": "STATEMACHINE_CHILDREN_IN_FLIGHT",
+    "consumer": "STATEMACHINE_CONSUMER",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the store, the workers and the service need besides the code.
+
+    ``shards``              shard count used when Redis holds none yet (fixed at first start)
+    ``lease_ms``            a work item or dispatch idle this long is taken over (XAUTOCLAIM);
+                            items in hand are refreshed every third of it, so a slow HTTP
+                            call is not stolen from a live worker
+    ``block_ms``            how long one XREADGROUP blocks (also bounds ``stop()``)
+    ``read_count``          entries asked for per XREADGROUP / XAUTOCLAIM
+    ``retention_s``         finished executions (record, history, name) expire after this
+    ``timer_max_sleep_ms``  the scheduler's longest sleep: a timer set by another process is
+                            promoted at most this late
+    ``timer_batch``         timers promoted per shard per script call
+    ``concurrency``         work items in flight per worker process
+    ``invoke_concurrency``  task dispatches in flight per worker process
+    ``children_in_flight``  cap on children started at once when MaxConcurrency is 0
+    ``input_chunk``         Map inputs written/read per Redis call
+    ``commit_retries``      compare-and-set attempts before an item is left for a retry
+    ``max_input_bytes``     the largest execution input or callback output (AWS: 256 KiB)
+    ``consumer``            consumer name in the groups (default ``<host>:<pid>``)
+    """
+
+    redis_url: str = DEFAULT_REDIS_URL
+    shards: int = 16
+    lease_ms: int = 10_000
+    block_ms: int = 1_000
+    read_count: int = 64
+    retention_s: int = 7 * 24 * 3600
+    timer_max_sleep_ms: int = 250
+    timer_batch: int = 500
+    concurrency: int = 32
+    invoke_concurrency: int = 64
+    children_in_flight: int = 500
+    input_chunk: int = 1_000
+    commit_retries: int = 50
+    max_input_bytes: int = 256 * 1024
+    consumer: str | None = None
+    invokers: InvokerSettings = field(default_factory=InvokerSettings)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then the environment, then ``overrides`` (``None`` values are ignored)."""
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for name, var in _ENV.items():
+            raw = os.environ.get(var)
+            if raw:
+                values[name] = int(raw) if types[name] == "int" else raw
+        values["invokers"] = InvokerSettings.from_env()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

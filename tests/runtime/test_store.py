@@ -1,0 +1,99 @@
+"""The store and its Lua scripts against a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from statemachine.runtime import keys as K
+from statemachine.runtime.redis_store import Commit, RedisStore
+from tests.runtime import settings
+
+
+async def test_shard_count_is_fixed_at_first_start(redis_url: str) -> None:
+    first = await RedisStore.connect(settings(redis_url, shards=4))
+    second = await RedisStore.connect(settings(redis_url, shards=32))
+    try:
+        assert len(first.shards) == len(second.shards) == 4
+        child = "abc/3/17/9/2"
+        assert first.shard(child).n == first.shard("abc").n
+        assert first.shard(child).record(child).startswith("sm:{s")
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_commit_applies_everything_or_nothing(redis_url: str) -> None:
+    store = await RedisStore.connect(settings(redis_url))
+    client, shard = store.client, store.shards[0]
+    try:
+        record = shard.record("x1")
+        await client.hset(record, mapping={"rev": 3, "status": "RUNNING", "hseq": 0})
+        item = await client.xadd(shard.ready, {"m": b"{}"})
+        await client.xreadgroup(K.WORKERS_GROUP, "c", {shard.ready: ">"}, count=10)
+
+        stale = Commit(shard.ready, item)
+        stale.guard(record, "rev", "2")
+        stale.op("HSET", record, "rev", 4)
+        stale.op("ZADD", shard.timers, 1, "t")
+        assert await store.commit(stale) == (False, 1)
+        assert await client.zcard(shard.timers) == 0
+        assert (await client.xpending(shard.ready, K.WORKERS_GROUP))["pending"] == 1
+
+        good = Commit(shard.ready, item)
+        good.guard(record, "rev", "3")
+        good.guard(shard.group("x1", "5"), "cv", "")
+        good.history(shard.history("x1"), record, [b'{"type":"A"}', b'{"type":"B"}'])
+        good.op("HSET", record, "rev", 4)
+        good.op("ZADD", shard.timers, 1, "t")
+        assert await store.commit(good) == (True, 0)
+        assert await client.zcard(shard.timers) == 1
+        assert (await client.xpending(shard.ready, K.WORKERS_GROUP))["pending"] == 0
+        assert [e[0] for e in await client.xrange(shard.history("x1"))] == [b"1-0", b"2-0"]
+        assert await store.commit(good) == (False, 1)
+    finally:
+        await store.close()
+
+
+async def test_scripts_survive_a_flushed_script_cache(redis_url: str) -> None:
+    store = await RedisStore.connect(settings(redis_url))
+    try:
+        await store.client.script_flush()
+        shard = store.shards[1]
+        assert await store.script("promote", [shard.timers, shard.timer_events, shard.ready], [0, 10]) == [0, -1]
+    finally:
+        await store.close()
+
+
+async def test_timers_are_promoted_once_by_racing_schedulers(redis_url: str) -> None:
+    store = await RedisStore.connect(settings(redis_url))
+    client, shard = store.client, store.shards[2]
+    try:
+        for i in range(300):
+            await client.zadd(shard.timers, {f"t{i}": 1000 + i})
+            await client.hset(shard.timer_events, f"t{i}", orjson.dumps({"x": f"e{i}", "e": {}}))
+        await client.zadd(shard.timers, {"later": 10**13})
+        await client.hset(shard.timer_events, "later", b"{}")
+        keys = [shard.timers, shard.timer_events, shard.ready]
+        results = await asyncio.gather(*(store.script("promote", keys, [5000, 50]) for _ in range(10)))
+        assert sum(r[0] for r in results) == 300
+        assert await client.xlen(shard.ready) == 300
+        assert results[-1][1] == 10**13
+    finally:
+        await store.close()
+
+
+async def test_result_commit_acks_and_enqueues_once(redis_url: str) -> None:
+    store = await RedisStore.connect(settings(redis_url))
+    client, shard = store.client, store.shards[3]
+    try:
+        dispatch = await client.xadd(shard.tasks, {"m": b"{}"})
+        await client.xreadgroup(K.INVOKERS_GROUP, "c", {shard.tasks: ">"}, count=1)
+        keys = [shard.tasks, shard.ready]
+        assert await store.script("result", keys, [dispatch, b'{"x":"a"}']) == 1
+        assert await store.script("result", keys, [dispatch, b'{"x":"a"}']) == 0
+        assert await client.xlen(shard.ready) == 1
+        assert await client.xlen(shard.tasks) == 0
+    finally:
+        await store.close()
