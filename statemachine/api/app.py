@@ -1,0 +1,61 @@
+"""The aiohttp application: routes, error middleware, request metrics, graceful shutdown.
+
+``create_app(service)`` takes a connected :class:`statemachine.service.Service` and does
+not own it: whoever connected the service closes it (``cli.py serve`` does so after the
+HTTP server has stopped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from statemachine.api.metrics import Metrics
+from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
+from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_routes
+
+__all__ = ["create_app"]
+
+
+def create_app(service: Any, *, workers: Sequence[Any] = ()) -> web.Application:
+    """Build the REST API application around a connected Service.
+
+    ``workers`` are the in-process :class:`~statemachine.runtime.worker.Worker` objects
+    (``cli.py serve``), whose transition counts ``/metrics`` then reports.
+    """
+    app = web.Application(
+        middlewares=[_count_requests, error_middleware],
+        client_max_size=MAX_DEFINITION_BYTES,
+    )
+    app[SERVICE] = service
+    app[METRICS] = Metrics()
+    app[SHUTDOWN] = asyncio.Event()
+    app[WORKERS] = tuple(workers)
+    app.on_shutdown.append(_release_long_polls)
+    add_routes(app)
+    return app
+
+
+async def _release_long_polls(app: web.Application) -> None:
+    """End waiting activity polls (204) so a shutdown is not held up for a minute."""
+    app[SHUTDOWN].set()
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count every answered request by method, route template and status."""
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.app[METRICS].requests.inc(method=request.method, route=route, status=str(status))

@@ -1,0 +1,399 @@
+"""The OpenAPI 3.1 document served at ``GET /openapi.json``.
+
+Written as data, built once per process.  A test checks that every route of the
+application appears here with its method, so the document cannot silently fall behind.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from statemachine.api.problems import (
+    MAX_CAUSE_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_TOKEN_LENGTH,
+)
+from statemachine.api.routes import STATUSES
+
+__all__ = ["document"]
+
+JSON = "application/json"
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str], props: dict[str, Schema], *, closed: bool = True) -> Schema:
+    schema: Schema = {"type": "object", "properties": props, "required": required}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _json_body(schema: Schema, description: str, *, required: bool = True) -> Schema:
+    return {"description": description, "required": required,
+            "content": {JSON: {"schema": schema}}}
+
+
+def _ok(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Schema]:
+    texts = {
+        400: "Bad request: malformed JSON, a field of the wrong type, an unknown field, a bad name",
+        404: "No such state machine, execution or activity",
+        409: "Conflict: an execution of that name exists with another input",
+        413: "Body or payload too large (payloads are limited to 256 KiB)",
+        503: "Redis is not reachable",
+    }
+    out = {str(s): _ok(_ref("Error"), texts[s]) for s in statuses}
+    out["500"] = _ok(_ref("Error"), "Internal error (details are in the server log only)")
+    return out
+
+
+NAME: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
+                "pattern": "^[^\\s<>{}\\[\\]?*\"#%\\\\^|~`$&,;:/\\x00-\\x1f\\x7f-\\x9f]+$"}
+DATE: Schema = {"type": "string", "format": "date-time"}
+ANY: Schema = {"description": "Any JSON value"}
+NULLABLE_STR: Schema = {"type": ["string", "null"]}
+
+
+def _schemas() -> dict[str, Schema]:
+    return {
+        "Error": _obj(["error", "message"], {
+            "error": {"type": "string", "description": "A stable error code, e.g. NotFound"},
+            "message": {"type": "string"},
+        }, closed=False),
+        "Diagnostic": _obj(["pointer", "code", "message", "line"], {
+            "pointer": {"type": "string", "description": "JSON pointer into the definition"},
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "line": {"type": ["integer", "null"]},
+            "file": {"type": "string"},
+        }),
+        "InvalidDefinition": _obj(["error", "message", "diagnostics"], {
+            "error": {"const": "InvalidDefinition"},
+            "message": {"type": "string"},
+            "diagnostics": {"type": "array", "items": _ref("Diagnostic")},
+        }),
+        "CreateStateMachine": _obj(["name", "definition"], {
+            "name": NAME,
+            "definition": {"oneOf": [{"type": "object"}, {"type": "string"}],
+                           "description": "An ASL definition: an object, or JSON/YAML text"},
+            "substitutions": {"type": "object", "additionalProperties": {"type": "string"},
+                              "description": "Values for ${NAME} placeholders"},
+        }),
+        "StateMachine": _obj(["name", "version", "createdAt"], {
+            "name": NAME,
+            "version": {"type": "integer", "minimum": 1},
+            "createdAt": DATE,
+            "definition": {"type": "object"},
+        }, closed=False),
+        "StateMachineList": _obj(["stateMachines"], {
+            "stateMachines": {"type": "array", "items": _ref("StateMachine")},
+        }),
+        "StartExecution": _obj([], {
+            "input": {**ANY, "description": "The execution input (default {}); at most 256 KiB"},
+            "name": {**NAME, "description": "Execution name; starting again with the same "
+                     "name and input returns the same execution"},
+        }),
+        "ExecutionStarted": _obj(["executionId", "name", "stateMachine", "status"], {
+            "executionId": {"type": "string"},
+            "name": {"type": "string"},
+            "stateMachine": {"type": "string"},
+            "version": {"type": "integer"},
+            "startDate": DATE,
+            "status": {"enum": list(STATUSES)},
+            "created": {"type": "boolean",
+                        "description": "false when an idempotent start found the execution"},
+        }, closed=False),
+        "Execution": _obj(["executionId", "stateMachine", "status", "input", "output", "error",
+                           "cause", "startDate", "stopDate"], {
+            "executionId": {"type": "string"},
+            "name": {"type": "string"},
+            "stateMachine": {"type": "string"},
+            "version": {"type": "integer"},
+            "status": {"enum": list(STATUSES)},
+            "input": ANY,
+            "output": ANY,
+            "error": NULLABLE_STR,
+            "cause": NULLABLE_STR,
+            "startDate": DATE,
+            "stopDate": {"type": ["string", "null"], "format": "date-time"},
+        }, closed=False),
+        "ExecutionSummary": _obj(["executionId", "name", "stateMachine", "status",
+                                  "startDate", "stopDate"], {
+            "executionId": {"type": "string"},
+            "name": {"type": "string"},
+            "stateMachine": {"type": "string"},
+            "version": {"type": "integer"},
+            "status": {"enum": list(STATUSES)},
+            "startDate": DATE,
+            "stopDate": {"type": ["string", "null"], "format": "date-time"},
+        }, closed=False),
+        "ExecutionList": _obj(["executions", "nextCursor"], {
+            "executions": {"type": "array", "items": _ref("ExecutionSummary")},
+            "nextCursor": {**NULLABLE_STR, "description": "Pass as ?cursor= for the next page"},
+        }),
+        "HistoryEvent": _obj(["id", "type", "timestamp"], {
+            "id": {"type": "integer"},
+            "previousEventId": {"type": "integer"},
+            "type": {"type": "string", "description": "A Step Functions event type, e.g. "
+                     "ExecutionStarted, TaskStateEntered, TaskSucceeded"},
+            "timestamp": {"type": "integer", "description": "Milliseconds since the epoch"},
+        }, closed=False),
+        "History": _obj(["events", "nextCursor"], {
+            "events": {"type": "array", "items": _ref("HistoryEvent")},
+            "nextCursor": NULLABLE_STR,
+        }),
+        "StopExecution": _obj([], {
+            "error": {"type": "string", "maxLength": MAX_ERROR_LENGTH},
+            "cause": {"type": "string", "maxLength": MAX_CAUSE_LENGTH},
+        }),
+        "StopResult": _obj(["executionId", "status", "stopDate"], {
+            "executionId": {"type": "string"},
+            "status": {"enum": list(STATUSES),
+                       "description": "RUNNING while the stop is being applied, else the final "
+                                      "status (stopping a finished execution changes nothing)"},
+            "stopDate": {"type": ["string", "null"], "format": "date-time"},
+        }, closed=False),
+        "TaskSuccess": _obj(["taskToken", "output"], {
+            "taskToken": {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH},
+            "output": {**ANY, "description": "The task's result; at most 256 KiB"},
+        }),
+        "TaskFailure": _obj(["taskToken"], {
+            "taskToken": {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH},
+            "error": {"type": "string", "maxLength": MAX_ERROR_LENGTH},
+            "cause": {"type": "string", "maxLength": MAX_CAUSE_LENGTH},
+        }),
+        "TaskHeartbeat": _obj(["taskToken"], {
+            "taskToken": {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH},
+        }),
+        "Empty": {"type": "object", "maxProperties": 0},
+        "CreateActivity": _obj(["name"], {"name": NAME}),
+        "Activity": _obj(["name", "activityArn", "createdAt"], {
+            "name": NAME, "activityArn": {"type": "string"}, "createdAt": DATE,
+        }, closed=False),
+        "PollActivity": _obj([], {"workerName": {"type": "string", "maxLength": 80}}),
+        "ActivityTask": _obj(["taskToken", "input"], {
+            "taskToken": {"type": "string"}, "input": ANY,
+        }, closed=False),
+        "Health": _obj(["status"], {"status": {"const": "ok"}}),
+    }
+
+
+def _path_param(name: str, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+MACHINE_NAME = _path_param("name", "State machine name")
+EXECUTION_ID = _path_param("id", "Execution id (executionId)")
+LIMIT_CURSOR = [
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size"),
+    _query("cursor", {"type": "string"}, "nextCursor of the previous page"),
+]
+
+
+def _paths() -> dict[str, Schema]:
+    return {
+        "/v1/state-machines": {
+            "post": {
+                "operationId": "createStateMachine", "tags": ["state machines"],
+                "summary": "Register a definition (each POST of a name makes a new version)",
+                "requestBody": _json_body(_ref("CreateStateMachine"), "Name and definition"),
+                "responses": {
+                    "201": _ok(_ref("StateMachine"), "The new version"),
+                    "400": _ok({"oneOf": [_ref("InvalidDefinition"), _ref("Error")]},
+                               "Invalid definition (with diagnostics) or bad request"),
+                    **_errors(413),
+                },
+            },
+            "get": {
+                "operationId": "listStateMachines", "tags": ["state machines"],
+                "summary": "List state machines (latest version of each)",
+                "responses": {"200": _ok(_ref("StateMachineList"), "State machines"),
+                              **_errors()},
+            },
+        },
+        "/v1/state-machines/{name}": {
+            "get": {
+                "operationId": "getStateMachine", "tags": ["state machines"],
+                "summary": "Describe a state machine",
+                "parameters": [MACHINE_NAME, _query(
+                    "version", {"type": "integer", "minimum": 1}, "Version (default: latest)")],
+                "responses": {"200": _ok(_ref("StateMachine"), "The state machine"),
+                              **_errors(400, 404)},
+            },
+        },
+        "/v1/state-machines/{name}/executions": {
+            "post": {
+                "operationId": "startExecution", "tags": ["executions"],
+                "summary": "Start an execution (idempotent by execution name)",
+                "parameters": [MACHINE_NAME],
+                "requestBody": _json_body(_ref("StartExecution"), "Input and name",
+                                          required=False),
+                "responses": {
+                    "201": _ok(_ref("ExecutionStarted"), "Started"),
+                    "200": _ok(_ref("ExecutionStarted"),
+                               "An execution with this name and input already existed"),
+                    **_errors(400, 404, 409, 413),
+                },
+            },
+        },
+        "/v1/executions": {
+            "get": {
+                "operationId": "listExecutions", "tags": ["executions"],
+                "summary": "List executions, newest first",
+                "parameters": [
+                    _query("stateMachine", NAME, "Only this state machine's executions"),
+                    _query("status", {"enum": list(STATUSES)}, "Only executions in this status"),
+                    *LIMIT_CURSOR,
+                ],
+                "responses": {"200": _ok(_ref("ExecutionList"), "A page of executions"),
+                              **_errors(400)},
+            },
+        },
+        "/v1/executions/{id}": {
+            "get": {
+                "operationId": "describeExecution", "tags": ["executions"],
+                "summary": "Describe an execution",
+                "parameters": [EXECUTION_ID],
+                "responses": {"200": _ok(_ref("Execution"), "The execution"),
+                              **_errors(404)},
+            },
+        },
+        "/v1/executions/{id}/history": {
+            "get": {
+                "operationId": "getExecutionHistory", "tags": ["executions"],
+                "summary": "An execution's event history (Step Functions event types)",
+                "parameters": [EXECUTION_ID, *LIMIT_CURSOR],
+                "responses": {"200": _ok(_ref("History"), "A page of events"),
+                              **_errors(400, 404)},
+            },
+        },
+        "/v1/executions/{id}/stop": {
+            "post": {
+                "operationId": "stopExecution", "tags": ["executions"],
+                "summary": "Stop a running execution (it ends ABORTED)",
+                "parameters": [EXECUTION_ID],
+                "requestBody": _json_body(_ref("StopExecution"), "Error and cause",
+                                          required=False),
+                "responses": {"200": _ok(_ref("StopResult"), "The stop was requested"),
+                              **_errors(400, 404)},
+            },
+        },
+        "/v1/tasks/success": _callback("sendTaskSuccess", "TaskSuccess",
+                                       "Complete a waiting task with its output"),
+        "/v1/tasks/failure": _callback("sendTaskFailure", "TaskFailure",
+                                       "Fail a waiting task with an error and cause"),
+        "/v1/tasks/heartbeat": _callback("sendTaskHeartbeat", "TaskHeartbeat",
+                                         "Report that a waiting task is still being worked on"),
+        "/v1/activities": {
+            "post": {
+                "operationId": "createActivity", "tags": ["activities"],
+                "summary": "Create an activity (repeating the call returns the same activity)",
+                "requestBody": _json_body(_ref("CreateActivity"), "Activity name"),
+                "responses": {"201": _ok(_ref("Activity"), "The activity"), **_errors(400)},
+            },
+        },
+        "/v1/activities/{name}/poll": {
+            "post": {
+                "operationId": "pollActivity", "tags": ["activities"],
+                "summary": "Long-poll for an activity task (up to 60 s)",
+                "parameters": [
+                    _path_param("name", "Activity name"),
+                    _query("timeout", {"type": "number", "minimum": 0, "maximum": 60},
+                           "Seconds to wait for a task (default 60)"),
+                ],
+                "requestBody": _json_body(_ref("PollActivity"), "Optional worker name",
+                                          required=False),
+                "responses": {
+                    "200": _ok(_ref("ActivityTask"), "A task to perform"),
+                    "204": {"description": "No task arrived before the timeout"},
+                    **_errors(400, 404),
+                },
+            },
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health", "tags": ["operations"],
+                "summary": "Liveness and Redis reachability",
+                "responses": {"200": _ok(_ref("Health"), "Redis answers"), **_errors(503)},
+            },
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics", "tags": ["operations"],
+                "summary": "Prometheus metrics (text exposition format 0.0.4)",
+                "responses": {"200": {"description": "Metrics", "content": {
+                    "text/plain": {"schema": {"type": "string"}}}}},
+            },
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi", "tags": ["operations"],
+                "summary": "This document",
+                "responses": {"200": _ok({"type": "object"}, "OpenAPI 3.1 document")},
+            },
+        },
+        "/": {"get": {"operationId": "home", "tags": ["dashboard"],
+                      "summary": "Redirect to the dashboard",
+                      "responses": {"302": {"description": "Location: /ui/"}}}},
+        "/ui/": {"get": {"operationId": "dashboard", "tags": ["dashboard"],
+                         "summary": "The dashboard page (HTML)",
+                         "responses": {"200": _text("The dashboard", "text/html")}}},
+        "/ui/{file}": {"get": {
+            "operationId": "dashboardAsset", "tags": ["dashboard"],
+            "summary": "A file of the dashboard (index.html, app.js, style.css)",
+            "parameters": [_path_param("file", "File name")],
+            "responses": {"200": _text("The file", "text/html", "text/javascript", "text/css"),
+                          **_errors(404)},
+        }},
+    }
+
+
+def _text(description: str, *media_types: str) -> Schema:
+    return {"description": description,
+            "content": {media: {"schema": {"type": "string"}} for media in media_types}}
+
+
+def _callback(operation_id: str, schema: str, summary: str) -> dict[str, Schema]:
+    return {
+        "post": {
+            "operationId": operation_id, "tags": ["tasks"], "summary": summary,
+            "requestBody": _json_body(_ref(schema), "Task token and result"),
+            "responses": {
+                "200": _ok(_ref("Empty"), "Accepted"),
+                "400": _ok(_ref("Error"), "Bad request, InvalidToken, or TaskTimedOut (the "
+                           "task already finished, timed out or the token was used)"),
+                **_errors(413),
+            },
+        },
+    }
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (built once)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "statemachine",
+            "version": "1",
+            "description": "Run Amazon States Language state machines durably on Redis. "
+                           "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
+        },
+        "paths": _paths(),
+        "components": {"schemas": _schemas()},
+    }

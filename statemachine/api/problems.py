@@ -1,0 +1,332 @@
+"""Errors as JSON, and the checks that turn a bad request into one before anything is written.
+
+Every error the API returns has the body ``{"error": <code>, "message": <text>}`` (plus
+``diagnostics`` for an invalid definition, or the ``details`` an :class:`InputError`
+carries) and a 4xx or 5xx status:
+
+- :class:`~statemachine.errors.InputError` and its subclasses map to their own status
+  (400, 404 ``NotFound``, 409 ``Conflict``, 400 ``InvalidToken``/``TaskTimedOut``);
+- :class:`~statemachine.errors.DefinitionError` is 400 ``InvalidDefinition`` with the
+  diagnostics (JSON pointer, code, message, line);
+- aiohttp's own HTTP errors (unknown route, wrong method, body too large) keep their
+  status and get the same JSON shape;
+- the store being unreachable (Redis down, :class:`~statemachine.errors.StoreError`) is
+  503 ``Unavailable``: the client may retry;
+- anything else is a bug: 500 ``InternalError`` with a generic message, the traceback
+  goes to the log and never to the client.
+
+The body readers and field checkers below are what the route handlers call first, so a
+request is rejected as a whole (and nothing is written) when any field is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, NoReturn
+
+import orjson
+from aiohttp import web
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from statemachine.language.values import json_type_name
+from statemachine.errors import DefinitionError, InputError, StoreError
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "MAX_BODY_BYTES",
+    "MAX_DEFINITION_BYTES",
+    "MAX_NAME_LENGTH",
+    "Body",
+    "error_middleware",
+    "error_response",
+    "json_response",
+    "read_body",
+    "check_name",
+    "check_payload_size",
+    "query_int",
+    "query_float",
+    "query_str",
+]
+
+log = logging.getLogger("statemachine.api")
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Largest execution input, task output or activity result (UTF-8 JSON), as in Step Functions."""
+
+MAX_BODY_BYTES = MAX_PAYLOAD_BYTES + 16 * 1024
+"""Largest request body on routes that carry a payload: the payload plus a small envelope."""
+
+MAX_DEFINITION_BYTES = 1024 * 1024 + 16 * 1024
+"""Largest body of ``POST /v1/state-machines`` (Step Functions allows 1 MiB definitions)."""
+
+MAX_NAME_LENGTH = 80
+MAX_TOKEN_LENGTH = 2048
+MAX_ERROR_LENGTH = 256
+MAX_CAUSE_LENGTH = 32768
+MAX_ID_LENGTH = 512
+
+# Step Functions' naming rule: no whitespace, brackets, wildcards, special characters
+# or control characters.  It also keeps names safe inside Redis keys and ARNs.
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    """A JSON response serialised with orjson (datetimes and non-str keys included)."""
+    return web.Response(
+        body=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    """The one error shape: ``{"error": code, "message": message, ...extra}``."""
+    return json_response({"error": code, "message": message, **extra}, status=status)
+
+
+def bad_request(message: str, code: str = "InvalidRequest", status: int = 400) -> NoReturn:
+    """Reject the request with a 4xx: raised as an :class:`InputError` for the middleware."""
+    raise InputError(message, code, status)
+
+
+_HTTP_CODES: dict[int, str] = {
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every exception into the JSON error shape with the right status."""
+    try:
+        return await handler(request)
+    except DefinitionError as exc:
+        return error_response(
+            400, "InvalidDefinition", str(exc),
+            diagnostics=[d.to_json() for d in exc.diagnostics],
+        )
+    except InputError as exc:
+        return error_response(exc.status, exc.code, exc.message, **exc.details)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _from_http_exception(exc)
+    except (StoreError, RedisConnectionError, RedisTimeoutError) as exc:
+        log.warning("store unavailable in %s %s: %s", request.method, request.path, exc)
+        return error_response(503, "Unavailable", "the store (Redis) is unavailable; try again")
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(500, "InternalError", "internal server error; see the server log")
+
+
+def _from_http_exception(exc: web.HTTPException) -> web.Response:
+    code = _HTTP_CODES.get(exc.status, exc.reason.replace(" ", "") or "HTTPError")
+    message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+    if exc.status == 413:
+        message = "request body too large"
+    elif exc.status == 404:
+        message = "no such route"
+    elif isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        message = f"method {exc.method} not allowed here; allowed: {allowed}"
+    response = error_response(exc.status, code, message)
+    if "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
+
+
+async def read_body(
+    request: web.Request,
+    *,
+    max_bytes: int = MAX_BODY_BYTES,
+    optional: bool = False,
+) -> "Body":
+    """Read the request body as one JSON object, refusing anything else with a clear 4xx.
+
+    ``optional`` allows an empty body (read as ``{}``), for routes whose fields are all
+    optional.  Bodies over ``max_bytes`` get 413 before they are parsed.
+    """
+    if request.content_length is not None and request.content_length > max_bytes:
+        bad_request(f"request body is larger than {max_bytes} bytes", "PayloadTooLarge", 413)
+    raw = await _read_limited(request, max_bytes)
+    if not raw.strip():
+        if optional:
+            return Body({})
+        bad_request("request body is empty; expected a JSON object", "MalformedJSON")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        bad_request(f"request body is not valid JSON: {exc}", "MalformedJSON")
+    if not isinstance(data, dict):
+        bad_request(f"request body must be a JSON object, not {_json_type(data)}")
+    return Body(data)
+
+
+async def _read_limited(request: web.Request, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            bad_request(f"request body is larger than {max_bytes} bytes", "PayloadTooLarge", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Body:
+    """A parsed JSON object body with typed accessors that name the field when they refuse."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def only(self, allowed: Iterable[str]) -> "Body":
+        """Refuse fields outside ``allowed`` (a typo like ``inptu`` should not pass silently)."""
+        unknown = sorted(set(self.data) - set(allowed))
+        if unknown:
+            names = ", ".join(repr(k) for k in unknown)
+            expected = ", ".join(repr(k) for k in allowed)
+            bad_request(f"unknown field(s) {names}; expected only {expected}", "UnknownField")
+        return self
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def value(self, key: str, default: Any = None) -> Any:
+        """A field of any JSON type (payloads)."""
+        return self.data.get(key, default)
+
+    def string(self, key: str, *, required: bool = False, max_length: int | None = None) -> str | None:
+        """A string field; ``None`` when absent or null and not required."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                bad_request(f"field {key!r} is required (a string)", "MissingField")
+            return None
+        if not isinstance(value, str):
+            bad_request(f"field {key!r} must be a string, not {_json_type(value)}", "InvalidType")
+        if required and not value:
+            bad_request(f"field {key!r} must not be empty", "InvalidValue")
+        if max_length is not None and len(value) > max_length:
+            bad_request(
+                f"field {key!r} is {len(value)} characters long; at most {max_length} allowed",
+                "InvalidValue",
+            )
+        return value
+
+    def required_str(self, key: str, *, max_length: int | None = None) -> str:
+        value = self.string(key, required=True, max_length=max_length)
+        assert value is not None
+        return value
+
+    def name(self, key: str, what: str, *, required: bool = True) -> str | None:
+        """A name field: a string that passes :func:`check_name` (``None`` if optional and absent)."""
+        value = self.data.get(key)
+        if value is None and not required:
+            return None
+        if value is None:
+            bad_request(f"field {key!r} is required (a string)", "MissingField")
+        if not isinstance(value, str):
+            bad_request(f"field {key!r} must be a string, not {_json_type(value)}", "InvalidType")
+        return check_name(value, f"{what} (field {key!r})")
+
+    def str_map(self, key: str) -> dict[str, str] | None:
+        """An object whose values are all strings (definition substitutions)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            bad_request(f"field {key!r} must be an object, not {_json_type(value)}", "InvalidType")
+        for name, item in value.items():
+            if not isinstance(item, str):
+                bad_request(
+                    f"field {key!r}: value of {name!r} must be a string, not {_json_type(item)}",
+                    "InvalidType",
+                )
+        return dict(value)
+
+
+def check_name(value: str, what: str) -> str:
+    """Apply Step Functions' rule for names (1-80 characters, no special characters)."""
+    if not value:
+        bad_request(f"{what} must not be empty", "InvalidName")
+    if len(value) > MAX_NAME_LENGTH:
+        bad_request(
+            f"{what} is {len(value)} characters long; at most {MAX_NAME_LENGTH} allowed",
+            "InvalidName",
+        )
+    bad = _BAD_NAME.search(value)
+    if bad:
+        bad_request(
+            f"{what} {value!r} contains {bad.group()!r}; names may not contain whitespace, "
+            "brackets, wildcards, control characters or any of \"#%\\^|~`$&,;:/",
+            "InvalidName",
+        )
+    return value
+
+
+def check_id(value: str, what: str = "execution id") -> str:
+    """Refuse path parameters too long to be ours before they reach the store."""
+    if len(value) > MAX_ID_LENGTH:
+        raise InputError(f"{what} is too long ({len(value)} characters)", "NotFound", 404)
+    return value
+
+
+def check_payload_size(value: Any, field: str) -> None:
+    """Refuse a JSON payload over 256 KiB once serialised, as Step Functions does."""
+    size = len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    if size > MAX_PAYLOAD_BYTES:
+        bad_request(
+            f"field {field!r} is {size} bytes as JSON; at most {MAX_PAYLOAD_BYTES} allowed",
+            "PayloadTooLarge",
+            413,
+        )
+
+
+def query_str(query: Mapping[str, str], key: str, *, max_length: int = 1024) -> str | None:
+    value = query.get(key)
+    if value is None or value == "":
+        return None
+    if len(value) > max_length:
+        bad_request(f"query parameter {key!r} is too long", "InvalidValue")
+    return value
+
+
+def query_int(query: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within ``[low, high]``."""
+    text = query.get(key)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        bad_request(f"query parameter {key!r} must be an integer, not {text!r}", "InvalidType")
+    if not low <= value <= high:
+        bad_request(f"query parameter {key!r} must be between {low} and {high}", "InvalidValue")
+    return value
+
+
+def query_float(query: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    """A number query parameter within ``[low, high]``."""
+    text = query.get(key)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        bad_request(f"query parameter {key!r} must be a number, not {text!r}", "InvalidType")
+    if not low <= value <= high:
+        bad_request(f"query parameter {key!r} must be between {low:g} and {high:g}", "InvalidValue")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    name = json_type_name(value)
+    return ("an " if name[0] in "ao" else "a ") + name

@@ -1,0 +1,303 @@
+"""The REST API's routes: each handler checks its request, calls the Service once, answers JSON.
+
+Every handler validates the whole request (body shape, field types, names, sizes) before
+it calls the service, so a bad request is refused with a 4xx and nothing is written.
+The route table :data:`ROUTES` is the single list the application, the OpenAPI document
+and its test are built from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from statemachine.api.metrics import Metrics, from_service, render
+from statemachine.api.problems import (
+    MAX_CAUSE_LENGTH,
+    MAX_DEFINITION_BYTES,
+    MAX_ERROR_LENGTH,
+    MAX_TOKEN_LENGTH,
+    bad_request,
+    check_id,
+    check_name,
+    check_payload_size,
+    error_response,
+    json_response,
+    query_float,
+    query_int,
+    query_str,
+    read_body,
+)
+from statemachine.web import asset, index, redirect
+
+__all__ = ["ROUTES", "SERVICE", "METRICS", "SHUTDOWN", "STATUSES", "add_routes"]
+
+SERVICE: web.AppKey[Any] = web.AppKey("service", object)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+SHUTDOWN: web.AppKey[asyncio.Event] = web.AppKey("shutdown", asyncio.Event)
+WORKERS: web.AppKey[tuple[Any, ...]] = web.AppKey("workers", tuple)
+
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+MAX_POLL_SECONDS = 60.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _service(request: web.Request) -> Any:
+    return request.app[SERVICE]
+
+
+def _metrics(request: web.Request) -> Metrics:
+    return request.app[METRICS]
+
+
+# state machines -------------------------------------------------------------------------
+
+
+async def create_state_machine(request: web.Request) -> web.Response:
+    """``POST /v1/state-machines``: register a definition; each POST of a name is a new version."""
+    body = (await read_body(request, max_bytes=MAX_DEFINITION_BYTES)).only(
+        ("name", "definition", "substitutions")
+    )
+    name = body.name("name", "state machine name")
+    assert name is not None
+    definition = body.value("definition")
+    if definition is None:
+        bad_request("field 'definition' is required (an object, or JSON/YAML text)", "MissingField")
+    if not isinstance(definition, (dict, str)):
+        bad_request("field 'definition' must be an object or a string of JSON/YAML text",
+                    "InvalidType")
+    substitutions = body.str_map("substitutions")
+    machine = await _service(request).define(name, definition, substitutions)
+    return json_response(machine, status=201)
+
+
+async def list_state_machines(request: web.Request) -> web.Response:
+    """``GET /v1/state-machines``: every state machine's latest version."""
+    return json_response({"stateMachines": await _service(request).list_machines()})
+
+
+async def get_state_machine(request: web.Request) -> web.Response:
+    """``GET /v1/state-machines/{name}[?version=N]``: one version (the latest by default)."""
+    name = check_name(request.match_info["name"], "state machine name")
+    version: int | None = None
+    if request.query.get("version"):
+        version = query_int(request.query, "version", 0, 1, 2**31)
+    return json_response(await _service(request).get_machine(name, version))
+
+
+# executions -----------------------------------------------------------------------------
+
+
+async def start_execution(request: web.Request) -> web.Response:
+    """``POST /v1/state-machines/{name}/executions``: 201 new, 200 for an idempotent repeat."""
+    machine = check_name(request.match_info["name"], "state machine name")
+    body = (await read_body(request, optional=True)).only(("input", "name"))
+    execution_input = body.value("input", {}) if body.has("input") else {}
+    check_payload_size(execution_input, "input")
+    name = body.name("name", "execution name", required=False)
+    started = await _service(request).start(machine, execution_input, name)
+    created = bool(started.get("created", True))
+    if created:
+        _metrics(request).started.inc(state_machine=machine)
+    response = json_response(started, status=201 if created else 200)
+    response.headers["Location"] = f"/v1/executions/{started['executionId']}"
+    return response
+
+
+async def describe_execution(request: web.Request) -> web.Response:
+    """``GET /v1/executions/{id}``."""
+    execution = await _service(request).describe(check_id(request.match_info["id"]))
+    _metrics(request).saw_execution(execution)
+    return json_response(execution)
+
+
+async def list_executions(request: web.Request) -> web.Response:
+    """``GET /v1/executions?stateMachine=&status=&limit=&cursor=``, newest first."""
+    query = request.query
+    machine = query_str(query, "stateMachine")
+    if machine is not None:
+        check_name(machine, "query parameter 'stateMachine'")
+    status = query_str(query, "status")
+    if status is not None and status not in STATUSES:
+        bad_request(f"query parameter 'status' must be one of {', '.join(STATUSES)}",
+                    "InvalidValue")
+    limit = query_int(query, "limit", 100, 1, 1000)
+    cursor = query_str(query, "cursor")
+    page = await _service(request).list_executions(machine, status, limit, cursor)
+    return json_response(page)
+
+
+async def execution_history(request: web.Request) -> web.Response:
+    """``GET /v1/executions/{id}/history?limit=&cursor=``: Step Functions-shaped events."""
+    execution_id = check_id(request.match_info["id"])
+    limit = query_int(request.query, "limit", 1000, 1, 1000)
+    cursor = query_str(request.query, "cursor")
+    return json_response(await _service(request).history(execution_id, limit, cursor))
+
+
+async def stop_execution(request: web.Request) -> web.Response:
+    """``POST /v1/executions/{id}/stop`` ``{"error"?, "cause"?}``: the execution is ABORTED."""
+    execution_id = check_id(request.match_info["id"])
+    body = (await read_body(request, optional=True)).only(("error", "cause"))
+    error = body.string("error", max_length=MAX_ERROR_LENGTH)
+    cause = body.string("cause", max_length=MAX_CAUSE_LENGTH)
+    return json_response(await _service(request).stop(execution_id, error, cause))
+
+
+# task callbacks -------------------------------------------------------------------------
+
+
+async def task_success(request: web.Request) -> web.Response:
+    """``POST /v1/tasks/success`` ``{"taskToken", "output"}`` (SendTaskSuccess)."""
+    body = (await read_body(request)).only(("taskToken", "output"))
+    token = body.required_str("taskToken", max_length=MAX_TOKEN_LENGTH)
+    if not body.has("output"):
+        bad_request("field 'output' is required (any JSON value)", "MissingField")
+    output = body.value("output")
+    check_payload_size(output, "output")
+    await _callback(request, "success", _service(request).send_task_success(token, output))
+    return json_response({})
+
+
+async def task_failure(request: web.Request) -> web.Response:
+    """``POST /v1/tasks/failure`` ``{"taskToken", "error"?, "cause"?}`` (SendTaskFailure)."""
+    body = (await read_body(request)).only(("taskToken", "error", "cause"))
+    token = body.required_str("taskToken", max_length=MAX_TOKEN_LENGTH)
+    error = body.string("error", max_length=MAX_ERROR_LENGTH)
+    cause = body.string("cause", max_length=MAX_CAUSE_LENGTH)
+    await _callback(request, "failure", _service(request).send_task_failure(token, error, cause))
+    return json_response({})
+
+
+async def task_heartbeat(request: web.Request) -> web.Response:
+    """``POST /v1/tasks/heartbeat`` ``{"taskToken"}`` (SendTaskHeartbeat)."""
+    body = (await read_body(request)).only(("taskToken",))
+    token = body.required_str("taskToken", max_length=MAX_TOKEN_LENGTH)
+    await _callback(request, "heartbeat", _service(request).send_task_heartbeat(token))
+    return json_response({})
+
+
+async def _callback(request: web.Request, kind: str, call: Awaitable[None]) -> None:
+    """Await a task callback, counting it by outcome (``ok`` or the error class name)."""
+    try:
+        await call
+    except Exception as exc:
+        _metrics(request).callbacks.inc(kind=kind, outcome=type(exc).__name__)
+        raise
+    _metrics(request).callbacks.inc(kind=kind, outcome="ok")
+
+
+# activities -----------------------------------------------------------------------------
+
+
+async def create_activity(request: web.Request) -> web.Response:
+    """``POST /v1/activities`` ``{"name"}`` (CreateActivity; repeating it is harmless)."""
+    body = (await read_body(request)).only(("name",))
+    name = body.name("name", "activity name")
+    assert name is not None
+    return json_response(await _service(request).create_activity(name), status=201)
+
+
+async def poll_activity(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/activities/{name}/poll[?timeout=S]``: 200 with a task, 204 when none came.
+
+    A long poll of up to 60 s.  When the server shuts down, waiting polls end with 204
+    at once instead of holding the shutdown for a minute.
+    """
+    name = check_name(request.match_info["name"], "activity name")
+    (await read_body(request, optional=True)).only(("workerName",)).string(
+        "workerName", max_length=80
+    )
+    timeout = query_float(request.query, "timeout", MAX_POLL_SECONDS, 0.0, MAX_POLL_SECONDS)
+    poll = asyncio.ensure_future(_service(request).poll_activity(name, timeout))
+    shutdown = asyncio.ensure_future(request.app[SHUTDOWN].wait())
+    try:
+        await asyncio.wait((poll, shutdown), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        shutdown.cancel()
+        if not poll.done():
+            poll.cancel()
+            await asyncio.wait((poll,))
+    if poll.cancelled():
+        return web.Response(status=204)
+    task = poll.result()
+    if task is None:
+        return web.Response(status=204)
+    _metrics(request).activity_tasks.inc(activity=name)
+    return json_response(task)
+
+
+# operations -----------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """``GET /healthz``: 200 when Redis answers, 503 otherwise."""
+    try:
+        ok = bool(await asyncio.wait_for(_service(request).healthy(), timeout=5.0))
+    except Exception:
+        ok = False
+    _metrics(request).up.set(1.0 if ok else 0.0)
+    if ok:
+        return json_response({"status": "ok"})
+    return error_response(503, "Unavailable", "Redis is not reachable")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """``GET /metrics``: Prometheus text format."""
+    counters = _metrics(request)
+    families = counters.families()
+    service = _service(request)
+    for attribute in ("metrics", "stats"):
+        method = getattr(service, attribute, None)
+        if callable(method):
+            families += from_service(await method())
+            break
+    workers = request.app[WORKERS]
+    if workers:
+        families += from_service({"worker_transitions_total": sum(
+            int(getattr(worker, "transitions", 0)) for worker in workers)})
+    return web.Response(text=render(families), content_type="text/plain",
+                        headers={"X-Content-Type-Options": "nosniff"}, charset="utf-8")
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """``GET /openapi.json``: the OpenAPI 3.1 description of every route."""
+    from statemachine.api.openapi import document
+
+    return json_response(document())
+
+
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "/v1/state-machines", create_state_machine),
+    ("GET", "/v1/state-machines", list_state_machines),
+    ("GET", "/v1/state-machines/{name}", get_state_machine),
+    ("POST", "/v1/state-machines/{name}/executions", start_execution),
+    ("GET", "/v1/executions", list_executions),
+    ("GET", "/v1/executions/{id}", describe_execution),
+    ("GET", "/v1/executions/{id}/history", execution_history),
+    ("POST", "/v1/executions/{id}/stop", stop_execution),
+    ("POST", "/v1/tasks/success", task_success),
+    ("POST", "/v1/tasks/failure", task_failure),
+    ("POST", "/v1/tasks/heartbeat", task_heartbeat),
+    ("POST", "/v1/activities", create_activity),
+    ("POST", "/v1/activities/{name}/poll", poll_activity),
+    ("GET", "/healthz", healthz),
+    ("GET", "/metrics", metrics),
+    ("GET", "/openapi.json", openapi_document),
+    ("GET", "/", redirect),
+    ("GET", "/ui/", index),
+    ("GET", "/ui/{file}", asset),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register :data:`ROUTES` on ``app`` (GET routes answer HEAD too)."""
+    for method, path, handler in ROUTES:
+        if method == "GET":
+            app.router.add_get(path, handler)
+        else:
+            app.router.add_route(method, path, handler)

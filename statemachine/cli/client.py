@@ -1,0 +1,196 @@
+"""``cli.py start | describe | history | list``: talk to a running ``serve`` over its REST API.
+
+The API is ``--api`` (default ``$STATEMACHINE_API``, else http://127.0.0.1:8080).  Every
+command prints JSON on stdout.  Exit codes: 0 on success (for ``start --wait``: only
+when the execution SUCCEEDED), 1 when the execution ended otherwise, the wait timed out
+or the API refused the request (its error body goes to stderr), 2 for bad usage or when
+the API cannot be reached.
+
+Plain ``urllib``: these commands make a handful of requests, so they need no event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+__all__ = ["configure", "main", "ApiClient", "ApiError", "Unreachable"]
+
+DEFAULT_API = "http://127.0.0.1:8080"
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+class ApiError(Exception):
+    """The API answered with an error status; ``body`` is its JSON error object."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(f"HTTP {status}: {body}")
+
+
+class Unreachable(Exception):
+    """Nothing answered at the API address."""
+
+
+class ApiClient:
+    """A minimal JSON client for the REST API."""
+
+    def __init__(self, base: str, timeout: float = 30.0) -> None:
+        self.base = base.rstrip("/")
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, body: Any = None,
+             query: dict[str, Any] | None = None) -> Any:
+        url = self.base + path
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method,
+                                         headers={"Content-Type": "application/json",
+                                                  "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise ApiError(exc.code, _decode(exc.read())) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise Unreachable(f"cannot reach the statemachine API at {self.base}: {reason}") from None
+        return _decode(raw) if raw else None
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("--api", default=os.environ.get("STATEMACHINE_API", DEFAULT_API),
+                        help="API base URL (default: $STATEMACHINE_API or %(default)s)")
+    if name == "start":
+        parser.add_argument("machine", metavar="NAME", help="state machine name")
+        source = parser.add_mutually_exclusive_group()
+        source.add_argument("--input", help="execution input as JSON text (default {})")
+        source.add_argument("--input-file", type=Path, help="file holding the input as JSON")
+        parser.add_argument("--name", help="execution name (idempotent start)")
+        parser.add_argument("--wait", action="store_true",
+                            help="wait for the end; exit 0 only when SUCCEEDED")
+        parser.add_argument("--timeout", type=float, default=600.0,
+                            help="seconds --wait waits (default %(default)s)")
+    elif name in ("describe", "history"):
+        parser.add_argument("execution_id", metavar="ID", help="execution id")
+        if name == "history":
+            parser.add_argument("--limit", type=int, default=None,
+                                help="at most this many events (default: all)")
+    else:
+        parser.add_argument("--machine", help="only this state machine's executions")
+        parser.add_argument("--status", choices=TERMINAL + ("RUNNING",),
+                            help="only executions in this status")
+        parser.add_argument("--limit", type=int, default=100, help="at most this many")
+
+
+def main(args: argparse.Namespace) -> int:
+    client = ApiClient(args.api)
+    commands = {"start": _start, "describe": _describe, "history": _history, "list": _list}
+    try:
+        return commands[args.command](client, args)
+    except Unreachable as exc:
+        print(f"statemachine {args.command}: {exc}\n(is 'python cli.py serve' running? "
+              "pass --api URL or set STATEMACHINE_API)", file=sys.stderr)
+        return 2
+    except ApiError as exc:
+        print(json.dumps(exc.body, indent=2) if not isinstance(exc.body, str) else exc.body,
+              file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"statemachine {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _start(client: ApiClient, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"input": _read_input(args)}
+    if args.name:
+        body["name"] = args.name
+    started = client.call("POST", f"/v1/state-machines/{_quote(args.machine)}/executions", body)
+    if not args.wait:
+        _print(started)
+        return 0
+    execution = _wait(client, started["executionId"], args.timeout)
+    _print(execution)
+    if execution["status"] == "RUNNING":
+        print(f"statemachine start: still RUNNING after {args.timeout:g} s", file=sys.stderr)
+        return 1
+    return 0 if execution["status"] == "SUCCEEDED" else 1
+
+
+def _read_input(args: argparse.Namespace) -> Any:
+    if args.input_file is not None:
+        text, where = args.input_file.read_text(encoding="utf-8"), str(args.input_file)
+    elif args.input is not None:
+        text, where = args.input, "--input"
+    else:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{where} is not valid JSON: {exc}") from None
+
+
+def _wait(client: ApiClient, execution_id: str, timeout: float) -> dict[str, Any]:
+    """Poll until the execution ends or ``timeout`` passes (backing off to 1 s)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    path = f"/v1/executions/{_quote(execution_id)}"
+    while True:
+        execution: dict[str, Any] = client.call("GET", path)
+        if execution["status"] in TERMINAL or time.monotonic() >= deadline:
+            return execution
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 1.0)
+
+
+def _describe(client: ApiClient, args: argparse.Namespace) -> int:
+    _print(client.call("GET", f"/v1/executions/{_quote(args.execution_id)}"))
+    return 0
+
+
+def _history(client: ApiClient, args: argparse.Namespace) -> int:
+    """All events (following cursors), or the first ``--limit``."""
+    events: list[Any] = []
+    cursor: str | None = None
+    path = f"/v1/executions/{_quote(args.execution_id)}/history"
+    while args.limit is None or len(events) < args.limit:
+        page_size = 1000 if args.limit is None else min(1000, args.limit - len(events))
+        page = client.call("GET", path, query={"limit": page_size, "cursor": cursor})
+        events.extend(page["events"])
+        cursor = page.get("nextCursor")
+        if not cursor or not page["events"]:
+            break
+    _print({"events": events})
+    return 0
+
+
+def _list(client: ApiClient, args: argparse.Namespace) -> int:
+    query = {"stateMachine": args.machine, "status": args.status, "limit": args.limit}
+    _print(client.call("GET", "/v1/executions", query=query))
+    return 0
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+def _print(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")

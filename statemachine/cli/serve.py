@@ -1,0 +1,338 @@
+"""``cli.py serve`` (the REST API plus in-process workers) and ``cli.py worker``.
+
+``serve`` without ``--redis-url`` or ``REDIS_URL`` starts a private ``redis-server``
+(see :mod:`statemachine.runtime.embedded`), registers every definition file found in
+``--definitions`` as a state machine named after the file's stem (a new version only
+when the file changed), and prints the URL to open.  Only the folder's own
+``*.yaml``/``*.yml``/``*.json`` files that hold a state machine (a ``States`` object) are
+registered: subfolders (such as ``inputs/``), hidden files and other files are ignored.
+``${Name}`` placeholders in them are replaced with the values of the folder's
+``substitutions.env`` (``KEY=VALUE`` lines, ``#`` comments), then of ``--sub K=V``.
+
+Shutdown on Ctrl-C or SIGTERM is graceful and ordered: the HTTP server stops accepting
+and lets in-flight requests finish (waiting activity polls end with 204), the workers
+stop taking work and finish or hand back what they hold, the service disconnects, and
+the private Redis, if any, stops last.  A second signal exits at once (work in hand is
+then recovered by other workers after its lease, like after a crash).
+
+Exit codes: 0 after a clean shutdown, 1 when a worker crashed, 2 for bad usage or when
+no Redis can be had.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from statemachine.errors import DefinitionError, InputError, NotFound
+
+__all__ = ["configure", "main", "read_substitutions", "register_definitions"]
+
+DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
+SUBSTITUTIONS_FILE = "substitutions.env"
+DEFAULT_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
+HTTP_SHUTDOWN_SECONDS = 10.0
+
+log = logging.getLogger("statemachine.serve")
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    """Options of ``serve`` or of ``worker`` (the same module serves both commands)."""
+    parser.add_argument("--redis-url", default=None,
+                        help="Redis URL (default: $REDIS_URL, else a private redis-server"
+                        + (")" if name == "serve" else " started by a running 'serve')"))
+    if name == "serve":
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+        parser.add_argument("--workers", type=_non_negative, default=8,
+                            help="in-process worker concurrency (0: the API alone)")
+        parser.add_argument("--definitions", type=Path, default=DEFAULT_DEFINITIONS,
+                            help="folder of *.yaml/*.yml/*.json definitions to register")
+        parser.add_argument("--sub", action="append", default=[], metavar="K=V",
+                            help="replace ${K} in the definitions with V (repeatable; wins over "
+                            f"the definitions folder's {SUBSTITUTIONS_FILE})")
+        parser.add_argument("--data-dir", type=Path, default=Path(".statemachine"),
+                            help="data folder of the private redis-server")
+    else:
+        parser.add_argument("--concurrency", type=_positive, default=4,
+                            help="work items handled at once")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "worker":
+        return _worker_main(args)
+    return _serve_main(args)
+
+
+# serve ----------------------------------------------------------------------------------
+
+
+def _serve_main(args: argparse.Namespace) -> int:
+    from statemachine.runtime.embedded import EmbeddedRedis, EmbeddedRedisError
+
+    try:
+        args.substitutions = read_substitutions(args.definitions / SUBSTITUTIONS_FILE, args.sub)
+    except (ValueError, OSError) as exc:
+        _say(f"statemachine serve: {exc}")
+        return 2
+    url = args.redis_url or os.environ.get("REDIS_URL")
+    embedded: EmbeddedRedis | None = None
+    if not url:
+        embedded = EmbeddedRedis(args.data_dir)
+        try:
+            url = embedded.start()  # in the main thread: PDEATHSIG is tied to this thread
+        except EmbeddedRedisError as exc:
+            _say(f"statemachine serve: {exc}")
+            return 2
+        _say(f"statemachine: no --redis-url or REDIS_URL given; started a private redis-server "
+             f"(pid {embedded.proc.pid if embedded.proc else '?'}) at {url}, data in "
+             f"{embedded.data_dir} (AOF, appendfsync always)")
+    try:
+        return asyncio.run(_serve(args, url))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            _say("statemachine: private redis-server stopped")
+
+
+async def _serve(args: argparse.Namespace, url: str) -> int:
+    from aiohttp import web
+
+    from statemachine.api import create_app
+    from statemachine.service import Service
+
+    stop = _stop_event()
+    try:
+        service = await Service.connect(url)
+    except Exception as exc:
+        _say(f"statemachine serve: cannot connect to Redis at {url}: {exc}")
+        return 2
+    try:
+        for line in await register_definitions(service, args.definitions, args.substitutions):
+            _say(line)
+        worker = _worker(url, args.workers)
+        app = create_app(service, workers=[worker] if worker is not None else [])
+        runner = web.AppRunner(app, shutdown_timeout=HTTP_SHUTDOWN_SECONDS, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, args.host, args.port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            _say(f"statemachine serve: cannot listen on {args.host}:{args.port}: {exc.strerror}")
+            return 2
+        worker_task = asyncio.create_task(worker.run(), name="worker") if worker else None
+        base = f"http://{_display_host(args.host)}:{args.port}"
+        _say(f"statemachine: API on {base} ({args.workers} in-process workers); "
+             f"OpenAPI at {base}/openapi.json; try: python cli.py start <name> --wait")
+        crashed = await _until_stopped(stop, worker_task)
+        _say("statemachine: shutting down")
+        await runner.cleanup()
+        if worker is not None:
+            crashed = await _stop_worker(worker, worker_task) or crashed
+        return 1 if crashed else 0
+    finally:
+        await service.close()
+
+
+def _worker(url: str, concurrency: int) -> Any:
+    """The in-process worker (not yet running), or None for ``--workers 0``."""
+    if concurrency == 0:
+        return None
+    from statemachine.runtime.worker import Worker
+
+    return Worker(url, _settings(), concurrency)
+
+
+async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None) -> bool:
+    """Wait for a signal (returns False) or for the worker to die on its own (True)."""
+    waiter = asyncio.create_task(stop.wait())
+    waits: set[asyncio.Future[Any]] = {waiter}
+    if worker_task is not None:
+        waits.add(worker_task)
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if worker_task is not None and worker_task.done():
+        exc = None if worker_task.cancelled() else worker_task.exception()
+        log.error("the worker stopped on its own", exc_info=exc)
+        return True
+    return False
+
+
+async def _stop_worker(worker: Any, task: asyncio.Task[Any] | None) -> bool:
+    """Ask the worker to stop gracefully and wait for it; True when it had crashed."""
+    await worker.stop()
+    if task is None:
+        return False
+    try:
+        await task
+    except asyncio.CancelledError:
+        return False
+    except Exception:
+        log.exception("the worker failed while stopping")
+        return True
+    return False
+
+
+def read_substitutions(env_file: Path, pairs: list[str]) -> dict[str, str]:
+    """``${Name}`` values: ``env_file``'s ``KEY=VALUE`` lines (if it exists), then ``pairs``.
+
+    Blank lines and lines starting with ``#`` are skipped; spaces around the key and the
+    value are dropped.  A malformed line or pair raises ValueError naming it.
+    """
+    from statemachine.cli.validate import parse_substitutions
+
+    subs: dict[str, str] = {}
+    if env_file.is_file():
+        for number, raw in enumerate(env_file.read_text(encoding="utf-8").splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"{env_file}:{number}: expected KEY=VALUE, got {raw!r}")
+            subs[key.strip()] = value.strip()
+    subs.update(parse_substitutions(pairs))
+    return subs
+
+
+async def register_definitions(service: Any, folder: Path,
+                               substitutions: dict[str, str] | None = None) -> list[str]:
+    """Register each definition file in ``folder``; returns one line to print per file.
+
+    A file becomes the state machine named after its stem, with ``substitutions`` applied.
+    A new version is made only when the result differs from the latest version's
+    definition, so restarting ``serve`` does not pile up identical versions.  Invalid
+    files are reported and skipped; files that are not state machines are passed over.
+    """
+    if not folder.is_dir():
+        return [f"statemachine: no definitions folder at {folder}; nothing registered"]
+    lines: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if _is_candidate(path):
+            line = await _register_one(service, path, substitutions or {})
+            if line:
+                lines.append(line)
+    if not lines:
+        lines.append(f"statemachine: no definition files in {folder}")
+    return lines
+
+
+def _is_candidate(path: Path) -> bool:
+    """A visible file of the folder itself with a definition suffix."""
+    return (path.suffix.lower() in DEFINITION_SUFFIXES and not path.name.startswith(".")
+            and path.is_file())
+
+
+async def _register_one(service: Any, path: Path, substitutions: dict[str, str]) -> str | None:
+    """Register one file; the line to print, or None for a file that is no state machine."""
+    from statemachine.language.source import load_definition
+
+    name = path.stem
+    try:
+        text = path.read_text(encoding="utf-8")
+        parsed = load_definition(text, filename=str(path), substitutions=substitutions).definition
+        if not isinstance(parsed, dict) or "States" not in parsed:
+            return None
+        try:
+            latest = await service.get_machine(name)
+        except NotFound:
+            latest = None
+        if latest is not None and latest.get("definition") == parsed:
+            return f"statemachine: {name} (version {latest['version']}) unchanged, from {path}"
+        machine = await service.define(name, text, substitutions)
+    except DefinitionError as exc:
+        details = "; ".join(d.format() for d in exc.diagnostics)
+        return f"statemachine: {path} NOT registered: {details}"
+    except InputError as exc:
+        return f"statemachine: {path} NOT registered: {exc}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"statemachine: {path} NOT registered: {exc}"
+    return f"statemachine: registered {name} version {machine['version']} from {path}"
+
+
+# worker ---------------------------------------------------------------------------------
+
+
+def _worker_main(args: argparse.Namespace) -> int:
+    from statemachine.runtime.embedded import running_url
+
+    url = args.redis_url or os.environ.get("REDIS_URL") or running_url()
+    if not url:
+        _say("statemachine worker: no Redis to work on: pass --redis-url URL, set REDIS_URL, "
+             "or run 'python cli.py serve' (with its private Redis) from this folder first")
+        return 2
+    return asyncio.run(_work(url, args.concurrency))
+
+
+async def _work(url: str, concurrency: int) -> int:
+    stop = _stop_event()
+    worker = _worker(url, concurrency)
+    task = asyncio.create_task(worker.run(), name="worker")
+    _say(f"statemachine: worker running against {url} (concurrency {concurrency})")
+    crashed = await _until_stopped(stop, task)
+    if not crashed:
+        _say("statemachine: worker shutting down")
+        crashed = await _stop_worker(worker, task)
+    return 1 if crashed else 0
+
+
+# helpers --------------------------------------------------------------------------------
+
+
+def _settings() -> Any:
+    """The runtime settings from the environment, if the runtime offers that."""
+    try:
+        from statemachine.runtime.settings import Settings
+    except ImportError:
+        return None
+    from_env: Callable[[], Any] | None = getattr(Settings, "from_env", None)
+    return from_env() if from_env is not None else Settings()
+
+
+def _stop_event() -> asyncio.Event:
+    """An event set by the first SIGINT/SIGTERM; a second signal exits immediately."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            _say(f"statemachine: second {signal.Signals(signum).name}; exiting now")
+            os._exit(128 + signum)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    return stop
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

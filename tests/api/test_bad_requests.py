@@ -1,0 +1,196 @@
+"""Bad requests get a 4xx with a JSON error body naming the problem, and write nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from statemachine.api.problems import MAX_BODY_BYTES, MAX_PAYLOAD_BYTES
+from tests.api import HELLO, Api, api_alone, redis_snapshot
+
+__all__ = ["api_alone"]  # the fixture, used by name below
+
+LONG_NAME = "n" * 81
+MACHINES = "/v1/state-machines"
+START = "/v1/state-machines/hello/executions"
+
+
+@pytest.fixture
+async def ready(api_alone: Api) -> Api:
+    """The API with the ``hello`` machine defined, and no worker."""
+    await api_alone.define("hello", HELLO)
+    return api_alone
+
+
+async def refused(api: Api, method: str, path: str, status: int, *, word: str = "",
+                  **kwargs: Any) -> dict[str, Any]:
+    """Send a request that must fail with ``status`` and leave Redis exactly as it was."""
+    before = await redis_snapshot(api.redis_url)
+    got, body = await api.call(method, path, **kwargs)
+    assert got == status, body
+    assert isinstance(body, dict) and set(body) >= {"error", "message"}, body
+    assert isinstance(body["error"], str) and body["message"]
+    assert word.lower() in body["message"].lower(), body["message"]
+    assert await redis_snapshot(api.redis_url) == before
+    return body
+
+
+RAW = {"headers": {"Content-Type": "application/json"}}
+
+
+@pytest.mark.parametrize("path", [MACHINES, START, "/v1/tasks/success", "/v1/tasks/failure",
+                                  "/v1/tasks/heartbeat", "/v1/activities",
+                                  "/v1/executions/x/stop"])
+async def test_malformed_json(ready: Api, path: str) -> None:
+    body = await refused(ready, "POST", path, 400, word="JSON", data=b'{"name": ', **RAW)
+    assert body["error"] == "MalformedJSON"
+
+
+@pytest.mark.parametrize("data", [b"[1, 2]", b'"text"', b"42", b"null"])
+async def test_body_must_be_an_object(ready: Api, data: bytes) -> None:
+    await refused(ready, "POST", MACHINES, 400, word="object", data=data, **RAW)
+
+
+async def test_empty_body_where_fields_are_required(ready: Api) -> None:
+    await refused(ready, "POST", "/v1/tasks/success", 400, word="empty", data=b"", **RAW)
+
+
+@pytest.mark.parametrize("path, payload, field", [
+    (MACHINES, {"name": 5, "definition": HELLO}, "name"),
+    (MACHINES, {"name": "x", "definition": 5}, "definition"),
+    (MACHINES, {"name": "x", "definition": [HELLO]}, "definition"),
+    (MACHINES, {"name": "x", "definition": HELLO, "substitutions": {"A": 1}}, "substitutions"),
+    (MACHINES, {"name": "x", "definition": HELLO, "substitutions": ["A"]}, "substitutions"),
+    (START, {"name": 12}, "name"),
+    ("/v1/tasks/success", {"taskToken": 7, "output": {}}, "taskToken"),
+    ("/v1/tasks/failure", {"taskToken": "t", "error": 5}, "error"),
+    ("/v1/tasks/failure", {"taskToken": "t", "cause": ["x"]}, "cause"),
+    ("/v1/tasks/heartbeat", {"taskToken": None}, "taskToken"),
+    ("/v1/executions/x/stop", {"cause": 5}, "cause"),
+    ("/v1/activities", {"name": True}, "name"),
+])
+async def test_wrong_types_name_the_field(ready: Api, path: str, payload: Any, field: str) -> None:
+    await refused(ready, "POST", path, 400, word=f"'{field}'", json=payload)
+
+
+@pytest.mark.parametrize("path, payload, field", [
+    (MACHINES, {"definition": HELLO}, "name"),
+    (MACHINES, {"name": "x"}, "definition"),
+    ("/v1/tasks/success", {"taskToken": "t"}, "output"),
+    ("/v1/tasks/success", {"output": 1}, "taskToken"),
+    ("/v1/activities", {}, "name"),
+])
+async def test_missing_fields(ready: Api, path: str, payload: Any, field: str) -> None:
+    body = await refused(ready, "POST", path, 400, word=f"'{field}'", json=payload)
+    assert body["error"] == "MissingField"
+
+
+@pytest.mark.parametrize("path, payload", [
+    (MACHINES, {"name": "x", "definition": HELLO, "defintion": HELLO}),
+    (START, {"input": {}, "inptu": {}}),
+    ("/v1/tasks/success", {"taskToken": "t", "output": {}, "result": 1}),
+])
+async def test_unknown_fields(ready: Api, path: str, payload: Any) -> None:
+    body = await refused(ready, "POST", path, 400, word="unknown", json=payload)
+    assert body["error"] == "UnknownField"
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/v1/state-machines/nope"),
+    ("POST", "/v1/state-machines/nope/executions"),
+    ("GET", "/v1/executions/no-such-execution"),
+    ("GET", "/v1/executions/no-such-execution/history"),
+    ("POST", "/v1/executions/no-such-execution/stop"),
+])
+async def test_unknown_machine_or_execution(ready: Api, method: str, path: str) -> None:
+    await refused(ready, method, path, 404)
+
+
+async def test_input_over_256_kib(ready: Api) -> None:
+    big = {"blob": "x" * MAX_PAYLOAD_BYTES}
+    body = await refused(ready, "POST", START, 413, word="input", json={"input": big})
+    assert body["error"] == "PayloadTooLarge"
+
+
+async def test_task_output_over_256_kib(ready: Api) -> None:
+    big = "y" * (MAX_PAYLOAD_BYTES + 1)
+    await refused(ready, "POST", "/v1/tasks/success", 413, word="output",
+                  json={"taskToken": "t", "output": big})
+
+
+async def test_body_over_the_limit(ready: Api) -> None:
+    data = b'{"input": "' + b"z" * MAX_BODY_BYTES + b'"}'
+    await refused(ready, "POST", START, 413, word="large", data=data, **RAW)
+
+
+async def test_input_just_under_256_kib_is_accepted(ready: Api) -> None:
+    fits = {"blob": "x" * (MAX_PAYLOAD_BYTES - 20)}
+    status, body = await ready.call("POST", START, json={"input": fits})
+    assert status == 201, body
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("POST", MACHINES, {"json": {"name": LONG_NAME, "definition": HELLO}}),
+    ("POST", MACHINES, {"json": {"name": "has space", "definition": HELLO}}),
+    ("POST", MACHINES, {"json": {"name": "", "definition": HELLO}}),
+    ("POST", START, {"json": {"name": LONG_NAME}}),
+    ("POST", START, {"json": {"name": "a/b"}}),
+    ("GET", f"/v1/state-machines/{LONG_NAME}", {}),
+    ("POST", f"/v1/state-machines/{LONG_NAME}/executions", {"json": {}}),
+    ("POST", "/v1/activities", {"json": {"name": LONG_NAME}}),
+    ("POST", f"/v1/activities/{LONG_NAME}/poll?timeout=0", {}),
+    ("GET", f"/v1/executions?stateMachine={LONG_NAME}", {}),
+])
+async def test_bad_names(ready: Api, method: str, path: str, kwargs: dict[str, Any]) -> None:
+    body = await refused(ready, method, path, 400, **kwargs)
+    assert body["error"] == "InvalidName"
+
+
+@pytest.mark.parametrize("path, payload", [
+    ("/v1/tasks/success", {"taskToken": "not-a-token", "output": {}}),
+    ("/v1/tasks/failure", {"taskToken": "not-a-token", "error": "E"}),
+    ("/v1/tasks/heartbeat", {"taskToken": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}),
+])
+async def test_bad_token(ready: Api, path: str, payload: Any) -> None:
+    body = await refused(ready, "POST", path, 400, json=payload)
+    assert body["error"] in ("InvalidToken", "TaskTimedOut")
+
+
+async def test_oversized_token_error_and_cause(ready: Api) -> None:
+    await refused(ready, "POST", "/v1/tasks/heartbeat", 400, word="'taskToken'",
+                  json={"taskToken": "t" * 5000})
+    await refused(ready, "POST", "/v1/tasks/failure", 400, word="'error'",
+                  json={"taskToken": "t", "error": "e" * 300})
+
+
+@pytest.mark.parametrize("path, word", [
+    ("/v1/executions?limit=abc", "limit"),
+    ("/v1/executions?limit=0", "limit"),
+    ("/v1/executions?limit=5000", "limit"),
+    ("/v1/executions?status=DONE", "status"),
+    ("/v1/executions/x/history?limit=-1", "limit"),
+    ("/v1/state-machines/hello?version=zero", "version"),
+])
+async def test_bad_query_parameters(ready: Api, path: str, word: str) -> None:
+    await refused(ready, "GET", path, 400, word=word)
+
+
+async def test_bad_poll_timeout(ready: Api) -> None:
+    await refused(ready, "POST", "/v1/activities/a/poll?timeout=61", 400, word="timeout")
+    await refused(ready, "POST", "/v1/activities/a/poll?timeout=soon", 400, word="timeout")
+
+
+async def test_invalid_definition_writes_nothing(ready: Api) -> None:
+    body = await refused(ready, "POST", MACHINES, 400, json={
+        "name": "hello", "definition": {"StartAt": "Nowhere", "States": {}}})
+    assert body["error"] == "InvalidDefinition" and body["diagnostics"]
+    status, machine = await ready.call("GET", "/v1/state-machines/hello")
+    assert machine["version"] == 1
+
+
+async def test_unknown_route_and_wrong_method_are_json(ready: Api) -> None:
+    body = await refused(ready, "GET", "/v1/nothing-here", 404)
+    assert body["error"] == "NotFound"
+    body = await refused(ready, "DELETE", "/v1/state-machines", 405)
+    assert body["error"] == "MethodNotAllowed"

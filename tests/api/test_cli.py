@@ -1,0 +1,190 @@
+"""The command line: ``serve`` with its private redis-server, the client commands, ``worker``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from statemachine.cli.serve import register_definitions
+from tests.api import HELLO_YAML
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, str(ROOT / "cli.py")]
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "STATEMACHINE_API")}
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def _cli(*args: str, cwd: Path | None = None, timeout: float = 60,
+         **env: str | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], cwd=cwd or ROOT, env=_env(**env), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("serve did not become healthy")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+    """``cli.py serve`` with no Redis URL (so a private redis-server) and a hello definition."""
+    work = tmp_path_factory.mktemp("serve")
+    definitions = work / "defs"
+    definitions.mkdir()
+    (definitions / "hello.yaml").write_text(HELLO_YAML)
+    (definitions / "notes.txt").write_text("not a definition")
+    port = free_port()
+    with (work / "serve.log").open("w") as log:
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--workers", "2",
+             "--definitions", str(definitions)],
+            cwd=work, env=_env(), stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc)
+        yield base, work, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_starts_private_redis_and_runs_hello(
+        served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    base, work, _ = served
+    assert (work / ".statemachine" / "appendonlydir").is_dir()
+    done = _cli("start", "hello", "--wait", "--timeout", "30", "--api", base)
+    assert done.returncode == 0, done.stderr
+    execution = json.loads(done.stdout)
+    assert execution["status"] == "SUCCEEDED" and execution["output"] == {"greeting": "hello"}
+
+    described = _cli("describe", execution["executionId"], STATEMACHINE_API=base)
+    assert described.returncode == 0 and json.loads(described.stdout) == execution
+    history = json.loads(_cli("history", execution["executionId"], "--api", base).stdout)
+    assert history["events"][-1]["type"] == "ExecutionSucceeded"
+    limited = json.loads(_cli("history", execution["executionId"], "--limit", "1",
+                              "--api", base).stdout)
+    assert [e["type"] for e in limited["events"]] == ["ExecutionStarted"]
+    listed = json.loads(_cli("list", "--machine", "hello", "--api", base).stdout)
+    assert execution["executionId"] in [e["executionId"] for e in listed["executions"]]
+
+    started = _cli("start", "hello", "--input", '{"a": 1}', "--name", "named", "--api", base)
+    assert started.returncode == 0 and json.loads(started.stdout)["executionId"]
+
+
+def test_start_errors(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    base, _, _ = served
+    unknown = _cli("start", "nope", "--api", base)
+    assert unknown.returncode == 1
+    assert "does not exist" in json.loads(unknown.stderr)["message"]
+    bad_input = _cli("start", "hello", "--input", "{oops", "--api", base)
+    assert bad_input.returncode == 2 and "not valid JSON" in bad_input.stderr
+
+
+def test_serve_stops_cleanly_on_sigterm(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    _, work, proc = served
+    redis_pid = int((work / ".statemachine" / "redis.pid").read_text())
+    assert _alive(redis_pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    stderr = (work / "serve.log").read_text()
+    assert proc.returncode == 0, stderr
+    assert "registered hello version 1" in stderr
+    assert "private redis-server" in stderr and "stopped" in stderr
+    assert "notes" not in stderr
+    deadline = time.monotonic() + 5
+    while _alive(redis_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(redis_pid)
+
+
+def test_client_cannot_reach_api() -> None:
+    result = _cli("describe", "x", "--api", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 2
+    assert "cannot reach" in result.stderr and "serve" in result.stderr
+
+
+def test_serve_without_redis_explains(tmp_path: Path) -> None:
+    result = _cli("serve", "--port", str(free_port()), cwd=tmp_path,
+                  STATEMACHINE_REDIS_SERVER=str(tmp_path / "missing-redis-server"))
+    assert result.returncode == 2
+    assert "apt-get install redis-server" in result.stderr and "--redis-url" in result.stderr
+
+
+def test_worker_without_redis_explains(tmp_path: Path) -> None:
+    result = _cli("worker", cwd=tmp_path)
+    assert result.returncode == 2 and "--redis-url" in result.stderr
+
+
+def test_worker_runs_and_stops_on_sigterm(redis_url: str, tmp_path: Path) -> None:
+    proc = subprocess.Popen([*CLI, "worker", "--redis-url", redis_url, "--concurrency", "2"],
+                            cwd=tmp_path, env=_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        line = ""
+        while "worker running" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline() if proc.stderr else ""
+            assert line or proc.poll() is None, "worker exited early"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+        assert proc.returncode == 0, stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def test_register_definitions_only_versions_changes(redis_url: str, tmp_path: Path) -> None:
+    from statemachine.service import Service
+
+    (tmp_path / "hello.yaml").write_text(HELLO_YAML)
+    (tmp_path / "broken.json").write_text('{"StartAt": "X", "States": {}}')
+    service = await Service.connect(redis_url)
+    try:
+        lines = await register_definitions(service, tmp_path)
+        assert any("registered hello version 1" in line for line in lines)
+        assert any("broken.json NOT registered" in line for line in lines)
+        lines = await register_definitions(service, tmp_path)
+        assert any("hello (version 1) unchanged" in line for line in lines)
+        (tmp_path / "hello.yaml").write_text(HELLO_YAML.replace("hello", "bonjour"))
+        lines = await register_definitions(service, tmp_path)
+        assert any("registered hello version 2" in line for line in lines)
+        assert (await service.get_machine("hello"))["version"] == 2
+    finally:
+        await service.close()
