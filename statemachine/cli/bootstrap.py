@@ -2,7 +2,7 @@
 
 Standard library only: this runs before anything is installed.  It makes ``.venv``,
 installs the package into it (with the test extras for ``test``), installs
-``redis-server`` with apt-get when it is missing, then hands over to
+``redis-server`` (and, for ``test``, ``chromium``) with apt-get when missing, then hands over to
 ``cli.py serve`` or ``pytest`` inside the venv.  Re-running is cheap: the install
 step is skipped while pyproject.toml is unchanged.
 """
@@ -51,6 +51,13 @@ def ensure_redis() -> None:
         _apt_install("redis-server")
 
 
+def ensure_chromium() -> None:
+    """Headless Chromium, which the dashboard tests (tests/web) drive; only ``test`` needs it."""
+    if not Path("/usr/bin/chromium").exists():
+        _say("/usr/bin/chromium is missing: installing it with apt-get (for the dashboard tests)")
+        _apt_install("chromium")
+
+
 def ensure_venv(extras: str) -> None:
     if not PYTHON.exists():
         try:
@@ -78,6 +85,7 @@ def main(args: argparse.Namespace) -> int:
         os.chdir(ROOT)
         os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "cli.py"), "serve", *rest])
     ensure_redis()
+    ensure_chromium()
     ensure_venv("[test]")
     os.chdir(ROOT)
     cmd = [str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *rest]
