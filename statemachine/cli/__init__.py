@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     command_parser = argparse.ArgumentParser(prog=f"statemachine {argv[0]}", description=help_text)
     module.configure(command_parser, argv[0])
     try:
-        args = command_parser.parse_args(argv[1:])
+        if getattr(module, "PASSTHROUGH", False):  # up/test hand their options on unparsed
+            args, extra = command_parser.parse_known_args(argv[1:])
+            args.rest = extra + list(args.rest)
+        else:
+            args = command_parser.parse_args(argv[1:])
     except SystemExit as exc:  # argparse exits 2 on bad usage; keep its code
         return int(exc.code or 0)
     args.command = argv[0]

@@ -22,8 +22,12 @@ VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 
 
+#: The dispatcher passes options it does not know on to us (``up --port 9000``).
+PASSTHROUGH = True
+
+
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER,
+    parser.add_argument("rest", nargs="*",
                         help="arguments passed on to 'serve' (up) or to pytest (test)")
 
 
