@@ -134,7 +134,8 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         worker_task = asyncio.create_task(worker.run(), name="worker") if worker else None
         base = f"http://{_display_host(args.host)}:{args.port}"
         _say(f"statemachine: API on {base} ({args.workers} in-process workers); "
-             f"OpenAPI at {base}/openapi.json; try: python cli.py start <name> --wait")
+             f"dashboard at {base}/ui/; OpenAPI at {base}/openapi.json; "
+             "try: python cli.py start hello --input-file definitions/inputs/hello.json --wait")
         crashed = await _until_stopped(stop, worker_task)
         _say("statemachine: shutting down")
         await runner.cleanup()
