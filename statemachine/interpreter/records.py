@@ -66,7 +66,9 @@ Commands out::
     StartChildren   group, kind ("map" | "parallel"), paths (one sub-machine path per child,
                     or a single path for all), inputs (list, one input per child), items
                     (Map: the item values for $$.Map.Item.Value), max_concurrency (0 = unbounded),
-                    tolerated_count (int | None), tolerated_percentage (float | None), vars
+                    tolerated_count (int | None), tolerated_percentage (float | None), vars,
+                    execution_input (bool: whether the children may read $$.Execution.Input;
+                    when false, new_child leaves the root's input out of their records)
     StopChildren    group, error, cause
     Finish          status, output, error, cause   (the runtime routes a child's Finish to
                     its parent's children group; see interpreter.children)

@@ -127,6 +127,8 @@ def new_child(parent: Execution, command: dict[str, Any], index: int, now: int) 
         "input": parent["input"],
         "start": parent["start"],
     }
+    if not command.get("execution_input", True) and root.get("input") is not None:
+        root = {**root, "input": None}  # nothing below reads it: don't copy it into every child
     child = new_execution(
         execution_id=f"{parent['id']}/{command['group']}/{index}",
         name=parent["name"],

@@ -12,6 +12,8 @@ Fields keep the ASL distinction between *absent* and *null*: an absent
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,9 @@ from statemachine.language import paths as _paths
 from statemachine.language import templates as _templates
 
 JSONPATH = "JSONPath"
+
+#: The whole context object: ``$$`` or ``$states.context`` not followed by a field.
+_WHOLE_CONTEXT = re.compile(r"\$\$(?![.\[])|\$states\.context(?![.\[])")
 JSONATA = "JSONata"
 
 
@@ -122,6 +127,20 @@ class Machine:
     timeout_seconds: float | None
     definition: dict[str, Any]
     _subs: dict[tuple[Any, ...], Machine] = field(default_factory=dict)
+    _reads_input: bool | None = None
+
+    @property
+    def reads_execution_input(self) -> bool:
+        """Could a state here (or nested deeper) read ``$$.Execution.Input``?
+
+        Conservative text search, done once: Map iterations and Parallel branches copy the
+        execution input into their records only when this is true, so a Map over 10,000
+        items does not store the whole input 10,000 times.
+        """
+        if self._reads_input is None:
+            text = json.dumps(self.definition)
+            self._reads_input = "Execution" in text or bool(_WHOLE_CONTEXT.search(text))
+        return self._reads_input
 
     def sub(self, path: list[Any] | tuple[Any, ...]) -> Machine:
         """The machine at ``path`` (``[]`` is this one; see interpreter.records)."""
