@@ -1,0 +1,58 @@
+"""Smoke tests of ``cli.py bench``: the JSON lines it prints, with tiny sizes.
+
+They check the shape and the counts (which are deterministic), never a time.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from statemachine.bench.harness import STANDARD_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench(*args: str, timeout: float = 120) -> list[dict[str, Any]]:
+    """Run ``cli.py bench --json ARGS``; the parsed lines, by workload."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "bench", "--json", *args],
+        cwd=ROOT, capture_output=True, timeout=timeout, check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    lines = [orjson.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    for line in lines:
+        assert set(STANDARD_KEYS) <= set(line), line
+    return lines
+
+
+def positive(line: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        value = line[key]
+        assert isinstance(value, (int, float)) and value > 0, (key, line)
+
+
+def test_memory_and_validate_without_redis() -> None:
+    memory, validate = bench("--workload", "memory", "--workload", "validate", "--executions", "1")
+    assert memory["workload"] == "memory" and validate["workload"] == "validate"
+    assert memory["transitions"] == 2003  # loop1000.json: 2,003 state transitions
+    assert memory["status"] == "SUCCEEDED"
+    positive(memory, "transitions_per_s", "p50_ms")
+    assert memory["redis_rtt_per_s"] is None and memory["peak_rss_mb"] is None
+    assert validate["executions"] > 200  # the real-world corpus
+    positive(validate, "steps_per_s", "p50_ms", "p99_ms", "ms_per_definition")
+
+
+def test_loop_through_redis_and_a_worker_process() -> None:
+    (loop,) = bench("--workload", "loop", "--executions", "2", "--workers", "1", "--timeout", "60")
+    assert loop["workload"] == "loop"
+    assert loop["executions"] == 2
+    assert loop["transitions"] == 2 * 2003
+    assert "failed" not in loop and "timed_out" not in loop
+    positive(loop, "transitions_per_s", "p50_ms", "p99_ms", "start_p50_ms", "start_p99_ms",
+             "peak_rss_mb", "redis_bytes_per_execution", "redis_rtt_per_s")
+    assert loop["steps_per_s"] is None
