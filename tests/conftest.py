@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,36 @@ def redis_url(redis_server: RedisServer) -> str:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
+
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's SQS-capable server on a free port, with fake AWS credentials in the environment."""
+    from moto.server import ThreadedMotoServer
+
+    saved = {name: os.environ.get(name) for name in FAKE_AWS_ENV}
+    os.environ.update(FAKE_AWS_ENV)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 os.environ.setdefault("STATEMACHINE_TEST", "1")

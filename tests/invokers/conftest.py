@@ -14,40 +14,10 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if TESTS_DIR not in sys.path:  # so that tests can ``import lambda_service``
     sys.path.append(TESTS_DIR)
 
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    """moto's SQS-capable server on a free port, with fake AWS credentials in the environment."""
-    from moto.server import ThreadedMotoServer
-
-    saved = {name: os.environ.get(name) for name in FAKE_AWS_ENV}
-    os.environ.update(FAKE_AWS_ENV)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 StartApp = Callable[[web.Application], Awaitable[str]]
