@@ -192,10 +192,14 @@ async def invoke_default(request: web.Request) -> web.Response:
 
 
 def make_app() -> web.Application:
-    """The aiohttp application: ``POST /{case}/{function}`` and ``POST /{function}``."""
+    """The aiohttp application: ``POST /{case}/{function}`` and ``POST /{function}``.
+
+    ``POST /{group}/{case}/{function}`` works too: check.py's ``{name}`` is ``group/case``.
+    """
     app = web.Application(client_max_size=8 << 20)
     app.router.add_post("/{function}", invoke_default)
     app.router.add_post("/{case}/{function}", invoke_in_case)
+    app.router.add_post("/{group}/{case}/{function}", invoke_in_case)
     return app
 
 
