@@ -48,8 +48,9 @@ Events in (``{"type": ..., ...}``)::
     TaskFailed      token, error, cause
     TaskHeartbeat   token
     TimerFired      timer
-    ChildrenFinished group, outcomes: [ {status, output, error, cause} by index ]  (all done)
-                     or group, failed: {index, status, error, cause} (stopped early by policy)
+    ChildrenFinished group, outcomes: [ {status, output, error, cause, events} by index ]
+                     (all done) or group, failed: {index, status, error, cause, events}
+                     (stopped early by policy)
     StopRequested   error, cause
 
     An event that does not match what the record waits for (an old token, an old
@@ -70,8 +71,10 @@ Commands out::
                     execution_input (bool: whether the children may read $$.Execution.Input;
                     when false, new_child leaves the root's input out of their records)
     StopChildren    group, error, cause
-    Finish          status, output, error, cause   (the runtime routes a child's Finish to
-                    its parent's children group; see interpreter.children)
+    Finish          status, output, error, cause, events (how many history events the
+                    execution wrote; a parent's ids continue after its children's, as in AWS's
+                    inline histories) — the runtime routes a child's Finish to its parent's
+                    children group; see interpreter.children
 
 History events use Step Functions' shape:
 ``{"id", "previousEventId", "timestamp" (ms), "type", "<lowerCamelType>EventDetails": {...}}``.

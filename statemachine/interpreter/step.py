@@ -138,6 +138,9 @@ def new_child(parent: Execution, command: dict[str, Any], index: int, now: int) 
         now=now,
         salt=derive(parent["salt"], command["group"], index),
     )
+    # A child numbers its events on from the parent's "...StateStarted" event (the group id),
+    # as AWS numbers inline iterations in the parent's history; causes quote these ids.
+    child["seq"] = child["seq0"] = int(command["group"]) if str(command["group"]).isdigit() else 0
     child["path"] = list(path)
     child["vars"] = dict(command.get("vars") or {})
     child["parent"] = {"id": parent["id"], "group": command["group"], "index": index}
@@ -319,7 +322,8 @@ class _Step:
                 )
                 self.emit(kind, {"index": index, "name": ex["parent"]["group"]})
         self.commands.append(
-            {"type": "Finish", "status": status, "output": output, "error": error, "cause": cause}
+            {"type": "Finish", "status": status, "output": output, "error": error, "cause": cause,
+             "events": ex["seq"] - ex.get("seq0", 0)}
         )
 
     # -- failures: retry → catch → fail ------------------------------------------------
@@ -440,7 +444,7 @@ def advance(machine: Machine, execution: Execution, event: Event, *, now: int) -
 
 def _on_started(step: _Step, event: Event) -> bool:
     ex = step.ex
-    if ex["seq"] != 0:
+    if ex["rev"] != 0:
         return False
     if ex["parent"] is None:
         step.emit(
@@ -552,6 +556,9 @@ def _on_children(step: _Step, event: Event) -> bool:
         return False
     state = step.machine.states[ex["state"]]
     ex.update(waiting=None, group=None)
+    # The children's events count in this history's numbering (see new_child).
+    finished = [event["failed"]] if event.get("failed") else (event.get("outcomes") or [])
+    ex["seq"] += sum(int(o.get("events") or 0) for o in finished if o)
     step.run(_handlers.children_done(step, state, event))
     return True
 

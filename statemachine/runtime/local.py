@@ -213,7 +213,7 @@ class LocalRunner:
             return
         group.running.discard(ex["id"])
         index = link["index"]
-        outcome = {k: command.get(k) for k in ("status", "output", "error", "cause")}
+        outcome = {k: command.get(k) for k in ("status", "output", "error", "cause", "events")}
         group.outcomes[index] = outcome
         group.counters, start, verdict = _children.child_finished(group.counters, index, outcome)
         self.records.pop(ex["id"], None)
@@ -225,7 +225,8 @@ class LocalRunner:
         if "failed" in verdict:
             for child_id in list(group.running):
                 self.queue.append((child_id, {"type": "StopRequested", "error": None, "cause": None}))
-            event = {"type": "ChildrenFinished", "group": link["group"], "failed": verdict["failed"]}
+            failed = {**verdict["failed"], "events": outcome.get("events") or 0}
+            event = {"type": "ChildrenFinished", "group": link["group"], "failed": failed}
         else:
             event = {"type": "ChildrenFinished", "group": link["group"], "outcomes": group.outcomes}
         del self.groups[key]

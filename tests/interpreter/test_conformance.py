@@ -27,11 +27,6 @@ KNOWN: dict[str, str] = {
         "an EXPRESS execution: AWS leaves RedriveCount out of $$.Execution there; this service "
         "runs STANDARD executions only"
     ),
-    "lambda/map_catch_error__MAP_CATCH_ERROR_OUTPUT_WITH_RETRY": (
-        "event ids after a Map: AWS numbers inline iterations' events in the parent's history "
-        "(the cause says #13); our iterations are child executions with histories of their own, "
-        "so the parent's next state is entered at #10"
-    ),
 }
 
 CASES = case_files()
