@@ -29,7 +29,6 @@ from typing import Any
 import psutil
 import redis.asyncio as aioredis
 
-from statemachine.runtime import keys as K
 
 RTT_SCRIPT = """
 redis.call('HSET', KEYS[1], 'v', ARGV[1])
@@ -228,11 +227,10 @@ class WorkerPool:
         await self._until_ready(client, timeout)
 
     async def _until_ready(self, client: Any, timeout: float) -> None:
-        """Until most of the workers' stream readers (two per shard each) block in Redis."""
+        """Until the workers' stream readers (two each: ready streams, outboxes) block in Redis."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        shards = int(await client.hget(K.META, "shards") or 16)
-        wanted = int(self.count * 2 * shards * 0.75)
+        wanted = self.count * 2
         while loop.time() < deadline:
             for proc in self.procs:
                 if proc.poll() is not None:

@@ -21,25 +21,31 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                               status  RUNNING | SUCCEEDED | ...
                                               token   the task token it waits for ("" none;
                                                       emptied by the first callback)
-                                              hseq    roots only: last history event id
-    sm:T:h:<root id>                stream  history of a root and all its children; entry id
-                                            ``<event id>-0``, field ``e`` = the event (orjson;
-                                            its id/previousEventId come from the entry id)
+    sm:T:h:<root id>                list    history of a root and all its children: event n
+                                            at position n-1 (orjson, stored without its
+                                            id/previousEventId: they come from the position).  A list, not a stream:
+                                            a 2-event list costs ~100 bytes, a stream ~4.8 KB
     sm:T:ready                      stream  work items, field ``m`` = {"x": id, "e": event};
-                                            consumer group "workers"
+                                            a child's lazy Started also has "g": [parent id,
+                                            group, index]; consumer group "workers"
     sm:T:tasks                      stream  task dispatches (outbox), field ``m`` =
                                             {"x": id, "c": InvokeTask command};
                                             consumer group "invokers"
-    sm:T:timers                     zset    timer id -> due (ms since the epoch)
+    sm:T:timers                     zset    timer id -> due (ms since the epoch); a commit that
+                                            makes a timer the earliest PUBLISHes its due on
+                                            the channel ``sm:timers`` (a wake-up hint)
     sm:T:timer-events               hash    timer id -> the work item to enqueue when due
     sm:T:n:<machine>:<name>         hash    execution name index: id, ih (input hash)
-    sm:T:g:<parent id>:<group>      hash    a Map/Parallel group: c (counters of
-                                            interpreter.children, JSON), cv (their version),
-                                            spec ({"kind", "paths", "vars", "parent"})
-    sm:T:gi:<parent id>:<group>     hash    child index -> [input, item] (written in chunks,
-                                            read when the child is started)
+    sm:T:g:<parent id>:<group>      hash    a Map/Parallel group: the counters of
+                                            interpreter.children as fields (kind, total, limit,
+                                            next, running, done, failed, closed, tc, tp =
+                                            tolerated count/percentage or ""), and spec
+                                            ({"kind", "paths", "vars", "items",
+                                            "execution_input", "parent"}: what new_child needs)
+    sm:T:gi:<parent id>:<group>     hash    child index -> [input, item] (written in chunks when
+                                            large; read and deleted when the child begins)
     sm:T:gr:<parent id>:<group>     hash    child index -> outcome {status, output, error, cause}
-    sm:T:gx:<parent id>:<group>     set     ids of the group's running children
+    sm:T:gx:<parent id>:<group>     set     indexes of the group's started, unfinished children
     sm:T:act:<activity name>        list    activity tasks waiting for a poller:
                                             {"x", "token", "input"}
     sm:T:ix:all                     zset    root id -> start ms (listing)

@@ -79,13 +79,64 @@ class Commit:
     def op(self, name: str, key: str, *args: Any) -> None:
         self.ops += (name, self.key(key), len(args), *args)
 
-    def history(self, stream: str, counter: str, events: Iterable[bytes]) -> None:
+    def history(self, history: str, root_record: str, events: Iterable[bytes]) -> None:
+        """Append ``events`` to a root's history list (while the root is RUNNING)."""
         events = list(events)
         if events:
-            self.ops += ("HIST", self.key(stream), len(events) + 1, self.key(counter), *events)
+            self.ops += ("HIST", self.key(history), len(events) + 1, self.key(root_record), *events)
+
+    def timer(self, shard: K.Shard, timer_id: str, due: int, message: bytes) -> None:
+        """Set a timer; schedulers are woken when it becomes the shard's earliest."""
+        self.ops += ("TIMER", self.key(shard.timers), 4, self.key(shard.timer_events), timer_id,
+                     due, message)
+
+    def open_group(self, shard: K.Shard, parent_id: str, group: str, counters: dict[str, Any],
+                   spec: bytes, first: list[int]) -> None:
+        """Write a group's counters (interpreter.children's, as hash fields) and spec, and
+        enqueue the lazy ``Started`` items of the children to begin with."""
+        tc, tp = counters["tolerated_count"], counters["tolerated_percentage"]
+        self.op("HSET", shard.group(parent_id, group), "spec", spec, "kind", counters["kind"],
+                "total", counters["total"], "limit", counters["limit"], "next", counters["next"],
+                "running", counters["running"], "done", counters["done"],
+                "failed", counters["failed"], "closed", counters["closed"],
+                "tc", "" if tc is None else tc, "tp", "" if tp is None else tp)
+        if first:
+            self.op("SADD", shard.group_running(parent_id, group), *first)
+        for i in first:
+            self.op("XADD", shard.ready, "m", started_message(parent_id, group, i))
+
+    def child_finished(self, shard: K.Shard, parent_id: str, group: str, index: int,
+                       outcome: dict[str, Any]) -> None:
+        """A Map/Parallel child ended: apply interpreter.children's policy in the script."""
+        started, stop = child_messages(parent_id, group)
+        self.ops += ("CHILD", self.key(shard.group(parent_id, group)), 12,
+                     self.key(shard.group_results(parent_id, group)),
+                     self.key(shard.group_running(parent_id, group)), index, dumps(outcome),
+                     dumps(outcome.get("status")), dumps(outcome.get("error")),
+                     dumps(outcome.get("cause")), dumps(parent_id), dumps(group), *started, stop)
 
     def args(self) -> list[Any]:
         return [self.item, len(self.guards) // 3, *self.guards, *self.ops]
+
+
+def child_messages(parent_id: str, group: str) -> tuple[tuple[bytes, bytes], bytes]:
+    """The pieces of a group's work item messages, to be completed with a child index.
+
+    ``started[0] + i + started[1] + i + b"]}"`` is child i's lazy ``Started`` item
+    (``{"x": id, "e": {"type": "Started"}, "g": [parent id, group, i]}``) and
+    ``started[0] + i + stop`` its ``StopRequested``; commit.lua builds them the same way.
+    """
+    prefix = dumps(f"{parent_id}/{group}/")[:-1]
+    started = (b'{"x":' + prefix, b'","e":{"type":"Started"},"g":[' + dumps(parent_id) + b","
+               + dumps(group) + b",")
+    return started, b'","e":{"type":"StopRequested","error":null,"cause":null}}'
+
+
+def started_message(parent_id: str, group: str, index: int) -> bytes:
+    """Child ``index``'s lazy ``Started`` work item (see :func:`child_messages`)."""
+    (head, middle), _ = child_messages(parent_id, group)
+    i = str(index).encode()
+    return head + i + middle + i + b"]}"
 
 
 class RedisStore:

@@ -42,8 +42,9 @@ class Settings:
     ``block_ms``            how long one XREADGROUP blocks (also bounds ``stop()``)
     ``read_count``          entries asked for per XREADGROUP / XAUTOCLAIM
     ``retention_s``         finished executions (record, history, name) expire after this
-    ``timer_max_sleep_ms``  the scheduler's longest sleep: a timer set by another process is
-                            promoted at most this late
+    ``timer_max_sleep_ms``  the scheduler's longest sleep: a safety net only, since a commit
+                            setting a shard's earliest timer wakes every scheduler (PUBLISH);
+                            a timer whose wake-up was lost is promoted at most this late
     ``timer_batch``         timers promoted per shard per script call
     ``concurrency``         work items in flight per worker process
     ``invoke_concurrency``  task dispatches in flight per worker process
@@ -60,7 +61,7 @@ class Settings:
     block_ms: int = 1_000
     read_count: int = 64
     retention_s: int = 7 * 24 * 3600
-    timer_max_sleep_ms: int = 250
+    timer_max_sleep_ms: int = 10_000
     timer_batch: int = 500
     concurrency: int = 32
     invoke_concurrency: int = 64

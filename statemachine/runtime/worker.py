@@ -2,29 +2,35 @@
 
 A :class:`Worker` process runs four kinds of loops against every shard:
 
-* **transitions** — per shard, ``XREADGROUP`` (group "workers", COUNT > 1) on the ready
-  stream, plus ``XAUTOCLAIM`` of items idle longer than the lease (a dead worker's); N
-  processors load the record, call ``advance()`` (each machine version compiled once) and
-  commit everything the decision implies with ``commit.lua``: history, the record under a
-  compare-and-set on ``rev``, task dispatches, timers, children, indexes, the XACK.
-  A refused commit (the record moved on) is retried from a fresh load; a duplicate item
-  then finds nothing to do and is just acknowledged.
-* **invokers** — per shard, the outbox (group "invokers"): perform the task with
-  :class:`~statemachine.runtime.invokers.Invokers` and commit the result event together
-  with the dispatch's ack (``result.lua``).  A crash in between delivers the dispatch again,
-  with the same ``Idempotency-Key``.  Dispatches of executions that no longer wait for that
-  token (stopped, timed out) are dropped unperformed.
+* **transitions** — one ``XREADGROUP`` (group "workers", COUNT > 1, BLOCK) over every
+  shard's ready stream, plus ``XAUTOCLAIM`` of items idle longer than the lease (a dead
+  worker's); N processors load the record, call ``advance()`` (each machine version
+  compiled once) and commit everything the decision implies with ``commit.lua``: history,
+  the record under a compare-and-set on ``rev``, task dispatches, timers, children,
+  indexes, the XACK.  A refused commit (the record moved on) is retried from a fresh load;
+  a duplicate item then finds nothing to do and is just acknowledged.
+* **invokers** — the same over every shard's outbox (group "invokers"): perform the task with
+  :class:`~statemachine.runtime.invokers.Invokers` and apply its result right away: the
+  transition it causes commits together with the dispatch's ack, with no hop through the
+  ready stream.  A crash in between delivers the dispatch again, with the same
+  ``Idempotency-Key``.  Dispatches taken over from another worker whose execution no
+  longer waits for that token (stopped, timed out) are dropped unperformed.
 * **scheduler** — moves due timers into the ready streams (``promote.lua``), sleeping until
-  the next due time or ``timer_max_sleep_ms``; a Wait of three days costs nothing.
+  the next due time; a commit that sets a shard's earliest timer publishes its due time on
+  ``sm:timers`` and wakes it earlier.  ``timer_max_sleep_ms`` bounds the sleep only as a
+  safety net for a lost message; a Wait of three days costs nothing meanwhile.
 * **lease keeper** — re-claims the items this process holds every third of the lease, so a
   long HTTP call is not taken over by another worker while this one is alive.
 
-Map and Parallel: ``StartChildren`` writes the children's inputs to a hash in chunks,
-creates the first ``MaxConcurrency`` child records and enqueues their ``Started``; each
-child's ``Finish`` records its outcome by index and updates the group's counters with the
-pure policy of :mod:`statemachine.interpreter.children` under an optimistic compare-and-set
-on the counters' version (``cv``), starting the next children lazily.  The last one
-enqueues ``ChildrenFinished`` for the parent, whose worker reads the outcomes back by index.
+Map and Parallel: ``StartChildren`` writes the children's inputs to a hash (in chunks when
+large), the group's counters and spec, and enqueues ``Started`` items for the first
+``MaxConcurrency`` children.  No child record exists yet: the worker that takes a child's
+``Started`` builds it from the spec and the stored input, under a guard that the record is
+missing and the group open.  A child's final commit applies the policy of
+:mod:`statemachine.interpreter.children` inside ``commit.lua`` (op ``CHILD``): outcome by
+index, counters, the next ``Started`` items, the verdict — atomically with the child's own
+end, so siblings finish in parallel without any lock or retry.  The last one enqueues
+``ChildrenFinished`` for the parent, whose worker reads the outcomes back by index.
 
 ``python -m statemachine.runtime.worker --redis-url URL [--concurrency N]`` runs one.
 """
@@ -51,15 +57,18 @@ from statemachine.runtime.redis_store import Commit, RedisStore, dumps, loads
 from statemachine.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
-Item = tuple[K.Shard, str, bytes, bytes]
-
-
-class _Stale(Exception):
-    """What was read for a commit changed meanwhile: load again and retry."""
+Item = tuple[K.Shard, str, bytes, bytes, bool]  # shard, stream, id, message, fresh
+TIMERS_CHANNEL = "sm:timers"
+SPEC_CACHE = 256
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _stored_event(event: dict[str, Any]) -> bytes:
+    """A history event as stored: without id/previousEventId, which its list position gives."""
+    return dumps({k: v for k, v in event.items() if k != "id" and k != "previousEventId"})
 
 
 class Worker:
@@ -79,9 +88,10 @@ class Worker:
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
         self._wake = asyncio.Event()
+        self._next_due: int | None = None
+        self._specs: dict[tuple[str, str], dict[str, Any]] = {}
         self.transitions = 0
         self._started = False
-        self._stripes = [asyncio.Lock() for _ in range(64)]
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -94,18 +104,17 @@ class Worker:
             self.invokers = Invokers(s.invokers)
             ready: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.concurrency)
             tasks: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.invoke_concurrency)
+            shards = self.store.shards
             readers = [
-                asyncio.create_task(self._reader(shard, shard.ready, K.WORKERS_GROUP, ready))
-                for shard in self.store.shards
-            ] + [
-                asyncio.create_task(self._reader(shard, shard.tasks, K.INVOKERS_GROUP, tasks))
-                for shard in self.store.shards
+                asyncio.create_task(self._reader({sh.ready: sh for sh in shards}, K.WORKERS_GROUP, ready)),
+                asyncio.create_task(self._reader({sh.tasks: sh for sh in shards}, K.INVOKERS_GROUP, tasks)),
             ]
             consumers = [asyncio.create_task(self._consume(ready, self._process))
                          for _ in range(s.concurrency)]
             consumers += [asyncio.create_task(self._consume(tasks, self._dispatch))
                           for _ in range(s.invoke_concurrency)]
             background = [asyncio.create_task(self._scheduler()),
+                          asyncio.create_task(self._timer_wakeups()),
                           asyncio.create_task(self._lease_keeper())]
             await self._stopping.wait()
             await asyncio.gather(*readers, return_exceptions=True)
@@ -134,41 +143,70 @@ class Worker:
 
     # -- reading streams ---------------------------------------------------------------------
 
-    async def _reader(self, shard: K.Shard, stream: str, group: str,
+    async def _reader(self, streams: dict[str, K.Shard], group: str,
                       queue: asyncio.Queue[Item | None]) -> None:
-        """Feed ``queue`` from one shard's stream: new entries, and idle ones of dead workers."""
+        """Feed ``queue`` from every shard's stream: new entries, and idle ones of dead workers.
+
+        One blocking ``XREADGROUP`` covers all the streams, so an idle worker sends one
+        command per ``block_ms``, not one per shard.  A companion task claims the entries
+        left idle by dead workers (``XAUTOCLAIM`` of every stream, pipelined) every half
+        lease, whatever the reading loop is doing.
+        """
         assert self.store is not None
         s, client = self.settings, self.store.client
-        held = self._held.setdefault(stream, set())
-        claim_every = max(s.lease_ms / 2000, 0.1)
-        next_claim = 0.0
-        loop = asyncio.get_running_loop()
+        by_name = {name.encode(): name for name in streams}
+        for name in streams:
+            self._held.setdefault(name, set())
 
-        async def read() -> list[Any]:
-            entries: list[Any] = []
-            if loop.time() >= next_claim:
-                claimed = await client.xautoclaim(stream, group, self.consumer, s.lease_ms,
-                                                  "0-0", count=s.read_count)
-                entries.extend(claimed[1])
-            if not entries:
-                reply = await client.xreadgroup(group, self.consumer, {stream: ">"},
-                                                count=s.read_count, block=s.block_ms)
-                for _, got in reply or ():
-                    entries.extend(got)
-            return entries
+        async def read() -> list[tuple[str, Any, bool]]:
+            reply = await client.xreadgroup(group, self.consumer, dict.fromkeys(streams, ">"),
+                                            count=s.read_count, block=s.block_ms)
+            return [(by_name[name], got, True) for name, got in reply or ()]
+
+        claimer = asyncio.create_task(self._claimer(streams, group, queue))
+        try:
+            while not self._stopped():
+                try:
+                    batches = await self.store.retry(read, give_up_s=None, stop=self._stopped)
+                except StoreError:
+                    return
+                await self._enqueue(streams, batches, queue)
+        finally:
+            claimer.cancel()
+
+    async def _claimer(self, streams: dict[str, K.Shard], group: str,
+                       queue: asyncio.Queue[Item | None]) -> None:
+        """Every half lease, take over the streams' entries idle longer than the lease."""
+        assert self.store is not None
+        s, client = self.settings, self.store.client
+
+        async def claim() -> list[tuple[str, Any, bool]]:
+            pipe = client.pipeline(transaction=False)
+            for name in streams:
+                pipe.xautoclaim(name, group, self.consumer, s.lease_ms, "0-0", count=s.read_count)
+            replies = await pipe.execute()
+            return [(name, reply[1], False) for name, reply in zip(streams, replies, strict=True)]
 
         while not self._stopped():
             try:
-                entries = await self.store.retry(read, give_up_s=None, stop=self._stopped)
+                await self._enqueue(streams, await self.store.retry(claim, give_up_s=None,
+                                                                    stop=self._stopped), queue)
             except StoreError:
                 return
-            if loop.time() >= next_claim:
-                next_claim = loop.time() + claim_every
+            await asyncio.sleep(max(s.lease_ms / 2000, 0.05))
+
+    async def _enqueue(self, streams: dict[str, K.Shard], batches: list[tuple[str, Any, bool]],
+                       queue: asyncio.Queue[Item | None]) -> None:
+        """Queue the entries not in hand already; from now on the lease keeper keeps them ours."""
+        batch: list[Item] = []
+        for name, entries, fresh in batches:
+            shard, held = streams[name], self._held[name]
             for entry_id, fields in entries:
-                if not fields or entry_id in held:
-                    continue
-                held.add(entry_id)
-                await queue.put((shard, stream, entry_id, fields[b"m"]))
+                if fields and entry_id not in held:
+                    held.add(entry_id)
+                    batch.append((shard, name, entry_id, fields[b"m"], fresh))
+        for item in batch:
+            await queue.put(item)
 
     async def _consume(self, queue: asyncio.Queue[Item | None], handle: Any) -> None:
         assert self.store is not None
@@ -176,9 +214,9 @@ class Worker:
             item = await queue.get()
             if item is None:
                 return
-            shard, stream, entry_id, message = item
+            shard, stream, entry_id, message, fresh = item
             try:
-                await self.store.retry(lambda: handle(shard, entry_id, message),
+                await self.store.retry(lambda: handle(shard, entry_id, message, fresh),
                                        give_up_s=None, stop=self._stopped)
             except StoreError:
                 pass  # Redis gone while stopping: the item stays pending for another worker
@@ -208,47 +246,49 @@ class Worker:
 
     # -- transitions -------------------------------------------------------------------------
 
-    async def _process(self, shard: K.Shard, entry_id: bytes, message: bytes) -> None:
+    async def _process(self, shard: K.Shard, entry_id: bytes, message: bytes, fresh: bool) -> None:
         """Apply one work item: load, advance, commit; retried from a fresh load when refused."""
-        assert self.store is not None
-        store, client = self.store, self.store.client
         msg = loads(message)
-        execution_id, event = msg["x"], msg["e"]
+        await self._apply(shard, msg["x"], msg["e"], msg.get("g"), shard.ready, K.WORKERS_GROUP, entry_id)
+
+    async def _apply(self, shard: K.Shard, execution_id: str, event: dict[str, Any],
+                     link: list[Any] | None, stream: str, group: str, entry_id: bytes) -> None:
+        """Deliver ``event``: load, advance, commit, acknowledging ``entry_id`` of ``stream``
+        with the commit (or alone when there is nothing to do).
+
+        The entry is a ready work item, or a task dispatch whose result is applied right
+        here: until the commit the dispatch stays pending, so a crash performs it again.
+        """
+        assert self.store is not None
+        store = self.store
         record_key = shard.record(execution_id)
-        for _ in range(self.settings.commit_retries):
-            raw = await client.hget(record_key, "r")
-            if raw is None:
-                await self._ack(shard, entry_id)
+        for attempt in range(self.settings.commit_retries):
+            now = now_ms()
+            if stream == shard.ready:
+                commit = Commit(shard.ready, entry_id)
+            else:
+                commit = Commit(shard.ready)
+                commit.op("ACK", stream, group, entry_id)
+            record = await self._load(shard, commit, record_key, link, now, attempt == 0)
+            if record is None:
+                await self._ack(stream, group, entry_id)
                 return
-            record = loads(raw)
             machine = await self._machine(record["machine"], record["machine_version"])
             if machine is None:
                 log.error("no definition %s v%s for %s", record["machine"],
                           record["machine_version"], execution_id)
-                await self._ack(shard, entry_id)
+                await self._ack(stream, group, entry_id)
                 return
             current = event
             if current["type"] == "ChildrenFinished" and "total" in current:
                 current = await self._with_outcomes(shard, record, current)
-            now = now_ms()
             decision = advance(machine, record, current, now=now)
             if decision.execution is record:
-                await self._ack(shard, entry_id)
+                await self._ack(stream, group, entry_id)
                 return
-            commit = Commit(shard.ready, entry_id)
-            commit.guard(record_key, "rev", str(record["rev"]))
-            lock = self._group_lock(decision.execution, decision.commands)
-            if lock is not None:
-                await lock.acquire()
-            try:
-                wake = await self._build(shard, commit, decision.execution, decision.history,
-                                         decision.commands, current, now)
-                applied, _ = await store.commit(commit)
-            except _Stale:
-                continue
-            finally:
-                if lock is not None:
-                    lock.release()
+            wake = await self._build(shard, commit, decision.execution, decision.history,
+                                     decision.commands, current, now)
+            applied, _ = await store.commit(commit)
             if applied:
                 self.transitions += 1
                 if wake:
@@ -256,22 +296,69 @@ class Worker:
                 return
         log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
 
-    def _group_lock(self, ex: Execution, commands: list[Any]) -> asyncio.Lock | None:
-        """The lock serialising, in this process, the ends of one group's children.
+    async def _load(self, shard: K.Shard, commit: Commit, record_key: str, link: list[Any] | None,
+                    now: int, first: bool) -> Execution | None:
+        """The record to advance, with its compare-and-set guard added to ``commit``.
 
-        Their commits compare-and-set the group's counters; without it, dozens of siblings
-        finishing at once in one process would mostly refuse each other.
+        A lazily started Map/Parallel child (``link`` = [parent id, group, index]) that has
+        no record yet gets one built from the group's spec and its stored input, guarded by
+        the record being missing and the group still open; None when there is nothing to do.
+        The first attempt reads only the input (the child's first commit deletes it, so an
+        input still stored means no record yet, barring a race the guards catch); a retry
+        reads the record and the group's state too.
         """
-        if ex["parent"] is None or not any(c["type"] == "Finish" for c in commands):
-            return None
-        link = ex["parent"]
-        return self._stripes[hash((link["id"], link["group"])) % len(self._stripes)]
+        assert self.store is not None
+        client = self.store.client
+        if link is None:
+            return self._existing(commit, record_key, await client.hget(record_key, "r"))
+        pid, group, index = link
+        gkey, ikey = shard.group(pid, group), shard.group_inputs(pid, group)
+        spec = self._specs.get((pid, group))
+        pipe = client.pipeline(transaction=False)
+        if not first:
+            pipe.hget(record_key, "r")
+            pipe.hget(gkey, "closed")
+        if spec is None:
+            pipe.hget(gkey, "spec")
+        pipe.hget(ikey, index)
+        got = await pipe.execute()
+        if not first:
+            raw, closed = got[0], got[1]
+            if raw is not None or closed != b"0":
+                return self._existing(commit, record_key, raw)
+        stored = got[-1]
+        if spec is None and got[-2] is not None:
+            if len(self._specs) >= SPEC_CACHE:
+                self._specs.clear()
+            spec = self._specs[(pid, group)] = loads(got[-2])
+        if stored is None or spec is None:
+            return self._existing(commit, record_key, await client.hget(record_key, "r"))
+        commit.guard(record_key, "rev", "")
+        commit.guard(gkey, "closed", "0")
+        commit.op("HDEL", ikey, index)
+        child_input, item = loads(stored)
+        command = {"group": group, "paths": spec["paths"], "inputs": {index: child_input},
+                   "items": {index: item} if spec["items"] else None, "vars": spec["vars"],
+                   "execution_input": spec["execution_input"]}
+        child = new_child(spec["parent"], command, index, now)
+        if spec["kind"] == "map" and child["item"] is None:
+            child["item"] = {"Index": index}
+        return child
 
-    async def _ack(self, shard: K.Shard, entry_id: bytes) -> None:
+    @staticmethod
+    def _existing(commit: Commit, record_key: str, raw: bytes | None) -> Execution | None:
+        """A stored record (guarded by its rev), or None when there is none."""
+        if raw is None:
+            return None
+        record: Execution = loads(raw)
+        commit.guard(record_key, "rev", str(record["rev"]))
+        return record
+
+    async def _ack(self, stream: str, group: str, entry_id: bytes) -> None:
         assert self.store is not None
         pipe = self.store.client.pipeline(transaction=False)
-        pipe.xack(shard.ready, K.WORKERS_GROUP, entry_id)
-        pipe.xdel(shard.ready, entry_id)
+        pipe.xack(stream, group, entry_id)
+        pipe.xdel(stream, entry_id)
         await pipe.execute()
 
     async def _machine(self, name: str, version: int) -> Machine | None:
@@ -301,7 +388,7 @@ class Worker:
         """Add the decision's writes to ``commit``; True when a timer is due soon."""
         xid = ex["id"]
         record_key = shard.record(xid)
-        commit.history(shard.history(xid), shard.record(K.root_of(xid)), map(dumps, history))
+        commit.history(shard.history(xid), shard.record(K.root_of(xid)), map(_stored_event, history))
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
         commit.op("HSET", record_key, "r", dumps(ex), "rev", ex["rev"], "status", ex["status"],
                   "token", token)
@@ -313,9 +400,8 @@ class Worker:
             if kind_ == "InvokeTask":
                 self._invoke(shard, commit, xid, command)
             elif kind_ == "StartTimer":
-                commit.op("ZADD", shard.timers, command["due"], command["id"])
-                commit.op("HSET", shard.timer_events, command["id"],
-                          dumps({"x": xid, "e": command["event"]}))
+                commit.timer(shard, command["id"], command["due"],
+                             dumps({"x": xid, "e": command["event"]}))
                 soon = soon or command["due"] - now < self.settings.timer_max_sleep_ms
             elif kind_ == "CancelTimer":
                 commit.op("ZREM", shard.timers, command["id"])
@@ -328,7 +414,7 @@ class Worker:
                 if ex["parent"] is None:
                     self._finish_root(shard, commit, ex)
                 else:
-                    await self._finish_child(shard, commit, ex, command, now)
+                    self._finish_child(shard, commit, ex, command)
         return soon
 
     def _invoke(self, shard: K.Shard, commit: Commit, xid: str, command: dict[str, Any]) -> None:
@@ -359,7 +445,11 @@ class Worker:
 
     async def _start_children(self, shard: K.Shard, commit: Commit, parent: Execution,
                               command: dict[str, Any], now: int) -> None:
-        """Open a group: inputs in chunks, counters, the first children under MaxConcurrency."""
+        """Open a group: inputs by index, counters and spec, ``Started`` for the first children.
+
+        The spec carries what :func:`new_child` needs besides the input: the root's input
+        only when the children can read ``$$.Execution.Input``.
+        """
         assert self.store is not None
         s = self.settings
         policy = dict(command)
@@ -368,126 +458,100 @@ class Worker:
         counters, first = _children.open_group(policy)
         pid, group = parent["id"], command["group"]
         inputs, items = command["inputs"], command.get("items")
-        rest = {i: dumps([inputs[i], items[i] if items is not None else None])
-                for i in range(len(first), len(inputs))}
-        if rest:
-            await self.store.hset_chunked(shard.group_inputs(pid, group), rest, s.input_chunk)
+        stored = {i: dumps([inputs[i], items[i] if items is not None else None])
+                  for i in range(len(inputs))}
+        ikey = shard.group_inputs(pid, group)
+        if len(stored) <= s.input_chunk:
+            if stored:
+                commit.op("HSET", ikey, *(v for pair in stored.items() for v in pair))
+        else:
+            await self.store.hset_chunked(ikey, stored, s.input_chunk)
+        execution_input = bool(command.get("execution_input", True))
+        root = parent["root"] or {"id": pid, "name": parent["name"], "input": parent["input"],
+                                  "start": parent["start"]}
+        if not execution_input:
+            root = {**root, "input": None}
         spec = {
-            "group": group, "kind": command["kind"], "paths": command["paths"],
-            "vars": command.get("vars") or {}, "items": items is not None,
+            "kind": command["kind"], "paths": command["paths"], "vars": command.get("vars") or {},
+            "items": items is not None, "execution_input": execution_input,
             "parent": {
                 "id": pid, "name": parent["name"], "machine": parent["machine"],
                 "machine_version": parent["machine_version"], "salt": parent["salt"],
-                "input": None, "start": parent["start"],
-                "root": parent["root"] or {"id": pid, "name": parent["name"],
-                                           "input": parent["input"], "start": parent["start"]},
+                "input": None, "start": parent["start"], "root": root,
             },
         }
-        commit.op("HSET", shard.group(pid, group), "c", dumps(counters), "cv", 1, "spec", dumps(spec))
-        for i in first:
-            self._create_child(shard, commit, spec, i, inputs[i],
-                               items[i] if items is not None else None, now)
-
-    def _create_child(self, shard: K.Shard, commit: Commit, spec: dict[str, Any], index: int,
-                      input: Any, item: Any, now: int) -> None:
-        command = {"group": spec["group"], "paths": spec["paths"], "inputs": {index: input},
-                   "items": {index: item} if spec["items"] else None, "vars": spec["vars"]}
-        child = new_child(spec["parent"], command, index, now)
-        if spec["kind"] == "map" and child["item"] is None:
-            child["item"] = {"Index": index}
-        cid = child["id"]
-        commit.op("HSET", shard.record(cid), "r", dumps(child), "rev", 0, "status", "RUNNING",
-                  "token", "")
-        commit.op("XADD", shard.ready, "m", dumps({"x": cid, "e": {"type": "Started"}}))
-        commit.op("SADD", shard.group_running(spec["parent"]["id"], spec["group"]), cid)
+        commit.open_group(shard, pid, group, counters, dumps(spec), first)
 
     async def _stop_children(self, shard: K.Shard, commit: Commit, parent_id: str,
                              command: dict[str, Any]) -> None:
-        """StopRequested to every running child; the group is dropped (late ends are ignored)."""
+        """StopRequested to every running child; the group is dropped (late ends are ignored).
+
+        Guarded by the group's ``next``: a child started meanwhile refuses the commit, and
+        the retry sees it.  Children not begun yet find the group gone and never begin.
+        """
         assert self.store is not None
         group = command["group"]
         pipe = self.store.client.pipeline(transaction=False)
-        pipe.hget(shard.group(parent_id, group), "cv")
+        pipe.hget(shard.group(parent_id, group), "next")
         pipe.smembers(shard.group_running(parent_id, group))
-        cv, running = await pipe.execute()
-        if cv is None:
+        nxt, running = await pipe.execute()
+        if nxt is None:
             return
-        commit.guard(shard.group(parent_id, group), "cv", cv.decode())
+        commit.guard(shard.group(parent_id, group), "next", nxt.decode())
         stop = dumps({"type": "StopRequested", "error": command.get("error"), "cause": command.get("cause")})
-        for child in sorted(running):
-            commit.op("XADD", shard.ready, "m", b'{"x":' + dumps(child.decode()) + b',"e":' + stop + b"}")
+        for index in sorted(int(i) for i in running):
+            child = dumps(f"{parent_id}/{group}/{index}")
+            commit.op("XADD", shard.ready, "m", b'{"x":' + child + b',"e":' + stop + b"}")
         self._drop_group(shard, commit, parent_id, group)
 
-    async def _finish_child(self, shard: K.Shard, commit: Commit, ex: Execution,
-                            command: dict[str, Any], now: int) -> None:
-        """Record a child's outcome; start the next children; tell the parent when done."""
-        assert self.store is not None
-        client, s = self.store.client, self.settings
-        commit.op("EXPIRE", shard.record(ex["id"]), s.retention_s)
+    def _finish_child(self, shard: K.Shard, commit: Commit, ex: Execution,
+                      command: dict[str, Any]) -> None:
+        """Record a child's end in its group (commit.lua applies the policy atomically)."""
+        commit.op("EXPIRE", shard.record(ex["id"]), self.settings.retention_s)
         link = ex["parent"]
-        pid, group, index = link["id"], link["group"], link["index"]
-        gkey = shard.group(pid, group)
-        raw, cv, spec_raw = await client.hmget(gkey, ["c", "cv", "spec"])
-        if raw is None:
-            return
         outcome = {k: command.get(k) for k in ("status", "output", "error", "cause")}
-        counters, start, verdict = _children.child_finished(loads(raw), index, outcome)
-        if counters.get("closed") and verdict is None:
-            return
-        commit.guard(gkey, "cv", cv.decode())
-        commit.op("HSET", gkey, "c", dumps(counters), "cv", int(cv) + 1)
-        commit.op("HSET", shard.group_results(pid, group), index, dumps(outcome))
-        commit.op("SREM", shard.group_running(pid, group), ex["id"])
-        if start:
-            spec = loads(spec_raw)
-            ikey = shard.group_inputs(pid, group)
-            for i, value in zip(start, await client.hmget(ikey, start), strict=True):
-                if value is None:  # another child started it since we read the counters
-                    raise _Stale
-                child_input, item = loads(value)
-                self._create_child(shard, commit, spec, i, child_input, item, now)
-            commit.op("HDEL", ikey, *start)
-        if verdict is None:
-            return
-        if "failed" in verdict:
-            running = await client.smembers(shard.group_running(pid, group))
-            stop = b'"e":{"type":"StopRequested","error":null,"cause":null}}'
-            for child in sorted(running - {ex["id"].encode()}):
-                commit.op("XADD", shard.ready, "m", b'{"x":' + dumps(child.decode()) + b"," + stop)
-            event = {"type": "ChildrenFinished", "group": group, "failed": verdict["failed"]}
-        else:
-            event = {"type": "ChildrenFinished", "group": group, "total": counters["total"]}
-        commit.op("XADD", shard.ready, "m", dumps({"x": pid, "e": event}))
+        commit.child_finished(shard, link["id"], link["group"], link["index"], outcome)
 
     # -- task dispatches ---------------------------------------------------------------------
 
-    async def _dispatch(self, shard: K.Shard, entry_id: bytes, message: bytes) -> None:
-        """Perform one task and commit its result with the dispatch's ack."""
+    async def _dispatch(self, shard: K.Shard, entry_id: bytes, message: bytes, fresh: bool) -> None:
+        """Perform one task and apply its result here, the dispatch acknowledged by the commit.
+
+        No hop through the ready stream: the transition that follows the result commits
+        together with the dispatch's ack, so a crash in between performs the task again
+        (same ``Idempotency-Key``) and a transition still happens once.  A callback task
+        just acks (``result.lua``).  A dispatch taken over from another worker is checked
+        first, so one whose execution moved on meanwhile is dropped unperformed.
+        """
         assert self.store is not None and self.invokers is not None
         msg = loads(message)
         xid, command = msg["x"], msg["c"]
-        status, token = await self.store.client.hmget(shard.record(xid), ["status", "token"])
-        result = b""
-        if status == b"RUNNING" and token is not None and token.decode() == command["token"]:
+        token, record_key = command["token"], shard.record(xid)
+        if fresh or await self._awaits(record_key, token):
             event = await self.invokers.invoke(command)
             if event is not None:
                 event = dict(event)
-                event["token"] = command["token"]
-                result = dumps({"x": xid, "e": event})
-        await self.store.retry(
-            lambda: self.store.script("result", [shard.tasks, shard.ready], [entry_id, result]),
-            give_up_s=None, stop=self._stopped,
-        )
+                event["token"] = token
+                await self._apply(shard, xid, event, None, shard.tasks, K.INVOKERS_GROUP, entry_id)
+                return
+        await self.store.script("result", [shard.tasks, shard.ready, record_key], [entry_id, b"", token])
+
+    async def _awaits(self, record_key: str, token: str) -> bool:
+        """Whether the execution is RUNNING and waits for the task with ``token``."""
+        assert self.store is not None
+        status, awaited = await self.store.client.hmget(record_key, ["status", "token"])
+        return status == b"RUNNING" and awaited is not None and awaited.decode() == token
 
     # -- timers ------------------------------------------------------------------------------
 
     async def _scheduler(self) -> None:
-        """Promote due timers, sleeping until the next one (or the max sleep, or a local wake)."""
+        """Promote due timers, then sleep until the next due time (or a wake-up)."""
         assert self.store is not None
         store, s = self.store, self.settings
         max_sleep = s.timer_max_sleep_ms / 1000
         while not self._stopped():
             now = now_ms()
+            self._wake.clear()
             try:
                 results = await asyncio.gather(*(
                     store.script("promote", [sh.timers, sh.timer_events, sh.ready], [now, s.timer_batch])
@@ -499,12 +563,30 @@ class Worker:
             if any(int(r[0]) >= s.timer_batch for r in results):
                 continue
             dues = [int(r[1]) for r in results if int(r[1]) >= 0]
+            self._next_due = min(dues) if dues else None
             delay = max_sleep if not dues else min(max_sleep, max(0.0, (min(dues) - now) / 1000))
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.002))
             except TimeoutError:
                 pass
+
+    async def _timer_wakeups(self) -> None:
+        """Wake the scheduler when another process sets a timer earlier than it sleeps to."""
+        assert self.store is not None
+        while not self._stopped():
+            pubsub = self.store.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(TIMERS_CHANNEL)
+                self._wake.set()  # a timer may have been set while nobody listened
+                async for message in pubsub.listen():
+                    due = int(message["data"])
+                    if self._next_due is None or due < self._next_due:
+                        self._next_due = due
+                        self._wake.set()
+            except Exception:  # Redis gone: listen again once it is back
+                await asyncio.sleep(0.5)
+            finally:
+                await pubsub.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,13 @@
 -- commit.lua: apply one transition atomically, guarded by compare-and-set.
 --
 -- A worker builds the whole effect of one advance() as a list of operations; this script
--- checks the guards (the record's rev, a Map group's counter version), and only if all
--- hold applies every operation and acknowledges the work item.  So a transition happens
--- exactly once however often its work item is delivered: a second delivery finds the rev
--- moved on and is refused.
+-- checks the guards (the record's rev, a Map group being open), and only if all hold
+-- applies every operation and acknowledges the work item.  So a transition happens exactly
+-- once however often its work item is delivered: a second delivery finds the rev moved on
+-- and is refused.
 --
--- KEYS[1]      the shard's ready stream (the work item is XACKed/XDELed there, group "workers")
+-- KEYS[1]      the shard's ready stream (the work item is XACKed/XDELed there, group "workers";
+--              CHILD enqueues there too)
 -- KEYS[2..]    every other key the guards and operations name, by index
 -- ARGV[1]      the work item's stream id to acknowledge ("" = none)
 -- ARGV[2]      G, the number of guards; then G triples:
@@ -15,12 +16,82 @@
 --   HSET k f v ...    HDEL k f ...     ZADD k score member   ZREM k member ...
 --   SADD k m ...      SREM k m ...     XADD k field value ... (id "*")
 --   RPUSH k v ...     EXPIRE k seconds DEL k
---   HIST k c e1 e2 ...  append events to history stream k with ids taken from HINCRBY
---                       on hash KEYS[c] field "hseq"; skipped when KEYS[c]'s status is not
---                       RUNNING (a stopped root's late children write no history)
+--   HIST k c e1 e2 ...  append events to the history list k (event id = list position, so
+--                       ids are 1..n without gaps); skipped when hash KEYS[c]'s status is
+--                       not RUNNING (a stopped root's late children write no history)
+--   TIMER k e id due message
+--                       ZADD timer id at due to zset k, its work item to hash KEYS[e]; when
+--                       it is now the shard's earliest timer, PUBLISH due on channel
+--                       "sm:timers" so sleeping schedulers wake up for it
+--   ACK k group id     XACK and XDEL entry id of stream k (a task dispatch whose result
+--                       this transition applies)
+--   CHILD g r x index outcome status error cause parent group started stop
+--                       a Map/Parallel child ended: the policy of interpreter/children.py
+--                       applied to the counters in group hash g (see child_finished below)
 -- Returns {1} when applied, {0, i} when guard i failed (nothing written, item not acked).
 
 local argv = ARGV
+local ready = KEYS[1]
+
+-- interpreter/children.py _exceeded: is the failure count past the tolerated threshold?
+local function exceeded(kind, failed, total, tc, tp)
+  if failed == 0 then return false end
+  if kind ~= 'map' or (tc == nil and tp == nil) then return true end
+  if tc ~= nil and failed > tc then return true end
+  return tp ~= nil and failed * 100.0 / total > tp
+end
+
+-- interpreter/children.py child_finished, on the group hash's counter fields.  A closed
+-- (or dropped) group ignores the outcome.  Otherwise the outcome is stored by index, the
+-- child leaves the running set, and then either the group fails (StopRequested to every
+-- running sibling, ChildrenFinished{failed} to the parent), or it is done
+-- (ChildrenFinished{total}), or the next children are started: their index joins the
+-- running set and a Started work item (started[1] .. i .. started[2] .. i .. ']}') is
+-- enqueued; the worker taking it creates the child's record from its stored input.
+local function child_finished(g, results, running, index, outcome, status, err, cause,
+                              parent, group, started1, started2, stop)
+  local c = redis.call('HMGET', g, 'closed', 'done', 'running', 'failed', 'next', 'total',
+                       'limit', 'kind', 'tc', 'tp')
+  if c[1] ~= '0' then return end
+  local done, run, failed = tonumber(c[2]) + 1, tonumber(c[3]) - 1, tonumber(c[4])
+  local nxt, total, limit, kind = tonumber(c[5]), tonumber(c[6]), tonumber(c[7]), c[8]
+  local tc, tp = tonumber(c[9]), tonumber(c[10])
+  redis.call('HSET', results, index, outcome)
+  redis.call('SREM', running, index)
+  local verdict = nil
+  if status ~= '"SUCCEEDED"' then
+    failed = failed + 1
+    if exceeded(kind, failed, total, tc, tp) then
+      local tolerant = kind == 'map' and (tc ~= nil or tp ~= nil)
+      verdict = ',"failed":{"index":' .. index .. ',"status":' .. status .. ',"error":' .. err ..
+                ',"cause":' .. cause .. ',"threshold":' .. (tolerant and 'true' or 'false') .. '}'
+    end
+  end
+  if verdict == nil and done >= total then
+    verdict = ',"total":' .. total
+  end
+  if verdict == nil then
+    while nxt < total and (limit <= 0 or run < limit) do
+      redis.call('SADD', running, nxt)
+      redis.call('XADD', ready, '*', 'm', started1 .. nxt .. started2 .. nxt .. ']}')
+      nxt = nxt + 1
+      run = run + 1
+    end
+  end
+  redis.call('HSET', g, 'done', done, 'running', run, 'failed', failed, 'next', nxt,
+             'closed', verdict == nil and 0 or 1)
+  if verdict == nil then return end
+  if string.sub(verdict, 3, 3) == 'f' then
+    local left = redis.call('SMEMBERS', running)
+    table.sort(left, function(a, b) return tonumber(a) < tonumber(b) end)
+    for _, i in ipairs(left) do
+      redis.call('XADD', ready, '*', 'm', started1 .. i .. stop)
+    end
+  end
+  redis.call('XADD', ready, '*', 'm', '{"x":' .. parent .. ',"e":{"type":"ChildrenFinished","group":' ..
+             group .. verdict .. '}}')
+end
+
 local guards = tonumber(argv[2])
 local i = 3
 for g = 1, guards do
@@ -42,18 +113,25 @@ while i <= n do
   local first = i + 3
   local last = i + 2 + count
   if op == 'HIST' then
-    local counter = KEYS[tonumber(argv[first])]
-    if redis.call('HGET', counter, 'status') == 'RUNNING' then
-      local events = last - first
-      local top = redis.call('HINCRBY', counter, 'hseq', events)
-      local id = top - events
-      for j = first + 1, last do
-        id = id + 1
-        redis.call('XADD', key, id .. '-0', 'e', argv[j])
-      end
+    if redis.call('HGET', KEYS[tonumber(argv[first])], 'status') == 'RUNNING' then
+      redis.call('RPUSH', key, unpack(argv, first + 1, last))
     end
   elseif op == 'XADD' then
     redis.call('XADD', key, '*', unpack(argv, first, last))
+  elseif op == 'TIMER' then
+    local due = argv[first + 2]
+    redis.call('ZADD', key, due, argv[first + 1])
+    redis.call('HSET', KEYS[tonumber(argv[first])], argv[first + 1], argv[first + 3])
+    local earliest = redis.call('ZRANGE', key, 0, 0)
+    if earliest[1] == argv[first + 1] then
+      redis.call('PUBLISH', 'sm:timers', due)
+    end
+  elseif op == 'ACK' then
+    redis.call('XACK', key, argv[first], argv[first + 1])
+    redis.call('XDEL', key, argv[first + 1])
+  elseif op == 'CHILD' then
+    child_finished(key, KEYS[tonumber(argv[first])], KEYS[tonumber(argv[first + 1])],
+                   unpack(argv, first + 2, last))
   elseif simple[op] then
     redis.call(op, key, unpack(argv, first, last))
   else
@@ -63,7 +141,7 @@ while i <= n do
 end
 
 if argv[1] ~= '' then
-  redis.call('XACK', KEYS[1], 'workers', argv[1])
-  redis.call('XDEL', KEYS[1], argv[1])
+  redis.call('XACK', ready, 'workers', argv[1])
+  redis.call('XDEL', ready, argv[1])
 end
 return {1}
