@@ -21,6 +21,7 @@ request is rejected as a whole (and nothing is written) when any field is wrong.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -171,6 +172,15 @@ async def read_body(
 
 
 async def _read_limited(request: web.Request, max_bytes: int) -> bytes:
+    """The body, at most ``max_bytes``: read at once when its length is announced (and allowed)."""
+    length = request.content_length
+    if length == 0:
+        return b""
+    if length is not None:
+        try:
+            return await request.content.readexactly(length)
+        except asyncio.IncompleteReadError:
+            bad_request("request body ended before its Content-Length", "MalformedJSON")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):

@@ -32,11 +32,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from statemachine.runtime.invokers.base import (
     Command,
@@ -52,6 +55,11 @@ from statemachine.runtime.invokers.base import (
 )
 
 USER_AGENT = "statemachine/0.1 (HttpInvoke)"
+KEEPALIVE_S = 60.0
+"""Idle pooled connections are kept this long, so steady task traffic never reconnects."""
+DNS_CACHE_S = 60
+_ENV_NAMES = tuple(n for base in ("HTTP_PROXY", "HTTPS_PROXY", "WS_PROXY", "WSS_PROXY", "ALL_PROXY",
+                                  "NETRC") for n in (base, base.lower()))
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 
 
@@ -91,6 +99,16 @@ class ConnectionFailed(Exception):
     """No connection could be made, or it broke before the answer was read."""
 
 
+def proxy_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment asks for a proxy or a netrc file (then aiohttp must read it).
+
+    Reading the environment costs aiohttp a netrc lookup and proxy resolution on a thread
+    for every request, so it is done only when something there is meant for us.
+    """
+    env = os.environ if environ is None else environ
+    return any(env.get(name) for name in _ENV_NAMES)
+
+
 class HttpClient:
     """One pooled aiohttp session shared by every HTTP-speaking invoker.
 
@@ -104,10 +122,13 @@ class HttpClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._settings.connection_limit)
+            connector = aiohttp.TCPConnector(
+                limit=self._settings.connection_limit, keepalive_timeout=KEEPALIVE_S,
+                ttl_dns_cache=DNS_CACHE_S,
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": USER_AGENT},
-                auto_decompress=True, trust_env=True,
+                auto_decompress=True, trust_env=proxy_configured(),
             )
         return self._session
 
@@ -155,9 +176,13 @@ def parse_json_or_text(body: bytes) -> Any:
     """The body as JSON when it parses, else as text; an empty body is ``None``."""
     if not body.strip():
         return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     text = body.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
+        return json.loads(text)  # what orjson refuses but Python reads: NaN, huge integers
     except ValueError:
         return text
 
