@@ -29,6 +29,8 @@ from tests.runtime import all_events, assert_gap_free, serve_app, settings
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXECUTIONS = 200
 KILLS = 6
+WAVE = 20  # executions started together
+WAVE_GAP_S = 0.7  # between waves: 10 waves over about 7 s, while the kills happen
 
 
 class Payments:
@@ -196,22 +198,30 @@ async def test_kill_dash_nine_loses_and_repeats_nothing(redis_url: str) -> None:
         workers.spawn()
         workers.spawn()
         began = time.monotonic()
-        ids = []
-        for i in range(EXECUTIONS):
-            ids.append((await service.start("payment", order(i), name=f"pay-{i}"))["executionId"])
+        ids: list[str] = []
+
+        async def start_in_waves() -> None:
+            # Executions arrive in waves while the kills happen, so every kill lands on work in
+            # progress however fast this machine runs the workflow.
+            for first in range(0, EXECUTIONS, WAVE):
+                for i in range(first, min(first + WAVE, EXECUTIONS)):
+                    ids.append((await service.start("payment", order(i), name=f"pay-{i}"))["executionId"])
+                await asyncio.sleep(WAVE_GAP_S)
+
+        starting = asyncio.create_task(start_in_waves())
 
         async def statuses() -> Counter[str]:
-            return Counter([(await service.describe(x))["status"] for x in ids])
+            return Counter([(await service.describe(x))["status"] for x in list(ids)])
 
         rng = random.Random(7)
         try:
             deadline = time.monotonic() + 150
             while time.monotonic() < deadline:
                 counts = await statuses()
-                if counts["RUNNING"] == 0:
+                if starting.done() and counts["RUNNING"] == 0:
                     break
                 if len(kills) < KILLS:
-                    await asyncio.sleep(rng.uniform(0.6, 2.0))
+                    await asyncio.sleep(rng.uniform(0.3, 1.0))
                     victim = rng.choice(sorted(workers.procs))
                     flight = payments.in_flight
                     workers.kill(victim)
@@ -225,6 +235,7 @@ async def test_kill_dash_nine_loses_and_repeats_nothing(redis_url: str) -> None:
         finally:
             workers.stop_all()
             approving.cancel()
+            starting.cancel()
 
         print(f"\ncrash test: {EXECUTIONS} executions, {len(kills)} kill -9s, {elapsed:.1f} s, "
               f"{payments.requests} HTTP requests ({payments.replays} deduplicated replays), "
