@@ -51,13 +51,22 @@ class Batch:
     first_start: float = 0.0
     described: list[dict[str, Any]] = field(default_factory=list)
     finished: bool = False
+    end_ms: float = 0.0
 
     def done(self) -> list[dict[str, Any]]:
         return [d for d in self.described if d["status"] != "RUNNING"]
 
     def seconds(self) -> float:
+        """First start to the moment the bench saw the last one finished (wall clock).
+
+        Not the records' stopDate: a run-through commit stamps every state of one ``advance()``
+        with the time it began, so stopDate alone would leave out the last commit's own work.
+        """
         stops = [_ms(d["stopDate"]) for d in self.done()]
-        return (max(stops) - self.first_start) / 1000 if stops else 0.0
+        if not stops:
+            return 0.0
+        end = max(max(stops), self.end_ms)
+        return (end - self.first_start) / 1000
 
     def latencies(self) -> list[float]:
         return [_ms(d["stopDate"]) - _ms(d["startDate"]) for d in self.done()]
@@ -94,6 +103,7 @@ async def wait_batch(s: Session, batch: Batch) -> Batch:
         running = await s.service.list_executions(status="RUNNING", limit=1)
         if not running["executions"]:
             batch.finished = True
+            batch.end_ms = wall_ms()
             break
         await asyncio.sleep(POLL_S)
     batch.described = list(await asyncio.gather(*(s.service.describe(x) for x in batch.ids)))
