@@ -36,6 +36,9 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             the channel ``sm:timers`` (a wake-up hint)
     sm:T:timer-events               hash    timer id -> the work item to enqueue when due
     sm:T:n:<machine>:<name>         hash    execution name index: id, ih (input hash)
+    sm:T:mv                         hash    machine name -> latest version (a per-shard copy of
+                                            sm:machine:<name> latest, raised by define, so a
+                                            start is one script on one shard)
     sm:T:g:<parent id>:<group>      hash    a Map/Parallel group: the counters of
                                             interpreter.children as fields (kind, total, limit,
                                             next, running, done, failed, closed, tc, tp =
