@@ -29,6 +29,8 @@ from typing import Any
 import psutil
 import redis.asyncio as aioredis
 
+from statemachine.runtime.embedded import ping
+
 
 RTT_SCRIPT = """
 redis.call('HSET', KEYS[1], 'v', ARGV[1])
@@ -142,7 +144,7 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break
-            if _ping(self.port):
+            if ping(self.port):
                 return self.url
             time.sleep(0.05)
         self.stop()
@@ -155,15 +157,6 @@ class RedisServer:
             self.proc.wait(10)
             self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def client_for(url: str) -> Any:

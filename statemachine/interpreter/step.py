@@ -464,12 +464,20 @@ def _on_started(step: _Step, event: Event) -> bool:
     return True
 
 
-def _on_task_succeeded(step: _Step, event: Event) -> bool:
+def _pending_task(step: _Step, event: Event) -> State | None:
+    """The Task state this result is for, its timers cancelled; None for a stale token."""
     ex = step.ex
     if ex["waiting"] != "task" or event.get("token") != ex["token"]:
-        return False
-    state = step.machine.states[ex["state"]]
+        return None
     _handlers.cancel_task_timers(step)
+    return step.machine.states[ex["state"]]
+
+
+def _on_task_succeeded(step: _Step, event: Event) -> bool:
+    ex = step.ex
+    state = _pending_task(step, event)
+    if state is None:
+        return False
     output = event.get("output")
     if output is not None and not isinstance(output, (bool, int, float)) and len(dumps(output).encode()) > F.DATA_LIMIT_BYTES:
         error = F.DATA_LIMIT
@@ -492,10 +500,9 @@ def _on_task_succeeded(step: _Step, event: Event) -> bool:
 
 def _on_task_failed(step: _Step, event: Event) -> bool:
     ex = step.ex
-    if ex["waiting"] != "task" or event.get("token") != ex["token"]:
+    state = _pending_task(step, event)
+    if state is None:
         return False
-    state = step.machine.states[ex["state"]]
-    _handlers.cancel_task_timers(step)
     error = event.get("error") or F.TASK_FAILED
     cause = event.get("cause")
     step.emit(_handlers.task_event(state, "Failed"), {**_handlers.resource_details(state), **_error_details(error, cause)})

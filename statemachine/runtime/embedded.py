@@ -145,7 +145,7 @@ class EmbeddedRedis:
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 return False
-            if _ping(self.port):
+            if ping(self.port):
                 return True
             time.sleep(0.05)
         return False
@@ -182,7 +182,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ping(port: int) -> bool:
+def ping(port: int) -> bool:
+    """Whether a redis-server answers PING on 127.0.0.1:port."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
