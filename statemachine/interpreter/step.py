@@ -252,9 +252,12 @@ class _Step:
         """Finish ``state`` with ``result``: the output pipeline, Assign, exit, transition."""
         try:
             output = self.process_output(state, raw_input, result)
+            text = dumps(output)  # serialised once: for the size limit and for the history
+            if oversized(text):
+                raise StatesError(F.DATA_LIMIT, data_limit_cause(state.name), prefixed=False)
         except StatesError as err:
             return self.fail_state(state, err.error, self.cause_of(err))
-        return self.leave(state, output)
+        return self.leave(state, output, text)
 
     def process_output(self, state: State, raw_input: Any, result: Any) -> Any:
         if state.language == JSONATA:
@@ -266,7 +269,7 @@ class _Step:
                 output = result
             if new_vars:
                 self.assign(new_vars)
-            return check_size(state, output)
+            return output
         if state.result_selector is not None:
             result = state.result_selector.render(self.scope(state, result))
         new_vars = state.assign.render(self.scope(state, result)) if state.assign is not None else None
@@ -279,7 +282,7 @@ class _Step:
         output = self.select(state.output_path, state, output, "OutputPath")
         if new_vars:
             self.assign(new_vars)
-        return check_size(state, output)
+        return output
 
     def select(self, path: Any, state: State, value: Any, field: str) -> Any:
         if path is IDENTITY:
@@ -291,8 +294,13 @@ class _Step:
         merged.update(values)
         self.ex["vars"] = merged
 
-    def leave(self, state: State, output: Any) -> Go:
-        self.emit(_EXITED[state.type], {"name": state.name, "output": dumps(output), "outputDetails": {"truncated": False}})
+    def leave(self, state: State, output: Any, text: str | None = None) -> Go:
+        """Exit ``state`` with ``output`` (``text``: its JSON, when the caller has it already)."""
+        self.emit(
+            _EXITED[state.type],
+            {"name": state.name, "output": dumps(output) if text is None else text,
+             "outputDetails": {"truncated": False}},
+        )
         if state.end or state.type in ("Succeed",):
             self.finish("SUCCEEDED", output=output)
             return None
@@ -406,17 +414,17 @@ def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
     return details
 
 
-def check_size(state: State, value: Any) -> Any:
-    if value is not None and not isinstance(value, (bool, int, float)):
-        size = len(dumps(value).encode())
-        if size > F.DATA_LIMIT_BYTES:
-            raise StatesError(
-                F.DATA_LIMIT,
-                f"The state/task '{state.name}' returned a result with a size exceeding the "
-                "maximum number of bytes service limit.",
-                prefixed=False,
-            )
-    return value
+def oversized(text: str) -> bool:
+    """Is this JSON over Step Functions' 256 KiB payload limit?  (UTF-8 is at most 4 bytes a
+    character, so short texts skip the encoding.)"""
+    return len(text) * 4 > F.DATA_LIMIT_BYTES and len(text.encode()) > F.DATA_LIMIT_BYTES
+
+
+def data_limit_cause(name: str) -> str:
+    return (
+        f"The state/task '{name}' returned a result with a size exceeding the "
+        "maximum number of bytes service limit."
+    )
 
 
 # Handlers are imported last: they use _Step and the helpers above.
@@ -479,19 +487,16 @@ def _on_task_succeeded(step: _Step, event: Event) -> bool:
     if state is None:
         return False
     output = event.get("output")
-    if output is not None and not isinstance(output, (bool, int, float)) and len(dumps(output).encode()) > F.DATA_LIMIT_BYTES:
-        error = F.DATA_LIMIT
-        cause = (
-            f"The state/task '{_handlers.task_label(state)}' returned a result with a size exceeding the "
-            "maximum number of bytes service limit."
-        )
+    text = dumps(output)
+    if oversized(text):
+        error, cause = F.DATA_LIMIT, data_limit_cause(_handlers.task_label(state))
         step.emit(_handlers.task_event(state, "Failed"), {**_handlers.resource_details(state), "error": error, "cause": cause})
         ex.update(waiting=None, token=None)
         step.run(step.fail_state(state, error, cause))
         return True
     step.emit(
         _handlers.task_event(state, "Succeeded"),
-        {**_handlers.resource_details(state), "output": dumps(output), "outputDetails": {"truncated": False}},
+        {**_handlers.resource_details(state), "output": text, "outputDetails": {"truncated": False}},
     )
     ex.update(waiting=None, token=None)
     step.run(step.complete(state, ex["state_input"], output))
