@@ -10,13 +10,11 @@ then shows that each logical step took effect exactly once.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from statemachine.cli import main as cli_main
 from statemachine.demo import DemoServices, substitutions
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, app_in_thread, free_port
 
 DEFINITIONS = ROOT / "definitions"
 EXAMPLES = sorted(p.stem for p in DEFINITIONS.glob("*.yaml"))
@@ -45,26 +42,8 @@ Capsys = pytest.CaptureFixture[str]
 def demo() -> Iterator[Demo]:
     """Fresh demo services on a free port, served by an event loop in a daemon thread."""
     services = DemoServices(log=lambda line: None)
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(services.app(), access_log=None)
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=serve, name="demo-services", daemon=True)
-    thread.start()
-    assert ready.wait(10), "the demo services did not start"
-    yield services, f"http://127.0.0.1:{port}"
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with app_in_thread(services.app(), "demo-services") as base:
+        yield services, base
 
 
 def _sub_args(base: str) -> list[str]:

@@ -311,29 +311,27 @@ def query_str(query: Mapping[str, str], key: str, *, max_length: int = 1024) -> 
 
 def query_int(query: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within ``[low, high]``."""
-    text = query.get(key)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        bad_request(f"query parameter {key!r} must be an integer, not {text!r}", "InvalidType")
-    if not low <= value <= high:
-        bad_request(f"query parameter {key!r} must be between {low} and {high}", "InvalidValue")
-    return value
+    return int(_query_number(query, key, default, low, high, int, "an integer"))
 
 
 def query_float(query: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
     """A number query parameter within ``[low, high]``."""
+    return _query_number(query, key, default, low, high, float, "a number")
+
+
+def _query_number(query: Mapping[str, str], key: str, default: float, low: float, high: float,
+                  parse: type, what: str) -> Any:
     text = query.get(key)
     if text is None or text == "":
         return default
     try:
-        value = float(text)
+        value = parse(text)
     except ValueError:
-        bad_request(f"query parameter {key!r} must be a number, not {text!r}", "InvalidType")
+        bad_request(f"query parameter {key!r} must be {what}, not {text!r}", "InvalidType")
     if not low <= value <= high:
-        bad_request(f"query parameter {key!r} must be between {low:g} and {high:g}", "InvalidValue")
+        shown = "{:g}" if parse is float else "{}"
+        bad_request(f"query parameter {key!r} must be between {shown.format(low)} and {shown.format(high)}",
+                    "InvalidValue")
     return value
 
 

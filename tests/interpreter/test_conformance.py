@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from tests import lambda_service
+from tests.conftest import app_in_thread
 from tests.conformance.harness import case_files, run_case, verdict
 
 #: Cases we do not pass, each with the reason.  Anything listed that starts passing fails
@@ -34,28 +32,9 @@ CASES = case_files()
 
 @pytest.fixture(scope="module")
 def lambda_url() -> Any:
-    """The Lambda stand-in on a free port, served from a thread with its own event loop."""
-    loop = asyncio.new_event_loop()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    runner = web.AppRunner(lambda_service.make_app(), shutdown_timeout=0.5)
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(10)
-    yield f"http://127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    """The Lambda stand-in on a free port (a thread with its own event loop)."""
+    with app_in_thread(lambda_service.make_app(), "lambda-service") as base:
+        yield base
 
 
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
