@@ -147,6 +147,8 @@ def new_child(parent: Execution, command: dict[str, Any], index: int, now: int) 
     child["root"] = root
     if items is not None:
         child["item"] = {"Index": index, "Value": items[index]}
+    elif command.get("kind") == "map":
+        child["item"] = {"Index": index}  # a Map iteration, even when its item values are not kept
     return child
 
 

@@ -197,8 +197,6 @@ class LocalRunner:
 
     def _start_child(self, parent: Execution, group: _Group, index: int) -> None:
         child = new_child(parent, group.command, index, self.clock())
-        if group.command["kind"] == "map" and child["item"] is None:
-            child["item"] = {"Index": index}
         self.records[child["id"]] = child
         group.running.add(child["id"])
         self.queue.append((child["id"], {"type": "Started"}))

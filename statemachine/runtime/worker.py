@@ -337,12 +337,11 @@ class Worker:
         commit.guard(gkey, "closed", "0")
         commit.op("HDEL", ikey, index)
         child_input, item = loads(stored)
-        command = {"group": group, "paths": spec["paths"], "inputs": {index: child_input},
+        command = {"group": group, "kind": spec["kind"], "paths": spec["paths"],
+                   "inputs": {index: child_input},
                    "items": {index: item} if spec["items"] else None, "vars": spec["vars"],
                    "execution_input": spec["execution_input"]}
         child = new_child(spec["parent"], command, index, now)
-        if spec["kind"] == "map" and child["item"] is None:
-            child["item"] = {"Index": index}
         return child
 
     @staticmethod
