@@ -56,7 +56,7 @@ class Script:
 class Commit:
     """The arguments of ``commit.lua``: keys by index, guards, then operations."""
 
-    __slots__ = ("keys", "_index", "guards", "ops", "item")
+    __slots__ = ("keys", "_index", "guards", "ops", "item", "taken")
 
     def __init__(self, ready: str, item: str | bytes = "") -> None:
         self.keys: list[str] = [ready]
@@ -64,6 +64,7 @@ class Commit:
         self.guards: list[Any] = []
         self.ops: list[Any] = []
         self.item = item
+        self.taken: list[tuple[bytes, dict[bytes, bytes]]] = []
 
     def key(self, key: str) -> int:
         index = self._index.get(key)
@@ -78,6 +79,11 @@ class Commit:
 
     def op(self, name: str, key: str, *args: Any) -> None:
         self.ops += (name, self.key(key), len(args), *args)
+
+    def take(self, stream: str, group: str, consumer: str, count: int = 1) -> None:
+        """After the operations, read up to ``count`` new entries of ``stream`` for
+        ``consumer`` (XREADGROUP); :meth:`RedisStore.commit` leaves them in ``taken``."""
+        self.ops += ("TAKE", self.key(stream), 3, group, consumer, count)
 
     def history(self, history: str, root_record: str, events: Iterable[bytes]) -> None:
         """Append ``events`` to a root's history list (while the root is RUNNING)."""
@@ -117,6 +123,11 @@ class Commit:
 
     def args(self) -> list[Any]:
         return [self.item, len(self.guards) // 3, *self.guards, *self.ops]
+
+
+def _fields(flat: list[bytes]) -> dict[bytes, bytes]:
+    """A stream entry's fields as XREADGROUP gives them inside a script (a flat list)."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def child_messages(parent_id: str, group: str) -> tuple[tuple[bytes, bytes], bytes]:
@@ -214,10 +225,21 @@ class RedisStore:
     async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self.scripts[name](self.client, keys, args)
 
-    async def commit(self, commit: Commit) -> tuple[bool, int]:
-        """Run ``commit.lua``: (True, 0) when applied, (False, guard number) when refused."""
-        result = await self.scripts["commit"](self.client, commit.keys, commit.args())
-        return (True, 0) if result[0] == 1 else (False, int(result[1]))
+    async def commit(self, commit: Commit, via: Any = None) -> tuple[bool, int]:
+        """Run ``commit.lua``: (True, 0) when applied, (False, guard number) when refused.
+
+        ``via``, a :class:`~statemachine.runtime.script_pipe.ScriptBatch` of ``commit.lua``,
+        sends it in one pipeline with the other commits made in the same event-loop turn.
+        """
+        if via is None:
+            result = await self.scripts["commit"](self.client, commit.keys, commit.args())
+        else:
+            result = await via.run(commit.keys, commit.args())
+        if result[0] != 1:
+            return False, int(result[1])
+        if len(result) > 1:
+            commit.taken = [(entry_id, _fields(flat)) for entry_id, flat in result[1]]
+        return True, 0
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -54,10 +54,12 @@ from statemachine.language.model import Machine, compile_machine
 from statemachine.runtime import keys as K
 from statemachine.runtime.invokers import Invokers, kind
 from statemachine.runtime.redis_store import Commit, RedisStore, dumps, loads
+from statemachine.runtime.script_pipe import ScriptBatch
 from statemachine.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 Item = tuple[K.Shard, str, bytes, bytes, bool]  # shard, stream, id, message, fresh
+Cached = tuple[str, bytes]  # an execution id and its record as just committed
 TIMERS_CHANNEL = "sm:timers"
 SPEC_CACHE = 256
 
@@ -82,6 +84,7 @@ class Worker:
         self.settings = base.with_(redis_url=redis_url, concurrency=concurrency)
         self.consumer = self.settings.consumer or f"{socket.gethostname()}:{os.getpid()}"
         self.store: RedisStore | None = None
+        self._commits: ScriptBatch | None = None
         self.invokers: Invokers | None = None
         self._machines: dict[tuple[str, int], Machine] = {}
         self._held: dict[str, set[bytes]] = {}
@@ -101,6 +104,7 @@ class Worker:
         self._started = True
         try:
             self.store = await RedisStore.connect(s, wait_s=60.0)
+            self._commits = ScriptBatch(self.store, "commit")
             self.invokers = Invokers(s.invokers)
             ready: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.concurrency)
             tasks: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.invoke_concurrency)
@@ -128,6 +132,8 @@ class Worker:
         finally:
             if self.invokers is not None:
                 await self.invokers.close()
+            if self._commits is not None:
+                self._commits.close()
             if self.store is not None:
                 await self.store.close()
             self._done.set()
@@ -209,15 +215,23 @@ class Worker:
             await queue.put(item)
 
     async def _consume(self, queue: asyncio.Queue[Item | None], handle: Any) -> None:
+        """Handle items from ``queue``, and straight after one, the item its commit took
+        (a task dispatch handed over by ``commit.lua``'s TAKE, with the record it left)."""
         assert self.store is not None
+        follow: tuple[Item, Cached | None] | None = None
         while True:
-            item = await queue.get()
-            if item is None:
-                return
+            if follow is None:
+                item = await queue.get()
+                if item is None:
+                    return
+                cached = None
+            else:
+                (item, cached), follow = follow, None
             shard, stream, entry_id, message, fresh = item
             try:
-                await self.store.retry(lambda: handle(shard, entry_id, message, fresh),
-                                       give_up_s=None, stop=self._stopped)
+                follow = await self.store.retry(
+                    lambda: handle(shard, entry_id, message, fresh, cached),
+                    give_up_s=None, stop=self._stopped)
             except StoreError:
                 pass  # Redis gone while stopping: the item stays pending for another worker
             except Exception:
@@ -246,22 +260,31 @@ class Worker:
 
     # -- transitions -------------------------------------------------------------------------
 
-    async def _process(self, shard: K.Shard, entry_id: bytes, message: bytes, fresh: bool) -> None:
+    async def _process(self, shard: K.Shard, entry_id: bytes, message: bytes, fresh: bool,
+                       cached: Cached | None = None) -> None:
         """Apply one work item: load, advance, commit; retried from a fresh load when refused."""
         msg = loads(message)
         await self._apply(shard, msg["x"], msg["e"], msg.get("g"), shard.ready, K.WORKERS_GROUP, entry_id)
 
     async def _apply(self, shard: K.Shard, execution_id: str, event: dict[str, Any],
-                     link: list[Any] | None, stream: str, group: str, entry_id: bytes) -> None:
+                     link: list[Any] | None, stream: str, group: str, entry_id: bytes,
+                     cached: Cached | None = None) -> tuple[Item, Cached | None] | None:
         """Deliver ``event``: load, advance, commit, acknowledging ``entry_id`` of ``stream``
         with the commit (or alone when there is nothing to do).
 
         The entry is a ready work item, or a task dispatch whose result is applied right
         here: until the commit the dispatch stays pending, so a crash performs it again.
+        A dispatch's commit that sends the next task takes that dispatch for this worker
+        (TAKE) and returns it with the record just written: the caller performs it next,
+        with no stream read and no record load in between (the record is still guarded by
+        its rev, so a change made meanwhile refuses the commit and a fresh load follows).
         """
         assert self.store is not None
         store = self.store
         record_key = shard.record(execution_id)
+        take = stream == shard.tasks
+        if cached is not None and cached[0] != execution_id:
+            cached = None
         for attempt in range(self.settings.commit_retries):
             now = now_ms()
             if stream == shard.ready:
@@ -269,32 +292,47 @@ class Worker:
             else:
                 commit = Commit(shard.ready)
                 commit.op("ACK", stream, group, entry_id)
-            record = await self._load(shard, commit, record_key, link, now, attempt == 0)
+            if attempt == 0 and cached is not None:
+                record = self._existing(commit, record_key, cached[1])
+            else:
+                record = await self._load(shard, commit, record_key, link, now, attempt == 0)
             if record is None:
                 await self._ack(stream, group, entry_id)
-                return
+                return None
             machine = await self._machine(record["machine"], record["machine_version"])
             if machine is None:
                 log.error("no definition %s v%s for %s", record["machine"],
                           record["machine_version"], execution_id)
                 await self._ack(stream, group, entry_id)
-                return
+                return None
             current = event
             if current["type"] == "ChildrenFinished" and "total" in current:
                 current = await self._with_outcomes(shard, record, current)
             decision = advance(machine, record, current, now=now)
             if decision.execution is record:
                 await self._ack(stream, group, entry_id)
-                return
-            wake = await self._build(shard, commit, decision.execution, decision.history,
-                                     decision.commands, current, now)
-            applied, _ = await store.commit(commit)
+                return None
+            wake, raw = await self._build(shard, commit, decision.execution, decision.history,
+                                          decision.commands, current, now, take)
+            applied, _ = await store.commit(commit, self._commits)
             if applied:
                 self.transitions += 1
                 if wake:
                     self._wake.set()
-                return
+                return self._taken(shard, commit, execution_id, raw)
         log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
+        return None
+
+    def _taken(self, shard: K.Shard, commit: Commit, execution_id: str,
+               raw: bytes) -> tuple[Item, Cached | None] | None:
+        """The dispatch a commit took (TAKE), held from now on, with the record it wrote."""
+        if not commit.taken:
+            return None
+        entry_id, fields = commit.taken[0]
+        self._held[shard.tasks].add(entry_id)
+        for late_id, _ in commit.taken[1:]:  # COUNT 1: never, but leave none unheld
+            self._held[shard.tasks].add(late_id)
+        return (shard, shard.tasks, entry_id, fields[b"m"], True), (execution_id, raw)
 
     async def _load(self, shard: K.Shard, commit: Commit, record_key: str, link: list[Any] | None,
                     now: int, first: bool) -> Execution | None:
@@ -383,13 +421,17 @@ class Worker:
         return {"type": "ChildrenFinished", "group": event["group"], "outcomes": outcomes}
 
     async def _build(self, shard: K.Shard, commit: Commit, ex: Execution, history: list[Any],
-                     commands: list[Any], event: dict[str, Any], now: int) -> bool:
-        """Add the decision's writes to ``commit``; True when a timer is due soon."""
+                     commands: list[Any], event: dict[str, Any], now: int,
+                     take: bool = False) -> tuple[bool, bytes]:
+        """Add the decision's writes to ``commit``; (a timer is due soon, the record written).
+
+        With ``take``, a task dispatch added to the outbox is also taken for this worker."""
         xid = ex["id"]
         record_key = shard.record(xid)
         commit.history(shard.history(xid), shard.record(K.root_of(xid)), map(_stored_event, history))
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
-        commit.op("HSET", record_key, "r", dumps(ex), "rev", ex["rev"], "status", ex["status"],
+        raw = dumps(ex)
+        commit.op("HSET", record_key, "r", raw, "rev", ex["rev"], "status", ex["status"],
                   "token", token)
         if event["type"] == "ChildrenFinished":
             self._drop_group(shard, commit, xid, event["group"])
@@ -397,7 +439,8 @@ class Worker:
         for command in commands:
             kind_ = command["type"]
             if kind_ == "InvokeTask":
-                self._invoke(shard, commit, xid, command)
+                if self._invoke(shard, commit, xid, command) and take:
+                    commit.take(shard.tasks, K.INVOKERS_GROUP, self.consumer)
             elif kind_ == "StartTimer":
                 commit.timer(shard, command["id"], command["due"],
                              dumps({"x": xid, "e": command["event"]}))
@@ -414,17 +457,18 @@ class Worker:
                     self._finish_root(shard, commit, ex)
                 else:
                     self._finish_child(shard, commit, ex, command)
-        return soon
+        return soon, raw
 
-    def _invoke(self, shard: K.Shard, commit: Commit, xid: str, command: dict[str, Any]) -> None:
-        """Outbox the dispatch; an activity task goes straight onto its activity's queue."""
+    def _invoke(self, shard: K.Shard, commit: Commit, xid: str, command: dict[str, Any]) -> bool:
+        """Outbox the dispatch (True); an activity task goes straight onto its activity's queue."""
         resource = command.get("resource") or ""
         if kind(resource) == "activity":
             name = resource.rsplit(":", 1)[1]
             commit.op("RPUSH", shard.activity(name),
                       dumps({"x": xid, "token": command["token"], "input": command["input"]}))
-        else:
-            commit.op("XADD", shard.tasks, "m", dumps({"x": xid, "c": command}))
+            return False
+        commit.op("XADD", shard.tasks, "m", dumps({"x": xid, "c": command}))
+        return True
 
     def _finish_root(self, shard: K.Shard, commit: Commit, ex: Execution) -> None:
         xid, keep = ex["id"], self.settings.retention_s
@@ -513,7 +557,8 @@ class Worker:
 
     # -- task dispatches ---------------------------------------------------------------------
 
-    async def _dispatch(self, shard: K.Shard, entry_id: bytes, message: bytes, fresh: bool) -> None:
+    async def _dispatch(self, shard: K.Shard, entry_id: bytes, message: bytes, fresh: bool,
+                        cached: Cached | None = None) -> tuple[Item, Cached | None] | None:
         """Perform one task and apply its result here, the dispatch acknowledged by the commit.
 
         No hop through the ready stream: the transition that follows the result commits
@@ -531,9 +576,10 @@ class Worker:
             if event is not None:
                 event = dict(event)
                 event["token"] = token
-                await self._apply(shard, xid, event, None, shard.tasks, K.INVOKERS_GROUP, entry_id)
-                return
+                return await self._apply(shard, xid, event, None, shard.tasks, K.INVOKERS_GROUP,
+                                         entry_id, cached)
         await self.store.script("result", [shard.tasks, shard.ready, record_key], [entry_id, b"", token])
+        return None
 
     async def _awaits(self, record_key: str, token: str) -> bool:
         """Whether the execution is RUNNING and waits for the task with ``token``."""

@@ -56,6 +56,41 @@ async def test_commit_applies_everything_or_nothing(redis_url: str) -> None:
         await store.close()
 
 
+async def test_commit_takes_the_dispatch_it_adds_for_the_committing_worker(redis_url: str) -> None:
+    """TAKE hands the outbox entry the commit wrote to this consumer (in its pending list,
+    invisible to the other consumers' reads); a batched commit behaves the same."""
+    from statemachine.runtime.script_pipe import ScriptBatch
+
+    store = await RedisStore.connect(settings(redis_url))
+    client, shard = store.client, store.shards[2]
+    batch = ScriptBatch(store, "commit")
+    try:
+        record = shard.record("x2")
+        await client.hset(record, mapping={"rev": 0, "status": "RUNNING"})
+        for rev, via in ((0, None), (1, batch)):
+            commit = Commit(shard.ready)
+            commit.guard(record, "rev", str(rev))
+            commit.op("HSET", record, "rev", rev + 1)
+            commit.op("XADD", shard.tasks, "m", b'{"n":%d}' % rev)
+            commit.take(shard.tasks, K.INVOKERS_GROUP, "me")
+            assert await store.commit(commit, via) == (True, 0)
+            [(entry_id, fields)] = commit.taken
+            assert fields == {b"m": b'{"n":%d}' % rev}
+            pending = await client.xpending_range(shard.tasks, K.INVOKERS_GROUP, "-", "+", 10)
+            assert [(p["message_id"], p["consumer"]) for p in pending][-1] == (entry_id, b"me")
+        assert await client.xreadgroup(K.INVOKERS_GROUP, "other", {shard.tasks: ">"}) == []
+
+        refused = Commit(shard.ready)
+        refused.guard(record, "rev", "0")
+        refused.op("XADD", shard.tasks, "m", b"{}")
+        refused.take(shard.tasks, K.INVOKERS_GROUP, "me")
+        assert await store.commit(refused, batch) == (False, 1)
+        assert refused.taken == [] and await client.xlen(shard.tasks) == 2
+    finally:
+        batch.close()
+        await store.close()
+
+
 async def test_scripts_survive_a_flushed_script_cache(redis_url: str) -> None:
     store = await RedisStore.connect(settings(redis_url))
     try:

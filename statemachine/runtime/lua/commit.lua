@@ -25,10 +25,15 @@
 --                       "sm:timers" so sleeping schedulers wake up for it
 --   ACK k group id     XACK and XDEL entry id of stream k (a task dispatch whose result
 --                       this transition applies)
+--   TAKE k group consumer count
+--                       XREADGROUP up to count new entries of stream k for consumer (the
+--                       task dispatch this transition just added, handed straight to the
+--                       committing worker instead of waiting for its stream reader)
 --   CHILD g r x index outcome status error cause parent group started stop
 --                       a Map/Parallel child ended: the policy of interpreter/children.py
 --                       applied to the counters in group hash g (see child_finished below)
--- Returns {1} when applied, {0, i} when guard i failed (nothing written, item not acked).
+-- Returns {1} when applied ({1, entries} after TAKE, entries as XREADGROUP gives them for
+-- stream k), {0, i} when guard i failed (nothing written, item not acked).
 
 local argv = ARGV
 local ready = KEYS[1]
@@ -106,6 +111,7 @@ end
 local simple = {HSET = true, HDEL = true, ZADD = true, ZREM = true, SADD = true, SREM = true,
                 RPUSH = true, EXPIRE = true, DEL = true}
 local n = #argv
+local taken = false
 while i <= n do
   local op = argv[i]
   local key = KEYS[tonumber(argv[i + 1])]
@@ -129,6 +135,9 @@ while i <= n do
   elseif op == 'ACK' then
     redis.call('XACK', key, argv[first], argv[first + 1])
     redis.call('XDEL', key, argv[first + 1])
+  elseif op == 'TAKE' then
+    taken = redis.call('XREADGROUP', 'GROUP', argv[first], argv[first + 1], 'COUNT',
+                       argv[first + 2], 'STREAMS', key, '>')
   elseif op == 'CHILD' then
     child_finished(key, KEYS[tonumber(argv[first])], KEYS[tonumber(argv[first + 1])],
                    unpack(argv, first + 2, last))
@@ -143,5 +152,8 @@ end
 if argv[1] ~= '' then
   redis.call('XACK', ready, 'workers', argv[1])
   redis.call('XDEL', ready, argv[1])
+end
+if taken then
+  return {1, taken[1][2]}
 end
 return {1}
