@@ -20,26 +20,41 @@ The evaluator is the ``jsonata-python`` package (a port of jsonata-java).  A par
 builds a fresh frame for its bindings; the working fields it touches live on a
 thread-local copy and are saved/restored around every nested evaluation), so one parsed
 object per distinct expression text is shared by every definition and evaluation.
+
+AWS's functions live in :mod:`~statemachine.language.jsonata_functions`; turning
+results into JSON and failures into AWS's wording in
+:mod:`~statemachine.language.jsonata_results`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import re
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
-from functools import lru_cache, partial
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, Final
 
-from jsonata import jexception as _jexception  # type: ignore[import-untyped]
-from jsonata import jsonata as _jsonata  # type: ignore[import-untyped]
-from jsonata import parser as _parser  # type: ignore[import-untyped]
-from jsonata.functions import Functions as _Functions  # type: ignore[import-untyped]
-from jsonata.utils import Utils as _Utils  # type: ignore[import-untyped]
+# jsonata-python ships no type information ("unused-ignore": under
+# --ignore-missing-imports mypy needs none of these ignores).
+from jsonata import jexception as _jexception  # type: ignore[import-untyped, unused-ignore]
+from jsonata import jsonata as _jsonata  # type: ignore[import-untyped, unused-ignore]
+from jsonata import parser as _parser  # type: ignore[import-untyped, unused-ignore]
+from jsonata.utils import Utils as _Utils  # type: ignore[import-untyped, unused-ignore]
 
-from statemachine.language.scope import MISSING, Scope, StatesError
+from statemachine.language.jsonata_functions import (
+    SCOPED_FUNCTIONS,
+    STATIC_FUNCTIONS,
+    FunctionError,
+    scoped_functions,
+)
+from statemachine.language.jsonata_results import (
+    UnsupportedResult,
+    evaluation_failed,
+    jsonata_message,
+    to_json,
+    undefined_result,
+    unexpected_type,
+    unsupported_result,
+)
+from statemachine.language.scope import MISSING, Scope
 from statemachine.language.values import json_type_name
 
 __all__ = [
@@ -55,20 +70,13 @@ __all__ = [
     "json_type_name",
 ]
 
-QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
-
 _Jsonata = _jsonata.Jsonata
 _NULL: Final = _Utils.NULL_VALUE
-_MAX_SAFE_INTEGRAL_FLOAT: Final = 1e21  # JavaScript prints integral doubles below this as digits
 MAX_EVALUATION_STEPS = 1_000_000  # evaluator nodes per evaluation (a few seconds at most)
 
 
 class JsonataSyntaxError(ValueError):
     """A ``{% ... %}`` field whose JSONata text does not parse."""
-
-
-class _FunctionError(Exception):
-    """Raised by the AWS-specific functions; the message becomes part of the cause."""
 
 
 class _StepBudget:
@@ -79,22 +87,18 @@ class _StepBudget:
     Bound as the evaluator's ``__evaluate_entry`` hook, which it calls for every node.
     """
 
-    __slots__ = ("steps", "left")
+    __slots__ = ("left", "steps")
 
     def __init__(self, steps: int) -> None:
         self.steps = steps
         self.left = steps
 
-    def __call__(self, expr: Any, input: Any, environment: Any) -> None:  # noqa: A002
+    def __call__(self, expr: Any, input: Any, environment: Any) -> None:
         self.left -= 1
         if self.left < 0:
-            raise _FunctionError(
+            raise FunctionError(
                 f"D1012: Evaluation exceeded {self.steps} steps. Check for infinite loop"
             )
-
-
-class _UnsupportedResult(Exception):
-    """The result holds a function or regex, which JSON cannot represent."""
 
 
 # --------------------------------------------------------------------------- delimiters
@@ -112,390 +116,6 @@ def is_expression(value: Any) -> bool:
 def expression_body(text: str) -> str:
     """The JSONata between the delimiters, stripped: what AWS quotes in its messages."""
     return text[2:-2].strip()
-
-
-# --------------------------------------------------------------------------- JSON conversion
-
-
-def _number_to_json(value: float) -> int | float:
-    """Numbers as JavaScript would serialise them: integral doubles lose their ``.0``."""
-    if not math.isfinite(value):
-        raise _jexception.JException("D1001", -1, value)
-    if value.is_integer() and abs(value) < _MAX_SAFE_INTEGRAL_FLOAT:
-        return int(value)
-    return value
-
-
-def _to_json(value: Any) -> Any:
-    """Convert an evaluation result to plain JSON; MISSING for JSONata's undefined.
-
-    Inside objects an undefined member is dropped and inside arrays it becomes null, which
-    is what ``JSON.stringify`` does with the JavaScript evaluator AWS runs.
-    """
-    if value is None:
-        return MISSING
-    if value is _NULL:
-        return None
-    if isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return _number_to_json(value)
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            converted = _to_json(item)
-            if converted is not MISSING:
-                out[key] = converted
-        return out
-    if isinstance(value, _Utils.RangeList):  # its __iter__ stops one short; index instead
-        value = [value[i] for i in range(len(value))]
-    if isinstance(value, list):
-        return [None if (c := _to_json(item)) is MISSING else c for item in value]
-    raise _UnsupportedResult()
-
-
-def _copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value (cheaper than ``copy.deepcopy``)."""
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
-
-
-def _compact(value: Any) -> str:
-    """Compact JSON as AWS prints values inside messages."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-# --------------------------------------------------------------------------- error messages
-
-_ARRAY_OF: Final = {
-    "a": "arrays",
-    "b": "booleans",
-    "f": "functions",
-    "n": "numbers",
-    "o": "objects",
-    "s": "strings",
-}
-_PLACEHOLDER = re.compile(r"\{\{\{?(\w+)\}?\}\}")
-
-
-def _insert(name: str, raw: bool, value: Any) -> str:
-    """One ``{{name}}`` insert of a JSONata message, rendered like jsonata-js does."""
-    if name == "type" and isinstance(value, str):
-        value = _ARRAY_OF.get(value, value)
-    if raw:
-        return str(value)
-    try:
-        return _compact(_to_json(value) if value is not None else None)
-    except (_UnsupportedResult, TypeError, ValueError, _jexception.JException):
-        return str(value)
-
-
-def _jsonata_message(err: _jexception.JException) -> str:
-    """``CODE: message`` with jsonata-js wording.
-
-    jsonata-python's message table says ``Object`` where jsonata-js says ``function`` and
-    fills inserts with ``str()``; jsonata-js quotes them as JSON (``"sum"``).  The inserts
-    are the exception's positional details, in the order they appear in the template.
-    """
-    template = _jexception.JException.error_codes.get(err.error)
-    if template is None:
-        return f"{err.error}: {err}"
-    template = re.sub(r"\bObject\b", "function", template)
-    details = [err.current, err.expected, err.extra]
-    position = iter(range(len(details)))
-
-    def fill(match: re.Match[str]) -> str:
-        index = next(position, None)
-        value = details[index] if index is not None else None
-        return _insert(match.group(1), match.group(0).startswith("{{{"), value)
-
-    return f"{err.error}: {_PLACEHOLDER.sub(fill, template)}"
-
-
-def _error_message(err: Exception) -> str:
-    """The part of AWS's cause after ``threw an error during evaluation. ``."""
-    if isinstance(err, _jexception.JException):
-        return _jsonata_message(err)
-    if isinstance(err, ZeroDivisionError):
-        return "D1001: Number out of range: null"
-    if isinstance(err, RecursionError):
-        return _jsonata_message(_jexception.JException("D1011", -1))
-    return str(err) or type(err).__name__
-
-
-def _evaluation_failed(text: str, field: str, err: Exception) -> StatesError:
-    return StatesError(
-        QUERY_EVALUATION_ERROR,
-        f"The JSONata expression '{text}' specified for the field '{field}' "
-        f"threw an error during evaluation. {_error_message(err)}",
-    )
-
-
-def _undefined(text: str, field: str) -> StatesError:
-    return StatesError(
-        QUERY_EVALUATION_ERROR,
-        f"The JSONata expression '{text}' specified for the field '{field}' "
-        "returned nothing (undefined).",
-    )
-
-
-def _unsupported(text: str, field: str) -> StatesError:
-    return StatesError(
-        QUERY_EVALUATION_ERROR,
-        f"The JSONata expression '{text}' specified for the field '{field}' "
-        "returned an unsupported result type.",
-    )
-
-
-def _unexpected_type(text: str, field: str, expected: str, value: Any) -> StatesError:
-    return StatesError(
-        QUERY_EVALUATION_ERROR,
-        f"The JSONata expression '{text}' specified for the field '{field}' returned an "
-        f"unexpected result type. Expected '{expected}', but was '{json_type_name(value)}' "
-        f"for value: {_compact(value)}",
-    )
-
-
-# --------------------------------------------------------------------------- AWS functions
-
-
-class _Native(_Jsonata.JFunctionCallable):  # type: ignore[misc]
-    """Adapts a Python callable taking the evaluated argument list to a JSONata function."""
-
-    __slots__ = ("_impl",)
-
-    def __init__(self, impl: Callable[[list[Any]], Any]) -> None:
-        self._impl = impl
-
-    def call(self, input: Any, args: Sequence[Any] | None) -> Any:  # noqa: A002 (library API)
-        return self._impl(list(args) if args is not None else [])
-
-
-def _function(impl: Callable[[list[Any]], Any], signature: str | None = None) -> Any:
-    """A JSONata function value; without a signature ``impl`` checks its arguments."""
-    return _Jsonata.JFunction(_Native(impl), signature)
-
-
-def _signature_error(name: str, index: int) -> _jexception.JException:
-    """jsonata-js's error for an argument that does not fit the function's signature."""
-    return _jexception.JException("T0410", -1, index, name)
-
-
-def _arity(name: str, args: list[Any], low: int, high: int) -> None:
-    if len(args) > high:
-        raise _signature_error(name, high + 1)
-    if len(args) < low:
-        raise _signature_error(name, len(args) + 1)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _integer_argument(name: str, args: list[Any], index: int) -> int:
-    """Argument ``index`` (0-based) as an int; AWS truncates fractional numbers."""
-    value = args[index]
-    if not _is_number(value) or not math.isfinite(value):
-        raise _signature_error(name, index + 1)
-    return int(value)
-
-
-def _partition(args: list[Any]) -> Any:
-    """``$partition(array, size)``: chunks of ``size``; without a size, one chunk.
-
-    Like JSONata's own functions, an undefined first argument gives undefined.
-    """
-    _arity("partition", args, 1, 2)
-    items = args[0]
-    if items is None:
-        return None
-    if not isinstance(items, list):
-        raise _signature_error("partition", 1)
-    if len(args) < 2 or args[1] is None:
-        return [list(items)] if items else []
-    size = _integer_argument("partition", args, 1)
-    if size <= 0:
-        raise _FunctionError("The chunk size argument of $partition must be a positive integer")
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
-def _range(args: list[Any]) -> Any:
-    """``$range(start, end, step)``: inclusive of ``end`` when a step lands on it.
-
-    Returned as a JSONata sequence, so a single value collapses to that value as AWS
-    shows (``$range(1, 9, 9)`` is ``1``).
-    """
-    _arity("range", args, 3, 3)
-    start, end, step = (_integer_argument("range", args, i) for i in range(3))
-    if step == 0:
-        raise _FunctionError("The step argument of $range must not be zero")
-    stop = end + (1 if step > 0 else -1)
-    values = list(range(start, stop, step))
-    if not values:
-        return []
-    return _Utils.create_sequence_from_iter(values)
-
-
-_HASHES: Final = {
-    "MD5": "md5",
-    "SHA-1": "sha1",
-    "SHA-256": "sha256",
-    "SHA-384": "sha384",
-    "SHA-512": "sha512",
-}
-
-
-def _hash(args: list[Any]) -> Any:
-    """``$hash(string, algorithm)``: hex digest of the UTF-8 bytes."""
-    _arity("hash", args, 2, 2)
-    data, algorithm = args
-    if data is None:
-        return None
-    if not isinstance(data, str):
-        raise _signature_error("hash", 1)
-    if not isinstance(algorithm, str):
-        raise _signature_error("hash", 2)
-    name = _HASHES.get(algorithm)
-    if name is None:
-        raise _FunctionError(
-            f"The hashing algorithm '{algorithm}' is not supported; use one of "
-            + ", ".join(_HASHES)
-        )
-    return hashlib.new(name, data.encode()).hexdigest()
-
-
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"invalid JSON value {token}")
-
-
-def _parse(args: list[Any]) -> Any:
-    """``$parse(jsonString)``: the JSON value the string holds (``$eval`` is not on AWS)."""
-    _arity("parse", args, 1, 1)
-    text = args[0]
-    if text is None:
-        return None
-    if not isinstance(text, str):
-        raise _signature_error("parse", 1)
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as err:
-        raise _FunctionError(f"Unable to parse the argument of $parse as JSON: {err}") from None
-    return _NULL if value is None else value
-
-
-_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?")
-_RADIX = re.compile(r"0([xX][0-9A-Fa-f]+|[oO][0-7]+|[bB][01]+)")
-_RADIX_BASES: Final = {"x": 16, "o": 8, "b": 2}
-
-
-def _number(args: list[Any]) -> Any:
-    """``$number(arg)`` with jsonata-js rules (jsonata-python lets ``float()`` decide).
-
-    Decimal strings in JSON number syntax and ``0x``/``0o``/``0b`` literals convert; any
-    other string fails with D3030 instead of a Python ``ValueError``.
-    """
-    value = args[0] if args else None
-    if value is _NULL:
-        raise _signature_error("number", 1)
-    if value is None or isinstance(value, bool) or _is_number(value):
-        return None if value is None else (int(value) if isinstance(value, bool) else value)
-    if isinstance(value, str):
-        if _DECIMAL.fullmatch(value):
-            number = float(value)
-            if math.isfinite(number):
-                return number
-        elif _RADIX.fullmatch(value):
-            return int(value[2:], _RADIX_BASES[value[1].lower()])
-    raise _jexception.JException("D3030", -1, value)
-
-
-def _seeded_random(seed: int) -> float:
-    """A float in [0, 1) that depends only on ``seed``."""
-    digest = hashlib.sha256(f"jsonata-random:{seed}".encode()).digest()
-    return int.from_bytes(digest[:7], "big") / float(1 << 56)
-
-
-def _entered_millis(scope: Scope) -> int:
-    """The state's entered time (else the execution's start time) in epoch milliseconds."""
-    context = scope.context or {}
-    for section, key in (("State", "EnteredTime"), ("Execution", "StartTime")):
-        stamp = (context.get(section) or {}).get(key)
-        if isinstance(stamp, str):
-            try:
-                return round(datetime.fromisoformat(stamp).timestamp() * 1000)
-            except ValueError:
-                continue
-    return 0
-
-
-def _random(scope: Scope, args: list[Any]) -> Any:
-    """``$random()`` from the scope's entropy; ``$random(seed)`` from the seed alone."""
-    _arity("random", args, 0, 1)
-    if not args or args[0] is None:
-        return scope.rng().random()
-    return _seeded_random(_integer_argument("random", args, 0))
-
-
-def _uuid(scope: Scope, args: list[Any]) -> Any:
-    """``$uuid()``: a v4 UUID from the scope's entropy."""
-    _arity("uuid", args, 0, 0)
-    return scope.rng().uuid4()
-
-
-def _now(scope: Scope, args: list[Any]) -> Any:
-    """``$now(picture?, timezone?)``: the state's entered time, formatted like JSONata."""
-    _arity("now", args, 0, 2)
-    picture, zone = (list(args) + [None, None])[:2]
-    return _Functions.datetime_from_millis(_entered_millis(scope), picture, zone)
-
-
-def _millis(scope: Scope, args: list[Any]) -> Any:
-    """``$millis()``: the state's entered time in epoch milliseconds."""
-    _arity("millis", args, 0, 0)
-    return _entered_millis(scope)
-
-
-def _shuffle(scope: Scope, args: list[Any]) -> Any:
-    """``$shuffle(array)``: a Fisher-Yates permutation drawn from the scope's entropy."""
-    _arity("shuffle", args, 1, 1)
-    items = args[0]
-    if items is None:
-        return None
-    shuffled = list(items) if isinstance(items, list) else [items]
-    rng = scope.rng()
-    for i in range(len(shuffled) - 1, 0, -1):
-        j = rng.randint(0, i)
-        shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
-    return shuffled
-
-
-_SCOPED_FUNCTIONS: Final[dict[str, Callable[[Scope, list[Any]], Any]]] = {
-    "random": _random,
-    "uuid": _uuid,
-    "now": _now,
-    "millis": _millis,
-    "shuffle": _shuffle,
-}
-
-
-def _scoped_functions(scope: Scope, names: frozenset[str]) -> dict[str, Any]:
-    """Function values bound to ``scope`` for the clock/entropy functions an expression uses."""
-    return {name: _function(partial(_SCOPED_FUNCTIONS[name], scope)) for name in names}
-
-
-_STATIC_FUNCTIONS: Final[dict[str, Any]] = {
-    "partition": _function(_partition),
-    "range": _function(_range),
-    "hash": _function(_hash),
-    "parse": _function(_parse),
-    "number": _function(_number, "<(nsb)-:n>"),
-    "eval": None,
-}
 
 
 # --------------------------------------------------------------------------- expressions
@@ -534,9 +154,9 @@ def _parse_jsonata(body: str, text: str) -> Any:
     except _jexception.JException as err:
         where = f" (position {err.location})" if err.location and err.location > 0 else ""
         raise JsonataSyntaxError(
-            f"Invalid JSONata expression '{text}': {_jsonata_message(err)}{where}"
+            f"Invalid JSONata expression '{text}': {jsonata_message(err)}{where}"
         ) from None
-    except Exception as err:  # the parser has internal failures on some malformed input
+    except Exception as err:  # noqa: BLE001 - the parser fails internally on some malformed input
         raise JsonataSyntaxError(f"Invalid JSONata expression '{text}': {err}") from None
     if program.errors:
         raise JsonataSyntaxError(f"Invalid JSONata expression '{text}': {program.errors[0]}")
@@ -547,7 +167,7 @@ def _parse_jsonata(body: str, text: str) -> Any:
 class Expression:
     """One parsed ``{% ... %}`` expression, shared by every definition that uses the text."""
 
-    __slots__ = ("text", "source", "names", "_program", "_static", "_scoped", "_uses_states")
+    __slots__ = ("_program", "_scoped", "_static", "_uses_states", "names", "source", "text")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -556,8 +176,8 @@ class Expression:
             raise JsonataSyntaxError(f"Invalid JSONata expression '{source}': it is empty")
         self._program = _parse_jsonata(self.text, self.text)
         self.names = _referenced_names(self._program.ast)
-        self._static = {k: v for k, v in _STATIC_FUNCTIONS.items() if k in self.names}
-        self._scoped = frozenset(self.names & _SCOPED_FUNCTIONS.keys())
+        self._static = {k: v for k, v in STATIC_FUNCTIONS.items() if k in self.names}
+        self._scoped = frozenset(self.names & SCOPED_FUNCTIONS.keys())
         self._uses_states = "states" in self.names
 
     def __repr__(self) -> str:
@@ -567,7 +187,7 @@ class Expression:
         bindings = dict(self._static)
         bindings["__evaluate_entry"] = _StepBudget(MAX_EVALUATION_STEPS)
         if self._scoped:
-            bindings.update(_scoped_functions(scope, self._scoped))
+            bindings.update(scoped_functions(scope, self._scoped))
         variables = scope.variables
         for name in self.names:
             if name in variables:
@@ -586,20 +206,20 @@ class Expression:
         """The result as plain JSON, or MISSING when it is undefined."""
         try:
             raw = self._program.evaluate(None, self._bindings(scope))
-        except Exception as err:  # every evaluator failure becomes a workflow error
-            raise _evaluation_failed(self.text, field, err) from None
+        except Exception as err:  # noqa: BLE001 - every evaluator failure is a workflow error
+            raise evaluation_failed(self.text, field, err) from None
         try:
-            return _to_json(raw)
-        except _UnsupportedResult:
-            raise _unsupported(self.text, field) from None
-        except Exception as err:
-            raise _evaluation_failed(self.text, field, err) from None
+            return to_json(raw)
+        except UnsupportedResult:
+            raise unsupported_result(self.text, field) from None
+        except Exception as err:  # noqa: BLE001 - so is a failure to convert the result
+            raise evaluation_failed(self.text, field, err) from None
 
     def evaluate(self, scope: Scope, field: str) -> Any:
         """The result as plain JSON; an undefined result is an error, as on AWS."""
         value = self.evaluate_raw(scope, field)
         if value is MISSING:
-            raise _undefined(self.text, field)
+            raise undefined_result(self.text, field)
         return value
 
 
@@ -614,6 +234,14 @@ def compile_expression(text: str) -> Expression:
 # --------------------------------------------------------------------------- templates
 
 
+def _copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (cheaper than ``copy.deepcopy``)."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
 class _Node:
     """One compiled part of a field value."""
 
@@ -625,7 +253,7 @@ class _Node:
 
 
 class _Literal(_Node):
-    __slots__ = ("value", "mutable")
+    __slots__ = ("mutable", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -732,7 +360,7 @@ class Template:
         value = self._root.evaluate(scope, field)
         expression = self.expression
         if expression is not None and json_type_name(value) != expected:
-            raise _unexpected_type(expression.text, field, expected, value)
+            raise unexpected_type(expression.text, field, expected, value)
         return value
 
 
@@ -750,7 +378,7 @@ def compile_value(value: Any) -> Template:
 class Condition:
     """A Choice rule's ``Condition``: a boolean, or a JSONata expression giving one."""
 
-    __slots__ = ("expression", "constant")
+    __slots__ = ("constant", "expression")
 
     def __init__(self, expression: Expression | None, constant: bool = False) -> None:
         self.expression = expression
@@ -769,7 +397,7 @@ class Condition:
             return self.constant
         value = self.expression.evaluate(scope, field)
         if not isinstance(value, bool):
-            raise _unexpected_type(self.expression.text, field, "boolean", value)
+            raise unexpected_type(self.expression.text, field, "boolean", value)
         return value
 
 

@@ -21,127 +21,54 @@ reports them.  The semantic checks, in the order a reader meets them:
 ``Fn::Sub``, Terraform) are accepted wherever a string is, so an unsubstituted
 definition validates.  The checks never raise on malformed input: whatever the schema
 already rejected is skipped here.
+
+This module walks machines, states and their transitions; the checks of a single
+field's value are in :mod:`~statemachine.language.validate_fields`, the diagnostic
+codes and field tables in :mod:`~statemachine.language.validate_tables`.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from statemachine.errors import Diagnostic
-from statemachine.language.schema import load_schema, schema_diagnostics
+from statemachine.language.schema import schema_diagnostics
 from statemachine.language.source import Source, pointer_join
+from statemachine.language.validate_fields import FieldChecker
+from statemachine.language.validate_tables import (
+    AT_MOST_ONE,
+    BAD_CHOICE,
+    BATCHER_PAIRS,
+    CONFLICT,
+    DUPLICATE_NAME,
+    FLOW_TYPES,
+    INTRINSIC_PATH_FIELDS,
+    JSONATA,
+    JSONATA_FIELDS,
+    JSONATA_ONLY,
+    JSONPATH,
+    JSONPATH_ONLY,
+    MAX_NAME,
+    MISSING_TARGET,
+    NAME_TOO_LONG,
+    NEXT_AND_END,
+    NO_NEXT,
+    NO_TERMINAL,
+    NUMBER_FIELDS,
+    PATH_FIELDS,
+    QUERY_LANGUAGE,
+    RULE_COMBINATORS,
+    SCHEMA,
+    STATES_ALL,
+    TEMPLATES,
+    TERMINAL_TYPES,
+    UNREACHABLE,
+    WAIT_FIELDS,
+    choice_operators,
+)
 
 __all__ = ["validate"]
-
-MAX_NAME = 80
-JSONPATH, JSONATA = "JSONPath", "JSONata"
-
-# Codes, after AWS's ValidateStateMachineDefinition where it has one.
-SCHEMA = "SCHEMA_VALIDATION_FAILED"
-MISSING_TARGET = "MISSING_TRANSITION_TARGET"
-UNREACHABLE = "UNREACHABLE_STATE"
-NO_TERMINAL = "MISSING_TERMINAL_STATE"
-NEXT_AND_END = "TERMINAL_STATE_WITH_NEXT"
-NO_NEXT = "MISSING_NEXT_OR_END"
-DUPLICATE_NAME = "DUPLICATE_STATE_NAME"
-NAME_TOO_LONG = "STATE_NAME_TOO_LONG"
-DUPLICATE_FIELD = "DUPLICATE_FIELD_NAME"
-CONFLICT = "CONFLICTING_FIELDS"
-STATES_ALL = "INVALID_STATES_ALL"
-QUERY_LANGUAGE = "QUERY_LANGUAGE_MISMATCH"
-BAD_PATH = "INVALID_JSON_PATH"
-BAD_INTRINSIC = "INVALID_INTRINSIC_FUNCTION"
-BAD_JSONATA = "INVALID_JSONATA"
-BAD_CHOICE = "INVALID_CHOICE_RULE"
-BAD_RESOURCE = "INVALID_RESOURCE"
-
-_FLOW_TYPES = frozenset({"Task", "Pass", "Wait", "Parallel", "Map"})
-_TERMINAL_TYPES = ("Succeed", "Fail")  # a tuple: "in" must not hash a malformed Type
-
-#: Fields that only one query language has, with what to use in the other.
-_JSONPATH_ONLY: dict[str, str] = {
-    "InputPath": "read $states.input in 'Arguments'",
-    "Parameters": "use 'Arguments'",
-    "ResultSelector": "use 'Output'",
-    "ResultPath": "use 'Output' or 'Assign'",
-    "OutputPath": "use 'Output'",
-    "Result": "use 'Output'",
-    "ItemsPath": "use 'Items'",
-    "SecondsPath": "use 'Seconds' with a {% %} expression",
-    "TimestampPath": "use 'Timestamp' with a {% %} expression",
-    "TimeoutSecondsPath": "use 'TimeoutSeconds' with a {% %} expression",
-    "HeartbeatSecondsPath": "use 'HeartbeatSeconds' with a {% %} expression",
-    "ErrorPath": "use 'Error' with a {% %} expression",
-    "CausePath": "use 'Cause' with a {% %} expression",
-    "MaxConcurrencyPath": "use 'MaxConcurrency' with a {% %} expression",
-    "ToleratedFailurePercentagePath": "use 'ToleratedFailurePercentage' with a {% %} expression",
-    "ToleratedFailureCountPath": "use 'ToleratedFailureCount' with a {% %} expression",
-}
-_JSONATA_ONLY: dict[str, str] = {
-    "Arguments": "use 'Parameters'",
-    "Output": "use 'ResultSelector' or 'OutputPath'",
-    "Items": "use 'ItemsPath'",
-}
-#: Fields whose value is a JSONPath payload template (``"key.$": "$.path"``).
-_TEMPLATES = ("Parameters", "ResultSelector", "ItemSelector", "Credentials", "Assign")
-#: Fields evaluated as JSONata in a JSONata state (any ``{% %}`` string inside).
-_JSONATA_FIELDS = (
-    "Arguments", "Output", "Assign", "ItemSelector", "Credentials", "Items", "Seconds",
-    "Timestamp", "TimeoutSeconds", "HeartbeatSeconds", "MaxConcurrency", "Error", "Cause",
-    "ToleratedFailurePercentage", "ToleratedFailureCount",
-)
-#: Number fields that accept a JSONata expression (JSONata only) or a placeholder.
-_NUMBER_FIELDS = (
-    "Seconds", "TimeoutSeconds", "HeartbeatSeconds", "MaxConcurrency",
-    "ToleratedFailurePercentage", "ToleratedFailureCount",
-)
-#: Plain JSONPath fields (a path, or null where the schema allows it).
-_PATH_FIELDS = (
-    "InputPath", "OutputPath", "ItemsPath", "SecondsPath", "TimestampPath",
-    "TimeoutSecondsPath", "HeartbeatSecondsPath", "ErrorPath", "CausePath",
-    "MaxConcurrencyPath", "ToleratedFailurePercentagePath", "ToleratedFailureCountPath",
-)
-#: Path fields that may also hold an intrinsic function call.
-_INTRINSIC_PATH_FIELDS = frozenset({"ErrorPath", "CausePath"})
-#: Per state type: groups of fields of which at most one may be set.
-_AT_MOST_ONE: dict[str, tuple[tuple[str, ...], ...]] = {
-    "Task": (("TimeoutSeconds", "TimeoutSecondsPath"), ("HeartbeatSeconds", "HeartbeatSecondsPath")),
-    "Fail": (("Error", "ErrorPath"), ("Cause", "CausePath")),
-    "Map": (
-        ("ItemProcessor", "Iterator"), ("ItemSelector", "Parameters"), ("Items", "ItemsPath"),
-        ("MaxConcurrency", "MaxConcurrencyPath"),
-        ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
-        ("ToleratedFailureCount", "ToleratedFailureCountPath"),
-    ),
-}
-_BATCHER_PAIRS = (("MaxItemsPerBatch", "MaxItemsPerBatchPath"),
-                  ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"))
-_WAIT_FIELDS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
-
-_RULE_COMBINATORS = ("And", "Or", "Not")
-_RULE_STRUCTURE = frozenset({"Variable", "Next", "Comment", "Assign", "Output", "Condition",
-                             *_RULE_COMBINATORS})
-
-
-@functools.cache
-def _operators() -> frozenset[str]:
-    """The Choice comparison operators, as the schema lists them."""
-    rule = load_schema()["$defs"]["nestedChoiceRule"]["properties"]
-    return frozenset(rule) - _RULE_STRUCTURE
-
-_MATH_FUNCTIONS = {"States.MathAdd": "number", "States.MathRandom": "number",
-                   "States.ArrayRange": "number"}
-
-_PLACEHOLDER = re.compile(r"\$\{[^{}]*\}")
-_TIMESTAMP = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|z|[+-]\d{2}:\d{2})$"
-)
-# "\0" marks where a ${...} placeholder stood (see _resource_problem).
-_LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_.\0-]+$")
-_LAMBDA_QUALIFIER = re.compile(r"^(?:\$LATEST|[A-Za-z0-9_\0-]+)$")
 
 
 def validate(definition: Any, *, source: Source | None = None) -> list[Diagnostic]:
@@ -165,18 +92,11 @@ def validate(definition: Any, *, source: Source | None = None) -> list[Diagnosti
     return sorted(located, key=lambda d: d.line if d.line is not None else 0)
 
 
-def _language_modules() -> tuple[Any, Any, Any]:
-    """The expression parsers, imported on first use (they are large and optional here)."""
-    from statemachine.language import intrinsics, jsonata, paths
-
-    return paths, intrinsics, jsonata
-
-
-class _Checker:
+class _Checker(FieldChecker):
     """One pass over a definition, collecting diagnostics."""
 
     def __init__(self, definition: dict[str, Any]) -> None:
-        self.diagnostics: list[Diagnostic] = []
+        super().__init__()
         top = definition.get("QueryLanguage")
         self.top_language = top if top in (JSONPATH, JSONATA) else JSONPATH
         self.names: dict[str, str] = {}
@@ -184,10 +104,6 @@ class _Checker:
         # Inside a distributed Map's processor (child executions of their own) a state
         # may go back to JSONPath even when the parent machine is JSONata.
         self.distributed = False
-        self.paths, self.intrinsics, self.jsonata = _language_modules()
-
-    def report(self, pointer: str, code: str, message: str) -> None:
-        self.diagnostics.append(Diagnostic(pointer, code, message))
 
     # --- machines and transitions -----------------------------------------------
 
@@ -205,7 +121,7 @@ class _Checker:
             if not isinstance(state, dict):
                 continue
             edges[name] = self.state(state, state_pointer)
-            terminal = terminal or state.get("Type") in _TERMINAL_TYPES or state.get("End") is True
+            terminal = terminal or state.get("Type") in TERMINAL_TYPES or state.get("End") is True
         start = machine.get("StartAt")
         if not isinstance(start, str):
             return
@@ -268,7 +184,7 @@ class _Checker:
         edges: list[tuple[str, str]] = []
         self._flow(state, kind, pointer, edges)
         self._language_fields(state, language, pointer)
-        for group in _AT_MOST_ONE.get(kind, ()):
+        for group in AT_MOST_ONE.get(kind, ()):
             self._at_most_one(state, group, pointer)
         if language == JSONPATH:
             self._jsonpath_fields(state, pointer)
@@ -295,7 +211,7 @@ class _Checker:
         has_next, has_end = "Next" in state, "End" in state
         if isinstance(state.get("Next"), str):
             edges.append((state["Next"], pointer_join(pointer, "Next")))
-        if kind not in _FLOW_TYPES:
+        if kind not in FLOW_TYPES:
             return
         if has_next and has_end:
             self.report(pointer_join(pointer, "End"), NEXT_AND_END,
@@ -305,7 +221,7 @@ class _Checker:
                         f"a {kind} state must have either 'Next' or 'End: true'")
 
     def _language_fields(self, state: dict[str, Any], language: str, pointer: str) -> None:
-        wrong = _JSONPATH_ONLY if language == JSONATA else _JSONATA_ONLY
+        wrong = JSONPATH_ONLY if language == JSONATA else JSONATA_ONLY
         for field in state:
             hint = wrong.get(field)
             if hint is None:
@@ -321,22 +237,23 @@ class _Checker:
                         f"{names} cannot both be set")
 
     def _jsonpath_fields(self, state: dict[str, Any], pointer: str) -> None:
-        for field in _PATH_FIELDS:
+        for field in PATH_FIELDS:
             if field not in state:
                 continue
             value, where = state[field], pointer_join(pointer, field)
-            if field in _INTRINSIC_PATH_FIELDS and isinstance(value, str) and value.startswith("States."):
+            is_call = isinstance(value, str) and value.startswith("States.")
+            if field in INTRINSIC_PATH_FIELDS and is_call:
                 self.intrinsic(value, where)
             else:
                 self.path(value, where, field)
         if "ResultPath" in state:
             self.reference_path(state["ResultPath"], pointer_join(pointer, "ResultPath"))
-        for field in _TEMPLATES:
+        for field in TEMPLATES:
             if field in state:
                 self.template(state[field], pointer_join(pointer, field))
 
     def _jsonata_fields(self, state: dict[str, Any], pointer: str) -> None:
-        for field in _JSONATA_FIELDS:
+        for field in JSONATA_FIELDS:
             if field in state:
                 self.jsonata_value(state[field], pointer_join(pointer, field))
 
@@ -344,7 +261,7 @@ class _Checker:
         """A ``{% %}`` string in a number field is JSONata: wrong in a JSONPath state."""
         if language == JSONATA:
             return
-        for field in _NUMBER_FIELDS:
+        for field in NUMBER_FIELDS:
             value = state.get(field)
             if isinstance(value, str) and self.jsonata.is_expression(value):
                 self.report(pointer_join(pointer, field), QUERY_LANGUAGE,
@@ -399,108 +316,6 @@ class _Checker:
         if "Assign" in catcher:
             self.template(catcher["Assign"], pointer_join(pointer, "Assign"))
 
-    # --- expressions ---------------------------------------------------------------------
-
-    def path(self, value: Any, pointer: str, field: str) -> Any:
-        """A JSONPath (``$.a``, ``$$.Execution.Id``, ``$var.x``); returns it compiled."""
-        if not isinstance(value, str) or "${" in value:
-            return None
-        try:
-            return self.paths.compile_path(value)
-        except ValueError as exc:
-            self.report(pointer, BAD_PATH, f"'{field}' is not a valid JSONPath: {exc}")
-            return None
-
-    def reference_path(self, value: Any, pointer: str) -> None:
-        """``ResultPath``: names one place in the state's data (no ``$$``, no variables)."""
-        if not isinstance(value, str) or "${" in value:
-            return
-        text = value.strip()
-        if not text.startswith("$") or text[1:2] not in ("", ".", "["):
-            self.report(pointer, BAD_PATH,
-                        f"'ResultPath' must be a reference path into the state's data such as "
-                        f"'$.result' (got '{value}')")
-            return
-        compiled = self.path(value, pointer, "ResultPath")
-        if compiled is not None and not getattr(compiled, "is_reference", True):
-            self.report(pointer, BAD_PATH,
-                        f"'ResultPath' must name a single place: no wildcards, filters or "
-                        f"slices (got '{value}')")
-
-    def intrinsic(self, value: str, pointer: str) -> None:
-        try:
-            call = self.intrinsics.parse_intrinsic(value)
-        except ValueError as exc:
-            self.report(pointer, BAD_INTRINSIC, str(exc))
-            return
-        self._literal_types(call, pointer)
-
-    def _literal_types(self, call: Any, pointer: str) -> None:
-        """Literal arguments of the math functions must be numbers (a path may be anything)."""
-        if getattr(call, "name", None) not in _MATH_FUNCTIONS:
-            return
-        for arg in getattr(call, "args", ()):
-            if getattr(arg, "path", None) is not None or hasattr(arg, "name"):
-                continue
-            value = getattr(arg, "value", None)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.report(pointer, BAD_INTRINSIC,
-                            f"{call.name} takes numbers, but its argument {value!r} in "
-                            f"'{call.text}' is not one")
-
-    def template(self, value: Any, pointer: str) -> None:
-        """A JSONPath payload template: ``.$`` keys hold paths or intrinsic calls."""
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                self.template(item, pointer_join(pointer, i))
-            return
-        if not isinstance(value, dict):
-            return
-        for key, item in value.items():
-            child = pointer_join(pointer, key)
-            if not key.endswith(".$"):
-                self.template(item, child)
-                continue
-            if key[:-2] in value:
-                self.report(child, DUPLICATE_FIELD,
-                            f"'{key}' and '{key[:-2]}' would be the same field once the '.$' "
-                            "suffix is removed")
-            if not isinstance(item, str):
-                self.report(child, SCHEMA, f"the value of '{key}' must be a string holding a "
-                                           "path or an intrinsic function")
-            elif item.startswith("States."):
-                self.intrinsic(item, child)
-            elif "${" not in item:
-                self._template_path(item, child, key)
-
-    def _template_path(self, text: str, pointer: str, key: str) -> None:
-        try:
-            self.paths.compile_path(text)
-        except ValueError as exc:
-            self.report(pointer, BAD_PATH,
-                        f"the value of '{key}' must be a JSONPath or an intrinsic function: {exc}")
-
-    def jsonata_value(self, value: Any, pointer: str) -> None:
-        """Every ``{% %}`` string inside ``value`` must parse as JSONata."""
-        if isinstance(value, str):
-            self._jsonata_string(value, pointer)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                self.jsonata_value(item, pointer_join(pointer, i))
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                self.jsonata_value(item, pointer_join(pointer, key))
-
-    def _jsonata_string(self, value: str, pointer: str) -> None:
-        if self.jsonata.is_expression(value):
-            try:
-                self.jsonata.compile_expression(value)
-            except ValueError as exc:
-                self.report(pointer, BAD_JSONATA, f"invalid JSONata expression: {exc}")
-        elif value.startswith("{%") or value.endswith("%}"):
-            self.report(pointer, BAD_JSONATA,
-                        f"malformed JSONata expression {value!r}: write it as {{% expression %}}")
-
     # --- per state type ------------------------------------------------------------------
 
     def task(self, state: dict[str, Any], pointer: str, language: str,
@@ -513,26 +328,16 @@ class _Checker:
                         f"'HeartbeatSeconds' ({heartbeat}) must be smaller than "
                         f"'TimeoutSeconds' ({timeout})")
 
-    def resource(self, value: Any, pointer: str) -> None:
-        if not isinstance(value, str):
-            return  # a CloudFormation intrinsic object, or a schema error
-        problem = _resource_problem(value)
-        if problem:
-            self.report(pointer, BAD_RESOURCE, f"'Resource' {problem} (got '{value}')")
-
     def wait(self, state: dict[str, Any], pointer: str, language: str,
              edges: list[tuple[str, str]]) -> None:
-        present = [f for f in _WAIT_FIELDS if f in state]
+        present = [f for f in WAIT_FIELDS if f in state]
         if len(present) != 1:
             got = ", ".join(f"'{f}'" for f in present) or "none"
             self.report(pointer, CONFLICT,
                         "a Wait state must have exactly one of 'Seconds', 'SecondsPath', "
                         f"'Timestamp' and 'TimestampPath' (has {got})")
-        stamp = state.get("Timestamp")
-        if isinstance(stamp, str) and not _timestamp_ok(stamp, language, self.jsonata):
-            self.report(pointer_join(pointer, "Timestamp"), SCHEMA,
-                        f"'Timestamp' must be an RFC 3339 timestamp such as "
-                        f"'2026-01-31T12:00:00Z' (got '{stamp}')")
+        self.timestamp(state.get("Timestamp"), pointer_join(pointer, "Timestamp"), "Timestamp",
+                       language)
 
     def choice(self, state: dict[str, Any], pointer: str, language: str,
                edges: list[tuple[str, str]]) -> None:
@@ -580,8 +385,8 @@ class _Checker:
                             "JSONPath")
         if top and "Assign" in rule:
             self.template(rule["Assign"], pointer_join(pointer, "Assign"))
-        combinators = [k for k in _RULE_COMBINATORS if k in rule]
-        operators = [k for k in rule if k in _operators()]
+        combinators = [k for k in RULE_COMBINATORS if k in rule]
+        operators = [k for k in rule if k in choice_operators()]
         if "Condition" in rule and not combinators and not operators:
             return  # a JSONata rule in a JSONPath state: reported above
         if combinators:
@@ -617,11 +422,8 @@ class _Checker:
     def _operand(self, op: str, value: Any, pointer: str) -> None:
         if op.endswith("Path"):
             self.path(value, pointer, op)
-        elif (op.startswith("Timestamp") and isinstance(value, str) and "${" not in value
-              and not _TIMESTAMP.match(value)):
-            self.report(pointer, SCHEMA,
-                        f"'{op}' must be an RFC 3339 timestamp such as "
-                        f"'2026-01-31T12:00:00Z' (got '{value}')")
+        elif op.startswith("Timestamp"):
+            self.timestamp(value, pointer, op, JSONPATH)
 
     def parallel(self, state: dict[str, Any], pointer: str, language: str,
                  edges: list[tuple[str, str]]) -> None:
@@ -643,7 +445,8 @@ class _Checker:
                 continue
             config = processor.get("ProcessorConfig")
             outer = self.distributed
-            self.distributed = outer or (isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED")
+            distributed = isinstance(config, dict) and config.get("Mode") == "DISTRIBUTED"
+            self.distributed = outer or distributed
             self.machine(processor, pointer_join(pointer, field), "processor")
             self.distributed = outer
         self._map_parts(state, pointer, language)
@@ -656,45 +459,30 @@ class _Checker:
             if isinstance(config, dict):
                 where = pointer_join(pointer_join(pointer, "ItemReader"), "ReaderConfig")
                 self._at_most_one(config, ("MaxItems", "MaxItemsPath"), where)
-                self._sub_path(config, "MaxItemsPath", where, language)
+                self.sub_path(config, "MaxItemsPath", where, language)
         writer = state.get("ResultWriter")
         if isinstance(writer, dict):
             self._integration(writer, pointer_join(pointer, "ResultWriter"), language)
         batcher = state.get("ItemBatcher")
         if isinstance(batcher, dict):
             where = pointer_join(pointer, "ItemBatcher")
-            for pair in _BATCHER_PAIRS:
+            for pair in BATCHER_PAIRS:
                 self._at_most_one(batcher, pair, where)
-                self._sub_path(batcher, pair[1], where, language)
+                self.sub_path(batcher, pair[1], where, language)
             if "BatchInput" in batcher:
-                self._payload(batcher["BatchInput"], pointer_join(where, "BatchInput"), language)
+                self.payload(batcher["BatchInput"], pointer_join(where, "BatchInput"), language)
 
     def _integration(self, obj: dict[str, Any], pointer: str, language: str) -> None:
         """ItemReader / ResultWriter: a resource with Parameters (JSONPath) or Arguments."""
         self.resource(obj.get("Resource"), pointer_join(pointer, "Resource"))
-        wrong, right = ("Parameters", "Arguments") if language == JSONATA else ("Arguments", "Parameters")
+        wrong, right = (("Parameters", "Arguments") if language == JSONATA
+                        else ("Arguments", "Parameters"))
         if wrong in obj:
             self.report(pointer_join(pointer, wrong), QUERY_LANGUAGE,
                         f"'{wrong}' is not allowed when QueryLanguage is {language} "
                         f"(use '{right}')")
         if right in obj:
-            self._payload(obj[right], pointer_join(pointer, right), language)
-
-    def _sub_path(self, obj: dict[str, Any], field: str, pointer: str, language: str) -> None:
-        if field not in obj:
-            return
-        if language == JSONATA:
-            self.report(pointer_join(pointer, field), QUERY_LANGUAGE,
-                        f"'{field}' is not allowed when QueryLanguage is JSONata "
-                        f"(use '{field.removesuffix('Path')}' with a {{% %}} expression)")
-        else:
-            self.path(obj[field], pointer_join(pointer, field), field)
-
-    def _payload(self, value: Any, pointer: str, language: str) -> None:
-        if language == JSONATA:
-            self.jsonata_value(value, pointer)
-        else:
-            self.template(value, pointer)
+            self.payload(obj[right], pointer_join(pointer, right), language)
 
 
 _STATE_CHECKS = {
@@ -708,33 +496,3 @@ _STATE_CHECKS = {
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _timestamp_ok(text: str, language: str, jsonata: Any) -> bool:
-    if "${" in text or _TIMESTAMP.match(text):
-        return True
-    return language == JSONATA and bool(jsonata.is_expression(text))
-
-
-def _resource_problem(text: str) -> str | None:
-    """Why ``text`` is not a usable Task resource, or None when it is.
-
-    ``${...}`` placeholders stand for any text (``arn:${AWS::Partition}:states:::...``).
-    """
-    masked = _PLACEHOLDER.sub("\0", text)
-    if "${" in masked:
-        return "has an unterminated ${...} placeholder"
-    if masked.startswith(("\0", "http://", "https://")):
-        return None  # a leading placeholder may stand for a whole ARN or base URL
-    if not masked.startswith("arn:"):
-        return "must be an ARN (arn:partition:service:region:account:resource) or an http(s) URL"
-    parts = masked.split(":", 5)
-    if len(parts) < 6 or not parts[1] or not parts[2] or not parts[5]:
-        return "is not a complete ARN (arn:partition:service:region:account:resource)"
-    if parts[2] == "lambda" and parts[5].startswith("function:"):
-        name, colon, qualifier = parts[5][len("function:"):].partition(":")
-        if not _LAMBDA_NAME.match(name):
-            return "names an invalid Lambda function"
-        if colon and not _LAMBDA_QUALIFIER.match(qualifier):
-            return "has an invalid Lambda version or alias"
-    return None
