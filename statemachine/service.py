@@ -37,7 +37,7 @@ from statemachine.interpreter.handlers import task_token, token_execution
 from statemachine.interpreter.records import TERMINAL
 from statemachine.interpreter.step import derive, iso, new_execution
 from statemachine.runtime import keys as K
-from statemachine.runtime.redis_store import RedisStore, dumps, loads
+from statemachine.runtime.redis_store import RedisStore, dumps, loads, pack_record, unpack_record
 from statemachine.runtime.script_pipe import ScriptBatch
 from statemachine.runtime.settings import Settings
 
@@ -283,6 +283,7 @@ class Service:
         if len(data) > self.settings.max_input_bytes:
             raise InputError(f"input is {len(data)} bytes, over the limit of "
                              f"{self.settings.max_input_bytes} bytes", "InvalidExecutionInput")
+        unnamed = name is None
         execution_id, name = self._pick_id(machine, name)
         shard = self.store.shard(execution_id)
         now = now_ms()
@@ -290,18 +291,29 @@ class Service:
                                machine_version=0, input=loads(data), now=now,
                                salt=secrets.token_hex(16))
         del record["machine_version"]  # the script writes the version it read
-        keys = [shard.name(machine, name), shard.record(execution_id), shard.ready, shard.index_all,
-                shard.index_machine(machine), shard.index_status("RUNNING"), versions_key(shard)]
-        args = [execution_id, hashlib.sha256(data).hexdigest(), dumps(record),
-                dumps({"x": execution_id, "e": {"type": "Started"}}), now, machine, ""]
+        # An unnamed execution keeps no name entry (its name is its random id); a named one
+        # must not take the name of an unnamed one, whose record is on the name's shard.
+        if unnamed:
+            mode, same_name = "unnamed", shard.record(execution_id)
+        elif K.shard_of(name, len(self.store.shards)) == shard.n:
+            mode, same_name = "check", shard.record(name)
+        else:
+            mode, same_name = "", shard.record(execution_id)
+        keys = [shard.name(machine, name), shard.record(execution_id), shard.ready,
+                shard.index_machine(machine), shard.index_status("RUNNING"), versions_key(shard),
+                same_name]
+        args = [execution_id, hashlib.sha256(data).hexdigest(), pack_record(record),
+                dumps({"x": execution_id, "e": {"type": "Started"}}), now, machine, "", mode]
         result = await self._starts.run(keys, args)
         if result[0] == -2:
             latest = await self._r(lambda: self.client.hget(K.machine(machine), "latest"))
             if latest is None:
                 raise NotFound(f"state machine {machine!r} does not exist",
                                "StateMachineDoesNotExist")
-            args[-1] = int(latest)
+            args[6] = int(latest)
             result = await self._starts.run(keys, args)
+        if result[0] == -3:
+            raise Conflict(f"execution {name!r} of {machine!r} already exists", "ExecutionAlreadyExists")
         created, found = result[0], result[1].decode()
         if created == -1:
             raise Conflict(f"execution {name!r} of {machine!r} already exists with another input "
@@ -371,15 +383,18 @@ class Service:
     async def _index_rows(self, machine: str | None, status: str | None, top: str,
                           after: tuple[int, str] | None, want: int) -> tuple[list[tuple[int, str]], bool]:
         """Up to ``want`` (start, id) index rows after ``after``, merged over the shards."""
-        def index(shard: K.Shard) -> str:
+        def indexes(shard: K.Shard) -> list[str]:
             if machine is not None:
-                return shard.index_machine(machine)
-            return shard.index_status(status) if status is not None else shard.index_all
+                return [shard.index_machine(machine)]
+            if status is not None:
+                return [shard.index_status(status)]
+            return [shard.index_status(s) for s in STATUSES]  # a root is in exactly one
 
         async def read() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
             for shard in self.store.shards:
-                pipe.zrevrangebyscore(index(shard), top, "-inf", start=0, num=want, withscores=True)
+                for key in indexes(shard):
+                    pipe.zrevrangebyscore(key, top, "-inf", start=0, num=want, withscores=True)
             return await pipe.execute()
 
         rows: list[tuple[int, str]] = []
@@ -405,7 +420,7 @@ class Service:
         for row, raw in zip(rows, await self._r(load), strict=True):
             if raw is None:
                 continue
-            record = loads(raw)
+            record = unpack_record(raw)
             if status is None or record["status"] == status:
                 loaded.append((row, self._summary(record)))
         return loaded

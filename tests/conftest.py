@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from statemachine.runtime.embedded import MEMORY_SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,7 +79,8 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
              "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-             "--protected-mode", "no", "--logfile", str(self.dir / "redis.log")],
+             "--protected-mode", "no", "--logfile", str(self.dir / "redis.log"),
+             *MEMORY_SETTINGS],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10

@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 import redis.asyncio as aioredis
 
-from statemachine.runtime.embedded import ping
+from statemachine.runtime.embedded import MEMORY_SETTINGS, ping
 
 
 RTT_SCRIPT = """
@@ -137,7 +137,8 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
              "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-             "--protected-mode", "yes", "--logfile", str(self.dir / "redis.log")],
+             "--protected-mode", "yes", "--logfile", str(self.dir / "redis.log"),
+             *MEMORY_SETTINGS],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout

@@ -33,7 +33,14 @@ import time
 from pathlib import Path
 from typing import IO
 
-__all__ = ["EmbeddedRedis", "EmbeddedRedisError", "find_redis_server", "running_url"]
+__all__ = ["MEMORY_SETTINGS", "EmbeddedRedis", "EmbeddedRedisError", "find_redis_server",
+           "running_url"]
+
+MEMORY_SETTINGS = ("--hash-max-listpack-value", "1024")
+"""redis-server settings for every server statemachine starts (also advised for your own):
+an execution record hash keeps its JSON in one field, which the default limit (64 bytes)
+moves to a hash table; under 1 KiB it stays a compact listpack, about 250 bytes smaller
+per execution (a parked execution's record is ~430 bytes instead of ~680)."""
 
 DEFAULT_DIR = Path(".statemachine")
 _PR_SET_PDEATHSIG = 1
@@ -137,7 +144,7 @@ class EmbeddedRedis:
             "--dir", str(self.data_dir), "--daemonize", "no",
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
             "--logfile", str(self.data_dir / "redis.log"),
-            "--pidfile", str(self.data_dir / "redis.pid"),
+            "--pidfile", str(self.data_dir / "redis.pid"), *MEMORY_SETTINGS,
         ]
 
     def _wait_ready(self, timeout: float) -> bool:

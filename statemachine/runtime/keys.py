@@ -16,7 +16,8 @@ Global keys (small, never used in a script together with shard keys)::
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
     sm:T:x:<id>                     hash    an execution record:
-                                              r       the record (orjson; interpreter.records)
+                                              r       the record (orjson; interpreter.records;
+                                                      without default fields: pack_record)
                                               rev     its version (compare-and-set)
                                               status  RUNNING | SUCCEEDED | ...
                                               token   the task token it waits for ("" none;
@@ -34,8 +35,11 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:timers                     zset    timer id -> due (ms since the epoch); a commit that
                                             makes a timer the earliest PUBLISHes its due on
                                             the channel ``sm:timers`` (a wake-up hint)
-    sm:T:timer-events               hash    timer id -> the work item to enqueue when due
-    sm:T:n:<machine>:<name>         hash    execution name index: id, ih (input hash)
+    sm:T:timer-events               hash    timer id -> the work item to enqueue when due, for
+                                            the timers whose item is not the plain TimerFired
+                                            that promote.lua builds from the id itself
+    sm:T:n:<machine>:<name>         hash    execution name index: id, ih (input hash); none for
+                                            an unnamed execution (its name is its random id)
     sm:T:mv                         hash    machine name -> latest version (a per-shard copy of
                                             sm:machine:<name> latest, raised by define, so a
                                             start is one script on one shard)
@@ -51,9 +55,9 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:gx:<parent id>:<group>     set     indexes of the group's started, unfinished children
     sm:T:act:<activity name>        list    activity tasks waiting for a poller:
                                             {"x", "token", "input"}
-    sm:T:ix:all                     zset    root id -> start ms (listing)
     sm:T:ix:m:<machine>             zset    root id -> start ms, per state machine
-    sm:T:ix:s:<status>              zset    root id -> start ms, per status
+    sm:T:ix:s:<status>              zset    root id -> start ms, per status (a root is in
+                                            exactly one: listing them all merges these)
 
 The execution name index shares the shard of its execution: the service picks a UUID4
 whose shard is the name's shard, so starting by name is one atomic script.
@@ -100,7 +104,7 @@ def shard_of_name(machine_name: str, name: str, shards: int) -> int:
 class Shard:
     """The keys of one shard; built once per shard and reused."""
 
-    __slots__ = ("n", "tag", "ready", "tasks", "timers", "timer_events", "index_all", "_base")
+    __slots__ = ("n", "tag", "ready", "tasks", "timers", "timer_events", "_base")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -110,7 +114,6 @@ class Shard:
         self.tasks = self._base + "tasks"
         self.timers = self._base + "timers"
         self.timer_events = self._base + "timer-events"
-        self.index_all = self._base + "ix:all"
 
     def record(self, execution_id: str) -> str:
         return self._base + "x:" + execution_id

@@ -53,7 +53,14 @@ from statemachine.interpreter.step import advance, new_child
 from statemachine.language.model import Machine, compile_machine
 from statemachine.runtime import keys as K
 from statemachine.runtime.invokers import Invokers, kind
-from statemachine.runtime.redis_store import Commit, RedisStore, dumps, loads
+from statemachine.runtime.redis_store import (
+    Commit,
+    RedisStore,
+    dumps,
+    loads,
+    pack_record,
+    unpack_record,
+)
 from statemachine.runtime.script_pipe import ScriptBatch
 from statemachine.runtime.settings import Settings
 
@@ -71,6 +78,16 @@ def now_ms() -> int:
 def _stored_event(event: dict[str, Any]) -> bytes:
     """A history event as stored: without id/previousEventId, which its list position gives."""
     return dumps({k: v for k, v in event.items() if k != "id" and k != "previousEventId"})
+
+
+def _timer_message(xid: str, command: dict[str, Any]) -> bytes:
+    """A timer's work item, or b"" for the plain ``TimerFired`` that promote.lua builds from
+    the timer id (``<execution id>:...``) itself, saving a hash entry per parked execution."""
+    timer = command["id"]
+    if (command["event"] == {"type": "TimerFired", "timer": timer} and ":" not in xid
+            and timer.startswith(xid + ":") and dumps(timer) == b'"' + timer.encode() + b'"'):
+        return b""
+    return dumps({"x": xid, "e": command["event"]})
 
 
 class Worker:
@@ -387,7 +404,7 @@ class Worker:
         """A stored record (guarded by its rev), or None when there is none."""
         if raw is None:
             return None
-        record: Execution = loads(raw)
+        record: Execution = unpack_record(raw)
         commit.guard(record_key, "rev", str(record["rev"]))
         return record
 
@@ -430,7 +447,7 @@ class Worker:
         record_key = shard.record(xid)
         commit.history(shard.history(xid), shard.record(K.root_of(xid)), map(_stored_event, history))
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
-        raw = dumps(ex)
+        raw = pack_record(ex)
         commit.op("HSET", record_key, "r", raw, "rev", ex["rev"], "status", ex["status"],
                   "token", token)
         if event["type"] == "ChildrenFinished":
@@ -442,8 +459,7 @@ class Worker:
                 if self._invoke(shard, commit, xid, command) and take:
                     commit.take(shard.tasks, K.INVOKERS_GROUP, self.consumer)
             elif kind_ == "StartTimer":
-                commit.timer(shard, command["id"], command["due"],
-                             dumps({"x": xid, "e": command["event"]}))
+                commit.timer(shard, command["id"], command["due"], _timer_message(xid, command))
                 soon = soon or command["due"] - now < self.settings.timer_max_sleep_ms
             elif kind_ == "CancelTimer":
                 commit.op("ZREM", shard.timers, command["id"])

@@ -10,6 +10,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from statemachine.errors import Conflict
 from statemachine.runtime import keys as K
 from statemachine.runtime.invokers.http import proxy_configured
 from statemachine.runtime.script_pipe import BATCHES_IN_FLIGHT
@@ -94,6 +95,30 @@ async def test_concurrent_starts_share_a_round_trip_past_a_script_flush(redis_ur
         assert len({s["executionId"] for s in named}) == 1
         ready = sum([await client.xlen(shard.ready) for shard in service.store.shards])
         assert ready == 41
+    finally:
+        await client.aclose()
+        await service.close()
+
+
+async def test_an_unnamed_start_keeps_no_name_entry_and_its_name_stays_taken(redis_url: str) -> None:
+    service = await Service.connect(redis_url, settings=settings(redis_url))
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        await service.define("hello", HELLO)
+        await service.define("other", HELLO)
+        unnamed = await service.start("hello", {"a": 1})
+        xid = unnamed["executionId"]
+        assert unnamed["name"] == xid and (await service.describe(xid))["name"] == xid
+        names = [k for shard in service.store.shards
+                 async for k in client.scan_iter(match=f"sm:{shard.tag}:n:*")]
+        assert names == []
+        with pytest.raises(Conflict):  # the unnamed execution's name is its id
+            await service.start("hello", {"a": 1}, name=xid)
+        elsewhere = await service.start("other", {"a": 1}, name=xid)  # names are per machine
+        assert elsewhere["created"] and elsewhere["name"] == xid
+        named = await service.start("hello", {"a": 2}, name="kept")
+        shard = service.store.shard(named["executionId"])
+        assert await client.hget(shard.name("hello", "kept"), "id") == named["executionId"].encode()
     finally:
         await client.aclose()
         await service.close()

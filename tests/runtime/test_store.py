@@ -7,7 +7,9 @@ import asyncio
 import orjson
 
 from statemachine.runtime import keys as K
-from statemachine.runtime.redis_store import Commit, RedisStore
+from statemachine.interpreter.step import new_execution
+from statemachine.runtime.redis_store import Commit, RedisStore, pack_record, unpack_record
+from statemachine.runtime.worker import _timer_message
 from tests.runtime import settings
 
 
@@ -119,6 +121,47 @@ async def test_timers_are_promoted_once_by_racing_schedulers(redis_url: str) -> 
         assert await store.script("promote", keys, [5000, 50]) == [0, 10**13]
     finally:
         await store.close()
+
+
+async def test_a_plain_timer_keeps_no_event_and_fires_with_its_timer_fired(redis_url: str) -> None:
+    """Most timers' work item is TimerFired{timer}: promote.lua builds it from the timer id,
+    so only other items take a timer-events entry."""
+    store = await RedisStore.connect(settings(redis_url))
+    client, shard = store.client, store.shards[4]
+    try:
+        xid = "0b6f0e4e-3c52-4e0c-9a51-1d8f8a1c2b3d/2/7"
+        plain = {"type": "StartTimer", "id": f"{xid}:wait:3", "due": 1000,
+                 "event": {"type": "TimerFired", "timer": f"{xid}:wait:3"}}
+        other = {"type": "StartTimer", "id": f"{xid}:odd", "due": 1001,
+                 "event": {"type": "TimerFired", "timer": f"{xid}:odd", "extra": 1}}
+        assert _timer_message(xid, plain) == b""
+        assert orjson.loads(_timer_message(xid, other)) == {"x": xid, "e": other["event"]}
+        quoted = {**plain, "id": 'x"y:wait:1', "event": {"type": "TimerFired", "timer": 'x"y:wait:1'}}
+        assert _timer_message('x"y', quoted) != b""
+        commit = Commit(shard.ready)
+        for command in (plain, other):
+            commit.timer(shard, command["id"], command["due"], _timer_message(xid, command))
+        assert await store.commit(commit) == (True, 0)
+        assert await client.hkeys(shard.timer_events) == [other["id"].encode()]
+        keys = [shard.timers, shard.timer_events, shard.ready]
+        assert await store.script("promote", keys, [5000, 50]) == [2, -1]
+        items = [orjson.loads(fields[b"m"]) for _, fields in await client.xrange(shard.ready)]
+        assert items == [{"x": xid, "e": plain["event"]}, {"x": xid, "e": other["event"]}]
+        assert await client.exists(shard.timer_events) == 0
+    finally:
+        await store.close()
+
+
+def test_a_record_is_stored_without_its_default_fields() -> None:
+    record = new_execution(execution_id="abc", name="abc", machine="m", machine_version=1,
+                           input={"k": [1, None]}, now=5, salt="s")
+    record.update(state="A", state_input={}, vars={"v": None}, output=None)
+    packed = orjson.loads(pack_record(record))
+    assert set(packed) == {"id", "machine", "machine_version", "status", "input", "rev", "seq",
+                           "entered", "start", "salt", "state", "state_input", "vars"}
+    assert unpack_record(pack_record(record)) == record
+    named = {**record, "name": "other", "path": [0], "retry": {"A": 1}, "error": ""}
+    assert unpack_record(pack_record(named)) == named
 
 
 async def test_result_commit_acks_and_enqueues_once(redis_url: str) -> None:

@@ -20,7 +20,8 @@
 --                       ids are 1..n without gaps); skipped when hash KEYS[c]'s status is
 --                       not RUNNING (a stopped root's late children write no history)
 --   TIMER k e id due message
---                       ZADD timer id at due to zset k, its work item to hash KEYS[e]; when
+--                       ZADD timer id at due to zset k, its work item to hash KEYS[e] (none
+--                       when message is "": promote.lua builds the plain TimerFired); when
 --                       it is now the shard's earliest timer, PUBLISH due on channel
 --                       "sm:timers" so sleeping schedulers wake up for it
 --   ACK k group id     XACK and XDEL entry id of stream k (a task dispatch whose result
@@ -127,7 +128,9 @@ while i <= n do
   elseif op == 'TIMER' then
     local due = argv[first + 2]
     redis.call('ZADD', key, due, argv[first + 1])
-    redis.call('HSET', KEYS[tonumber(argv[first])], argv[first + 1], argv[first + 3])
+    if argv[first + 3] ~= '' then
+      redis.call('HSET', KEYS[tonumber(argv[first])], argv[first + 1], argv[first + 3])
+    end
     local earliest = redis.call('ZRANGE', key, 0, 0)
     if earliest[1] == argv[first + 1] then
       redis.call('PUBLISH', 'sm:timers', due)
