@@ -205,6 +205,10 @@ class RedisStore:
         count = int(await client.hget(K.META, "shards"))
         self.shards = [K.Shard(n) for n in range(count)]
         await self.ensure_groups()
+        pipe = client.pipeline(transaction=False)
+        for script in self.scripts.values():  # so that no first call meets NOSCRIPT
+            pipe.script_load(script.source)
+        await pipe.execute()
 
     async def ensure_groups(self) -> None:
         """Create the "workers" and "invokers" groups (again, after a Redis without AOF lost them)."""

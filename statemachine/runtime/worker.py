@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -104,12 +105,16 @@ class Worker:
         self._commits: ScriptBatch | None = None
         self.invokers: Invokers | None = None
         self._machines: dict[tuple[str, int], Machine] = {}
+        self._loading: dict[tuple[str, int], asyncio.Future[Machine | None]] = {}
         self._held: dict[str, set[bytes]] = {}
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
         self._wake = asyncio.Event()
+        self._freed = asyncio.Event()  # an entry in hand was let go
         self._next_due: int | None = None
         self._specs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._task_streams: list[str] = []
+        self._handed: dict[bytes, Cached] = {}  # dispatch entry id -> record, handed over
         self.transitions = 0
         self._started = False
 
@@ -126,11 +131,15 @@ class Worker:
             ready: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.concurrency)
             tasks: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.invoke_concurrency)
             shards = self.store.shards
+            self._task_streams = [sh.tasks for sh in shards]
+            for sh in shards:
+                self._held.setdefault(sh.ready, set())
+                self._held.setdefault(sh.tasks, set())
             readers = [
                 asyncio.create_task(self._reader({sh.ready: sh for sh in shards}, K.WORKERS_GROUP, ready)),
                 asyncio.create_task(self._reader({sh.tasks: sh for sh in shards}, K.INVOKERS_GROUP, tasks)),
             ]
-            consumers = [asyncio.create_task(self._consume(ready, self._process))
+            consumers = [asyncio.create_task(self._consume(ready, self._process, tasks))
                          for _ in range(s.concurrency)]
             consumers += [asyncio.create_task(self._consume(tasks, self._dispatch))
                           for _ in range(s.invoke_concurrency)]
@@ -180,15 +189,28 @@ class Worker:
         by_name = {name.encode(): name for name in streams}
         for name in streams:
             self._held.setdefault(name, set())
+        capacity = s.concurrency if group == K.WORKERS_GROUP else s.invoke_concurrency
+
+        # COUNT applies to each stream: task readers ask for a share of their free hands per
+        # stream, so one worker does not take a whole burst of first tasks for itself.
+        spread = len(streams) if group == K.INVOKERS_GROUP else 1
 
         async def read() -> list[tuple[str, Any, bool]]:
+            room = capacity - self._in_hand(streams)
+            count = max(1, min(s.read_count, room // spread))
             reply = await client.xreadgroup(group, self.consumer, dict.fromkeys(streams, ">"),
-                                            count=s.read_count, block=s.block_ms)
+                                            count=count, block=s.block_ms)
             return [(by_name[name], got, True) for name, got in reply or ()]
 
         claimer = asyncio.create_task(self._claimer(streams, group, queue))
         try:
             while not self._stopped():
+                # Take no more than there are free hands for: entries left in the stream go
+                # to the other workers, so a burst spreads over them all.
+                while self._in_hand(streams) >= capacity and not self._stopped():
+                    self._freed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._freed.wait(), timeout=s.block_ms / 1000)
                 try:
                     batches = await self.store.retry(read, give_up_s=None, stop=self._stopped)
                 except StoreError:
@@ -218,6 +240,10 @@ class Worker:
                 return
             await asyncio.sleep(max(s.lease_ms / 2000, 0.05))
 
+    def _in_hand(self, streams: Any) -> int:
+        """Entries of ``streams`` this worker holds (queued or being handled)."""
+        return sum(len(self._held[name]) for name in streams)
+
     async def _enqueue(self, streams: dict[str, K.Shard], batches: list[tuple[str, Any, bool]],
                        queue: asyncio.Queue[Item | None]) -> None:
         """Queue the entries not in hand already; from now on the lease keeper keeps them ours."""
@@ -231,9 +257,11 @@ class Worker:
         for item in batch:
             await queue.put(item)
 
-    async def _consume(self, queue: asyncio.Queue[Item | None], handle: Any) -> None:
-        """Handle items from ``queue``, and straight after one, the item its commit took
-        (a task dispatch handed over by ``commit.lua``'s TAKE, with the record it left)."""
+    async def _consume(self, queue: asyncio.Queue[Item | None], handle: Any,
+                       handoff: asyncio.Queue[Item | None] | None = None) -> None:
+        """Handle items from ``queue``, and after one, the task dispatch its commit took
+        (``commit.lua``'s TAKE) with the record the commit left: right here, or, with
+        ``handoff`` (the transitions' consumers), queued for the invokers."""
         assert self.store is not None
         follow: tuple[Item, Cached | None] | None = None
         while True:
@@ -241,7 +269,7 @@ class Worker:
                 item = await queue.get()
                 if item is None:
                     return
-                cached = None
+                cached = self._handed.pop(item[2], None)
             else:
                 (item, cached), follow = follow, None
             shard, stream, entry_id, message, fresh = item
@@ -255,6 +283,12 @@ class Worker:
                 log.exception("work item %s on %s failed; it stays pending", entry_id, shard.tag)
             finally:
                 self._held[stream].discard(entry_id)
+                self._freed.set()
+            if follow is not None and handoff is not None:
+                (taken, record), follow = follow, None
+                if record is not None:
+                    self._handed[taken[2]] = record
+                await handoff.put(taken)
 
     async def _lease_keeper(self) -> None:
         """Reset the idle time of every item in hand, so XAUTOCLAIM leaves them alone."""
@@ -278,10 +312,11 @@ class Worker:
     # -- transitions -------------------------------------------------------------------------
 
     async def _process(self, shard: K.Shard, entry_id: bytes, message: bytes, fresh: bool,
-                       cached: Cached | None = None) -> None:
+                       cached: Cached | None = None) -> tuple[Item, Cached | None] | None:
         """Apply one work item: load, advance, commit; retried from a fresh load when refused."""
         msg = loads(message)
-        await self._apply(shard, msg["x"], msg["e"], msg.get("g"), shard.ready, K.WORKERS_GROUP, entry_id)
+        return await self._apply(shard, msg["x"], msg["e"], msg.get("g"), shard.ready,
+                                 K.WORKERS_GROUP, entry_id)
 
     async def _apply(self, shard: K.Shard, execution_id: str, event: dict[str, Any],
                      link: list[Any] | None, stream: str, group: str, entry_id: bytes,
@@ -291,17 +326,21 @@ class Worker:
 
         The entry is a ready work item, or a task dispatch whose result is applied right
         here: until the commit the dispatch stays pending, so a crash performs it again.
-        A dispatch's commit that sends the next task takes that dispatch for this worker
-        (TAKE) and returns it with the record just written: the caller performs it next,
-        with no stream read and no record load in between (the record is still guarded by
+        A commit that sends a task takes that dispatch for this worker (TAKE) and returns it
+        with the record just written: it is performed next (by this consumer after a task
+        result, else by an invoker it is handed to), with no stream read and no record load
+        in between (the record is still guarded by
         its rev, so a change made meanwhile refuses the commit and a fresh load follows).
         """
         assert self.store is not None
         store = self.store
         record_key = shard.record(execution_id)
-        take = stream == shard.tasks
         if cached is not None and cached[0] != execution_id:
             cached = None
+        # After a task result this consumer performs the next task itself.  A first task
+        # goes through the outbox, where every worker's invokers compete for it: so new
+        # executions spread over the workers, and each keeps the ones it has.
+        take = stream == shard.tasks
         for attempt in range(self.settings.commit_retries):
             now = now_ms()
             if stream == shard.ready:
@@ -416,13 +455,26 @@ class Worker:
         await pipe.execute()
 
     async def _machine(self, name: str, version: int) -> Machine | None:
-        found = self._machines.get((name, version))
-        if found is None:
-            assert self.store is not None
-            stored = await self.store.machine_definition(name, version)
-            if stored is None:
-                return None
-            found = self._machines[(name, version)] = compile_machine(stored["definition"])
+        """A machine version, read and compiled once however many items ask at the same time."""
+        key = (name, version)
+        found = self._machines.get(key)
+        if found is not None:
+            return found
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = self._loading[key] = asyncio.ensure_future(self._compile(name, version))
+        try:
+            return await asyncio.shield(loading)
+        finally:
+            if loading.done():
+                self._loading.pop(key, None)
+
+    async def _compile(self, name: str, version: int) -> Machine | None:
+        assert self.store is not None
+        stored = await self.store.machine_definition(name, version)
+        if stored is None:
+            return None
+        found = self._machines[(name, version)] = compile_machine(stored["definition"])
         return found
 
     async def _with_outcomes(self, shard: K.Shard, record: Execution, event: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,114 @@
+"""The bench's HTTP service: answers every ``POST /echo/<step>`` with its body.
+
+It runs in a process of its own, like the services a workflow calls, so the moment a
+request arrives is not delayed by what the load generator is doing (starting executions,
+polling).  It notes when each request arrived (by the ``run`` field of the body and the
+step number); ``GET /arrivals`` returns them as ``[[run, step, ms since the epoch], ...]``.
+
+``python -m statemachine.bench.echo`` serves on a free loopback port and prints it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+
+class Echo:
+    """The echo handlers and the arrivals they noted."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[str, int, float]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        arrived = time.time() * 1000
+        body = await request.read()
+        self.arrivals.append((_run_of(body), int(request.match_info["step"]), arrived))
+        return web.Response(body=body, content_type="application/json")
+
+    async def report(self, request: web.Request) -> web.Response:
+        return web.Response(body=orjson.dumps(self.arrivals), content_type="application/json")
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/echo/{step}", self.handle)
+        app.router.add_get("/arrivals", self.report)
+        return app
+
+
+def _run_of(body: bytes) -> str:
+    """The ``run`` field of an echoed input (``{"run": "<execution name>", ...}``)."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(value.get("run", "")) if isinstance(value, dict) else ""
+
+
+class Arrivals:
+    """What the echo process saw: request count, and arrival time by (run, step)."""
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        self.requests = len(rows)
+        self.at = {(run, step): ms for run, step, ms in rows}
+
+
+@asynccontextmanager
+async def echo_service() -> AsyncIterator[tuple[str, Any]]:
+    """Run the echo service in a child process; yields (base URL, async fetch of Arrivals)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "statemachine.bench.echo"], stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+        if not line.strip().isdigit():
+            raise RuntimeError("the bench's echo service did not start")
+        base = f"http://127.0.0.1:{int(line)}"
+
+        async def arrivals() -> Arrivals:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"{base}/arrivals") as resp:
+                    return Arrivals(orjson.loads(await resp.read()))
+
+        yield base, arrivals
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _serve() -> None:
+    runner = web.AppRunner(Echo().app(), access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve())
+    else:
+        uvloop.run(_serve())
+
+
+if __name__ == "__main__":
+    main()
