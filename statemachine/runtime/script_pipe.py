@@ -1,8 +1,10 @@
-"""Run one Lua script for many concurrent callers: batched, pipelined, on a lean connection.
+"""Many concurrent callers' Redis calls: batched, pipelined, on a lean connection.
 
-:class:`ScriptBatch` is what ``Service.start`` sends its ``start.lua`` calls through.  Every
-call made during one event-loop turn joins one pipeline sent on the next turn, so a burst
-of starts costs one write and one read instead of one of each per start.
+:class:`ScriptBatch` is what ``Service.start`` sends its ``start.lua`` calls through, and
+workers their ``commit.lua`` calls; :class:`CommandBatch` carries plain commands (a
+worker's record loads).  Every call made during one event-loop turn joins one pipeline
+sent on the next turn, so a burst of starts costs one write and one read instead of one
+of each per start, and never opens a connection more.
 
 :class:`RespConnection` is a single Redis connection that speaks RESP2 through hiredis with
 nothing else around it: no pool, no per-command health check or retry wrapper.  A start
@@ -25,12 +27,12 @@ from redis import exceptions as rexc
 
 from statemachine.runtime.redis_store import RedisStore
 
-__all__ = ["BATCHES_IN_FLIGHT", "RespConnection", "ScriptBatch"]
+__all__ = ["BATCHES_IN_FLIGHT", "CommandBatch", "RespConnection", "ScriptBatch"]
 
 BATCHES_IN_FLIGHT = 4
 """Pipelines out at once; calls made meanwhile wait for a free slot and join one batch."""
 
-Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
+Call = tuple[list[Any], list[Any], "asyncio.Future[Any]"]
 
 
 def _error(reply: hiredis.ReplyError) -> rexc.ResponseError:
@@ -163,25 +165,23 @@ class RespConnection:
             self._protocol = None
 
 
-class ScriptBatch:
-    """Runs one of the store's Lua scripts for concurrent callers, one pipeline per turn.
+class _Batch:
+    """Calls made during one event-loop turn, sent as one pipeline on the next turn.
 
     At most :data:`BATCHES_IN_FLIGHT` pipelines are out at once; calls made meanwhile wait
     for the next one, so an overload grows the batches instead of the connections.  A
-    batch is retried as a whole while Redis is unreachable (up to 10 s), so the script
-    must be safe to repeat (``start.lua`` is: a repeat finds its own name entry).
+    batch is retried as a whole while Redis is unreachable (up to 10 s), so every call
+    must be safe to repeat.
     """
 
-    def __init__(self, store: RedisStore, name: str) -> None:
+    def __init__(self, store: RedisStore) -> None:
         self._store = store
-        self._script = store.scripts[name]
         self._connection = RespConnection.like(store.client)
         self._pending: list[Call] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._scheduled = False
 
-    def run(self, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
-        """The script's reply for ``keys``/``args``, once its batch has been sent."""
+    def _add(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
         future = asyncio.get_running_loop().create_future()
         self._pending.append((keys, args, future))
         self._kick()
@@ -226,25 +226,51 @@ class ScriptBatch:
                 future.set_result(reply)
 
     async def _pipelined(self, batch: list[Call]) -> list[Any]:
+        return await self._execute([tuple(args) for _, args, _ in batch])
+
+    async def _execute(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        if self._connection is not None:
+            return await self._connection.execute(commands)
+        pipe = self._store.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return await pipe.execute(raise_on_error=False)
+
+
+class CommandBatch(_Batch):
+    """Plain commands (reads, or writes safe to repeat) for concurrent callers, pipelined."""
+
+    def run(self, *command: Any) -> asyncio.Future[Any]:
+        """The reply of ``command``, once its batch has been sent."""
+        return self._add([], list(command))
+
+
+class ScriptBatch(_Batch):
+    """Runs one of the store's Lua scripts for concurrent callers, one pipeline per turn.
+
+    The script must be safe to repeat: ``start.lua`` is (a repeat finds its own name
+    entry), ``commit.lua`` is (a repeat finds the rev moved on and is refused).
+    """
+
+    def __init__(self, store: RedisStore, name: str) -> None:
+        super().__init__(store)
+        self._script = store.scripts[name]
+
+    def run(self, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
+        """The script's reply for ``keys``/``args``, once its batch has been sent."""
+        return self._add(keys, args)
+
+    async def _pipelined(self, batch: list[Call]) -> list[Any]:
         """EVALSHA every call in one pipeline; calls refused with NOSCRIPT go again once loaded."""
+        sha = self._script.sha
         replies: list[Any] = [None] * len(batch)
         todo = list(range(len(batch)))
         for _ in range(2):
-            results = await self._execute([batch[i] for i in todo])
-            for index, result in zip(todo, results, strict=True):
+            commands = [("EVALSHA", sha, len(batch[i][0]), *batch[i][0], *batch[i][1]) for i in todo]
+            for index, result in zip(todo, await self._execute(commands), strict=True):
                 replies[index] = result
             todo = [i for i in todo if isinstance(replies[i], rexc.NoScriptError)]
             if not todo:
                 break
             await self._store.client.script_load(self._script.source)
         return replies
-
-    async def _execute(self, calls: list[Call]) -> list[Any]:
-        sha = self._script.sha
-        if self._connection is not None:
-            return await self._connection.execute(
-                [("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in calls])
-        pipe = self._store.client.pipeline(transaction=False)
-        for keys, args, _ in calls:
-            pipe.evalsha(sha, len(keys), *keys, *args)
-        return await pipe.execute(raise_on_error=False)

@@ -62,7 +62,7 @@ from statemachine.runtime.redis_store import (
     pack_record,
     unpack_record,
 )
-from statemachine.runtime.script_pipe import ScriptBatch
+from statemachine.runtime.script_pipe import CommandBatch, ScriptBatch
 from statemachine.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class Worker:
         self.consumer = self.settings.consumer or f"{socket.gethostname()}:{os.getpid()}"
         self.store: RedisStore | None = None
         self._commits: ScriptBatch | None = None
+        self._reads: CommandBatch | None = None
         self.invokers: Invokers | None = None
         self._machines: dict[tuple[str, int], Machine] = {}
         self._loading: dict[tuple[str, int], asyncio.Future[Machine | None]] = {}
@@ -127,6 +128,7 @@ class Worker:
         try:
             self.store = await RedisStore.connect(s, wait_s=60.0)
             self._commits = ScriptBatch(self.store, "commit")
+            self._reads = CommandBatch(self.store)
             self.invokers = Invokers(s.invokers)
             ready: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.concurrency)
             tasks: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.invoke_concurrency)
@@ -160,6 +162,8 @@ class Worker:
                 await self.invokers.close()
             if self._commits is not None:
                 self._commits.close()
+            if self._reads is not None:
+                self._reads.close()
             if self.store is not None:
                 await self.store.close()
             self._done.set()
@@ -191,16 +195,25 @@ class Worker:
             self._held.setdefault(name, set())
         capacity = s.concurrency if group == K.WORKERS_GROUP else s.invoke_concurrency
 
-        # COUNT applies to each stream: task readers ask for a share of their free hands per
-        # stream, so one worker does not take a whole burst of first tasks for itself.
-        spread = len(streams) if group == K.INVOKERS_GROUP else 1
+        # XREADGROUP's COUNT applies to each stream: a reader asks every stream for a share
+        # of its free hands, so a burst spread over the shards is spread over the workers
+        # too; only the streams that filled their share are then read for the rest (a Map's
+        # children all live on one shard).
+        spread = len(streams)
 
         async def read() -> list[tuple[str, Any, bool]]:
             room = capacity - self._in_hand(streams)
             count = max(1, min(s.read_count, room // spread))
             reply = await client.xreadgroup(group, self.consumer, dict.fromkeys(streams, ">"),
                                             count=count, block=s.block_ms)
-            return [(by_name[name], got, True) for name, got in reply or ()]
+            batches = [(by_name[name], got, True) for name, got in reply or ()]
+            full = [name for name, got, _ in batches if len(got) == count]
+            left = min(s.read_count, room) - sum(len(got) for _, got, _ in batches)
+            if full and left >= len(full):
+                more = await client.xreadgroup(group, self.consumer, dict.fromkeys(full, ">"),
+                                               count=left // len(full))
+                batches += [(by_name[name], got, True) for name, got in more or ()]
+            return batches
 
         claimer = asyncio.create_task(self._claimer(streams, group, queue))
         try:
@@ -401,10 +414,11 @@ class Worker:
         input still stored means no record yet, barring a race the guards catch); a retry
         reads the record and the group's state too.
         """
-        assert self.store is not None
+        assert self.store is not None and self._reads is not None
         client = self.store.client
         if link is None:
-            return self._existing(commit, record_key, await client.hget(record_key, "r"))
+            raw = await self._reads.run("HGET", record_key, "r")
+            return self._existing(commit, record_key, raw)
         pid, group, index = link
         gkey, ikey = shard.group(pid, group), shard.group_inputs(pid, group)
         spec = self._specs.get((pid, group))

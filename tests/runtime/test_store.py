@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import orjson
+import pytest
 
 from statemachine.runtime import keys as K
 from statemachine.interpreter.step import new_execution
@@ -90,6 +91,33 @@ async def test_commit_takes_the_dispatch_it_adds_for_the_committing_worker(redis
         assert refused.taken == [] and await client.xlen(shard.tasks) == 2
     finally:
         batch.close()
+        await store.close()
+
+
+async def test_command_batch_pipelines_concurrent_reads_on_one_connection(redis_url: str) -> None:
+    from redis import exceptions as rexc
+
+    from statemachine.runtime.script_pipe import CommandBatch
+
+    store = await RedisStore.connect(settings(redis_url))
+    client = store.client
+    reads = CommandBatch(store)
+    try:
+        await client.hset("h", mapping={str(i): f"v{i}" for i in range(50)})
+        before = int((await client.info("clients"))["connected_clients"])
+        got = await asyncio.gather(*(reads.run("HGET", "h", str(i)) for i in range(60)))
+        assert got == [f"v{i}".encode() for i in range(50)] + [None] * 10
+        assert int((await client.info("clients"))["connected_clients"]) - before <= 1
+        await client.set("plain", "x")
+        wrong = reads.run("HGET", "plain", "f")
+        fine = reads.run("HGET", "h", "0")
+        with pytest.raises(rexc.ResponseError):
+            await wrong
+        assert await fine == b"v0"  # an error reply fails its own call only
+        await client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        assert await reads.run("HGET", "h", "1") == b"v1"  # reconnects by itself
+    finally:
+        reads.close()
         await store.close()
 
 
