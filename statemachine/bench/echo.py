@@ -30,20 +30,11 @@ class Echo:
     def __init__(self) -> None:
         self.arrivals: list[tuple[str, int, float]] = []
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def echo(self, request: web.BaseRequest, step: str) -> web.Response:
         arrived = time.time() * 1000
         body = await request.read()
-        self.arrivals.append((_run_of(body), int(request.match_info["step"]), arrived))
+        self.arrivals.append((_run_of(body), int(step), arrived))
         return web.Response(body=body, content_type="application/json")
-
-    async def report(self, request: web.Request) -> web.Response:
-        return web.Response(body=orjson.dumps(self.arrivals), content_type="application/json")
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/echo/{step}", self.handle)
-        app.router.add_get("/arrivals", self.report)
-        return app
 
 
 def _run_of(body: bytes) -> str:
@@ -93,7 +84,17 @@ async def echo_service() -> AsyncIterator[tuple[str, Any]]:
 
 
 async def _serve() -> None:
-    runner = web.AppRunner(Echo().app(), access_log=None, shutdown_timeout=0.5)
+    # aiohttp's low-level server: the two routes need no router, middlewares or app signals.
+    echo = Echo()
+
+    async def route(request: web.BaseRequest) -> web.StreamResponse:
+        if request.method == "POST" and request.path.startswith("/echo/"):
+            return await echo.echo(request, request.path[6:])
+        if request.method == "GET" and request.path == "/arrivals":
+            return web.Response(body=orjson.dumps(echo.arrivals), content_type="application/json")
+        return web.Response(status=404)
+
+    runner = web.ServerRunner(web.Server(route), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

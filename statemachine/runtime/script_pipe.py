@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, cast
 
 import hiredis
@@ -35,6 +36,15 @@ BATCHES_IN_FLIGHT = 4
 Call = tuple[list[Any], list[Any], "asyncio.Future[Any]"]
 
 
+def _settle(future: asyncio.Future[Any], reply: Any) -> None:
+    if future.done():
+        return
+    if isinstance(reply, rexc.ConnectionError):
+        future.set_exception(reply)
+    else:
+        future.set_result(reply)
+
+
 def _error(reply: hiredis.ReplyError) -> rexc.ResponseError:
     """A Redis error reply as the redis-py exception the rest of the code knows."""
     message = str(reply)
@@ -45,12 +55,17 @@ def _error(reply: hiredis.ReplyError) -> rexc.ResponseError:
     return rexc.ResponseError(message)
 
 
+Sink = Callable[[Any], None]
+"""Takes a command's raw reply (a ``hiredis.ReplyError`` for an error reply), or the
+``redis.exceptions.ConnectionError`` that ended the connection before it came."""
+
+
 class _Protocol(asyncio.Protocol):
-    """Commands out in order, replies matched to them in the same order."""
+    """Commands out in order, replies handed to their sinks in the same order."""
 
     def __init__(self) -> None:
         self._reader = hiredis.Reader()
-        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._waiting: deque[Sink] = deque()
         self._transport: asyncio.Transport | None = None
         self.closed = False
 
@@ -60,26 +75,26 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
-            future = self._waiting.popleft()
-            if not future.done():
-                future.set_result(reply)
+            self._waiting.popleft()(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         lost = rexc.ConnectionError(f"connection to Redis lost: {exc or 'closed'}")
         while self._waiting:
-            future = self._waiting.popleft()
-            if not future.done():
-                future.set_exception(lost)
+            self._waiting.popleft()(lost)
+
+    def send_to(self, commands: Sequence[Sequence[Any]], sinks: Sequence[Sink]) -> None:
+        """Write ``commands`` at once; each reply goes to its sink as soon as it is read."""
+        if self.closed or self._transport is None:
+            raise rexc.ConnectionError("connection to Redis is closed")
+        self._waiting.extend(sinks)
+        self._transport.write(b"".join(hiredis.pack_command(tuple(c)) for c in commands))
 
     def send(self, commands: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:
         """Write ``commands`` at once; one future per command for its raw reply."""
-        if self.closed or self._transport is None:
-            raise rexc.ConnectionError("connection to Redis is closed")
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in commands]
-        self._waiting.extend(futures)
-        self._transport.write(b"".join(hiredis.pack_command(tuple(c)) for c in commands))
+        self.send_to(commands, [partial(_settle, f) for f in futures])
         return futures
 
     def close(self) -> None:
@@ -129,6 +144,11 @@ class RespConnection:
         replies = await asyncio.gather(*protocol.send(commands))
         return [_error(r) if isinstance(r, hiredis.ReplyError) else r for r in replies]
 
+    def live(self) -> _Protocol | None:
+        """The connection when it is open now (else None: connect with :meth:`execute`)."""
+        protocol = self._protocol
+        return protocol if protocol is not None and not protocol.closed else None
+
     async def _connected(self) -> _Protocol:
         if self._protocol is not None and not self._protocol.closed:
             return self._protocol
@@ -168,10 +188,14 @@ class RespConnection:
 class _Batch:
     """Calls made during one event-loop turn, sent as one pipeline on the next turn.
 
+    While the connection is open the pipeline is written right in that turn and every
+    reply is handed to its caller as soon as it is read: a call costs its caller two
+    event-loop turns besides the round trip.  Otherwise (connecting, Redis away or
+    loading, a script to load again) the calls go the slow way, a task that retries them
+    while Redis is unreachable (up to 10 s), so every call must be safe to repeat.
+
     At most :data:`BATCHES_IN_FLIGHT` pipelines are out at once; calls made meanwhile wait
-    for the next one, so an overload grows the batches instead of the connections.  A
-    batch is retried as a whole while Redis is unreachable (up to 10 s), so every call
-    must be safe to repeat.
+    for the next one, so an overload grows the batches instead of the connections.
     """
 
     def __init__(self, store: RedisStore) -> None:
@@ -179,6 +203,7 @@ class _Batch:
         self._connection = RespConnection.like(store.client)
         self._pending: list[Call] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._written = 0  # pipelines written directly whose replies are not all in
         self._scheduled = False
 
     def _add(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
@@ -193,21 +218,61 @@ class _Batch:
 
     def _kick(self) -> None:
         """Schedule a flush for the next turn if calls wait and a pipeline slot is free."""
-        if not self._scheduled and self._pending and len(self._sending) < BATCHES_IN_FLIGHT:
+        if (not self._scheduled and self._pending
+                and len(self._sending) + self._written < BATCHES_IN_FLIGHT):
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False
         batch, self._pending = self._pending, []
-        if batch:
-            task = asyncio.ensure_future(self._send(batch))
-            self._sending.add(task)
-            task.add_done_callback(self._sent)
+        if not batch:
+            return
+        protocol = self._connection.live() if self._connection is not None else None
+        if protocol is None:
+            self._slow(batch)
+            return
+        self._written += 1
+        outstanding = [len(batch)]
+        again: list[Call] = []
+
+        def sink(call: Call, reply: Any) -> None:
+            future = call[2]
+            if isinstance(reply, rexc.ConnectionError):
+                again.append(call)
+            elif isinstance(reply, hiredis.ReplyError):
+                error = _error(reply)
+                if isinstance(error, (rexc.NoScriptError, rexc.BusyLoadingError)):
+                    again.append(call)
+                elif not future.done():
+                    future.set_exception(error)
+            elif not future.done():
+                future.set_result(reply)
+            outstanding[0] -= 1
+            if outstanding[0] == 0:
+                self._written -= 1
+                if again:
+                    self._slow(again)
+                self._kick()
+
+        try:
+            protocol.send_to(self._commands(batch), [partial(sink, call) for call in batch])
+        except rexc.ConnectionError:
+            self._written -= 1
+            self._slow(batch)
+
+    def _slow(self, batch: list[Call]) -> None:
+        """Send ``batch`` from a task that connects and retries."""
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
         self._kick()
+
+    def _commands(self, batch: list[Call]) -> list[tuple[Any, ...]]:
+        return [tuple(args) for _, args, _ in batch]
 
     async def _send(self, batch: list[Call]) -> None:
         try:
@@ -226,7 +291,7 @@ class _Batch:
                 future.set_result(reply)
 
     async def _pipelined(self, batch: list[Call]) -> list[Any]:
-        return await self._execute([tuple(args) for _, args, _ in batch])
+        return await self._execute(self._commands(batch))
 
     async def _execute(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         if self._connection is not None:
@@ -259,6 +324,10 @@ class ScriptBatch(_Batch):
     def run(self, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
         """The script's reply for ``keys``/``args``, once its batch has been sent."""
         return self._add(keys, args)
+
+    def _commands(self, batch: list[Call]) -> list[tuple[Any, ...]]:
+        sha = self._script.sha
+        return [("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in batch]
 
     async def _pipelined(self, batch: list[Call]) -> list[Any]:
         """EVALSHA every call in one pipeline; calls refused with NOSCRIPT go again once loaded."""

@@ -124,6 +124,23 @@ async def test_an_unnamed_start_keeps_no_name_entry_and_its_name_stays_taken(red
         await service.close()
 
 
+async def test_starts_on_an_open_connection_ride_out_a_flushed_script_cache(redis_url: str) -> None:
+    """Written straight onto the open connection, calls refused with NOSCRIPT go the slow
+    way (load the script, send again) without the caller noticing."""
+    service = await Service.connect(redis_url, settings=settings(redis_url))
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        await service.define("hello", HELLO)
+        assert (await service.start("hello", {}))["created"]  # the connection is open now
+        await client.script_flush()
+        started = await asyncio.gather(*(service.start("hello", {"i": i}) for i in range(30)))
+        assert all(s["created"] for s in started)
+        assert len({s["executionId"] for s in started}) == 30
+    finally:
+        await client.aclose()
+        await service.close()
+
+
 def test_the_http_client_reads_the_environment_only_when_asked_to() -> None:
     assert not proxy_configured({})
     assert not proxy_configured({"NO_PROXY": "localhost", "HTTP_PROXY": ""})
