@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -238,8 +239,9 @@ class RedisStore:
         ``give_up_s=None`` retries until ``stop()`` says so (workers); then, or after
         ``give_up_s``, a :class:`StoreError` is raised.
         """
-        loop = asyncio.get_running_loop()
-        deadline = None if give_up_s is None else loop.time() + give_up_s
+        # time.monotonic, not loop.time(): on Python 3.11 getting the running loop costs a
+        # getpid() system call, and this wraps every work item.
+        deadline = None if give_up_s is None else time.monotonic() + give_up_s
         delay = 0.05
         while True:
             try:
@@ -250,7 +252,8 @@ class RedisStore:
                 await self.ensure_groups()
                 continue
             except TRANSIENT as exc:
-                if (stop is not None and stop()) or (deadline is not None and loop.time() > deadline):
+                if (stop is not None and stop()) or (deadline is not None
+                                                      and time.monotonic() > deadline):
                     raise StoreError(f"Redis is unavailable: {exc}") from exc
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)

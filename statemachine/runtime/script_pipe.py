@@ -204,10 +204,13 @@ class _Batch:
         self._pending: list[Call] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._written = 0  # pipelines written directly whose replies are not all in
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
 
     def _add(self, keys: list[Any], args: list[Any]) -> asyncio.Future[Any]:
-        future = asyncio.get_running_loop().create_future()
+        if self._loop is None:  # kept: on Python 3.11 each lookup costs a getpid() call
+            self._loop = asyncio.get_running_loop()
+        future = self._loop.create_future()
         self._pending.append((keys, args, future))
         self._kick()
         return future
@@ -221,7 +224,8 @@ class _Batch:
         if (not self._scheduled and self._pending
                 and len(self._sending) + self._written < BATCHES_IN_FLIGHT):
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            assert self._loop is not None
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False

@@ -30,7 +30,6 @@ request; a header of the same name in ``Parameters.Headers`` wins.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Mapping
@@ -138,11 +137,13 @@ class HttpClient:
         session = self._get_session()
         limit = self._settings.max_response_bytes
         try:
-            async with asyncio.timeout(timeout):
-                async with session.request(method, url, headers=headers, data=data) as resp:
-                    body = await _read_limited(resp.content, limit)
-                    headers = [(str(k), v) for k, v in resp.headers.items()]
-                    return Response(resp.status, resp.reason or "", headers, body)
+            # aiohttp's own total timeout (connect, send, read the body): the same bound as
+            # asyncio.timeout, without its per-request running-loop lookups.
+            async with session.request(method, url, headers=headers, data=data,
+                                       timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                body = await _read_limited(resp.content, limit)
+                headers = [(str(k), v) for k, v in resp.headers.items()]
+                return Response(resp.status, resp.reason or "", headers, body)
         except TimeoutError as exc:
             raise RequestTimedOut(url) from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:
