@@ -14,6 +14,10 @@ Behaviour taken from Step Functions:
   one whose task is closed (answered, timed out, execution stopped) is ``TaskTimedOut``
   ("The task token has either expired or the task associated with the token has already
   been closed").  Only the first success/failure for a token transitions.
+
+Operations: ``dead_letters`` lists the work items the workers gave up on (see
+:mod:`statemachine.runtime.worker`) and ``requeue_dead_letter`` puts one back, like an SQS
+redrive; ``stats`` reads the gauges and the workers' counters ``GET /metrics`` shows.
 """
 
 from __future__ import annotations
@@ -37,7 +41,13 @@ from statemachine.interpreter.handlers import task_token, token_execution
 from statemachine.interpreter.records import TERMINAL
 from statemachine.interpreter.step import derive, iso, new_execution
 from statemachine.runtime import keys as K
-from statemachine.runtime.redis_store import RedisStore, dumps, loads, pack_record, unpack_record
+from statemachine.runtime.redis_store import (
+    RedisStore,
+    dumps,
+    loads,
+    pack_record,
+    unpack_record,
+)
 from statemachine.runtime.script_pipe import ScriptBatch
 from statemachine.runtime.settings import Settings
 
@@ -47,6 +57,8 @@ MAX_NAME = 80
 MAX_TOKEN = 1024
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
+_DEAD_ID = re.compile(r"(\d{1,6})-(\d{1,19})-(\d{1,19})")  # <shard>-<dead stream id>
 
 
 def now_ms() -> int:
@@ -529,6 +541,157 @@ class Service:
                 lambda: self.client.hmget(shard.record(task["x"]), ["status", "token"]))
             if status == b"RUNNING" and token is not None and token.decode() == task["token"]:
                 return {"taskToken": task["token"], "input": task["input"]}
+
+    # -- operations: dead letters, runtime statistics ------------------------------------------
+
+    def _dead_id(self, dead_id: Any, cursor: bool = False) -> tuple[K.Shard, str]:
+        """The shard and dead-stream entry id of ``<shard>-<stream id>``: InputError when
+        malformed, NotFound for a shard that does not exist (InputError for a cursor)."""
+        found = _DEAD_ID.fullmatch(dead_id) if isinstance(dead_id, str) else None
+        if found is None or (cursor and int(found[1]) >= len(self.store.shards)):
+            if cursor:
+                raise InputError("malformed cursor", "InvalidCursor")
+            raise InputError(f"malformed dead letter id {dead_id!r}: expected <shard>-<stream id>, "
+                             "e.g. 3-1764121200000-0", "InvalidDeadLetterId")
+        n = int(found[1])
+        if n >= len(self.store.shards):
+            raise NotFound(f"dead letter {dead_id!r} does not exist", "DeadLetterDoesNotExist")
+        return self.store.shards[n], f"{int(found[2])}-{int(found[3])}"
+
+    async def dead_letters(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """Dead letters of every shard, newest first; ``nextCursor`` continues after the last.
+
+        Ordered by (stream id, shard) descending.  After a cursor, each shard's
+        ``XREVRANGE`` starts at the cursor's stream id: inclusive on the shards numbered
+        below the cursor's, exclusive on the others; the merged rows are cut to ``limit``.
+        """
+        limit = max(1, min(int(limit), 1000))
+        after: tuple[int, int, int] | None = None
+        if cursor:
+            shard, entry = self._dead_id(cursor, cursor=True)
+            ms, seq = entry.split("-")
+            after = (int(ms), int(seq), shard.n)
+
+        async def read() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            for shard in self.store.shards:
+                top = "+"
+                if after is not None:
+                    top = f"{after[0]}-{after[1]}" if shard.n < after[2] else f"({after[0]}-{after[1]}"
+                pipe.xrevrange(shard.dead, top, "-", count=limit + 1)
+            return await pipe.execute()
+
+        rows: list[tuple[tuple[int, int, int], dict[str, Any]]] = []
+        for shard, entries in zip(self.store.shards, await self._r(read), strict=True):
+            for entry_id, fields in entries:
+                ms, seq = entry_id.decode().split("-")
+                rows.append(((int(ms), int(seq), shard.n), _dead_letter(shard, entry_id, fields)))
+        rows.sort(key=lambda row: row[0], reverse=True)
+        page = [letter for _, letter in rows[:limit]]
+        return {"deadLetters": page, "nextCursor": page[-1]["id"] if len(rows) > limit else None}
+
+    async def requeue_dead_letter(self, dead_id: str) -> dict[str, Any]:
+        """Put a dead letter's message back on its stream as a new entry and delete the dead
+        letter, atomically (``requeue.lua``); ``NotFound`` when there is no such dead letter."""
+        shard, entry = self._dead_id(dead_id)
+        keys = [shard.dead, shard.ready, shard.tasks]
+        result = await self._r(lambda: self.store.script("requeue", keys, [entry]))
+        if not result:
+            raise NotFound(f"dead letter {dead_id!r} does not exist", "DeadLetterDoesNotExist")
+        stream, new_id = (part.decode() for part in result)
+        return {"id": dead_id, "stream": stream, "kind": _stream_kind(shard, stream),
+                "entryId": new_id}
+
+    async def stats(self) -> dict[str, Any]:
+        """What ``GET /metrics`` reports from Redis, read in one pipeline at scrape time.
+
+        Gauges (names ending ``_current``/``_pending``; summed over the shards): root
+        executions by status (the status indexes, which keep finished executions after
+        their records expire), work items not yet delivered (``XLEN`` minus pending: acked
+        entries are deleted) and delivered but not acknowledged, per stream kind, timers
+        set, dead letters.  Counters: the workers' totals from ``sm:stats``, which each
+        worker process adds to every ``stats_flush_ms``.
+        """
+        shards = self.store.shards
+
+        async def read() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            for shard in shards:
+                for status in STATUSES:
+                    pipe.zcard(shard.index_status(status))
+                pipe.xlen(shard.ready)
+                pipe.xpending(shard.ready, K.WORKERS_GROUP)
+                pipe.xlen(shard.tasks)
+                pipe.xpending(shard.tasks, K.INVOKERS_GROUP)
+                pipe.zcard(shard.timers)
+                pipe.xlen(shard.dead)
+            pipe.hgetall(K.STATS)
+            return await pipe.execute(raise_on_error=False)
+
+        replies = await self.store.retry(read, give_up_s=2.0)
+        executions = dict.fromkeys(STATUSES, 0)
+        waiting = {"ready": 0, "tasks": 0}
+        pending = {"ready": 0, "tasks": 0}
+        timers = dead = 0
+        width = len(STATUSES) + 6
+        for n in range(len(shards)):
+            row = [_number(r) for r in replies[n * width:(n + 1) * width]]
+            for status, count in zip(STATUSES, row, strict=False):
+                executions[status] += count
+            ready_len, ready_pending, tasks_len, tasks_pending, timer_count, dead_len = row[len(STATUSES):]
+            waiting["ready"] += max(0, ready_len - ready_pending)
+            waiting["tasks"] += max(0, tasks_len - tasks_pending)
+            pending["ready"] += ready_pending
+            pending["tasks"] += tasks_pending
+            timers += timer_count
+            dead += dead_len
+        counters = replies[-1] if isinstance(replies[-1], dict) else {}
+        counts = {name.decode(): int(value) for name, value in counters.items()}
+        return {
+            "executions_current": {(("status", s),): executions[s] for s in STATUSES},
+            "work_items_waiting_current": {(("kind", k),): v for k, v in waiting.items()},
+            "work_items_pending": {(("kind", k),): v for k, v in pending.items()},
+            "timers_pending": timers,
+            "dead_letters_current": dead,
+            "transitions_total": counts.get("transitions", 0),
+            "tasks_performed_total": {(("result", r),): counts.get(f"tasks:{r}", 0)
+                                      for r in TASK_RESULTS},
+            "commit_conflicts_total": counts.get("conflicts", 0),
+            "dead_lettered_total": counts.get("dead_lettered", 0),
+        }
+
+
+def _number(reply: Any) -> int:
+    """A count from a stats pipeline reply (XPENDING's summary, an integer; 0 for an error
+    such as a consumer group that does not exist yet)."""
+    if isinstance(reply, dict):
+        return int(reply.get("pending") or 0)
+    return int(reply) if isinstance(reply, int) else 0
+
+
+def _stream_kind(shard: K.Shard, stream: str) -> str | None:
+    return "ready" if stream == shard.ready else "tasks" if stream == shard.tasks else None
+
+
+def _dead_letter(shard: K.Shard, entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:
+    """A dead-stream entry as the API shows it (the message as text: it may not be JSON)."""
+    def text(name: bytes) -> str:
+        return fields.get(name, b"").decode("utf-8", "replace")
+
+    message = fields.get(b"m", b"")
+    try:
+        decoded = loads(message)
+    except ValueError:
+        decoded = None
+    execution_id = decoded.get("x") if isinstance(decoded, dict) else None
+    stream, at = text(b"stream"), text(b"at")
+    return {
+        "id": f"{shard.n}-{entry_id.decode()}", "shard": shard.n, "stream": stream,
+        "kind": _stream_kind(shard, stream), "group": text(b"group"), "entryId": text(b"id"),
+        "executionId": execution_id if isinstance(execution_id, str) else None,
+        "message": text(b"m"), "error": text(b"error"), "consumer": text(b"consumer"),
+        "at": int(at) if at.isdigit() else None,
+    }
 
 
 def _newest_first(row: tuple[int, str]) -> tuple[int, tuple[int, ...]]:

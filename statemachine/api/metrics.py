@@ -5,8 +5,9 @@ activity tasks handed out).  What only the runtime sees (transitions, task invoc
 executions finished) comes from the service when it offers it: any object with an async
 ``metrics()`` or ``stats()`` method returning ``{metric_name: number}`` or
 ``{metric_name: {label_value_tuple_or_dict: number}}`` is merged in, so the API never
-reaches behind the Service facade.  prometheus-client would add a dependency for what is
-fifty lines here.
+reaches behind the Service facade; a name ending ``_current`` or ``_pending`` is a gauge,
+any other a counter, and :data:`RUNTIME_HELP` gives the names ``Service.stats()`` reports
+their help text.  prometheus-client would add a dependency for what is fifty lines here.
 """
 
 from __future__ import annotations
@@ -17,9 +18,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Counter", "Metrics", "render"]
+__all__ = ["RUNTIME_HELP", "Counter", "Metrics", "from_service", "render"]
 
 Labels = tuple[tuple[str, str], ...]
+
+RUNTIME_HELP: dict[str, str] = {
+    "executions_current": "Root executions by status (the status indexes in Redis; finished "
+                          "ones stay counted after their records expire).",
+    "work_items_waiting_current": "Stream entries not yet delivered to a worker, by kind "
+                                  "(ready: transitions, tasks: task dispatches).",
+    "work_items_pending": "Stream entries delivered to a worker and not yet acknowledged, by kind.",
+    "timers_pending": "Timers set (Wait states, retry intervals, task timeouts) not yet due.",
+    "dead_letters_current": "Work items moved to the dead-letter streams, not requeued yet.",
+    "transitions_total": "Transitions committed by all workers (flushed every stats_flush_ms).",
+    "tasks_performed_total": "Tasks performed by all workers, by result (sent: a callback "
+                             "task whose result comes later).",
+    "commit_conflicts_total": "Commits refused by their compare-and-set and retried from a "
+                              "fresh load, by all workers.",
+    "dead_lettered_total": "Work items moved to a dead-letter stream after max_deliveries "
+                           "failed deliveries, by all workers.",
+    "worker_transitions_total": "Transitions committed by this process's in-process workers.",
+}
 
 
 @dataclass
@@ -85,7 +104,8 @@ def from_service(stats: Mapping[str, Any]) -> list[Counter]:
     """Turn a service's ``{name: number | {labels: number}}`` mapping into metric families."""
     families: list[Counter] = []
     for name, value in sorted(stats.items()):
-        metric = Counter(_metric_name(name), f"Reported by the runtime: {name}.",
+        help_text = RUNTIME_HELP.get(name, f"Reported by the runtime: {name}.")
+        metric = Counter(_metric_name(name), help_text,
                          kind="gauge" if name.endswith(("_current", "_pending")) else "counter")
         if isinstance(value, Mapping):
             for labels, number in value.items():

@@ -46,7 +46,7 @@ def _ok(schema: Schema, description: str) -> Schema:
 def _errors(*statuses: int) -> dict[str, Schema]:
     texts = {
         400: "Bad request: malformed JSON, a field of the wrong type, an unknown field, a bad name",
-        404: "No such state machine, execution or activity",
+        404: "No such state machine, execution, activity or dead letter",
         409: "Conflict: an execution of that name exists with another input",
         413: "Body or payload too large (payloads are limited to 256 KiB)",
         503: "Redis is not reachable",
@@ -184,6 +184,35 @@ def _schemas() -> dict[str, Schema]:
             "taskToken": {"type": "string"}, "input": ANY,
         }, closed=False),
         "Health": _obj(["status"], {"status": {"const": "ok"}}),
+        "DeadLetter": _obj(["id", "shard", "stream", "kind", "group", "entryId", "executionId",
+                            "message", "error", "consumer", "at"], {
+            "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+-[0-9]+$",
+                   "description": "<shard>-<dead-letter stream id>: pass it to requeue"},
+            "shard": {"type": "integer", "minimum": 0},
+            "stream": {"type": "string", "description": "The Redis stream it came from"},
+            "kind": {"enum": ["ready", "tasks", None],
+                     "description": "ready: a transition's work item; tasks: a task dispatch"},
+            "group": {"type": "string", "description": "The stream's consumer group"},
+            "entryId": {"type": "string", "description": "Its id in the stream it came from"},
+            "executionId": {**NULLABLE_STR, "description": "The execution the message names"},
+            "message": {"type": "string", "description": "The work item as stored (JSON text, "
+                        "unless it is what was corrupt)"},
+            "error": {"type": "string", "description": "The exception of the last delivery "
+                      "(type: message, at most 2 KB)"},
+            "consumer": {"type": "string", "description": "The worker that gave up on it"},
+            "at": {"type": ["integer", "null"],
+                   "description": "When it was moved, in milliseconds since the epoch"},
+        }, closed=False),
+        "DeadLetterList": _obj(["deadLetters", "nextCursor"], {
+            "deadLetters": {"type": "array", "items": _ref("DeadLetter")},
+            "nextCursor": {**NULLABLE_STR, "description": "Pass as ?cursor= for the next page"},
+        }),
+        "Requeued": _obj(["id", "stream", "kind", "entryId"], {
+            "id": {"type": "string", "description": "The dead letter, now deleted"},
+            "stream": {"type": "string", "description": "The stream the message was put back on"},
+            "kind": {"enum": ["ready", "tasks", None]},
+            "entryId": {"type": "string", "description": "Its new id in that stream"},
+        }),
     }
 
 
@@ -323,6 +352,25 @@ def _paths() -> dict[str, Schema]:
                     "204": {"description": "No task arrived before the timeout"},
                     **_errors(400, 404),
                 },
+            },
+        },
+        "/v1/dead-letters": {
+            "get": {
+                "operationId": "listDeadLetters", "tags": ["operations"],
+                "summary": "Work items the workers gave up on after max_deliveries failed "
+                           "deliveries, newest first (their executions stay RUNNING)",
+                "parameters": LIMIT_CURSOR,
+                "responses": {"200": _ok(_ref("DeadLetterList"), "A page of dead letters"),
+                              **_errors(400)},
+            },
+        },
+        "/v1/dead-letters/{id}/requeue": {
+            "post": {
+                "operationId": "requeueDeadLetter", "tags": ["operations"],
+                "summary": "Put a dead letter's message back on its stream (after fixing "
+                           "the cause) and delete the dead letter",
+                "parameters": [_path_param("id", "Dead letter id (<shard>-<stream id>)")],
+                "responses": {"200": _ok(_ref("Requeued"), "Requeued"), **_errors(400, 404)},
             },
         },
         "/healthz": {

@@ -9,6 +9,7 @@ and its test are built from.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,7 @@ SHUTDOWN: web.AppKey[asyncio.Event] = web.AppKey("shutdown", asyncio.Event)
 WORKERS: web.AppKey[tuple[Any, ...]] = web.AppKey("workers", tuple)
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+log = logging.getLogger("statemachine.api")
 MAX_POLL_SECONDS = 60.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -234,6 +236,20 @@ async def poll_activity(request: web.Request) -> web.StreamResponse:
 # operations -----------------------------------------------------------------------------
 
 
+async def list_dead_letters(request: web.Request) -> web.Response:
+    """``GET /v1/dead-letters?limit=&cursor=``: work items the workers gave up on, newest first."""
+    limit = query_int(request.query, "limit", 100, 1, 1000)
+    cursor = query_str(request.query, "cursor")
+    return json_response(await _service(request).dead_letters(limit, cursor))
+
+
+async def requeue_dead_letter(request: web.Request) -> web.Response:
+    """``POST /v1/dead-letters/{id}/requeue``: put the message back on its stream (redrive)."""
+    dead_id = check_id(request.match_info["id"], "dead letter id")
+    (await read_body(request, optional=True)).only(())
+    return json_response(await _service(request).requeue_dead_letter(dead_id))
+
+
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: 200 when Redis answers, 503 otherwise."""
     try:
@@ -254,7 +270,13 @@ async def metrics(request: web.Request) -> web.Response:
     for attribute in ("metrics", "stats"):
         method = getattr(service, attribute, None)
         if callable(method):
-            families += from_service(await method())
+            try:
+                families += from_service(await method())
+            except Exception as exc:  # Redis away: still serve what the API counted
+                log.warning("GET /metrics without the runtime's figures: %s", exc)
+                counters.up.set(0.0)
+            else:
+                counters.up.set(1.0)
             break
     workers = request.app[WORKERS]
     if workers:
@@ -285,6 +307,8 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v1/tasks/heartbeat", task_heartbeat),
     ("POST", "/v1/activities", create_activity),
     ("POST", "/v1/activities/{name}/poll", poll_activity),
+    ("GET", "/v1/dead-letters", list_dead_letters),
+    ("POST", "/v1/dead-letters/{id}/requeue", requeue_dead_letter),
     ("GET", "/healthz", healthz),
     ("GET", "/metrics", metrics),
     ("GET", "/openapi.json", openapi_document),

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("statemachine.cli.client", "describe an execution"),
     "history": ("statemachine.cli.client", "print an execution's history"),
     "list": ("statemachine.cli.client", "list executions"),
+    "dead-letters": ("statemachine.cli.client",
+                     "list the work items the workers gave up on; --requeue ID puts one back"),
     "demo": ("statemachine.cli.demo", "serve stand-ins for the examples' outside services; approve reviews"),
     "bench": ("statemachine.cli.bench", "run the benchmark workloads"),
     "up": ("statemachine.cli.bootstrap", "install everything, then serve (the README's first command)"),

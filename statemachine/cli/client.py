@@ -1,10 +1,15 @@
-"""``cli.py start | describe | history | list``: talk to a running ``serve`` over its REST API.
+"""``cli.py start | describe | history | list | dead-letters``: talk to a running ``serve``
+over its REST API.
 
 The API is ``--api`` (default ``$STATEMACHINE_API``, else http://127.0.0.1:8080).  Every
 command prints JSON on stdout.  Exit codes: 0 on success (for ``start --wait``: only
 when the execution SUCCEEDED), 1 when the execution ended otherwise, the wait timed out
 or the API refused the request (its error body goes to stderr), 2 for bad usage or when
 the API cannot be reached.
+
+``dead-letters`` lists the work items the workers moved to the dead-letter streams after
+``max_deliveries`` failed deliveries; ``dead-letters --requeue ID`` puts one back on its
+stream (once the bug or the corrupt record is fixed).
 
 Plain ``urllib``: these commands make a handful of requests, so they need no event loop.
 """
@@ -89,6 +94,11 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                             help="wait for the end; exit 0 only when SUCCEEDED")
         parser.add_argument("--timeout", type=float, default=600.0,
                             help="seconds --wait waits (default %(default)s)")
+    elif name == "dead-letters":
+        parser.add_argument("--requeue", metavar="ID",
+                            help="put this dead letter back on its stream instead of listing")
+        parser.add_argument("--limit", type=int, default=100,
+                            help="list at most this many (default %(default)s)")
     elif name in ("describe", "history"):
         parser.add_argument("execution_id", metavar="ID", help="execution id")
         if name == "history":
@@ -103,7 +113,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     client = ApiClient(args.api)
-    commands = {"start": _start, "describe": _describe, "history": _history, "list": _list}
+    commands = {"start": _start, "describe": _describe, "history": _history, "list": _list,
+                "dead-letters": _dead_letters}
     try:
         return commands[args.command](client, args)
     except Unreachable as exc:
@@ -185,6 +196,26 @@ def _history(client: ApiClient, args: argparse.Namespace) -> int:
 def _list(client: ApiClient, args: argparse.Namespace) -> int:
     query = {"stateMachine": args.machine, "status": args.status, "limit": args.limit}
     _print(client.call("GET", "/v1/executions", query=query))
+    return 0
+
+
+def _dead_letters(client: ApiClient, args: argparse.Namespace) -> int:
+    """List dead letters, newest first (following cursors up to ``--limit``), or requeue one."""
+    if args.requeue:
+        _print(client.call("POST", f"/v1/dead-letters/{_quote(args.requeue)}/requeue"))
+        return 0
+    if args.limit < 1:
+        raise ValueError("--limit must be at least 1")
+    letters: list[Any] = []
+    cursor: str | None = None
+    while len(letters) < args.limit:
+        page = client.call("GET", "/v1/dead-letters",
+                           query={"limit": min(1000, args.limit - len(letters)), "cursor": cursor})
+        letters.extend(page["deadLetters"])
+        cursor = page.get("nextCursor")
+        if not cursor:
+            break
+    _print({"deadLetters": letters})
     return 0
 
 

@@ -12,6 +12,13 @@ Global keys (small, never used in a script together with shard keys)::
     sm:machines                     hash    machine name -> createdAt of version 1 (listing)
     sm:machine:<name>               hash    latest -> n;  v:<n> -> {"definition", "createdAt"}
     sm:activities                   hash    activity name -> {"name", "activityArn", "createdAt"}
+    sm:stats                        hash    the workers' counters, summed over every worker
+                                            process (each flushes its increments with HINCRBY
+                                            every ``stats_flush_ms``): transitions, conflicts
+                                            (refused commits), dead_lettered, tasks:<result>
+                                            (succeeded, failed, timed_out, sent: a callback
+                                            task whose result comes later); read by
+                                            ``Service.stats()`` for ``GET /metrics``
 
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
@@ -32,6 +39,14 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:tasks                      stream  task dispatches (outbox), field ``m`` =
                                             {"x": id, "c": InvokeTask command};
                                             consumer group "invokers"
+    sm:T:dead                       stream  dead letters: work items and dispatches whose
+                                            handling raised on each of ``max_deliveries``
+                                            deliveries, moved here (dead.lua) from their stream
+                                            with fields stream, group, id (the original entry
+                                            id), m (the message), error (exception type and
+                                            message, at most 2 KB), consumer, at (ms); put back
+                                            by ``Service.requeue_dead_letter`` (requeue.lua).
+                                            Never trimmed: an operator requeues or deletes them
     sm:T:timers                     zset    timer id -> due (ms since the epoch); a commit that
                                             makes a timer the earliest PUBLISHes its due on
                                             the channel ``sm:timers`` (a wake-up hint)
@@ -72,6 +87,7 @@ PREFIX = "sm"
 META = f"{PREFIX}:meta"
 MACHINES = f"{PREFIX}:machines"
 ACTIVITIES = f"{PREFIX}:activities"
+STATS = f"{PREFIX}:stats"
 WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
 
@@ -104,7 +120,7 @@ def shard_of_name(machine_name: str, name: str, shards: int) -> int:
 class Shard:
     """The keys of one shard; built once per shard and reused."""
 
-    __slots__ = ("n", "tag", "ready", "tasks", "timers", "timer_events", "_base")
+    __slots__ = ("n", "tag", "ready", "tasks", "dead", "timers", "timer_events", "_base")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -112,6 +128,7 @@ class Shard:
         self._base = f"{PREFIX}:{self.tag}:"
         self.ready = self._base + "ready"
         self.tasks = self._base + "tasks"
+        self.dead = self._base + "dead"
         self.timers = self._base + "timers"
         self.timer_events = self._base + "timer-events"
 

@@ -28,6 +28,8 @@ _ENV: dict[str, str] = {
     "invoke_concurrency": "STATEMACHINE_INVOKE_CONCURRENCY",
     "children_in_flight": "STATEMACHINE_CHILDREN_IN_FLIGHT",
     "consumer": "STATEMACHINE_CONSUMER",
+    "max_deliveries": "STATEMACHINE_MAX_DELIVERIES",
+    "stats_flush_ms": "STATEMACHINE_STATS_FLUSH_MS",
 }
 
 
@@ -53,6 +55,12 @@ class Settings:
     ``commit_retries``      compare-and-set attempts before an item is left for a retry
     ``max_input_bytes``     the largest execution input or callback output (AWS: 256 KiB)
     ``consumer``            consumer name in the groups (default ``<host>:<pid>``)
+    ``max_deliveries``      deliveries of a work item or dispatch whose handling raised each
+                            time (a bug, a corrupt record) before it is moved to its shard's
+                            dead-letter stream ``sm:T:dead`` instead of being taken over
+                            after every lease forever; 0 never moves one
+    ``stats_flush_ms``      how often a worker adds its counters (transitions, tasks, refused
+                            commits, dead letters) to ``sm:stats`` for ``GET /metrics``
     """
 
     redis_url: str = DEFAULT_REDIS_URL
@@ -70,6 +78,8 @@ class Settings:
     commit_retries: int = 50
     max_input_bytes: int = 256 * 1024
     consumer: str | None = None
+    max_deliveries: int = 5
+    stats_flush_ms: int = 5_000
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
 
     @classmethod

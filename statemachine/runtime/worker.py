@@ -21,6 +21,15 @@ A :class:`Worker` process runs four kinds of loops against every shard:
   safety net for a lost message; a Wait of three days costs nothing meanwhile.
 * **lease keeper** — re-claims the items this process holds every third of the lease, so a
   long HTTP call is not taken over by another worker while this one is alive.
+* **stats** — every ``stats_flush_ms`` adds this process's counters (transitions, tasks by
+  result, refused commits, dead letters) to ``sm:stats`` in one MULTI, off the hot path;
+  ``Service.stats()`` reads them for ``GET /metrics``.
+
+Dead letters: an entry whose handling raises (a bug, a corrupt record; not Redis being
+away, which is retried) stays pending and comes back after its lease; once it has been
+delivered ``max_deliveries`` times, ``dead.lua`` moves it to the shard's ``sm:T:dead``
+stream with the error, atomically.  The execution is left as it is;
+``Service.requeue_dead_letter`` puts the message back once the cause is fixed.
 
 Map and Parallel: ``StartChildren`` writes the children's inputs to a hash (in chunks when
 large), the group's counters and spec, and enqueues ``Started`` items for the first
@@ -45,6 +54,7 @@ import os
 import signal
 import socket
 import time
+from collections import Counter
 from typing import Any
 
 from statemachine.errors import StoreError
@@ -70,10 +80,26 @@ Item = tuple[K.Shard, str, bytes, bytes, bool]  # shard, stream, id, message, fr
 Cached = tuple[str, bytes]  # an execution id and its record as just committed
 TIMERS_CHANNEL = "sm:timers"
 SPEC_CACHE = 256
+MAX_ERROR_BYTES = 2048
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _error_text(exc: BaseException) -> str:
+    """``<type>: <message>`` of an exception, cut to :data:`MAX_ERROR_BYTES` of UTF-8."""
+    text = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[:MAX_ERROR_BYTES]
+    return text.decode("utf-8", "ignore")
+
+
+def _task_result(event: dict[str, Any] | None) -> str:
+    """The ``sm:stats`` field counting a performed task by its result."""
+    if event is None:
+        return "tasks:sent"  # a callback task: the result comes later
+    if event["type"] == "TaskSucceeded":
+        return "tasks:succeeded"
+    return "tasks:timed_out" if event.get("error") == "States.Timeout" else "tasks:failed"
 
 
 def _stored_event(event: dict[str, Any]) -> bytes:
@@ -117,6 +143,8 @@ class Worker:
         self._task_streams: list[str] = []
         self._handed: dict[bytes, Cached] = {}  # dispatch entry id -> record, handed over
         self.transitions = 0
+        self._counts: Counter[str] = Counter()  # sm:stats fields not flushed yet
+        self._flushed_transitions = 0
         self._started = False
 
     # -- life cycle --------------------------------------------------------------------------
@@ -147,7 +175,8 @@ class Worker:
                           for _ in range(s.invoke_concurrency)]
             background = [asyncio.create_task(self._scheduler()),
                           asyncio.create_task(self._timer_wakeups()),
-                          asyncio.create_task(self._lease_keeper())]
+                          asyncio.create_task(self._lease_keeper()),
+                          asyncio.create_task(self._flush_stats())]
             await self._stopping.wait()
             await asyncio.gather(*readers, return_exceptions=True)
             for queue, n in ((ready, s.concurrency), (tasks, s.invoke_concurrency)):
@@ -292,8 +321,8 @@ class Worker:
                     give_up_s=None, stop=self._stopped)
             except StoreError:
                 pass  # Redis gone while stopping: the item stays pending for another worker
-            except Exception:
-                log.exception("work item %s on %s failed; it stays pending", entry_id, shard.tag)
+            except Exception as exc:
+                await self._dead_letter(shard, stream, entry_id, message, exc)
             finally:
                 self._held[stream].discard(entry_id)
                 self._freed.set()
@@ -302,6 +331,63 @@ class Worker:
                 if record is not None:
                     self._handed[taken[2]] = record
                 await handoff.put(taken)
+
+    async def _dead_letter(self, shard: K.Shard, stream: str, entry_id: bytes, message: bytes,
+                           exc: Exception) -> None:
+        """After handling an entry raised: leave it pending for another delivery, or, once it
+        has been delivered ``max_deliveries`` times, move it to the shard's dead-letter stream
+        (``dead.lua``).  Either way one ERROR log record; nothing else happens on success."""
+        assert self.store is not None
+        store, limit = self.store, self.settings.max_deliveries
+        group = K.WORKERS_GROUP if stream == shard.ready else K.INVOKERS_GROUP
+        args = [group, entry_id, limit, message, _error_text(exc), self.consumer, now_ms()]
+        try:
+            delivered, dead = await store.retry(
+                lambda: store.script("dead", [stream, shard.dead], args), give_up_s=5.0,
+                stop=self._stopped)
+        except Exception as failed:
+            log.error("work item %s of %s failed; it stays pending (its deliveries could not be "
+                      "counted: %s)", entry_id.decode(), stream, failed, exc_info=exc)
+            return
+        if dead:
+            self._counts["dead_lettered"] += 1
+            log.error("work item %s of %s failed on each of %d deliveries, last with %s; moved to "
+                      "%s as dead letter %d-%s", entry_id.decode(), stream, delivered,
+                      _error_text(exc), shard.dead, shard.n, dead.decode())
+        else:
+            log.error("work item %s of %s failed (delivery %d of %d); it stays pending",
+                      entry_id.decode(), stream, delivered, limit, exc_info=exc)
+
+    async def _flush_stats(self) -> None:
+        """Add the counters to ``sm:stats`` every ``stats_flush_ms``, and once more at the end."""
+        try:
+            while True:
+                await asyncio.sleep(self.settings.stats_flush_ms / 1000)
+                with contextlib.suppress(Exception):  # Redis down: kept for the next round
+                    await self._flush()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._flush(), 1.0)
+
+    async def _flush(self) -> None:
+        """One MULTI of HINCRBY for the counts since the last flush (put back if it fails)."""
+        assert self.store is not None
+        counts, self._counts = self._counts, Counter()
+        transitions = self.transitions - self._flushed_transitions
+        if transitions:
+            counts["transitions"] += transitions
+        if not counts:
+            return
+        pipe = self.store.client.pipeline(transaction=True)
+        for name, amount in counts.items():
+            pipe.hincrby(K.STATS, name, amount)
+        try:
+            await pipe.execute()
+        except BaseException:
+            del counts["transitions"]
+            self._counts.update(counts)
+            raise
+        self._flushed_transitions += transitions
 
     async def _lease_keeper(self) -> None:
         """Reset the idle time of every item in hand, so XAUTOCLAIM leaves them alone."""
@@ -389,6 +475,7 @@ class Worker:
                 if wake:
                     self._wake.set()
                 return self._taken(shard, commit, execution_id, raw)
+            self._counts["conflicts"] += 1
         log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
         return None
 
@@ -655,6 +742,7 @@ class Worker:
         token, record_key = command["token"], shard.record(xid)
         if fresh or await self._awaits(record_key, token):
             event = await self.invokers.invoke(command)
+            self._counts[_task_result(event)] += 1
             if event is not None:
                 event = dict(event)
                 event["token"] = token

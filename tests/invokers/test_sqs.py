@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,7 +37,11 @@ async def invokers(moto_url: str) -> AsyncIterator[Invokers]:
 
 
 async def new_queue(sqs: Any, name: str, **attributes: str) -> str:
-    response = await sqs.create_queue(QueueName=name, Attributes=attributes)
+    """A queue of this test's own (the moto server is shared by the whole session)."""
+    unique = f"{name}-{uuid.uuid4().hex[:12]}"
+    if name.endswith(".fifo"):
+        unique = f"{name[:-5]}-{uuid.uuid4().hex[:12]}.fifo"
+    response = await sqs.create_queue(QueueName=unique, Attributes=attributes)
     return str(response["QueueUrl"])
 
 
