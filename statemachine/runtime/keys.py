@@ -74,6 +74,9 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:ix:s:<status>              zset    root id -> start ms, per status (a root is in
                                             exactly one: listing them all merges these)
 
+Index entries of finished roots whose records have expired are dropped by the workers'
+sweeper (``sweep.lua``, every ``sweep_interval_ms``).
+
 The execution name index shares the shard of its execution: the service picks a UUID4
 whose shard is the name's shard, so starting by name is one atomic script.
 """

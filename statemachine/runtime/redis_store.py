@@ -30,7 +30,7 @@ from statemachine.runtime.settings import Settings
 
 T = TypeVar("T")
 LUA_DIR = Path(__file__).resolve().parent / "lua"
-SCRIPTS = ("commit", "promote", "result", "start", "callback", "dead", "requeue")
+SCRIPTS = ("commit", "promote", "result", "start", "callback", "dead", "requeue", "sweep")
 TRANSIENT = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError)
 loads = orjson.loads
 dumps = orjson.dumps

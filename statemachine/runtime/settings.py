@@ -30,6 +30,7 @@ _ENV: dict[str, str] = {
     "consumer": "STATEMACHINE_CONSUMER",
     "max_deliveries": "STATEMACHINE_MAX_DELIVERIES",
     "stats_flush_ms": "STATEMACHINE_STATS_FLUSH_MS",
+    "sweep_interval_ms": "STATEMACHINE_SWEEP_INTERVAL_MS",
 }
 
 
@@ -61,6 +62,8 @@ class Settings:
                             after every lease forever; 0 never moves one
     ``stats_flush_ms``      how often a worker adds its counters (transitions, tasks, refused
                             commits, dead letters) to ``sm:stats`` for ``GET /metrics``
+    ``sweep_interval_ms``   how often a worker drops the listing-index entries of finished
+                            executions whose records have expired (``sweep.lua``)
     """
 
     redis_url: str = DEFAULT_REDIS_URL
@@ -80,6 +83,7 @@ class Settings:
     consumer: str | None = None
     max_deliveries: int = 5
     stats_flush_ms: int = 5_000
+    sweep_interval_ms: int = 60_000
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
 
     @classmethod

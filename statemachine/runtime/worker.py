@@ -80,6 +80,8 @@ Item = tuple[K.Shard, str, bytes, bytes, bool]  # shard, stream, id, message, fr
 Cached = tuple[str, bytes]  # an execution id and its record as just committed
 TIMERS_CHANNEL = "sm:timers"
 SPEC_CACHE = 256
+SWEEP_BATCH = 1_000
+FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 MAX_ERROR_BYTES = 2048
 
 
@@ -176,7 +178,8 @@ class Worker:
             background = [asyncio.create_task(self._scheduler()),
                           asyncio.create_task(self._timer_wakeups()),
                           asyncio.create_task(self._lease_keeper()),
-                          asyncio.create_task(self._flush_stats())]
+                          asyncio.create_task(self._flush_stats()),
+                          asyncio.create_task(self._sweeper())]
             await self._stopping.wait()
             await asyncio.gather(*readers, return_exceptions=True)
             for queue, n in ((ready, s.concurrency), (tasks, s.invoke_concurrency)):
@@ -784,6 +787,23 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.002))
             except TimeoutError:
                 pass
+
+    async def _sweeper(self) -> None:
+        """Every ``sweep_interval_ms``, drop from the listing indexes the finished executions
+        whose records have expired (``sweep.lua``, each shard, the oldest first)."""
+        assert self.store is not None
+        store, s = self.store, self.settings
+        while not self._stopped():
+            await asyncio.sleep(s.sweep_interval_ms / 1000)
+            cutoff = now_ms() - s.retention_s * 1000
+            try:
+                machines = sorted(k.decode() for k in await store.client.hkeys(K.MACHINES))
+                for sh in store.shards:
+                    keys = [sh.index_status(status) for status in FINAL_STATUSES]
+                    keys += [sh.index_machine(name) for name in machines]
+                    await store.script("sweep", keys, [cutoff, SWEEP_BATCH, sh.record("")])
+            except Exception:  # Redis away: the next round sweeps
+                continue
 
     async def _timer_wakeups(self) -> None:
         """Wake the scheduler when another process sets a timer earlier than it sleeps to."""
