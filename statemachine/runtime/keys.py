@@ -75,7 +75,8 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             exactly one: listing them all merges these)
 
 Index entries of finished roots whose records have expired are dropped by the workers'
-sweeper (``sweep.lua``, every ``sweep_interval_ms``).
+sweeper (``sweep.lua``, every ``sweep_interval_ms``), a page of each index at a time; where
+each index's next page starts is kept in ``sm:T:sweep`` (hash: index key -> score).
 
 The execution name index shares the shard of its execution: the service picks a UUID4
 whose shard is the name's shard, so starting by name is one atomic script.
@@ -123,7 +124,7 @@ def shard_of_name(machine_name: str, name: str, shards: int) -> int:
 class Shard:
     """The keys of one shard; built once per shard and reused."""
 
-    __slots__ = ("n", "tag", "ready", "tasks", "dead", "timers", "timer_events", "_base")
+    __slots__ = ("n", "tag", "ready", "tasks", "dead", "timers", "timer_events", "sweep", "_base")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -134,6 +135,7 @@ class Shard:
         self.dead = self._base + "dead"
         self.timers = self._base + "timers"
         self.timer_events = self._base + "timer-events"
+        self.sweep = self._base + "sweep"
 
     def record(self, execution_id: str) -> str:
         return self._base + "x:" + execution_id

@@ -790,7 +790,7 @@ class Worker:
 
     async def _sweeper(self) -> None:
         """Every ``sweep_interval_ms``, drop from the listing indexes the finished executions
-        whose records have expired (``sweep.lua``, each shard, the oldest first)."""
+        whose records have expired (``sweep.lua``: each shard, a page of each index)."""
         assert self.store is not None
         store, s = self.store, self.settings
         while not self._stopped():
@@ -799,7 +799,7 @@ class Worker:
             try:
                 machines = sorted(k.decode() for k in await store.client.hkeys(K.MACHINES))
                 for sh in store.shards:
-                    keys = [sh.index_status(status) for status in FINAL_STATUSES]
+                    keys = [sh.sweep] + [sh.index_status(status) for status in FINAL_STATUSES]
                     keys += [sh.index_machine(name) for name in machines]
                     await store.script("sweep", keys, [cutoff, SWEEP_BATCH, sh.record("")])
             except Exception:  # Redis away: the next round sweeps

@@ -40,3 +40,31 @@ async def test_expired_executions_leave_the_listing_indexes(redis_url: str) -> N
         assert await client.zscore(shard.index_status("RUNNING"), napping) is not None
         assert await client.zscore(shard.index_machine("nap"), napping) is not None
         assert (await service.describe(napping))["status"] == "RUNNING"
+
+
+async def test_a_sweep_pages_through_an_index_and_starts_over(redis_url: str) -> None:
+    """sweep.lua directly: a page per call from where the last one stopped, entries whose
+    record exists kept, back to the oldest once the cutoff is reached."""
+    from statemachine.runtime.redis_store import RedisStore
+    from tests.runtime import settings
+
+    store = await RedisStore.connect(settings(redis_url))
+    client, shard = store.client, store.shards[5]
+    try:
+        index = shard.index_status("SUCCEEDED")
+        await client.zadd(index, {f"x{i}": 1000 + i for i in range(10)})
+        await client.zadd(index, {"young": 10**13})
+        await client.hset(shard.record("x3"), "r", "{}")  # still kept
+        keys = [shard.sweep, index]
+        args = [5000, 4, shard.record("")]
+        assert await store.script("sweep", keys, args) == 3  # x0..x3 looked at: x3 kept
+        assert await client.hget(shard.sweep, index) == b"1003"
+        assert await store.script("sweep", keys, args) == 4  # x4..x7
+        assert await store.script("sweep", keys, args) == 2  # x8, x9: the cutoff is reached
+        assert await client.hexists(shard.sweep, index) == 0
+        assert await client.zrange(index, 0, -1) == [b"x3", b"young"]
+        await client.delete(shard.record("x3"))
+        assert await store.script("sweep", keys, args) == 1  # started over: x3 now goes
+        assert await client.zrange(index, 0, -1) == [b"young"]
+    finally:
+        await store.close()

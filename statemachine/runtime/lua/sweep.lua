@@ -1,29 +1,37 @@
 -- sweep.lua: drop the listing entries of finished executions whose records have expired.
 --
 -- A root's record, history and name entry expire retention_s after it finishes, but its
--- entries in the listing indexes (sorted by start time) would stay for ever.  This takes the
--- oldest entries of each final-status index, started before the cutoff, and removes those
--- whose record is gone from that index and from the state machines' indexes.  Entries whose
--- record still exists (finished less than retention_s ago) are left for a later sweep.
+-- entries in the listing indexes (sorted by start time) would stay for ever.  Each index is
+-- swept on its own: a page of its entries started before the cutoff, from where the last
+-- sweep of that index stopped, and every entry whose record is gone is removed.  Entries
+-- whose record still exists (running, or finished less than retention_s ago) stay; once a
+-- sweep reaches the cutoff, the next one starts over from the oldest.  So the work per call
+-- is bounded, and an index full of long-running executions does not hold the sweep up.
 --
--- KEYS[1..4]  the shard's final-status indexes (SUCCEEDED, FAILED, TIMED_OUT, ABORTED)
--- KEYS[5..]   the shard's per-state-machine indexes (every state machine defined)
+-- KEYS[1]     the shard's sweep cursors (hash: index key -> score the next page starts after)
+-- KEYS[2..]   the indexes to sweep: final-status indexes and per-state-machine indexes
 -- ARGV[1]     the cutoff: entries started before it (ms) are looked at
--- ARGV[2]     the most entries looked at per status index
+-- ARGV[2]     the most entries looked at per index
 -- ARGV[3]     the record key prefix of the shard ("sm:{sN}:x:")
--- Returns the number of executions dropped from the indexes.
+-- Returns the number of index entries removed.
 
-local dropped = 0
-for s = 1, 4 do
-  local old = redis.call('ZRANGEBYSCORE', KEYS[s], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-  for _, id in ipairs(old) do
-    if redis.call('EXISTS', ARGV[3] .. id) == 0 then
-      redis.call('ZREM', KEYS[s], id)
-      for m = 5, #KEYS do
-        redis.call('ZREM', KEYS[m], id)
-      end
-      dropped = dropped + 1
+local cutoff, limit, prefix = '(' .. ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local removed = 0
+for k = 2, #KEYS do
+  local index = KEYS[k]
+  local from = redis.call('HGET', KEYS[1], index)
+  local page = redis.call('ZRANGEBYSCORE', index, from and ('(' .. from) or '-inf', cutoff,
+                          'WITHSCORES', 'LIMIT', 0, limit)
+  for i = 1, #page, 2 do
+    if redis.call('EXISTS', prefix .. page[i]) == 0 then
+      redis.call('ZREM', index, page[i])
+      removed = removed + 1
     end
   end
+  if #page / 2 < limit then
+    redis.call('HDEL', KEYS[1], index)
+  else
+    redis.call('HSET', KEYS[1], index, page[#page])
+  end
 end
-return dropped
+return removed
