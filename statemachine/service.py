@@ -36,7 +36,14 @@ from typing import Any, TypeVar
 
 import orjson
 
-from statemachine.errors import Conflict, DefinitionError, InputError, InvalidToken, NotFound, TaskTimedOut
+from statemachine.errors import (
+    Conflict,
+    DefinitionError,
+    InputError,
+    InvalidToken,
+    NotFound,
+    TaskTimedOut,
+)
 from statemachine.interpreter.handlers import task_token, token_execution
 from statemachine.interpreter.records import TERMINAL
 from statemachine.interpreter.step import derive, iso, new_execution

@@ -29,28 +29,27 @@ from typing import Any, NoReturn
 
 import orjson
 from aiohttp import web
-
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from statemachine.language.values import json_type_name
 from statemachine.errors import DefinitionError, InputError, StoreError
+from statemachine.language.values import json_type_name
 
 __all__ = [
-    "MAX_PAYLOAD_BYTES",
     "MAX_BODY_BYTES",
     "MAX_DEFINITION_BYTES",
     "MAX_NAME_LENGTH",
+    "MAX_PAYLOAD_BYTES",
     "Body",
+    "check_name",
+    "check_payload_size",
     "error_middleware",
     "error_response",
     "json_response",
-    "read_body",
-    "check_name",
-    "check_payload_size",
-    "query_int",
     "query_float",
+    "query_int",
     "query_str",
+    "read_body",
 ]
 
 log = logging.getLogger("statemachine.api")
@@ -149,7 +148,7 @@ async def read_body(
     *,
     max_bytes: int = MAX_BODY_BYTES,
     optional: bool = False,
-) -> "Body":
+) -> Body:
     """Read the request body as one JSON object, refusing anything else with a clear 4xx.
 
     ``optional`` allows an empty body (read as ``{}``), for routes whose fields are all
@@ -197,7 +196,7 @@ class Body:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
 
-    def only(self, allowed: Iterable[str]) -> "Body":
+    def only(self, allowed: Iterable[str]) -> Body:
         """Refuse fields outside ``allowed`` (a typo like ``inptu`` should not pass silently)."""
         unknown = sorted(set(self.data) - set(allowed))
         if unknown:

@@ -34,7 +34,7 @@ from statemachine.api.problems import (
 )
 from statemachine.web import asset, index, redirect
 
-__all__ = ["ROUTES", "SERVICE", "METRICS", "SHUTDOWN", "STATUSES", "add_routes"]
+__all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "STATUSES", "add_routes"]
 
 SERVICE: web.AppKey[Any] = web.AppKey("service", object)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)

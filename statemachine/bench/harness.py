@@ -31,7 +31,6 @@ import redis.asyncio as aioredis
 
 from statemachine.runtime.embedded import MEMORY_SETTINGS, ping
 
-
 RTT_SCRIPT = """
 redis.call('HSET', KEYS[1], 'v', ARGV[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000', '*', 'e', ARGV[1])

@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["configure", "main", "ApiClient", "ApiError", "Unreachable"]
+__all__ = ["ApiClient", "ApiError", "Unreachable", "configure", "main"]
 
 DEFAULT_API = "http://127.0.0.1:8080"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")

@@ -124,7 +124,7 @@ def shard_of_name(machine_name: str, name: str, shards: int) -> int:
 class Shard:
     """The keys of one shard; built once per shard and reused."""
 
-    __slots__ = ("n", "tag", "ready", "tasks", "dead", "timers", "timer_events", "sweep", "_base")
+    __slots__ = ("_base", "dead", "n", "ready", "sweep", "tag", "tasks", "timer_events", "timers")
 
     def __init__(self, n: int) -> None:
         self.n = n

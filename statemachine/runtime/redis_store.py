@@ -68,7 +68,7 @@ def unpack_record(raw: bytes) -> dict[str, Any]:
 class Script:
     """One Lua file, run by SHA with a NOSCRIPT fallback."""
 
-    __slots__ = ("name", "source", "sha")
+    __slots__ = ("name", "sha", "source")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -86,7 +86,7 @@ class Script:
 class Commit:
     """The arguments of ``commit.lua``: keys by index, guards, then operations."""
 
-    __slots__ = ("keys", "_index", "guards", "ops", "item", "taken")
+    __slots__ = ("_index", "guards", "item", "keys", "ops", "taken")
 
     def __init__(self, ready: str, item: str | bytes = "") -> None:
         self.keys: list[str] = [ready]

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from statemachine.errors import Conflict, DefinitionError, InputError, InvalidToken, NotFound, TaskTimedOut
+from statemachine.errors import (
+    Conflict,
+    DefinitionError,
+    InputError,
+    InvalidToken,
+    NotFound,
+    TaskTimedOut,
+)
 from statemachine.service import Service
 from tests.runtime import all_events, finished, serve_app, service_and_worker, settings
 

@@ -7,8 +7,8 @@ import asyncio
 import orjson
 import pytest
 
-from statemachine.runtime import keys as K
 from statemachine.interpreter.step import new_execution
+from statemachine.runtime import keys as K
 from statemachine.runtime.redis_store import Commit, RedisStore, pack_record, unpack_record
 from statemachine.runtime.worker import _timer_message
 from tests.runtime import settings

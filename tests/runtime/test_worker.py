@@ -7,7 +7,6 @@ import resource
 import time
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from statemachine.language.model import compile_machine

@@ -36,8 +36,15 @@ from statemachine.runtime.invokers.base import (
     traceparent,
 )
 
-__all__ = ["Invokers", "InvokerSettings", "Kind", "TaskResult", "kind", "parse_resource",
-           "traceparent"]
+__all__ = [
+    "InvokerSettings",
+    "Invokers",
+    "Kind",
+    "TaskResult",
+    "kind",
+    "parse_resource",
+    "traceparent",
+]
 
 log = logging.getLogger(__name__)
 
@@ -117,5 +124,5 @@ class Invokers:
     async def __aenter__(self) -> Invokers:
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
