@@ -142,8 +142,6 @@ class Worker:
         self._freed = asyncio.Event()  # an entry in hand was let go
         self._next_due: int | None = None
         self._specs: dict[tuple[str, str], dict[str, Any]] = {}
-        self._task_streams: list[str] = []
-        self._handed: dict[bytes, Cached] = {}  # dispatch entry id -> record, handed over
         self.transitions = 0
         self._counts: Counter[str] = Counter()  # sm:stats fields not flushed yet
         self._flushed_transitions = 0
@@ -163,7 +161,6 @@ class Worker:
             ready: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.concurrency)
             tasks: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.invoke_concurrency)
             shards = self.store.shards
-            self._task_streams = [sh.tasks for sh in shards]
             for sh in shards:
                 self._held.setdefault(sh.ready, set())
                 self._held.setdefault(sh.tasks, set())
@@ -171,7 +168,7 @@ class Worker:
                 asyncio.create_task(self._reader({sh.ready: sh for sh in shards}, K.WORKERS_GROUP, ready)),
                 asyncio.create_task(self._reader({sh.tasks: sh for sh in shards}, K.INVOKERS_GROUP, tasks)),
             ]
-            consumers = [asyncio.create_task(self._consume(ready, self._process, tasks))
+            consumers = [asyncio.create_task(self._consume(ready, self._process))
                          for _ in range(s.concurrency)]
             consumers += [asyncio.create_task(self._consume(tasks, self._dispatch))
                           for _ in range(s.invoke_concurrency)]
@@ -302,11 +299,9 @@ class Worker:
         for item in batch:
             await queue.put(item)
 
-    async def _consume(self, queue: asyncio.Queue[Item | None], handle: Any,
-                       handoff: asyncio.Queue[Item | None] | None = None) -> None:
-        """Handle items from ``queue``, and after one, the task dispatch its commit took
-        (``commit.lua``'s TAKE) with the record the commit left: right here, or, with
-        ``handoff`` (the transitions' consumers), queued for the invokers."""
+    async def _consume(self, queue: asyncio.Queue[Item | None], handle: Any) -> None:
+        """Handle items from ``queue``, and straight after one, the task dispatch its commit
+        took (``commit.lua``'s TAKE) with the record the commit left."""
         assert self.store is not None
         follow: tuple[Item, Cached | None] | None = None
         while True:
@@ -314,7 +309,7 @@ class Worker:
                 item = await queue.get()
                 if item is None:
                     return
-                cached = self._handed.pop(item[2], None)
+                cached = None
             else:
                 (item, cached), follow = follow, None
             shard, stream, entry_id, message, fresh = item
@@ -329,11 +324,6 @@ class Worker:
             finally:
                 self._held[stream].discard(entry_id)
                 self._freed.set()
-            if follow is not None and handoff is not None:
-                (taken, record), follow = follow, None
-                if record is not None:
-                    self._handed[taken[2]] = record
-                await handoff.put(taken)
 
     async def _dead_letter(self, shard: K.Shard, stream: str, entry_id: bytes, message: bytes,
                            exc: Exception) -> None:
