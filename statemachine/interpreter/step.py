@@ -152,6 +152,19 @@ def new_child(parent: Execution, command: dict[str, Any], index: int, now: int) 
     return child
 
 
+HISTORY_LIMIT = 25_000
+"""AWS's hard quota of events in one execution's history: event 25,000 may only be the
+execution's own end, else the execution fails with :data:`HISTORY_LIMIT_CAUSE`.  Also what
+keeps a Pass/Choice loop with no way out from running through for ever in one advance()."""
+HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_LIMIT})."
+_EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut",
+                             "ExecutionAborted"})
+
+
+class HistoryFull(Exception):
+    """Raised by ``emit`` instead of writing event 25,000 when it is not an execution's end."""
+
+
 class _Step:
     """The working state of one ``advance()`` call."""
 
@@ -171,6 +184,8 @@ class _Step:
     def emit(self, type_: str, details: dict[str, Any] | None = None) -> int:
         ex = self.ex
         seq = ex["seq"] + 1
+        if seq >= HISTORY_LIMIT and type_ not in _EXECUTION_ENDS:
+            raise HistoryFull
         ex["seq"] = seq
         event: dict[str, Any] = {
             "id": seq,
@@ -445,7 +460,14 @@ def advance(machine: Machine, execution: Execution, event: Event, *, now: int) -
     handler = _EVENTS.get(kind)
     if handler is None:
         return Decision(execution)
-    changed = handler(step, event)
+    try:
+        changed = handler(step, event)
+    except HistoryFull:
+        # Nothing the interrupted step meant to start happens; what was running stops.
+        step.commands = []
+        _stop_children(step, F.RUNTIME, HISTORY_LIMIT_CAUSE)
+        step.finish("FAILED", error=F.RUNTIME, cause=HISTORY_LIMIT_CAUSE)
+        changed = True
     if not changed:
         return Decision(execution)
     ex["rev"] = execution["rev"] + 1

@@ -171,3 +171,34 @@ def test_children_finished_builds_map_output_in_index_order() -> None:
     assert d.execution["output"] == ["A", "B"]
     wrong = advance(m, ex, {"type": "ChildrenFinished", "group": "nope", "outcomes": outcomes}, now=NOW)
     assert wrong.execution is ex
+
+
+def test_a_loop_with_no_way_out_fails_at_the_history_limit() -> None:
+    """AWS's rule: event 25,000 may only be the execution's end; else it is ExecutionFailed
+    with States.Runtime.  It is also what stops a run-through that would never end."""
+    m = machine({
+        "Spin": {"Type": "Pass", "Next": "Again"},
+        "Again": {"Type": "Choice", "Choices": [
+            {"Variable": "$.stop", "IsPresent": True, "Next": "Done"}], "Default": "Spin"},
+        "Done": {"Type": "Succeed"},
+    })
+    ex, d = start(m)
+    assert ex["status"] == "FAILED" and ex["error"] == "States.Runtime"
+    assert ex["cause"] == "The execution reached the maximum number of history events (25000)."
+    assert len(d.history) == 25_000 and d.history[-1]["id"] == 25_000
+    assert d.history[-1]["type"] == "ExecutionFailed"
+    assert d.history[-1]["executionFailedEventDetails"]["cause"] == ex["cause"]
+    assert d.history[-2]["type"] != "ExecutionFailed"
+    assert [c["type"] for c in d.commands] == ["Finish"]
+
+
+def test_a_task_step_at_the_history_limit_starts_no_task() -> None:
+    m = machine({"T": {"Type": "Task", "Resource": "http://127.0.0.1:1/x", "Next": "T"}})
+    ex, d = start(m)
+    ex = {**ex, "seq": 24_998}  # as if 24,998 events were written already
+    [invoke] = commands(d, "InvokeTask")
+    done = advance(m, ex, {"type": "TaskSucceeded", "token": invoke["token"], "output": {}}, now=NOW)
+    assert done.execution["status"] == "FAILED"
+    assert [e["id"] for e in done.history][-1] == 25_000
+    assert done.history[-1]["type"] == "ExecutionFailed"
+    assert not commands(done, "InvokeTask")

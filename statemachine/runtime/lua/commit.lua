@@ -98,6 +98,21 @@ local function child_finished(g, results, running, index, outcome, status, err, 
              group .. verdict .. '}}')
 end
 
+-- redis.call(op, key, argv[from..to]) in pieces of at most 1,000 arguments: Lua's unpack
+-- refuses a few thousand values at once (a long run-through writes up to 25,000 events).
+-- The pieces are even, so HSET/ZADD pairs stay whole.
+local function call_chunked(op, key, from, to)
+  if from > to then
+    redis.call(op, key)  -- DEL k
+    return
+  end
+  while from <= to do
+    local upto = math.min(from + 999, to)
+    redis.call(op, key, unpack(argv, from, upto))
+    from = upto + 1
+  end
+end
+
 local guards = tonumber(argv[2])
 local i = 3
 for g = 1, guards do
@@ -121,7 +136,7 @@ while i <= n do
   local last = i + 2 + count
   if op == 'HIST' then
     if redis.call('HGET', KEYS[tonumber(argv[first])], 'status') == 'RUNNING' then
-      redis.call('RPUSH', key, unpack(argv, first + 1, last))
+      call_chunked('RPUSH', key, first + 1, last)
     end
   elseif op == 'XADD' then
     redis.call('XADD', key, '*', unpack(argv, first, last))
@@ -145,7 +160,7 @@ while i <= n do
     child_finished(key, KEYS[tonumber(argv[first])], KEYS[tonumber(argv[first + 1])],
                    unpack(argv, first + 2, last))
   elseif simple[op] then
-    redis.call(op, key, unpack(argv, first, last))
+    call_chunked(op, key, first, last)
   else
     return redis.error_reply('commit.lua: unknown op ' .. tostring(op))
   end
