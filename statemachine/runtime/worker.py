@@ -295,7 +295,9 @@ class Worker:
             for entry_id, fields in entries:
                 if fields and entry_id not in held:
                     held.add(entry_id)
-                    batch.append((shard, name, entry_id, fields[b"m"], fresh))
+                    # A requeued dead letter is not fresh: its execution may have moved on.
+                    batch.append((shard, name, entry_id, fields[b"m"],
+                                  fresh and b"requeued" not in fields))
         for item in batch:
             await queue.put(item)
 

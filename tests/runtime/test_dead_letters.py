@@ -187,7 +187,8 @@ async def test_rest_routes_and_the_command_line(parts: tuple[Service, aioredis.R
         requeued = json.loads(capsys.readouterr().out)
         assert code == 0 and requeued["kind"] == "ready"
         [(new_id, fields)] = await client.xrange(shard.ready)
-        assert new_id.decode() == requeued["entryId"] and fields == {b"m": message}
+        assert new_id.decode() == requeued["entryId"]
+        assert fields == {b"m": message, b"requeued": b"1"}
         assert await client.xlen(shard.dead) == 0
 
         code = await asyncio.to_thread(cli_main, ["dead-letters", "--api", base,
@@ -207,3 +208,42 @@ async def test_rest_routes_and_the_command_line(parts: tuple[Service, aioredis.R
             async with http.get("/v1/dead-letters") as response:
                 assert response.status == 200
                 assert await response.json() == {"deadLetters": [], "nextCursor": None}
+
+
+async def test_a_requeued_dispatch_whose_execution_moved_on_is_dropped_unperformed(
+        parts: tuple[Service, aioredis.Redis, Any]) -> None:
+    """A requeued task dispatch is checked against its execution first (like one taken over
+    from another worker): here the execution has finished, so no request is sent."""
+    from aiohttp import web
+
+    service, client, conf = parts
+    hits: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    async with serve_app(app) as base:
+        await service.define("done", DONE)
+        xid = (await service.start("done", {}))["executionId"]
+        shard = service.store.shard(xid)
+        dispatch = {"x": xid, "c": {"type": "InvokeTask", "token": "stale-token",
+                                    "resource": f"{base}/late", "input": {}, "state": "Done",
+                                    "entered": 2, "idempotency_key": "k", "attempt": 0,
+                                    "timeout_s": None, "heartbeat_s": None, "credentials": None}}
+        dead = await client.xadd(shard.dead, {
+            "stream": shard.tasks, "group": K.INVOKERS_GROUP, "id": "1-0",
+            "m": json.dumps(dispatch), "error": "E: x", "consumer": "c", "at": 1})
+        worker = Worker(conf.redis_url, conf, 2)
+        task = asyncio.create_task(worker.run())
+        try:
+            assert (await finished(service, xid))["status"] == "SUCCEEDED"
+            await service.requeue_dead_letter(f"{shard.n}-{dead.decode()}")
+            await eventually(lambda: client.xlen(shard.tasks), lambda n: n == 0)
+        finally:
+            await worker.stop()
+            await task
+    assert hits == []
+    assert (await client.xpending(shard.tasks, K.INVOKERS_GROUP))["pending"] == 0

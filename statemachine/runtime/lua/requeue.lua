@@ -1,6 +1,7 @@
 -- requeue.lua: put a dead letter's message back on the stream it came from.
 --
--- The message goes back as a new entry (a new id, delivered afresh to the stream's group)
+-- The message goes back as a new entry (a new id, delivered afresh to the stream's group,
+-- marked "requeued")
 -- and the dead letter is deleted, in one step: a requeue repeated after a lost reply finds
 -- nothing and adds no second copy.
 --
@@ -26,6 +27,8 @@ end
 if message == nil or (stream ~= KEYS[2] and stream ~= KEYS[3]) then
   return redis.error_reply('requeue.lua: dead letter ' .. ARGV[1] .. ' names no stream of its shard')
 end
-local id = redis.call('XADD', stream, '*', 'm', message)
+-- "requeued": a dispatch taken with it is checked against its execution before it is
+-- performed, like one taken over from another worker (the execution may have moved on).
+local id = redis.call('XADD', stream, '*', 'm', message, 'requeued', '1')
 redis.call('XDEL', KEYS[1], ARGV[1])
 return {stream, id}
