@@ -154,8 +154,11 @@ def new_child(parent: Execution, command: dict[str, Any], index: int, now: int) 
 
 HISTORY_LIMIT = 25_000
 """AWS's hard quota of events in one execution's history: event 25,000 may only be the
-execution's own end, else the execution fails with :data:`HISTORY_LIMIT_CAUSE`.  Also what
-keeps a Pass/Choice loop with no way out from running through for ever in one advance()."""
+execution's own end, else the execution fails with :data:`HISTORY_LIMIT_CAUSE`.  Counted here
+over the events of one advance() (for a run-through from the start, the same as AWS's count):
+what keeps a Pass/Choice loop with no way out from running through for ever.  Events of
+earlier steps and of Map/Parallel children do not count: a 10,000-item Map runs to its end
+here, where AWS would fail an inline one (its iterations' events count on AWS)."""
 HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_LIMIT})."
 _EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut",
                              "ExecutionAborted"})
@@ -183,9 +186,9 @@ class _Step:
 
     def emit(self, type_: str, details: dict[str, Any] | None = None) -> int:
         ex = self.ex
-        seq = ex["seq"] + 1
-        if seq >= HISTORY_LIMIT and type_ not in _EXECUTION_ENDS:
+        if len(self.history) >= HISTORY_LIMIT - 1 and type_ not in _EXECUTION_ENDS:
             raise HistoryFull
+        seq = ex["seq"] + 1
         ex["seq"] = seq
         event: dict[str, Any] = {
             "id": seq,
