@@ -40,7 +40,14 @@ class Service:
         app.router.add_post("/slow", self.slow)
         app.router.add_post("/hook", self.hook)
         app.router.add_post("/big", self.big)
+        app.router.add_post("/cookie", self.cookie)
         return app
+
+    async def cookie(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        response = web.json_response({})
+        response.set_cookie("session", "from-one-execution")
+        return response
 
     async def echo(self, request: web.Request) -> web.Response:
         entry = await self.record(request)
@@ -105,6 +112,16 @@ async def test_url_posts_input_and_returns_the_json_answer(service, invokers) ->
     assert sent["headers"]["Idempotency-Key"] == "exec-1:2"
     assert TRACEPARENT.match(sent["headers"]["traceparent"])
     assert "X-Task-Token" not in sent["headers"]
+
+
+async def test_a_cookie_one_task_received_is_not_sent_by_the_next(service, invokers) -> None:
+    """One session serves every execution's tasks: it keeps no cookies between requests."""
+    svc, base = service
+    base = base.replace("127.0.0.1", "localhost")  # cookie jars keep no cookies of IP hosts
+    await invokers.invoke(command(f"{base}/cookie", {}))
+    await invokers.invoke(command(f"{base}/echo", {}, token="tok-2", idempotency_key="exec-2:2"))
+    assert [r["path"] for r in svc.requests] == ["/cookie", "/echo"]
+    assert "Cookie" not in svc.requests[1]["headers"]
 
 
 async def test_idempotency_key_and_trace_stable_across_attempts(service, invokers) -> None:

@@ -125,9 +125,12 @@ class HttpClient:
                 limit=self._settings.connection_limit, keepalive_timeout=KEEPALIVE_S,
                 ttl_dns_cache=DNS_CACHE_S,
             )
+            # No cookie jar: a cookie one execution's task received must not ride along on
+            # another execution's requests (and filtering cookies costs every request).
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": USER_AGENT},
                 auto_decompress=True, trust_env=proxy_configured(),
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 
