@@ -395,8 +395,8 @@ class Service:
         found = found[:limit]
         next_cursor = None
         if len(found) == limit:
-            score, last = found[-1][0]
-            next_cursor = f"{score}|{last}"
+            end_start, end_id = found[-1][0]
+            next_cursor = f"{end_start}|{end_id}"
         return {"executions": [entry for _, entry in found], "nextCursor": next_cursor}
 
     async def _index_rows(self, machine: str | None, status: str | None, top: str,

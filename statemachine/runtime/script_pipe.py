@@ -45,7 +45,7 @@ def _settle(future: asyncio.Future[Any], reply: Any) -> None:
         future.set_result(reply)
 
 
-def _error(reply: hiredis.ReplyError) -> rexc.ResponseError:
+def _error(reply: hiredis.ReplyError) -> rexc.RedisError:
     """A Redis error reply as the redis-py exception the rest of the code knows."""
     message = str(reply)
     if message.startswith("NOSCRIPT"):

@@ -145,8 +145,8 @@ class HttpClient:
             async with session.request(method, url, headers=headers, data=data,
                                        timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 body = await _read_limited(resp.content, limit)
-                headers = [(str(k), v) for k, v in resp.headers.items()]
-                return Response(resp.status, resp.reason or "", headers, body)
+                answered = [(str(k), v) for k, v in resp.headers.items()]
+                return Response(resp.status, resp.reason or "", answered, body)
         except TimeoutError as exc:
             raise RequestTimedOut(url) from exc
         except (aiohttp.ClientError, OSError, ValueError) as exc:
