@@ -29,7 +29,11 @@ Execution record (``Execution``)::
     retry         dict  {retrier index (str): attempts so far} for the current state entry
     token         str | None   the task token we wait for, if any
     timer         str | None   the timer id we wait for, if any (Wait, retry backoff)
-    waiting       str | None   "task" | "timer" | "retry" | "children" | None
+    waiting       str | None   "task" | "timer" | "retry" | "children" | "continue" | None
+                               ("continue": a long run-through paused; ``state`` and
+                               ``state_input`` are the state to enter next and its input)
+    burst         int          only while "continue": events the paused run-through wrote
+                               in its earlier pieces (the history quota counts them)
     timeout_s, heartbeat_s     the pending task's limits (seconds) while waiting for a task
     group         str | None   the children group we wait for (Map/Parallel)
     start, stop   int | None   ms since epoch
@@ -52,6 +56,7 @@ Events in (``{"type": ..., ...}``)::
                      (all done) or group, failed: {index, status, error, cause, events}
                      (stopped early by policy)
     StopRequested   error, cause
+    Continue                                  go on with a paused run-through
 
     An event that does not match what the record waits for (an old token, an old
     timer, a finished execution) returns the record unchanged with no commands:
@@ -71,6 +76,8 @@ Commands out::
                     execution_input (bool: whether the children may read $$.Execution.Input;
                     when false, new_child leaves the root's input out of their records)
     StopChildren    group, error, cause
+    Continue        deliver ``Continue`` to this execution (a run-through wrote RUN_BUDGET
+                    events in one advance and paused, so no commit grows without bound)
     Finish          status, output, error, cause, events (how many history events the
                     execution wrote; a parent's ids continue after its children's, as in AWS's
                     inline histories) — the runtime routes a child's Finish to its parent's

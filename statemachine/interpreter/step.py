@@ -155,10 +155,13 @@ def new_child(parent: Execution, command: dict[str, Any], index: int, now: int) 
 HISTORY_LIMIT = 25_000
 """AWS's hard quota of events in one execution's history: event 25,000 may only be the
 execution's own end, else the execution fails with :data:`HISTORY_LIMIT_CAUSE`.  Counted here
-over the events of one advance() (for a run-through from the start, the same as AWS's count):
-what keeps a Pass/Choice loop with no way out from running through for ever.  Events of
-earlier steps and of Map/Parallel children do not count: a 10,000-item Map runs to its end
-here, where AWS would fail an inline one (its iterations' events count on AWS)."""
+over the events of one run-through, across its pieces (for a run-through from the start, the
+same as AWS's count): what keeps a Pass/Choice loop with no way out from running for ever.
+Events of earlier durable steps and of Map/Parallel children do not count: a 10,000-item Map
+runs to its end here, where AWS would fail an inline one (its iterations' events count on AWS)."""
+RUN_BUDGET = 1_000
+"""Events one advance() writes before a run-through pauses (``Continue``): what bounds one
+commit's size, and a worker's time in one item, whatever the definition loops through."""
 HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_LIMIT})."
 _EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut",
                              "ExecutionAborted"})
@@ -186,7 +189,8 @@ class _Step:
 
     def emit(self, type_: str, details: dict[str, Any] | None = None) -> int:
         ex = self.ex
-        if len(self.history) >= HISTORY_LIMIT - 1 and type_ not in _EXECUTION_ENDS:
+        if (len(self.history) + ex.get("burst", 0) >= HISTORY_LIMIT - 1
+                and type_ not in _EXECUTION_ENDS):
             raise HistoryFull
         seq = ex["seq"] + 1
         ex["seq"] = seq
@@ -238,8 +242,18 @@ class _Step:
 
     def run(self, go: Go) -> None:
         while go is not None:
+            if len(self.history) >= RUN_BUDGET:
+                self.pause(go)
+                return
             name, value = go
             go = self.enter(self.machine.states[name], value)
+
+    def pause(self, go: tuple[str, Any]) -> None:
+        """Stop a long run-through before entering ``go``; a ``Continue`` goes on from there."""
+        ex = self.ex
+        ex.update(waiting="continue", state=go[0], state_input=go[1])
+        ex["burst"] = ex.get("burst", 0) + len(self.history)
+        self.commands.append({"type": "Continue"})
 
     def enter(self, state: State, value: Any) -> Go:
         ex = self.ex
@@ -473,6 +487,8 @@ def advance(machine: Machine, execution: Execution, event: Event, *, now: int) -
         changed = True
     if not changed:
         return Decision(execution)
+    if ex["waiting"] != "continue":
+        ex.pop("burst", None)
     ex["rev"] = execution["rev"] + 1
     return Decision(ex, step.history, step.commands)
 
@@ -612,6 +628,15 @@ def _stop_children(step: _Step, error: str | None, cause: str | None) -> None:
         step.commands.append({"type": "CancelTimer", "id": ex["timer"]})
 
 
+def _on_continue(step: _Step, event: Event) -> bool:
+    ex = step.ex
+    if ex["waiting"] != "continue":
+        return False
+    ex["waiting"] = None
+    step.run((ex["state"], ex["state_input"]))
+    return True
+
+
 def _on_stop(step: _Step, event: Event) -> bool:
     error, cause = event.get("error"), event.get("cause")
     _stop_children(step, error, cause)
@@ -627,6 +652,7 @@ _EVENTS: dict[str, Callable[[_Step, Event], bool]] = {
     "TimerFired": _on_timer,
     "ChildrenFinished": _on_children,
     "StopRequested": _on_stop,
+    "Continue": _on_continue,
 }
 
 __all__ = ["advance", "new_execution", "new_child", "iso", "MISSING"]

@@ -131,6 +131,8 @@ class LocalRunner:
             heapq.heappush(self.timers, (command["due"], self._timer_seq, command["id"], ex["id"]))
         elif kind == "CancelTimer":
             self.timer_events.pop(command["id"], None)
+        elif kind == "Continue":
+            self.queue.append((ex["id"], {"type": "Continue"}))
         elif kind == "StartChildren":
             self._start_children(ex, command)
         elif kind == "StopChildren":

@@ -612,6 +612,8 @@ class Worker:
             elif kind_ == "CancelTimer":
                 commit.op("ZREM", shard.timers, command["id"])
                 commit.op("HDEL", shard.timer_events, command["id"])
+            elif kind_ == "Continue":  # a long run-through goes on in its own work item
+                commit.op("XADD", shard.ready, "m", dumps({"x": xid, "e": {"type": "Continue"}}))
             elif kind_ == "StartChildren":
                 await self._start_children(shard, commit, ex, command, now)
             elif kind_ == "StopChildren":

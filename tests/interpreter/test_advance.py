@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from statemachine.interpreter.handlers import token_execution
-from statemachine.interpreter.step import advance, new_execution
+from statemachine.interpreter.step import RUN_BUDGET, advance, new_execution
 from statemachine.language.model import compile_machine
 
 NOW = 1_700_000_000_000
@@ -173,24 +173,66 @@ def test_children_finished_builds_map_output_in_index_order() -> None:
     assert wrong.execution is ex
 
 
+SPIN = {
+    "Spin": {"Type": "Pass", "Next": "Again"},
+    "Again": {"Type": "Choice", "Choices": [
+        {"Variable": "$.stop", "IsPresent": True, "Next": "Done"}], "Default": "Spin"},
+    "Done": {"Type": "Succeed"},
+}
+
+
+def run_through(m: Any, input: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """Start, then deliver Continue while the run-through pauses: (record, history, pieces)."""
+    ex, d = start(m, input)
+    history, pieces = list(d.history), 1
+    while ex["status"] == "RUNNING" and ex["waiting"] == "continue":
+        assert [c["type"] for c in d.commands] == ["Continue"]
+        assert len(d.history) <= RUN_BUDGET + 2  # checked between states: one state's events
+        d = advance(m, ex, {"type": "Continue"}, now=NOW)
+        ex, pieces = d.execution, pieces + 1
+        history += d.history
+    return ex, history, pieces
+
+
 def test_a_loop_with_no_way_out_fails_at_the_history_limit() -> None:
     """AWS's rule: event 25,000 may only be the execution's end; else it is ExecutionFailed
     with States.Runtime.  It is also what stops a run-through that would never end (counted
-    over one advance(): what was written before does not count)."""
-    m = machine({
-        "Spin": {"Type": "Pass", "Next": "Again"},
-        "Again": {"Type": "Choice", "Choices": [
-            {"Variable": "$.stop", "IsPresent": True, "Next": "Done"}], "Default": "Spin"},
-        "Done": {"Type": "Succeed"},
-    })
-    ex, d = start(m)
+    over the pieces of one run-through: what earlier durable steps wrote does not count)."""
+    ex, history, pieces = run_through(machine(SPIN))
     assert ex["status"] == "FAILED" and ex["error"] == "States.Runtime"
     assert ex["cause"] == "The execution reached the maximum number of history events (25000)."
-    assert len(d.history) == 25_000 and d.history[-1]["id"] == 25_000
-    assert d.history[-1]["type"] == "ExecutionFailed"
-    assert d.history[-1]["executionFailedEventDetails"]["cause"] == ex["cause"]
-    assert d.history[-2]["type"] != "ExecutionFailed"
-    assert [c["type"] for c in d.commands] == ["Finish"]
+    assert 24 <= pieces <= 26 and "burst" not in ex
+    assert [e["id"] for e in history] == list(range(1, 25_001))
+    assert history[-1]["type"] == "ExecutionFailed"
+    assert history[-1]["executionFailedEventDetails"]["cause"] == ex["cause"]
+    assert history[-2]["type"] != "ExecutionFailed"
+
+
+def test_a_long_run_through_goes_on_in_pieces_with_the_same_history() -> None:
+    """RUN_BUDGET events per advance, then Continue: the same events and output as in one go."""
+    counter = {
+        "Init": {"Type": "Pass", "Result": 0, "ResultPath": "$.n", "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [
+            {"Variable": "$.n", "NumericGreaterThanEquals": 600, "Next": "Done"}], "Default": "Bump"},
+        "Bump": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Check"},
+        "Done": {"Type": "Succeed"},
+    }
+    ex, history, pieces = run_through(machine(counter))
+    assert ex["status"] == "SUCCEEDED" and ex["output"] == {"n": 600}
+    assert pieces == 3 and "burst" not in ex
+    assert [e["id"] for e in history] == list(range(1, len(history) + 1))
+    assert sum(1 for e in history if e["type"] == "PassStateEntered") == 601
+
+
+def test_a_paused_run_through_stops_and_ignores_a_stale_continue() -> None:
+    m = machine(SPIN)
+    ex, d = start(m)
+    assert ex["waiting"] == "continue" and ex["state"] in SPIN
+    stopped = advance(m, ex, {"type": "StopRequested", "error": "Halt", "cause": "by hand"}, now=NOW)
+    assert stopped.execution["status"] == "ABORTED" and "burst" not in stopped.execution
+    assert stopped.history[-1]["type"] == "ExecutionAborted"
+    stale = advance(m, stopped.execution, {"type": "Continue"}, now=NOW)
+    assert stale.execution is stopped.execution and not stale.history and not stale.commands
 
 
 def test_the_history_limit_counts_the_events_of_one_advance() -> None:
