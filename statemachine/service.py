@@ -613,8 +613,8 @@ class Service:
         """What ``GET /metrics`` reports from Redis, read in one pipeline at scrape time.
 
         Gauges (names ending ``_current``/``_pending``; summed over the shards): root
-        executions by status (the status indexes, which keep finished executions after
-        their records expire), work items not yet delivered (``XLEN`` minus pending: acked
+        executions by status (the status indexes: finished executions stay counted until
+        the workers' sweeper drops them, once their records have expired), work items not yet delivered (``XLEN`` minus pending: acked
         entries are deleted) and delivered but not acknowledged, per stream kind, timers
         set, dead letters.  Counters: the workers' totals from ``sm:stats``, which each
         worker process adds to every ``stats_flush_ms``.

@@ -95,13 +95,18 @@ async def start_batch(s: Session, machine: str, inputs: list[Any],
     return batch
 
 
+async def zcard_total(s: Session, key_of: Callable[[Any], str]) -> int:
+    """The sizes of one sorted set per shard, summed (one pipeline)."""
+    pipe = s.client.pipeline(transaction=False)
+    for shard in s.service.store.shards:
+        pipe.zcard(key_of(shard))
+    return sum(await pipe.execute())
+
+
 async def running(s: Session) -> int:
     """How many executions are RUNNING: the status indexes' sizes (a cheap poll, so the load
     generator takes little CPU from the workers it measures)."""
-    pipe = s.client.pipeline(transaction=False)
-    for shard in s.service.store.shards:
-        pipe.zcard(shard.index_status("RUNNING"))
-    return sum(await pipe.execute())
+    return await zcard_total(s, lambda shard: shard.index_status("RUNNING"))
 
 
 async def wait_batch(s: Session, batch: Batch) -> Batch:
@@ -273,10 +278,7 @@ async def http(s: Session, executions: int | None) -> Figures:
 
 async def parked(s: Session) -> int:
     """How many timers the shards hold (one per execution parked in the Wait)."""
-    pipe = s.client.pipeline(transaction=False)
-    for shard in s.service.store.shards:
-        pipe.zcard(shard.timers)
-    return sum(await pipe.execute())
+    return await zcard_total(s, lambda shard: shard.timers)
 
 
 async def wait(s: Session, executions: int | None, window_s: float = 10.0) -> Figures:

@@ -59,7 +59,7 @@ from typing import Any
 
 from statemachine.errors import StoreError
 from statemachine.interpreter import children as _children
-from statemachine.interpreter.records import Execution
+from statemachine.interpreter.records import TERMINAL, Execution
 from statemachine.interpreter.step import advance, new_child
 from statemachine.language.model import Machine, compile_machine
 from statemachine.runtime import keys as K
@@ -81,7 +81,7 @@ Cached = tuple[str, bytes]  # an execution id and its record as just committed
 TIMERS_CHANNEL = "sm:timers"
 SPEC_CACHE = 256
 SWEEP_BATCH = 1_000
-FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+FINAL_STATUSES = tuple(sorted(TERMINAL))  # the status indexes the sweeper pages through
 MAX_ERROR_BYTES = 2048
 
 
@@ -161,9 +161,6 @@ class Worker:
             ready: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.concurrency)
             tasks: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=s.invoke_concurrency)
             shards = self.store.shards
-            for sh in shards:
-                self._held.setdefault(sh.ready, set())
-                self._held.setdefault(sh.tasks, set())
             readers = [
                 asyncio.create_task(self._reader({sh.ready: sh for sh in shards}, K.WORKERS_GROUP, ready)),
                 asyncio.create_task(self._reader({sh.tasks: sh for sh in shards}, K.INVOKERS_GROUP, tasks)),
