@@ -90,6 +90,7 @@ History events use Step Functions' shape:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 Execution = dict[str, Any]
@@ -97,7 +98,20 @@ Event = dict[str, Any]
 Command = dict[str, Any]
 HistoryEvent = dict[str, Any]
 
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class Status(StrEnum):
+    """An execution's status: the one definition the service, the API, OpenAPI and the
+    dashboard use (a ``StrEnum``, so a member equals its text in records and in Redis)."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+
+
+TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ABORTED})
 
 
 @dataclass(slots=True)

@@ -1,0 +1,107 @@
+"""What ``advance()`` asks the runtime to do: the commands, one frozen dataclass each.
+
+Both runtimes (the Redis worker and the in-memory runner) dispatch a :data:`Command` with
+``match`` and end with ``assert_never``, so ``mypy --strict`` fails when a command kind is
+added and a runtime does not handle it.  ``orjson`` serialises these dataclasses as
+objects of their fields (an ``InvokeTask`` rides in the outbox that way);
+:func:`invoke_task` reads one back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+JsonPath = list[str | int]
+"""A sub-machine's path in the definition, e.g. ``["States", "MapX", "ItemProcessor"]``."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeTask:
+    """Perform the task of state ``state`` (entered as event ``entered``) of ``execution``.
+
+    ``input`` is the effective parameters; ``idempotency_key`` is the same for every retry
+    of one state entry; ``attempt`` counts the retries so far; the result is delivered as
+    ``TaskSucceeded``/``TaskFailed`` carrying ``token``.
+    """
+
+    token: str
+    resource: str
+    input: Any
+    state: str
+    entered: int
+    idempotency_key: str
+    attempt: int
+    timeout_s: float | None
+    heartbeat_s: float | None
+    credentials: Any
+    execution: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Deliver ``event`` to this execution at ``due`` (ms since the epoch)."""
+
+    id: str
+    due: int
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartChildren:
+    """Open a Map/Parallel group of ``len(inputs)`` children (see interpreter.children).
+
+    ``paths``: one sub-machine path per child, or a single path for all; ``items``: the
+    Map's item values for ``$$.Map.Item.Value`` (None: not kept); ``max_concurrency`` 0 is
+    unbounded; ``execution_input``: whether the children may read ``$$.Execution.Input``
+    (when false, the root's input is left out of their records).
+    """
+
+    group: str
+    kind: Literal["map", "parallel"]
+    paths: list[JsonPath]
+    inputs: list[Any]
+    items: list[Any] | None
+    max_concurrency: int
+    tolerated_count: int | None
+    tolerated_percentage: float | None
+    vars: dict[str, Any]
+    execution_input: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StopChildren:
+    group: str
+    error: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    """Deliver ``Continue`` to this execution: a long run-through paused (RUN_BUDGET events
+    in one advance), so no commit grows without bound."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The execution ended.  ``events``: how many history events it wrote (a parent's ids
+    continue after its children's).  A child's Finish goes to its parent's group."""
+
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    events: int
+
+
+Command = InvokeTask | StartTimer | CancelTimer | StartChildren | StopChildren | Continue | Finish
+
+
+def invoke_task(fields: dict[str, Any]) -> InvokeTask:
+    """An ``InvokeTask`` from the object ``orjson`` made of one (the outbox's ``c``)."""
+    return InvokeTask(**fields)
