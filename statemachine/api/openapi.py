@@ -16,6 +16,7 @@ from statemachine.api.problems import (
     MAX_TOKEN_LENGTH,
 )
 from statemachine.interpreter.records import Status
+from statemachine.web import ASSETS
 
 __all__ = ["document"]
 
@@ -404,8 +405,10 @@ def _paths() -> dict[str, Schema]:
                          "responses": {"200": _text("The dashboard", "text/html")}}},
         "/ui/{file}": {"get": {
             "operationId": "dashboardAsset", "tags": ["dashboard"],
-            "summary": "A file of the dashboard (index.html, app.js, style.css)",
-            "parameters": [_path_param("file", "File name")],
+            "summary": "A file of the dashboard (index.html, style.css, app.js and the ES "
+                       "modules it imports, statuses.js among them)",
+            "parameters": [{**_path_param("file", "File path under /ui/, e.g. pages/execution.js"),
+                            "schema": {"type": "string", "enum": sorted(ASSETS)}}],
             "responses": {"200": _text("The file", "text/html", "text/javascript", "text/css"),
                           **_errors(404)},
         }},

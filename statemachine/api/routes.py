@@ -321,7 +321,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/openapi.json", openapi_document),
     ("GET", "/", redirect),
     ("GET", "/ui/", index),
-    ("GET", "/ui/{file}", asset),
+    ("GET", "/ui/{file:.+}", asset),
 )
 
 
