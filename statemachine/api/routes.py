@@ -22,6 +22,7 @@ from statemachine.api.problems import (
     MAX_DEFINITION_BYTES,
     MAX_ERROR_LENGTH,
     MAX_TOKEN_LENGTH,
+    STORE_UNAVAILABLE,
     bad_request,
     check_id,
     check_name,
@@ -260,10 +261,13 @@ async def requeue_dead_letter(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: 200 when Redis answers, 503 otherwise."""
+    """``GET /healthz``: 200 when Redis answers, 503 otherwise (a bug is logged, and is 503 too)."""
     try:
         ok = bool(await asyncio.wait_for(_service(request).healthy(), timeout=5.0))
+    except STORE_UNAVAILABLE + (TimeoutError, OSError):
+        ok = False
     except Exception:
+        log.exception("GET /healthz: the health check failed unexpectedly")
         ok = False
     _metrics(request).up.set(1.0 if ok else 0.0)
     if ok:
@@ -281,8 +285,11 @@ async def metrics(request: web.Request) -> web.Response:
         if callable(method):
             try:
                 families += from_service(await method())
-            except Exception as exc:  # Redis away: still serve what the API counted
+            except STORE_UNAVAILABLE as exc:  # Redis away: still serve what the API counted
                 log.warning("GET /metrics without the runtime's figures: %s", exc)
+                counters.up.set(0.0)
+            except Exception:
+                log.exception("GET /metrics without the runtime's figures: a bug")
                 counters.up.set(0.0)
             else:
                 counters.up.set(1.0)
