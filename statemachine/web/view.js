@@ -6,7 +6,7 @@
 
 export const view = {generation: 0, refresh: null};
 
-/** Run fn only if the page it was started for is still shown. */
+/** Whether the page started at `generation` is still the one shown. */
 export function current(generation) {
   return generation === view.generation;
 }
