@@ -5,10 +5,12 @@ AWS reads JSONPath the way Jayway JsonPath (Java) does, and our parser and evalu
 follow it.  jsonpath-ng reads standard JSONPath.  On the part the two dialects share,
 generated here, both must select the same values in the same order: names (plain and
 quoted), indexes and index unions, name unions, wildcards, slices and deep scans, over
-any JSON document.  Outside it they differ on purpose (see the README's dependency
-list): Jayway's filter operators (``in``, ``nin``, ``size``, ``empty``, ``=~ /re/i``),
-its ``[(@.length-1)]`` index, ``$$``/``$var`` roots, dotted names that are not
-identifiers (``$.a:b``, ``$.café``, ``$.where``), and escapes in quoted names.
+any JSON document.  Outside it the dialects differ (see the README's dependency
+list), which is why jsonpath-ng does not parse or evaluate paths at run time:
+Jayway's filter operators (``in``, ``nin``, ``size``, ``empty``, ``=~ /re/i``), its
+``[(@.length-1)]`` index, the ``$$``/``$var`` roots, dotted names jsonpath-ng rejects
+(``$.a:b``, ``$.café``, ``$.where``, ``$.1a``) or reads as operators (``$.a&b``), and
+backslashes in quoted names (AWS keeps the one in ``$['a\\"b']``).
 """
 
 from __future__ import annotations
