@@ -320,9 +320,9 @@ def _compile_parallel(s: State, raw: dict[str, Any], language: str, top: str) ->
 
 
 def _compile_map(s: State, raw: dict[str, Any], language: str, top: str) -> None:
-    processor = raw.get("ItemProcessor") or raw.get("Iterator")
+    processor = raw.get("ItemProcessor") or raw["Iterator"]  # validation requires one
     s.processor = compile_machine(processor, inherited=top)
-    config = (processor or {}).get("ProcessorConfig") or {}
+    config = processor.get("ProcessorConfig") or {}
     s.distributed = config.get("Mode") == "DISTRIBUTED"
     if language == JSONPATH:
         s.items_path = _path_or_identity(raw, "ItemsPath")
