@@ -10,24 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from statemachine.interpreter.commands import StartChildren
+
 Counters = dict[str, Any]
 
 
-def open_group(command: dict[str, Any]) -> tuple[Counters, list[int]]:
+def open_group(command: StartChildren) -> tuple[Counters, list[int]]:
     """Counters for a ``StartChildren`` command and the indexes to start right away."""
-    total = len(command["inputs"])
-    limit = int(command.get("max_concurrency") or 0)
+    total = len(command.inputs)
+    limit = int(command.max_concurrency or 0)
     first = total if limit <= 0 else min(limit, total)
     counters: Counters = {
-        "kind": command["kind"],
+        "kind": command.kind,
         "total": total,
         "limit": limit,
         "next": first,
         "running": first,
         "done": 0,
         "failed": 0,
-        "tolerated_count": command.get("tolerated_count"),
-        "tolerated_percentage": command.get("tolerated_percentage"),
+        "tolerated_count": command.tolerated_count,
+        "tolerated_percentage": command.tolerated_percentage,
         "closed": 0,
     }
     return counters, list(range(first))

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from statemachine.interpreter import failures as F
+from statemachine.interpreter.commands import CancelTimer, InvokeTask, StartChildren
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, JSONATA, State
 from statemachine.language.scope import StatesError
@@ -127,28 +128,23 @@ def task(step: _Step, state: State, value: Any) -> Go:
     step.emit(task_event(state, "Started"), details)
     ex.update(waiting="task", token=token, timeout_s=timeout, heartbeat_s=heartbeat)
     step.commands.append(
-        {
-            "type": "InvokeTask",
-            "token": token,
-            "resource": state.resource,
-            "input": params,
-            "state": state.name,
-            "entered": ex["entered"],
-            "idempotency_key": _derive(ex["salt"], "idempotency", ex["id"], ex["entered"]),
-            "attempt": sum(ex["retry"].values()) if ex["retry"] else 0,
-            "timeout_s": timeout,
-            "heartbeat_s": heartbeat,
-            "credentials": credentials,
-            "execution": ex["id"],
-        }
+        InvokeTask(
+            token=token,
+            resource=state.resource or "",
+            input=params,
+            state=state.name,
+            entered=ex["entered"],
+            idempotency_key=_derive(ex["salt"], "idempotency", ex["id"], ex["entered"]),
+            attempt=sum(ex["retry"].values()) if ex["retry"] else 0,
+            timeout_s=timeout,
+            heartbeat_s=heartbeat,
+            credentials=credentials,
+            execution=ex["id"],
+        )
     )
     for kind, seconds in (("timeout", timeout), ("heartbeat", heartbeat)):
         if seconds is not None:
-            timer = f"{ex['id']}:{kind}:{token}"
-            step.commands.append(
-                {"type": "StartTimer", "id": timer, "due": step.now + int(seconds * 1000),
-                 "event": {"type": "TimerFired", "timer": timer}}
-            )
+            step.timer(f"{ex['id']}:{kind}:{token}", step.now + int(seconds * 1000))
     return None
 
 
@@ -156,9 +152,9 @@ def cancel_task_timers(step: _Step) -> None:
     ex = step.ex
     token = ex["token"]
     if ex.get("timeout_s"):
-        step.commands.append({"type": "CancelTimer", "id": f"{ex['id']}:timeout:{token}"})
+        step.commands.append(CancelTimer(f"{ex['id']}:timeout:{token}"))
     if ex.get("heartbeat_s"):
-        step.commands.append({"type": "CancelTimer", "id": f"{ex['id']}:heartbeat:{token}"})
+        step.commands.append(CancelTimer(f"{ex['id']}:heartbeat:{token}"))
     ex["timeout_s"] = ex["heartbeat_s"] = None
 
 
@@ -383,19 +379,18 @@ def parallel(step: _Step, state: State, value: Any) -> Go:
     n = len(state.branches)
     ex.update(waiting="children", group=group)
     step.commands.append(
-        {
-            "type": "StartChildren",
-            "group": group,
-            "kind": "parallel",
-            "paths": [base + [i] for i in range(n)],
-            "inputs": [branch_input] * n,
-            "execution_input": any(b.reads_execution_input for b in state.branches),
-            "items": None,
-            "max_concurrency": 0,
-            "tolerated_count": None,
-            "tolerated_percentage": None,
-            "vars": ex["vars"],
-        }
+        StartChildren(
+            group=group,
+            kind="parallel",
+            paths=[base + [i] for i in range(n)],
+            inputs=[branch_input] * n,
+            items=None,
+            max_concurrency=0,
+            tolerated_count=None,
+            tolerated_percentage=None,
+            vars=ex["vars"],
+            execution_input=any(b.reads_execution_input for b in state.branches),
+        )
     )
     return None
 
@@ -475,19 +470,18 @@ def map_(step: _Step, state: State, value: Any) -> Go:
         return step.complete(state, value, [])
     ex.update(waiting="children", group=group)
     step.commands.append(
-        {
-            "type": "StartChildren",
-            "group": group,
-            "kind": "map",
-            "paths": [list(ex["path"]) + ["States", state.name, "ItemProcessor"]],
-            "inputs": inputs,
-            "execution_input": state.processor is not None and state.processor.reads_execution_input,
-            "items": items,
-            "max_concurrency": max_concurrency,
-            "tolerated_count": count,
-            "tolerated_percentage": pct,
-            "vars": ex["vars"],
-        }
+        StartChildren(
+            group=group,
+            kind="map",
+            paths=[list(ex["path"]) + ["States", state.name, "ItemProcessor"]],
+            inputs=inputs,
+            items=items,
+            max_concurrency=max_concurrency,
+            tolerated_count=count,
+            tolerated_percentage=pct,
+            vars=ex["vars"],
+            execution_input=state.processor is not None and state.processor.reads_execution_input,
+        )
     )
     return None
 

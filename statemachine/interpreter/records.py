@@ -93,12 +93,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from statemachine.interpreter.commands import Command
+
 Execution = dict[str, Any]
 Event = dict[str, Any]
-Command = dict[str, Any]
 HistoryEvent = dict[str, Any]
-
-
 
 class Status(StrEnum):
     """An execution's status: the one definition the service, the API, OpenAPI and the

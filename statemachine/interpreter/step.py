@@ -22,6 +22,16 @@ from typing import Any
 import orjson
 
 from statemachine.interpreter import failures as F
+from statemachine.interpreter.commands import (
+    CancelTimer,
+    Command,
+    Continue,
+    Finish,
+    JsonPath,
+    StartChildren,
+    StartTimer,
+    StopChildren,
+)
 from statemachine.interpreter.records import TERMINAL, Decision, Event, Execution
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, JSONATA, Machine, State
@@ -116,38 +126,51 @@ def new_execution(
     }
 
 
-def new_child(parent: Execution, command: dict[str, Any], index: int, now: int) -> Execution:
+def new_child(parent: Execution, command: StartChildren, index: int, now: int) -> Execution:
     """The record of child ``index`` of a ``StartChildren`` command, before its ``Started``."""
-    paths = command["paths"]
+    items = command.items
+    return child_execution(
+        parent, command.group, command.kind, command.paths, index, command.inputs[index],
+        MISSING if items is None else items[index], command.vars, command.execution_input, now,
+    )
+
+
+def child_execution(
+    parent: Execution, group: str, kind: str, paths: list[JsonPath], index: int, input: Any,
+    value: Any, vars: dict[str, Any], execution_input: bool, now: int,
+) -> Execution:
+    """The record of child ``index`` of a group, from the group's fields and this child's own
+    ``input`` and Map item ``value`` (MISSING when the item values are not kept): what
+    :func:`new_child` does for a whole command, for a runtime that stores the group's fields
+    and the children's inputs apart."""
     path = paths[index] if len(paths) > 1 else paths[0]
-    items = command.get("items")
     root = parent["root"] or {
         "id": parent["id"],
         "name": parent["name"],
         "input": parent["input"],
         "start": parent["start"],
     }
-    if not command.get("execution_input", True) and root.get("input") is not None:
+    if not execution_input and root.get("input") is not None:
         root = {**root, "input": None}  # nothing below reads it: don't copy it into every child
     child = new_execution(
-        execution_id=f"{parent['id']}/{command['group']}/{index}",
+        execution_id=f"{parent['id']}/{group}/{index}",
         name=parent["name"],
         machine=parent["machine"],
         machine_version=parent["machine_version"],
-        input=command["inputs"][index],
+        input=input,
         now=now,
-        salt=derive(parent["salt"], command["group"], index),
+        salt=derive(parent["salt"], group, index),
     )
     # A child numbers its events on from the parent's "...StateStarted" event (the group id),
     # as AWS numbers inline iterations in the parent's history; causes quote these ids.
-    child["seq"] = child["seq0"] = int(command["group"]) if str(command["group"]).isdigit() else 0
+    child["seq"] = child["seq0"] = int(group) if str(group).isdigit() else 0
     child["path"] = list(path)
-    child["vars"] = dict(command.get("vars") or {})
-    child["parent"] = {"id": parent["id"], "group": command["group"], "index": index}
+    child["vars"] = dict(vars or {})
+    child["parent"] = {"id": parent["id"], "group": group, "index": index}
     child["root"] = root
-    if items is not None:
-        child["item"] = {"Index": index, "Value": items[index]}
-    elif command.get("kind") == "map":
+    if value is not MISSING:
+        child["item"] = {"Index": index, "Value": value}
+    elif kind == "map":
         child["item"] = {"Index": index}  # a Map iteration, even when its item values are not kept
     return child
 
@@ -167,6 +190,9 @@ _EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "Execution
                              "ExecutionAborted"})
 
 
+_CONTINUE = Continue()
+
+
 class HistoryFull(Exception):
     """Raised by ``emit`` instead of writing event 25,000 when it is not an execution's end."""
 
@@ -182,7 +208,7 @@ class _Step:
         self.ex = ex
         self.now = now
         self.history: list[dict[str, Any]] = []
-        self.commands: list[dict[str, Any]] = []
+        self.commands: list[Command] = []
         self._iso_now: str | None = None
 
     # -- history and context ------------------------------------------------------------
@@ -253,7 +279,7 @@ class _Step:
         ex = self.ex
         ex.update(waiting="continue", state=go[0], state_input=go[1])
         ex["burst"] = ex.get("burst", 0) + len(self.history)
-        self.commands.append({"type": "Continue"})
+        self.commands.append(_CONTINUE)
 
     def enter(self, state: State, value: Any) -> Go:
         ex = self.ex
@@ -355,7 +381,7 @@ class _Step:
             else:
                 self.emit("ExecutionAborted", _error_details(error, cause))
             if self.root.timeout_seconds is not None:
-                self.commands.append({"type": "CancelTimer", "id": f"{ex['id']}:exec-timeout"})
+                self.commands.append(CancelTimer(f"{ex['id']}:exec-timeout"))
         else:
             index = ex["parent"]["index"]
             if ex["item"] is not None:
@@ -363,10 +389,7 @@ class _Step:
                     status, "MapIterationAborted"
                 )
                 self.emit(kind, {"index": index, "name": ex["parent"]["group"]})
-        self.commands.append(
-            {"type": "Finish", "status": status, "output": output, "error": error, "cause": cause,
-             "events": ex["seq"] - ex.get("seq0", 0)}
-        )
+        self.commands.append(Finish(status, output, error, cause, ex["seq"] - ex.get("seq0", 0)))
 
     # -- failures: retry → catch → fail ------------------------------------------------
 
@@ -383,10 +406,7 @@ class _Step:
                 delay = F.retry_delay(retrier, attempts, Entropy(f"{ex['salt']}:{ex['seq']}:jitter"))
                 timer = f"{ex['id']}:retry:{ex['seq']}"
                 ex.update(waiting="retry", timer=timer, token=None)
-                self.commands.append(
-                    {"type": "StartTimer", "id": timer, "due": self.now + int(delay * 1000),
-                     "event": {"type": "TimerFired", "timer": timer}}
-                )
+                self.timer(timer, self.now + int(delay * 1000))
                 return None
         for catcher in state.catch:
             if F.matches(catcher.errors, error):
@@ -433,10 +453,15 @@ class _Step:
             return _paths.select(x, self.scope(state, value), field + "Path")
         return x.evaluate(self.scope(state, value), field)
 
+    def timer(self, timer: str, due: int) -> None:
+        """Ask for ``TimerFired`` of ``timer`` at ``due`` (ms since the epoch)."""
+        self.commands.append(StartTimer(timer, due, {"type": "TimerFired", "timer": timer}))
+
     def start_timer(self, kind: str, due: int) -> None:
+        """Wait for a timer of this state entry (a Wait state's)."""
         timer = f"{self.ex['id']}:{kind}:{self.ex['seq']}"
         self.ex.update(waiting="timer", timer=timer)
-        self.commands.append({"type": "StartTimer", "id": timer, "due": due, "event": {"type": "TimerFired", "timer": timer}})
+        self.timer(timer, due)
 
 
 def _error_details(error: str | None, cause: str | None) -> dict[str, Any]:
@@ -504,11 +529,7 @@ def _on_started(step: _Step, event: Event) -> bool:
              "roleArn": f"arn:aws:iam::{ACCOUNT}:role/statemachine"},
         )
         if step.root.timeout_seconds is not None:
-            timer = f"{ex['id']}:exec-timeout"
-            step.commands.append(
-                {"type": "StartTimer", "id": timer, "due": step.now + int(step.root.timeout_seconds * 1000),
-                 "event": {"type": "TimerFired", "timer": timer}}
-            )
+            step.timer(f"{ex['id']}:exec-timeout", step.now + int(step.root.timeout_seconds * 1000))
     elif ex["item"] is not None:
         step.emit("MapIterationStarted", {"index": ex["parent"]["index"], "name": ex["parent"]["group"]})
     step.run((step.machine.start_at, ex["input"]))
@@ -565,11 +586,7 @@ def _on_heartbeat(step: _Step, event: Event) -> bool:
         return False
     hb = ex.get("heartbeat_s")
     if hb:
-        timer = f"{ex['id']}:heartbeat:{ex['token']}"
-        step.commands.append(
-            {"type": "StartTimer", "id": timer, "due": step.now + int(hb * 1000),
-             "event": {"type": "TimerFired", "timer": timer}}
-        )
+        step.timer(f"{ex['id']}:heartbeat:{ex['token']}", step.now + int(hb * 1000))
     return True
 
 
@@ -621,11 +638,11 @@ def _on_children(step: _Step, event: Event) -> bool:
 def _stop_children(step: _Step, error: str | None, cause: str | None) -> None:
     ex = step.ex
     if ex["waiting"] == "children" and ex["group"] is not None:
-        step.commands.append({"type": "StopChildren", "group": ex["group"], "error": error, "cause": cause})
+        step.commands.append(StopChildren(ex["group"], error, cause))
     if ex["waiting"] == "task":
         _handlers.cancel_task_timers(step)
     if ex["timer"] is not None:
-        step.commands.append({"type": "CancelTimer", "id": ex["timer"]})
+        step.commands.append(CancelTimer(ex["timer"]))
 
 
 def _on_continue(step: _Step, event: Event) -> bool:
