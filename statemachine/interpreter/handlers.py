@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import CancelTimer, InvokeTask, StartChildren
+from statemachine.interpreter.records import Status
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, JSONATA, State
 from statemachine.language.scope import StatesError
@@ -126,7 +127,10 @@ def task(step: _Step, state: State, value: Any) -> Go:
         scheduled["heartbeatInSeconds"] = int(heartbeat)
     step.emit(task_event(state, "Scheduled"), scheduled)
     step.emit(task_event(state, "Started"), details)
-    ex.update(waiting="task", token=token, timeout_s=timeout, heartbeat_s=heartbeat)
+    ex["waiting"] = 'task'
+    ex["token"] = token
+    ex["timeout_s"] = timeout
+    ex["heartbeat_s"] = heartbeat
     step.commands.append(
         InvokeTask(
             token=token,
@@ -218,7 +222,7 @@ def _fail_field(step: _Step, state: State, spec: Any, value: Any, field: str) ->
 def fail(step: _Step, state: State, value: Any) -> Go:
     error = _fail_field(step, state, state.error, value, "Error")
     cause = _fail_field(step, state, state.cause, value, "Cause")
-    step.finish("FAILED", error=error, cause=cause)
+    step.finish(Status.FAILED, error=error, cause=cause)
     return None
 
 
@@ -377,7 +381,8 @@ def parallel(step: _Step, state: State, value: Any) -> Go:
     group = str(step.emit("ParallelStateStarted"))
     base = list(ex["path"]) + ["States", state.name, "Branches"]
     n = len(state.branches)
-    ex.update(waiting="children", group=group)
+    ex["waiting"] = 'children'
+    ex["group"] = group
     step.commands.append(
         StartChildren(
             group=group,
@@ -468,7 +473,8 @@ def map_(step: _Step, state: State, value: Any) -> Go:
     if not items:
         step.emit("MapStateSucceeded")
         return step.complete(state, value, [])
-    ex.update(waiting="children", group=group)
+    ex["waiting"] = 'children'
+    ex["group"] = group
     step.commands.append(
         StartChildren(
             group=group,

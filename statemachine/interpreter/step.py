@@ -15,24 +15,33 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Never
 
 import orjson
 
+from statemachine.interpreter import events as E
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import (
     CancelTimer,
     Command,
     Continue,
     Finish,
-    JsonPath,
     StartChildren,
     StartTimer,
     StopChildren,
 )
-from statemachine.interpreter.records import TERMINAL, Decision, Event, Execution
+from statemachine.interpreter.records import (
+    TERMINAL,
+    Execution,
+    HistoryEvent,
+    JsonPath,
+    ParentFields,
+    Root,
+    Status,
+)
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, JSONATA, Machine, State
 from statemachine.language.scope import MISSING, Entropy, Scope, StatesError
@@ -101,7 +110,7 @@ def new_execution(
         "machine": machine,
         "machine_version": machine_version,
         "path": [],
-        "status": "RUNNING",
+        "status": Status.RUNNING,
         "input": input,
         "output": None,
         "error": None,
@@ -136,7 +145,7 @@ def new_child(parent: Execution, command: StartChildren, index: int, now: int) -
 
 
 def child_execution(
-    parent: Execution, group: str, kind: str, paths: list[JsonPath], index: int, input: Any,
+    parent: ParentFields, group: str, kind: str, paths: list[JsonPath], index: int, input: Any,
     value: Any, vars: dict[str, Any], execution_input: bool, now: int,
 ) -> Execution:
     """The record of child ``index`` of a group, from the group's fields and this child's own
@@ -144,7 +153,7 @@ def child_execution(
     :func:`new_child` does for a whole command, for a runtime that stores the group's fields
     and the children's inputs apart."""
     path = paths[index] if len(paths) > 1 else paths[0]
-    root = parent["root"] or {
+    root: Root = parent["root"] or {
         "id": parent["id"],
         "name": parent["name"],
         "input": parent["input"],
@@ -191,6 +200,15 @@ _EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "Execution
 
 
 _CONTINUE = Continue()
+
+
+@dataclass(slots=True)
+class Decision:
+    """What one ``advance()`` call decided: the new record, the history it wrote, the commands."""
+
+    execution: Execution
+    history: list[HistoryEvent] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
 
 
 class HistoryFull(Exception):
@@ -277,7 +295,9 @@ class _Step:
     def pause(self, go: tuple[str, Any]) -> None:
         """Stop a long run-through before entering ``go``; a ``Continue`` goes on from there."""
         ex = self.ex
-        ex.update(waiting="continue", state=go[0], state_input=go[1])
+        ex["waiting"] = 'continue'
+        ex["state"] = go[0]
+        ex["state_input"] = go[1]
         ex["burst"] = ex.get("burst", 0) + len(self.history)
         self.commands.append(_CONTINUE)
 
@@ -362,24 +382,33 @@ class _Step:
              "outputDetails": {"truncated": False}},
         )
         if state.end or state.type in ("Succeed",):
-            self.finish("SUCCEEDED", output=output)
+            self.finish(Status.SUCCEEDED, output=output)
             return None
         assert state.next is not None
         return state.next, output
 
-    def finish(self, status: str, *, output: Any = None, error: str | None = None, cause: str | None = None) -> None:
+    def finish(self, status: Status, *, output: Any = None, error: str | None = None, cause: str | None = None) -> None:
         ex = self.ex
-        ex.update(status=status, output=output, error=error, cause=cause, stop=self.now)
-        ex.update(state=None, state_input=None, token=None, timer=None, waiting=None)
+        ex["status"] = status
+        ex["output"] = output
+        ex["error"] = error
+        ex["cause"] = cause
+        ex["stop"] = self.now
+        ex["state"] = None
+        ex["state_input"] = None
+        ex["token"] = None
+        ex["timer"] = None
+        ex["waiting"] = None
         if ex["parent"] is None:
-            if status == "SUCCEEDED":
-                self.emit("ExecutionSucceeded", {"output": dumps(output), "outputDetails": {"truncated": False}})
-            elif status == "FAILED":
-                self.emit("ExecutionFailed", _error_details(error, cause))
-            elif status == "TIMED_OUT":
-                self.emit("ExecutionTimedOut", _error_details(error, cause))
-            else:
-                self.emit("ExecutionAborted", _error_details(error, cause))
+            match status:
+                case Status.SUCCEEDED:
+                    self.emit("ExecutionSucceeded", {"output": dumps(output), "outputDetails": {"truncated": False}})
+                case Status.FAILED:
+                    self.emit("ExecutionFailed", _error_details(error, cause))
+                case Status.TIMED_OUT:
+                    self.emit("ExecutionTimedOut", _error_details(error, cause))
+                case _:
+                    self.emit("ExecutionAborted", _error_details(error, cause))
             if self.root.timeout_seconds is not None:
                 self.commands.append(CancelTimer(f"{ex['id']}:exec-timeout"))
         else:
@@ -405,16 +434,18 @@ class _Step:
                 ex["retry"] = retry
                 delay = F.retry_delay(retrier, attempts, Entropy(f"{ex['salt']}:{ex['seq']}:jitter"))
                 timer = f"{ex['id']}:retry:{ex['seq']}"
-                ex.update(waiting="retry", timer=timer, token=None)
+                ex["waiting"] = 'retry'
+                ex["timer"] = timer
+                ex["token"] = None
                 self.timer(timer, self.now + int(delay * 1000))
                 return None
         for catcher in state.catch:
             if F.matches(catcher.errors, error):
                 return self.catch(state, catcher, error, cause)
         if state.type == "Fail":
-            self.finish("FAILED", error=error, cause=cause)
+            self.finish(Status.FAILED, error=error, cause=cause)
             return None
-        self.finish("FAILED", error=error, cause=cause)
+        self.finish(Status.FAILED, error=error, cause=cause)
         return None
 
     def catch(self, state: State, catcher: Any, error: str, cause: str | None) -> Go:
@@ -437,7 +468,7 @@ class _Step:
                 else:
                     output = _paths.apply_result_path(catcher.result_path, raw_input, error_output)
         except StatesError as err:
-            self.finish("FAILED", error=err.error, cause=self.cause_of(err))
+            self.finish(Status.FAILED, error=err.error, cause=self.cause_of(err))
             return None
         self.emit(_EXITED[state.type], {"name": state.name, "output": dumps(output), "outputDetails": {"truncated": False}})
         return catcher.next, output
@@ -460,7 +491,8 @@ class _Step:
     def start_timer(self, kind: str, due: int) -> None:
         """Wait for a timer of this state entry (a Wait state's)."""
         timer = f"{self.ex['id']}:{kind}:{self.ex['seq']}"
-        self.ex.update(waiting="timer", timer=timer)
+        self.ex["waiting"] = 'timer'
+        self.ex["timer"] = timer
         self.timer(timer, due)
 
 
@@ -492,23 +524,19 @@ from statemachine.interpreter import handlers as _handlers  # noqa: E402
 _ACTIONS: dict[str, Callable[[_Step, State, Any], Go]] = _handlers.ACTIONS
 
 
-def advance(machine: Machine, execution: Execution, event: Event, *, now: int) -> Decision:
+def advance(machine: Machine, execution: Execution, event: E.Event, *, now: int) -> Decision:
     """Apply one event to one execution record; see :mod:`statemachine.interpreter.records`."""
     if execution["status"] in TERMINAL:
         return Decision(execution)
-    ex = dict(execution)
+    ex = execution.copy()
     step = _Step(machine, ex, now)
-    kind = event["type"]
-    handler = _EVENTS.get(kind)
-    if handler is None:
-        return Decision(execution)
     try:
-        changed = handler(step, event)
+        changed = _deliver(step, event)
     except HistoryFull:
         # Nothing the interrupted step meant to start happens; what was running stops.
         step.commands = []
         _stop_children(step, F.RUNTIME, HISTORY_LIMIT_CAUSE)
-        step.finish("FAILED", error=F.RUNTIME, cause=HISTORY_LIMIT_CAUSE)
+        step.finish(Status.FAILED, error=F.RUNTIME, cause=HISTORY_LIMIT_CAUSE)
         changed = True
     if not changed:
         return Decision(execution)
@@ -518,7 +546,7 @@ def advance(machine: Machine, execution: Execution, event: Event, *, now: int) -
     return Decision(ex, step.history, step.commands)
 
 
-def _on_started(step: _Step, event: Event) -> bool:
+def _on_started(step: _Step, event: E.Started) -> bool:
     ex = step.ex
     if ex["rev"] != 0:
         return False
@@ -536,7 +564,7 @@ def _on_started(step: _Step, event: Event) -> bool:
     return True
 
 
-def _pending_task(step: _Step, event: Event) -> State | None:
+def _pending_task(step: _Step, event: E.TaskSucceeded | E.TaskFailed) -> State | None:
     """The Task state this result is for, its timers cancelled; None for a stale token."""
     ex = step.ex
     if ex["waiting"] != "task" or event.get("token") != ex["token"]:
@@ -545,7 +573,7 @@ def _pending_task(step: _Step, event: Event) -> State | None:
     return step.machine.states[ex["state"]]
 
 
-def _on_task_succeeded(step: _Step, event: Event) -> bool:
+def _on_task_succeeded(step: _Step, event: E.TaskSucceeded) -> bool:
     ex = step.ex
     state = _pending_task(step, event)
     if state is None:
@@ -555,19 +583,21 @@ def _on_task_succeeded(step: _Step, event: Event) -> bool:
     if oversized(text):
         error, cause = F.DATA_LIMIT, data_limit_cause(_handlers.task_label(state))
         step.emit(_handlers.task_event(state, "Failed"), {**_handlers.resource_details(state), "error": error, "cause": cause})
-        ex.update(waiting=None, token=None)
+        ex["waiting"] = None
+        ex["token"] = None
         step.run(step.fail_state(state, error, cause))
         return True
     step.emit(
         _handlers.task_event(state, "Succeeded"),
         {**_handlers.resource_details(state), "output": text, "outputDetails": {"truncated": False}},
     )
-    ex.update(waiting=None, token=None)
+    ex["waiting"] = None
+    ex["token"] = None
     step.run(step.complete(state, ex["state_input"], output))
     return True
 
 
-def _on_task_failed(step: _Step, event: Event) -> bool:
+def _on_task_failed(step: _Step, event: E.TaskFailed) -> bool:
     ex = step.ex
     state = _pending_task(step, event)
     if state is None:
@@ -575,12 +605,13 @@ def _on_task_failed(step: _Step, event: Event) -> bool:
     error = event.get("error") or F.TASK_FAILED
     cause = event.get("cause")
     step.emit(_handlers.task_event(state, "Failed"), {**_handlers.resource_details(state), **_error_details(error, cause)})
-    ex.update(waiting=None, token=None)
+    ex["waiting"] = None
+    ex["token"] = None
     step.run(step.fail_state(state, error, cause))
     return True
 
 
-def _on_heartbeat(step: _Step, event: Event) -> bool:
+def _on_heartbeat(step: _Step, event: E.TaskHeartbeat) -> bool:
     ex = step.ex
     if ex["waiting"] != "task" or event.get("token") != ex["token"]:
         return False
@@ -590,12 +621,12 @@ def _on_heartbeat(step: _Step, event: Event) -> bool:
     return True
 
 
-def _on_timer(step: _Step, event: Event) -> bool:
+def _on_timer(step: _Step, event: E.TimerFired) -> bool:
     ex = step.ex
     timer = event.get("timer")
     if timer == f"{ex['id']}:exec-timeout":
         _stop_children(step, "States.Timeout", None)
-        step.finish("TIMED_OUT", error="States.Timeout", cause=None)
+        step.finish(Status.TIMED_OUT, error="States.Timeout", cause=None)
         return True
     token = ex["token"]
     if ex["waiting"] == "task" and token is not None:
@@ -606,7 +637,8 @@ def _on_timer(step: _Step, event: Event) -> bool:
             step.emit(
                 _handlers.task_event(state, "TimedOut"), {**_handlers.resource_details(state), "error": error, "cause": ""}
             )
-            ex.update(waiting=None, token=None)
+            ex["waiting"] = None
+            ex["token"] = None
             step.run(step.fail_state(state, error, ""))
             return True
         return False
@@ -614,7 +646,8 @@ def _on_timer(step: _Step, event: Event) -> bool:
         return False
     state = step.machine.states[ex["state"]]
     waiting = ex["waiting"]
-    ex.update(waiting=None, timer=None)
+    ex["waiting"] = None
+    ex["timer"] = None
     if waiting == "retry":
         step.run(step.act(state, ex["state_input"]))
     else:
@@ -622,12 +655,13 @@ def _on_timer(step: _Step, event: Event) -> bool:
     return True
 
 
-def _on_children(step: _Step, event: Event) -> bool:
+def _on_children(step: _Step, event: E.ChildrenFinished) -> bool:
     ex = step.ex
     if ex["waiting"] != "children" or event.get("group") != ex["group"]:
         return False
     state = step.machine.states[ex["state"]]
-    ex.update(waiting=None, group=None)
+    ex["waiting"] = None
+    ex["group"] = None
     # The children's events count in this history's numbering (see new_child).
     finished = [event["failed"]] if event.get("failed") else (event.get("outcomes") or [])
     ex["seq"] += sum(int(o.get("events") or 0) for o in finished if o)
@@ -645,7 +679,7 @@ def _stop_children(step: _Step, error: str | None, cause: str | None) -> None:
         step.commands.append(CancelTimer(ex["timer"]))
 
 
-def _on_continue(step: _Step, event: Event) -> bool:
+def _on_continue(step: _Step, event: E.Continue) -> bool:
     ex = step.ex
     if ex["waiting"] != "continue":
         return False
@@ -654,22 +688,38 @@ def _on_continue(step: _Step, event: Event) -> bool:
     return True
 
 
-def _on_stop(step: _Step, event: Event) -> bool:
+def _on_stop(step: _Step, event: E.StopRequested) -> bool:
     error, cause = event.get("error"), event.get("cause")
     _stop_children(step, error, cause)
-    step.finish("ABORTED", error=error, cause=cause)
+    step.finish(Status.ABORTED, error=error, cause=cause)
     return True
 
 
-_EVENTS: dict[str, Callable[[_Step, Event], bool]] = {
-    "Started": _on_started,
-    "TaskSucceeded": _on_task_succeeded,
-    "TaskFailed": _on_task_failed,
-    "TaskHeartbeat": _on_heartbeat,
-    "TimerFired": _on_timer,
-    "ChildrenFinished": _on_children,
-    "StopRequested": _on_stop,
-    "Continue": _on_continue,
-}
+def _deliver(step: _Step, event: E.Event) -> bool:
+    """Hand ``event`` to its handler; whether the record changed."""
+    if event["type"] == "Started":
+        return _on_started(step, event)
+    if event["type"] == "TaskSucceeded":
+        return _on_task_succeeded(step, event)
+    if event["type"] == "TaskFailed":
+        return _on_task_failed(step, event)
+    if event["type"] == "TaskHeartbeat":
+        return _on_heartbeat(step, event)
+    if event["type"] == "TimerFired":
+        return _on_timer(step, event)
+    if event["type"] == "ChildrenFinished":
+        return _on_children(step, event)
+    if event["type"] == "StopRequested":
+        return _on_stop(step, event)
+    if event["type"] == "Continue":
+        return _on_continue(step, event)
+    return _unknown(event)
+
+
+def _unknown(event: Never) -> bool:
+    """An event of a kind this core does not know (a corrupt work item, a newer runtime's):
+    nothing happens, as for a stale one.  ``event: Never`` makes mypy prove that every kind
+    of :data:`~statemachine.interpreter.events.Event` is handled above."""
+    return False
 
 __all__ = ["advance", "new_execution", "new_child", "iso", "MISSING"]
