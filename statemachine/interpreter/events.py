@@ -69,7 +69,7 @@ class ChildrenFinished(TypedDict):
 
     type: Literal["ChildrenFinished"]
     group: str
-    outcomes: NotRequired[list[ChildOutcome | None]]
+    outcomes: NotRequired[list[ChildOutcome]]
     failed: NotRequired[FailedChild]
 
 
