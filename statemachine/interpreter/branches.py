@@ -11,28 +11,17 @@ from typing import Any
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import StartChildren
 from statemachine.interpreter.context import Go, Step
+from statemachine.interpreter.dataflow import DataFlow
 from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
 from statemachine.interpreter.formats import dumps
 from statemachine.interpreter.outcomes import complete, fail_state
-from statemachine.language.model import IDENTITY, JSONATA, State
+from statemachine.language.model import State
 from statemachine.language.scope import StatesError
-from statemachine.language.values import json_type_name
-
-
-def _effective_parameters(step: Step, state: State, value: Any) -> Any:
-    if state.language == JSONATA:
-        if state.arguments is not None:
-            return state.arguments.evaluate(step.scope(state, value), "Arguments")
-        return value
-    effective = step.select(state.input_path, state, value, "InputPath")
-    if state.parameters is not None:
-        return state.parameters.render(step.scope(state, effective))
-    return effective
 
 
 def parallel(step: Step, state: State, value: Any) -> Go:
     ex = step.ex
-    branch_input = _effective_parameters(step, state, value)
+    branch_input = state.flow.parameters(step, state, value, None)
     group = str(step.emit("ParallelStateStarted"))
     base: list[str | int] = [*ex["path"], "States", state.name, "Branches"]
     n = len(state.branches)
@@ -53,30 +42,6 @@ def parallel(step: Step, state: State, value: Any) -> Go:
         )
     )
     return None
-
-
-def _map_items(step: Step, state: State, value: Any) -> tuple[Any, list[Any]]:
-    if state.language == JSONATA:
-        if state.items is not None:
-            items = state.items.evaluate(step.scope(state, value), "Items")
-            if not isinstance(items, list):
-                text = state.raw["Items"]
-                expr = text[2:-2].strip() if isinstance(text, str) else dumps(text)
-                raise StatesError(
-                    F.QUERY_EVALUATION,
-                    f"The JSONata expression '{expr}' specified for the field 'Items' returned an "
-                    f"unexpected result type. Expected 'array', but was '{json_type_name(items)}' for value: "
-                    f"{dumps(items)}",
-                )
-            return value, items
-        if not isinstance(value, list):
-            raise StatesError(F.QUERY_EVALUATION, f"Map state input must be an array but was: {dumps(value)}")
-        return value, value
-    effective = step.select(state.input_path, state, value, "InputPath")
-    items = effective if state.items_path is IDENTITY else step.select(state.items_path, state, effective, "ItemsPath")
-    if not isinstance(items, list):
-        raise StatesError(F.RUNTIME, f"Map state input must be an array but was: {dumps(items)}")
-    return effective, items
 
 
 def _map_limit(step: Step, state: State, spec: Any, value: Any, field: str, kind: type) -> Any:
@@ -103,7 +68,8 @@ def _map_limit(step: Step, state: State, spec: Any, value: Any, field: str, kind
 
 def map_(step: Step, state: State, value: Any) -> Go:
     ex = step.ex
-    effective, items = _map_items(step, state, value)
+    flow: DataFlow = state.flow
+    effective, items = flow.items(step, state, value)
     max_concurrency = _map_limit(step, state, state.max_concurrency, effective, "MaxConcurrency", int) or 0
     count = _map_limit(step, state, state.tolerated_count, effective, "ToleratedFailureCount", int)
     pct = _map_limit(step, state, state.tolerated_percentage, effective, "ToleratedFailurePercentage", float)
@@ -118,10 +84,7 @@ def map_(step: Step, state: State, value: Any) -> Go:
             context = dict(base_context)
             context["Map"] = {"Item": {"Index": index, "Value": item}}
             scope = step.scope(state, effective, context=context)
-            if state.language == JSONATA:
-                inputs.append(state.item_selector.evaluate(scope, "ItemSelector"))
-            else:
-                inputs.append(state.item_selector.render(scope))
+            inputs.append(flow.value_of(state.item_selector, scope, "ItemSelector"))
     else:
         inputs = items
     group = str(step.emit("MapStateStarted", {"length": len(items)}))

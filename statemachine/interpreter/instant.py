@@ -6,42 +6,23 @@ from typing import Any
 
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.context import Go, Step
+from statemachine.interpreter.dataflow import DataFlow
 from statemachine.interpreter.formats import dumps
 from statemachine.interpreter.outcomes import complete, finish, leave
 from statemachine.interpreter.records import Status
 from statemachine.language import paths as _paths
-from statemachine.language.model import JSONATA, State
+from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
 
 def pass_(step: Step, state: State, value: Any) -> Go:
-    if state.language == JSONATA:
-        return complete(step, state, value, value)
-    effective = step.select(state.input_path, state, value, "InputPath")
-    if state.result is not None:
-        result = state.result[0]
-    elif state.parameters is not None:
-        result = state.parameters.render(step.scope(state, effective))
-    else:
-        result = effective
-    return complete(step, state, value, result)
+    return complete(step, state, value, state.flow.pass_result(step, state, value))
 
 
 def passthrough_output(step: Step, state: State, value: Any) -> Any:
-    """Output of Succeed/Wait/Choice: InputPath then OutputPath, or JSONata Output."""
-    if state.language == JSONATA:
-        scope = step.scope(state, value)
-        new_vars = state.assign.evaluate(scope, "Assign") if state.assign is not None else None
-        output = state.output.evaluate(scope, "Output") if state.output is not None else value
-        if new_vars:
-            step.assign(new_vars)
-        return output
-    effective = step.select(state.input_path, state, value, "InputPath")
-    new_vars = state.assign.render(step.scope(state, effective)) if state.assign is not None else None
-    output = step.select(state.output_path, state, effective, "OutputPath")
-    if new_vars:
-        step.assign(new_vars)
-    return output
+    """The output of a state that passes its input on (Succeed, Wait)."""
+    flow: DataFlow = state.flow
+    return flow.exit_output(step, state, flow.effective_input(step, state, value), state.assign, state.output)
 
 
 def succeed(step: Step, state: State, value: Any) -> Go:
@@ -76,35 +57,21 @@ def fail(step: Step, state: State, value: Any) -> Go:
 
 
 def choice(step: Step, state: State, value: Any) -> Go:
-    if state.language == JSONATA:
-        scope = step.scope(state, value)
-        for rule in state.choices:
-            if rule.rule.test(scope):
-                return _choice_exit(step, state, value, rule.next, rule.assign, rule.output)
-        if state.default is None:
-            raise StatesError(F.NO_CHOICE, "No Matches!", prefixed=False)
-        return _choice_exit(step, state, value, state.default, state.assign, state.output)
-    effective = step.select(state.input_path, state, value, "InputPath")
+    """The first rule that matches names the next state (its Assign and Output apply), else
+    the Default (the state's own Assign and Output), else States.NoChoiceMatched."""
+    flow: DataFlow = state.flow
+    effective = flow.effective_input(step, state, value)
     scope = step.scope(state, effective)
     for rule in state.choices:
         if rule.rule.test(scope):
-            return _choice_exit(step, state, effective, rule.next, rule.assign, None)
+            return _choice_exit(step, state, flow, effective, rule.next, rule.assign, rule.output)
     if state.default is None:
         raise StatesError(F.NO_CHOICE, "No Matches!", prefixed=False)
-    return _choice_exit(step, state, effective, state.default, state.assign, None)
+    return _choice_exit(step, state, flow, effective, state.default, state.assign, state.output)
 
 
-def _choice_exit(step: Step, state: State, value: Any, next_: str, assign: Any, output: Any) -> Go:
-    scope = step.scope(state, value)
-    if state.language == JSONATA:
-        new_vars = assign.evaluate(scope, "Assign") if assign is not None else None
-        out = output.evaluate(scope, "Output") if output is not None else value
-        if new_vars:
-            step.assign(new_vars)
-    else:
-        new_vars = assign.render(scope) if assign is not None else None
-        out = step.select(state.output_path, state, value, "OutputPath")
-        if new_vars:
-            step.assign(new_vars)
+def _choice_exit(step: Step, state: State, flow: DataFlow, value: Any, next_: str, assign: Any,
+                 output: Any) -> Go:
+    out = flow.exit_output(step, state, value, assign, output)
     step.emit("ChoiceStateExited", {"name": state.name, "output": dumps(out), "outputDetails": {"truncated": False}})
     return next_, out

@@ -1,5 +1,6 @@
-"""Leaving a state: with a result (the output data flow, the exit event, the transition or
-the execution's end), or with an error (ASL "Error Handling": retry, then catch, then fail).
+"""Leaving a state: with a result (the output data flow of its query language, the exit
+event, the transition or the execution's end), or with an error (ASL "Error Handling":
+retry, then catch, then fail).
 """
 
 from __future__ import annotations
@@ -17,47 +18,20 @@ from statemachine.interpreter.formats import (
     oversized,
 )
 from statemachine.interpreter.records import Status
-from statemachine.language import paths as _paths
-from statemachine.language.model import IDENTITY, JSONATA, Catcher, State
+from statemachine.language.model import Catcher, State
 from statemachine.language.scope import Entropy, StatesError
 
 
 def complete(step: Step, state: State, raw_input: Any, result: Any) -> Go:
     """Finish ``state`` with ``result``: the output pipeline, Assign, exit, transition."""
     try:
-        output = process_output(step, state, raw_input, result)
+        output = state.flow.output(step, state, raw_input, result)
         text = dumps(output)  # serialised once: for the size limit and for the history
         if oversized(text):
             raise StatesError(F.DATA_LIMIT, data_limit_cause(state.name), prefixed=False)
     except StatesError as err:
         return fail_state(step, state, err.error, step.cause_of(err))
     return leave(step, state, output, text)
-
-
-def process_output(step: Step, state: State, raw_input: Any, result: Any) -> Any:
-    if state.language == JSONATA:
-        scope = step.scope(state, raw_input, result=result)
-        new_vars = state.assign.evaluate(scope, "Assign") if state.assign is not None else None
-        if state.output is not None:
-            output = state.output.evaluate(scope, "Output")
-        else:
-            output = result
-        if new_vars:
-            step.assign(new_vars)
-        return output
-    if state.result_selector is not None:
-        result = state.result_selector.render(step.scope(state, result))
-    new_vars = state.assign.render(step.scope(state, result)) if state.assign is not None else None
-    if state.result_path is IDENTITY:
-        output = result
-    elif state.result_path is None:
-        output = raw_input
-    else:
-        output = _paths.apply_result_path(state.result_path, raw_input, result)
-    output = step.select(state.output_path, state, output, "OutputPath")
-    if new_vars:
-        step.assign(new_vars)
-    return output
 
 
 def leave(step: Step, state: State, output: Any, text: str | None = None) -> Go:
@@ -140,21 +114,7 @@ def catch(step: Step, state: State, catcher: Catcher, error: str, cause: str | N
     raw_input = step.ex["state_input"]
     error_output = {"Error": error, "Cause": cause} if cause is not None else {"Error": error}
     try:
-        if state.language == JSONATA:
-            scope = step.scope(state, raw_input, error_output=error_output)
-            new_vars = catcher.assign.evaluate(scope, "Assign") if catcher.assign is not None else None
-            output = catcher.output.evaluate(scope, "Output") if catcher.output is not None else error_output
-            if new_vars:
-                step.assign(new_vars)
-        else:
-            if catcher.assign is not None:
-                step.assign(catcher.assign.render(step.scope(state, error_output)))
-            if catcher.result_path is None:
-                output = raw_input
-            elif catcher.result_path is IDENTITY:
-                output = error_output
-            else:
-                output = _paths.apply_result_path(catcher.result_path, raw_input, error_output)
+        output = state.flow.caught(step, state, catcher, raw_input, error_output)
     except StatesError as err:
         finish(step, Status.FAILED, error=err.error, cause=step.cause_of(err))
         return None

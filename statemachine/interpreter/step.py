@@ -5,7 +5,8 @@ Pass, Choice, Succeed and Fail run through inside one call until a state needs t
 world (a task, a timer, children) or the execution ends (:mod:`.runthrough`); failures are
 data: every ASL error goes retry → catch → fail (:mod:`.outcomes`) and never escapes as a
 Python exception.  What each event does: :mod:`.deliver`; each state type: :mod:`.task`,
-:mod:`.instant`, :mod:`.wait`, :mod:`.branches`.
+:mod:`.instant`, :mod:`.wait`, :mod:`.branches`; the input/output data flow of each query
+language: :mod:`.dataflow`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from statemachine.interpreter import events as E
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import Command, StartChildren
 from statemachine.interpreter.context import HISTORY_LIMIT_CAUSE, HistoryFull, Step
+from statemachine.interpreter.dataflow import bind
 from statemachine.interpreter.deliver import deliver, stop_children
 from statemachine.interpreter.outcomes import finish
 from statemachine.interpreter.records import (
@@ -46,6 +48,8 @@ def advance(machine: Machine, execution: Execution, event: E.Event, *, now: int)
     """Apply one event to one execution record; see :mod:`statemachine.interpreter.records`."""
     if execution["status"] in TERMINAL:
         return Decision(execution)
+    if not machine.bound:
+        bind(machine)
     ex = execution.copy()
     step = Step(machine, ex, now)
     try:

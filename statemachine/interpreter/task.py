@@ -8,9 +8,10 @@ from typing import Any
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import CancelTimer, InvokeTask
 from statemachine.interpreter.context import Go, Step
+from statemachine.interpreter.dataflow import DataFlow
 from statemachine.interpreter.formats import REGION, dumps
 from statemachine.interpreter.tokens import derive, task_token
-from statemachine.language.model import JSONATA, State
+from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
 
@@ -52,16 +53,8 @@ def _positive_int(value: Any, field: str) -> float:
 def task(step: Step, state: State, value: Any) -> Go:
     ex = step.ex
     token = task_token(ex["id"], derive(ex["salt"], "token", ex["seq"]))
-    context = step.context(state, task_token=token)
-    if state.language == JSONATA:
-        scope = step.scope(state, value, context=context)
-        params = state.arguments.evaluate(scope, "Arguments") if state.arguments is not None else value
-    else:
-        effective = step.select(state.input_path, state, value, "InputPath")
-        if state.parameters is not None:
-            params = state.parameters.render(step.scope(state, effective, context=context))
-        else:
-            params = effective
+    flow: DataFlow = state.flow
+    params = flow.parameters(step, state, value, step.context(state, task_token=token))
     timeout = heartbeat = None
     if state.timeout is not None:
         timeout = _positive_int(step.number(state.timeout, state, value, "TimeoutSeconds"), "TimeoutSeconds")
@@ -70,12 +63,7 @@ def task(step: Step, state: State, value: Any) -> Go:
                                   "HeartbeatSeconds")
     credentials = None
     if state.credentials is not None:
-        scope = step.scope(state, value)
-        credentials = (
-            state.credentials.evaluate(scope, "Credentials")
-            if state.language == JSONATA
-            else state.credentials.render(scope)
-        )
+        credentials = flow.value_of(state.credentials, step.scope(state, value), "Credentials")
     details = resource_details(state)
     scheduled: dict[str, Any] = {**details, "region": REGION, "parameters": dumps(params)}
     if timeout is not None:

@@ -12,7 +12,7 @@ from statemachine.interpreter.formats import dumps
 from statemachine.interpreter.instant import passthrough_output
 from statemachine.interpreter.outcomes import fail_state, leave
 from statemachine.language import paths as _paths
-from statemachine.language.model import JSONATA, State
+from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
 _TIMESTAMP = re.compile(
@@ -41,10 +41,7 @@ def parse_timestamp(text: Any) -> int | None:
 
 
 def wait(step: Step, state: State, value: Any) -> Go:
-    scope_input = value
-    if state.language != JSONATA:
-        scope_input = step.select(state.input_path, state, value, "InputPath")
-    due = _due(step, state, value, scope_input)
+    due = _due(step, state, value, state.flow.effective_input(step, state, value))
     if due <= step.now:
         return wait_done(step, state)
     step.start_timer("wait", due)
@@ -52,8 +49,8 @@ def wait(step: Step, state: State, value: Any) -> Go:
 
 
 def _due(step: Step, state: State, value: Any, scope_input: Any) -> int:
-    """When the wait ends (ms since the epoch): Seconds, Timestamp, their ...Path or their
-    JSONata expression."""
+    """When the wait ends (ms since the epoch): Seconds, Timestamp, their ...Path (over the
+    effective input, ``scope_input``) or their JSONata expression (over the raw input)."""
     kind, x = state.wait
     now = step.now
     match kind:
