@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from statemachine.interpreter.events import TimerFired
 from statemachine.interpreter.records import JsonPath, Status
 
 
@@ -43,7 +44,7 @@ class StartTimer:
 
     id: str
     due: int
-    event: dict[str, Any]
+    event: TimerFired
 
 
 @dataclass(frozen=True, slots=True)
