@@ -129,11 +129,13 @@ class Step:
     def number(self, spec: Any, state: State, value: Any, field: str) -> Any:
         """Evaluate a ("const" | "path" | "expr", x) number field."""
         kind, x = spec
-        if kind == "const":
-            return x
-        if kind == "path":
-            return _paths.select(x, self.scope(state, value), field + "Path")
-        return x.evaluate(self.scope(state, value), field)
+        match kind:
+            case "const":
+                return x
+            case "path":
+                return _paths.select(x, self.scope(state, value), field + "Path")
+            case _:  # expr
+                return x.evaluate(self.scope(state, value), field)
 
     def assign(self, values: dict[str, Any]) -> None:
         """Set variables (a new dict: the record passed to advance() keeps its own)."""

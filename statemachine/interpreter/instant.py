@@ -33,20 +33,22 @@ def _fail_field(step: Step, state: State, spec: Any, value: Any, field: str) -> 
     if spec is None:
         return None
     kind, x = spec
-    if kind == "const":
-        return x
-    if kind == "expr":
-        return x.evaluate(step.scope(state, value), field)
-    if kind == "intrinsic":
-        return x.render(step.scope(state, value))["v"]
-    try:
-        return x.get(step.scope(state, value))
-    except _paths.PathNotFound:
-        raise StatesError(
-            F.RUNTIME,
-            f"The JSONPath '{x.text}' specified for the field '{field}Path' could not be found "
-            f"in the input '{dumps(value)}'",
-        ) from None
+    match kind:
+        case "const":
+            return x
+        case "expr":
+            return x.evaluate(step.scope(state, value), field)
+        case "intrinsic":
+            return x.render(step.scope(state, value))["v"]
+        case _:  # path
+            try:
+                return x.get(step.scope(state, value))
+            except _paths.PathNotFound:
+                raise StatesError(
+                    F.RUNTIME,
+                    f"The JSONPath '{x.text}' specified for the field '{field}Path' could not be found "
+                    f"in the input '{dumps(value)}'",
+                ) from None
 
 
 def fail(step: Step, state: State, value: Any) -> Go:
