@@ -44,9 +44,10 @@ from statemachine.errors import (
     NotFound,
     TaskTimedOut,
 )
-from statemachine.interpreter.handlers import task_token, token_execution
+from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL
-from statemachine.interpreter.step import derive, iso, new_execution
+from statemachine.interpreter.step import new_execution
+from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.runtime import keys as K
 from statemachine.runtime.redis_store import (
     RedisStore,

@@ -9,12 +9,13 @@ from typing import Any
 
 from statemachine.bench import load_workload
 from statemachine.bench.harness import Figures, percentile, rate
+from statemachine.interpreter.commands import InvokeTask
 
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "corpus" / "real-world"
 REPEATS = 5
 
 
-async def _no_tasks(command: dict[str, Any]) -> dict[str, Any] | None:
+async def _no_tasks(command: InvokeTask) -> dict[str, Any] | None:
     raise RuntimeError("the memory workload has no task states")
 
 

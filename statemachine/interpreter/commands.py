@@ -9,11 +9,11 @@ objects of their fields (an ``InvokeTask`` rides in the outbox that way);
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-JsonPath = list[str | int]
-"""A sub-machine's path in the definition, e.g. ``["States", "MapX", "ItemProcessor"]``."""
+from statemachine.interpreter.events import TimerFired
+from statemachine.interpreter.records import JsonPath, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class StartTimer:
 
     id: str
     due: int
-    event: dict[str, Any]
+    event: TimerFired
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ class Finish:
     """The execution ended.  ``events``: how many history events it wrote (a parent's ids
     continue after its children's).  A child's Finish goes to its parent's group."""
 
-    status: str
+    status: Status
     output: Any
     error: str | None
     cause: str | None
@@ -102,6 +102,12 @@ class Finish:
 Command = InvokeTask | StartTimer | CancelTimer | StartChildren | StopChildren | Continue | Finish
 
 
-def invoke_task(fields: dict[str, Any]) -> InvokeTask:
-    """An ``InvokeTask`` from the object ``orjson`` made of one (the outbox's ``c``)."""
-    return InvokeTask(**fields)
+_INVOKE_TASK_FIELDS = frozenset(f.name for f in fields(InvokeTask))
+
+
+def invoke_task(stored: dict[str, Any]) -> InvokeTask:
+    """An ``InvokeTask`` from the object ``orjson`` made of one (the outbox's ``c``).
+
+    Keys that are no field are left out: dispatches written before commands were typed
+    carry ``"type": "InvokeTask"`` too, and may still wait in an outbox."""
+    return InvokeTask(**{k: v for k, v in stored.items() if k in _INVOKE_TASK_FIELDS})

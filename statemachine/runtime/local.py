@@ -16,14 +16,27 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never, cast
 
 from statemachine.interpreter import children as _children
-from statemachine.interpreter.records import TERMINAL, Execution
+from statemachine.interpreter import events as E
+from statemachine.interpreter.commands import (
+    CancelTimer,
+    Command,
+    Continue,
+    Finish,
+    InvokeTask,
+    StartChildren,
+    StartTimer,
+    StopChildren,
+)
+from statemachine.interpreter.records import TERMINAL, Execution, HistoryEvent
 from statemachine.interpreter.step import advance, new_child, new_execution
 from statemachine.language.model import Machine
 
-Invoke = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+Invoke = Callable[[InvokeTask], Awaitable[dict[str, Any] | None]]
+"""Perform a task: its ``TaskSucceeded``/``TaskFailed`` event (as the invokers make them),
+or None when the result comes later, by callback."""
 
 
 def wall_ms() -> int:
@@ -32,16 +45,16 @@ def wall_ms() -> int:
 
 @dataclass
 class _Group:
-    command: dict[str, Any]
+    command: StartChildren
     counters: dict[str, Any]
-    outcomes: list[dict[str, Any] | None]
+    outcomes: list[E.ChildOutcome | None]
     running: set[str] = field(default_factory=set)
 
 
 @dataclass
 class LocalResult:
     execution: Execution
-    history: list[dict[str, Any]]
+    history: list[HistoryEvent]
     transitions: int
 
 
@@ -66,12 +79,12 @@ class LocalRunner:
         self.invoke = invoke
         self.name = name
         self.records: dict[str, Execution] = {}
-        self.queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self.queue: deque[tuple[str, E.Event]] = deque()
         self.timers: list[tuple[int, int, str, str]] = []
-        self.timer_events: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.timer_events: dict[str, tuple[str, E.Event]] = {}
         self.groups: dict[tuple[str, str], _Group] = {}
         self.inflight: set[asyncio.Task[None]] = set()
-        self.history: list[dict[str, Any]] = []
+        self.history: list[HistoryEvent] = []
         self.transitions = 0
         self._timer_seq = 0
 
@@ -102,7 +115,7 @@ class LocalRunner:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def _process(self, execution_id: str, event: dict[str, Any]) -> None:
+    def _process(self, execution_id: str, event: E.Event) -> None:
         record = self.records.get(execution_id)
         if record is None:
             return
@@ -119,47 +132,48 @@ class LocalRunner:
         for command in decision.commands:
             self._command(decision.execution, command)
 
-    def _command(self, ex: Execution, command: dict[str, Any]) -> None:
-        kind = command["type"]
-        if kind == "InvokeTask":
-            task = asyncio.ensure_future(self._invoke(ex["id"], command))
-            self.inflight.add(task)
-            task.add_done_callback(self.inflight.discard)
-        elif kind == "StartTimer":
-            self._timer_seq += 1
-            self.timer_events[command["id"]] = (ex["id"], command["event"])
-            heapq.heappush(self.timers, (command["due"], self._timer_seq, command["id"], ex["id"]))
-        elif kind == "CancelTimer":
-            self.timer_events.pop(command["id"], None)
-        elif kind == "Continue":
-            self.queue.append((ex["id"], {"type": "Continue"}))
-        elif kind == "StartChildren":
-            self._start_children(ex, command)
-        elif kind == "StopChildren":
-            group = self.groups.get((ex["id"], command["group"]))
-            if group is not None:
-                group.counters["closed"] = 1
-                for child_id in list(group.running):
-                    self.queue.append(
-                        (child_id, {"type": "StopRequested", "error": command.get("error"), "cause": command.get("cause")})
-                    )
-        elif kind == "Finish":
-            self._child_finished(ex, command)
+    def _command(self, ex: Execution, command: Command) -> None:
+        match command:
+            case InvokeTask():
+                task = asyncio.ensure_future(self._invoke(ex["id"], command))
+                self.inflight.add(task)
+                task.add_done_callback(self.inflight.discard)
+            case StartTimer(id=timer, due=due, event=event):
+                self._timer_seq += 1
+                self.timer_events[timer] = (ex["id"], event)
+                heapq.heappush(self.timers, (due, self._timer_seq, timer, ex["id"]))
+            case CancelTimer(id=timer):
+                self.timer_events.pop(timer, None)
+            case Continue():
+                self.queue.append((ex["id"], {"type": "Continue"}))
+            case StartChildren():
+                self._start_children(ex, command)
+            case StopChildren(group=name, error=error, cause=cause):
+                group = self.groups.get((ex["id"], name))
+                if group is not None:
+                    group.counters["closed"] = 1
+                    for child_id in list(group.running):
+                        self.queue.append(
+                            (child_id, {"type": "StopRequested", "error": error, "cause": cause})
+                        )
+            case Finish():
+                self._child_finished(ex, command)
+            case _:
+                assert_never(command)
 
-    async def _invoke(self, execution_id: str, command: dict[str, Any]) -> None:
+    async def _invoke(self, execution_id: str, command: InvokeTask) -> None:
         try:
-            event = await self.invoke(command)
-        except Exception as exc:  # an invoker bug must not hang the run
-            event = {"type": "TaskFailed", "error": "States.Runtime", "cause": f"{type(exc).__name__}: {exc}"}
-        if event is None:
-            event = {
+            result = await self.invoke(command)
+        except Exception as exc:  # noqa: BLE001 -- an invoker bug must not hang the run
+            result = {"type": "TaskFailed", "error": "States.Runtime", "cause": f"{type(exc).__name__}: {exc}"}
+        if result is None:
+            result = {
                 "type": "TaskFailed",
                 "error": "States.Runtime",
-                "cause": f"The resource '{command['resource']}' waits for a task token callback, "
+                "cause": f"The resource '{command.resource}' waits for a task token callback, "
                 "which needs the service: run it with 'cli.py serve' and 'cli.py start'.",
             }
-        event = dict(event)
-        event["token"] = command["token"]
+        event = cast("E.TaskSucceeded | E.TaskFailed", {**result, "token": command.token})
         self.queue.append((execution_id, event))
 
     def _fire_due_timers(self) -> bool:
@@ -190,10 +204,10 @@ class LocalRunner:
 
     # -- children ---------------------------------------------------------------------------
 
-    def _start_children(self, parent: Execution, command: dict[str, Any]) -> None:
+    def _start_children(self, parent: Execution, command: StartChildren) -> None:
         counters, first = _children.open_group(command)
         group = _Group(command, counters, [None] * counters["total"])
-        self.groups[(parent["id"], command["group"])] = group
+        self.groups[(parent["id"], command.group)] = group
         for index in first:
             self._start_child(parent, group, index)
 
@@ -203,7 +217,7 @@ class LocalRunner:
         group.running.add(child["id"])
         self.queue.append((child["id"], {"type": "Started"}))
 
-    def _child_finished(self, ex: Execution, command: dict[str, Any]) -> None:
+    def _child_finished(self, ex: Execution, command: Finish) -> None:
         link = ex.get("parent")
         if link is None:
             return
@@ -213,7 +227,9 @@ class LocalRunner:
             return
         group.running.discard(ex["id"])
         index = link["index"]
-        outcome = {k: command.get(k) for k in ("status", "output", "error", "cause", "events")}
+        outcome: E.ChildOutcome = {"status": command.status, "output": command.output,
+                                   "error": command.error, "cause": command.cause,
+                                   "events": command.events}
         group.outcomes[index] = outcome
         group.counters, start, verdict = _children.child_finished(group.counters, index, outcome)
         self.records.pop(ex["id"], None)
@@ -225,9 +241,10 @@ class LocalRunner:
         if "failed" in verdict:
             for child_id in list(group.running):
                 self.queue.append((child_id, {"type": "StopRequested", "error": None, "cause": None}))
-            failed = {**verdict["failed"], "events": outcome.get("events") or 0}
-            event = {"type": "ChildrenFinished", "group": link["group"], "failed": failed}
-        else:
-            event = {"type": "ChildrenFinished", "group": link["group"], "outcomes": group.outcomes}
+            failed: E.FailedChild = {**verdict["failed"], "events": outcome.get("events") or 0}
+            event: E.ChildrenFinished = {"type": "ChildrenFinished", "group": link["group"], "failed": failed}
+        else:  # every child has ended: no outcome is missing
+            outcomes = cast("list[E.ChildOutcome]", group.outcomes)
+            event = {"type": "ChildrenFinished", "group": link["group"], "outcomes": outcomes}
         del self.groups[key]
         self.queue.append((link["id"], event))

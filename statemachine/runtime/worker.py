@@ -55,13 +55,26 @@ import signal
 import socket
 import time
 from collections import Counter
-from typing import Any
+from dataclasses import replace
+from typing import Any, assert_never
 
 from statemachine.errors import StoreError
 from statemachine.interpreter import children as _children
+from statemachine.interpreter.commands import (
+    CancelTimer,
+    Command,
+    Continue,
+    Finish,
+    InvokeTask,
+    StartChildren,
+    StartTimer,
+    StopChildren,
+    invoke_task,
+)
 from statemachine.interpreter.records import TERMINAL, Execution
-from statemachine.interpreter.step import advance, new_child
+from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
+from statemachine.language.scope import MISSING
 from statemachine.runtime import keys as K
 from statemachine.runtime.invokers import Invokers, kind
 from statemachine.runtime.redis_store import (
@@ -109,14 +122,14 @@ def _stored_event(event: dict[str, Any]) -> bytes:
     return dumps({k: v for k, v in event.items() if k != "id" and k != "previousEventId"})
 
 
-def _timer_message(xid: str, command: dict[str, Any]) -> bytes:
+def _timer_message(xid: str, command: StartTimer) -> bytes:
     """A timer's work item, or b"" for the plain ``TimerFired`` that promote.lua builds from
     the timer id (``<execution id>:...``) itself, saving a hash entry per parked execution."""
-    timer = command["id"]
-    if (command["event"] == {"type": "TimerFired", "timer": timer} and ":" not in xid
+    timer = command.id
+    if (command.event == {"type": "TimerFired", "timer": timer} and ":" not in xid
             and timer.startswith(xid + ":") and dumps(timer) == b'"' + timer.encode() + b'"'):
         return b""
-    return dumps({"x": xid, "e": command["event"]})
+    return dumps({"x": xid, "e": command.event})
 
 
 class Worker:
@@ -524,12 +537,9 @@ class Worker:
         commit.guard(gkey, "closed", "0")
         commit.op("HDEL", ikey, index)
         child_input, item = loads(stored)
-        command = {"group": group, "kind": spec["kind"], "paths": spec["paths"],
-                   "inputs": {index: child_input},
-                   "items": {index: item} if spec["items"] else None, "vars": spec["vars"],
-                   "execution_input": spec["execution_input"]}
-        child = new_child(spec["parent"], command, index, now)
-        return child
+        return child_execution(spec["parent"], group, spec["kind"], spec["paths"], index,
+                               child_input, item if spec["items"] else MISSING, spec["vars"],
+                               spec["execution_input"], now)
 
     @staticmethod
     def _existing(commit: Commit, record_key: str, raw: bytes | None) -> Execution | None:
@@ -583,7 +593,7 @@ class Worker:
         return {"type": "ChildrenFinished", "group": event["group"], "outcomes": outcomes}
 
     async def _build(self, shard: K.Shard, commit: Commit, ex: Execution, history: list[Any],
-                     commands: list[Any], event: dict[str, Any], now: int,
+                     commands: list[Command], event: dict[str, Any], now: int,
                      take: bool = False) -> tuple[bool, bytes]:
         """Add the decision's writes to ``commit``; (a timer is due soon, the record written).
 
@@ -599,36 +609,38 @@ class Worker:
             self._drop_group(shard, commit, xid, event["group"])
         soon = False
         for command in commands:
-            kind_ = command["type"]
-            if kind_ == "InvokeTask":
-                if self._invoke(shard, commit, xid, command) and take:
-                    commit.take(shard.tasks, K.INVOKERS_GROUP, self.consumer)
-            elif kind_ == "StartTimer":
-                commit.timer(shard, command["id"], command["due"], _timer_message(xid, command))
-                soon = soon or command["due"] - now < self.settings.timer_max_sleep_ms
-            elif kind_ == "CancelTimer":
-                commit.op("ZREM", shard.timers, command["id"])
-                commit.op("HDEL", shard.timer_events, command["id"])
-            elif kind_ == "Continue":  # a long run-through goes on in its own work item
-                commit.op("XADD", shard.ready, "m", dumps({"x": xid, "e": {"type": "Continue"}}))
-            elif kind_ == "StartChildren":
-                await self._start_children(shard, commit, ex, command, now)
-            elif kind_ == "StopChildren":
-                await self._stop_children(shard, commit, xid, command)
-            elif kind_ == "Finish":
-                if ex["parent"] is None:
-                    self._finish_root(shard, commit, ex)
-                else:
-                    self._finish_child(shard, commit, ex, command)
+            match command:
+                case InvokeTask():
+                    if self._invoke(shard, commit, xid, command) and take:
+                        commit.take(shard.tasks, K.INVOKERS_GROUP, self.consumer)
+                case StartTimer():
+                    commit.timer(shard, command.id, command.due, _timer_message(xid, command))
+                    soon = soon or command.due - now < self.settings.timer_max_sleep_ms
+                case CancelTimer(id=timer):
+                    commit.op("ZREM", shard.timers, timer)
+                    commit.op("HDEL", shard.timer_events, timer)
+                case Continue():  # a long run-through goes on in its own work item
+                    commit.op("XADD", shard.ready, "m", dumps({"x": xid, "e": {"type": "Continue"}}))
+                case StartChildren():
+                    await self._start_children(shard, commit, ex, command, now)
+                case StopChildren():
+                    await self._stop_children(shard, commit, xid, command)
+                case Finish():
+                    if ex["parent"] is None:
+                        self._finish_root(shard, commit, ex)
+                    else:
+                        self._finish_child(shard, commit, ex, command)
+                case _:
+                    assert_never(command)
         return soon, raw
 
-    def _invoke(self, shard: K.Shard, commit: Commit, xid: str, command: dict[str, Any]) -> bool:
+    def _invoke(self, shard: K.Shard, commit: Commit, xid: str, command: InvokeTask) -> bool:
         """Outbox the dispatch (True); an activity task goes straight onto its activity's queue."""
-        resource = command.get("resource") or ""
+        resource = command.resource or ""
         if kind(resource) == "activity":
             name = resource.rsplit(":", 1)[1]
             commit.op("RPUSH", shard.activity(name),
-                      dumps({"x": xid, "token": command["token"], "input": command["input"]}))
+                      dumps({"x": xid, "token": command.token, "input": command.input}))
             return False
         commit.op("XADD", shard.tasks, "m", dumps({"x": xid, "c": command}))
         return True
@@ -650,7 +662,7 @@ class Worker:
     # -- children ----------------------------------------------------------------------------
 
     async def _start_children(self, shard: K.Shard, commit: Commit, parent: Execution,
-                              command: dict[str, Any], now: int) -> None:
+                              command: StartChildren, now: int) -> None:
         """Open a group: inputs by index, counters and spec, ``Started`` for the first children.
 
         The spec carries what :func:`new_child` needs besides the input: the root's input
@@ -658,12 +670,12 @@ class Worker:
         """
         assert self.store is not None
         s = self.settings
-        policy = dict(command)
-        if not policy.get("max_concurrency"):
-            policy["max_concurrency"] = s.children_in_flight
+        policy = command
+        if not policy.max_concurrency:
+            policy = replace(command, max_concurrency=s.children_in_flight)
         counters, first = _children.open_group(policy)
-        pid, group = parent["id"], command["group"]
-        inputs, items = command["inputs"], command.get("items")
+        pid, group = parent["id"], command.group
+        inputs, items = command.inputs, command.items
         stored = {i: dumps([inputs[i], items[i] if items is not None else None])
                   for i in range(len(inputs))}
         ikey = shard.group_inputs(pid, group)
@@ -672,13 +684,13 @@ class Worker:
                 commit.op("HSET", ikey, *(v for pair in stored.items() for v in pair))
         else:
             await self.store.hset_chunked(ikey, stored, s.input_chunk)
-        execution_input = bool(command.get("execution_input", True))
+        execution_input = command.execution_input
         root = parent["root"] or {"id": pid, "name": parent["name"], "input": parent["input"],
                                   "start": parent["start"]}
         if not execution_input:
             root = {**root, "input": None}
         spec = {
-            "kind": command["kind"], "paths": command["paths"], "vars": command.get("vars") or {},
+            "kind": command.kind, "paths": command.paths, "vars": command.vars or {},
             "items": items is not None, "execution_input": execution_input,
             "parent": {
                 "id": pid, "name": parent["name"], "machine": parent["machine"],
@@ -689,14 +701,14 @@ class Worker:
         commit.open_group(shard, pid, group, counters, dumps(spec), first)
 
     async def _stop_children(self, shard: K.Shard, commit: Commit, parent_id: str,
-                             command: dict[str, Any]) -> None:
+                             command: StopChildren) -> None:
         """StopRequested to every running child; the group is dropped (late ends are ignored).
 
         Guarded by the group's ``next``: a child started meanwhile refuses the commit, and
         the retry sees it.  Children not begun yet find the group gone and never begin.
         """
         assert self.store is not None
-        group = command["group"]
+        group = command.group
         pipe = self.store.client.pipeline(transaction=False)
         pipe.hget(shard.group(parent_id, group), "next")
         pipe.smembers(shard.group_running(parent_id, group))
@@ -704,18 +716,19 @@ class Worker:
         if nxt is None:
             return
         commit.guard(shard.group(parent_id, group), "next", nxt.decode())
-        stop = dumps({"type": "StopRequested", "error": command.get("error"), "cause": command.get("cause")})
+        stop = dumps({"type": "StopRequested", "error": command.error, "cause": command.cause})
         for index in sorted(int(i) for i in running):
             child = dumps(f"{parent_id}/{group}/{index}")
             commit.op("XADD", shard.ready, "m", b'{"x":' + child + b',"e":' + stop + b"}")
         self._drop_group(shard, commit, parent_id, group)
 
     def _finish_child(self, shard: K.Shard, commit: Commit, ex: Execution,
-                      command: dict[str, Any]) -> None:
+                      command: Finish) -> None:
         """Record a child's end in its group (commit.lua applies the policy atomically)."""
         commit.op("EXPIRE", shard.record(ex["id"]), self.settings.retention_s)
         link = ex["parent"]
-        outcome = {k: command.get(k) for k in ("status", "output", "error", "cause")}
+        outcome = {"status": command.status, "output": command.output, "error": command.error,
+                   "cause": command.cause}
         commit.child_finished(shard, link["id"], link["group"], link["index"], outcome)
 
     # -- task dispatches ---------------------------------------------------------------------
@@ -732,10 +745,10 @@ class Worker:
         """
         assert self.store is not None and self.invokers is not None
         msg = loads(message)
-        xid, command = msg["x"], msg["c"]
-        token, record_key = command["token"], shard.record(xid)
+        xid, stored = msg["x"], msg["c"]
+        token, record_key = stored["token"], shard.record(xid)
         if fresh or await self._awaits(record_key, token):
-            event = await self.invokers.invoke(command)
+            event = await self.invokers.invoke(invoke_task(stored))
             self._counts[_task_result(event)] += 1
             if event is not None:
                 event = dict(event)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import fields
 from typing import Any
 
-from statemachine.interpreter.handlers import token_execution
-from statemachine.interpreter.step import RUN_BUDGET, advance, new_execution
+from statemachine.interpreter.runthrough import RUN_BUDGET
+from statemachine.interpreter.step import advance, new_execution
+from statemachine.interpreter.tokens import token_execution
 from statemachine.language.model import compile_machine
 
 NOW = 1_700_000_000_000
@@ -24,8 +26,13 @@ def start(m: Any, input: Any = None) -> tuple[dict[str, Any], Any]:
     return d.execution, d
 
 
+def plain(command: Any) -> dict[str, Any]:
+    """A command as a dict with its kind as ``type``, for comparing against literals."""
+    return {"type": type(command).__name__, **{f.name: getattr(command, f.name) for f in fields(command)}}
+
+
 def commands(d: Any, kind: str) -> list[dict[str, Any]]:
-    return [c for c in d.commands if c["type"] == kind]
+    return [plain(c) for c in d.commands if type(c).__name__ == kind]
 
 
 TASK = {"Type": "Task", "Resource": "http://127.0.0.1:1/x", "End": True}
@@ -186,7 +193,7 @@ def run_through(m: Any, input: Any = None) -> tuple[dict[str, Any], list[dict[st
     ex, d = start(m, input)
     history, pieces = list(d.history), 1
     while ex["status"] == "RUNNING" and ex["waiting"] == "continue":
-        assert [c["type"] for c in d.commands] == ["Continue"]
+        assert [c["type"] for c in map(plain, d.commands)] == ["Continue"]
         assert len(d.history) <= RUN_BUDGET + 2  # checked between states: one state's events
         d = advance(m, ex, {"type": "Continue"}, now=NOW)
         ex, pieces = d.execution, pieces + 1
@@ -226,7 +233,7 @@ def test_a_long_run_through_goes_on_in_pieces_with_the_same_history() -> None:
 
 def test_a_paused_run_through_stops_and_ignores_a_stale_continue() -> None:
     m = machine(SPIN)
-    ex, d = start(m)
+    ex, _ = start(m)
     assert ex["waiting"] == "continue" and ex["state"] in SPIN
     stopped = advance(m, ex, {"type": "StopRequested", "error": "Halt", "cause": "by hand"}, now=NOW)
     assert stopped.execution["status"] == "ABORTED" and "burst" not in stopped.execution

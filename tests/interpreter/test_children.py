@@ -1,13 +1,19 @@
 """The children policy: MaxConcurrency and tolerated-failure thresholds."""
 
+from typing import Any
+
 from statemachine.interpreter.children import child_finished, open_group
+from statemachine.interpreter.commands import StartChildren
 
 OK = {"status": "SUCCEEDED", "output": 1}
 BAD = {"status": "FAILED", "error": "E", "cause": "C"}
 
 
-def group(n: int, limit: int = 0, kind: str = "map", **tol: object) -> dict:
-    return {"kind": kind, "inputs": [None] * n, "max_concurrency": limit, **tol}
+def group(n: int, limit: int = 0, kind: str = "map", **tol: Any) -> StartChildren:
+    return StartChildren(group="1", kind=kind, paths=[[]], inputs=[None] * n, items=None,
+                         max_concurrency=limit, tolerated_count=tol.get("tolerated_count"),
+                         tolerated_percentage=tol.get("tolerated_percentage"), vars={},
+                         execution_input=False)
 
 
 def test_max_concurrency_starts_one_for_each_that_ends() -> None:

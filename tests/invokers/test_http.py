@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers import Invokers, InvokerSettings, kind, traceparent
 from statemachine.runtime.invokers.http import url_encode
 
@@ -95,10 +96,12 @@ async def invokers() -> AsyncIterator[Invokers]:
         yield inv
 
 
-def command(resource: str, input_: Any, **extra: Any) -> dict[str, Any]:
-    return {"type": "InvokeTask", "token": "tok-1", "resource": resource, "input": input_,
-            "state": "Charge", "entered": 2, "idempotency_key": "exec-1:2",
-            "attempt": 0, "timeout_s": None, "heartbeat_s": None, "credentials": None, **extra}
+def command(resource: str, input_: Any, **extra: Any) -> InvokeTask:
+    fields: dict[str, Any] = {
+        "token": "tok-1", "resource": resource, "input": input_, "state": "Charge", "entered": 2,
+        "idempotency_key": "exec-1:2", "attempt": 0, "timeout_s": None, "heartbeat_s": None,
+        "credentials": None, "execution": "e1", **extra}
+    return InvokeTask(**fields)
 
 
 async def test_url_posts_input_and_returns_the_json_answer(service, invokers) -> None:
@@ -138,7 +141,7 @@ async def test_idempotency_key_and_trace_stable_across_attempts(service, invoker
 
 def test_traceparent_uses_a_configured_parent_trace() -> None:
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    header = traceparent({"idempotency_key": "k", "attempt": 3}, parent)
+    header = traceparent(command("http://x", {}, idempotency_key="k", attempt=3), parent)
     match = TRACEPARENT.match(header)
     assert match and match.group(1) == "0af7651916cd43dd8448eb211c80319c"
     assert match.group(2) != "b7ad6b7169203331"

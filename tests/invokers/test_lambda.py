@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import lambda_service
 import pytest
 
-import lambda_service
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 
 CASES = Path(__file__).resolve().parent.parent / "conformance" / "cases" / "lambda"
@@ -21,10 +22,12 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((CASES / f"{name}.json").read_text())
 
 
-def command(resource: str, input_: Any, **extra: Any) -> dict[str, Any]:
-    return {"type": "InvokeTask", "token": "tok", "resource": resource, "input": input_,
-            "state": "step1", "entered": 2, "idempotency_key": "x:2", "attempt": 0,
-            "timeout_s": None, "heartbeat_s": None, "credentials": None, **extra}
+def command(resource: str, input_: Any, **extra: Any) -> InvokeTask:
+    fields: dict[str, Any] = {
+        "token": "tok", "resource": resource, "input": input_, "state": "step1", "entered": 2,
+        "idempotency_key": "x:2", "attempt": 0, "timeout_s": None, "heartbeat_s": None,
+        "credentials": None, "execution": "e1", **extra}
+    return InvokeTask(**fields)
 
 
 @pytest.fixture

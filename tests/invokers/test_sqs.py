@@ -11,15 +11,18 @@ from typing import Any
 import pytest
 from aiobotocore.session import get_session
 
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 
 SEND = "arn:aws:states:::sqs:sendMessage"
 
 
-def command(resource: str, input_: Any, **extra: Any) -> dict[str, Any]:
-    return {"type": "InvokeTask", "token": "tok-9", "resource": resource, "input": input_,
-            "state": "Notify", "entered": 4, "idempotency_key": "e:4", "attempt": 0,
-            "timeout_s": None, "heartbeat_s": None, "credentials": None, **extra}
+def command(resource: str, input_: Any, **extra: Any) -> InvokeTask:
+    fields: dict[str, Any] = {
+        "token": "tok-9", "resource": resource, "input": input_, "state": "Notify", "entered": 4,
+        "idempotency_key": "e:4", "attempt": 0, "timeout_s": None, "heartbeat_s": None,
+        "credentials": None, "execution": "e1", **extra}
+    return InvokeTask(**fields)
 
 
 @pytest.fixture

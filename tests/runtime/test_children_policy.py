@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from statemachine.interpreter import children
+from statemachine.interpreter.commands import StartChildren
 from statemachine.runtime import keys as K
 from statemachine.runtime.redis_store import Commit, RedisStore, loads
 from tests.runtime import settings
@@ -76,8 +77,9 @@ async def test_script_and_core_agree(redis_url: str, scenario: tuple[Any, ...]) 
     store = await RedisStore.connect(settings(redis_url))
     client, shard = store.client, store.shard(PARENT)
     try:
-        command = {"kind": kind, "inputs": [None] * total, "max_concurrency": limit,
-                   "tolerated_count": count, "tolerated_percentage": pct}
+        command = StartChildren(group=GROUP, kind=kind, paths=[[]], inputs=[None] * total,
+                                items=None, max_concurrency=limit, tolerated_count=count,
+                                tolerated_percentage=pct, vars={}, execution_input=False)
         counters, first = children.open_group(command)
         opening = Commit(shard.ready)
         opening.open_group(shard, PARENT, GROUP, counters, b"{}", first)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import orjson
 import pytest
 
+from statemachine.interpreter.commands import StartTimer
 from statemachine.interpreter.step import new_execution
 from statemachine.runtime import keys as K
 from statemachine.runtime.redis_store import Commit, RedisStore, pack_record, unpack_record
@@ -158,23 +160,23 @@ async def test_a_plain_timer_keeps_no_event_and_fires_with_its_timer_fired(redis
     client, shard = store.client, store.shards[4]
     try:
         xid = "0b6f0e4e-3c52-4e0c-9a51-1d8f8a1c2b3d/2/7"
-        plain = {"type": "StartTimer", "id": f"{xid}:wait:3", "due": 1000,
-                 "event": {"type": "TimerFired", "timer": f"{xid}:wait:3"}}
-        other = {"type": "StartTimer", "id": f"{xid}:odd", "due": 1001,
-                 "event": {"type": "TimerFired", "timer": f"{xid}:odd", "extra": 1}}
+        plain = StartTimer(id=f"{xid}:wait:3", due=1000,
+                           event={"type": "TimerFired", "timer": f"{xid}:wait:3"})
+        other = StartTimer(id=f"{xid}:odd", due=1001,
+                           event={"type": "TimerFired", "timer": f"{xid}:odd", "extra": 1})
         assert _timer_message(xid, plain) == b""
-        assert orjson.loads(_timer_message(xid, other)) == {"x": xid, "e": other["event"]}
-        quoted = {**plain, "id": 'x"y:wait:1', "event": {"type": "TimerFired", "timer": 'x"y:wait:1'}}
+        assert orjson.loads(_timer_message(xid, other)) == {"x": xid, "e": other.event}
+        quoted = replace(plain, id='x"y:wait:1', event={"type": "TimerFired", "timer": 'x"y:wait:1'})
         assert _timer_message('x"y', quoted) != b""
         commit = Commit(shard.ready)
         for command in (plain, other):
-            commit.timer(shard, command["id"], command["due"], _timer_message(xid, command))
+            commit.timer(shard, command.id, command.due, _timer_message(xid, command))
         assert await store.commit(commit) == (True, 0)
-        assert await client.hkeys(shard.timer_events) == [other["id"].encode()]
+        assert await client.hkeys(shard.timer_events) == [other.id.encode()]
         keys = [shard.timers, shard.timer_events, shard.ready]
         assert await store.script("promote", keys, [5000, 50]) == [2, -1]
         items = [orjson.loads(fields[b"m"]) for _, fields in await client.xrange(shard.ready)]
-        assert items == [{"x": xid, "e": plain["event"]}, {"x": xid, "e": other["event"]}]
+        assert items == [{"x": xid, "e": plain.event}, {"x": xid, "e": other.event}]
         assert await client.exists(shard.timer_events) == 0
     finally:
         await store.close()

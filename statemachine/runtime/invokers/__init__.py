@@ -22,10 +22,10 @@ Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``ht
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers.base import (
-    Command,
     InvokerSettings,
     Kind,
     Resource,
@@ -59,7 +59,7 @@ _FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lam
 class Plugin(Protocol):
     """What a plug-in offers: perform the task for one parsed resource."""
 
-    async def invoke(self, command: Command, resource: Resource) -> TaskResult: ...
+    async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult: ...
 
 
 class Invokers:
@@ -96,22 +96,22 @@ class Invokers:
         self.plugins[family] = plugin
         return plugin
 
-    async def invoke(self, command: Command) -> TaskResult:
+    async def invoke(self, command: InvokeTask) -> TaskResult:
         """Perform ``command`` (an ``InvokeTask``); never raises for a task's failure."""
-        resource = parse_resource(command.get("resource"))
+        resource = parse_resource(command.resource)
         if resource is not None and resource.family == "activity":
             return None
         plugin = self._plugin(resource.family) if resource else None
         if resource is None or plugin is None:
             return failed(command, "States.Runtime",
-                          f"The resource '{command.get('resource')}' is not supported by this "
+                          f"The resource '{command.resource}' is not supported by this "
                           f"runtime; supported are {SUPPORTED}.")
         try:
             return await plugin.invoke(command, resource)
         except Exception as exc:  # a bug in a plug-in must fail the task, not the worker
             log.exception("invoking %s failed", resource.target)
             return failed(command, "States.Runtime",
-                          f"Internal error while invoking '{command.get('resource')}': "
+                          f"Internal error while invoking '{command.resource}': "
                           f"{type(exc).__name__}: {exc}")
 
     async def close(self) -> None:
@@ -121,7 +121,7 @@ class Invokers:
         if self._sqs is not None:
             await self._sqs.close()
 
-    async def __aenter__(self) -> Invokers:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -25,8 +25,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from statemachine.interpreter.commands import InvokeTask
+
 Kind = Literal["request", "callback", "activity"]
-Command = dict[str, Any]
 TaskResult = dict[str, Any] | None
 
 CALLBACK_SUFFIX = ".waitForTaskToken"
@@ -148,14 +149,14 @@ class InvokerSettings:
         return cls(**values)
 
 
-def succeeded(command: Command, output: Any) -> dict[str, Any]:
+def succeeded(command: InvokeTask, output: Any) -> dict[str, Any]:
     """The ``TaskSucceeded`` event for ``command``."""
-    return {"type": "TaskSucceeded", "token": command.get("token"), "output": output}
+    return {"type": "TaskSucceeded", "token": command.token, "output": output}
 
 
-def failed(command: Command, error: str, cause: str) -> dict[str, Any]:
+def failed(command: InvokeTask, error: str, cause: str) -> dict[str, Any]:
     """The ``TaskFailed`` event for ``command``; ``cause`` is cut to AWS's 32 KiB limit."""
-    return {"type": "TaskFailed", "token": command.get("token"), "error": error,
+    return {"type": "TaskFailed", "token": command.token, "error": error,
             "cause": truncate(cause)}
 
 
@@ -167,15 +168,15 @@ def truncate(text: str, limit: int = MAX_CAUSE_CHARS) -> str:
     return text[: limit - len(marker)] + marker
 
 
-def request_timeout(command: Command, default: float) -> tuple[float, bool]:
+def request_timeout(command: InvokeTask, default: float) -> tuple[float, bool]:
     """The time one request may take, and whether it is the state's own ``TimeoutSeconds``."""
-    timeout = command.get("timeout_s")
+    timeout = command.timeout_s
     if isinstance(timeout, (int, float)) and timeout > 0:
         return float(timeout), True
     return default, False
 
 
-def timeout_failure(command: Command, what: str, seconds: float,
+def timeout_failure(command: InvokeTask, what: str, seconds: float,
                     from_state: bool) -> dict[str, Any]:
     """``States.Timeout``: with an empty cause, as AWS reports a state's ``TimeoutSeconds``."""
     cause = "" if from_state else f"{what} did not answer within {seconds:g} s"
@@ -187,34 +188,34 @@ def _hex(seed: str, length: int) -> str:
     return digest if digest.strip("0") else "1".rjust(length, "0")
 
 
-def traceparent(command: Command, parent: str | None = None) -> str:
+def traceparent(command: InvokeTask, parent: str | None = None) -> str:
     """A W3C ``traceparent`` derived from the idempotency key and attempt (stable on replay).
 
     The trace id is the same for every attempt of one state entry, so retries show up in one
     trace; the span id differs per attempt.  A configured ``parent`` supplies the trace id.
     """
-    key = str(command.get("idempotency_key") or command.get("token") or "")
+    key = str(command.idempotency_key or command.token or "")
     trace_id = _hex(f"trace:{key}", 32)
     if parent:
         parts = parent.split("-")
         if len(parts) == 4 and len(parts[1]) == 32:
             trace_id = parts[1]
-    span_id = _hex(f"span:{key}:{command.get('attempt', 0)}", 16)
+    span_id = _hex(f"span:{key}:{command.attempt}", 16)
     return f"00-{trace_id}-{span_id}-01"
 
 
-def task_headers(command: Command, settings: InvokerSettings, callback: bool) -> dict[str, str]:
+def task_headers(command: InvokeTask, settings: InvokerSettings, callback: bool) -> dict[str, str]:
     """Headers every outgoing task request carries.
 
     ``Idempotency-Key`` (stable across retries of one state entry), ``traceparent``, and for
     callback tasks ``X-Task-Token`` plus ``X-Callback-Url`` when one is configured.
     """
     headers = {"traceparent": traceparent(command, settings.trace_parent)}
-    key = command.get("idempotency_key")
+    key = command.idempotency_key
     if key:
         headers["Idempotency-Key"] = str(key)
     if callback:
-        headers["X-Task-Token"] = str(command.get("token") or "")
+        headers["X-Task-Token"] = str(command.token or "")
         if settings.callback_url:
             headers["X-Callback-Url"] = settings.callback_url
     return headers

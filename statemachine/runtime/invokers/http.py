@@ -40,8 +40,8 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers.base import (
-    Command,
     InvokerSettings,
     Resource,
     TaskResult,
@@ -196,7 +196,7 @@ def dump_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-async def send(client: HttpClient, command: Command, method: str, url: str,
+async def send(client: HttpClient, command: InvokeTask, method: str, url: str,
                headers: dict[str, str], data: bytes | None, default_timeout: float,
                ) -> Response | dict[str, Any]:
     """Perform one request; a ``TaskFailed`` event instead of the response when none came."""
@@ -216,12 +216,12 @@ class UrlInvoker:
         self._client = client
         self._settings = settings
 
-    async def invoke(self, command: Command, resource: Resource) -> TaskResult:
+    async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
         callback = resource.kind == "callback"
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         headers.update(task_headers(command, self._settings, callback))
         answer = await send(self._client, command, "POST", resource.target, headers,
-                            dump_json(command.get("input")), self._settings.http_timeout_s)
+                            dump_json(command.input), self._settings.http_timeout_s)
         if isinstance(answer, dict):
             return answer
         if not answer.ok:
@@ -236,8 +236,8 @@ class HttpInvokeInvoker:
         self._client = client
         self._settings = settings
 
-    async def invoke(self, command: Command, resource: Resource) -> TaskResult:
-        params = command.get("input")
+    async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
+        params = command.input
         request = build_request(params if isinstance(params, dict) else {})
         if isinstance(request, str):
             return failed(command, "States.Runtime", request)

@@ -42,8 +42,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers.base import (
-    Command,
     InvokerSettings,
     Resource,
     TaskResult,
@@ -88,9 +88,9 @@ class LambdaInvoker:
         self._client = client
         self._settings = settings
 
-    async def invoke(self, command: Command, resource: Resource) -> TaskResult:
+    async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
         direct = resource.family == "lambda_function"
-        params = command.get("input")
+        params = command.input
         if direct:
             function, body = FunctionRef(resource.target, self._settings), dump_json(params)
             invocation = "RequestResponse"
@@ -116,7 +116,7 @@ class LambdaInvoker:
             return None
         return succeeded(command, invoke_result(answer, _request_id(command, answer)))
 
-    async def _call(self, command: Command, function: FunctionRef, body: bytes | None,
+    async def _call(self, command: InvokeTask, function: FunctionRef, body: bytes | None,
                     invocation: str) -> Response | dict[str, Any]:
         endpoint = self._settings.lambda_endpoint
         if not endpoint:
@@ -147,12 +147,12 @@ def _payload_bytes(payload: Any) -> bytes | None:
     return dump_json(payload)
 
 
-def _request_id(command: Command, answer: Response) -> str:
+def _request_id(command: InvokeTask, answer: Response) -> str:
     """Lambda's request id, or one derived from the task when the endpoint sent none."""
     given = answer.header("x-amzn-RequestId")
     if given:
         return given
-    seed = f"{command.get('idempotency_key')}:{command.get('attempt', 0)}"
+    seed = f"{command.idempotency_key}:{command.attempt}"
     digest = hashlib.sha256(seed.encode()).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
@@ -175,7 +175,7 @@ def invoke_result(answer: Response, request_id: str) -> dict[str, Any]:
     }
 
 
-def _function_error(command: Command, answer: Response, *, spaced: bool) -> dict[str, Any]:
+def _function_error(command: InvokeTask, answer: Response, *, spaced: bool) -> dict[str, Any]:
     """The function raised: its ``errorType`` is the error, its error document the cause."""
     text = answer.text()
     try:
@@ -188,7 +188,7 @@ def _function_error(command: Command, answer: Response, *, spaced: bool) -> dict
     return failed(command, document["errorType"], cause)
 
 
-def _service_error(command: Command, function: FunctionRef, answer: Response) -> dict[str, Any]:
+def _service_error(command: InvokeTask, function: FunctionRef, answer: Response) -> dict[str, Any]:
     """Lambda refused the call: ``Lambda.<ErrorCode>`` with the Java SDK's cause wording."""
     code = (answer.header("x-amzn-ErrorType") or "").split(":", 1)[0]
     if not code:

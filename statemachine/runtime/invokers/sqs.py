@@ -35,8 +35,8 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers.base import (
-    Command,
     InvokerSettings,
     Resource,
     TaskResult,
@@ -86,8 +86,8 @@ class SqsInvoker:
                 self._stack = stack
             return self._client
 
-    async def invoke(self, command: Command, resource: Resource) -> TaskResult:
-        params = command.get("input")
+    async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
+        params = command.input
         arguments = send_arguments(params if isinstance(params, dict) else {})
         seconds, from_state = request_timeout(command, self._settings.http_timeout_s)
         try:
@@ -133,7 +133,7 @@ def send_result(response: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def client_error(command: Command, exc: ClientError) -> dict[str, Any]:
+def client_error(command: InvokeTask, exc: ClientError) -> dict[str, Any]:
     """``SQS.<exception>`` with the Java SDK's cause wording, as Step Functions reports it."""
     error = exc.response.get("Error", {})
     meta = exc.response.get("ResponseMetadata", {})
