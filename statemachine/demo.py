@@ -216,9 +216,10 @@ class DemoServices:
         if card == "tok_declined":
             return Answer(402, {"error": "card_declined",
                                 "message": "the issuer declined the card"})
-        authorization = {"authorizationId": self._next_id("auth"), "amount": body.get("amount"),
+        authorization_id = self._next_id("auth")
+        authorization = {"authorizationId": authorization_id, "amount": body.get("amount"),
                          "currency": body.get("currency"), "status": "authorized"}
-        self.authorizations[authorization["authorizationId"]] = authorization
+        self.authorizations[authorization_id] = authorization
         return Answer(200, authorization)
 
     def _void(self, body: dict[str, Any], request: web.Request) -> Answer:
@@ -352,11 +353,11 @@ class DemoServices:
                             "rows": {"users": 1200, "items": 480, "interactions": 56000}[kind]})
 
     def _train(self, body: dict[str, Any], request: web.Request) -> Answer:
-        hyper = body.get("hyperparameters") if isinstance(body.get("hyperparameters"), dict) else {}
-        epochs = hyper.get("epochs", 10)
-        model = {"modelId": self._next_id("model"), "epochs": epochs, "registered": False}
-        self.models[model["modelId"]] = model
-        return Answer(200, {"modelId": model["modelId"], "epochs": epochs})
+        hyper = body.get("hyperparameters")
+        epochs = hyper.get("epochs", 10) if isinstance(hyper, dict) else 10
+        model_id = self._next_id("model")
+        self.models[model_id] = {"modelId": model_id, "epochs": epochs, "registered": False}
+        return Answer(200, {"modelId": model_id, "epochs": epochs})
 
     def _evaluate(self, body: dict[str, Any], request: web.Request) -> Answer:
         model = self.models.get(str(body.get("modelId")))

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from statemachine.interpreter.records import Status
+
 __all__ = ["RUNTIME_HELP", "Counter", "Metrics", "from_service", "render"]
 
 Labels = tuple[tuple[str, str], ...]
@@ -90,7 +92,7 @@ class Metrics:
         """Count an execution the first time the API sees it in a final status."""
         status = execution.get("status")
         execution_id = execution.get("executionId")
-        if status in (None, "RUNNING") or not isinstance(execution_id, str):
+        if status in (None, Status.RUNNING) or not isinstance(execution_id, str):
             return
         if execution_id in self._finished_seen:
             return

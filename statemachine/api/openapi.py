@@ -15,7 +15,8 @@ from statemachine.api.problems import (
     MAX_NAME_LENGTH,
     MAX_TOKEN_LENGTH,
 )
-from statemachine.api.routes import STATUSES
+from statemachine.interpreter.records import Status
+from statemachine.web import ASSETS
 
 __all__ = ["document"]
 
@@ -61,6 +62,7 @@ NAME: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
 DATE: Schema = {"type": "string", "format": "date-time"}
 ANY: Schema = {"description": "Any JSON value"}
 NULLABLE_STR: Schema = {"type": ["string", "null"]}
+STATUS: Schema = {"enum": [status.value for status in Status]}
 
 
 def _schemas() -> dict[str, Schema]:
@@ -108,7 +110,7 @@ def _schemas() -> dict[str, Schema]:
             "stateMachine": {"type": "string"},
             "version": {"type": "integer"},
             "startDate": DATE,
-            "status": {"enum": list(STATUSES)},
+            "status": STATUS,
             "created": {"type": "boolean",
                         "description": "false when an idempotent start found the execution"},
         }, closed=False),
@@ -118,7 +120,7 @@ def _schemas() -> dict[str, Schema]:
             "name": {"type": "string"},
             "stateMachine": {"type": "string"},
             "version": {"type": "integer"},
-            "status": {"enum": list(STATUSES)},
+            "status": STATUS,
             "input": ANY,
             "output": ANY,
             "error": NULLABLE_STR,
@@ -132,7 +134,7 @@ def _schemas() -> dict[str, Schema]:
             "name": {"type": "string"},
             "stateMachine": {"type": "string"},
             "version": {"type": "integer"},
-            "status": {"enum": list(STATUSES)},
+            "status": STATUS,
             "startDate": DATE,
             "stopDate": {"type": ["string", "null"], "format": "date-time"},
         }, closed=False),
@@ -157,9 +159,9 @@ def _schemas() -> dict[str, Schema]:
         }),
         "StopResult": _obj(["executionId", "status", "stopDate"], {
             "executionId": {"type": "string"},
-            "status": {"enum": list(STATUSES),
-                       "description": "RUNNING while the stop is being applied, else the final "
-                                      "status (stopping a finished execution changes nothing)"},
+            "status": {**STATUS, "description": f"{Status.RUNNING} while the stop is being "
+                       "applied, else the final status (stopping a finished execution changes "
+                       "nothing)"},
             "stopDate": {"type": ["string", "null"], "format": "date-time"},
         }, closed=False),
         "TaskSuccess": _obj(["taskToken", "output"], {
@@ -286,7 +288,7 @@ def _paths() -> dict[str, Schema]:
                 "summary": "List executions, newest first",
                 "parameters": [
                     _query("stateMachine", NAME, "Only this state machine's executions"),
-                    _query("status", {"enum": list(STATUSES)}, "Only executions in this status"),
+                    _query("status", STATUS, "Only executions in this status"),
                     *LIMIT_CURSOR,
                 ],
                 "responses": {"200": _ok(_ref("ExecutionList"), "A page of executions"),
@@ -314,7 +316,7 @@ def _paths() -> dict[str, Schema]:
         "/v1/executions/{id}/stop": {
             "post": {
                 "operationId": "stopExecution", "tags": ["executions"],
-                "summary": "Stop a running execution (it ends ABORTED)",
+                "summary": f"Stop a running execution (it ends {Status.ABORTED})",
                 "parameters": [EXECUTION_ID],
                 "requestBody": _json_body(_ref("StopExecution"), "Error and cause",
                                           required=False),
@@ -358,7 +360,7 @@ def _paths() -> dict[str, Schema]:
             "get": {
                 "operationId": "listDeadLetters", "tags": ["operations"],
                 "summary": "Work items the workers gave up on after max_deliveries failed "
-                           "deliveries, newest first (their executions stay RUNNING)",
+                           f"deliveries, newest first (their executions stay {Status.RUNNING})",
                 "parameters": LIMIT_CURSOR,
                 "responses": {"200": _ok(_ref("DeadLetterList"), "A page of dead letters"),
                               **_errors(400)},
@@ -403,8 +405,10 @@ def _paths() -> dict[str, Schema]:
                          "responses": {"200": _text("The dashboard", "text/html")}}},
         "/ui/{file}": {"get": {
             "operationId": "dashboardAsset", "tags": ["dashboard"],
-            "summary": "A file of the dashboard (index.html, app.js, style.css)",
-            "parameters": [_path_param("file", "File name")],
+            "summary": "A file of the dashboard (index.html, style.css, app.js and the ES "
+                       "modules it imports, statuses.js among them)",
+            "parameters": [{**_path_param("file", "File path under /ui/, e.g. pages/execution.js"),
+                            "schema": {"type": "string", "enum": sorted(ASSETS)}}],
             "responses": {"200": _text("The file", "text/html", "text/javascript", "text/css"),
                           **_errors(404)},
         }},

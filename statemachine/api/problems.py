@@ -40,6 +40,7 @@ __all__ = [
     "MAX_DEFINITION_BYTES",
     "MAX_NAME_LENGTH",
     "MAX_PAYLOAD_BYTES",
+    "STORE_UNAVAILABLE",
     "Body",
     "check_name",
     "check_payload_size",
@@ -53,6 +54,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("statemachine.api")
+
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (StoreError, RedisConnectionError,
+                                                   RedisTimeoutError)
+"""What the store raises when it cannot be reached: an outage to wait out, not a bug (503)."""
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest execution input, task output or activity result (UTF-8 JSON), as in Step Functions."""
@@ -119,7 +124,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return _from_http_exception(exc)
-    except (StoreError, RedisConnectionError, RedisTimeoutError) as exc:
+    except STORE_UNAVAILABLE as exc:
         log.warning("store unavailable in %s %s: %s", request.method, request.path, exc)
         return error_response(503, "Unavailable", "the store (Redis) is unavailable; try again")
     except Exception:
@@ -319,7 +324,7 @@ def query_float(query: Mapping[str, str], key: str, default: float, low: float, 
 
 
 def _query_number(query: Mapping[str, str], key: str, default: float, low: float, high: float,
-                  parse: type, what: str) -> Any:
+                  parse: Callable[[str], float], what: str) -> float:
     text = query.get(key)
     if text is None or text == "":
         return default

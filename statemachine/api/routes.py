@@ -16,11 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from statemachine.api.metrics import Metrics, from_service, render
+from statemachine.api.openapi import document
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_DEFINITION_BYTES,
     MAX_ERROR_LENGTH,
     MAX_TOKEN_LENGTH,
+    STORE_UNAVAILABLE,
     bad_request,
     check_id,
     check_name,
@@ -32,16 +34,16 @@ from statemachine.api.problems import (
     query_str,
     read_body,
 )
+from statemachine.interpreter.records import Status
 from statemachine.web import asset, index, redirect
 
-__all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "STATUSES", "add_routes"]
+__all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "add_routes"]
 
 SERVICE: web.AppKey[Any] = web.AppKey("service", object)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 SHUTDOWN: web.AppKey[asyncio.Event] = web.AppKey("shutdown", asyncio.Event)
 WORKERS: web.AppKey[tuple[Any, ...]] = web.AppKey("workers", tuple)
 
-STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 log = logging.getLogger("statemachine.api")
 MAX_POLL_SECONDS = 60.0
 
@@ -123,14 +125,22 @@ async def list_executions(request: web.Request) -> web.Response:
     machine = query_str(query, "stateMachine")
     if machine is not None:
         check_name(machine, "query parameter 'stateMachine'")
-    status = query_str(query, "status")
-    if status is not None and status not in STATUSES:
-        bad_request(f"query parameter 'status' must be one of {', '.join(STATUSES)}",
-                    "InvalidValue")
+    status = _status(query_str(query, "status"))
     limit = query_int(query, "limit", 100, 1, 1000)
     cursor = query_str(query, "cursor")
     page = await _service(request).list_executions(machine, status, limit, cursor)
     return json_response(page)
+
+
+def _status(text: str | None) -> Status | None:
+    """The ``status=`` filter: absent, or one of :class:`Status` (a 400 names them all)."""
+    if text is None:
+        return None
+    try:
+        return Status(text)
+    except ValueError:
+        bad_request(f"query parameter 'status' must be one of {', '.join(Status)}",
+                    "InvalidValue")
 
 
 async def execution_history(request: web.Request) -> web.Response:
@@ -251,10 +261,13 @@ async def requeue_dead_letter(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: 200 when Redis answers, 503 otherwise."""
+    """``GET /healthz``: 200 when Redis answers, 503 otherwise (a bug is logged, and is 503 too)."""
     try:
         ok = bool(await asyncio.wait_for(_service(request).healthy(), timeout=5.0))
+    except STORE_UNAVAILABLE + (TimeoutError, OSError):
+        ok = False
     except Exception:
+        log.exception("GET /healthz: the health check failed unexpectedly")
         ok = False
     _metrics(request).up.set(1.0 if ok else 0.0)
     if ok:
@@ -272,8 +285,11 @@ async def metrics(request: web.Request) -> web.Response:
         if callable(method):
             try:
                 families += from_service(await method())
-            except Exception as exc:  # Redis away: still serve what the API counted
+            except STORE_UNAVAILABLE as exc:  # Redis away: still serve what the API counted
                 log.warning("GET /metrics without the runtime's figures: %s", exc)
+                counters.up.set(0.0)
+            except Exception:
+                log.exception("GET /metrics without the runtime's figures: a bug")
                 counters.up.set(0.0)
             else:
                 counters.up.set(1.0)
@@ -288,8 +304,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def openapi_document(request: web.Request) -> web.Response:
     """``GET /openapi.json``: the OpenAPI 3.1 description of every route."""
-    from statemachine.api.openapi import document
-
     return json_response(document())
 
 
@@ -314,7 +328,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/openapi.json", openapi_document),
     ("GET", "/", redirect),
     ("GET", "/ui/", index),
-    ("GET", "/ui/{file}", asset),
+    ("GET", "/ui/{file:.+}", asset),
 )
 
 

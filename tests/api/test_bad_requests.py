@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from statemachine.api.problems import MAX_BODY_BYTES, MAX_PAYLOAD_BYTES
-from tests.api import HELLO, Api, api_alone, redis_snapshot
-
-__all__ = ["api_alone"]  # the fixture, used by name below
+from tests.api.client import Api
+from tests.api.samples import HELLO
 
 LONG_NAME = "n" * 81
 MACHINES = "/v1/state-machines"
@@ -21,6 +21,16 @@ async def ready(api_alone: Api) -> Api:
     """The API with the ``hello`` machine defined, and no worker."""
     await api_alone.define("hello", HELLO)
     return api_alone
+
+
+async def redis_snapshot(redis_url: str) -> dict[bytes, bytes | None]:
+    """Every key with its serialised value: equal snapshots mean nothing was written."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        keys = sorted([key async for key in client.scan_iter(count=1000)])
+        return {key: await client.dump(key) for key in keys}
+    finally:
+        await client.aclose()
 
 
 async def refused(api: Api, method: str, path: str, status: int, *, word: str = "",
@@ -185,7 +195,7 @@ async def test_invalid_definition_writes_nothing(ready: Api) -> None:
     body = await refused(ready, "POST", MACHINES, 400, json={
         "name": "hello", "definition": {"StartAt": "Nowhere", "States": {}}})
     assert body["error"] == "InvalidDefinition" and body["diagnostics"]
-    status, machine = await ready.call("GET", "/v1/state-machines/hello")
+    _, machine = await ready.call("GET", "/v1/state-machines/hello")
     assert machine["version"] == 1
 
 

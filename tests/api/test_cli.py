@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from statemachine.cli.serve import register_definitions
-from tests.api import HELLO_YAML
+from tests.api.samples import HELLO_YAML
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def _env(**changes: str | None) -> dict[str, str]:
 def _cli(*args: str, cwd: Path | None = None, timeout: float = 60,
          **env: str | None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], cwd=cwd or ROOT, env=_env(**env), capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:

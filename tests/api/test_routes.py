@@ -13,20 +13,28 @@ from jsonschema import Draft202012Validator
 from statemachine.api import create_app
 from statemachine.api.openapi import document
 from statemachine.api.routes import ROUTES
-from tests.api import (
-    ACTIVITY,
-    ACTIVITY_NAME,
-    HELLO,
-    HELLO_YAML,
-    WAIT_LONG,
-    Api,
-    api,
-    api_alone,
-    conforms,
-)
+from tests.api.client import Api
+from tests.api.contract import conforms
+from tests.api.samples import HELLO, HELLO_YAML
 from tests.conftest import RedisServer
 
-__all__ = ["api", "api_alone"]  # fixtures used by name below
+WAIT_LONG = {
+    "StartAt": "Nap",
+    "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}},
+}
+
+ACTIVITY_NAME = "approve"
+ACTIVITY = {
+    "StartAt": "Approve",
+    "States": {
+        "Approve": {
+            "Type": "Task",
+            "Resource": f"arn:aws:states:us-east-1:123456789012:activity:{ACTIVITY_NAME}",
+            "HeartbeatSeconds": 60,
+            "End": True,
+        },
+    },
+}
 
 EXECUTION_FIELDS = {"executionId", "stateMachine", "status", "input", "output", "error",
                     "cause", "startDate", "stopDate"}
@@ -254,7 +262,7 @@ async def test_openapi_describes_every_route(api_alone: Api) -> None:
             for param in operation.get("parameters", []):
                 if param["in"] == "path":
                     assert "{" + param["name"] + "}" in path
-    for name, schema in doc["components"]["schemas"].items():
+    for schema in doc["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
     _check_refs(doc, doc)
 

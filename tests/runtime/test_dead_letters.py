@@ -24,7 +24,7 @@ from statemachine.errors import InputError, NotFound
 from statemachine.runtime import keys as K
 from statemachine.runtime.worker import Worker
 from statemachine.service import Service
-from tests.api import conforms
+from tests.api.contract import conforms
 from tests.runtime import finished, serve_app, settings
 
 T = TypeVar("T")

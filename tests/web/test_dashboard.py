@@ -4,7 +4,8 @@ Chromium renders the page (``--dump-dom`` after the scripts ran, ``--screenshot`
 tests read the resulting DOM: the list shows the executions with their statuses, and an
 execution page shows the graph with the path taken, the history rows and the timeline bars.
 Data is rendered as text, never as markup: a cause holding HTML stays visible text.  One
-Chromium driven over the DevTools protocol fills in the Start form and presses Stop.
+Chromium driven over the DevTools protocol fills in the Start form and presses Stop, and
+visits every page with an eye on the console.
 """
 
 from __future__ import annotations
@@ -16,10 +17,17 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from tests.api import Api, api
-from tests.web import Element, browser, dump_dom
+import statemachine.web
+from statemachine.interpreter.records import Status
+from tests.api.client import Api
+from tests.web.chromium import Browser, DumpDom
+from tests.web.dom import Element
 
-__all__ = ["api"]  # fixture used by name below
+WEB = Path(statemachine.web.__file__).parent
+MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+SERVED = [path.relative_to(WEB).as_posix() for path in sorted(WEB.rglob("*"))
+          if path.suffix in MEDIA]
+"""The dashboard's files on disk, by their path under /ui/ (statuses.js is written by the server)."""
 
 HOSTILE_CAUSE = '<img src=x onerror="document.title=\'pwned\'"> & <b>bold</b>'
 
@@ -69,36 +77,77 @@ async def test_the_dashboard_is_served_with_a_strict_policy(api: Api) -> None:
     assert status == 302
     async with api.client.get("/", allow_redirects=False) as response:
         assert response.headers["Location"] == "/ui/"
+    modules = [(f"/ui/{name}", MEDIA[Path(name).suffix]) for name in [*SERVED, "statuses.js"]]
+    assert ("/ui/pages/execution.js", "text/javascript") in modules
     for path, media in (("/ui/", "text/html"), ("/ui/app.js", "text/javascript"),
-                        ("/ui/style.css", "text/css")):
+                        ("/ui/style.css", "text/css"), *modules):
         async with api.client.get(path) as response:
             assert response.status == 200 and response.content_type == media, path
             assert "script-src 'self'" in response.headers["Content-Security-Policy"]
             assert response.headers["X-Content-Type-Options"] == "nosniff"
-    for path in ("/ui/__init__.py", "/ui/..%2f__init__.py", "/ui/nothing.js"):
+    for path in ("/ui/__init__.py", "/ui/..%2f__init__.py", "/ui/nothing.js", "/ui/pages/",
+                 "/ui/pages/nothing.js", "/ui/pages/..%2f..%2fweb%2f__init__.py"):
         status, body = await api.call("GET", path)
         assert status == 404 and body["error"] == "NotFound", (path, body)
 
 
 async def test_nothing_is_fetched_from_elsewhere(api: Api) -> None:
     """No CDN, no remote font: every URL the files name is relative or this origin's."""
-    for name in ("index.html", "app.js", "style.css"):
+    for name in ("index.html", "app.js", "style.css", *SERVED, "statuses.js"):
         _, text = await api.call("GET", f"/ui/{name}")
         remote = [part.split("\"")[0] for part in text.split("://")[1:]]
         assert remote in ([], ["www.w3.org/2000/svg"]), (name, remote)
 
 
-async def test_list_and_execution_pages(api: Api, tmp_path: Path) -> None:
+async def test_the_statuses_come_from_the_server(api: Api) -> None:
+    """statuses.js is written from Status; no other module of the dashboard spells one out."""
+    status, text = await api.call("GET", "/ui/statuses.js")
+    assert status == 200
+    for value in Status:
+        assert f'"{value}"' in text, value
+    for name in SERVED:
+        source = (WEB / name).read_text()
+        spelled = [value for value in Status if f'"{value}"' in source or f"'{value}'" in source]
+        assert not spelled or name.endswith(".css"), (name, spelled)
+
+
+async def test_every_page_loads_without_errors(api: Api, page: Browser) -> None:
+    """Each page's modules load and run with nothing reported in the console."""
+    ok, failed = await run_two(api)
+    base = str(api.client.make_url("/ui/"))
+    rows = "[...document.querySelectorAll('#executions-body .execution-row')]"
+    visits = (
+        ("#/", f"{rows}.length === 2"),
+        ("#/?status=FAILED", f"{rows}.map(r => r.dataset.status).join() === 'FAILED'"),
+        ("#/machines", "document.querySelectorAll('#machines-body tr').length === 2"),
+        ("#/machines/orders", ("document.querySelector('#start-form') !== null &&"
+                               " document.querySelector('#graph .node[data-state=Each]') !== null")),
+        *((f"#/executions/{x['executionId']}",
+           (f"document.querySelector('h1')?.textContent.includes({json.dumps(x['name'])}) &&"
+            " document.querySelector('#timeline .bar') !== null &&"
+            " document.querySelector('#history-body .history-row') !== null"))
+          for x in (ok, failed)),
+    )
+    for fragment, ready in visits:
+        await page.open(base + fragment)
+        await page.until(ready)
+        if fragment.startswith("#/?"):
+            options = await page.eval("[...document.querySelectorAll('#f-status option')]"
+                                      ".map(o => o.value)")
+            assert options == ["", *Status]
+    assert page.errors == []
+
+
+async def test_list_and_execution_pages(api: Api, dump_dom: DumpDom, tmp_path: Path) -> None:
     """One succeeded and one failed execution, seen from the list and from their own pages."""
     ok, failed = await run_two(api)
     status, history = await api.call("GET", f"/v1/executions/{failed['executionId']}/history")
     assert status == 200
     shot = tmp_path / "execution.png"
     listing, failed_page, ok_page = await asyncio.gather(
-        dump_dom(api, tmp_path / "list"),
-        dump_dom(api, tmp_path / "failed", f"#/executions/{failed['executionId']}",
-                 screenshot=shot),
-        dump_dom(api, tmp_path / "ok", f"#/executions/{ok['executionId']}"),
+        dump_dom(),
+        dump_dom(f"#/executions/{failed['executionId']}", screenshot=shot),
+        dump_dom(f"#/executions/{ok['executionId']}"),
     )
     check_list(listing, {ok["name"]: "SUCCEEDED", failed["name"]: "FAILED"})
     options = [o.attrs["value"] for o in listing.by_id("f-machine").find_all("option")]
@@ -161,41 +210,40 @@ def check_succeeded_page(dom: Element, execution: dict[str, Any]) -> None:
     assert not dom.find_all("button", id="stop")
 
 
-async def test_start_form_then_stop_button(api: Api, tmp_path: Path) -> None:
+async def test_start_form_then_stop_button(api: Api, page: Browser) -> None:
     """The Start form refuses bad JSON with a message, starts a run; Stop aborts it."""
     await api.define("nap", NAP)
     await api.define("nap", {**NAP, "Comment": "second version"})
-    async with browser(tmp_path) as page:
-        await page.open(str(api.client.make_url("/ui/")) + "#/machines/nap?version=1")
-        await page.until("document.getElementById('start-form') !== null")
-        assert await page.eval("[...document.querySelectorAll('#version option')]"
-                               ".map(o => o.value)") == ["2", "1"]
-        assert await page.eval("document.querySelector('.graph .node[data-state=Nap]')"
-                               ".getAttribute('class')") == "node plain t-wait"
+    await page.open(str(api.client.make_url("/ui/")) + "#/machines/nap?version=1")
+    await page.until("document.getElementById('start-form') !== null")
+    assert await page.eval("[...document.querySelectorAll('#version option')]"
+                           ".map(o => o.value)") == ["2", "1"]
+    assert await page.eval("document.querySelector('.graph .node[data-state=Nap]')"
+                           ".getAttribute('class')") == "node plain t-wait"
 
-        await page.eval("document.getElementById('start-input').value = '{\"who\": ';"
-                        "document.getElementById('start-form').requestSubmit()")
-        message = await page.until("document.getElementById('start-message').textContent")
-        assert message.startswith("Input is not valid JSON:"), message
-        listed = await api.call("GET", "/v1/executions")
-        assert listed[1]["executions"] == []
+    await page.eval("document.getElementById('start-input').value = '{\"who\": ';"
+                    "document.getElementById('start-form').requestSubmit()")
+    message = await page.until("document.getElementById('start-message').textContent")
+    assert message.startswith("Input is not valid JSON:"), message
+    listed = await api.call("GET", "/v1/executions")
+    assert listed[1]["executions"] == []
 
-        await page.eval("document.getElementById('start-input').value = '{\"who\": \"Ada\"}';"
-                        "document.getElementById('start-form').requestSubmit()")
-        await page.until("location.hash.startsWith('#/executions/')")
-        await page.until("document.querySelector('.graph .node.active') !== null")
-        assert await page.eval("document.querySelectorAll('#timeline .bar.o-running').length") == 1
-        execution_id = await page.eval("decodeURIComponent(location.hash.split('/')[2])")
-        status, described = await api.call("GET", f"/v1/executions/{execution_id}")
-        assert status == 200 and described["input"] == {"who": "Ada"}
-        assert described["status"] == "RUNNING"
+    await page.eval("document.getElementById('start-input').value = '{\"who\": \"Ada\"}';"
+                    "document.getElementById('start-form').requestSubmit()")
+    await page.until("location.hash.startsWith('#/executions/')")
+    await page.until("document.querySelector('.graph .node.active') !== null")
+    assert await page.eval("document.querySelectorAll('#timeline .bar.o-running').length") == 1
+    execution_id = await page.eval("decodeURIComponent(location.hash.split('/')[2])")
+    status, described = await api.call("GET", f"/v1/executions/{execution_id}")
+    assert status == 200 and described["input"] == {"who": "Ada"}
+    assert described["status"] == "RUNNING"
 
-        await page.eval("window.confirm = () => true; document.getElementById('stop').click()")
-        await page.until("document.querySelector('h1 .badge').textContent === 'ABORTED'")
-        assert (await api.finished(execution_id))["status"] == "ABORTED"
-        assert await page.eval("document.getElementById('stop')") is None
-        assert await page.eval("document.querySelector('.graph .node[data-state=Nap]')"
-                               ".classList.contains('aborted')")
+    await page.eval("window.confirm = () => true; document.getElementById('stop').click()")
+    await page.until("document.querySelector('h1 .badge').textContent === 'ABORTED'")
+    assert (await api.finished(execution_id))["status"] == "ABORTED"
+    assert await page.eval("document.getElementById('stop')") is None
+    assert await page.eval("document.querySelector('.graph .node[data-state=Nap]')"
+                           ".classList.contains('aborted')")
 
 
 def check_screenshot(shot: Path) -> None:

@@ -1,0 +1,1 @@
+"""statemachine: Amazon States Language workflows, durable on Redis (see README.md)."""

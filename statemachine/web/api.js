@@ -1,0 +1,44 @@
+/* The client of the /v1 JSON API of this origin. */
+
+import {setConn} from "./notice.js";
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** One request; the parsed JSON answer, or an ApiError {status, code, message}. */
+export async function api(method, path, body) {
+  const init = {method, headers: {Accept: "application/json"}};
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (e) {
+    setConn(false, "API unreachable");
+    throw new ApiError(0, "Unreachable", "the API did not answer: " + e.message);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch (e) { data = null; }
+  }
+  setConn(true);
+  if (!response.ok) {
+    const code = data && data.error ? data.error : "HTTP " + response.status;
+    const message = data && data.message ? data.message : response.statusText;
+    throw new ApiError(response.status, code, message);
+  }
+  return data;
+}
+
+/** A path segment, escaped. */
+export function enc(part) {
+  return encodeURIComponent(part);
+}

@@ -1,0 +1,121 @@
+/* One execution's page: summary, graph with the path taken, timeline and history. */
+
+import {api, enc} from "../api.js";
+import {parseDefinition} from "../definition.js";
+import {append, badge, card, clear, h} from "../dom.js";
+import {formatDuration, formatTime, pretty, toMillis} from "../format.js";
+import {graphView, legend} from "../graph.js";
+import {historyTable} from "../history.js";
+import {flash} from "../notice.js";
+import {Status} from "../statuses.js";
+import {timelineView} from "../timeline.js";
+import {traceHistory} from "../trace.js";
+import {current, view} from "../view.js";
+
+const MAX_HISTORY_PAGES = 20;
+
+export async function executionPage(main, id) {
+  const generation = view.generation;
+  let execution;
+  try {
+    execution = await api("GET", "/v1/executions/" + enc(id));
+  } catch (e) {
+    append(main, [h("h1", null, "Execution"), card(null, h("p", {class: "error-text"}, e.message))]);
+    return;
+  }
+  if (!current(generation)) return;
+  const machine = await api("GET", `/v1/state-machines/${enc(execution.stateMachine)}?version=` +
+    enc(execution.version)).catch(() => null);
+  let events = await loadHistory(id);
+  if (!current(generation)) return;
+  const definition = machine ? parseDefinition(machine.definition) : null;
+  let key = "";
+
+  function render() {
+    key = execution.status + "/" + events.length;
+    clear(main);
+    const trace = traceHistory(events, definition, execution);
+    append(main, [
+      executionHead(execution, async () => {
+        execution = await api("GET", "/v1/executions/" + enc(id));
+        events = await loadHistory(id);
+        if (current(generation)) render();
+      }),
+      h("div", {class: "columns"},
+        h("div", {class: "col-narrow"}, summaryCard(execution)),
+        h("div", {class: "col-wide"}, card("Graph",
+          definition ? graphView(definition, trace) : h("p", {class: "muted"},
+            "The state machine definition is not available."),
+          legend()))),
+      card("Timeline", timelineView(trace, execution)),
+      card(`History (${events.length} events)`, historyTable(events, execution)),
+    ]);
+  }
+
+  render();
+  view.refresh = async () => {
+    if (execution.status !== Status.RUNNING) return;
+    const fresh = await api("GET", "/v1/executions/" + enc(id));
+    const freshEvents = await loadHistory(id);
+    if (!current(generation)) return;
+    execution = fresh;
+    events = freshEvents;
+    if (execution.status + "/" + events.length !== key) render();
+  };
+}
+
+async function loadHistory(id) {
+  const events = [];
+  let cursor = null;
+  for (let page = 0; page < MAX_HISTORY_PAGES; page += 1) {
+    const q = new URLSearchParams({limit: "1000"});
+    if (cursor) q.set("cursor", cursor);
+    const data = await api("GET", `/v1/executions/${enc(id)}/history?` + q.toString());
+    events.push(...data.events);
+    cursor = data.nextCursor;
+    if (!cursor) break;
+  }
+  return events;
+}
+
+function executionHead(execution, reload) {
+  const stop = h("button", {type: "button", class: "danger", id: "stop"}, "Stop execution");
+  stop.addEventListener("click", async () => {
+    if (!window.confirm(`Stop execution ${execution.name}? It will end as ${Status.ABORTED}.`)) return;
+    stop.disabled = true;
+    try {
+      await api("POST", "/v1/executions/" + enc(execution.executionId) + "/stop", {});
+      await reload();
+    } catch (e) {
+      flash(`${e.code}: ${e.message}`);
+      stop.disabled = false;
+    }
+  });
+  return h("div", {class: "page-head"},
+    h("h1", null, h("span", {class: "muted"}, "Execution "), execution.name, " ",
+      badge(execution.status)),
+    h("div", {class: "toolbar"},
+      h("a", {class: "button", href: "#/machines/" + enc(execution.stateMachine) + "?version=" +
+        enc(execution.version)}, execution.stateMachine + " v" + execution.version),
+      execution.status === Status.RUNNING ? stop : null));
+}
+
+function summaryCard(execution) {
+  const start = toMillis(execution.startDate);
+  const stop = toMillis(execution.stopDate);
+  const rows = [
+    ["Status", badge(execution.status)],
+    ["Execution id", h("code", null, execution.executionId)],
+    ["State machine", execution.stateMachine + " v" + execution.version],
+    ["Started", formatTime(start)],
+    ["Stopped", formatTime(stop)],
+    ["Duration", formatDuration((stop || Date.now()) - start) + (stop ? "" : " so far")],
+  ];
+  if (execution.error) rows.push(["Error", h("span", {class: "error-text", id: "x-error"}, execution.error)]);
+  if (execution.cause) rows.push(["Cause", h("span", {class: "cause", id: "x-cause"}, execution.cause)]);
+  return card("Summary",
+    h("dl", {class: "summary", id: "summary"}, rows.map(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
+    h("h3", null, "Input"), h("pre", {class: "json", id: "x-input"}, pretty(execution.input)),
+    h("h3", null, "Output"), h("pre", {class: "json", id: "x-output"},
+      execution.output === null || execution.output === undefined ? "—" : pretty(execution.output)));
+}
