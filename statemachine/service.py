@@ -105,7 +105,7 @@ class Service:
 
     async def healthy(self) -> bool:
         """Redis answers PING within two seconds."""
-        return await self.store.ping()
+        return await self.store.healthy()
 
     # -- state machines ----------------------------------------------------------------------
 

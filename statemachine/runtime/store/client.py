@@ -144,7 +144,7 @@ class RedisStore:
     async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self.scripts[name](self.client, keys, args)
 
-    async def ping(self, timeout: float = 2.0) -> bool:
+    async def reachable(self, timeout: float = 2.0) -> bool:
         """Whether Redis answers PING within ``timeout`` seconds."""
         try:
             return bool(await asyncio.wait_for(self.client.ping(), timeout))

@@ -43,9 +43,9 @@ class Store:
     def shard(self, execution_id: str) -> Shard:
         return self.core.shard(execution_id)
 
-    async def ping(self) -> bool:
+    async def healthy(self) -> bool:
         """Redis answers PING within two seconds."""
-        return await self.core.ping(2.0)
+        return await self.core.reachable(2.0)
 
     async def close(self) -> None:
         self.executions.close()
