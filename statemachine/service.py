@@ -53,6 +53,7 @@ _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
 _DEAD_ID = re.compile(r"(\d{1,6})-(\d{1,19})-(\d{1,19})")  # <shard>-<dead stream id>
 _INVALID_TOKEN = "The provided token is not valid."
+_STATUSES = frozenset(Status)
 
 
 def now_ms() -> int:
@@ -227,7 +228,7 @@ class Service:
     async def list_executions(self, machine: str | None = None, status: str | None = None,
                               limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
         """Newest first, merged over the shards; ``nextCursor`` continues after the last one."""
-        if status is not None and status not in Status.__members__:
+        if status is not None and status not in _STATUSES:
             raise InputError(f"status must be one of {', '.join(Status)}", "InvalidStatus")
         limit = max(1, min(int(limit), 1000))
         after = None

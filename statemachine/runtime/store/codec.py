@@ -30,7 +30,8 @@ import orjson
 __all__ = ["ActivityTask", "ChildLink", "ChildPieces", "Dispatch", "WorkItem", "activity_task",
            "child_pieces", "child_started", "children_finished", "dispatch", "dumps",
            "history_event", "loads", "message_execution", "pack_record", "read_activity_task",
-           "read_dispatch", "read_work_item", "timer_item", "unpack_record", "work_item"]
+           "read_dispatch", "read_history", "read_work_item", "timer_item", "unpack_record",
+           "work_item"]
 
 loads = orjson.loads
 dumps = orjson.dumps

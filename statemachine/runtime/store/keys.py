@@ -19,10 +19,10 @@ Global keys (small, never used in a script together with shard keys)::
                                             every ``stats_flush_ms``): transitions, conflicts
                                             (refused commits), dead_lettered, tasks:<result>
                                             (succeeded, failed, timed_out, sent: a callback
-                                            task whose result comes later); read by
-                                            ``Operations.stats()`` for ``GET /metrics``;
-                                            loop_errors: unexpected errors of the workers'
-                                            background loops (logged with their traceback)
+                                            task whose result comes later), loop_errors
+                                            (unexpected errors of the workers' loops, each
+                                            logged with its traceback); read by
+                                            ``Operations.stats()`` for ``GET /metrics``
 
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
@@ -35,8 +35,10 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                                       emptied by the first callback)
     sm:T:h:<root id>                list    history of a root and all its children: event n
                                             at position n-1 (orjson, stored without its
-                                            id/previousEventId: they come from the position).  A list, not a stream:
-                                            a 2-event list costs ~100 bytes, a stream ~4.8 KB
+                                            id/previousEventId: they come from the
+                                            position; codec.history_event).  A list, not a
+                                            stream: a 2-event list costs ~100 bytes, a stream
+                                            ~4.8 KB
     sm:T:ready                      stream  work items, field ``m`` = {"x": id, "e": event};
                                             a child's lazy Started also has "g": [parent id,
                                             group, index]; consumer group "workers"
@@ -69,7 +71,8 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             next, running, done, failed, closed, tc, tp =
                                             tolerated count/percentage or ""), and spec
                                             ({"kind", "paths", "vars", "items",
-                                            "execution_input", "parent"}: what new_child needs)
+                                            "execution_input", "parent"}: what
+                                            interpreter.step.child_execution needs)
     sm:T:gi:<parent id>:<group>     hash    child index -> [input, item] (written in chunks when
                                             large; read and deleted when the child begins)
     sm:T:gr:<parent id>:<group>     hash    child index -> outcome {status, output, error, cause}
@@ -84,7 +87,7 @@ Index entries of finished roots whose records have expired are dropped by the wo
 sweeper (``sweep.lua``, every ``sweep_interval_ms``), a page of each index at a time; where
 each index's next page starts is kept in ``sm:T:sweep`` (hash: index key -> score).
 
-The execution name index shares the shard of its execution: the service picks a UUID4
+The execution name index shares the shard of its execution: :mod:`.ids` draws a UUID4
 whose shard is the name's shard, so starting by name is one atomic script.
 """
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from redis import exceptions as rexc
 
-__all__ = ["LUA_DIR", "SCRIPTS", "CallbackReply", "CommitReply", "PromoteReply", "RaiseReply",
-           "ResultReply", "Script", "StartReply"]
+__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "CallbackReply", "CommitReply", "PromoteReply",
+           "RaiseReply", "ResultReply", "Script", "StartReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "result", "start", "callback", "dead", "requeue", "sweep",

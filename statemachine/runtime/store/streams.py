@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.keys import INVOKERS_GROUP, WORKERS_GROUP, Shard
@@ -25,7 +25,7 @@ after it was delivered (XAUTOCLAIM reports those)."""
 class StreamGroup:
     """One kind of stream (``ready`` or ``tasks``) on every shard, and its consumer group."""
 
-    def __init__(self, store: RedisStore, kind: str) -> None:
+    def __init__(self, store: RedisStore, kind: Literal["ready", "tasks"]) -> None:
         self._store = store
         self._client = store.client
         self.kind = kind

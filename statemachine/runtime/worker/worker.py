@@ -90,14 +90,24 @@ class Worker:
         hands = [asyncio.create_task(transitions.run()), asyncio.create_task(dispatcher.run())]
         if drain:
             background.append(asyncio.create_task(self._drain(store, consumer, guard)))
+        parts = [*hands, *background]
+        stopping = asyncio.create_task(self._stopping.wait())
         try:
-            await self._stopping.wait()
+            # The parts run until told to stop; one that ends before is a bug: stop them all
+            # and raise it (``cli.py`` then exits 1).
+            await asyncio.wait([stopping, *parts], return_when=asyncio.FIRST_COMPLETED)
+            broken = next((t for t in parts if t.done() and not t.cancelled() and t.exception()),
+                          None)
+            self._stopping.set()
             await consumer.close()
             _, late = await asyncio.wait(hands, timeout=STOP_WAIT_S)
             for task in [*late, *background]:
                 task.cancel()
-            await asyncio.gather(*hands, *background, return_exceptions=True)
+            await asyncio.gather(*parts, return_exceptions=True)
+            if broken is not None:
+                raise RuntimeError("a part of the worker failed") from broken.exception()
         finally:
+            stopping.cancel()
             for task in [*hands, *background]:
                 task.cancel()
             await dispatcher.close()
