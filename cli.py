@@ -20,7 +20,7 @@ if (
     python = str(VENV / "bin" / "python")
     os.execv(python, [python, str(HERE / "cli.py"), *sys.argv[1:]])
 
-from statemachine.cli import main  # noqa: E402
+from statemachine.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,9 +40,10 @@ from statemachine.errors import (
     NotFound,
     TaskTimedOut,
 )
-from statemachine.interpreter.handlers import task_token, token_execution
-from statemachine.interpreter.records import TERMINAL, Status
-from statemachine.interpreter.step import derive, iso, new_execution
+from statemachine.interpreter.formats import iso
+from statemachine.interpreter.records import TERMINAL, Execution, Status
+from statemachine.interpreter.step import new_execution
+from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import CallbackReply, StartReply, Store
 
@@ -201,7 +202,7 @@ class Service:
             case _:
                 assert_never(started.reply)
 
-    async def _record(self, execution_id: str) -> dict[str, Any]:
+    async def _record(self, execution_id: str) -> Execution:
         if not isinstance(execution_id, str) or not execution_id or not self.store.shards:
             raise _not_found(execution_id)
         record = await self.store.executions.load(execution_id)
@@ -210,7 +211,7 @@ class Service:
         return record
 
     @staticmethod
-    def _summary(record: dict[str, Any]) -> dict[str, Any]:
+    def _summary(record: Execution) -> dict[str, Any]:
         return {
             "executionId": record["id"], "name": record["name"], "stateMachine": record["machine"],
             "version": record["machine_version"], "status": record["status"],
@@ -393,7 +394,7 @@ class Service:
         }
 
 
-def _issued(record: dict[str, Any], token: str) -> bool:
+def _issued(record: Execution, token: str) -> bool:
     """Whether ``token`` is one this execution handed out at some point (it moved on since)."""
     secret = token.partition(".")[2]
     if task_token(record["id"], secret) != token:

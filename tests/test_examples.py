@@ -153,7 +153,7 @@ def test_demo_outage_is_not_stored_so_the_retry_with_the_same_key_succeeds(demo:
 
 
 def test_demo_review_lists_the_token_and_the_command_that_approves_it(demo: Demo) -> None:
-    services, base = demo
+    _, base = demo
     status, _, created = _http("POST", f"{base}/reviews", {"taskToken": "tok.123", "orderId": "o"})
     assert status == 202
     listed = _http("GET", f"{base}/reviews")[2]["reviews"]

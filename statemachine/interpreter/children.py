@@ -8,11 +8,20 @@ results are kept by the caller, indexed by child.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from statemachine.interpreter.commands import StartChildren
+from statemachine.interpreter.events import ChildOutcome, FailedChild
 
 Counters = dict[str, Any]
+
+
+class Verdict(TypedDict, total=False):
+    """How a group ended: ``done`` (every child finished within tolerance) or ``failed``
+    (the child whose failure stops the group now)."""
+
+    done: bool
+    failed: FailedChild
 
 
 def open_group(command: StartChildren) -> tuple[Counters, list[int]]:
@@ -48,8 +57,8 @@ def _exceeded(c: Counters) -> bool:
 
 
 def child_finished(
-    c: Counters, index: int, outcome: dict[str, Any]
-) -> tuple[Counters, list[int], dict[str, Any] | None]:
+    c: Counters, index: int, outcome: ChildOutcome
+) -> tuple[Counters, list[int], Verdict | None]:
     """Record one child's end.  Returns (counters, indexes to start, verdict or None).
 
     The verdict is ``{"done": True}`` when every child finished within tolerance, or
@@ -68,7 +77,7 @@ def child_finished(
             tolerant = c["kind"] == "map" and (
                 c.get("tolerated_count") is not None or c.get("tolerated_percentage") is not None
             )
-            failed = {
+            failed: FailedChild = {
                 "index": index,
                 "status": outcome.get("status"),
                 "error": outcome.get("error"),

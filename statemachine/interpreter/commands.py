@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-JsonPath = list[str | int]
-"""A sub-machine's path in the definition, e.g. ``["States", "MapX", "ItemProcessor"]``."""
+from statemachine.interpreter.events import TimerFired
+from statemachine.interpreter.records import JsonPath, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class StartTimer:
 
     id: str
     due: int
-    event: dict[str, Any]
+    event: TimerFired
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ class Finish:
     """The execution ended.  ``events``: how many history events it wrote (a parent's ids
     continue after its children's).  A child's Finish goes to its parent's group."""
 
-    status: str
+    status: Status
     output: Any
     error: str | None
     cause: str | None

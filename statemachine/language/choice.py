@@ -25,7 +25,11 @@ from typing import Any, Protocol
 from statemachine.language.paths import Path, compile_path
 from statemachine.language.scope import MISSING, Scope, StatesError
 
-__all__ = ["OPERATORS", "Rule", "compile_rule", "parse_timestamp"]
+__all__ = ["OPERATORS", "ChoiceRuleError", "Rule", "compile_rule", "parse_timestamp"]
+
+
+class ChoiceRuleError(ValueError):
+    """A Choice rule that is malformed: not an object, no operator, a bad operand."""
 
 
 class Rule(Protocol):
@@ -257,16 +261,17 @@ class Negation:
 
 def compile_rule(rule: dict[str, Any], query_language: str = "JSONPath") -> Rule:
     """Compile one Choices entry (its ``Next``/``Assign``/``Output`` are ignored)
-    or a nested rule; raises ``ValueError`` (``PathSyntaxError``) when malformed."""
+    or a nested rule; raises :class:`ChoiceRuleError` (or ``PathSyntaxError``,
+    ``JsonataSyntaxError``: every one a ``ValueError``) when malformed."""
     if not isinstance(rule, dict):
-        raise ValueError("a choice rule must be an object")
+        raise ChoiceRuleError("a choice rule must be an object")
     if "Condition" in rule:
         from statemachine.language.jsonata import compile_condition
 
         condition: Rule = compile_condition(rule["Condition"])
         return condition
     if query_language == "JSONata":
-        raise ValueError("a JSONata choice rule needs a 'Condition'")
+        raise ChoiceRuleError("a JSONata choice rule needs a 'Condition'")
     if "And" in rule:
         return AllOf([compile_rule(r, query_language) for r in _rule_list(rule, "And")])
     if "Or" in rule:
@@ -279,17 +284,17 @@ def compile_rule(rule: dict[str, Any], query_language: str = "JSONPath") -> Rule
 def _rule_list(rule: dict[str, Any], key: str) -> list[dict[str, Any]]:
     rules = rule[key]
     if not isinstance(rules, list) or not rules:
-        raise ValueError(f"'{key}' must be a non-empty array of choice rules")
+        raise ChoiceRuleError(f"'{key}' must be a non-empty array of choice rules")
     return rules
 
 
 def _compile_comparison(rule: dict[str, Any]) -> Rule:
     if "Variable" not in rule:
-        raise ValueError("a choice rule needs 'Variable' (or And, Or, Not, Condition)")
+        raise ChoiceRuleError("a choice rule needs 'Variable' (or And, Or, Not, Condition)")
     variable = compile_path(rule["Variable"])
     operators = [key for key in rule if key not in _STRUCTURE_KEYS]
     if len(operators) != 1:
-        raise ValueError(
+        raise ChoiceRuleError(
             f"a choice rule needs exactly one comparison operator, found {operators or 'none'}"
         )
     name = operators[0]
@@ -300,18 +305,18 @@ def _compile_comparison(rule: dict[str, Any]) -> Rule:
         return TypeTest(variable, TYPE_TESTS[name], _flag(name, operand))
     if name.endswith("Path") and name[:-4] in OPERATORS:
         if not isinstance(operand, str):
-            raise ValueError(f"'{name}' must be a path string")
+            raise ChoiceRuleError(f"'{name}' must be a path string")
         return Comparison(variable, OPERATORS[name[:-4]], None, compile_path(operand))
     if name == "StringMatches":
         if not isinstance(operand, str):
-            raise ValueError("'StringMatches' must be a string")
+            raise ChoiceRuleError("'StringMatches' must be a string")
         return StringMatch(variable, operand)
     if name in OPERATORS:
         return Comparison(variable, OPERATORS[name], operand, None)
-    raise ValueError(f"unknown choice operator '{name}'")
+    raise ChoiceRuleError(f"unknown choice operator '{name}'")
 
 
 def _flag(name: str, operand: Any) -> bool:
     if not isinstance(operand, bool):
-        raise ValueError(f"'{name}' must be true or false")
+        raise ChoiceRuleError(f"'{name}' must be true or false")
     return operand

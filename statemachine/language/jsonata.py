@@ -67,7 +67,6 @@ __all__ = [
     "compile_value",
     "expression_body",
     "is_expression",
-    "json_type_name",
 ]
 
 _Jsonata = _jsonata.Jsonata

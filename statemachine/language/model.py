@@ -117,6 +117,10 @@ class State:
     tolerated_percentage: Any = None
     distributed: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    # The interpreter's input/output data flow for ``language`` (a strategy object), given
+    # once per compiled machine by statemachine.interpreter.dataflow.bind: language/ does
+    # not import the interpreter.
+    flow: Any = None
 
 
 @dataclass(slots=True)
@@ -128,6 +132,7 @@ class Machine:
     definition: dict[str, Any]
     _subs: dict[tuple[Any, ...], Machine] = field(default_factory=dict)
     _reads_input: bool | None = None
+    bound: bool = False  # the states' data flows are bound (statemachine.interpreter.dataflow)
 
     @property
     def reads_execution_input(self) -> bool:
@@ -320,9 +325,9 @@ def _compile_parallel(s: State, raw: dict[str, Any], language: str, top: str) ->
 
 
 def _compile_map(s: State, raw: dict[str, Any], language: str, top: str) -> None:
-    processor = raw.get("ItemProcessor") or raw.get("Iterator")
+    processor = raw.get("ItemProcessor") or raw["Iterator"]  # validation requires one
     s.processor = compile_machine(processor, inherited=top)
-    config = (processor or {}).get("ProcessorConfig") or {}
+    config = processor.get("ProcessorConfig") or {}
     s.distributed = config.get("Mode") == "DISTRIBUTED"
     if language == JSONPATH:
         s.items_path = _path_or_identity(raw, "ItemsPath")

@@ -18,9 +18,10 @@ Every path is parsed by :func:`compile_path` into a tuple of steps; evaluation
 walks the steps without re-parsing.  JSON values are treated as immutable:
 :func:`apply_result_path` copies the spine it writes to and never the rest.
 
-The grammar lives in :mod:`~statemachine.language.path_syntax`, the step kinds and
-the lenient evaluation of indefinite paths in :mod:`~statemachine.language.path_steps`,
-and the Java-flavoured JSON helpers re-exported here in
+The grammar (and :class:`PathSyntaxError`) lives in
+:mod:`~statemachine.language.path_syntax`, the step kinds and the lenient evaluation
+of indefinite paths in :mod:`~statemachine.language.path_steps`, and the
+Java-flavoured JSON text of values and failures in
 :mod:`~statemachine.language.java_json`.
 """
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from statemachine.language.java_json import compact_json, java_class, java_string, json_equal
+from statemachine.language.java_json import compact_json, java_class, java_string
 from statemachine.language.path_steps import (
     INDEX,
     KEY,
@@ -44,12 +45,9 @@ from statemachine.language.scope import MISSING, Scope, StatesError
 __all__ = [
     "Path",
     "PathNotFound",
-    "PathSyntaxError",
     "apply_result_path",
-    "compact_json",
     "compile_path",
-    "java_string",
-    "json_equal",
+    "not_found_in_input",
     "select",
 ]
 

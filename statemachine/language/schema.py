@@ -23,9 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from statemachine.errors import Diagnostic
 
@@ -347,7 +345,9 @@ def _explain(error: ValidationError) -> list[Diagnostic]:
                                      f"unknown field '{key}' in {_what(error)}{suggestion}"))
         return result
     if keyword == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
+        # the stubs allow "unset"; every error a validator raises has both set
+        required, instance = cast(list[str], error.validator_value), cast(Any, error.instance)
+        missing = [k for k in required if k not in instance]
         return [Diagnostic(pointer, CODE, f"missing required field '{k}' in {_what(error)}")
                 for k in missing]
     return [Diagnostic(pointer, CODE, _value_message(error, path, schema))]
@@ -358,27 +358,27 @@ def _value_message(error: ValidationError, path: list[Any], schema: dict[str, An
     got = _short(error.instance)
     description = schema.get("description")
     keyword = error.validator
+    value = cast(Any, error.validator_value)  # set on every error a validator raises
     if keyword == "minProperties" and path and path[-1] == "States":
         return "'States' must contain at least one state"
     if keyword == "minItems":
         return f"{field} must not be empty"
     if keyword == "maxLength":
-        return f"{field} must be at most {error.validator_value} characters long"
+        return f"{field} must be at most {value} characters long"
     if keyword == "minLength":
         return f"{field} must not be empty"
-    if keyword == "const" and error.validator_value is True:
+    if keyword == "const" and value is True:
         return f"{field} must be true when present (got {got})"
     if keyword in ("enum", "const"):
-        options = error.validator_value if keyword == "enum" else [error.validator_value]
+        options = value if keyword == "enum" else [value]
         return f"{field} must be one of {', '.join(map(str, options))} (got {got})"
     if description:
         return f"{field} must be {description} (got {got})"
     if keyword == "type":
-        expected = error.validator_value
-        names = expected if isinstance(expected, list) else [expected]
+        names = value if isinstance(value, list) else [value]
         return f"{field} must be of type {' or '.join(names)} (got {got})"
     if keyword == "minimum":
-        return f"{field} must be at least {error.validator_value} (got {got})"
+        return f"{field} must be at least {value} (got {got})"
     if keyword == "maximum":
-        return f"{field} must be at most {error.validator_value} (got {got})"
+        return f"{field} must be at most {value} (got {got})"
     return f"{field} is invalid: {error.message}"

@@ -53,7 +53,7 @@ class Entropy:
     JSONata ``$random``/``$uuid``).  SHA-256 in counter mode: no ``random`` import.
     """
 
-    __slots__ = ("_seed", "_n")
+    __slots__ = ("_n", "_seed")
 
     def __init__(self, seed: str) -> None:
         self._seed = seed.encode()
@@ -95,7 +95,7 @@ class Scope:
     - ``entropy``: deterministic randomness (or ``seed``: a string to make one from, lazily).
     """
 
-    __slots__ = ("input", "_context", "variables", "result", "error_output", "entropy", "_seed")
+    __slots__ = ("_context", "_seed", "entropy", "error_output", "input", "result", "variables")
 
     def __init__(
         self,

@@ -19,12 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from statemachine.language.intrinsics import Intrinsic, is_intrinsic, parse_intrinsic
-from statemachine.language.paths import (
-    PathNotFound,
-    PathSyntaxError,
-    compile_path,
-    not_found_in_input,
-)
+from statemachine.language.path_syntax import PathSyntaxError
+from statemachine.language.paths import PathNotFound, compile_path, not_found_in_input
 from statemachine.language.scope import Scope
 
 __all__ = ["Template", "compile_template"]

@@ -16,9 +16,10 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, assert_never
+from typing import Any, assert_never, cast
 
 from statemachine.interpreter import children as _children
+from statemachine.interpreter import events as E
 from statemachine.interpreter.commands import (
     CancelTimer,
     Command,
@@ -29,11 +30,13 @@ from statemachine.interpreter.commands import (
     StartTimer,
     StopChildren,
 )
-from statemachine.interpreter.records import TERMINAL, Execution
+from statemachine.interpreter.records import TERMINAL, Execution, HistoryEvent
 from statemachine.interpreter.step import advance, new_child, new_execution
 from statemachine.language.model import Machine
 
 Invoke = Callable[[InvokeTask], Awaitable[dict[str, Any] | None]]
+"""Perform a task: its ``TaskSucceeded``/``TaskFailed`` event (as the invokers make them),
+or None when the result comes later, by callback."""
 
 
 def wall_ms() -> int:
@@ -44,14 +47,14 @@ def wall_ms() -> int:
 class _Group:
     command: StartChildren
     counters: dict[str, Any]
-    outcomes: list[dict[str, Any] | None]
+    outcomes: list[E.ChildOutcome | None]
     running: set[str] = field(default_factory=set)
 
 
 @dataclass
 class LocalResult:
     execution: Execution
-    history: list[dict[str, Any]]
+    history: list[HistoryEvent]
     transitions: int
 
 
@@ -76,12 +79,12 @@ class LocalRunner:
         self.invoke = invoke
         self.name = name
         self.records: dict[str, Execution] = {}
-        self.queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self.queue: deque[tuple[str, E.Event]] = deque()
         self.timers: list[tuple[int, int, str, str]] = []
-        self.timer_events: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.timer_events: dict[str, tuple[str, E.Event]] = {}
         self.groups: dict[tuple[str, str], _Group] = {}
         self.inflight: set[asyncio.Task[None]] = set()
-        self.history: list[dict[str, Any]] = []
+        self.history: list[HistoryEvent] = []
         self.transitions = 0
         self._timer_seq = 0
 
@@ -112,7 +115,7 @@ class LocalRunner:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def _process(self, execution_id: str, event: dict[str, Any]) -> None:
+    def _process(self, execution_id: str, event: E.Event) -> None:
         record = self.records.get(execution_id)
         if record is None:
             return
@@ -160,18 +163,17 @@ class LocalRunner:
 
     async def _invoke(self, execution_id: str, command: InvokeTask) -> None:
         try:
-            event = await self.invoke(command)
-        except Exception as exc:  # an invoker bug must not hang the run
-            event = {"type": "TaskFailed", "error": "States.Runtime", "cause": f"{type(exc).__name__}: {exc}"}
-        if event is None:
-            event = {
+            result = await self.invoke(command)
+        except Exception as exc:  # noqa: BLE001 -- an invoker bug must not hang the run
+            result = {"type": "TaskFailed", "error": "States.Runtime", "cause": f"{type(exc).__name__}: {exc}"}
+        if result is None:
+            result = {
                 "type": "TaskFailed",
                 "error": "States.Runtime",
                 "cause": f"The resource '{command.resource}' waits for a task token callback, "
                 "which needs the service: run it with 'cli.py serve' and 'cli.py start'.",
             }
-        event = dict(event)
-        event["token"] = command.token
+        event = cast("E.TaskSucceeded | E.TaskFailed", {**result, "token": command.token})
         self.queue.append((execution_id, event))
 
     def _fire_due_timers(self) -> bool:
@@ -225,8 +227,9 @@ class LocalRunner:
             return
         group.running.discard(ex["id"])
         index = link["index"]
-        outcome = {"status": command.status, "output": command.output, "error": command.error,
-                   "cause": command.cause, "events": command.events}
+        outcome: E.ChildOutcome = {"status": command.status, "output": command.output,
+                                   "error": command.error, "cause": command.cause,
+                                   "events": command.events}
         group.outcomes[index] = outcome
         group.counters, start, verdict = _children.child_finished(group.counters, index, outcome)
         self.records.pop(ex["id"], None)
@@ -238,9 +241,10 @@ class LocalRunner:
         if "failed" in verdict:
             for child_id in list(group.running):
                 self.queue.append((child_id, {"type": "StopRequested", "error": None, "cause": None}))
-            failed = {**verdict["failed"], "events": outcome.get("events") or 0}
-            event = {"type": "ChildrenFinished", "group": link["group"], "failed": failed}
-        else:
-            event = {"type": "ChildrenFinished", "group": link["group"], "outcomes": group.outcomes}
+            failed: E.FailedChild = {**verdict["failed"], "events": outcome.get("events") or 0}
+            event: E.ChildrenFinished = {"type": "ChildrenFinished", "group": link["group"], "failed": failed}
+        else:  # every child has ended: no outcome is missing
+            outcomes = cast("list[E.ChildOutcome]", group.outcomes)
+            event = {"type": "ChildrenFinished", "group": link["group"], "outcomes": outcomes}
         del self.groups[key]
         self.queue.append((link["id"], event))

@@ -6,8 +6,9 @@ import copy
 from dataclasses import fields
 from typing import Any
 
-from statemachine.interpreter.handlers import token_execution
-from statemachine.interpreter.step import RUN_BUDGET, advance, new_execution
+from statemachine.interpreter.runthrough import RUN_BUDGET
+from statemachine.interpreter.step import advance, new_execution
+from statemachine.interpreter.tokens import token_execution
 from statemachine.language.model import compile_machine
 
 NOW = 1_700_000_000_000
@@ -232,7 +233,7 @@ def test_a_long_run_through_goes_on_in_pieces_with_the_same_history() -> None:
 
 def test_a_paused_run_through_stops_and_ignores_a_stale_continue() -> None:
     m = machine(SPIN)
-    ex, d = start(m)
+    ex, _ = start(m)
     assert ex["waiting"] == "continue" and ex["state"] in SPIN
     stopped = advance(m, ex, {"type": "StopRequested", "error": "Halt", "cause": "by hand"}, now=NOW)
     assert stopped.execution["status"] == "ABORTED" and "burst" not in stopped.execution

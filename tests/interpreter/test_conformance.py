@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests import lambda_service
-from tests.conftest import app_in_thread
 from tests.conformance.harness import case_files, run_case, verdict
+from tests.conftest import app_in_thread
 
 #: Cases we do not pass, each with the reason.  Anything listed that starts passing fails
 #: the suite (strict), so this list stays true.

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import lambda_service
 import pytest
 
-import lambda_service
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 

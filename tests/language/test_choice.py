@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from statemachine.language.choice import compile_rule, parse_timestamp
-from statemachine.language.paths import PathSyntaxError, json_equal
+from statemachine.language.java_json import json_equal
+from statemachine.language.path_syntax import PathSyntaxError
 from statemachine.language.scope import Scope, StatesError
 
 CASES = FilePath(__file__).resolve().parents[1] / "conformance" / "cases" / "choice_operators"

@@ -22,12 +22,8 @@ from statemachine.language.intrinsics import (
     is_intrinsic,
     parse_intrinsic,
 )
-from statemachine.language.paths import (
-    apply_result_path,
-    compile_path,
-    json_equal,
-    select,
-)
+from statemachine.language.java_json import json_equal
+from statemachine.language.paths import apply_result_path, compile_path, select
 from statemachine.language.scope import MISSING, Entropy, Scope, StatesError
 from statemachine.language.templates import compile_template
 
@@ -91,7 +87,10 @@ def test_literal_arguments() -> None:
 
 
 def test_path_arguments_read_input_context_and_variables() -> None:
-    scope = {"context": {"Execution": {"Name": "run-1"}}, "variables": {"v": {"x": [7]}}}
+    scope: dict[str, Any] = {
+        "context": {"Execution": {"Name": "run-1"}},
+        "variables": {"v": {"x": [7]}},
+    }
     result = parse_intrinsic("States.Array($.a, $$.Execution.Name, $v.x[0])").evaluate(
         Scope(input={"a": 1}, **scope)
     )

@@ -28,16 +28,16 @@ from statemachine.language.jsonata import (
     compile_expression,
     compile_value,
     is_expression,
-    json_type_name,
 )
 from statemachine.language.scope import Entropy, Scope, StatesError
+from statemachine.language.values import json_type_name
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 ENTERED = "2024-03-06T10:29:14.123Z"
 
 
 def scope(
-    input: Any = None,  # noqa: A002 (mirrors Scope)
+    input: Any = None,  # mirrors Scope
     variables: dict[str, Any] | None = None,
     **extra: Any,
 ) -> Scope:
@@ -383,7 +383,8 @@ def test_evaluate_expecting_passes_matching_values() -> None:
 
 
 def test_json_type_name() -> None:
-    kinds = [json_type_name(v) for v in (None, True, 1, 1.5, "s", [], {})]
+    values: tuple[Any, ...] = (None, True, 1, 1.5, "s", [], {})
+    kinds = [json_type_name(v) for v in values]
     assert kinds == ["null", "boolean", "number", "number", "string", "array", "object"]
 
 

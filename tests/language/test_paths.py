@@ -7,16 +7,9 @@ from typing import Any
 
 import pytest
 
-from statemachine.language.paths import (
-    PathNotFound,
-    PathSyntaxError,
-    apply_result_path,
-    compact_json,
-    compile_path,
-    java_string,
-    json_equal,
-    select,
-)
+from statemachine.language.java_json import compact_json, java_string, json_equal
+from statemachine.language.path_syntax import PathSyntaxError
+from statemachine.language.paths import PathNotFound, apply_result_path, compile_path, select
 from statemachine.language.scope import MISSING, Scope, StatesError
 
 DATA: dict[str, Any] = {
@@ -167,6 +160,28 @@ def test_syntax_errors(text: Any) -> None:
 def test_syntax_error_says_where() -> None:
     with pytest.raises(PathSyntaxError, match=r"invalid JSONPath '\$\.a\[x\]'.*position"):
         compile_path("$.a[x]")
+
+
+def test_a_bad_filter_deep_in_the_grammar_is_a_path_syntax_error() -> None:
+    with pytest.raises(PathSyntaxError, match="unterminated regex"):
+        compile_path("$.a[?(@.b =~ /x)]")
+    with pytest.raises(ValueError, match="expected a value"):
+        compile_path("$.a[?(@.b == )]")
+
+
+@pytest.mark.parametrize(
+    ("regex", "expected"),
+    [
+        ("/line1.line2/", []),
+        ("/line1.line2/s", ["line1\nline2"]),
+        ("/LINE1.LINE2/is", ["line1\nline2"]),
+        ("/line1 . line2/xs", ["line1\nline2"]),
+    ],
+)
+def test_filter_regex_flags(regex: str, expected: list[str]) -> None:
+    path = compile_path(f"$.items[?(@.text =~ {regex})].text")
+    scope = Scope(input={"items": [{"text": "line1\nline2"}, {"text": "other"}]}, context={})
+    assert path.get(scope) == expected
 
 
 def test_find_returns_missing_instead_of_raising() -> None:

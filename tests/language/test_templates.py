@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from statemachine.language.intrinsics import IntrinsicSyntaxError
-from statemachine.language.paths import PathSyntaxError
+from statemachine.language.path_syntax import PathSyntaxError
 from statemachine.language.scope import Scope, StatesError
 from statemachine.language.templates import compile_template
 
@@ -73,7 +73,9 @@ def test_missing_path_uses_aws_wording_with_the_input() -> None:
 def test_missing_path_inside_an_intrinsic_names_that_path() -> None:
     with pytest.raises(StatesError) as caught:
         render({"f.$": "States.Array($.a, $.nope)"}, {"a": 1})
-    assert caught.value.cause.startswith("The JSONPath '$.nope' specified for the field 'f.$'")
+    assert str(caught.value.cause).startswith(
+        "The JSONPath '$.nope' specified for the field 'f.$'"
+    )
 
 
 def test_intrinsic_failures_keep_their_error() -> None:

@@ -201,6 +201,52 @@ def test_wait_timestamp_must_be_rfc3339() -> None:
     assert diagnostic.pointer == "/States/W/Timestamp"
 
 
+def _wait(stamp: str, **top: Any) -> dict[str, Any]:
+    return machine({"W": {"Type": "Wait", "Timestamp": stamp, "End": True}}, **top)
+
+
+def test_wait_timestamp_expression_only_in_jsonata() -> None:
+    expression = "{% $states.input.when %}"
+    assert validate(_wait(expression, QueryLanguage="JSONata")) == []
+    [diagnostic] = validate(_wait(expression))
+    assert diagnostic.pointer == "/States/W/Timestamp"
+    assert diagnostic.message == (
+        "'Timestamp' must be an RFC 3339 timestamp such as "
+        f"'2026-01-31T12:00:00Z' (got '{expression}')"
+    )
+    assert validate(_wait("${When}")) == []
+
+
+def _choice(rule: dict[str, Any]) -> dict[str, Any]:
+    return machine({
+        "C": {"Type": "Choice", "Choices": [{**rule, "Next": "D"}], "Default": "D"},
+        "D": {"Type": "Succeed"},
+    })
+
+
+def test_choice_timestamp_literal_must_be_rfc3339() -> None:
+    definition = _choice({"Variable": "$.t", "TimestampEquals": "tomorrow"})
+    [diagnostic] = validate(definition)
+    assert diagnostic.pointer == "/States/C/Choices/0/TimestampEquals"
+    assert diagnostic.code == "SCHEMA_VALIDATION_FAILED"
+    assert diagnostic.message == (
+        "'TimestampEquals' must be an RFC 3339 timestamp such as "
+        "'2026-01-31T12:00:00Z' (got 'tomorrow')"
+    )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"Variable": "$.t", "TimestampEquals": "2026-01-31T12:00:00+01:00"},
+        {"Variable": "$.t", "TimestampLessThan": "${Deadline}"},
+        {"Variable": "$.t", "TimestampEqualsPath": "$.other"},
+    ],
+)
+def test_choice_timestamp_operands_that_validate(rule: dict[str, Any]) -> None:
+    assert validate(_choice(rule)) == []
+
+
 def test_resource_problems() -> None:
     bad = {"A": task(Resource="${Arn", Next="B"), "B": task(Resource="lambda")}
     pointers = [(d.pointer, d.code) for d in validate(machine(bad))]

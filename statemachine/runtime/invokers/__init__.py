@@ -22,7 +22,7 @@ Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``ht
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers.base import (
@@ -121,7 +121,7 @@ class Invokers:
         if self._sqs is not None:
             await self._sqs.close()
 
-    async def __aenter__(self) -> Invokers:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

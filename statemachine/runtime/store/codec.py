@@ -22,12 +22,17 @@ plain ``TimerFired`` of a timer that keeps no message (:func:`timer_item` says w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 import orjson
 
-__all__ = ["ActivityTask", "ChildLink", "ChildPieces", "Dispatch", "WorkItem", "activity_task",
+from statemachine.interpreter.events import Event
+from statemachine.interpreter.records import Execution
+
+__all__ = ["ActivityTask", "ChildLink", "ChildPieces", "Delivered", "Dispatch", "GroupTotal",
+           "WorkItem", "activity_task",
            "child_pieces", "child_started", "children_finished", "dispatch", "dumps",
            "history_event", "loads", "message_execution", "pack_record", "read_activity_task",
            "read_dispatch", "read_history", "read_work_item", "timer_item", "unpack_record",
@@ -43,16 +48,29 @@ ChildLink = tuple[str, str, int]
 # -- work items --------------------------------------------------------------------------------
 
 
+class GroupTotal(TypedDict):
+    """The ``ChildrenFinished`` ``commit.lua`` enqueues when every child of a group is done:
+    the worker reads the outcomes back by index before it delivers the event."""
+
+    type: Literal["ChildrenFinished"]
+    group: str
+    total: int
+
+
+Delivered = Event | GroupTotal
+"""What a work item carries."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkItem:
     """A decoded work item: the event for an execution, with a lazy child's link."""
 
     execution: str
-    event: dict[str, Any]
+    event: Delivered
     link: ChildLink | None = None
 
 
-def work_item(execution_id: str, event: dict[str, Any]) -> bytes:
+def work_item(execution_id: str, event: Mapping[str, Any]) -> bytes:
     """The work item delivering ``event`` to ``execution_id``."""
     return dumps({"x": execution_id, "e": event})
 
@@ -60,11 +78,11 @@ def work_item(execution_id: str, event: dict[str, Any]) -> bytes:
 def read_work_item(raw: bytes) -> WorkItem:
     message = loads(raw)
     link = message.get("g")
-    return WorkItem(message["x"], message["e"],
+    return WorkItem(message["x"], cast(Delivered, message["e"]),
                     None if link is None else (link[0], link[1], link[2]))
 
 
-def timer_item(execution_id: str, timer_id: str, event: dict[str, Any]) -> bytes:
+def timer_item(execution_id: str, timer_id: str, event: Mapping[str, Any]) -> bytes:
     """A timer's work item, or b"" for the plain ``TimerFired`` that ``promote.lua`` builds
     from the timer id (``<execution id>:...``) itself, saving a hash entry per parked
     execution.  Only ids that need no JSON escaping qualify (the script does not escape)."""
@@ -183,7 +201,7 @@ _RECORD_DEFAULTS: dict[str, Any] = {
 }
 
 
-def pack_record(record: dict[str, Any]) -> bytes:
+def pack_record(record: Execution) -> bytes:
     """An execution record as stored: without fields at their default, nor a name that is
     the id (an unnamed execution's); :func:`unpack_record` restores both."""
     defaults = _RECORD_DEFAULTS
@@ -192,7 +210,7 @@ def pack_record(record: dict[str, Any]) -> bytes:
                   and not (k == "name" and v == record["id"])})
 
 
-def unpack_record(raw: bytes) -> dict[str, Any]:
+def unpack_record(raw: bytes) -> Execution:
     """The record :func:`pack_record` stored, with every field present again."""
     record: dict[str, Any] = loads(raw)
     for key, default in _RECORD_DEFAULTS.items():
@@ -200,10 +218,10 @@ def unpack_record(raw: bytes) -> dict[str, Any]:
             record[key] = [] if default == [] else {} if default == {} else None
     if "name" not in record:
         record["name"] = record["id"]
-    return record
+    return cast(Execution, record)
 
 
-def history_event(event: dict[str, Any]) -> bytes:
+def history_event(event: Mapping[str, Any]) -> bytes:
     """A history event as stored: without id/previousEventId, which its list position gives."""
     return dumps({k: v for k, v in event.items() if k != "id" and k != "previousEventId"})
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from statemachine.interpreter.records import Status
+from statemachine.interpreter.records import Execution, Status
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import pack_record, read_history, unpack_record, work_item
 from statemachine.runtime.store.ids import new_id
@@ -56,11 +56,11 @@ class Executions:
         """A fresh execution id and its name (the id itself for an unnamed execution)."""
         return new_id(machine_name, name, len(self._store.shards))
 
-    async def start(self, record: dict[str, Any], input_hash: str, *, unnamed: bool) -> Started:
+    async def start(self, record: Execution, input_hash: str, *, unnamed: bool) -> Started:
         """Create ``record`` (from :meth:`new_id` and ``interpreter.step.new_execution``)
-        unless its name exists; its ``machine_version`` field is dropped: the script writes
-        the latest version it finds on the shard."""
-        record.pop("machine_version", None)
+        unless its name exists; its ``machine_version`` field is dropped (from ``record``
+        itself): the script writes the latest version it finds on the shard."""
+        cast("dict[str, Any]", record).pop("machine_version", None)
         execution_id, name, machine_name = record["id"], record["name"], record["machine"]
         shards = self._store.shards
         shard = shards[shard_of(execution_id, len(shards))]
@@ -90,7 +90,7 @@ class Executions:
             return Started(reply)
         return Started(reply, result[1].decode(), int(result[2]) if len(result) > 2 else 0)
 
-    async def load(self, execution_id: str) -> dict[str, Any] | None:
+    async def load(self, execution_id: str) -> Execution | None:
         """The execution record (interpreter.records), or None."""
         key = self._shard(execution_id).record(execution_id)
         raw = await self._store.retry(lambda: self._client.hget(key, "r"), give_up_s=WAIT_S)
@@ -113,13 +113,13 @@ class Executions:
                                 give_up_s=WAIT_S)
 
     async def list_page(self, machine_name: str | None, status: Status | None, limit: int,
-                        after: Row | None) -> list[tuple[Row, dict[str, Any]]]:
+                        after: Row | None) -> list[tuple[Row, Execution]]:
         """Up to ``limit`` root executions, newest first (then by id, descending), after the
         row ``after``: listed by ``machine_name``, else by ``status``, else all; each with
         its record.  Index rows whose record has expired (or whose status no longer
         matches) are passed over."""
         top = "+inf" if after is None else str(after[0])
-        found: list[tuple[Row, dict[str, Any]]] = []
+        found: list[tuple[Row, Execution]] = []
         while len(found) < limit:
             rows, exhausted = await self._index_rows(machine_name, status, top, after, limit + 16)
             if not rows:
@@ -162,7 +162,7 @@ class Executions:
         return rows[:want], exhausted and len(rows) <= want
 
     async def _load_rows(self, rows: list[Row],
-                         status: Status | None) -> list[tuple[Row, dict[str, Any]]]:
+                         status: Status | None) -> list[tuple[Row, Execution]]:
         """The records of the rows' executions that still exist (and have ``status``)."""
         async def load() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)

@@ -14,7 +14,7 @@ retry writes them again and only a child's first commit deletes its input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +107,7 @@ class Plan:
             self.ops += ("HIST", self.key(shard.history(execution_id)), len(events) + 1,
                          self.key(shard.record(root_of(execution_id))), *events)
 
-    def enqueue(self, execution_id: str, event: dict[str, Any]) -> None:
+    def enqueue(self, execution_id: str, event: Mapping[str, Any]) -> None:
         """A work item for ``execution_id`` on this shard's ready stream."""
         self.op("XADD", self.shard.ready, "m", work_item(execution_id, event))
 
@@ -126,7 +126,7 @@ class Plan:
         self.op("RPUSH", self.shard.activity(activity), activity_task(execution_id, token, input))
 
     def set_timer(self, execution_id: str, timer_id: str, due: int,
-                  event: dict[str, Any]) -> None:
+                  event: Mapping[str, Any]) -> None:
         """Deliver ``event`` at ``due``; schedulers are woken when it becomes the shard's
         earliest timer."""
         shard = self.shard
@@ -146,7 +146,7 @@ class Plan:
         self.guard(self.shard.group(parent_id, group), "closed", "0")
         self.op("HDEL", self.shard.group_inputs(parent_id, group), index)
 
-    def open_group(self, parent_id: str, group: str, counters: dict[str, Any], spec: bytes,
+    def open_group(self, parent_id: str, group: str, counters: Mapping[str, Any], spec: bytes,
                    inputs: dict[int, bytes], first: list[int], chunk: int) -> None:
         """Store the children's inputs (``chunk`` fields per command; more are written before
         the commit), the group's counters (interpreter.children's, as hash fields) and spec,
@@ -186,7 +186,7 @@ class Plan:
         self.drop_group(parent_id, group)
 
     def child_finished(self, parent_id: str, group: str, index: int,
-                       outcome: dict[str, Any]) -> None:
+                       outcome: Mapping[str, Any]) -> None:
         """A Map/Parallel child ended: ``commit.lua`` applies interpreter.children's policy."""
         shard, pieces = self.shard, child_pieces(parent_id, group)
         self.ops += ("CHILD", self.key(shard.group(parent_id, group)), 12,
@@ -210,7 +210,7 @@ class Plan:
         self.op("EXPIRE", shard.name(machine, name), retention_s)
 
     def finish_child(self, execution_id: str, parent_id: str, group: str, index: int,
-                     outcome: dict[str, Any], retention_s: int) -> None:
+                     outcome: Mapping[str, Any], retention_s: int) -> None:
         """A child ended: its record expires, its outcome goes to its group."""
         self.op("EXPIRE", self.shard.record(execution_id), retention_s)
         self.child_finished(parent_id, group, index, outcome)

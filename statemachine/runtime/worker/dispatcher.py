@@ -13,8 +13,10 @@ token (stopped, timed out) is dropped unperformed.
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 from statemachine.interpreter.commands import invoke_task
+from statemachine.interpreter.events import TaskFailed, TaskSucceeded
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.invokers.base import TaskResult
 from statemachine.runtime.store import Records
@@ -66,9 +68,8 @@ class Dispatcher:
             event = await self.invokers.invoke(invoke_task(stored.command))
             self._stats.counts[task_result(event)] += 1
             if event is not None:
-                event = dict(event)
-                event["token"] = token
-                return await self._transitions.apply(shard, xid, event, None, entry_id,
+                result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
+                return await self._transitions.apply(shard, xid, result, None, entry_id,
                                                      dispatch=True, cached=cached)
         await self._records.ack_dispatch(shard, xid, entry_id, token)
         return None

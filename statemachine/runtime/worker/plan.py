@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, assert_never
+from typing import Any, Literal, TypedDict, assert_never
 
 from statemachine.interpreter import children
 from statemachine.interpreter.commands import (
@@ -32,18 +32,33 @@ from statemachine.interpreter.commands import (
     StartTimer,
     StopChildren,
 )
-from statemachine.interpreter.records import Decision, Execution
+from statemachine.interpreter.events import Event
+from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
+from statemachine.interpreter.step import Decision
 from statemachine.runtime.invokers import kind
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan, Shard
 from statemachine.runtime.store.codec import ChildLink, dumps, history_event, pack_record
 
-__all__ = ["Planned", "Planner"]
+__all__ = ["GroupSpec", "Planned", "Planner"]
 
 Planned = tuple[Plan, bool, bytes]
 """A plan, whether it sets a timer due soon (wake the scheduler), the record it writes."""
 
 _CONTINUE = {"type": "Continue"}
+
+
+class GroupSpec(TypedDict):
+    """A Map/Parallel group's spec (``spec`` of ``sm:T:g:...``): what
+    ``interpreter.step.child_execution`` needs to build a child besides its own input.
+    ``items``: whether the Map's item values are kept (``[input, item]`` per child)."""
+
+    kind: Literal["map", "parallel"]
+    paths: list[JsonPath]
+    vars: dict[str, Any]
+    items: bool
+    execution_input: bool
+    parent: ParentFields
 
 
 class Planner:
@@ -53,7 +68,7 @@ class Planner:
         self.settings = settings
         self.consumer = consumer
 
-    def plan(self, shard: Shard, decision: Decision, event: dict[str, Any], now: int, *,
+    def plan(self, shard: Shard, decision: Decision, event: Event, now: int, *,
              loaded: Execution, child: ChildLink | None, entry_id: bytes, dispatch: bool,
              groups: Mapping[str, GroupState | None]) -> Planned:
         """The plan of one transition of ``loaded`` (which ``child`` begins, when it is a
@@ -123,11 +138,11 @@ class Planner:
         stored = {i: dumps([inputs[i], items[i] if items is not None else None])
                   for i in range(len(inputs))}
         execution_input = command.execution_input
-        root = parent["root"] or {"id": pid, "name": parent["name"], "input": parent["input"],
-                                  "start": parent["start"]}
+        root: Root = parent["root"] or {"id": pid, "name": parent["name"],
+                                        "input": parent["input"], "start": parent["start"]}
         if not execution_input:
             root = {**root, "input": None}
-        spec = {
+        spec: GroupSpec = {
             "kind": command.kind, "paths": command.paths, "vars": command.vars or {},
             "items": items is not None, "execution_input": execution_input,
             "parent": {

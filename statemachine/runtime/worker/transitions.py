@@ -20,26 +20,35 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import cast
 
 from statemachine.interpreter.commands import StopChildren
+from statemachine.interpreter.events import ChildOutcome, ChildrenFinished, Event
 from statemachine.interpreter.records import Execution
 from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Records, Shard, StreamGroup
-from statemachine.runtime.store.codec import ChildLink, loads, read_work_item, unpack_record
+from statemachine.runtime.store.codec import (
+    ChildLink,
+    Delivered,
+    GroupTotal,
+    loads,
+    read_work_item,
+    unpack_record,
+)
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
 from statemachine.runtime.worker.housekeeping import Housekeeping
 from statemachine.runtime.worker.loops import Stats, log
-from statemachine.runtime.worker.plan import Planner
+from statemachine.runtime.worker.plan import GroupSpec, Planner
 
 __all__ = ["Transitions"]
 
 SPEC_CACHE = 256
 """Map/Parallel group specs kept (read once per group, not once per child)."""
-LOST_OUTCOME = {"status": "FAILED", "error": "States.Runtime", "cause": "lost child outcome"}
+LOST_OUTCOME: ChildOutcome = {"status": "FAILED", "output": None, "error": "States.Runtime",
+                              "cause": "lost child outcome"}
 
 
 class Transitions:
@@ -59,7 +68,7 @@ class Transitions:
         self._timer_set = timer_set
         self._machines: dict[tuple[str, int], Machine] = {}
         self._loading: dict[tuple[str, int], asyncio.Future[Machine | None]] = {}
-        self._specs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._specs: dict[tuple[str, str], GroupSpec] = {}
 
     async def run(self) -> None:
         """The hands: work items until the inbox ends."""
@@ -73,7 +82,7 @@ class Transitions:
         work = read_work_item(message)
         return await self.apply(shard, work.execution, work.event, work.link, entry_id)
 
-    async def apply(self, shard: Shard, execution_id: str, event: dict[str, Any],
+    async def apply(self, shard: Shard, execution_id: str, event: Delivered,
                     child: ChildLink | None, entry_id: bytes, *, dispatch: bool = False,
                     cached: Cached | None = None) -> Follow | None:
         """Deliver ``event``: load, advance, commit, acknowledging ``entry_id`` with the
@@ -101,9 +110,11 @@ class Transitions:
                           record["machine_version"], execution_id)
                 await streams.ack(stream, entry_id)
                 return None
-            current = event
-            if current["type"] == "ChildrenFinished" and "total" in current:
-                current = await self._with_outcomes(shard, record, current)
+            current: Event
+            if "total" in event:  # a group all done: its outcomes are read back by index
+                current = await self._with_outcomes(shard, record, cast(GroupTotal, event))
+            else:
+                current = event
             decision = advance(machine, record, current, now=now)
             if decision.execution is record:
                 await streams.ack(stream, entry_id)
@@ -146,7 +157,7 @@ class Transitions:
             assert found.spec is not None
             if len(self._specs) >= SPEC_CACHE:
                 self._specs.clear()
-            spec = self._specs[(pid, group)] = loads(found.spec)
+            spec = self._specs[(pid, group)] = cast(GroupSpec, loads(found.spec))
         child_input, item = loads(found.input)
         record = child_execution(spec["parent"], group, spec["kind"], spec["paths"], index,
                                  child_input, item if spec["items"] else MISSING, spec["vars"],
@@ -176,10 +187,12 @@ class Transitions:
         return found
 
     async def _with_outcomes(self, shard: Shard, record: Execution,
-                             event: dict[str, Any]) -> dict[str, Any]:
-        """A ``ChildrenFinished`` with the outcomes read back by index (when still awaited)."""
-        if record["waiting"] != "children" or record["group"] != event["group"]:
-            return event
-        values = await self._records.outcomes(shard, record["id"], event["group"], event["total"])
-        outcomes = [loads(v) if v is not None else dict(LOST_OUTCOME) for v in values]
-        return {"type": "ChildrenFinished", "group": event["group"], "outcomes": outcomes}
+                             event: GroupTotal) -> ChildrenFinished:
+        """The ``ChildrenFinished`` to deliver: with the outcomes read back by index (none
+        when the record no longer waits for the group: the event is stale then)."""
+        group = event["group"]
+        if record["waiting"] != "children" or record["group"] != group:
+            return {"type": "ChildrenFinished", "group": group}
+        values = await self._records.outcomes(shard, record["id"], group, event["total"])
+        outcomes = [loads(v) if v is not None else LOST_OUTCOME.copy() for v in values]
+        return {"type": "ChildrenFinished", "group": group, "outcomes": outcomes}

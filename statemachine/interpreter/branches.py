@@ -1,0 +1,133 @@
+"""Parallel and Map: start children (``StartChildren``), then complete with their results.
+
+The children are executions of their own, run by the runtime under the policy of
+:mod:`statemachine.interpreter.children`; their end comes back as ``ChildrenFinished``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachine.interpreter import failures as F
+from statemachine.interpreter.commands import StartChildren
+from statemachine.interpreter.context import Go, Step
+from statemachine.interpreter.dataflow import DataFlow
+from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
+from statemachine.interpreter.formats import dumps
+from statemachine.interpreter.outcomes import complete, fail_state
+from statemachine.language.model import State
+from statemachine.language.scope import StatesError
+
+
+def parallel(step: Step, state: State, value: Any) -> Go:
+    ex = step.ex
+    branch_input = state.flow.parameters(step, state, value, None)
+    group = str(step.emit("ParallelStateStarted"))
+    base: list[str | int] = [*ex["path"], "States", state.name, "Branches"]
+    n = len(state.branches)
+    ex["waiting"] = "children"
+    ex["group"] = group
+    step.commands.append(
+        StartChildren(
+            group=group,
+            kind="parallel",
+            paths=[[*base, i] for i in range(n)],
+            inputs=[branch_input] * n,
+            items=None,
+            max_concurrency=0,
+            tolerated_count=None,
+            tolerated_percentage=None,
+            vars=ex["vars"],
+            execution_input=any(b.reads_execution_input for b in state.branches),
+        )
+    )
+    return None
+
+
+def _map_limit(step: Step, state: State, spec: Any, value: Any, field: str, kind: type) -> Any:
+    if spec is None:
+        return None
+    raw = step.number(spec, state, value, field)
+    path_text = state.raw.get(field + "Path")
+    if isinstance(raw, str) and spec[0] == "path":
+        try:
+            raw = kind(raw)
+        except ValueError:
+            pass
+    ok = not isinstance(raw, bool) and isinstance(raw, (int, float))
+    if kind is int and ok and isinstance(raw, float) and not raw.is_integer():
+        ok = False
+    if not ok:
+        shown = raw if isinstance(raw, str) else dumps(raw)
+        what = "integer" if kind is int else "float"
+        raise StatesError(
+            F.RUNTIME, f'The {field}Path field refers to value "{shown}" which is not a valid {what}: {path_text}'
+        )
+    return kind(raw)
+
+
+def map_(step: Step, state: State, value: Any) -> Go:
+    ex = step.ex
+    flow: DataFlow = state.flow
+    effective, items = flow.items(step, state, value)
+    max_concurrency = _map_limit(step, state, state.max_concurrency, effective, "MaxConcurrency", int) or 0
+    count = _map_limit(step, state, state.tolerated_count, effective, "ToleratedFailureCount", int)
+    pct = _map_limit(step, state, state.tolerated_percentage, effective, "ToleratedFailurePercentage", float)
+    if count is not None and count < 0:
+        raise StatesError(F.RUNTIME, "ToleratedFailureCount cannot be negative.")
+    if pct is not None and not 0 <= pct <= 100:
+        raise StatesError(F.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    if state.item_selector is not None:
+        inputs = []
+        base_context = step.context(state)
+        for index, item in enumerate(items):
+            context = dict(base_context)
+            context["Map"] = {"Item": {"Index": index, "Value": item}}
+            scope = step.scope(state, effective, context=context)
+            inputs.append(flow.value_of(state.item_selector, scope, "ItemSelector"))
+    else:
+        inputs = items
+    group = str(step.emit("MapStateStarted", {"length": len(items)}))
+    if not items:
+        step.emit("MapStateSucceeded")
+        return complete(step, state, value, [])
+    ex["waiting"] = "children"
+    ex["group"] = group
+    step.commands.append(
+        StartChildren(
+            group=group,
+            kind="map",
+            paths=[[*ex["path"], "States", state.name, "ItemProcessor"]],
+            inputs=inputs,
+            items=items,
+            max_concurrency=max_concurrency,
+            tolerated_count=count,
+            tolerated_percentage=pct,
+            vars=ex["vars"],
+            execution_input=state.processor is not None and state.processor.reads_execution_input,
+        )
+    )
+    return None
+
+
+def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
+    """The group ended: complete with the results by index, or fail as the policy said."""
+    value = step.ex["state_input"]
+    prefix = "Map" if state.type == "Map" else "Parallel"
+    failed = event.get("failed")
+    if failed is not None:
+        step.emit(prefix + "StateFailed")
+        if failed.get("threshold"):
+            return fail_state(step, state, F.TOLERATED, "The specified tolerated failure threshold was exceeded")
+        return fail_state(step, state, failed.get("error") or F.BRANCH_FAILED, failed.get("cause"))
+    outcomes = event.get("outcomes") or []
+    results = [o.get("output") if o.get("status") == "SUCCEEDED" else _failed_item(o) for o in outcomes]
+    step.emit(prefix + "StateSucceeded")
+    return complete(step, state, value, results)
+
+
+def _failed_item(outcome: ChildOutcome) -> dict[str, Any]:
+    item = {"Error": outcome.get("error")}
+    if outcome.get("cause") is not None:
+        item["Cause"] = outcome["cause"]
+    return item

@@ -1,0 +1,212 @@
+"""What each event does to a record: :func:`deliver` hands it to its handler.
+
+A handler returns whether the record changed.  An event that does not match what the record
+waits for (an old token, an old timer) changes nothing: that is how duplicates and late
+callbacks are made harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Never
+
+from statemachine.interpreter import events as E
+from statemachine.interpreter import failures as F
+from statemachine.interpreter.branches import children_done
+from statemachine.interpreter.commands import CancelTimer, StopChildren
+from statemachine.interpreter.context import Step
+from statemachine.interpreter.formats import (
+    ROLE_ARN,
+    data_limit_cause,
+    dumps,
+    error_details,
+    oversized,
+)
+from statemachine.interpreter.outcomes import complete, fail_state, finish
+from statemachine.interpreter.records import Status
+from statemachine.interpreter.runthrough import act, run
+from statemachine.interpreter.task import (
+    cancel_task_timers,
+    resource_details,
+    task_event,
+    task_label,
+)
+from statemachine.interpreter.wait import wait_done
+from statemachine.language.model import State
+
+
+def deliver(step: Step, event: E.Event) -> bool:
+    """Apply ``event`` to ``step``'s record; whether the record changed."""
+    if event["type"] == "Started":
+        return _on_started(step, event)
+    if event["type"] == "TaskSucceeded":
+        return _on_task_succeeded(step, event)
+    if event["type"] == "TaskFailed":
+        return _on_task_failed(step, event)
+    if event["type"] == "TaskHeartbeat":
+        return _on_heartbeat(step, event)
+    if event["type"] == "TimerFired":
+        return _on_timer(step, event)
+    if event["type"] == "ChildrenFinished":
+        return _on_children(step, event)
+    if event["type"] == "StopRequested":
+        return _on_stop(step, event)
+    if event["type"] == "Continue":
+        return _on_continue(step, event)
+    return _unknown(event)
+
+
+def _unknown(event: Never) -> bool:
+    """An event of a kind this core does not know (a corrupt work item, a newer runtime's):
+    nothing happens, as for a stale one.  ``event: Never`` makes mypy prove that every kind
+    of :data:`~statemachine.interpreter.events.Event` is handled above."""
+    return False
+
+
+def stop_children(step: Step, error: str | None, cause: str | None) -> None:
+    """Whatever the execution waits for is called off: its children, its task's timers, its timer."""
+    ex = step.ex
+    if ex["waiting"] == "children" and ex["group"] is not None:
+        step.commands.append(StopChildren(ex["group"], error, cause))
+    if ex["waiting"] == "task":
+        cancel_task_timers(step)
+    if ex["timer"] is not None:
+        step.commands.append(CancelTimer(ex["timer"]))
+
+
+def _on_started(step: Step, event: E.Started) -> bool:
+    ex = step.ex
+    if ex["rev"] != 0:
+        return False
+    parent = ex["parent"]
+    if parent is None:
+        step.emit(
+            "ExecutionStarted",
+            {"input": dumps(ex["input"]), "inputDetails": {"truncated": False}, "roleArn": ROLE_ARN},
+        )
+        if step.root.timeout_seconds is not None:
+            step.timer(f"{ex['id']}:exec-timeout", step.now + int(step.root.timeout_seconds * 1000))
+    elif ex["item"] is not None:
+        step.emit("MapIterationStarted", {"index": parent["index"], "name": parent["group"]})
+    run(step, (step.machine.start_at, ex["input"]))
+    return True
+
+
+def _pending_task(step: Step, event: E.TaskSucceeded | E.TaskFailed) -> State | None:
+    """The Task state this result is for, its timers cancelled; None for a stale token."""
+    ex = step.ex
+    if ex["waiting"] != "task" or event.get("token") != ex["token"]:
+        return None
+    cancel_task_timers(step)
+    return step.current()
+
+
+def _on_task_succeeded(step: Step, event: E.TaskSucceeded) -> bool:
+    ex = step.ex
+    state = _pending_task(step, event)
+    if state is None:
+        return False
+    output = event.get("output")
+    text = dumps(output)
+    if oversized(text):
+        error, cause = F.DATA_LIMIT, data_limit_cause(task_label(state))
+        step.emit(task_event(state, "Failed"), {**resource_details(state), "error": error, "cause": cause})
+        ex["waiting"] = None
+        ex["token"] = None
+        run(step, fail_state(step, state, error, cause))
+        return True
+    step.emit(
+        task_event(state, "Succeeded"),
+        {**resource_details(state), "output": text, "outputDetails": {"truncated": False}},
+    )
+    ex["waiting"] = None
+    ex["token"] = None
+    run(step, complete(step, state, ex["state_input"], output))
+    return True
+
+
+def _on_task_failed(step: Step, event: E.TaskFailed) -> bool:
+    ex = step.ex
+    state = _pending_task(step, event)
+    if state is None:
+        return False
+    error = event.get("error") or F.TASK_FAILED
+    cause = event.get("cause")
+    step.emit(task_event(state, "Failed"), {**resource_details(state), **error_details(error, cause)})
+    ex["waiting"] = None
+    ex["token"] = None
+    run(step, fail_state(step, state, error, cause))
+    return True
+
+
+def _on_heartbeat(step: Step, event: E.TaskHeartbeat) -> bool:
+    ex = step.ex
+    if ex["waiting"] != "task" or event.get("token") != ex["token"]:
+        return False
+    hb = ex.get("heartbeat_s")
+    if hb:
+        step.timer(f"{ex['id']}:heartbeat:{ex['token']}", step.now + int(hb * 1000))
+    return True
+
+
+def _on_timer(step: Step, event: E.TimerFired) -> bool:
+    ex = step.ex
+    timer = event.get("timer")
+    if timer == f"{ex['id']}:exec-timeout":
+        stop_children(step, F.TIMEOUT, None)
+        finish(step, Status.TIMED_OUT, error=F.TIMEOUT, cause=None)
+        return True
+    token = ex["token"]
+    if ex["waiting"] == "task" and token is not None:
+        if timer in (f"{ex['id']}:timeout:{token}", f"{ex['id']}:heartbeat:{token}"):
+            state = step.current()
+            cancel_task_timers(step)
+            error = F.TIMEOUT if ":timeout:" in timer else F.HEARTBEAT_TIMEOUT
+            step.emit(task_event(state, "TimedOut"), {**resource_details(state), "error": error, "cause": ""})
+            ex["waiting"] = None
+            ex["token"] = None
+            run(step, fail_state(step, state, error, ""))
+            return True
+        return False
+    if timer is None or timer != ex["timer"]:
+        return False
+    state = step.current()
+    waiting = ex["waiting"]
+    ex["waiting"] = None
+    ex["timer"] = None
+    if waiting == "retry":
+        run(step, act(step, state, ex["state_input"]))
+    else:
+        run(step, wait_done(step, state))
+    return True
+
+
+def _on_children(step: Step, event: E.ChildrenFinished) -> bool:
+    ex = step.ex
+    if ex["waiting"] != "children" or event.get("group") != ex["group"]:
+        return False
+    state = step.current()
+    ex["waiting"] = None
+    ex["group"] = None
+    # The children's events count in this history's numbering (see step.new_child).
+    failed = event.get("failed")
+    finished: list[E.ChildOutcome] | list[E.FailedChild] = (
+        [failed] if failed else (event.get("outcomes") or []))
+    ex["seq"] += sum(int(o.get("events") or 0) for o in finished if o)
+    run(step, children_done(step, state, event))
+    return True
+
+
+def _on_continue(step: Step, event: E.Continue) -> bool:
+    ex = step.ex
+    if ex["waiting"] != "continue":
+        return False
+    ex["waiting"] = None
+    run(step, (step.current().name, ex["state_input"]))
+    return True
+
+
+def _on_stop(step: Step, event: E.StopRequested) -> bool:
+    error, cause = event.get("error"), event.get("cause")
+    stop_children(step, error, cause)
+    finish(step, Status.ABORTED, error=error, cause=cause)
+    return True

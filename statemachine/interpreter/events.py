@@ -1,0 +1,91 @@
+"""What the runtime delivers to ``advance()``: the events, one ``TypedDict`` each, tagged by
+``type``.
+
+They are plain JSON (the Redis runtime keeps them in its work items), so a ``TypedDict``
+types them at no cost.  ``advance()`` dispatches on ``type`` with the union narrowed and
+exhausted (``mypy --strict`` fails when an event kind is added and not handled); an event
+of a kind it does not know changes nothing, as a stale one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+
+class Started(TypedDict):
+    """The record was just created (status RUNNING)."""
+
+    type: Literal["Started"]
+
+
+class TaskSucceeded(TypedDict):
+    type: Literal["TaskSucceeded"]
+    token: str
+    output: Any
+
+
+class TaskFailed(TypedDict):
+    type: Literal["TaskFailed"]
+    token: str
+    error: str | None
+    cause: str | None
+
+
+class TaskHeartbeat(TypedDict):
+    type: Literal["TaskHeartbeat"]
+    token: str
+
+
+class TimerFired(TypedDict):
+    type: Literal["TimerFired"]
+    timer: str
+
+
+class ChildOutcome(TypedDict):
+    """How one Map/Parallel child ended (the fields of its ``Finish``)."""
+
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    events: NotRequired[int]
+
+
+class FailedChild(TypedDict):
+    """The child whose failure stopped its group; ``threshold``: a Map's tolerated failure
+    threshold was exceeded (rather than any failure failing the group)."""
+
+    index: int
+    status: str
+    error: str | None
+    cause: str | None
+    threshold: bool
+    events: NotRequired[int]
+
+
+class ChildrenFinished(TypedDict):
+    """A children group ended: ``outcomes`` by index (all done), or ``failed`` (stopped early
+    by policy, the others stopped)."""
+
+    type: Literal["ChildrenFinished"]
+    group: str
+    outcomes: NotRequired[list[ChildOutcome]]
+    failed: NotRequired[FailedChild]
+
+
+class StopRequested(TypedDict):
+    type: Literal["StopRequested"]
+    error: str | None
+    cause: str | None
+
+
+class Continue(TypedDict):
+    """Go on with a paused run-through (the runtime delivers it for a ``Continue`` command)."""
+
+    type: Literal["Continue"]
+
+
+Event = (
+    Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | ChildrenFinished
+    | StopRequested | Continue
+)
