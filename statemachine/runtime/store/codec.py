@@ -61,7 +61,7 @@ Delivered = Event | GroupTotal
 """What a work item carries."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per work item, and frozen ones cost 3x to make
 class WorkItem:
     """A decoded work item: the event for an execution, with a lazy child's link."""
 
@@ -93,7 +93,7 @@ def timer_item(execution_id: str, timer_id: str, event: Mapping[str, Any]) -> by
     return work_item(execution_id, event)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChildPieces:
     """A group's work item messages in pieces, completed with a child index ``i``.
 
@@ -140,7 +140,7 @@ def children_finished(parent_id: str, group: str, *, total: int | None = None,
 # -- dispatches and activity tasks ---------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Dispatch:
     """A decoded dispatch: the execution and its stored ``InvokeTask`` (as a dict: a
     dispatch is checked against its execution's token before it is turned into a task)."""
@@ -163,7 +163,7 @@ def read_dispatch(raw: bytes) -> Dispatch:
     return Dispatch(message["x"], message["c"])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ActivityTask:
     execution: str
     token: str

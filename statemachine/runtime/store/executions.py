@@ -30,7 +30,7 @@ Row = tuple[int, str]
 _STARTED = {"type": "Started"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Started:
     """What ``start.lua`` did: ``reply`` says which; ``execution_id`` is the new execution
     (CREATED) or the one the name already has (EXISTS, OTHER_INPUT); ``version`` is the

@@ -20,7 +20,7 @@ from statemachine.runtime.store.scripts import CommitReply
 __all__ = ["ChildStart", "Records"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChildStart:
     """What a lazy child's ``Started`` finds: its record if it has one (then there is
     nothing to build), else its stored input and its group's spec (None when gone)."""
