@@ -20,8 +20,7 @@ from statemachine.interpreter.commands import (
     StartTimer,
     StopChildren,
 )
-from statemachine.interpreter.records import Decision
-from statemachine.interpreter.step import new_execution
+from statemachine.interpreter.step import Decision, new_execution
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan
 from statemachine.runtime.store import keys as K
