@@ -16,6 +16,9 @@ A :class:`Worker` process (``cli.py worker``, or in-process in ``cli.py serve``)
 * :mod:`.loops` — what the loops share: expected failures (Redis away: waited out, one
   log line per outage) told from unexpected ones (logged with the traceback, counted).
 
+``Worker.run(drain=True)`` (``cli.py worker --drain``) returns by itself once no work is
+left, like arq's burst mode: the tests end that way instead of polling.
+
 Every Redis call goes through :mod:`statemachine.runtime.store`.
 """
 
