@@ -8,8 +8,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,26 @@ def app_in_thread(app: Any, name: str = "test-app", shutdown_timeout: float = 0.
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+@pytest.fixture
+def serve_app() -> Callable[[Any], AbstractAsyncContextManager[str]]:
+    """``async with serve_app(app) as base_url``: an aiohttp app served on a free local port
+    by the test's own event loop."""
+    from aiohttp import web
+
+    @asynccontextmanager
+    async def serve(app: web.Application) -> AsyncIterator[str]:
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            await runner.cleanup()
+    return serve
 
 
 class RedisServer:

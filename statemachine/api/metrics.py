@@ -39,6 +39,7 @@ RUNTIME_HELP: dict[str, str] = {
                               "fresh load, by all workers.",
     "dead_lettered_total": "Work items moved to a dead-letter stream after max_deliveries "
                            "failed deliveries, by all workers.",
+    "worker_errors_total": "Unexpected errors in workers' loops, each logged with its traceback.",
     "worker_transitions_total": "Transitions committed by this process's in-process workers.",
 }
 

@@ -160,7 +160,7 @@ class RedisServer:
 
 
 def client_for(url: str) -> Any:
-    """A client configured like :class:`~statemachine.runtime.redis_store.RedisStore`'s."""
+    """A client configured like :class:`~statemachine.runtime.store.RedisStore`'s."""
     return aioredis.Redis.from_url(url, decode_responses=False, socket_keepalive=True)
 
 

@@ -71,6 +71,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     else:
         parser.add_argument("--concurrency", type=_positive, default=4,
                             help="work items handled at once")
+        parser.add_argument("--drain", action="store_true",
+                            help="exit once no work is left (no stream entry on any shard, no "
+                            "timer due within STATEMACHINE_DRAIN_TIMERS_MS, default 5 s)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
 
@@ -164,8 +167,10 @@ def _worker(url: str, concurrency: int) -> Any:
     return Worker(url, _settings(), concurrency)
 
 
-async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None) -> bool:
-    """Wait for a signal (returns False) or for the worker to die on its own (True)."""
+async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None,
+                         drain: bool = False) -> bool:
+    """Wait for a signal (returns False) or for the worker to die on its own (True; False
+    for a draining worker that returned, its work done)."""
     waiter = asyncio.create_task(stop.wait())
     waits: set[asyncio.Future[Any]] = {waiter}
     if worker_task is not None:
@@ -174,6 +179,9 @@ async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | N
     waiter.cancel()
     if worker_task is not None and worker_task.done():
         exc = None if worker_task.cancelled() else worker_task.exception()
+        if drain and exc is None and not worker_task.cancelled():
+            _say("statemachine: no work left")
+            return False
         log.error("the worker stopped on its own", exc_info=exc)
         return True
     return False
@@ -282,16 +290,17 @@ def _worker_main(args: argparse.Namespace) -> int:
         _say("statemachine worker: no Redis to work on: pass --redis-url URL, set REDIS_URL, "
              "or run 'python cli.py serve' (with its private Redis) from this folder first")
         return 2
-    return run_loop(_work(url, args.concurrency))
+    return run_loop(_work(url, args.concurrency, args.drain))
 
 
-async def _work(url: str, concurrency: int) -> int:
+async def _work(url: str, concurrency: int, drain: bool = False) -> int:
     stop = _stop_event()
     worker = _worker(url, concurrency)
     _freeze_heap()
-    task = asyncio.create_task(worker.run(), name="worker")
-    _say(f"statemachine: worker running against {url} (concurrency {concurrency})")
-    crashed = await _until_stopped(stop, task)
+    task = asyncio.create_task(worker.run(drain=drain), name="worker")
+    _say(f"statemachine: worker running against {url} (concurrency {concurrency}"
+         + (", until no work is left)" if drain else ")"))
+    crashed = await _until_stopped(stop, task, drain)
     if not crashed:
         _say("statemachine: worker shutting down")
         crashed = await _stop_worker(worker, task)

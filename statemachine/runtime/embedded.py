@@ -21,6 +21,7 @@ Safety around the child:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import os
@@ -112,7 +113,7 @@ class EmbeddedRedis:
             self.proc = subprocess.Popen(
                 self._command(), cwd=self.data_dir, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, preexec_fn=_die_with_parent,  # noqa: PLW1509 -- no thread yet
             )
             if self._wait_ready(timeout):
                 (self.data_dir / "redis.url").write_text(self.url + "\n")
@@ -133,7 +134,8 @@ class EmbeddedRedis:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
-        (self.data_dir / "redis.url").unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.data_dir / "redis.url")
         self._release_lock()
 
     def _command(self) -> list[str]:

@@ -31,6 +31,7 @@ _ENV: dict[str, str] = {
     "max_deliveries": "STATEMACHINE_MAX_DELIVERIES",
     "stats_flush_ms": "STATEMACHINE_STATS_FLUSH_MS",
     "sweep_interval_ms": "STATEMACHINE_SWEEP_INTERVAL_MS",
+    "drain_timers_ms": "STATEMACHINE_DRAIN_TIMERS_MS",
 }
 
 
@@ -64,6 +65,9 @@ class Settings:
                             commits, dead letters) to ``sm:stats`` for ``GET /metrics``
     ``sweep_interval_ms``   how often a worker drops the listing-index entries of finished
                             executions whose records have expired (``sweep.lua``)
+    ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
+                            --drain``) waits for the timers due within this much; it returns
+                            once no work is left but later timers
     """
 
     redis_url: str = DEFAULT_REDIS_URL
@@ -84,6 +88,7 @@ class Settings:
     max_deliveries: int = 5
     stats_flush_ms: int = 5_000
     sweep_interval_ms: int = 60_000
+    drain_timers_ms: int = 5_000
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
 
     @classmethod

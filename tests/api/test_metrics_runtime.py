@@ -16,7 +16,6 @@ from statemachine.runtime.settings import Settings
 from statemachine.runtime.worker import Worker
 from statemachine.service import Service
 from tests.conftest import RedisServer
-from tests.runtime import finished, serve_app
 
 
 def parse(text: str) -> tuple[dict[str, float], dict[str, str]]:
@@ -37,7 +36,8 @@ def machine(states: dict[str, Any], start: str) -> dict[str, Any]:
     return {"StartAt": start, "States": states}
 
 
-async def test_metrics_show_executions_streams_timers_and_worker_counters(redis_url: str) -> None:
+async def test_metrics_show_executions_streams_timers_and_worker_counters(redis_url: str,
+                                                                          serve_app: Any) -> None:
     async def work(request: web.Request) -> web.Response:
         return web.json_response({"done": (await request.json())["n"]})
 
@@ -51,7 +51,6 @@ async def test_metrics_show_executions_streams_timers_and_worker_counters(redis_
                              lease_ms=1000, stats_flush_ms=100)
     service = await Service.connect(redis_url, settings=conf)
     worker = Worker(redis_url, conf, 4)
-    running = asyncio.create_task(worker.run())
     try:
         async with serve_app(tasks) as base, \
                 TestClient(TestServer(create_app(service, workers=[worker]))) as client:
@@ -65,7 +64,8 @@ async def test_metrics_show_executions_streams_timers_and_worker_counters(redis_
             ended = [(await service.start("call"))["executionId"] for _ in range(3)]
             ended.append((await service.start("breaks"))["executionId"])
             await service.start("nap")
-            statuses = [(await finished(service, xid))["status"] for xid in ended]
+            await worker.run(drain=True)  # until no work is left: the nap sleeps for an hour
+            statuses = [(await service.describe(xid))["status"] for xid in ended]
             assert statuses == ["SUCCEEDED"] * 3 + ["FAILED"]
 
             async def scrape() -> tuple[dict[str, float], dict[str, str]]:
@@ -111,7 +111,6 @@ async def test_metrics_show_executions_streams_timers_and_worker_counters(redis_
             assert types["statemachine_tasks_performed_total"] == "counter"
     finally:
         await worker.stop()
-        await running
         await service.close()
 
 

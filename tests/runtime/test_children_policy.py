@@ -15,9 +15,9 @@ import pytest
 
 from statemachine.interpreter import children
 from statemachine.interpreter.commands import StartChildren
-from statemachine.runtime import keys as K
-from statemachine.runtime.redis_store import Commit, RedisStore, loads
-from tests.runtime import settings
+from statemachine.runtime.store import Plan, Records, RedisStore
+from statemachine.runtime.store import keys as K
+from statemachine.runtime.store.codec import loads
 
 PARENT, GROUP = "root-1/4/2", "7"
 
@@ -72,18 +72,19 @@ async def enqueued(client: Any, shard: K.Shard, after: bytes) -> tuple[list[Any]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"{s[0]}{s[1]}-mc{s[2]}-tc{s[3]}-tp{s[4]}")
-async def test_script_and_core_agree(redis_url: str, scenario: tuple[Any, ...]) -> None:
+async def test_script_and_core_agree(settings: Any, scenario: tuple[Any, ...]) -> None:
     kind, total, limit, count, pct, failing, seed = scenario
-    store = await RedisStore.connect(settings(redis_url))
+    store = await RedisStore.connect(settings())
     client, shard = store.client, store.shard(PARENT)
+    records = Records(store)
     try:
         command = StartChildren(group=GROUP, kind=kind, paths=[[]], inputs=[None] * total,
                                 items=None, max_concurrency=limit, tolerated_count=count,
                                 tolerated_percentage=pct, vars={}, execution_input=False)
         counters, first = children.open_group(command)
-        opening = Commit(shard.ready)
-        opening.open_group(shard, PARENT, GROUP, counters, b"{}", first)
-        assert await store.commit(opening) == (True, 0)
+        opening = Plan(shard)
+        opening.open_group(PARENT, GROUP, counters, b"{}", {}, first, 1000)
+        assert await records.commit(opening) == (True, 0)
         messages, last = await enqueued(client, shard, b"0-0")
         assert [m["g"] for m in messages] == [[PARENT, GROUP, i] for i in first]
         assert all(m["x"] == f"{PARENT}/{GROUP}/{m['g'][2]}" and m["e"] == {"type": "Started"}
@@ -95,9 +96,9 @@ async def test_script_and_core_agree(redis_url: str, scenario: tuple[Any, ...]) 
             index = running.pop(rng.randrange(len(running)))
             result = outcome(index, failing)
             counters, start, verdict = children.child_finished(counters, index, result)
-            end = Commit(shard.ready)
-            end.child_finished(shard, PARENT, GROUP, index, result)
-            assert await store.commit(end) == (True, 0)
+            end = Plan(shard)
+            end.child_finished(PARENT, GROUP, index, result)
+            assert await records.commit(end) == (True, 0)
 
             messages, last = await enqueued(client, shard, last)
             started = [m["g"][2] for m in messages if m["e"]["type"] == "Started"]
@@ -117,4 +118,5 @@ async def test_script_and_core_agree(redis_url: str, scenario: tuple[Any, ...]) 
         results = await client.hgetall(shard.group_results(PARENT, GROUP))
         assert all(loads(v) == outcome(int(k), failing) for k, v in results.items())
     finally:
+        records.close()
         await store.close()

@@ -23,8 +23,7 @@ import pytest
 from aiohttp import web
 
 from statemachine.errors import InvalidToken, TaskTimedOut
-from statemachine.runtime import keys as K
-from tests.runtime import all_events, assert_gap_free, serve_app, settings
+from statemachine.runtime.store import keys as K
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXECUTIONS = 200
@@ -108,12 +107,9 @@ def expected_output(i: int) -> dict[str, Any]:
 
 
 def worker_command(redis_url: str) -> list[str]:
-    """``cli.py worker`` when the CLI offers it, else the worker module itself."""
-    if os.path.exists(os.path.join(ROOT, "statemachine", "cli", "serve.py")):
-        return [sys.executable, os.path.join(ROOT, "cli.py"), "worker", "--redis-url", redis_url,
-                "--concurrency", "16", "--log-level", "WARNING"]
-    return [sys.executable, "-m", "statemachine.runtime.worker", "--redis-url", redis_url,
-            "--concurrency", "16"]
+    """``cli.py worker``."""
+    return [sys.executable, os.path.join(ROOT, "cli.py"), "worker", "--redis-url", redis_url,
+            "--concurrency", "16", "--log-level", "WARNING"]
 
 
 class Workers:
@@ -150,9 +146,8 @@ class Workers:
         self.procs.clear()
 
 
-async def interrupted(service: Any, consumer: str) -> list[str]:
+async def interrupted(service: Any, client: Any, consumer: str) -> list[str]:
     """What a killed consumer held: its pending work items and task dispatches."""
-    client = service.client
     held: list[str] = []
     for shard in service.store.shards:
         for stream, group, field in ((shard.ready, K.WORKERS_GROUP, "e"),
@@ -174,11 +169,16 @@ async def interrupted(service: Any, consumer: str) -> list[str]:
 
 
 @pytest.mark.slow
-async def test_kill_dash_nine_loses_and_repeats_nothing(redis_url: str) -> None:
-    from statemachine.service import Service
-
+async def test_kill_dash_nine_loses_and_repeats_nothing(redis_url: str, runtime: Any, redis: Any,
+                                                       serve_app: Any, gap_free: Any) -> None:
     payments = Payments()
-    service = await Service.connect(redis_url, settings=settings(redis_url))
+    async with runtime() as rt:
+        await run_and_kill(rt, redis, redis_url, payments, serve_app, gap_free)
+
+
+async def run_and_kill(rt: Any, redis: Any, redis_url: str, payments: Payments, serve_app: Any,
+                       gap_free: Any) -> None:
+    service = rt.service
     workers = Workers(redis_url)
     kills: list[tuple[float, str, list[str], int]] = []
     answered = Counter[str]()
@@ -225,7 +225,7 @@ async def test_kill_dash_nine_loses_and_repeats_nothing(redis_url: str) -> None:
                     victim = rng.choice(sorted(workers.procs))
                     flight = payments.in_flight
                     workers.kill(victim)
-                    held = await interrupted(service, victim)
+                    held = await interrupted(service, redis, victim)
                     kills.append((time.monotonic() - began, victim, held, flight))
                     workers.spawn()
                 else:
@@ -248,10 +248,9 @@ async def test_kill_dash_nine_loses_and_repeats_nothing(redis_url: str) -> None:
         for i, xid in enumerate(ids):
             described = await service.describe(xid)
             assert described["output"] == expected_output(i)
-            assert_gap_free(await all_events(service, xid))
+            gap_free(await rt.events(xid))
         for logical, count in payments.effects.items():
             assert count == 1, logical
             assert len(payments.keys[logical]) == 1, logical
         expected_effects = sum(2 + len(order(i)["lines"]) + 1 for i in range(EXECUTIONS))
         assert len(payments.effects) == expected_effects
-    await service.close()

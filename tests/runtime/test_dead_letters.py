@@ -21,11 +21,10 @@ import redis.asyncio as aioredis
 from statemachine.api import create_app
 from statemachine.cli import main as cli_main
 from statemachine.errors import InputError, NotFound
-from statemachine.runtime import keys as K
+from statemachine.runtime.store import keys as K
 from statemachine.runtime.worker import Worker
 from statemachine.service import Service
 from tests.api.contract import conforms
-from tests.runtime import finished, serve_app, settings
 
 T = TypeVar("T")
 MAX_DELIVERIES = 3
@@ -45,10 +44,17 @@ async def eventually(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
         await asyncio.sleep(0.05)
 
 
+async def drain(conf: Any, concurrency: int = 4) -> Worker:
+    """A worker run until no work is left (a poison item is dead-lettered by then)."""
+    worker = Worker(conf.redis_url, conf, concurrency)
+    await asyncio.wait_for(worker.run(drain=True), 60)
+    return worker
+
+
 @pytest.fixture
-async def parts(redis_url: str) -> AsyncIterator[tuple[Service, aioredis.Redis, Any]]:
+async def parts(redis_url: str, settings: Any) -> AsyncIterator[tuple[Service, aioredis.Redis, Any]]:
     """A Service with short leases and a low delivery limit, a raw client, the settings."""
-    conf = settings(redis_url, lease_ms=300, max_deliveries=MAX_DELIVERIES, stats_flush_ms=100)
+    conf = settings(lease_ms=300, max_deliveries=MAX_DELIVERIES, stats_flush_ms=100)
     service = await Service.connect(redis_url, settings=conf)
     client = aioredis.Redis.from_url(redis_url)
     try:
@@ -68,46 +74,42 @@ async def test_a_poison_work_item_is_dead_lettered_then_requeued_after_the_fix(
     await client.hset(shard.record(xid), "r", b"{corrupt")
 
     caplog.set_level(logging.ERROR, logger="statemachine.runtime.worker")
-    worker = Worker(conf.redis_url, conf, 4)
-    task = asyncio.create_task(worker.run())
-    try:
-        page = await eventually(service.dead_letters, lambda p: bool(p["deadLetters"]))
-        [letter] = page["deadLetters"]
-        conforms("DeadLetterList", page)
-        assert page["nextCursor"] is None
-        assert letter["id"].startswith(f"{shard.n}-")
-        assert (letter["kind"], letter["stream"], letter["group"]) == ("ready", shard.ready, "workers")
-        assert letter["executionId"] == xid
-        assert json.loads(letter["message"]) == {"x": xid, "e": {"type": "Started"}}
-        assert letter["error"].startswith("JSONDecodeError: ")
-        assert letter["consumer"] == worker.consumer
-        assert abs(letter["at"] - time.time() * 1000) < 60_000
+    worker = await drain(conf)
+    page = await eventually(service.dead_letters, lambda p: bool(p["deadLetters"]))
+    [letter] = page["deadLetters"]
+    conforms("DeadLetterList", page)
+    assert page["nextCursor"] is None
+    assert letter["id"].startswith(f"{shard.n}-")
+    assert (letter["kind"], letter["stream"], letter["group"]) == ("ready", shard.ready, "workers")
+    assert letter["executionId"] == xid
+    assert json.loads(letter["message"]) == {"x": xid, "e": {"type": "Started"}}
+    assert letter["error"].startswith("JSONDecodeError: ")
+    assert letter["consumer"] == worker.consumer
+    assert abs(letter["at"] - time.time() * 1000) < 60_000
 
-        # Gone from the ready stream: neither waiting nor pending; the execution untouched.
-        assert await client.xlen(shard.ready) == 0
-        assert (await client.xpending(shard.ready, K.WORKERS_GROUP))["pending"] == 0
-        assert await client.hget(shard.record(xid), "status") == b"RUNNING"
+    # Gone from the ready stream: neither waiting nor pending; the execution untouched.
+    assert await client.xlen(shard.ready) == 0
+    assert (await client.xpending(shard.ready, K.WORKERS_GROUP))["pending"] == 0
+    assert await client.hget(shard.record(xid), "status") == b"RUNNING"
 
-        stats = await eventually(service.stats, lambda s: s["dead_lettered_total"] == 1)
-        assert stats["dead_letters_current"] == 1
-        # One ERROR record per failed delivery; the last one says where the item went.
-        messages = [r.getMessage() for r in caplog.records if r.name == "statemachine.runtime.worker"]
-        assert sum("it stays pending" in m for m in messages) == MAX_DELIVERIES - 1
-        [moved] = [m for m in messages if "moved to" in m]
-        assert f"each of {MAX_DELIVERIES} deliveries" in moved and letter["id"] in moved
+    stats = await eventually(service.stats, lambda s: s["dead_lettered_total"] == 1)
+    assert stats["dead_letters_current"] == 1
+    # One ERROR record per failed delivery; the last one says where the item went.
+    messages = [r.getMessage() for r in caplog.records if r.name == "statemachine.runtime.worker"]
+    assert sum("it stays pending" in m for m in messages) == MAX_DELIVERIES - 1
+    [moved] = [m for m in messages if "moved to" in m]
+    assert f"each of {MAX_DELIVERIES} deliveries" in moved and letter["id"] in moved
 
-        await client.hset(shard.record(xid), "r", good)
-        requeued = await service.requeue_dead_letter(letter["id"])
-        conforms("Requeued", requeued)
-        assert (requeued["stream"], requeued["kind"]) == (shard.ready, "ready")
-        done = await finished(service, xid)
-        assert (done["status"], done["output"]) == ("SUCCEEDED", {"ok": True})
-        assert (await service.dead_letters())["deadLetters"] == []
-        with pytest.raises(NotFound):
-            await service.requeue_dead_letter(letter["id"])  # requeued once only
-    finally:
-        await worker.stop()
-        await task
+    await client.hset(shard.record(xid), "r", good)
+    requeued = await service.requeue_dead_letter(letter["id"])
+    conforms("Requeued", requeued)
+    assert (requeued["stream"], requeued["kind"]) == (shard.ready, "ready")
+    await drain(conf)
+    done = await service.describe(xid)
+    assert (done["status"], done["output"]) == ("SUCCEEDED", {"ok": True})
+    assert (await service.dead_letters())["deadLetters"] == []
+    with pytest.raises(NotFound):
+        await service.requeue_dead_letter(letter["id"])  # requeued once only
 
 
 async def test_a_poison_task_dispatch_is_dead_lettered_from_the_outbox(
@@ -115,13 +117,8 @@ async def test_a_poison_task_dispatch_is_dead_lettered_from_the_outbox(
     service, client, conf = parts
     shard = service.store.shards[2]
     await client.xadd(shard.tasks, {"m": b"not json at all"})
-    worker = Worker(conf.redis_url, conf, 2)
-    task = asyncio.create_task(worker.run())
-    try:
-        page = await eventually(service.dead_letters, lambda p: bool(p["deadLetters"]))
-    finally:
-        await worker.stop()
-        await task
+    await drain(conf, 2)
+    page = await eventually(service.dead_letters, lambda p: bool(p["deadLetters"]))
     [letter] = page["deadLetters"]
     assert (letter["kind"], letter["group"], letter["shard"]) == ("tasks", "invokers", 2)
     assert (letter["message"], letter["executionId"]) == ("not json at all", None)
@@ -167,7 +164,8 @@ async def test_malformed_and_unknown_ids(parts: tuple[Service, aioredis.Redis, A
 
 
 async def test_rest_routes_and_the_command_line(parts: tuple[Service, aioredis.Redis, Any],
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+                                                capsys: pytest.CaptureFixture[str],
+                                                serve_app: Any) -> None:
     service, client, _ = parts
     shard = service.store.shards[1]
     message = b'{"x":"missing","e":{"type":"Started"}}'
@@ -211,7 +209,7 @@ async def test_rest_routes_and_the_command_line(parts: tuple[Service, aioredis.R
 
 
 async def test_a_requeued_dispatch_whose_execution_moved_on_is_dropped_unperformed(
-        parts: tuple[Service, aioredis.Redis, Any]) -> None:
+        parts: tuple[Service, aioredis.Redis, Any], serve_app: Any) -> None:
     """A requeued task dispatch is checked against its execution first (like one taken over
     from another worker): here the execution has finished, so no request is sent."""
     from aiohttp import web
@@ -236,14 +234,10 @@ async def test_a_requeued_dispatch_whose_execution_moved_on_is_dropped_unperform
         dead = await client.xadd(shard.dead, {
             "stream": shard.tasks, "group": K.INVOKERS_GROUP, "id": "1-0",
             "m": json.dumps(dispatch), "error": "E: x", "consumer": "c", "at": 1})
-        worker = Worker(conf.redis_url, conf, 2)
-        task = asyncio.create_task(worker.run())
-        try:
-            assert (await finished(service, xid))["status"] == "SUCCEEDED"
-            await service.requeue_dead_letter(f"{shard.n}-{dead.decode()}")
-            await eventually(lambda: client.xlen(shard.tasks), lambda n: n == 0)
-        finally:
-            await worker.stop()
-            await task
+        await drain(conf, 2)
+        assert (await service.describe(xid))["status"] == "SUCCEEDED"
+        await service.requeue_dead_letter(f"{shard.n}-{dead.decode()}")
+        await drain(conf, 2)
+        await eventually(lambda: client.xlen(shard.tasks), lambda n: n == 0)
     assert hits == []
     assert (await client.xpending(shard.tasks, K.INVOKERS_GROUP))["pending"] == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.runtime import all_events, finished, service_and_worker
+from typing import Any
 
 SPIN = {"StartAt": "Spin", "States": {
     "Spin": {"Type": "Pass", "Next": "Again"},
@@ -12,13 +12,14 @@ SPIN = {"StartAt": "Spin", "States": {
 }}
 
 
-async def test_a_loop_with_no_way_out_fails_durably_at_event_25000(redis_url: str) -> None:
-    async with service_and_worker(redis_url) as (service, _):
+async def test_a_loop_with_no_way_out_fails_durably_at_event_25000(runtime: Any) -> None:
+    async with runtime() as rt:
+        service = rt.service
         await service.define("spin", SPIN)
         started = await service.start("spin", {})
-        done = await finished(service, started["executionId"], timeout=60)
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "FAILED" and done["error"] == "States.Runtime"
         assert done["cause"] == "The execution reached the maximum number of history events (25000)."
-        events = await all_events(service, started["executionId"])
+        events = await rt.events(started["executionId"])
         assert len(events) == 25_000 and events[-1]["type"] == "ExecutionFailed"
         assert [e["id"] for e in events] == list(range(1, 25_001))

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from tests.conftest import RedisServer
-from tests.runtime import all_events, assert_gap_free, finished, serve_app, service_and_worker
 
 RUNS = 60
 
 
 @pytest.mark.slow
-async def test_executions_finish_across_a_redis_restart(redis_server: RedisServer, redis_url: str) -> None:
+async def test_executions_finish_across_a_redis_restart(redis_server: RedisServer, runtime: Any,
+                                                        serve_app: Any, gap_free: Any) -> None:
     async def echo(request: web.Request) -> web.Response:
         await asyncio.sleep(0.05)
         return web.json_response({"seen": (await request.json())["n"]})
 
     app = web.Application()
     app.router.add_post("/echo", echo)
-    async with serve_app(app) as base, service_and_worker(redis_url) as (service, worker):
+    async with serve_app(app) as base, runtime(worker=True) as rt:
+        service, worker = rt.service, rt.worker
         await service.define("steady", {"StartAt": "Call", "States": {
             "Call": {"Type": "Task", "Resource": f"{base}/echo", "ResultPath": "$.call", "Next": "Nap"},
             "Nap": {"Type": "Wait", "Seconds": 2, "Next": "Fan"},
@@ -33,10 +35,11 @@ async def test_executions_finish_across_a_redis_restart(redis_server: RedisServe
         await asyncio.sleep(1.0)
         before = worker.transitions
         await asyncio.to_thread(redis_server.restart)
+        await rt.drain()
         for i, xid in enumerate(ids):
-            done = await finished(service, xid, timeout=40)
+            done = await service.describe(xid)
             assert done["status"] == "SUCCEEDED", done
             assert done["output"] == {"n": i, "items": [i, i + 1, i + 2], "call": {"seen": i}}
-            assert_gap_free(await all_events(service, xid))
+            gap_free(await rt.events(xid))
         print(f"\nrestart test: {RUNS} executions, Redis restarted after {before} transitions; "
               f"all SUCCEEDED ({worker.transitions} transitions by the worker)")

@@ -17,13 +17,12 @@ from statemachine.errors import (
     TaskTimedOut,
 )
 from statemachine.service import Service
-from tests.runtime import all_events, finished, serve_app, service_and_worker, settings
 
 HELLO = {"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "End": True}}}
 
 
-async def test_definitions_are_validated_and_versioned(redis_url: str) -> None:
-    service = await Service.connect(redis_url, settings=settings(redis_url))
+async def test_definitions_are_validated_and_versioned(redis_url: str, settings: Any) -> None:
+    service = await Service.connect(redis_url, settings=settings())
     try:
         assert (await service.define("hello", HELLO))["version"] == 1
         yaml_text = "StartAt: Hi\nStates:\n  Hi:\n    Type: Pass\n    Result: ${greeting}\n    End: true\n"
@@ -41,8 +40,9 @@ async def test_definitions_are_validated_and_versioned(redis_url: str) -> None:
         await service.close()
 
 
-async def test_start_is_idempotent_by_name_and_checks_its_input(redis_url: str) -> None:
-    service = await Service.connect(redis_url, settings=settings(redis_url))
+async def test_start_is_idempotent_by_name_and_checks_its_input(redis_url: str,
+                                                                 settings: Any) -> None:
+    service = await Service.connect(redis_url, settings=settings())
     try:
         await service.define("hello", HELLO)
         first = await service.start("hello", {"a": 1}, name="once")
@@ -88,18 +88,20 @@ async def callback_service() -> tuple[web.Application, asyncio.Queue[str]]:
     return app, tokens
 
 
-async def test_callbacks_success_repeat_late_and_invalid(redis_url: str) -> None:
+async def test_callbacks_success_repeat_late_and_invalid(runtime: Any, serve_app: Any) -> None:
     app, tokens = await callback_service()
-    async with serve_app(app) as base, service_and_worker(redis_url) as (service, _):
+    async with serve_app(app) as base, runtime() as rt:
+        service = rt.service
         await service.define("cb", callback_machine(base))
         started = await service.start("cb", {})
+        await rt.drain()  # the task is sent; the execution waits for its callback
         token = await asyncio.wait_for(tokens.get(), 10)
         await service.send_task_success(token, {"answer": 42})
         with pytest.raises(TaskTimedOut):
             await service.send_task_success(token, {"answer": 43})
-        done = await finished(service, started["executionId"])
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "SUCCEEDED" and done["output"] == {"answer": 42}
-        types = [e["type"] for e in await all_events(service, started["executionId"])]
+        types = [e["type"] for e in await rt.events(started["executionId"])]
         assert types.count("TaskSucceeded") == 1
         with pytest.raises(TaskTimedOut):
             await service.send_task_failure(token, "Late", "after the end")
@@ -110,24 +112,28 @@ async def test_callbacks_success_repeat_late_and_invalid(redis_url: str) -> None
             await service.send_task_heartbeat(forged)
 
 
-async def test_callback_failure_and_stop_closes_the_task(redis_url: str) -> None:
+async def test_callback_failure_and_stop_closes_the_task(runtime: Any, serve_app: Any) -> None:
     app, tokens = await callback_service()
-    async with serve_app(app) as base, service_and_worker(redis_url) as (service, _):
+    async with serve_app(app) as base, runtime() as rt:
+        service = rt.service
         await service.define("cb", callback_machine(base))
         failing = await service.start("cb", {})
+        await rt.drain()
         await service.send_task_failure(await asyncio.wait_for(tokens.get(), 10), "Declined", "no")
-        done = await finished(service, failing["executionId"])
+        done = await rt.finished(failing["executionId"])
         assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Declined", "no")
         stopped = await service.start("cb", {})
+        await rt.drain()
         token = await asyncio.wait_for(tokens.get(), 10)
         await service.stop(stopped["executionId"])
-        assert (await finished(service, stopped["executionId"]))["status"] == "ABORTED"
+        assert (await rt.finished(stopped["executionId"]))["status"] == "ABORTED"
         with pytest.raises(TaskTimedOut):
             await service.send_task_success(token, {})
 
 
-async def test_activity_poll_and_complete(redis_url: str) -> None:
-    async with service_and_worker(redis_url) as (service, _):
+async def test_activity_poll_and_complete(runtime: Any) -> None:
+    async with runtime() as rt:
+        service = rt.service
         activity = await service.create_activity("review")
         assert activity["activityArn"].endswith(":activity:review")
         assert await service.poll_activity("review", timeout=0.1) is None
@@ -136,8 +142,9 @@ async def test_activity_poll_and_complete(redis_url: str) -> None:
         await service.define("reviewed", {"StartAt": "Review", "States": {
             "Review": {"Type": "Task", "Resource": activity["activityArn"], "End": True}}})
         started = await service.start("reviewed", {"doc": 7})
+        await rt.drain()  # the activity task is queued for its pollers
         task = await service.poll_activity("review", timeout=10)
         assert task is not None and task["input"] == {"doc": 7}
         await service.send_task_success(task["taskToken"], {"ok": True})
-        done = await finished(service, started["executionId"])
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "SUCCEEDED" and done["output"] == {"ok": True}

@@ -6,14 +6,12 @@ task token in the message and waits until a consumer of the queue calls back.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
 from aiobotocore.session import get_session
 
 from statemachine.runtime.invokers.base import InvokerSettings
-from tests.runtime import all_events, finished, service_and_worker
 
 
 def machine(queue_url: str) -> dict[str, Any]:
@@ -41,14 +39,16 @@ def machine(queue_url: str) -> dict[str, Any]:
     }
 
 
-async def test_send_message_and_wait_for_the_consumer_to_call_back(redis_url: str, moto_url: str) -> None:
+async def test_send_message_and_wait_for_the_consumer_to_call_back(runtime: Any, moto_url: str) -> None:
     session = get_session()
     async with session.create_client("sqs", region_name="us-east-1", endpoint_url=moto_url) as sqs:
         queue_url = (await sqs.create_queue(QueueName="orders"))["QueueUrl"]
         invokers = InvokerSettings.from_env(sqs_endpoint_url=moto_url)
-        async with service_and_worker(redis_url, invokers=invokers) as (service, _):
+        async with runtime(invokers=invokers) as rt:
+            service = rt.service
             await service.define("sqs", machine(queue_url))
             started = await service.start("sqs", {"order": 7})
+            await rt.drain()  # both messages sent; the execution waits for the consumer
             bodies: list[dict[str, Any]] = []
             for _ in range(60):
                 got = await sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=10)
@@ -58,14 +58,10 @@ async def test_send_message_and_wait_for_the_consumer_to_call_back(redis_url: st
             assert bodies[0] == {"order": 7}
             assert bodies[1]["order"] == 7 and bodies[1]["token"]
             await service.send_task_success(bodies[1]["token"], {"accepted": True})
-            done = await finished(service, started["executionId"])
+            done = await rt.finished(started["executionId"])
+            events = await rt.events(started["executionId"])
     assert done["status"] == "SUCCEEDED"
     assert done["output"]["answer"] == {"accepted": True}
     assert done["output"]["sent"]["id"]
-    types = [e["type"] for e in await asyncio.wait_for(_events(redis_url, started["executionId"]), 20)]
+    types = [e["type"] for e in events]
     assert types.count("TaskSucceeded") == 2
-
-
-async def _events(redis_url: str, execution_id: str) -> list[dict[str, Any]]:
-    async with service_and_worker(redis_url) as (service, _):
-        return await all_events(service, execution_id)

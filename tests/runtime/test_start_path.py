@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 import pytest
 import redis.asyncio as aioredis
 
 from statemachine.errors import Conflict
-from statemachine.runtime import keys as K
 from statemachine.runtime.invokers.http import proxy_configured
-from statemachine.runtime.script_pipe import BATCHES_IN_FLIGHT
-from statemachine.service import Service, id_on_shard, self_named_id, versions_key
-from tests.runtime import settings
+from statemachine.runtime.store import keys as K
+from statemachine.runtime.store.ids import id_on_shard, self_named_id
+from statemachine.runtime.store.pipe import BATCHES_IN_FLIGHT
+from statemachine.service import Service
 
 HELLO = {"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "End": True}}}
 BYE = {"StartAt": "Bye", "States": {"Bye": {"Type": "Succeed"}}}
@@ -36,9 +37,9 @@ def test_ids_are_uuid4s_on_the_wanted_shard(shards: int) -> None:
 
 
 @pytest.fixture
-async def parts(redis_url: str) -> AsyncIterator[tuple[Service, aioredis.Redis]]:
+async def parts(redis_url: str, settings: Any) -> AsyncIterator[tuple[Service, aioredis.Redis]]:
     """A connected Service and a raw client on the test's Redis; both closed afterwards."""
-    service = await Service.connect(redis_url, settings=settings(redis_url))
+    service = await Service.connect(redis_url, settings=settings())
     client = aioredis.Redis.from_url(redis_url)
     try:
         yield service, client
@@ -52,8 +53,9 @@ async def _record_version(client: aioredis.Redis, service: Service, execution_id
     return int(orjson.loads(raw)["machine_version"])
 
 
-async def test_the_next_start_uses_a_version_posted_by_another_service(redis_url: str) -> None:
-    conf = settings(redis_url)
+async def test_the_next_start_uses_a_version_posted_by_another_service(redis_url: str,
+                                                                        settings: Any) -> None:
+    conf = settings()
     api = await Service.connect(redis_url, settings=conf)
     other = await Service.connect(redis_url, settings=conf)
     client = aioredis.Redis.from_url(redis_url)
@@ -79,11 +81,11 @@ async def test_start_without_shard_copies_reads_the_global_version(parts: tuple[
     service, client = parts
     await service.define("hello", HELLO)
     await service.define("hello", BYE)
-    await client.delete(*(versions_key(shard) for shard in service.store.shards))
+    await client.delete(*(shard.versions for shard in service.store.shards))
     started = await service.start("hello", {"a": 1}, name="late")
     assert started["created"] and started["version"] == 2
     shard = service.store.shard(started["executionId"])
-    assert await client.hget(versions_key(shard), "hello") == b"2"
+    assert await client.hget(shard.versions, "hello") == b"2"
     again = await service.start("hello", {"a": 1}, name="late")
     assert not again["created"] and again["executionId"] == started["executionId"]
 
@@ -122,10 +124,11 @@ async def test_an_unnamed_start_keeps_no_name_entry_and_its_name_stays_taken(par
     assert await client.hget(shard.name("hello", "kept"), "id") == named["executionId"].encode()
 
 
-async def test_starts_on_an_open_connection_ride_out_a_flushed_script_cache(redis_url: str) -> None:
+async def test_starts_on_an_open_connection_ride_out_a_flushed_script_cache(redis_url: str,
+                                                                           settings: Any) -> None:
     """Written straight onto the open connection, calls refused with NOSCRIPT go the slow
     way (load the script, send again) without the caller noticing."""
-    service = await Service.connect(redis_url, settings=settings(redis_url))
+    service = await Service.connect(redis_url, settings=settings())
     client = aioredis.Redis.from_url(redis_url)
     try:
         await service.define("hello", HELLO)
@@ -172,11 +175,12 @@ async def test_starts_ride_out_a_killed_connection(parts: tuple[Service, aioredi
     assert after["created"] and after["version"] == 1
 
 
-async def test_the_lean_connection_authenticates_and_selects_the_database(redis_url: str) -> None:
+async def test_the_lean_connection_authenticates_and_selects_the_database(redis_url: str,
+                                                                          settings: Any) -> None:
     admin = aioredis.Redis.from_url(redis_url)
     base = redis_url.rsplit("/", 1)[0].replace("redis://", "redis://starter:secret@")
     await admin.execute_command("ACL", "SETUSER", "starter", "on", ">secret", "~*", "&*", "+@all")
-    service = await Service.connect(f"{base}/5", settings=settings(f"{base}/5"))
+    service = await Service.connect(f"{base}/5", settings=settings(redis_url=f"{base}/5"))
     try:
         await service.define("hello", HELLO)
         started = await service.start("hello", {})

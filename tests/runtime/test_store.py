@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import orjson
 import pytest
 
 from statemachine.interpreter.commands import StartTimer
 from statemachine.interpreter.step import new_execution
-from statemachine.runtime import keys as K
-from statemachine.runtime.redis_store import Commit, RedisStore, pack_record, unpack_record
-from statemachine.runtime.worker import _timer_message
-from tests.runtime import settings
+from statemachine.runtime.store import Plan, Records, RedisStore
+from statemachine.runtime.store import keys as K
+from statemachine.runtime.store.codec import pack_record, timer_item, unpack_record
 
 
-async def test_shard_count_is_fixed_at_first_start(redis_url: str) -> None:
-    first = await RedisStore.connect(settings(redis_url, shards=4))
-    second = await RedisStore.connect(settings(redis_url, shards=32))
+def _timer_message(xid: str, command: StartTimer) -> bytes:
+    return timer_item(xid, command.id, command.event)
+
+
+async def test_shard_count_is_fixed_at_first_start(settings: Any) -> None:
+    first = await RedisStore.connect(settings(shards=4))
+    second = await RedisStore.connect(settings(shards=32))
     try:
         assert len(first.shards) == len(second.shards) == 4
         child = "abc/3/17/9/2"
@@ -29,79 +33,79 @@ async def test_shard_count_is_fixed_at_first_start(redis_url: str) -> None:
         await second.close()
 
 
-async def test_commit_applies_everything_or_nothing(redis_url: str) -> None:
-    store = await RedisStore.connect(settings(redis_url))
+async def test_commit_applies_everything_or_nothing(settings: Any) -> None:
+    store = await RedisStore.connect(settings())
     client, shard = store.client, store.shards[0]
+    records = Records(store)
     try:
         record = shard.record("x1")
         await client.hset(record, mapping={"rev": 3, "status": "RUNNING"})
         item = await client.xadd(shard.ready, {"m": b"{}"})
         await client.xreadgroup(K.WORKERS_GROUP, "c", {shard.ready: ">"}, count=10)
 
-        stale = Commit(shard.ready, item)
+        stale = Plan(shard, item)
         stale.guard(record, "rev", "2")
         stale.op("HSET", record, "rev", 4)
         stale.op("ZADD", shard.timers, 1, "t")
-        assert await store.commit(stale) == (False, 1)
+        assert await records.commit(stale) == (False, 1)
         assert await client.zcard(shard.timers) == 0
         assert (await client.xpending(shard.ready, K.WORKERS_GROUP))["pending"] == 1
 
-        good = Commit(shard.ready, item)
+        good = Plan(shard, item)
         good.guard(record, "rev", "3")
         good.guard(shard.group("x1", "5"), "closed", "")
-        good.history(shard.history("x1"), record, [b'{"type":"A"}', b'{"type":"B"}'])
+        good.append_history("x1", [b'{"type":"A"}', b'{"type":"B"}'])
         good.op("HSET", record, "rev", 4)
         good.op("ZADD", shard.timers, 1, "t")
-        assert await store.commit(good) == (True, 0)
+        assert await records.commit(good) == (True, 0)
         assert await client.zcard(shard.timers) == 1
         assert (await client.xpending(shard.ready, K.WORKERS_GROUP))["pending"] == 0
         assert await client.lrange(shard.history("x1"), 0, -1) == [b'{"type":"A"}', b'{"type":"B"}']
-        assert await store.commit(good) == (False, 1)
+        assert await records.commit(good) == (False, 1)
     finally:
+        records.close()
         await store.close()
 
 
-async def test_commit_takes_the_dispatch_it_adds_for_the_committing_worker(redis_url: str) -> None:
+async def test_commit_takes_the_dispatch_it_adds_for_the_committing_worker(settings: Any) -> None:
     """TAKE hands the outbox entry the commit wrote to this consumer (in its pending list,
-    invisible to the other consumers' reads); a batched commit behaves the same."""
-    from statemachine.runtime.script_pipe import ScriptBatch
-
-    store = await RedisStore.connect(settings(redis_url))
+    invisible to the other consumers' reads); a second commit behaves the same."""
+    store = await RedisStore.connect(settings())
     client, shard = store.client, store.shards[2]
-    batch = ScriptBatch(store, "commit")
+    records = Records(store)
     try:
         record = shard.record("x2")
         await client.hset(record, mapping={"rev": 0, "status": "RUNNING"})
-        for rev, via in ((0, None), (1, batch)):
-            commit = Commit(shard.ready)
+        for rev in (0, 1):
+            commit = Plan(shard)
             commit.guard(record, "rev", str(rev))
             commit.op("HSET", record, "rev", rev + 1)
             commit.op("XADD", shard.tasks, "m", b'{"n":%d}' % rev)
             commit.take(shard.tasks, K.INVOKERS_GROUP, "me")
-            assert await store.commit(commit, via) == (True, 0)
+            assert await records.commit(commit) == (True, 0)
             [(entry_id, fields)] = commit.taken
             assert fields == {b"m": b'{"n":%d}' % rev}
             pending = await client.xpending_range(shard.tasks, K.INVOKERS_GROUP, "-", "+", 10)
             assert [(p["message_id"], p["consumer"]) for p in pending][-1] == (entry_id, b"me")
         assert await client.xreadgroup(K.INVOKERS_GROUP, "other", {shard.tasks: ">"}) == []
 
-        refused = Commit(shard.ready)
+        refused = Plan(shard)
         refused.guard(record, "rev", "0")
         refused.op("XADD", shard.tasks, "m", b"{}")
         refused.take(shard.tasks, K.INVOKERS_GROUP, "me")
-        assert await store.commit(refused, batch) == (False, 1)
+        assert await records.commit(refused) == (False, 1)
         assert refused.taken == [] and await client.xlen(shard.tasks) == 2
     finally:
-        batch.close()
+        records.close()
         await store.close()
 
 
-async def test_command_batch_pipelines_concurrent_reads_on_one_connection(redis_url: str) -> None:
+async def test_command_batch_pipelines_concurrent_reads_on_one_connection(settings: Any) -> None:
     from redis import exceptions as rexc
 
-    from statemachine.runtime.script_pipe import CommandBatch
+    from statemachine.runtime.store.pipe import CommandBatch
 
-    store = await RedisStore.connect(settings(redis_url))
+    store = await RedisStore.connect(settings())
     client = store.client
     reads = CommandBatch(store)
     try:
@@ -123,8 +127,8 @@ async def test_command_batch_pipelines_concurrent_reads_on_one_connection(redis_
         await store.close()
 
 
-async def test_scripts_survive_a_flushed_script_cache(redis_url: str) -> None:
-    store = await RedisStore.connect(settings(redis_url))
+async def test_scripts_survive_a_flushed_script_cache(settings: Any) -> None:
+    store = await RedisStore.connect(settings())
     try:
         await store.client.script_flush()
         shard = store.shards[1]
@@ -133,8 +137,8 @@ async def test_scripts_survive_a_flushed_script_cache(redis_url: str) -> None:
         await store.close()
 
 
-async def test_timers_are_promoted_once_by_racing_schedulers(redis_url: str) -> None:
-    store = await RedisStore.connect(settings(redis_url))
+async def test_timers_are_promoted_once_by_racing_schedulers(settings: Any) -> None:
+    store = await RedisStore.connect(settings())
     client, shard = store.client, store.shards[2]
     try:
         for i in range(300):
@@ -153,11 +157,12 @@ async def test_timers_are_promoted_once_by_racing_schedulers(redis_url: str) -> 
         await store.close()
 
 
-async def test_a_plain_timer_keeps_no_event_and_fires_with_its_timer_fired(redis_url: str) -> None:
+async def test_a_plain_timer_keeps_no_event_and_fires_with_its_timer_fired(settings: Any) -> None:
     """Most timers' work item is TimerFired{timer}: promote.lua builds it from the timer id,
     so only other items take a timer-events entry."""
-    store = await RedisStore.connect(settings(redis_url))
+    store = await RedisStore.connect(settings())
     client, shard = store.client, store.shards[4]
+    records = Records(store)
     try:
         xid = "0b6f0e4e-3c52-4e0c-9a51-1d8f8a1c2b3d/2/7"
         plain = StartTimer(id=f"{xid}:wait:3", due=1000,
@@ -168,10 +173,10 @@ async def test_a_plain_timer_keeps_no_event_and_fires_with_its_timer_fired(redis
         assert orjson.loads(_timer_message(xid, other)) == {"x": xid, "e": other.event}
         quoted = replace(plain, id='x"y:wait:1', event={"type": "TimerFired", "timer": 'x"y:wait:1'})
         assert _timer_message('x"y', quoted) != b""
-        commit = Commit(shard.ready)
+        commit = Plan(shard)
         for command in (plain, other):
-            commit.timer(shard, command.id, command.due, _timer_message(xid, command))
-        assert await store.commit(commit) == (True, 0)
+            commit.set_timer(xid, command.id, command.due, command.event)
+        assert await records.commit(commit) == (True, 0)
         assert await client.hkeys(shard.timer_events) == [other.id.encode()]
         keys = [shard.timers, shard.timer_events, shard.ready]
         assert await store.script("promote", keys, [5000, 50]) == [2, -1]
@@ -179,6 +184,7 @@ async def test_a_plain_timer_keeps_no_event_and_fires_with_its_timer_fired(redis
         assert items == [{"x": xid, "e": plain.event}, {"x": xid, "e": other.event}]
         assert await client.exists(shard.timer_events) == 0
     finally:
+        records.close()
         await store.close()
 
 
@@ -194,8 +200,8 @@ def test_a_record_is_stored_without_its_default_fields() -> None:
     assert unpack_record(pack_record(named)) == named
 
 
-async def test_result_commit_acks_and_enqueues_once(redis_url: str) -> None:
-    store = await RedisStore.connect(settings(redis_url))
+async def test_result_commit_acks_and_enqueues_once(settings: Any) -> None:
+    store = await RedisStore.connect(settings())
     client, shard = store.client, store.shards[3]
     try:
         record = shard.record("a")

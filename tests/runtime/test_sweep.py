@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from tests.runtime import finished, service_and_worker
+from statemachine.runtime.store import RedisStore
 
 DONE = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 NAP = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
 
 
-async def test_expired_executions_leave_the_listing_indexes(redis_url: str) -> None:
-    async with service_and_worker(redis_url, retention_s=1, sweep_interval_ms=200) as (service, _):
-        client = service.client
+async def test_expired_executions_leave_the_listing_indexes(runtime: Any, redis: Any) -> None:
+    # A worker keeps running for its sweeper; the executions' own work is drained.
+    async with runtime(worker=True, retention_s=1, sweep_interval_ms=200) as rt:
+        service, client = rt.service, redis
         await service.define("done", DONE)
         await service.define("nap", NAP)
         finished_ids = [(await service.start("done", {"i": i}))["executionId"] for i in range(3)]
+        await rt.drain()
         for xid in finished_ids:
-            assert (await finished(service, xid))["status"] == "SUCCEEDED"
+            assert (await service.describe(xid))["status"] == "SUCCEEDED"
         napping = (await service.start("nap", {}))["executionId"]
         listed = await service.list_executions()
         assert sorted(e["executionId"] for e in listed["executions"]) == sorted(finished_ids + [napping])
@@ -42,13 +45,10 @@ async def test_expired_executions_leave_the_listing_indexes(redis_url: str) -> N
         assert (await service.describe(napping))["status"] == "RUNNING"
 
 
-async def test_a_sweep_pages_through_an_index_and_starts_over(redis_url: str) -> None:
+async def test_a_sweep_pages_through_an_index_and_starts_over(settings: Any) -> None:
     """sweep.lua directly: a page per call from where the last one stopped, entries whose
     record exists kept, back to the oldest once the cutoff is reached."""
-    from statemachine.runtime.redis_store import RedisStore
-    from tests.runtime import settings
-
-    store = await RedisStore.connect(settings(redis_url))
+    store = await RedisStore.connect(settings())
     client, shard = store.client, store.shards[5]
     try:
         index = shard.index_status("SUCCEEDED")

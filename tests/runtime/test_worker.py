@@ -12,7 +12,6 @@ from aiohttp import web
 from statemachine.language.model import compile_machine
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 from statemachine.runtime.local import LocalRunner
-from tests.runtime import all_events, assert_gap_free, finished, serve_app, service_and_worker
 
 PASS = {"Type": "Pass", "End": True}
 
@@ -45,26 +44,28 @@ FLOW = {
 }
 
 
-async def test_pass_choice_wait_map_parallel_end_to_end(redis_url: str) -> None:
-    async with service_and_worker(redis_url) as (service, _):
+async def test_pass_choice_wait_map_parallel_end_to_end(runtime: Any, gap_free: Any) -> None:
+    async with runtime() as rt:
+        service = rt.service
         await service.define("flow", FLOW)
         started = await service.start("flow", {"items": [1, 2, 3, 4, 5]})
-        done = await finished(service, started["executionId"])
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "SUCCEEDED", done
         assert done["output"] == {
             "items": [1, 2, 3, 4, 5], "counter": {"n": 3},
             "mapped": [{"v": 2}, {"v": 4}, {"v": 6}, {"v": 8}, {"v": 10}],
             "branches": ["left", "right"],
         }
-        events = await all_events(service, started["executionId"], page=7)
-        assert_gap_free(events)
+        events = await rt.events(started["executionId"], page=7)
+        gap_free(events)
         types = [e["type"] for e in events]
         assert types.count("MapIterationSucceeded") == 5
         assert types.count("ChoiceStateEntered") == 4
         assert "WaitStateExited" in types and "ParallelStateSucceeded" in types
 
 
-async def test_http_task_carries_idempotency_key_and_traceparent(redis_url: str) -> None:
+async def test_http_task_carries_idempotency_key_and_traceparent(runtime: Any,
+                                                                  serve_app: Any) -> None:
     seen: list[dict[str, str]] = []
 
     async def charge(request: web.Request) -> web.Response:
@@ -74,21 +75,22 @@ async def test_http_task_carries_idempotency_key_and_traceparent(redis_url: str)
 
     app = web.Application()
     app.router.add_post("/charge", charge)
-    async with serve_app(app) as base, service_and_worker(redis_url) as (service, _):
+    async with serve_app(app) as base, runtime() as rt:
+        service = rt.service
         await service.define("pay", {"StartAt": "Charge", "States": {
             "Charge": {"Type": "Task", "Resource": f"{base}/charge", "End": True}}})
         started = await service.start("pay", {"amount": 12})
-        done = await finished(service, started["executionId"])
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "SUCCEEDED" and done["output"] == {"charged": 12}
         assert len(seen) == 1
         assert len(seen[0]["Idempotency-Key"]) == 32
         assert seen[0]["traceparent"].startswith("00-")
-        types = [e["type"] for e in await all_events(service, started["executionId"])]
+        types = [e["type"] for e in await rt.events(started["executionId"])]
         assert types == ["ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted",
                          "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
 
 
-async def test_task_timeout_and_retry_then_catch(redis_url: str) -> None:
+async def test_task_timeout_and_retry_then_catch(runtime: Any, serve_app: Any) -> None:
     calls = 0
 
     async def slow(request: web.Request) -> web.Response:
@@ -99,22 +101,24 @@ async def test_task_timeout_and_retry_then_catch(redis_url: str) -> None:
 
     app = web.Application()
     app.router.add_post("/slow", slow)
-    async with serve_app(app) as base, service_and_worker(redis_url) as (service, _):
+    async with serve_app(app) as base, runtime() as rt:
+        service = rt.service
         await service.define("slow", {"StartAt": "Call", "States": {
             "Call": {"Type": "Task", "Resource": f"{base}/slow", "TimeoutSeconds": 1,
                      "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 1}],
                      "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
             "Caught": {"Type": "Pass", "End": True}}})
         started = await service.start("slow", {})
-        done = await finished(service, started["executionId"], timeout=15)
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "SUCCEEDED"
         assert done["output"]["Error"] == "States.Timeout"
         assert calls == 2
-        types = [e["type"] for e in await all_events(service, started["executionId"])]
+        types = [e["type"] for e in await rt.events(started["executionId"])]
         assert types.count("TaskScheduled") == 2
 
 
-async def test_heartbeat_keeps_a_callback_alive_then_its_absence_times_out(redis_url: str) -> None:
+async def test_heartbeat_keeps_a_callback_alive_then_its_absence_times_out(
+        runtime: Any, serve_app: Any) -> None:
     tokens: asyncio.Queue[str] = asyncio.Queue()
 
     async def hook(request: web.Request) -> web.Response:
@@ -123,7 +127,10 @@ async def test_heartbeat_keeps_a_callback_alive_then_its_absence_times_out(redis
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    async with serve_app(app) as base, service_and_worker(redis_url) as (service, _):
+    # A worker runs while the test sends heartbeats (a draining one would time the task out
+    # first: its heartbeat timer is due within a second); the end is drained.
+    async with serve_app(app) as base, runtime(worker=True) as rt:
+        service = rt.service
         await service.define("hb", {"StartAt": "Ask", "States": {
             "Ask": {"Type": "Task", "Resource": f"{base}/hook.waitForTaskToken", "HeartbeatSeconds": 1,
                     "Parameters": {"token.$": "$$.Task.Token"}, "End": True}}})
@@ -133,51 +140,49 @@ async def test_heartbeat_keeps_a_callback_alive_then_its_absence_times_out(redis
             await asyncio.sleep(0.6)
             await service.send_task_heartbeat(token)
         assert (await service.describe(started["executionId"]))["status"] == "RUNNING"
-        done = await finished(service, started["executionId"], timeout=10)
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "FAILED" and done["error"] == "States.HeartbeatTimeout"
-        types = [e["type"] for e in await all_events(service, started["executionId"])]
+        types = [e["type"] for e in await rt.events(started["executionId"])]
         assert "TaskTimedOut" in types
 
 
-async def test_machine_timeout_seconds_times_the_execution_out(redis_url: str) -> None:
-    async with service_and_worker(redis_url) as (service, _):
+async def test_machine_timeout_seconds_times_the_execution_out(runtime: Any,
+                                                               gap_free: Any) -> None:
+    async with runtime() as rt:
+        service = rt.service
         await service.define("long", {"TimeoutSeconds": 1, "StartAt": "Sleep", "States": {
             "Sleep": {"Type": "Wait", "Seconds": 3600, "End": True}}})
         started = await service.start("long", {})
-        done = await finished(service, started["executionId"], timeout=10)
+        done = await rt.finished(started["executionId"])
         assert done["status"] == "TIMED_OUT" and done["error"] == "States.Timeout"
-        events = await all_events(service, started["executionId"])
-        assert_gap_free(events, last="ExecutionTimedOut")
+        events = await rt.events(started["executionId"])
+        gap_free(events, last="ExecutionTimedOut")
         listed = await service.list_executions(status="TIMED_OUT")
         assert [e["executionId"] for e in listed["executions"]] == [started["executionId"]]
 
 
-async def test_stop_aborts_children_and_pending_tasks(redis_url: str) -> None:
-    async with service_and_worker(redis_url) as (service, worker):
+async def test_stop_aborts_children_and_pending_tasks(runtime: Any, redis: Any,
+                                                      gap_free: Any) -> None:
+    async with runtime() as rt:
+        service = rt.service
         await service.define("stoppable", {"StartAt": "Fan", "States": {
             "Fan": {"Type": "Map", "MaxConcurrency": 3, "End": True, "ItemProcessor": item_processor(
                 {"Sleep": {"Type": "Wait", "Seconds": 3600, "End": True}}, "Sleep")}}})
         started = await service.start("stoppable", [1, 2, 3, 4, 5])
         xid = started["executionId"]
         child_ids = [f"{xid}/{g}/{i}" for g in ("3",) for i in range(3)]
-        for _ in range(200):
-            try:
-                if all((await service.describe(c))["status"] == "RUNNING" for c in child_ids):
-                    break
-            except Exception:
-                pass
-            await asyncio.sleep(0.02)
+        await rt.drain()  # the children begin, then sleep (an hour: no work left meanwhile)
         await service.stop(xid, error="Halt", cause="by the test")
-        done = await finished(service, xid)
+        done = await rt.finished(xid)
         assert done["status"] == "ABORTED" and done["error"] == "Halt"
         for child in child_ids:
-            assert (await finished(service, child))["status"] == "ABORTED"
-        timers = await worker.store.client.zcard(worker.store.shard(xid).timers)  # type: ignore[union-attr]
+            assert (await service.describe(child))["status"] == "ABORTED"
+        timers = await redis.zcard(service.store.shard(xid).timers)
         assert timers == 0
-        assert_gap_free(await all_events(service, xid), last="ExecutionAborted")
+        gap_free(await rt.events(xid), last="ExecutionAborted")
 
 
-async def test_map_tolerated_failures_behave_as_in_memory(redis_url: str) -> None:
+async def test_map_tolerated_failures_behave_as_in_memory(runtime: Any) -> None:
     """The Redis bookkeeping of children applies interpreter.children like the local runner."""
     definition = {"StartAt": "Fan", "States": {
         "Fan": {"Type": "Map", "MaxConcurrency": 2, "ToleratedFailureCount": 1, "End": True,
@@ -193,42 +198,45 @@ async def test_map_tolerated_failures_behave_as_in_memory(redis_url: str) -> Non
         result = await LocalRunner(compile_machine(definition), invokers.invoke).run(items)
         expected.append((result.execution["status"], result.execution["output"], result.execution["error"]))
     await invokers.close()
-    async with service_and_worker(redis_url) as (service, _):
+    async with runtime() as rt:
+        service = rt.service
         await service.define("tolerant", definition)
         got = []
         for items in cases:
             started = await service.start("tolerant", items)
-            done = await finished(service, started["executionId"])
+            done = await rt.finished(started["executionId"])
             got.append((done["status"], done["output"], done["error"]))
     assert got == expected
     assert got[0][0] == "SUCCEEDED" and got[0][1][2] == {"Error": "TooBig", "Cause": "over two"}
     assert got[1][2] == "States.ExceedToleratedFailureThreshold"
 
 
-async def test_map_of_ten_thousand_items(redis_url: str) -> None:
+async def test_map_of_ten_thousand_items(runtime: Any, redis: Any, gap_free: Any) -> None:
     """10,000 children, 40 at a time: each runs once, the group leaves nothing behind, and
     no child record carries the root's input (nothing below reads $$.Execution.Input)."""
     items = list(range(10_000))
-    async with service_and_worker(redis_url, concurrency=32) as (service, _):
+    async with runtime(concurrency=32) as rt:
+        service = rt.service
         await service.define("big", {"StartAt": "Fan", "States": {
             "Fan": {"Type": "Map", "MaxConcurrency": 40, "End": True, "ItemProcessor": item_processor(
                 {"Echo": {"Type": "Pass", "End": True}}, "Echo")}}})
         began = time.perf_counter()
         started = await service.start("big", items)
         xid = started["executionId"]
-        done = await finished(service, xid, timeout=120)
+        await rt.drain(timeout=120)
+        done = await service.describe(xid)
         elapsed = time.perf_counter() - began
-        events = await all_events(service, xid)
+        events = await rt.events(xid)
         shard = service.store.shard(xid)
-        leftovers = [key async for key in service.client.scan_iter(match=f"sm:{shard.tag}:g*")]
+        leftovers = [key async for key in redis.scan_iter(match=f"sm:{shard.tag}:g*")]
         group = next(e["id"] for e in events if e["type"] == "MapStateStarted")
-        child = await service.store.load(f"{xid}/{group}/9999")
+        child = await service.store.executions.load(f"{xid}/{group}/9999")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nMap of 10,000 Pass items, MaxConcurrency 40: {elapsed:.1f} s, "
           f"test process peak RSS {peak_mib:.0f} MiB")
     assert done["status"] == "SUCCEEDED"
     assert done["output"] == items
-    assert_gap_free(events)
+    gap_free(events)
     for kind in ("MapIterationStarted", "MapIterationSucceeded"):
         indexes = sorted(e["mapIterationStartedEventDetails" if kind == "MapIterationStarted"
                            else "mapIterationSucceededEventDetails"]["index"]

@@ -1,4 +1,6 @@
-"""The Redis key schema: every key the runtime uses, in one place.
+"""The Redis key schema: every key the runtime uses, in one place (nothing outside
+:mod:`statemachine.runtime.store` names a key; the messages stored under them are
+built by :mod:`statemachine.runtime.store.codec`).
 
 Executions are spread over S shards (S fixed at first start and stored in ``sm:meta``).
 An execution's shard is ``crc32(root id) % S`` where the root id is the part of its id
@@ -17,8 +19,10 @@ Global keys (small, never used in a script together with shard keys)::
                                             every ``stats_flush_ms``): transitions, conflicts
                                             (refused commits), dead_lettered, tasks:<result>
                                             (succeeded, failed, timed_out, sent: a callback
-                                            task whose result comes later); read by
-                                            ``Service.stats()`` for ``GET /metrics``
+                                            task whose result comes later), loop_errors
+                                            (unexpected errors of the workers' loops, each
+                                            logged with its traceback); read by
+                                            ``Operations.stats()`` for ``GET /metrics``
 
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
@@ -31,21 +35,24 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                                       emptied by the first callback)
     sm:T:h:<root id>                list    history of a root and all its children: event n
                                             at position n-1 (orjson, stored without its
-                                            id/previousEventId: they come from the position).  A list, not a stream:
-                                            a 2-event list costs ~100 bytes, a stream ~4.8 KB
+                                            id/previousEventId: they come from the
+                                            position; codec.history_event).  A list, not a
+                                            stream: a 2-event list costs ~100 bytes, a stream
+                                            ~4.8 KB
     sm:T:ready                      stream  work items, field ``m`` = {"x": id, "e": event};
                                             a child's lazy Started also has "g": [parent id,
                                             group, index]; consumer group "workers"
+                                            (codec.work_item)
     sm:T:tasks                      stream  task dispatches (outbox), field ``m`` =
                                             {"x": id, "c": InvokeTask command};
-                                            consumer group "invokers"
+                                            consumer group "invokers" (codec.dispatch)
     sm:T:dead                       stream  dead letters: work items and dispatches whose
                                             handling raised on each of ``max_deliveries``
                                             deliveries, moved here (dead.lua) from their stream
                                             with fields stream, group, id (the original entry
                                             id), m (the message), error (exception type and
                                             message, at most 2 KB), consumer, at (ms); put back
-                                            by ``Service.requeue_dead_letter`` (requeue.lua).
+                                            by ``Operations.requeue`` (requeue.lua).
                                             Never trimmed: an operator requeues or deletes them
     sm:T:timers                     zset    timer id -> due (ms since the epoch); a commit that
                                             makes a timer the earliest PUBLISHes its due on
@@ -56,20 +63,22 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:n:<machine>:<name>         hash    execution name index: id, ih (input hash); none for
                                             an unnamed execution (its name is its random id)
     sm:T:mv                         hash    machine name -> latest version (a per-shard copy of
-                                            sm:machine:<name> latest, raised by define, so a
-                                            start is one script on one shard)
+                                            sm:machine:<name> latest, raised by define with
+                                            raise_version.lua, so a start is one script on
+                                            one shard)
     sm:T:g:<parent id>:<group>      hash    a Map/Parallel group: the counters of
                                             interpreter.children as fields (kind, total, limit,
                                             next, running, done, failed, closed, tc, tp =
                                             tolerated count/percentage or ""), and spec
                                             ({"kind", "paths", "vars", "items",
-                                            "execution_input", "parent"}: what new_child needs)
+                                            "execution_input", "parent"}: what
+                                            interpreter.step.child_execution needs)
     sm:T:gi:<parent id>:<group>     hash    child index -> [input, item] (written in chunks when
                                             large; read and deleted when the child begins)
     sm:T:gr:<parent id>:<group>     hash    child index -> outcome {status, output, error, cause}
     sm:T:gx:<parent id>:<group>     set     indexes of the group's started, unfinished children
     sm:T:act:<activity name>        list    activity tasks waiting for a poller:
-                                            {"x", "token", "input"}
+                                            {"x", "token", "input"} (codec.activity_task)
     sm:T:ix:m:<machine>             zset    root id -> start ms, per state machine
     sm:T:ix:s:<status>              zset    root id -> start ms, per status (a root is in
                                             exactly one: listing them all merges these)
@@ -78,7 +87,7 @@ Index entries of finished roots whose records have expired are dropped by the wo
 sweeper (``sweep.lua``, every ``sweep_interval_ms``), a page of each index at a time; where
 each index's next page starts is kept in ``sm:T:sweep`` (hash: index key -> score).
 
-The execution name index shares the shard of its execution: the service picks a UUID4
+The execution name index shares the shard of its execution: :mod:`.ids` draws a UUID4
 whose shard is the name's shard, so starting by name is one atomic script.
 """
 
@@ -94,6 +103,8 @@ ACTIVITIES = f"{PREFIX}:activities"
 STATS = f"{PREFIX}:stats"
 WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
+TIMERS_CHANNEL = f"{PREFIX}:timers"
+"""Pub/sub channel on which a commit publishes a due time that became its shard's earliest."""
 
 
 def machine(name: str) -> str:
@@ -124,7 +135,8 @@ def shard_of_name(machine_name: str, name: str, shards: int) -> int:
 class Shard:
     """The keys of one shard; built once per shard and reused."""
 
-    __slots__ = ("_base", "dead", "n", "ready", "sweep", "tag", "tasks", "timer_events", "timers")
+    __slots__ = ("_base", "dead", "n", "ready", "sweep", "tag", "tasks", "timer_events", "timers",
+                 "versions")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -136,6 +148,7 @@ class Shard:
         self.timers = self._base + "timers"
         self.timer_events = self._base + "timer-events"
         self.sweep = self._base + "sweep"
+        self.versions = self._base + "mv"
 
     def record(self, execution_id: str) -> str:
         return self._base + "x:" + execution_id

@@ -6,26 +6,32 @@
 -- KEYS[1]  the shard's timers zset (timer id -> due ms)
 -- KEYS[2]  the shard's timer-events hash (timer id -> work item message), for the timers
 --          whose work item is not the plain TimerFired one; that one, the usual, is built
---          here from the timer id "<execution id>:..." (the worker checked it needs no escaping)
+--          here from the timer id "<execution id>:..." exactly as codec.work_item would
+--          (codec.timer_item checked it needs no escaping)
 -- KEYS[3]  the shard's ready stream
 -- ARGV[1]  now (ms since the epoch)
--- ARGV[2]  the most timers to promote in this call
--- Returns {promoted, next due ms or -1 when no timer is left}.
+-- ARGV[2]  limit: the most timers to promote in this call
+-- Returns {promoted, next due ms or NO_TIMER when no timer is left}.
 
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local NO_TIMER = -1
+
+local timers, timer_events, ready = KEYS[1], KEYS[2], KEYS[3]
+local now, limit = ARGV[1], tonumber(ARGV[2])
+
+local due = redis.call('ZRANGEBYSCORE', timers, '-inf', now, 'LIMIT', 0, limit)
 for _, timer in ipairs(due) do
-  local message = redis.call('HGET', KEYS[2], timer)
+  local message = redis.call('HGET', timer_events, timer)
   if message then
-    redis.call('HDEL', KEYS[2], timer)
+    redis.call('HDEL', timer_events, timer)
   else
     message = '{"x":"' .. string.match(timer, '^[^:]+') .. '","e":{"type":"TimerFired","timer":"' ..
               timer .. '"}}'
   end
-  redis.call('XADD', KEYS[3], '*', 'm', message)
-  redis.call('ZREM', KEYS[1], timer)
+  redis.call('XADD', ready, '*', 'm', message)
+  redis.call('ZREM', timers, timer)
 end
-local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local nxt = redis.call('ZRANGE', timers, 0, 0, 'WITHSCORES')
 if nxt[2] then
   return {#due, tonumber(nxt[2])}
 end
-return {#due, -1}
+return {#due, NO_TIMER}

@@ -1,16 +1,16 @@
 -- commit.lua: apply one transition atomically, guarded by compare-and-set.
 --
--- A worker builds the whole effect of one advance() as a list of operations; this script
--- checks the guards (the record's rev, a Map group being open), and only if all hold
--- applies every operation and acknowledges the work item.  So a transition happens exactly
--- once however often its work item is delivered: a second delivery finds the rev moved on
--- and is refused.
+-- A worker builds the whole effect of one advance() as a list of operations (a Plan,
+-- statemachine/runtime/store/plan.py); this script checks the guards (the record's rev, a
+-- Map group being open), and only if all hold applies every operation and acknowledges
+-- the work item.  So a transition happens exactly once however often its work item is
+-- delivered: a second delivery finds the rev moved on and is refused.
 --
 -- KEYS[1]      the shard's ready stream (the work item is XACKed/XDELed there, group "workers";
 --              CHILD enqueues there too)
 -- KEYS[2..]    every other key the guards and operations name, by index
--- ARGV[1]      the work item's stream id to acknowledge ("" = none)
--- ARGV[2]      G, the number of guards; then G triples:
+-- ARGV[1]      ack_id: the work item's stream id to acknowledge ("" = none)
+-- ARGV[2]      guard_count G; then G triples:
 --                key index, hash field, expected value ("" = the field must be missing)
 -- then ops until the end of ARGV, each: name, key index, n, then n arguments
 --   HSET k f v ...    HDEL k f ...     ZADD k score member   ZREM k member ...
@@ -30,11 +30,15 @@
 --                       XREADGROUP up to count new entries of stream k for consumer (the
 --                       task dispatch this transition just added, handed straight to the
 --                       committing worker instead of waiting for its stream reader)
---   CHILD g r x index outcome status error cause parent group started stop
+--   CHILD g r x index outcome status error cause parent group started1 started2 stop
 --                       a Map/Parallel child ended: the policy of interpreter/children.py
 --                       applied to the counters in group hash g (see child_finished below)
--- Returns {1} when applied ({1, entries} after TAKE, entries as XREADGROUP gives them for
--- stream k), {0, i} when guard i failed (nothing written, item not acked).
+-- Returns {APPLIED} ({APPLIED, entries} after TAKE, entries as XREADGROUP gives them for
+-- stream k), {REFUSED, i} when guard i failed (nothing written, item not acked).
+
+local APPLIED = 1
+local REFUSED = 0
+local TIMERS_CHANNEL = 'sm:timers'
 
 local argv = ARGV
 local ready = KEYS[1]
@@ -64,11 +68,14 @@ local function child_finished(g, results, running, index, outcome, status, err, 
   local tc, tp = tonumber(c[9]), tonumber(c[10])
   redis.call('HSET', results, index, outcome)
   redis.call('SREM', running, index)
+  -- verdict: the end of the parent's ChildrenFinished event (codec.children_finished)
   local verdict = nil
+  local group_failed = false
   if status ~= '"SUCCEEDED"' then
     failed = failed + 1
     if exceeded(kind, failed, total, tc, tp) then
       local tolerant = kind == 'map' and (tc ~= nil or tp ~= nil)
+      group_failed = true
       verdict = ',"failed":{"index":' .. index .. ',"status":' .. status .. ',"error":' .. err ..
                 ',"cause":' .. cause .. ',"threshold":' .. (tolerant and 'true' or 'false') .. '}'
     end
@@ -87,7 +94,7 @@ local function child_finished(g, results, running, index, outcome, status, err, 
   redis.call('HSET', g, 'done', done, 'running', run, 'failed', failed, 'next', nxt,
              'closed', verdict == nil and 0 or 1)
   if verdict == nil then return end
-  if string.sub(verdict, 3, 3) == 'f' then
+  if group_failed then
     local left = redis.call('SMEMBERS', running)
     table.sort(left, function(a, b) return tonumber(a) < tonumber(b) end)
     for _, i in ipairs(left) do
@@ -113,13 +120,14 @@ local function call_chunked(op, key, from, to)
   end
 end
 
-local guards = tonumber(argv[2])
+local ack_id = argv[1]
+local guard_count = tonumber(argv[2])
 local i = 3
-for g = 1, guards do
+for g = 1, guard_count do
   local current = redis.call('HGET', KEYS[tonumber(argv[i])], argv[i + 1])
   if current == false then current = '' end
   if current ~= argv[i + 2] then
-    return {0, g}
+    return {REFUSED, g}
   end
   i = i + 3
 end
@@ -148,7 +156,7 @@ while i <= n do
     end
     local earliest = redis.call('ZRANGE', key, 0, 0)
     if earliest[1] == argv[first + 1] then
-      redis.call('PUBLISH', 'sm:timers', due)
+      redis.call('PUBLISH', TIMERS_CHANNEL, due)
     end
   elseif op == 'ACK' then
     redis.call('XACK', key, argv[first], argv[first + 1])
@@ -167,11 +175,11 @@ while i <= n do
   i = last + 1
 end
 
-if argv[1] ~= '' then
-  redis.call('XACK', ready, 'workers', argv[1])
-  redis.call('XDEL', ready, argv[1])
+if ack_id ~= '' then
+  redis.call('XACK', ready, 'workers', ack_id)
+  redis.call('XDEL', ready, ack_id)
 end
 if taken then
-  return {1, taken[1][2]}
+  return {APPLIED, taken[1][2]}
 end
-return {1}
+return {APPLIED}

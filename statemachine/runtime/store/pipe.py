@@ -1,8 +1,9 @@
 """Many concurrent callers' Redis calls: batched, pipelined, on a lean connection.
 
-:class:`ScriptBatch` is what ``Service.start`` sends its ``start.lua`` calls through, and
-workers their ``commit.lua`` calls; :class:`CommandBatch` carries plain commands (a
-worker's record loads).  Every call made during one event-loop turn joins one pipeline
+:class:`ScriptBatch` is what starts send their ``start.lua`` calls through
+(:meth:`~statemachine.runtime.store.executions.Executions.start`), and workers their
+``commit.lua`` calls (:meth:`~statemachine.runtime.store.records.Records.commit`);
+:class:`CommandBatch` carries plain commands (a worker's record loads).  Every call made during one event-loop turn joins one pipeline
 sent on the next turn, so a burst of starts costs one write and one read instead of one
 of each per start, and never opens a connection more.
 
@@ -26,7 +27,7 @@ import hiredis
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
 
-from statemachine.runtime.redis_store import RedisStore
+from statemachine.runtime.store.client import RedisStore
 
 __all__ = ["BATCHES_IN_FLIGHT", "CommandBatch", "RespConnection", "ScriptBatch"]
 
@@ -281,7 +282,7 @@ class _Batch:
     async def _send(self, batch: list[Call]) -> None:
         try:
             replies = await self._store.retry(lambda: self._pipelined(batch), give_up_s=10.0)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- not swallowed: every caller gets it
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
@@ -303,7 +304,8 @@ class _Batch:
         pipe = self._store.client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
-        return await pipe.execute(raise_on_error=False)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
 
 
 class CommandBatch(_Batch):

@@ -10,16 +10,18 @@
 --
 -- KEYS[1]     the shard's sweep cursors (hash: index key -> score the next page starts after)
 -- KEYS[2..]   the indexes to sweep: final-status indexes and per-state-machine indexes
--- ARGV[1]     the cutoff: entries started before it (ms) are looked at
--- ARGV[2]     the most entries looked at per index
--- ARGV[3]     the record key prefix of the shard ("sm:{sN}:x:")
+-- ARGV[1]     cutoff: entries started before it (ms) are looked at
+-- ARGV[2]     limit: the most entries looked at per index
+-- ARGV[3]     prefix: the record key prefix of the shard ("sm:{sN}:x:")
 -- Returns the number of index entries removed.
 
+local cursors = KEYS[1]
 local cutoff, limit, prefix = '(' .. ARGV[1], tonumber(ARGV[2]), ARGV[3]
+
 local removed = 0
 for k = 2, #KEYS do
   local index = KEYS[k]
-  local from = redis.call('HGET', KEYS[1], index)
+  local from = redis.call('HGET', cursors, index)
   local page = redis.call('ZRANGEBYSCORE', index, from and ('(' .. from) or '-inf', cutoff,
                           'WITHSCORES', 'LIMIT', 0, limit)
   for i = 1, #page, 2 do
@@ -29,9 +31,9 @@ for k = 2, #KEYS do
     end
   end
   if #page / 2 < limit then
-    redis.call('HDEL', KEYS[1], index)
+    redis.call('HDEL', cursors, index)
   else
-    redis.call('HSET', KEYS[1], index, page[#page])
+    redis.call('HSET', cursors, index, page[#page])
   end
 end
 return removed

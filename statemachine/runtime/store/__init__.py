@@ -1,0 +1,29 @@
+"""THE gateway to Redis: nothing outside this package names a key or calls Redis.
+
+* :mod:`.keys` — the key schema (every key, documented) and the shard map;
+* :mod:`.codec` — the messages kept in streams and lists (work items, dispatches,
+  activity tasks) and the stored record, encoded and decoded in one place;
+* :mod:`.scripts` and ``lua/`` — every Lua script, each headed by its KEYS and named ARGV,
+  with its reply codes named on both sides;
+* :mod:`.client` — the connection (:class:`RedisStore`: pool, scripts, shards, retries
+  while Redis is away) and :mod:`.pipe` — the pipelined batches the hot paths use;
+* the operations, by who uses them: :class:`Store` (:mod:`.gateway`) for the service —
+  :mod:`.machines`, :mod:`.executions`, :mod:`.callbacks`, :mod:`.operations`; for the
+  workers — :mod:`.records` (load, group reads, ``commit(plan)`` of a :class:`Plan`),
+  :mod:`.streams` (read, claim, leases, acks, dead letters), :mod:`.timers` (promote,
+  wake-ups), :mod:`.housekeeping` (sweep, stats).
+
+Modules inside the package import each other by module, never through this file.
+"""
+
+from statemachine.runtime.store.client import UNAVAILABLE, RedisStore
+from statemachine.runtime.store.gateway import Store
+from statemachine.runtime.store.keys import Shard
+from statemachine.runtime.store.plan import GroupState, Plan
+from statemachine.runtime.store.records import ChildStart, Records
+from statemachine.runtime.store.scripts import CallbackReply, StartReply
+from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
+
+__all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "GroupState", "Plan",
+           "Records", "RedisStore", "Shard", "StartReply", "Store", "StreamGroup", "backlog",
+           "leases"]

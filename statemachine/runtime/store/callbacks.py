@@ -1,0 +1,85 @@
+"""Task callbacks (SendTaskSuccess & co.) and activities, as the service needs them.
+
+A callback is one ``callback.lua`` call on the execution's shard: the event is enqueued
+only while the record waits for that very token.  An activity's tasks wait in one list
+per shard (``sm:T:act:<name>``); a poller takes from the shards in random order and skips
+tasks whose execution no longer waits for them.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+from typing import Any
+
+from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.codec import (
+    ActivityTask,
+    dumps,
+    loads,
+    read_activity_task,
+    work_item,
+)
+from statemachine.runtime.store.keys import ACTIVITIES, Shard
+from statemachine.runtime.store.machines import WAIT_S
+from statemachine.runtime.store.scripts import CallbackReply
+
+__all__ = ["Activities", "Callbacks"]
+
+
+class Callbacks:
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+
+    async def callback(self, execution_id: str, token: str, event: dict[str, Any],
+                       consume: bool) -> CallbackReply:
+        """Deliver ``event`` (a task result or heartbeat) if the execution waits for
+        ``token``; ``consume`` closes the task (success, failure) so no second one counts."""
+        shard = self._store.shard(execution_id)
+        keys = [shard.record(execution_id), shard.ready]
+        args = [token, work_item(execution_id, event), "1" if consume else "0"]
+        reply = await self._store.retry(lambda: self._store.script("callback", keys, args),
+                                        give_up_s=WAIT_S)
+        return CallbackReply(reply)
+
+
+class Activities:
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self._client = store.client
+
+    async def create(self, name: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """Store ``entry`` as activity ``name`` unless it exists; returns the stored one."""
+        client = self._client
+        await self._store.retry(lambda: client.hsetnx(ACTIVITIES, name, dumps(entry)),
+                                give_up_s=WAIT_S)
+        return await self.get(name) or entry
+
+    async def get(self, name: str) -> dict[str, Any] | None:
+        raw = await self._store.retry(lambda: self._client.hget(ACTIVITIES, name), give_up_s=WAIT_S)
+        return None if raw is None else loads(raw)
+
+    async def take(self, name: str) -> ActivityTask | None:
+        """One task of activity ``name`` that its execution still waits for, from any shard
+        (tried in random order, so pollers spread over them), or None."""
+        shards = list(self._store.shards)
+        random.shuffle(shards)
+        for shard in shards:
+            task = await self._take(shard, name)
+            if task is not None:
+                return task
+        return None
+
+    async def _take(self, shard: Shard, name: str) -> ActivityTask | None:
+        client = self._client
+        while True:
+            raw = await self._store.retry(lambda: client.lpop(shard.activity(name)),
+                                          give_up_s=WAIT_S)
+            if raw is None:
+                return None
+            task = read_activity_task(raw)
+            status, token = await self._store.retry(
+                partial(client.hmget, shard.record(task.execution), ["status", "token"]),
+                give_up_s=WAIT_S)
+            if status == b"RUNNING" and token is not None and token.decode() == task.token:
+                return task

@@ -1,0 +1,170 @@
+"""The connection to Redis under every operation of the store, and riding out a restart.
+
+:class:`RedisStore` owns one ``redis.asyncio`` connection pool, the scripts of ``lua/``
+and the shard map (the shard count is fixed at first start: ``sm:meta``).  Calls that fail
+because Redis is unreachable or still loading its AOF are retried with backoff by
+:meth:`RedisStore.retry`: a worker rides out a restart by itself, and a work item it held
+stays pending in its stream until it is committed or taken over with XAUTOCLAIM.  The
+exceptions of :data:`UNAVAILABLE` are that kind of failure (expected: wait it out); any
+other exception is a bug or bad data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+
+from statemachine.errors import StoreError
+from statemachine.runtime.settings import Settings
+from statemachine.runtime.store.keys import INVOKERS_GROUP, META, WORKERS_GROUP, Shard, shard_of
+from statemachine.runtime.store.scripts import SCRIPTS, Script
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TRANSIENT = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError)
+UNAVAILABLE: tuple[type[BaseException], ...] = (*TRANSIENT, StoreError)
+"""Redis unreachable or loading (or :meth:`RedisStore.retry` gave up waiting for it)."""
+
+
+class Outage:
+    """Says once that Redis became unreachable, and once that it is back.
+
+    Every call that waits Redis out reports here, so one outage is one pair of log lines
+    however many loops and requests ride it out.
+    """
+
+    __slots__ = ("down",)
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            log.warning("Redis is unreachable (%s: %s); waiting for it", type(exc).__name__, exc)
+
+    def back(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("Redis is reachable again")
+
+
+class RedisStore:
+    """A connection pool, the scripts, the shard map; retries transient failures."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: Any = aioredis.Redis.from_url(
+            settings.redis_url, decode_responses=False, health_check_interval=5,
+            socket_connect_timeout=5, socket_keepalive=True,
+        )
+        self.scripts = {name: Script(name) for name in SCRIPTS}
+        self.shards: list[Shard] = []
+        self.closed = False
+        self.outage = Outage()
+
+    @classmethod
+    async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> RedisStore:
+        """Connect, fix the shard count (first start wins) and make the consumer groups."""
+        store = cls(settings)
+        await store.retry(store._setup, give_up_s=wait_s)
+        return store
+
+    async def _setup(self) -> None:
+        client = self.client
+        await client.hsetnx(META, "shards", self.settings.shards)
+        count = int(await client.hget(META, "shards"))
+        self.shards = [Shard(n) for n in range(count)]
+        await self.ensure_groups()
+        pipe = client.pipeline(transaction=False)
+        for script in self.scripts.values():  # so that no first call meets NOSCRIPT
+            pipe.script_load(script.source)
+        await pipe.execute()
+
+    async def ensure_groups(self) -> None:
+        """Create the "workers" and "invokers" groups (again, after a Redis without AOF lost them)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in self.shards:
+            pipe.xgroup_create(shard.ready, WORKERS_GROUP, id="0", mkstream=True)
+            pipe.xgroup_create(shard.tasks, INVOKERS_GROUP, id="0", mkstream=True)
+        for result in await pipe.execute(raise_on_error=False):
+            if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
+                raise result
+
+    async def close(self) -> None:
+        self.closed = True
+        await self.client.aclose()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def shard(self, execution_id: str) -> Shard:
+        return self.shards[shard_of(execution_id, len(self.shards))]
+
+    async def retry(
+        self, call: Callable[[], Awaitable[T]], *, give_up_s: float | None = 30.0,
+        stop: Callable[[], bool] | None = None,
+    ) -> T:
+        """Run ``call``, retrying while Redis is unreachable or loading (backoff up to 1 s).
+
+        ``give_up_s=None`` retries until ``stop()`` says so (workers); then, or after
+        ``give_up_s``, a :class:`StoreError` is raised.
+        """
+        # time.monotonic, not loop.time(): on Python 3.11 getting the running loop costs a
+        # getpid() system call, and this wraps every work item.
+        deadline = None if give_up_s is None else time.monotonic() + give_up_s
+        delay = 0.05
+        while True:
+            try:
+                result = await call()
+            except rexc.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self.ensure_groups()
+                continue
+            except TRANSIENT as exc:
+                self.outage.failed(exc)
+                if (stop is not None and stop()) or (deadline is not None
+                                                      and time.monotonic() > deadline):
+                    raise StoreError(f"Redis is unavailable: {exc}") from exc
+            else:
+                if self.outage.down:
+                    self.outage.back()
+                return result
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+    async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self.scripts[name](self.client, keys, args)
+
+    async def reachable(self, timeout: float = 2.0) -> bool:
+        """Whether Redis answers PING within ``timeout`` seconds."""
+        try:
+            return bool(await asyncio.wait_for(self.client.ping(), timeout))
+        except (*TRANSIENT, rexc.RedisError):
+            return False
+
+    async def hmget_chunked(self, key: str, fields: list[Any], chunk: int) -> list[Any]:
+        """HMGET of many fields, ``chunk`` at a time (pipelined)."""
+        pipe = self.client.pipeline(transaction=False)
+        for start in range(0, len(fields), chunk):
+            pipe.hmget(key, fields[start : start + chunk])
+        values: list[Any] = []
+        for part in await pipe.execute():
+            values.extend(part)
+        return values
+
+    async def hset_chunked(self, key: str, mapping: dict[Any, Any], chunk: int) -> None:
+        """HSET of many fields, ``chunk`` at a time (pipelined, never one giant command)."""
+        items = list(mapping.items())
+        pipe = self.client.pipeline(transaction=False)
+        for start in range(0, len(items), chunk):
+            pipe.hset(key, mapping=dict(items[start : start + chunk]))
+        await pipe.execute()

@@ -1,0 +1,185 @@
+"""Executions as the service sees them: start, load, list, history, stop.
+
+A start is one ``start.lua`` call on one shard (the id is drawn on the shard of its name's
+index entry: :mod:`~statemachine.runtime.store.ids`), sent through a
+:class:`~statemachine.runtime.store.pipe.ScriptBatch` so the starts of one event-loop turn
+share a round trip.  Listing merges the shards' index zsets, newest first.  A history is a
+list whose position n-1 holds event n, so a page is one LRANGE by index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from statemachine.interpreter.records import Execution, Status
+from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.codec import pack_record, read_history, unpack_record, work_item
+from statemachine.runtime.store.ids import new_id
+from statemachine.runtime.store.keys import Shard, machine, shard_of
+from statemachine.runtime.store.machines import WAIT_S
+from statemachine.runtime.store.pipe import ScriptBatch
+from statemachine.runtime.store.scripts import StartReply
+
+__all__ = ["Executions", "Row", "Started"]
+
+Row = tuple[int, str]
+"""A listing index row: (start ms, execution id)."""
+
+_STARTED = {"type": "Started"}
+
+
+@dataclass(slots=True)
+class Started:
+    """What ``start.lua`` did: ``reply`` says which; ``execution_id`` is the new execution
+    (CREATED) or the one the name already has (EXISTS, OTHER_INPUT); ``version`` is the
+    version a created execution runs.  NO_VERSION: the state machine does not exist."""
+
+    reply: StartReply
+    execution_id: str = ""
+    version: int = 0
+
+
+class Executions:
+    """Start, read, list and stop executions."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self._client = store.client
+        self._starts = ScriptBatch(store, "start")
+
+    def close(self) -> None:
+        self._starts.close()
+
+    def new_id(self, machine_name: str, name: str | None) -> tuple[str, str]:
+        """A fresh execution id and its name (the id itself for an unnamed execution)."""
+        return new_id(machine_name, name, len(self._store.shards))
+
+    async def start(self, record: Execution, input_hash: str, *, unnamed: bool) -> Started:
+        """Create ``record`` (from :meth:`new_id` and ``interpreter.step.new_execution``)
+        unless its name exists; its ``machine_version`` field is dropped (from ``record``
+        itself): the script writes the latest version it finds on the shard."""
+        cast("dict[str, Any]", record).pop("machine_version", None)
+        execution_id, name, machine_name = record["id"], record["name"], record["machine"]
+        shards = self._store.shards
+        shard = shards[shard_of(execution_id, len(shards))]
+        # An unnamed execution keeps no name entry (its name is its random id); a named one
+        # must not take the name of an unnamed one, whose record is on the name's shard.
+        if unnamed:
+            mode, same_name = "unnamed", shard.record(execution_id)
+        elif shard_of(name, len(shards)) == shard.n:
+            mode, same_name = "check", shard.record(name)
+        else:
+            mode, same_name = "", shard.record(execution_id)
+        keys = [shard.name(machine_name, name), shard.record(execution_id), shard.ready,
+                shard.index_machine(machine_name), shard.index_status(Status.RUNNING),
+                shard.versions, same_name]
+        args = [execution_id, input_hash, pack_record(record), work_item(execution_id, _STARTED),
+                record["start"], machine_name, "", mode]
+        result = await self._starts.run(keys, args)
+        if result[0] == StartReply.NO_VERSION:
+            latest = await self._store.retry(
+                lambda: self._client.hget(machine(machine_name), "latest"), give_up_s=WAIT_S)
+            if latest is None:
+                return Started(StartReply.NO_VERSION)
+            args[6] = int(latest)
+            result = await self._starts.run(keys, args)
+        reply = StartReply(result[0])
+        if reply == StartReply.NAME_TAKEN:
+            return Started(reply)
+        return Started(reply, result[1].decode(), int(result[2]) if len(result) > 2 else 0)
+
+    async def load(self, execution_id: str) -> Execution | None:
+        """The execution record (interpreter.records), or None."""
+        key = self._shard(execution_id).record(execution_id)
+        raw = await self._store.retry(lambda: self._client.hget(key, "r"), give_up_s=WAIT_S)
+        return None if raw is None else unpack_record(raw)
+
+    async def history_page(self, execution_id: str, after: int,
+                           limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Events ``after + 1`` to ``after + limit`` of the root's history, and whether more
+        follow."""
+        key = self._shard(execution_id).history(execution_id)
+        entries = await self._store.retry(lambda: self._client.lrange(key, after, after + limit),
+                                          give_up_s=WAIT_S)
+        return read_history(entries[:limit], after + 1), len(entries) > limit
+
+    async def stop(self, execution_id: str, error: str | None, cause: str | None) -> None:
+        """Ask the workers to abort the execution (a ``StopRequested`` work item)."""
+        shard = self._shard(execution_id)
+        message = work_item(execution_id, {"type": "StopRequested", "error": error, "cause": cause})
+        await self._store.retry(lambda: self._client.xadd(shard.ready, {"m": message}),
+                                give_up_s=WAIT_S)
+
+    async def list_page(self, machine_name: str | None, status: Status | None, limit: int,
+                        after: Row | None) -> list[tuple[Row, Execution]]:
+        """Up to ``limit`` root executions, newest first (then by id, descending), after the
+        row ``after``: listed by ``machine_name``, else by ``status``, else all; each with
+        its record.  Index rows whose record has expired (or whose status no longer
+        matches) are passed over."""
+        top = "+inf" if after is None else str(after[0])
+        found: list[tuple[Row, Execution]] = []
+        while len(found) < limit:
+            rows, exhausted = await self._index_rows(machine_name, status, top, after, limit + 16)
+            if not rows:
+                break
+            found.extend(await self._load_rows(rows, status))
+            after = rows[-1]
+            top = str(after[0])
+            if exhausted:
+                break
+        return found[:limit]
+
+    def _shard(self, execution_id: str) -> Shard:
+        return self._store.shard(execution_id)
+
+    async def _index_rows(self, machine_name: str | None, status: Status | None, top: str,
+                          after: Row | None, want: int) -> tuple[list[Row], bool]:
+        """Up to ``want`` index rows after ``after``, merged over the shards."""
+        def indexes(shard: Shard) -> Iterable[str]:
+            if machine_name is not None:
+                return [shard.index_machine(machine_name)]
+            if status is not None:
+                return [shard.index_status(status)]
+            return [shard.index_status(s) for s in Status]  # a root is in exactly one
+
+        async def read() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for shard in self._store.shards:
+                for key in indexes(shard):
+                    pipe.zrevrangebyscore(key, top, "-inf", start=0, num=want, withscores=True)
+            return await pipe.execute()  # type: ignore[no-any-return]
+
+        rows: list[Row] = []
+        exhausted = True
+        for part in await self._store.retry(read, give_up_s=WAIT_S):
+            exhausted = exhausted and len(part) < want
+            rows.extend((int(score), member.decode()) for member, score in part)
+        rows.sort(key=_newest_first)
+        if after is not None:
+            rows = [r for r in rows if _newest_first(r) > _newest_first(after)]
+        return rows[:want], exhausted and len(rows) <= want
+
+    async def _load_rows(self, rows: list[Row],
+                         status: Status | None) -> list[tuple[Row, Execution]]:
+        """The records of the rows' executions that still exist (and have ``status``)."""
+        async def load() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for _, xid in rows:
+                pipe.hget(self._shard(xid).record(xid), "r")
+            return await pipe.execute()  # type: ignore[no-any-return]
+
+        loaded = []
+        for row, raw in zip(rows, await self._store.retry(load, give_up_s=WAIT_S), strict=True):
+            if raw is None:
+                continue
+            record = unpack_record(raw)
+            if status is None or record["status"] == status:
+                loaded.append((row, record))
+        return loaded
+
+
+def _newest_first(row: Row) -> tuple[int, tuple[int, ...]]:
+    """Sort key of an index row (start ms, id): newest first, then by id descending."""
+    return -row[0], tuple(-ord(c) for c in row[1])

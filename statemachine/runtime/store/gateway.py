@@ -1,0 +1,52 @@
+"""The store as the service uses it: one connection and its named operations.
+
+``await Store.connect(settings)`` connects (riding out a Redis that is still starting)
+and offers the operations by subject: :attr:`~Store.machines`, :attr:`~Store.executions`,
+:attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`.  The
+workers build their own parts over a :class:`~statemachine.runtime.store.client.RedisStore`
+(see :mod:`statemachine.runtime.worker`).
+"""
+
+from __future__ import annotations
+
+from statemachine.runtime.settings import Settings
+from statemachine.runtime.store.callbacks import Activities, Callbacks
+from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.executions import Executions
+from statemachine.runtime.store.keys import Shard
+from statemachine.runtime.store.machines import Machines
+from statemachine.runtime.store.operations import Operations
+
+__all__ = ["Store"]
+
+
+class Store:
+    """Definitions, executions, callbacks, activities and operations over one Redis."""
+
+    def __init__(self, core: RedisStore) -> None:
+        self.core = core
+        self.settings = core.settings
+        self.machines = Machines(core)
+        self.executions = Executions(core)
+        self.callbacks = Callbacks(core)
+        self.activities = Activities(core)
+        self.operations = Operations(core)
+
+    @classmethod
+    async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> Store:
+        return cls(await RedisStore.connect(settings, wait_s=wait_s))
+
+    @property
+    def shards(self) -> list[Shard]:
+        return self.core.shards
+
+    def shard(self, execution_id: str) -> Shard:
+        return self.core.shard(execution_id)
+
+    async def healthy(self) -> bool:
+        """Redis answers PING within two seconds."""
+        return await self.core.reachable(2.0)
+
+    async def close(self) -> None:
+        self.executions.close()
+        await self.core.close()

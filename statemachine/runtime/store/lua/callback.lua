@@ -1,0 +1,34 @@
+-- callback.lua: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat.
+--
+-- The event is enqueued only while the record waits for this very token.  Success and
+-- failure also empty the record's token field, so a repeated callback is refused here
+-- (the caller reports TaskTimedOut, as AWS does for a closed task); the worker's
+-- compare-and-set would make it harmless anyway.
+--
+-- KEYS[1]  the execution's record hash
+-- KEYS[2]  the shard's ready stream
+-- ARGV[1]  token: the task token
+-- ARGV[2]  message: the work item to enqueue (codec.work_item)
+-- ARGV[3]  consume: "1" to consume the token (success, failure), "0" to keep it (heartbeat)
+-- Returns ENQUEUED, NOT_AWAITED (the token is not the one awaited) or NO_RECORD.
+
+local ENQUEUED = 1
+local NOT_AWAITED = 0
+local NO_RECORD = -1
+
+local record, ready = KEYS[1], KEYS[2]
+local token, message, consume = ARGV[1], ARGV[2], ARGV[3] == '1'
+
+local fields = redis.call('HMGET', record, 'token', 'status')
+local awaited, status = fields[1], fields[2]
+if status == false then
+  return NO_RECORD
+end
+if status ~= 'RUNNING' or awaited ~= token then
+  return NOT_AWAITED
+end
+if consume then
+  redis.call('HSET', record, 'token', '')
+end
+redis.call('XADD', ready, '*', 'm', message)
+return ENQUEUED

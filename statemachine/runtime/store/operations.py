@@ -1,0 +1,147 @@
+"""Operating the runtime: dead letters (listed, requeued) and the figures of ``/metrics``.
+
+A dead letter is known by ``<shard>-<entry id of the shard's dead-letter stream>``; the
+listing merges the shards' streams newest first, ordered by (entry id, shard).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from statemachine.interpreter.records import Status
+from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.codec import message_execution
+from statemachine.runtime.store.keys import INVOKERS_GROUP, STATS, WORKERS_GROUP, Shard
+from statemachine.runtime.store.machines import WAIT_S
+
+__all__ = ["DeadRef", "Operations", "RuntimeStats"]
+
+DeadRef = tuple[int, int, int]
+"""A dead letter's place in the merged listing: (entry ms, entry sequence, shard)."""
+
+
+@dataclass(slots=True)
+class RuntimeStats:
+    """What Redis says about the runtime right now, summed over the shards.
+
+    ``executions``: root executions by status (the status indexes: finished ones stay
+    counted until the sweeper drops them, once their records have expired); ``waiting``
+    and ``pending``: stream entries not yet delivered / delivered and not acknowledged, by
+    stream kind (``ready``, ``tasks``); ``timers`` set; ``dead`` letters; ``counters``:
+    the workers' totals from ``sm:stats``.
+    """
+
+    executions: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
+    waiting: dict[str, int] = field(default_factory=lambda: {"ready": 0, "tasks": 0})
+    pending: dict[str, int] = field(default_factory=lambda: {"ready": 0, "tasks": 0})
+    timers: int = 0
+    dead: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class Operations:
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self._client = store.client
+
+    async def dead_letters(self, limit: int,
+                           after: DeadRef | None) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` dead letters of every shard, newest first, after ``after``; and
+        whether more follow.  After a cursor, each shard's XREVRANGE starts at its entry id:
+        inclusive on the shards numbered below the cursor's, exclusive on the others."""
+        shards = self._store.shards
+
+        async def read() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for shard in shards:
+                top = "+"
+                if after is not None:
+                    top = f"{after[0]}-{after[1]}" if shard.n < after[2] else f"({after[0]}-{after[1]}"
+                pipe.xrevrange(shard.dead, top, "-", count=limit + 1)
+            return await pipe.execute()  # type: ignore[no-any-return]
+
+        rows: list[tuple[DeadRef, dict[str, Any]]] = []
+        for shard, entries in zip(shards, await self._store.retry(read, give_up_s=WAIT_S),
+                                  strict=True):
+            for entry_id, fields in entries:
+                ms, seq = entry_id.decode().split("-")
+                rows.append(((int(ms), int(seq), shard.n), _dead_letter(shard, entry_id, fields)))
+        rows.sort(key=lambda row: row[0], reverse=True)
+        return [letter for _, letter in rows[:limit]], len(rows) > limit
+
+    async def requeue(self, shard_number: int, entry_id: str) -> dict[str, Any] | None:
+        """Put a dead letter's message back on its stream as a new entry and delete the dead
+        letter, atomically (``requeue.lua``): ``{"stream", "kind", "entryId"}``, or None
+        when there is no such dead letter."""
+        shard = self._store.shards[shard_number]
+        keys = [shard.dead, shard.ready, shard.tasks]
+        result = await self._store.retry(lambda: self._store.script("requeue", keys, [entry_id]),
+                                         give_up_s=WAIT_S)
+        if not result:
+            return None
+        stream, new_id = (part.decode() for part in result)
+        return {"stream": stream, "kind": _stream_kind(shard, stream), "entryId": new_id}
+
+    async def stats(self) -> RuntimeStats:
+        """The :class:`RuntimeStats`, read in one pipeline (waits at most 2 s for Redis)."""
+        shards = self._store.shards
+
+        async def read() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for shard in shards:
+                for status in Status:
+                    pipe.zcard(shard.index_status(status))
+                pipe.xlen(shard.ready)
+                pipe.xpending(shard.ready, WORKERS_GROUP)
+                pipe.xlen(shard.tasks)
+                pipe.xpending(shard.tasks, INVOKERS_GROUP)
+                pipe.zcard(shard.timers)
+                pipe.xlen(shard.dead)
+            pipe.hgetall(STATS)
+            return await pipe.execute(raise_on_error=False)  # type: ignore[no-any-return]
+
+        replies = await self._store.retry(read, give_up_s=2.0)
+        stats = RuntimeStats()
+        width = len(Status) + 6
+        for n in range(len(shards)):
+            row = [_number(r) for r in replies[n * width:(n + 1) * width]]
+            for status, count in zip(Status, row, strict=False):
+                stats.executions[status] += count
+            ready_len, ready_pending, tasks_len, tasks_pending, timers, dead = row[len(Status):]
+            stats.waiting["ready"] += max(0, ready_len - ready_pending)
+            stats.waiting["tasks"] += max(0, tasks_len - tasks_pending)
+            stats.pending["ready"] += ready_pending
+            stats.pending["tasks"] += tasks_pending
+            stats.timers += timers
+            stats.dead += dead
+        counters = replies[-1] if isinstance(replies[-1], dict) else {}
+        stats.counters = {name.decode(): int(value) for name, value in counters.items()}
+        return stats
+
+
+def _number(reply: Any) -> int:
+    """A count from a stats pipeline reply (XPENDING's summary, an integer; 0 for an error
+    such as a consumer group that does not exist yet)."""
+    if isinstance(reply, dict):
+        return int(reply.get("pending") or 0)
+    return int(reply) if isinstance(reply, int) else 0
+
+
+def _stream_kind(shard: Shard, stream: str) -> str | None:
+    return "ready" if stream == shard.ready else "tasks" if stream == shard.tasks else None
+
+
+def _dead_letter(shard: Shard, entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:
+    """A dead-stream entry as the API shows it (the message as text: it may not be JSON)."""
+    def text(name: bytes) -> str:
+        return fields.get(name, b"").decode("utf-8", "replace")
+
+    stream, at = text(b"stream"), text(b"at")
+    return {
+        "id": f"{shard.n}-{entry_id.decode()}", "shard": shard.n, "stream": stream,
+        "kind": _stream_kind(shard, stream), "group": text(b"group"), "entryId": text(b"id"),
+        "executionId": message_execution(fields.get(b"m", b"")),
+        "message": text(b"m"), "error": text(b"error"), "consumer": text(b"consumer"),
+        "at": int(at) if at.isdigit() else None,
+    }

@@ -1,0 +1,216 @@
+"""A Plan: the operations of one ``commit.lua`` call, named as what they do.
+
+A worker turns one ``advance()`` decision into a Plan (``worker/plan.py``, a pure
+function) and hands it to :meth:`~statemachine.runtime.store.records.Records.commit`.
+The Plan knows the keys; its caller knows executions, timers, groups and tasks.  Guards
+come first (nothing is written unless each holds: the record's ``rev``, a group being
+open), then the operations in the order they were added; ``commit.lua``'s header
+describes each operation.
+
+Map inputs too large for one command are not operations of the script: they are written
+before it (:attr:`Plan.prewrites`), harmless if the commit is then refused, since the
+retry writes them again and only a child's first commit deletes its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from statemachine.runtime.store.codec import (
+    activity_task,
+    child_pieces,
+    child_started,
+    dispatch,
+    dumps,
+    timer_item,
+    work_item,
+)
+from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard, root_of
+
+__all__ = ["GroupState", "Plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """What stopping a Map/Parallel group needs to know: its ``next`` counter (the guard)
+    and the indexes of its started, unfinished children."""
+
+    next: str
+    running: list[int]
+
+
+class Plan:
+    """The arguments of ``commit.lua`` for one shard: keys by index, guards, operations."""
+
+    __slots__ = ("_index", "ack_id", "guards", "keys", "ops", "prewrites", "shard", "taken")
+
+    def __init__(self, shard: Shard, ack_id: str | bytes = "") -> None:
+        """``ack_id``: the ready-stream entry acknowledged with the commit ("" none)."""
+        self.shard = shard
+        self.keys: list[str] = [shard.ready]
+        self._index: dict[str, int] = {shard.ready: 1}
+        self.guards: list[Any] = []
+        self.ops: list[Any] = []
+        self.ack_id = ack_id
+        self.prewrites: list[tuple[str, dict[Any, Any]]] = []
+        self.taken: list[tuple[bytes, dict[bytes, bytes]]] = []
+
+    # -- the script's vocabulary -----------------------------------------------------------
+
+    def key(self, key: str) -> int:
+        index = self._index.get(key)
+        if index is None:
+            self.keys.append(key)
+            index = self._index[key] = len(self.keys)
+        return index
+
+    def guard(self, key: str, field: str, expected: Any) -> None:
+        """Apply nothing unless ``HGET key field`` equals ``expected`` ("" = missing)."""
+        self.guards += (self.key(key), field, expected)
+
+    def op(self, name: str, key: str, *args: Any) -> None:
+        self.ops += (name, self.key(key), len(args), *args)
+
+    def take(self, stream: str, group: str, consumer: str, count: int = 1) -> None:
+        """After the operations, read up to ``count`` new entries of ``stream`` for
+        ``consumer`` (XREADGROUP); the commit leaves them in :attr:`taken`."""
+        self.ops += ("TAKE", self.key(stream), 3, group, consumer, count)
+
+    def args(self) -> list[Any]:
+        return [self.ack_id, len(self.guards) // 3, *self.guards, *self.ops]
+
+    # -- records and history ---------------------------------------------------------------
+
+    def guard_record(self, execution_id: str, rev: int | None) -> None:
+        """Apply nothing unless the record's rev is ``rev`` (None: there is no record)."""
+        self.guard(self.shard.record(execution_id), "rev", "" if rev is None else str(rev))
+
+    def ack_dispatch(self, entry_id: bytes) -> None:
+        """Acknowledge (and delete) the task dispatch whose result this commit applies."""
+        self.op("ACK", self.shard.tasks, INVOKERS_GROUP, entry_id)
+
+    def write_record(self, execution_id: str, raw: bytes, rev: int, status: str,
+                     token: str) -> None:
+        """Store the record (``raw``, see codec.pack_record) with its rev, status and the
+        task token it waits for ("" none: callbacks are checked against this field)."""
+        self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev, "status", status,
+                "token", token)
+
+    def append_history(self, execution_id: str, events: Iterable[bytes]) -> None:
+        """Append stored events (codec.history_event) to the root's history, while the root
+        is RUNNING."""
+        events = list(events)
+        if events:
+            shard = self.shard
+            self.ops += ("HIST", self.key(shard.history(execution_id)), len(events) + 1,
+                         self.key(shard.record(root_of(execution_id))), *events)
+
+    def enqueue(self, execution_id: str, event: Mapping[str, Any]) -> None:
+        """A work item for ``execution_id`` on this shard's ready stream."""
+        self.op("XADD", self.shard.ready, "m", work_item(execution_id, event))
+
+    # -- tasks and timers --------------------------------------------------------------------
+
+    def dispatch(self, execution_id: str, command: Any) -> None:
+        """Add an ``InvokeTask`` to the outbox (the shard's tasks stream)."""
+        self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command))
+
+    def take_dispatch(self, consumer: str) -> None:
+        """Hand the dispatch just added to ``consumer`` (no stream read in between)."""
+        self.take(self.shard.tasks, INVOKERS_GROUP, consumer)
+
+    def activity_task(self, activity: str, execution_id: str, token: str, input: Any) -> None:
+        """Queue a task for the pollers of ``activity``."""
+        self.op("RPUSH", self.shard.activity(activity), activity_task(execution_id, token, input))
+
+    def set_timer(self, execution_id: str, timer_id: str, due: int,
+                  event: Mapping[str, Any]) -> None:
+        """Deliver ``event`` at ``due``; schedulers are woken when it becomes the shard's
+        earliest timer."""
+        shard = self.shard
+        self.ops += ("TIMER", self.key(shard.timers), 4, self.key(shard.timer_events), timer_id,
+                     due, timer_item(execution_id, timer_id, event))
+
+    def cancel_timer(self, timer_id: str) -> None:
+        self.op("ZREM", self.shard.timers, timer_id)
+        self.op("HDEL", self.shard.timer_events, timer_id)
+
+    # -- Map/Parallel groups -----------------------------------------------------------------
+
+    def begin_child(self, child_id: str, parent_id: str, group: str, index: int) -> None:
+        """A lazy child's first commit: only while it has no record and its group is open;
+        its stored input is deleted."""
+        self.guard_record(child_id, None)
+        self.guard(self.shard.group(parent_id, group), "closed", "0")
+        self.op("HDEL", self.shard.group_inputs(parent_id, group), index)
+
+    def open_group(self, parent_id: str, group: str, counters: Mapping[str, Any], spec: bytes,
+                   inputs: dict[int, bytes], first: list[int], chunk: int) -> None:
+        """Store the children's inputs (``chunk`` fields per command; more are written before
+        the commit), the group's counters (interpreter.children's, as hash fields) and spec,
+        and enqueue the lazy ``Started`` items of the children to begin with."""
+        shard = self.shard
+        inputs_key = shard.group_inputs(parent_id, group)
+        if len(inputs) > chunk:
+            self.prewrites.append((inputs_key, inputs))
+        elif inputs:
+            self.op("HSET", inputs_key, *(v for pair in inputs.items() for v in pair))
+        tc, tp = counters["tolerated_count"], counters["tolerated_percentage"]
+        self.op("HSET", shard.group(parent_id, group), "spec", spec, "kind", counters["kind"],
+                "total", counters["total"], "limit", counters["limit"], "next", counters["next"],
+                "running", counters["running"], "done", counters["done"],
+                "failed", counters["failed"], "closed", counters["closed"],
+                "tc", "" if tc is None else tc, "tp", "" if tp is None else tp)
+        if first:
+            self.op("SADD", shard.group_running(parent_id, group), *first)
+        for i in first:
+            self.op("XADD", shard.ready, "m", child_started(parent_id, group, i))
+
+    def drop_group(self, parent_id: str, group: str) -> None:
+        shard = self.shard
+        for key in (shard.group(parent_id, group), shard.group_inputs(parent_id, group),
+                    shard.group_results(parent_id, group), shard.group_running(parent_id, group)):
+            self.op("DEL", key)
+
+    def stop_children(self, parent_id: str, group: str, state: GroupState,
+                      error: str | None, cause: str | None) -> None:
+        """``StopRequested`` to every running child, and the group dropped (late ends are
+        ignored).  Guarded by the group's ``next``: a child started meanwhile refuses the
+        commit, and the retry sees it.  Children not begun yet find the group gone."""
+        self.guard(self.shard.group(parent_id, group), "next", state.next)
+        stop = {"type": "StopRequested", "error": error, "cause": cause}
+        for index in state.running:
+            self.enqueue(f"{parent_id}/{group}/{index}", stop)
+        self.drop_group(parent_id, group)
+
+    def child_finished(self, parent_id: str, group: str, index: int,
+                       outcome: Mapping[str, Any]) -> None:
+        """A Map/Parallel child ended: ``commit.lua`` applies interpreter.children's policy."""
+        shard, pieces = self.shard, child_pieces(parent_id, group)
+        self.ops += ("CHILD", self.key(shard.group(parent_id, group)), 12,
+                     self.key(shard.group_results(parent_id, group)),
+                     self.key(shard.group_running(parent_id, group)), index, dumps(outcome),
+                     dumps(outcome.get("status")), dumps(outcome.get("error")),
+                     dumps(outcome.get("cause")), dumps(parent_id), dumps(group),
+                     pieces.started_head, pieces.started_middle, pieces.stop)
+
+    # -- endings -----------------------------------------------------------------------------
+
+    def finish_root(self, execution_id: str, machine: str, name: str, status: str, start: int,
+                    retention_s: int) -> None:
+        """A root execution ended: listed under its final status; its record, history and
+        name entry expire after ``retention_s``."""
+        shard = self.shard
+        self.op("ZREM", shard.index_status("RUNNING"), execution_id)
+        self.op("ZADD", shard.index_status(status), start, execution_id)
+        self.op("EXPIRE", shard.record(execution_id), retention_s)
+        self.op("EXPIRE", shard.history(execution_id), retention_s)
+        self.op("EXPIRE", shard.name(machine, name), retention_s)
+
+    def finish_child(self, execution_id: str, parent_id: str, group: str, index: int,
+                     outcome: Mapping[str, Any], retention_s: int) -> None:
+        """A child ended: its record expires, its outcome goes to its group."""
+        self.op("EXPIRE", self.shard.record(execution_id), retention_s)
+        self.child_finished(parent_id, group, index, outcome)

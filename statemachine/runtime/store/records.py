@@ -1,0 +1,126 @@
+"""What a worker's transitions read and write: records, definitions, groups, commits.
+
+Loads of records go through one :class:`~statemachine.runtime.store.pipe.CommandBatch`
+and commits through one :class:`~statemachine.runtime.store.pipe.ScriptBatch` of
+``commit.lua``, so the transitions of one event-loop turn share a round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.codec import loads
+from statemachine.runtime.store.keys import Shard, machine
+from statemachine.runtime.store.pipe import CommandBatch, ScriptBatch
+from statemachine.runtime.store.plan import GroupState, Plan
+from statemachine.runtime.store.scripts import CommitReply
+
+__all__ = ["ChildStart", "Records"]
+
+
+@dataclass(slots=True)
+class ChildStart:
+    """What a lazy child's ``Started`` finds: its record if it has one (then there is
+    nothing to build), else its stored input and its group's spec (None when gone)."""
+
+    record: bytes | None
+    input: bytes | None
+    spec: bytes | None
+
+
+class Records:
+    """The transitions' reads and the commit, over the store's connection."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+        self._client = store.client
+        self._commits = ScriptBatch(store, "commit")
+        self._reads = CommandBatch(store)
+
+    def close(self) -> None:
+        self._commits.close()
+        self._reads.close()
+
+    async def load(self, shard: Shard, execution_id: str) -> bytes | None:
+        """The stored record (codec.unpack_record), or None."""
+        raw: bytes | None = await self._reads.run("HGET", shard.record(execution_id), "r")
+        return raw
+
+    async def load_child(self, shard: Shard, child_id: str, parent_id: str, group: str,
+                         index: int, *, first: bool, spec: bool) -> ChildStart:
+        """A lazy child's state in one round trip.  The first attempt reads only the input
+        (and the spec when ``spec``): the child's first commit deletes the input, so one
+        still stored means no record yet, barring a race the commit's guards catch.  A
+        retry reads the record and the group's ``closed`` too: a record, or a closed group,
+        means there is no child to begin."""
+        record_key = shard.record(child_id)
+        group_key = shard.group(parent_id, group)
+        pipe = self._client.pipeline(transaction=False)
+        if not first:
+            pipe.hget(record_key, "r")
+            pipe.hget(group_key, "closed")
+        if spec:
+            pipe.hget(group_key, "spec")
+        pipe.hget(shard.group_inputs(parent_id, group), index)
+        got = await pipe.execute()
+        if not first and (got[0] is not None or got[1] != b"0"):
+            return ChildStart(got[0], None, None)
+        found = ChildStart(None, got[-1], got[-2] if spec else None)
+        if found.input is None or (spec and found.spec is None):
+            # begun already, or its group is gone: whatever record it has
+            return ChildStart(await self._client.hget(record_key, "r"), None, None)
+        return found
+
+    async def definition(self, name: str, version: int) -> dict[str, Any] | None:
+        """A stored state machine version: ``{"definition", "createdAt"}``."""
+        raw = await self._client.hget(machine(name), f"v:{version}")
+        return None if raw is None else loads(raw)
+
+    async def outcomes(self, shard: Shard, parent_id: str, group: str,
+                       total: int) -> list[bytes | None]:
+        """A finished group's children's outcomes by index (None: lost)."""
+        key = shard.group_results(parent_id, group)
+        return await self._store.hmget_chunked(key, list(range(total)),
+                                               self._store.settings.input_chunk)
+
+    async def group_state(self, shard: Shard, parent_id: str, group: str) -> GroupState | None:
+        """A group's ``next`` counter and running children (None: the group is gone)."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hget(shard.group(parent_id, group), "next")
+        pipe.smembers(shard.group_running(parent_id, group))
+        nxt, running = await pipe.execute()
+        if nxt is None:
+            return None
+        return GroupState(nxt.decode(), sorted(int(i) for i in running))
+
+    async def awaits(self, shard: Shard, execution_id: str, token: str) -> bool:
+        """Whether the execution is RUNNING and waits for the task with ``token``."""
+        status, awaited = await self._client.hmget(shard.record(execution_id), ["status", "token"])
+        return status == b"RUNNING" and awaited is not None and awaited.decode() == token
+
+    async def ack_dispatch(self, shard: Shard, execution_id: str, entry_id: bytes,
+                           token: str) -> None:
+        """Acknowledge a dispatch that leads to no transition here: a callback task (its
+        result comes later) or one whose execution moved on (``result.lua``)."""
+        await self._store.script("result", [shard.tasks, shard.ready, shard.record(execution_id)],
+                                 [entry_id, b"", token])
+
+    async def commit(self, plan: Plan) -> tuple[bool, int]:
+        """Run ``commit.lua`` for ``plan``: (True, 0) when applied, (False, guard number)
+        when refused.  Sent in one pipeline with the other commits of the same event-loop
+        turn; dispatches the commit took (TAKE) are left in ``plan.taken``."""
+        for key, mapping in plan.prewrites:
+            await self._store.hset_chunked(key, mapping, self._store.settings.input_chunk)
+        result = await self._commits.run(plan.keys, plan.args())
+        if result[0] != CommitReply.APPLIED:
+            return False, int(result[1])
+        if len(result) > 1:
+            plan.taken = [(entry_id, _fields(flat)) for entry_id, flat in result[1]]
+        return True, 0
+
+
+def _fields(flat: list[bytes]) -> dict[bytes, bytes]:
+    """A stream entry's fields as XREADGROUP gives them inside a script (a flat list)."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))

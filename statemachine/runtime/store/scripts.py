@@ -1,0 +1,91 @@
+"""The Lua scripts of ``lua/`` and their reply codes.
+
+Every multi-key write of the runtime is one of these scripts (atomic on a single Redis and
+on a Redis Cluster alike, since each touches the keys of one shard only, or one global
+hash).  Each file begins with the list of its KEYS and names its ARGV; the numbers it
+replies with are named there (``local CREATED = 1``) and, with the same names, in the
+``IntEnum`` classes below (``tests/runtime/test_codec.py`` checks they agree).
+
+A :class:`Script` runs by SHA (EVALSHA) and loads its source again when Redis answers
+NOSCRIPT (after a restart empties the script cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from redis import exceptions as rexc
+
+__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "CallbackReply", "CommitReply", "PromoteReply",
+           "RaiseReply", "ResultReply", "Script", "StartReply"]
+
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+SCRIPTS = ("commit", "promote", "result", "start", "callback", "dead", "requeue", "sweep",
+           "raise_version")
+
+
+class StartReply(IntEnum):
+    """``start.lua``'s first reply value."""
+
+    CREATED = 1
+    EXISTS = 0
+    OTHER_INPUT = -1
+    NO_VERSION = -2
+    NAME_TAKEN = -3
+
+
+class CommitReply(IntEnum):
+    """``commit.lua``'s first reply value (REFUSED comes with the failed guard's number)."""
+
+    APPLIED = 1
+    REFUSED = 0
+
+
+class CallbackReply(IntEnum):
+    ENQUEUED = 1
+    NOT_AWAITED = 0
+    NO_RECORD = -1
+
+
+class ResultReply(IntEnum):
+    COMMITTED = 1
+    ALREADY_ACKED = 0
+
+
+class PromoteReply(IntEnum):
+    """``promote.lua``'s second reply value when no timer is left on the shard."""
+
+    NO_TIMER = -1
+
+
+class RaiseReply(IntEnum):
+    RAISED = 1
+    KEPT = 0
+
+
+REPLIES: dict[str, type[IntEnum]] = {
+    "start": StartReply, "commit": CommitReply, "callback": CallbackReply, "result": ResultReply,
+    "promote": PromoteReply, "raise_version": RaiseReply,
+}
+"""The reply codes of each script that has any (the test reads the Lua side's)."""
+
+
+class Script:
+    """One Lua file, run by SHA with a NOSCRIPT fallback."""
+
+    __slots__ = ("name", "sha", "source")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.source = (LUA_DIR / f"{name}.lua").read_text()
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+
+    async def __call__(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except rexc.NoScriptError:
+            await client.script_load(self.source)
+            return await client.evalsha(self.sha, len(keys), *keys, *args)

@@ -1,0 +1,107 @@
+"""The workers' side of the streams: reading, claiming, leases, acks, dead letters.
+
+Each shard has two streams with a consumer group each: ``ready`` (work items, group
+"workers") and ``tasks`` (task dispatches, group "invokers").  A :class:`StreamGroup` is
+one kind of them over every shard; a worker's consumer reads each kind through its own.
+Entries come back as ``(stream, [(entry id, fields), ...])``, the stream by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.keys import INVOKERS_GROUP, WORKERS_GROUP, Shard
+
+__all__ = ["Backlog", "Entries", "StreamGroup", "backlog", "leases"]
+
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+"""A stream's entries as read: (entry id, fields); fields are empty for an entry deleted
+after it was delivered (XAUTOCLAIM reports those)."""
+
+
+class StreamGroup:
+    """One kind of stream (``ready`` or ``tasks``) on every shard, and its consumer group."""
+
+    def __init__(self, store: RedisStore, kind: Literal["ready", "tasks"]) -> None:
+        self._store = store
+        self._client = store.client
+        self.kind = kind
+        self.group = WORKERS_GROUP if kind == "ready" else INVOKERS_GROUP
+        self.shards: dict[str, Shard] = {
+            (shard.ready if kind == "ready" else shard.tasks): shard for shard in store.shards}
+        self._by_name = {name.encode(): name for name in self.shards}
+
+    async def read(self, consumer: str, streams: Iterable[str], count: int,
+                   block_ms: int | None = None) -> list[tuple[str, Entries]]:
+        """New entries of ``streams`` for ``consumer``, up to ``count`` per stream (one
+        XREADGROUP for them all, blocking up to ``block_ms`` when none has any)."""
+        reply = await self._client.xreadgroup(self.group, consumer, dict.fromkeys(streams, ">"),
+                                              count=count, block=block_ms)
+        return [(self._by_name[name], entries) for name, entries in reply or ()]
+
+    async def claim_idle(self, consumer: str, lease_ms: int, count: int) -> list[tuple[str, Entries]]:
+        """Take over every stream's entries idle longer than ``lease_ms`` (a dead worker's),
+        up to ``count`` per stream (XAUTOCLAIM, pipelined)."""
+        pipe = self._client.pipeline(transaction=False)
+        for name in self.shards:
+            pipe.xautoclaim(name, self.group, consumer, lease_ms, "0-0", count=count)
+        replies = await pipe.execute()
+        return [(name, reply[1]) for name, reply in zip(self.shards, replies, strict=True)]
+
+    async def ack(self, stream: str, entry_id: bytes) -> None:
+        """Acknowledge and delete an entry handled without a commit."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.xack(stream, self.group, entry_id)
+        pipe.xdel(stream, entry_id)
+        await pipe.execute()
+
+    async def dead_letter(self, stream: str, entry_id: bytes, message: bytes, error: str,
+                          consumer: str, now: int) -> tuple[int, str | None]:
+        """After handling an entry raised: (deliveries so far, the dead letter's id once the
+        entry has been moved to its shard's dead-letter stream, else None), see dead.lua."""
+        shard = self.shards[stream]
+        args = [self.group, entry_id, self._store.settings.max_deliveries, message, error,
+                consumer, now]
+        delivered, dead = await self._store.script("dead", [stream, shard.dead], args)
+        return int(delivered), (f"{shard.n}-{dead.decode()}" if dead else None)
+
+
+async def leases(store: RedisStore, consumer: str, held: Mapping[str, Iterable[bytes]]) -> None:
+    """Reset the idle time of the entries ``consumer`` holds (by stream), so XAUTOCLAIM
+    leaves them alone."""
+    group_of = {}
+    for shard in store.shards:
+        group_of[shard.ready] = WORKERS_GROUP
+        group_of[shard.tasks] = INVOKERS_GROUP
+    pipe = store.client.pipeline(transaction=False)
+    for stream, ids in held.items():
+        ids = list(ids)
+        if ids:
+            pipe.xclaim(stream, group_of[stream], consumer, 0, ids, justid=True)
+    await pipe.execute()
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What is left to do over every shard: stream entries (waiting or delivered and not
+    acknowledged: an acknowledged entry is deleted) and the earliest timer's due time."""
+
+    entries: int
+    next_timer: int | None
+
+
+async def backlog(store: RedisStore) -> Backlog:
+    """The :class:`Backlog` now: one MULTI, so no commit or promotion (which move work
+    between a shard's streams and timers atomically) falls between two of its reads."""
+    pipe = store.client.pipeline(transaction=True)
+    for shard in store.shards:
+        pipe.zrange(shard.timers, 0, 0, withscores=True)
+        pipe.xlen(shard.ready)
+        pipe.xlen(shard.tasks)
+    replies: list[Any] = await pipe.execute()
+    entries = sum(replies[n] for n in range(len(replies)) if n % 3 != 0)
+    dues = [int(reply[0][1]) for reply in replies[0::3] if reply]
+    return Backlog(entries, min(dues) if dues else None)

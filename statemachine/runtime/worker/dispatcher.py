@@ -1,0 +1,75 @@
+"""The dispatcher: task dispatches in, tasks performed, their results applied right here.
+
+Hands (``invoke_concurrency`` of them) take dispatches from the tasks inbox (the outbox of
+every shard) and perform each with :class:`~statemachine.runtime.invokers.Invokers`.  A
+result is applied at once (:meth:`Transitions.apply`), the transition it causes committed
+together with the dispatch's ack: no hop through the ready stream, and a crash in between
+delivers the dispatch again, with the same ``Idempotency-Key``.  A callback task (its
+result comes later, through the API) is just acknowledged.  A dispatch taken over from
+another worker, or requeued, is checked first: one whose execution no longer waits for its
+token (stopped, timed out) is dropped unperformed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+from statemachine.interpreter.commands import invoke_task
+from statemachine.interpreter.events import TaskFailed, TaskSucceeded
+from statemachine.runtime.invokers import Invokers
+from statemachine.runtime.invokers.base import TaskResult
+from statemachine.runtime.store import Records
+from statemachine.runtime.store.codec import read_dispatch
+from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
+from statemachine.runtime.worker.housekeeping import Housekeeping
+from statemachine.runtime.worker.loops import Stats
+from statemachine.runtime.worker.transitions import Transitions
+
+__all__ = ["Dispatcher"]
+
+
+def task_result(event: TaskResult) -> str:
+    """The ``sm:stats`` field counting a performed task by its result."""
+    if event is None:
+        return "tasks:sent"  # a callback task: the result comes later
+    if event["type"] == "TaskSucceeded":
+        return "tasks:succeeded"
+    return "tasks:timed_out" if event.get("error") == "States.Timeout" else "tasks:failed"
+
+
+class Dispatcher:
+    """Performs task dispatches and applies their results."""
+
+    def __init__(self, records: Records, inbox: Inbox, transitions: Transitions,
+                 invokers: Invokers, stats: Stats, housekeeping: Housekeeping) -> None:
+        self._records = records
+        self._inbox = inbox
+        self._transitions = transitions
+        self.invokers = invokers
+        self._stats = stats
+        self._housekeeping = housekeeping
+
+    async def run(self) -> None:
+        """The hands: dispatches until the inbox ends."""
+        inbox = self._inbox
+        await asyncio.gather(*(inbox.serve(self.dispatch, self._housekeeping.dead_letter)
+                               for _ in range(inbox.capacity)))
+
+    async def close(self) -> None:
+        await self.invokers.close()
+
+    async def dispatch(self, item: Item, cached: Cached | None = None) -> Follow | None:
+        """Perform one task and apply its result, the dispatch acknowledged by the commit."""
+        shard, _, entry_id, message, fresh = item
+        stored = read_dispatch(message)
+        xid, token = stored.execution, stored.token
+        if fresh or await self._records.awaits(shard, xid, token):
+            event = await self.invokers.invoke(invoke_task(stored.command))
+            self._stats.counts[task_result(event)] += 1
+            if event is not None:
+                result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
+                return await self._transitions.apply(shard, xid, result, None, entry_id,
+                                                     dispatch=True, cached=cached)
+        await self._records.ack_dispatch(shard, xid, entry_id, token)
+        return None

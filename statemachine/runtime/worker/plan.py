@@ -1,0 +1,166 @@
+"""From a decision to a plan: everything one transition writes, as the operations of one commit.
+
+:meth:`Planner.plan` is pure (no I/O, no clock): given the record as loaded, the
+``advance()`` decision and what the transition read besides (the state of the groups it
+stops), it returns the :class:`~statemachine.runtime.store.Plan` that ``commit.lua``
+applies atomically — the compare-and-set guard, the history, the record, task dispatches,
+timers, Map/Parallel groups, the listing indexes, the acknowledgement — and so it is
+tested without Redis (``tests/runtime/test_plan.py``).
+
+Map and Parallel: ``StartChildren`` stores the children's inputs by index, the group's
+counters and spec, and enqueues ``Started`` items for the first ``MaxConcurrency``
+children; no child record exists yet (the worker taking a child's ``Started`` builds it
+from the spec and its input).  A child's final commit applies the policy of
+:mod:`statemachine.interpreter.children` inside ``commit.lua``: outcome by index, counters,
+the next ``Started`` items, the verdict — atomically with the child's own end, so siblings
+finish in parallel without any lock or retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Literal, TypedDict, assert_never
+
+from statemachine.interpreter import children
+from statemachine.interpreter.commands import (
+    CancelTimer,
+    Continue,
+    Finish,
+    InvokeTask,
+    StartChildren,
+    StartTimer,
+    StopChildren,
+)
+from statemachine.interpreter.events import Event
+from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
+from statemachine.interpreter.step import Decision
+from statemachine.runtime.invokers import kind
+from statemachine.runtime.settings import Settings
+from statemachine.runtime.store import GroupState, Plan, Shard
+from statemachine.runtime.store.codec import ChildLink, dumps, history_event, pack_record
+
+__all__ = ["GroupSpec", "Planned", "Planner"]
+
+Planned = tuple[Plan, bool, bytes]
+"""A plan, whether it sets a timer due soon (wake the scheduler), the record it writes."""
+
+_CONTINUE = {"type": "Continue"}
+
+
+class GroupSpec(TypedDict):
+    """A Map/Parallel group's spec (``spec`` of ``sm:T:g:...``): what
+    ``interpreter.step.child_execution`` needs to build a child besides its own input.
+    ``items``: whether the Map's item values are kept (``[input, item]`` per child)."""
+
+    kind: Literal["map", "parallel"]
+    paths: list[JsonPath]
+    vars: dict[str, Any]
+    items: bool
+    execution_input: bool
+    parent: ParentFields
+
+
+class Planner:
+    """Turns decisions into plans for one worker (its settings and consumer name)."""
+
+    def __init__(self, settings: Settings, consumer: str) -> None:
+        self.settings = settings
+        self.consumer = consumer
+
+    def plan(self, shard: Shard, decision: Decision, event: Event, now: int, *,
+             loaded: Execution, child: ChildLink | None, entry_id: bytes, dispatch: bool,
+             groups: Mapping[str, GroupState | None]) -> Planned:
+        """The plan of one transition of ``loaded`` (which ``child`` begins, when it is a
+        lazy child's first), acknowledging ``entry_id``: a ready work item, or with
+        ``dispatch`` a task dispatch whose result this is (then a task the decision sends is
+        taken for this worker, to be performed next).  ``groups``: the state of each group
+        a ``StopChildren`` stops (None: gone)."""
+        ex = decision.execution
+        xid = ex["id"]
+        plan = Plan(shard, b"" if dispatch else entry_id)
+        if dispatch:
+            plan.ack_dispatch(entry_id)
+        if child is None:
+            plan.guard_record(xid, loaded["rev"])
+        else:
+            plan.begin_child(xid, *child)
+        plan.append_history(xid, map(history_event, decision.history))
+        raw = pack_record(ex)
+        token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
+        plan.write_record(xid, raw, ex["rev"], ex["status"], token)
+        if event["type"] == "ChildrenFinished":
+            plan.drop_group(xid, event["group"])
+        soon = False
+        for command in decision.commands:
+            match command:
+                case InvokeTask():
+                    resource = command.resource or ""
+                    if kind(resource) == "activity":
+                        plan.activity_task(resource.rsplit(":", 1)[1], xid, command.token,
+                                           command.input)
+                    else:
+                        plan.dispatch(xid, command)
+                        if dispatch:
+                            plan.take_dispatch(self.consumer)
+                case StartTimer():
+                    plan.set_timer(xid, command.id, command.due, command.event)
+                    soon = soon or command.due - now < self.settings.timer_max_sleep_ms
+                case CancelTimer(id=timer):
+                    plan.cancel_timer(timer)
+                case Continue():  # a long run-through goes on in its own work item
+                    plan.enqueue(xid, _CONTINUE)
+                case StartChildren():
+                    self._start_children(plan, ex, command)
+                case StopChildren(group=group):
+                    state = groups.get(group)
+                    if state is not None:
+                        plan.stop_children(xid, group, state, command.error, command.cause)
+                case Finish():
+                    self._finish(plan, ex, command)
+                case _:
+                    assert_never(command)
+        return plan, soon, raw
+
+    def _start_children(self, plan: Plan, parent: Execution, command: StartChildren) -> None:
+        """Open a group: inputs by index, counters and spec, ``Started`` for the first children.
+
+        The spec carries what ``interpreter.step.child_execution`` needs besides the input:
+        the root's input only when the children can read ``$$.Execution.Input``.
+        """
+        s = self.settings
+        policy = command
+        if not policy.max_concurrency:
+            policy = replace(command, max_concurrency=s.children_in_flight)
+        counters, first = children.open_group(policy)
+        pid = parent["id"]
+        inputs, items = command.inputs, command.items
+        stored = {i: dumps([inputs[i], items[i] if items is not None else None])
+                  for i in range(len(inputs))}
+        execution_input = command.execution_input
+        root: Root = parent["root"] or {"id": pid, "name": parent["name"],
+                                        "input": parent["input"], "start": parent["start"]}
+        if not execution_input:
+            root = {**root, "input": None}
+        spec: GroupSpec = {
+            "kind": command.kind, "paths": command.paths, "vars": command.vars or {},
+            "items": items is not None, "execution_input": execution_input,
+            "parent": {
+                "id": pid, "name": parent["name"], "machine": parent["machine"],
+                "machine_version": parent["machine_version"], "salt": parent["salt"],
+                "input": None, "start": parent["start"], "root": root,
+            },
+        }
+        plan.open_group(pid, command.group, counters, dumps(spec), stored, first,
+                        s.input_chunk)
+
+    def _finish(self, plan: Plan, ex: Execution, command: Finish) -> None:
+        """A root is listed under its final status; a child's end goes to its group."""
+        keep = self.settings.retention_s
+        link = ex["parent"]
+        if link is None:
+            plan.finish_root(ex["id"], ex["machine"], ex["name"], ex["status"], ex["start"], keep)
+            return
+        outcome = {"status": command.status, "output": command.output, "error": command.error,
+                   "cause": command.cause}
+        plan.finish_child(ex["id"], link["id"], link["group"], link["index"], outcome, keep)

@@ -1,0 +1,198 @@
+"""Transitions: a work item in, load → ``advance()`` → plan → commit, the item acknowledged.
+
+Hands (``concurrency`` of them) take work items from the ready inbox.  Each is applied to
+its execution: the record is loaded, ``advance()`` decides (each machine version compiled
+once), :class:`~statemachine.runtime.worker.plan.Planner` turns the decision into a plan,
+and ``commit.lua`` applies it under a compare-and-set on the record's ``rev``.  A refused
+commit (the record moved on) is retried from a fresh load; a duplicate item then finds
+nothing to do and is just acknowledged.
+
+The dispatcher applies task results through :meth:`Transitions.apply` too: the transition
+commits together with the dispatch's ack.  A commit that sends a task then takes that
+dispatch for this worker (TAKE) and returns it with the record just written, to be
+performed next with no stream read and no record load in between (the record is still
+guarded by its rev, so a change made meanwhile refuses the commit and a fresh load
+follows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import cast
+
+from statemachine.interpreter.commands import StopChildren
+from statemachine.interpreter.events import ChildOutcome, ChildrenFinished, Event
+from statemachine.interpreter.records import Execution
+from statemachine.interpreter.step import advance, child_execution
+from statemachine.language.model import Machine, compile_machine
+from statemachine.language.scope import MISSING
+from statemachine.runtime.settings import Settings
+from statemachine.runtime.store import GroupState, Records, Shard, StreamGroup
+from statemachine.runtime.store.codec import (
+    ChildLink,
+    Delivered,
+    GroupTotal,
+    loads,
+    read_work_item,
+    unpack_record,
+)
+from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
+from statemachine.runtime.worker.housekeeping import Housekeeping
+from statemachine.runtime.worker.loops import Stats, log
+from statemachine.runtime.worker.plan import GroupSpec, Planner
+
+__all__ = ["Transitions"]
+
+SPEC_CACHE = 256
+"""Map/Parallel group specs kept (read once per group, not once per child)."""
+LOST_OUTCOME: ChildOutcome = {"status": "FAILED", "output": None, "error": "States.Runtime",
+                              "cause": "lost child outcome"}
+
+
+class Transitions:
+    """Applies events to executions: the hands of the ready inbox, and task results."""
+
+    def __init__(self, records: Records, inbox: Inbox, tasks: StreamGroup, planner: Planner,
+                 settings: Settings, stats: Stats, housekeeping: Housekeeping,
+                 timer_set: Callable[[], None]) -> None:
+        self._records = records
+        self._inbox = inbox
+        self._ready = inbox.streams
+        self._tasks = tasks
+        self._planner = planner
+        self._settings = settings
+        self._stats = stats
+        self._housekeeping = housekeeping
+        self._timer_set = timer_set
+        self._machines: dict[tuple[str, int], Machine] = {}
+        self._loading: dict[tuple[str, int], asyncio.Future[Machine | None]] = {}
+        self._specs: dict[tuple[str, str], GroupSpec] = {}
+
+    async def run(self) -> None:
+        """The hands: work items until the inbox ends."""
+        inbox = self._inbox
+        await asyncio.gather(*(inbox.serve(self.process, self._housekeeping.dead_letter)
+                               for _ in range(inbox.capacity)))
+
+    async def process(self, item: Item, cached: Cached | None = None) -> Follow | None:
+        """Apply one work item."""
+        shard, _, entry_id, message, _ = item
+        work = read_work_item(message)
+        return await self.apply(shard, work.execution, work.event, work.link, entry_id)
+
+    async def apply(self, shard: Shard, execution_id: str, event: Delivered,
+                    child: ChildLink | None, entry_id: bytes, *, dispatch: bool = False,
+                    cached: Cached | None = None) -> Follow | None:
+        """Deliver ``event``: load, advance, commit, acknowledging ``entry_id`` with the
+        commit (or alone when there is nothing to do).  ``entry_id`` is a ready work item,
+        or with ``dispatch`` a task dispatch whose result ``event`` is: until the commit the
+        dispatch stays pending, so a crash performs the task again.  ``child``: a lazy
+        Map/Parallel child's link, when ``event`` is its ``Started``."""
+        if cached is not None and cached[0] != execution_id:
+            cached = None
+        streams = self._tasks if dispatch else self._ready
+        stream = shard.tasks if dispatch else shard.ready
+        for attempt in range(self._settings.commit_retries):
+            now = int(time.time() * 1000)
+            record: Execution | None
+            if attempt == 0 and cached is not None:
+                record, begins = unpack_record(cached[1]), None
+            else:
+                record, begins = await self._load(shard, execution_id, child, now, attempt == 0)
+            if record is None:
+                await streams.ack(stream, entry_id)
+                return None
+            machine = await self._machine(record["machine"], record["machine_version"])
+            if machine is None:
+                log.error("no definition %s v%s for %s", record["machine"],
+                          record["machine_version"], execution_id)
+                await streams.ack(stream, entry_id)
+                return None
+            current: Event
+            if "total" in event:  # a group all done: its outcomes are read back by index
+                current = await self._with_outcomes(shard, record, cast(GroupTotal, event))
+            else:
+                current = event
+            decision = advance(machine, record, current, now=now)
+            if decision.execution is record:
+                await streams.ack(stream, entry_id)
+                return None
+            groups: dict[str, GroupState | None] = {}
+            for command in decision.commands:
+                if isinstance(command, StopChildren):
+                    groups[command.group] = await self._records.group_state(
+                        shard, execution_id, command.group)
+            plan, soon, raw = self._planner.plan(
+                shard, decision, current, now, loaded=record, child=begins, entry_id=entry_id,
+                dispatch=dispatch, groups=groups)
+            applied, _ = await self._records.commit(plan)
+            if applied:
+                self._stats.transitions += 1
+                if soon:
+                    self._timer_set()
+                if not plan.taken:
+                    return None
+                taken_id, fields = plan.taken[0]
+                return (shard, shard.tasks, taken_id, fields[b"m"], True), (execution_id, raw)
+            self._stats.counts["conflicts"] += 1
+        log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
+        return None
+
+    async def _load(self, shard: Shard, execution_id: str, child: ChildLink | None, now: int,
+                    first: bool) -> tuple[Execution | None, ChildLink | None]:
+        """The record to advance, and the child link when the record is a lazy child's that
+        the commit creates (built from the group's spec and the child's stored input)."""
+        if child is None:
+            raw = await self._records.load(shard, execution_id)
+            return (None if raw is None else unpack_record(raw)), None
+        pid, group, index = child
+        spec = self._specs.get((pid, group))
+        found = await self._records.load_child(shard, execution_id, pid, group, index,
+                                               first=first, spec=spec is None)
+        if found.input is None:
+            return (None if found.record is None else unpack_record(found.record)), None
+        if spec is None:
+            assert found.spec is not None
+            if len(self._specs) >= SPEC_CACHE:
+                self._specs.clear()
+            spec = self._specs[(pid, group)] = cast(GroupSpec, loads(found.spec))
+        child_input, item = loads(found.input)
+        record = child_execution(spec["parent"], group, spec["kind"], spec["paths"], index,
+                                 child_input, item if spec["items"] else MISSING, spec["vars"],
+                                 spec["execution_input"], now)
+        return record, child
+
+    async def _machine(self, name: str, version: int) -> Machine | None:
+        """A machine version, read and compiled once however many items ask at the same time."""
+        key = (name, version)
+        found = self._machines.get(key)
+        if found is not None:
+            return found
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = self._loading[key] = asyncio.ensure_future(self._compile(name, version))
+        try:
+            return await asyncio.shield(loading)
+        finally:
+            if loading.done():
+                self._loading.pop(key, None)
+
+    async def _compile(self, name: str, version: int) -> Machine | None:
+        stored = await self._records.definition(name, version)
+        if stored is None:
+            return None
+        found = self._machines[(name, version)] = compile_machine(stored["definition"])
+        return found
+
+    async def _with_outcomes(self, shard: Shard, record: Execution,
+                             event: GroupTotal) -> ChildrenFinished:
+        """The ``ChildrenFinished`` to deliver: with the outcomes read back by index (none
+        when the record no longer waits for the group: the event is stale then)."""
+        group = event["group"]
+        if record["waiting"] != "children" or record["group"] != group:
+            return {"type": "ChildrenFinished", "group": group}
+        values = await self._records.outcomes(shard, record["id"], group, event["total"])
+        outcomes = [loads(v) if v is not None else LOST_OUTCOME.copy() for v in values]
+        return {"type": "ChildrenFinished", "group": group, "outcomes": outcomes}
