@@ -29,11 +29,10 @@ from typing import Any, NoReturn
 
 import orjson
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from statemachine.errors import DefinitionError, InputError, StoreError
+from statemachine.errors import DefinitionError, InputError
 from statemachine.language.values import json_type_name
+from statemachine.runtime.store import UNAVAILABLE
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -55,9 +54,9 @@ __all__ = [
 
 log = logging.getLogger("statemachine.api")
 
-STORE_UNAVAILABLE: tuple[type[Exception], ...] = (StoreError, RedisConnectionError,
-                                                   RedisTimeoutError)
-"""What the store raises when it cannot be reached: an outage to wait out, not a bug (503)."""
+STORE_UNAVAILABLE = UNAVAILABLE
+"""What the store raises when it cannot be reached: an outage to wait out, not a bug (503);
+defined by the gateway, which alone knows its client's exceptions."""
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest execution input, task output or activity result (UTF-8 JSON), as in Step Functions."""

@@ -16,6 +16,7 @@ latest ``stopDate``.  ``p50_ms``/``p99_ms`` are, per workload:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,10 +29,8 @@ from statemachine.bench.echo import echo_service
 from statemachine.bench.harness import (
     Figures,
     Session,
-    commands_processed,
     percentile,
     rate,
-    used_memory,
     wall_ms,
 )
 
@@ -97,10 +96,7 @@ async def start_batch(s: Session, machine: str, inputs: list[Any],
 
 async def zcard_total(s: Session, key_of: Callable[[Any], str]) -> int:
     """The sizes of one sorted set per shard, summed (one pipeline)."""
-    pipe = s.client.pipeline(transaction=False)
-    for shard in s.service.store.shards:
-        pipe.zcard(key_of(shard))
-    return sum(await pipe.execute())
+    return await s.probe.zcard_total(s.service.store.shards, key_of)
 
 
 async def running(s: Session) -> int:
@@ -146,7 +142,7 @@ async def run_batch(s: Session, name: str, machine: str, definition: dict[str, A
     """Define, start ``inputs``, wait, count: the figures of a Pass/Choice/Map/Parallel batch."""
     await s.service.define(machine, definition)
     batch = await wait_batch(s, await start_batch(s, machine, inputs))
-    memory = await used_memory(s.client)
+    memory = await s.probe.used_memory()
     transitions = await count_entered(s, [d["executionId"] for d in batch.done()])
     seconds = batch.seconds()
     latencies = batch.latencies()
@@ -243,12 +239,12 @@ async def http(s: Session, executions: int | None) -> Figures:
         # A first batch, not measured, warms the fresh worker processes up (connection
         # pools, compiled machine); the figures are the second batch's.
         await wait_batch(s, await start_batch(s, "chain", [{"run": f"w{i}"} for i in range(n)]))
-        memory_before = await used_memory(s.client)
+        memory_before = await s.probe.used_memory()
         names = [f"h{i}-{stamp}" for i in range(n)]
         batch = await start_batch(s, "chain", [{"run": name} for name in names], names)
         await wait_batch(s, batch)
         echo = await arrivals()
-    memory = await used_memory(s.client)
+    memory = await s.probe.used_memory()
     delays, transitions, steps = [], 0, 0
     for described in batch.done():
         events = await history(s, described["executionId"])
@@ -294,11 +290,11 @@ async def wait(s: Session, executions: int | None, window_s: float = 10.0) -> Fi
             break
         await asyncio.sleep(0.05)
     all_parked = wall_ms()
-    memory = await used_memory(s.client)
-    cpu_before, commands_before = s.workers.cpu_seconds(), await commands_processed(s.client)
+    memory = await s.probe.used_memory()
+    cpu_before, commands_before = s.workers.cpu_seconds(), await s.probe.commands_processed()
     await asyncio.sleep(window_s)
     cpu = s.workers.cpu_seconds() - cpu_before
-    commands = await commands_processed(s.client) - commands_before - 1
+    commands = await s.probe.commands_processed() - commands_before - 1
     seconds = (all_parked - batch.first_start) / 1000
     figures = s.figures(
         "wait", executions=n, transitions=count, transitions_per_s=rate(count, seconds),
@@ -337,7 +333,7 @@ def iteration_cost(events: list[dict[str, Any]], at_event: int,
     if first is None or first + window >= len(marks):
         return None
     times = [marks[i][1] for i in range(first, first + window + 1)]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     return round((times[-1] - times[0]) / window, 3), float(median(gaps))
 
 
@@ -372,9 +368,9 @@ async def history_growth(s: Session, executions: int | None) -> Figures:
         stopped_early = await _until_event(s, batch.ids[0], STOP_AFTER_EVENT)
         await wait_batch(s, batch)
     events = await history(s, batch.ids[0])
-    memory = await used_memory(s.client)
+    memory = await s.probe.used_memory()
     marks = [e["timestamp"] for e in events if e["type"] == "ChoiceStateEntered"]
-    per_iteration = [b - a for a, b in zip(marks, marks[1:])]
+    per_iteration = [b - a for a, b in itertools.pairwise(marks)]
     transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
     seconds = (events[-1]["timestamp"] - events[0]["timestamp"]) / 1000 if events else 0.0
     early, late = iteration_cost(events, 10), iteration_cost(events, 20_000)

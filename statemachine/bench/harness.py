@@ -1,10 +1,10 @@
 """The bench's machinery: a private redis-server, worker processes, probes, the figures.
 
 Every durable workload runs in a :class:`Session`: the database is emptied, the Redis
-round-trip rate is measured with the client the service uses (sequential ``EVALSHA`` of a
-small HSET+XADD+ZADD script, the ceiling of one durable commit per transition), fresh
-worker processes are started (so each workload's peak RSS is its own), and the memory
-Redis uses is noted so the workload can report bytes per execution.
+round-trip rate is measured (:class:`~statemachine.runtime.store.probes.Probe`: sequential
+``EVALSHA`` of a small HSET+XADD+ZADD script, the ceiling of one durable commit per
+transition), fresh worker processes are started (so each workload's peak RSS is its own),
+and the memory Redis uses is noted so the workload can report bytes per execution.
 """
 
 from __future__ import annotations
@@ -27,17 +27,10 @@ from statistics import median
 from typing import Any
 
 import psutil
-import redis.asyncio as aioredis
 
 from statemachine.runtime.embedded import MEMORY_SETTINGS, ping
+from statemachine.runtime.store.probes import Probe
 
-RTT_SCRIPT = """
-redis.call('HSET', KEYS[1], 'v', ARGV[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000', '*', 'e', ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[1], 'timer')
-return 1
-"""
-RTT_KEYS = ("bench:{rtt}:record", "bench:{rtt}:history", "bench:{rtt}:timers")
 CLI = "import sys; from statemachine.cli import main; sys.exit(main())"
 
 
@@ -96,7 +89,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
     return round(float(ordered[rank]), 3)
 
 
@@ -159,38 +152,6 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def client_for(url: str) -> Any:
-    """A client configured like :class:`~statemachine.runtime.store.RedisStore`'s."""
-    return aioredis.Redis.from_url(url, decode_responses=False, socket_keepalive=True)
-
-
-async def rtt_rate(client: Any, seconds: float = 2.0) -> float:
-    """Sequential EVALSHA round trips per second of a small HSET+XADD+ZADD script."""
-    sha = await client.script_load(RTT_SCRIPT)
-    loop = asyncio.get_running_loop()
-    count, started = 0, loop.time()
-    deadline = started + seconds
-    while True:
-        for _ in range(50):
-            await client.evalsha(sha, 3, *RTT_KEYS, count)
-            count += 1
-        if loop.time() >= deadline:
-            break
-    elapsed = loop.time() - started
-    await client.delete(*RTT_KEYS)
-    return round(count / elapsed, 1)
-
-
-async def used_memory(client: Any) -> int:
-    info = await client.info("memory")
-    return int(info["used_memory"])
-
-
-async def commands_processed(client: Any) -> int:
-    info = await client.info("stats")
-    return int(info["total_commands_processed"])
-
-
 # -- workers ------------------------------------------------------------------------------
 
 
@@ -199,17 +160,17 @@ class WorkerPool:
 
     def __init__(self, url: str, count: int, concurrency: int) -> None:
         self.url, self.count, self.concurrency = url, count, concurrency
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 -- the workers' stderr, open while they run
         self.procs: list[subprocess.Popen[bytes]] = []
         self._peak = 0
         self._sampling = threading.Event()
         self._sampler: threading.Thread | None = None
 
-    async def start(self, client: Any, timeout: float = 60.0) -> None:
+    async def start(self, probe: Probe, timeout: float = 60.0) -> None:
         """Spawn the processes and wait until each reads its shards' ready streams."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         for _ in range(self.count):
-            self.procs.append(subprocess.Popen(
+            self.procs.append(subprocess.Popen(  # noqa: ASYNC220 -- long-lived, not awaited
                 [sys.executable, "-c", CLI, "worker", "--redis-url", self.url,
                  "--concurrency", str(self.concurrency), "--log-level", "WARNING"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log, env=env,
@@ -217,9 +178,9 @@ class WorkerPool:
         self._sampling.set()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
-        await self._until_ready(client, timeout)
+        await self._until_ready(probe, timeout)
 
-    async def _until_ready(self, client: Any, timeout: float) -> None:
+    async def _until_ready(self, probe: Probe, timeout: float) -> None:
         """Until the workers' stream readers (two each: ready streams, outboxes) block in Redis."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -229,8 +190,7 @@ class WorkerPool:
                 if proc.poll() is not None:
                     raise RuntimeError(f"worker process {proc.pid} exited with {proc.returncode}:\n"
                                        + self.log_tail())
-            info = await client.info("clients")
-            if int(info["blocked_clients"]) >= wanted:
+            if await probe.blocked_clients() >= wanted:
                 return
             await asyncio.sleep(0.05)
         raise RuntimeError(f"the workers did not start reading within {timeout} s")
@@ -294,11 +254,11 @@ class WorkerPool:
 
 @dataclass
 class Session:
-    """What a durable workload gets: the service, a raw client, the workers, the probes."""
+    """What a durable workload gets: the service, the probe of its Redis, the workers."""
 
     url: str
     service: Any
-    client: Any
+    probe: Probe
     workers: WorkerPool
     rtt_per_s: float
     memory_before: int
@@ -331,19 +291,19 @@ class Bench:
         from statemachine.runtime.settings import Settings
         from statemachine.service import Service
 
-        client = client_for(self.url)
+        probe = Probe(self.url)
         pool = WorkerPool(self.url, self.workers, self.concurrency)
         service = None
         try:
-            await client.flushdb()
-            rtt = await rtt_rate(client)
+            await probe.flush()
+            rtt = await probe.rtt_rate()
             service = await Service.connect(self.url, settings=Settings.from_env(redis_url=self.url))
-            await pool.start(client)
-            before = await used_memory(client)
-            yield Session(self.url, service, client, pool, rtt, before,
+            await pool.start(probe)
+            before = await probe.used_memory()
+            yield Session(self.url, service, probe, pool, rtt, before,
                           time.monotonic() + self.timeout)
         finally:
             pool.stop()
             if service is not None:
                 await service.close()
-            await client.aclose()
+            await probe.close()

@@ -55,7 +55,7 @@ async def api_process(url: str) -> AsyncIterator[str]:
     """``cli.py serve --workers 0`` on a free loopback port; yields its base URL."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="statemachine-bench-api-") as empty:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: ASYNC220 -- the API server runs for the workload
             [sys.executable, "-c", CLI, "serve", "--redis-url", url, "--workers", "0",
              "--host", "127.0.0.1", "--port", str(port), "--definitions", empty,
              "--log-level", "WARNING"],

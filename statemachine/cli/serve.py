@@ -36,7 +36,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from statemachine.errors import DefinitionError, InputError, NotFound
+from statemachine.errors import DefinitionError, InputError, NotFound, StoreError
 
 __all__ = ["configure", "main", "read_substitutions", "register_definitions", "run_loop"]
 
@@ -126,7 +126,7 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
     stop = _stop_event()
     try:
         service = await Service.connect(url)
-    except Exception as exc:
+    except (StoreError, ValueError) as exc:  # unreachable after the retries, or a malformed URL
         _say(f"statemachine serve: cannot connect to Redis at {url}: {exc}")
         return 2
     try:

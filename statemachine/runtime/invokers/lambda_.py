@@ -92,7 +92,8 @@ class LambdaInvoker:
         direct = resource.family == "lambda_function"
         params = command.input
         if direct:
-            function, body = FunctionRef(resource.target, self._settings), dump_json(params)
+            body: bytes | None = dump_json(params)
+            function = FunctionRef(resource.target, self._settings)
             invocation = "RequestResponse"
         else:
             params = params if isinstance(params, dict) else {}
@@ -210,6 +211,7 @@ def _message(answer: Response) -> str:
     document = parse_json_or_text(answer.body)
     if isinstance(document, dict):
         for key in ("Message", "message", "errorMessage"):
-            if isinstance(document.get(key), str):
-                return document[key]
+            text = document.get(key)
+            if isinstance(text, str):
+                return text
     return document if isinstance(document, str) else answer.reason
