@@ -2,9 +2,9 @@
 
 Standard library only: this runs before anything is installed.  It makes ``.venv``,
 installs the package into it (with the test extras for ``test``), installs
-``redis-server`` (and, for ``test``, ``chromium``) with apt-get when missing, then hands over to
-``cli.py serve`` or ``pytest`` inside the venv.  Re-running is cheap: the install
-step is skipped while pyproject.toml is unchanged.
+``redis-server`` (and, for ``test``, ``chromium``) with apt-get when missing, then hands over
+to ``cli.py serve`` or, for ``test``, mypy, ruff and ``pytest`` inside the venv.  Re-running
+is cheap: the install step is skipped while pyproject.toml is unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 
+
+#: What ``test`` runs besides pytest when given no arguments: the type checker (strict, as
+#: configured in pyproject.toml) over the package, and the linter over the repository.
+STATIC_CHECKS = (["mypy", "statemachine"], ["ruff", "check", "."])
 
 #: The dispatcher passes options it does not know on to us (``up --port 9000``).
 PASSTHROUGH = True
@@ -92,6 +96,13 @@ def main(args: argparse.Namespace) -> int:
     ensure_chromium()
     ensure_venv("[test]")
     os.chdir(ROOT)
+    failed = 0
+    if not rest:  # the whole run: the static checks too, before the tests so that pytest's
+        # summary stays the last line (it is what CI reads)
+        for check in STATIC_CHECKS:
+            cmd = [str(PYTHON), "-m", *check]
+            _say("$ " + " ".join(cmd))
+            failed |= subprocess.call(cmd, stdin=subprocess.DEVNULL)
     cmd = [str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *rest]
     _say("$ " + " ".join(cmd))
-    return subprocess.call(cmd, stdin=subprocess.DEVNULL)
+    return subprocess.call(cmd, stdin=subprocess.DEVNULL) or failed
