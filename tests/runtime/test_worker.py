@@ -1,4 +1,6 @@
-"""Executions end to end through the Service and an in-process Worker on a real Redis."""
+"""Executions end to end through the Service and an in-process Worker on a real Redis: what only
+the durable runtime does (callbacks and heartbeats, machine timeouts in the listing, stop, a big
+Map's bookkeeping). What both runtimes share is in test_both_runtimes.py."""
 
 from __future__ import annotations
 
@@ -9,112 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from statemachine.language.model import compile_machine
-from statemachine.runtime.invokers import Invokers, InvokerSettings
-from statemachine.runtime.local import LocalRunner
-
 PASS = {"Type": "Pass", "End": True}
 
 
 def item_processor(states: dict[str, Any], start: str) -> dict[str, Any]:
     return {"StartAt": start, "States": states}
-
-
-FLOW = {
-    "StartAt": "Init",
-    "States": {
-        "Init": {"Type": "Pass", "Result": {"n": 0}, "ResultPath": "$.counter", "Next": "Loop"},
-        "Loop": {"Type": "Choice", "Choices": [
-            {"Variable": "$.counter.n", "NumericGreaterThanEquals": 3, "Next": "Nap"}],
-            "Default": "Bump"},
-        "Bump": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.counter.n, 1)"},
-                 "ResultPath": "$.counter", "Next": "Loop"},
-        "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Fan"},
-        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "ResultPath": "$.mapped",
-                "ItemProcessor": item_processor(
-                    {"Double": {"Type": "Pass", "Parameters": {"v.$": "States.MathAdd($, $)"},
-                                "End": True}}, "Double"),
-                "Next": "Both"},
-        "Both": {"Type": "Parallel", "ResultPath": "$.branches", "End": True, "Branches": [
-            {"StartAt": "L", "States": {"L": {"Type": "Pass", "Result": "left", "End": True}}},
-            {"StartAt": "R", "States": {"R": {"Type": "Wait", "Seconds": 0, "Next": "R2"},
-                                        "R2": {"Type": "Pass", "Result": "right", "End": True}}},
-        ]},
-    },
-}
-
-
-async def test_pass_choice_wait_map_parallel_end_to_end(runtime: Any, gap_free: Any) -> None:
-    async with runtime() as rt:
-        service = rt.service
-        await service.define("flow", FLOW)
-        started = await service.start("flow", {"items": [1, 2, 3, 4, 5]})
-        done = await rt.finished(started["executionId"])
-        assert done["status"] == "SUCCEEDED", done
-        assert done["output"] == {
-            "items": [1, 2, 3, 4, 5], "counter": {"n": 3},
-            "mapped": [{"v": 2}, {"v": 4}, {"v": 6}, {"v": 8}, {"v": 10}],
-            "branches": ["left", "right"],
-        }
-        events = await rt.events(started["executionId"], page=7)
-        gap_free(events)
-        types = [e["type"] for e in events]
-        assert types.count("MapIterationSucceeded") == 5
-        assert types.count("ChoiceStateEntered") == 4
-        assert "WaitStateExited" in types and "ParallelStateSucceeded" in types
-
-
-async def test_http_task_carries_idempotency_key_and_traceparent(runtime: Any,
-                                                                  serve_app: Any) -> None:
-    seen: list[dict[str, str]] = []
-
-    async def charge(request: web.Request) -> web.Response:
-        seen.append(dict(request.headers))
-        body = await request.json()
-        return web.json_response({"charged": body["amount"]})
-
-    app = web.Application()
-    app.router.add_post("/charge", charge)
-    async with serve_app(app) as base, runtime() as rt:
-        service = rt.service
-        await service.define("pay", {"StartAt": "Charge", "States": {
-            "Charge": {"Type": "Task", "Resource": f"{base}/charge", "End": True}}})
-        started = await service.start("pay", {"amount": 12})
-        done = await rt.finished(started["executionId"])
-        assert done["status"] == "SUCCEEDED" and done["output"] == {"charged": 12}
-        assert len(seen) == 1
-        assert len(seen[0]["Idempotency-Key"]) == 32
-        assert seen[0]["traceparent"].startswith("00-")
-        types = [e["type"] for e in await rt.events(started["executionId"])]
-        assert types == ["ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted",
-                         "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"]
-
-
-async def test_task_timeout_and_retry_then_catch(runtime: Any, serve_app: Any) -> None:
-    calls = 0
-
-    async def slow(request: web.Request) -> web.Response:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(3)
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_post("/slow", slow)
-    async with serve_app(app) as base, runtime() as rt:
-        service = rt.service
-        await service.define("slow", {"StartAt": "Call", "States": {
-            "Call": {"Type": "Task", "Resource": f"{base}/slow", "TimeoutSeconds": 1,
-                     "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 1}],
-                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
-            "Caught": {"Type": "Pass", "End": True}}})
-        started = await service.start("slow", {})
-        done = await rt.finished(started["executionId"])
-        assert done["status"] == "SUCCEEDED"
-        assert done["output"]["Error"] == "States.Timeout"
-        assert calls == 2
-        types = [e["type"] for e in await rt.events(started["executionId"])]
-        assert types.count("TaskScheduled") == 2
 
 
 async def test_heartbeat_keeps_a_callback_alive_then_its_absence_times_out(
@@ -180,35 +81,6 @@ async def test_stop_aborts_children_and_pending_tasks(runtime: Any, redis: Any,
         timers = await redis.zcard(service.store.shard(xid).timers)
         assert timers == 0
         gap_free(await rt.events(xid), last="ExecutionAborted")
-
-
-async def test_map_tolerated_failures_behave_as_in_memory(runtime: Any) -> None:
-    """The Redis bookkeeping of children applies interpreter.children like the local runner."""
-    definition = {"StartAt": "Fan", "States": {
-        "Fan": {"Type": "Map", "MaxConcurrency": 2, "ToleratedFailureCount": 1, "End": True,
-                "ItemProcessor": item_processor({
-                    "Check": {"Type": "Choice", "Choices": [
-                        {"Variable": "$", "NumericGreaterThan": 2, "Next": "Bad"}], "Default": "Good"},
-                    "Bad": {"Type": "Fail", "Error": "TooBig", "Cause": "over two"},
-                    "Good": {"Type": "Pass", "End": True}}, "Check")}}}
-    cases = [[1, 2, 3], [1, 3, 4, 2], [5, 1, 2, 6, 7]]
-    invokers = Invokers(InvokerSettings())
-    expected = []
-    for items in cases:
-        result = await LocalRunner(compile_machine(definition), invokers.invoke).run(items)
-        expected.append((result.execution["status"], result.execution["output"], result.execution["error"]))
-    await invokers.close()
-    async with runtime() as rt:
-        service = rt.service
-        await service.define("tolerant", definition)
-        got = []
-        for items in cases:
-            started = await service.start("tolerant", items)
-            done = await rt.finished(started["executionId"])
-            got.append((done["status"], done["output"], done["error"]))
-    assert got == expected
-    assert got[0][0] == "SUCCEEDED" and got[0][1][2] == {"Error": "TooBig", "Cause": "over two"}
-    assert got[1][2] == "States.ExceedToleratedFailureThreshold"
 
 
 async def test_map_of_ten_thousand_items(runtime: Any, redis: Any, gap_free: Any) -> None:
