@@ -435,6 +435,16 @@ def _callback(operation_id: str, schema: str, summary: str) -> dict[str, Schema]
     }
 
 
+def _with_media_type_errors(paths: dict[str, Schema]) -> dict[str, Schema]:
+    """Every operation that takes a body answers 415 to one not sent as application/json."""
+    for operations in paths.values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["responses"]["415"] = _ok(
+                    _ref("Error"), "The body was not sent as application/json")
+    return paths
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built once)."""
@@ -446,6 +456,6 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": _paths(),
+        "paths": _with_media_type_errors(_paths()),
         "components": {"schemas": _schemas()},
     }

@@ -22,6 +22,7 @@ request is rejected as a whole (and nothing is written) when any field is wrong.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -165,13 +166,42 @@ async def read_body(
         if optional:
             return Body({})
         bad_request("request body is empty; expected a JSON object", "MalformedJSON")
+    if request.content_type != JSON_MEDIA_TYPE:
+        # A page of another site can send text/plain, form or multipart bodies without a
+        # preflight, never application/json: refusing the others closes that door.
+        given = request.headers.get("Content-Type") or "no Content-Type"
+        bad_request(f"request body must be sent as {JSON_MEDIA_TYPE}, not {given}",
+                    "UnsupportedMediaType", 415)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         bad_request(f"request body is not valid JSON: {exc}", "MalformedJSON")
+    _refuse_duplicate_keys(raw)
     if not isinstance(data, dict):
         bad_request(f"request body must be a JSON object, not {_json_type(data)}")
     return Body(data)
+
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            bad_request(f"request body has the key {key!r} twice in one object", "MalformedJSON")
+        seen.add(key)
+
+
+def _refuse_duplicate_keys(raw: bytes) -> None:
+    """A 400 when an object of the (valid) JSON ``raw`` repeats a key: orjson keeps the last
+    one silently, so two readers of the same body could see different values."""
+    if raw.count(b'"') < 4:  # fewer than two strings: no object with two keys
+        return
+    try:
+        json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        bad_request("request body is nested too deeply", "MalformedJSON")
 
 
 async def _read_limited(request: web.Request, max_bytes: int) -> bytes:

@@ -57,6 +57,33 @@ async def test_malformed_json(ready: Api, path: str) -> None:
     assert body["error"] == "MalformedJSON"
 
 
+@pytest.mark.parametrize("content_type", [
+    "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x", "application/xml", None])
+async def test_a_body_not_sent_as_json_is_refused(ready: Api, content_type: str | None) -> None:
+    """What a page of another site can send without a preflight (text/plain, a form, ...) starts
+    nothing: the start that worked with ``fetch(..., {mode: 'no-cors'})`` is a 415 now."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    body = await refused(ready, "POST", START, 415, word="application/json",
+                         data=b'{"input": {"x": 1}}', headers=headers)
+    assert body["error"] == "UnsupportedMediaType"
+
+
+async def test_json_with_a_charset_is_accepted(ready: Api) -> None:
+    status, body = await ready.call("POST", START, data=b'{"input": {"x": 1}}',
+                                    headers={"Content-Type": "application/json; charset=utf-8"})
+    assert status == 201, body
+
+
+@pytest.mark.parametrize("data", [
+    b'{"input": {}, "input": {"x": 1}}',
+    b'{"input": {"a": 1, "b": {"c": 2, "c": 3}}}',
+])
+async def test_a_key_twice_in_one_object_is_refused(ready: Api, data: bytes) -> None:
+    body = await refused(ready, "POST", START, 400, word="twice", data=data, **RAW)
+    assert body["error"] == "MalformedJSON"
+
+
 @pytest.mark.parametrize("data", [b"[1, 2]", b'"text"', b"42", b"null"])
 async def test_body_must_be_an_object(ready: Api, data: bytes) -> None:
     await refused(ready, "POST", MACHINES, 400, word="object", data=data, **RAW)
