@@ -44,6 +44,7 @@ from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
 from statemachine.interpreter.tokens import derive, task_token, token_execution
+from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import CallbackReply, StartReply, Store
 
@@ -122,6 +123,9 @@ class Service:
         if isinstance(definition, str):
             source = load_definition(definition, substitutions=substitutions)
         elif isinstance(definition, dict):
+            if nested_deeper_than(definition):
+                raise InputError(f"definition nests deeper than {MAX_NESTING} levels",
+                                 "InvalidDefinition")
             source = (load_definition(orjson.dumps(definition).decode(), substitutions=substitutions)
                       if substitutions else Source(definition=definition))
         else:

@@ -32,7 +32,7 @@ import orjson
 from aiohttp import web
 
 from statemachine.errors import DefinitionError, InputError
-from statemachine.language.values import json_type_name
+from statemachine.language.values import MAX_NESTING, json_type_name, nested_deeper_than
 from statemachine.runtime.store import UNAVAILABLE
 
 __all__ = [
@@ -177,6 +177,9 @@ async def read_body(
     except orjson.JSONDecodeError as exc:
         bad_request(f"request body is not valid JSON: {exc}", "MalformedJSON")
     _refuse_duplicate_keys(raw)
+    if isinstance(data, (dict, list)) and nested_deeper_than(data):
+        bad_request(f"request body nests arrays/objects deeper than {MAX_NESTING} levels",
+                    "MalformedJSON")
     if not isinstance(data, dict):
         bad_request(f"request body must be a JSON object, not {_json_type(data)}")
     return Body(data)

@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 import yaml
 
 from statemachine.errors import DefinitionError, Diagnostic
+from statemachine.language.values import MAX_NESTING, nested_deeper_than
 
 __all__ = ["Source", "load_definition", "load_file", "pointer_join"]
 
@@ -94,19 +95,14 @@ def load_definition(
     when that text is not JSON after all, e.g. YAML flow style) it is read as YAML.
     Raises :class:`DefinitionError` naming the file and line of the first problem.
     """
-    stripped = text.lstrip()
-    data: Any
-    lines: dict[str, int] | None = None
-    if stripped[:1] in ("{", "["):
-        try:
-            data = json.loads(text, object_pairs_hook=_unique_keys)
-        except json.JSONDecodeError as exc:
-            data, lines = _load_yaml_or(text, filename, exc)
-        except _DuplicateKey:
-            _json_lines(text, filename)  # raises, naming the key and its line
-            raise
-    else:
-        data, lines = _load_yaml(text, filename)
+    try:
+        data, lines = _parse(text, filename)
+    except RecursionError:
+        _fail(filename, "", None, "INVALID_DEFINITION",
+              f"the definition nests deeper than {MAX_NESTING} levels")
+    if nested_deeper_than(data):
+        _fail(filename, "", None, "INVALID_DEFINITION",
+              f"the definition nests deeper than {MAX_NESTING} levels")
     if not isinstance(data, dict):
         kind = "an empty document" if data is None else _article(_json_type(data))
         _fail(filename, "", 1, "INVALID_DEFINITION", f"a definition must be an object, not {kind}")
@@ -114,6 +110,19 @@ def load_definition(
         data = _substitute(data, substitutions)
     return Source(definition=data, filename=filename, lines=lines,
                   text=text if lines is None else None)
+
+
+def _parse(text: str, filename: str | None) -> tuple[Any, dict[str, int] | None]:
+    """The value of JSON or YAML ``text``, and the lines of its pointers (YAML only)."""
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(text, object_pairs_hook=_unique_keys), None
+        except json.JSONDecodeError as exc:
+            return _load_yaml_or(text, filename, exc)
+        except _DuplicateKey:
+            _json_lines(text, filename)  # raises, naming the key and its line
+            raise
+    return _load_yaml(text, filename)
 
 
 def _fail(filename: str | None, pointer: str, line: int | None, code: str, message: str) -> NoReturn:
@@ -272,8 +281,8 @@ def _load_yaml_or(
 
 
 def _load_yaml(text: str, filename: str | None) -> tuple[Any, dict[str, int]]:
-    loader = _StrictLoader(text)
     try:
+        loader = _StrictLoader(text)  # its reader refuses control characters already
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -18,3 +18,25 @@ def json_type_name(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+MAX_NESTING = 100
+"""How deep a JSON value taken from outside may nest (arrays and objects): request bodies,
+definitions.  Past a few hundred levels the JSON codecs refuse to write a value back (orjson
+stops at 255), so a deeper one accepted at the edge could never be stored or answered."""
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` has arrays/objects nested more than ``limit`` levels (iteratively:
+    no recursion, whatever the depth)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, dict) else current
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return False

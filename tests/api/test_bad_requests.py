@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -231,3 +232,33 @@ async def test_unknown_route_and_wrong_method_are_json(ready: Api) -> None:
     assert body["error"] == "NotFound"
     body = await refused(ready, "DELETE", "/v1/state-machines", 405)
     assert body["error"] == "MethodNotAllowed"
+
+
+def _nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize(("path", "data", "word"), [
+    # a control character in a definition's text: YAML's reader refuses it
+    (MACHINES, b'{"name": "x", "definition": "\\u008a"}', "invalid YAML"),
+    # an input nested 254-1023 levels: valid JSON that could never be stored
+    (START, ('{"input": ' + _nested(300) + "}").encode(), "deeper than 100"),
+    (START, ('{"input": ' + _nested(1000) + "}").encode(), "deeper than 100"),
+    # a definition value nested ~300 levels
+    (MACHINES, ('{"name": "x", "definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", '
+                '"Result": ' + _nested(300) + ', "End": true}}}}').encode(), "deeper than 100"),
+    # a definition string holding JSON nested 10,000 levels
+    (MACHINES, json.dumps({"name": "x", "definition": _nested(10_000)}).encode(), "deeper than 100"),
+    (MACHINES, json.dumps({"name": "x", "definition": _nested(150)}).encode(), "deeper than 100"),
+])
+async def test_the_shapes_that_were_a_500_are_a_400(ready: Api, path: str, data: bytes,
+                                                      word: str) -> None:
+    await refused(ready, "POST", path, 400, word=word, data=data, **RAW)
+
+
+async def test_a_definition_at_the_nesting_limit_is_accepted(ready: Api) -> None:
+    result = _nested(90)  # under the limit with the five levels around it
+    status, body = await ready.call("POST", MACHINES, json={"name": "deep", "definition": {
+        "StartAt": "A", "States": {"A": {"Type": "Pass", "Result": json.loads(result),
+                                         "End": True}}}})
+    assert status == 201, body

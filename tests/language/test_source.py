@@ -158,3 +158,12 @@ def test_load_file_missing_is_a_clear_error(tmp_path: Path) -> None:
 def test_pointer_join_escapes_rfc6901() -> None:
     assert pointer_join("/States", "a/b~c") == "/States/a~1b~0c"
     assert pointer_join("", 3) == "/3"
+
+
+def test_deep_nesting_and_control_characters_are_definition_errors() -> None:
+    """Never a RecursionError or a reader error escaping: each is a problem with a pointer."""
+    for text in ("[" * 10_000 + "]" * 10_000, "[" * 150 + "]" * 150, "\u008a",
+                 "a:\n" + "  - " * 1 + "[" * 5_000 + "]" * 5_000):
+        with pytest.raises(DefinitionError) as caught:
+            load_definition(text)
+        assert caught.value.diagnostics, text[:20]
