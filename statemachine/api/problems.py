@@ -32,7 +32,12 @@ import orjson
 from aiohttp import web
 
 from statemachine.errors import DefinitionError, InputError
-from statemachine.language.values import MAX_NESTING, json_type_name, nested_deeper_than
+from statemachine.language.values import (
+    MAX_NESTING,
+    json_type_name,
+    may_nest_deeper_than,
+    nested_deeper_than,
+)
 from statemachine.runtime.store import UNAVAILABLE
 
 __all__ = [
@@ -177,7 +182,7 @@ async def read_body(
     except orjson.JSONDecodeError as exc:
         bad_request(f"request body is not valid JSON: {exc}", "MalformedJSON")
     _refuse_duplicate_keys(raw)
-    if isinstance(data, (dict, list)) and nested_deeper_than(data):
+    if may_nest_deeper_than(raw) and nested_deeper_than(data):
         bad_request(f"request body nests arrays/objects deeper than {MAX_NESTING} levels",
                     "MalformedJSON")
     if not isinstance(data, dict):

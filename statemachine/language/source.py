@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 import yaml
 
 from statemachine.errors import DefinitionError, Diagnostic
-from statemachine.language.values import MAX_NESTING, nested_deeper_than
+from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
 
 __all__ = ["Source", "load_definition", "load_file", "pointer_join"]
 
@@ -100,7 +100,7 @@ def load_definition(
     except RecursionError:
         _fail(filename, "", None, "INVALID_DEFINITION",
               f"the definition nests deeper than {MAX_NESTING} levels")
-    if nested_deeper_than(data):
+    if may_nest_deeper_than(text) and nested_deeper_than(data):
         _fail(filename, "", None, "INVALID_DEFINITION",
               f"the definition nests deeper than {MAX_NESTING} levels")
     if not isinstance(data, dict):

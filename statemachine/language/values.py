@@ -26,17 +26,26 @@ definitions.  Past a few hundred levels the JSON codecs refuse to write a value 
 stops at 255), so a deeper one accepted at the edge could never be stored or answered."""
 
 
+def may_nest_deeper_than(text: str | bytes, limit: int = MAX_NESTING) -> bool:
+    """Whether JSON/YAML ``text`` has more opening brackets than ``limit``: a cheap necessary
+    condition for nesting deeper, so that most texts skip :func:`nested_deeper_than`."""
+    if isinstance(text, bytes):
+        return text.count(b"{") + text.count(b"[") > limit
+    return text.count("{") + text.count("[") > limit
+
+
 def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
-    """Whether ``value`` has arrays/objects nested more than ``limit`` levels (iteratively:
-    no recursion, whatever the depth)."""
-    if not isinstance(value, (dict, list)):
-        return False
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        children = current.values() if isinstance(current, dict) else current
+    """Whether ``value`` has arrays/objects nested more than ``limit`` levels (a level at a
+    time: no recursion, whatever the depth)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, (dict, list)))
+        below: list[Any] = []
+        for container in level:
+            children = container.values() if isinstance(container, dict) else container
+            below.extend(c for c in children if isinstance(c, (dict, list)))
+        level = below
+        depth += 1
     return False
