@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import re
 import secrets
-import time
 from typing import Any, assert_never
 
 import orjson
@@ -45,6 +44,7 @@ from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
 from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.language.values import MAX_NESTING, nested_deeper_than
+from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import CallbackReply, StartReply, Store
 
@@ -56,10 +56,6 @@ TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
 _DEAD_ID = re.compile(r"(\d{1,6})-(\d{1,19})-(\d{1,19})")  # <shard>-<dead stream id>
 _INVALID_TOKEN = "The provided token is not valid."
 _STATUSES = frozenset(Status)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def check_name(name: Any, what: str) -> str:

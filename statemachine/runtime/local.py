@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import secrets
-import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,14 +32,12 @@ from statemachine.interpreter.commands import (
 from statemachine.interpreter.records import TERMINAL, Execution, HistoryEvent
 from statemachine.interpreter.step import advance, new_child, new_execution
 from statemachine.language.model import Machine
+from statemachine.runtime.clock import now_ms
 
 Invoke = Callable[[InvokeTask], Awaitable[dict[str, Any] | None]]
 """Perform a task: its ``TaskSucceeded``/``TaskFailed`` event (as the invokers make them),
 or None when the result comes later, by callback."""
 
-
-def wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass
@@ -67,7 +64,7 @@ class LocalRunner:
         invoke: Invoke,
         *,
         name: str = "local",
-        clock: Callable[[], int] = wall_ms,
+        clock: Callable[[], int] = now_ms,
         virtual_time: bool = False,
     ) -> None:
         """``virtual_time``: when nothing is in flight, jump the clock to the next timer

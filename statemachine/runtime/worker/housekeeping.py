@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
+from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, StreamGroup
 from statemachine.runtime.store.housekeeping import flush_stats, sweep
@@ -29,10 +29,6 @@ __all__ = ["MAX_ERROR_BYTES", "SWEEP_BATCH", "Housekeeping"]
 SWEEP_BATCH = 1_000
 """Index entries looked at per index and shard by one sweep."""
 MAX_ERROR_BYTES = 2048
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def error_text(exc: BaseException) -> str:

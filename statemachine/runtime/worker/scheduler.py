@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
+from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore
 from statemachine.runtime.store.timers import promote, timer_wakeups
@@ -59,7 +59,7 @@ class Scheduler:
             results[:] = await promote(self._store, now, s.timer_batch)
 
         while True:
-            now = int(time.time() * 1000)
+            now = now_ms()
             self._wake.clear()
             if await self._guard.round("promoting timers", promote_due):
                 if any(promoted >= s.timer_batch for promoted, _ in results):

@@ -18,7 +18,6 @@ follows).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import cast
 
@@ -28,6 +27,7 @@ from statemachine.interpreter.records import Execution
 from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
+from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Records, Shard, StreamGroup
 from statemachine.runtime.store.codec import (
@@ -95,7 +95,7 @@ class Transitions:
         streams = self._tasks if dispatch else self._ready
         stream = shard.tasks if dispatch else shard.ready
         for attempt in range(self._settings.commit_retries):
-            now = int(time.time() * 1000)
+            now = now_ms()
             record: Execution | None
             if attempt == 0 and cached is not None:
                 record, begins = unpack_record(cached[1]), None

@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import os
 import socket
-import time
 
+from statemachine.runtime.clock import now_ms
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import Records, RedisStore, StreamGroup, backlog
@@ -129,7 +129,7 @@ class Worker:
         async def look() -> None:
             nonlocal idle
             left = await backlog(store)
-            soon = left.next_timer is not None and left.next_timer <= time.time() * 1000 + horizon
+            soon = left.next_timer is not None and left.next_timer <= now_ms() + horizon
             idle = left.entries == 0 and not soon and consumer.in_hand() == 0
 
         while not self._stopping.is_set():
