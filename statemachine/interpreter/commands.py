@@ -110,4 +110,7 @@ def invoke_task(stored: dict[str, Any]) -> InvokeTask:
 
     Keys that are no field are left out: dispatches written before commands were typed
     carry ``"type": "InvokeTask"`` too, and may still wait in an outbox."""
-    return InvokeTask(**{k: v for k, v in stored.items() if k in _INVOKE_TASK_FIELDS})
+    try:
+        return InvokeTask(**stored)
+    except TypeError:  # an older entry's extra key: the one rare case pays for the filter
+        return InvokeTask(**{k: v for k, v in stored.items() if k in _INVOKE_TASK_FIELDS})
