@@ -199,23 +199,3 @@ def test_a_record_is_stored_without_its_default_fields() -> None:
     named = {**record, "name": "other", "path": [0], "retry": {"A": 1}, "error": ""}
     assert unpack_record(pack_record(named)) == named
 
-
-async def test_result_commit_acks_and_enqueues_once(settings: Any) -> None:
-    store = await RedisStore.connect(settings())
-    client, shard = store.client, store.shards[3]
-    try:
-        record = shard.record("a")
-        await client.hset(record, mapping={"status": "RUNNING", "token": "t1"})
-        keys = [shard.tasks, shard.ready, record]
-        first = await client.xadd(shard.tasks, {"m": b"{}"})
-        late = await client.xadd(shard.tasks, {"m": b"{}"})
-        await client.xreadgroup(K.INVOKERS_GROUP, "c", {shard.tasks: ">"}, count=2)
-        assert await store.script("result", keys, [first, b'{"x":"a"}', "t1"]) == 1
-        assert await store.script("result", keys, [first, b'{"x":"a"}', "t1"]) == 0
-        assert await client.xlen(shard.ready) == 1
-        # a result for a token the execution no longer awaits is acknowledged, not enqueued
-        assert await store.script("result", keys, [late, b'{"x":"a"}', "t0"]) == 1
-        assert await client.xlen(shard.ready) == 1
-        assert await client.xlen(shard.tasks) == 0
-    finally:
-        await store.close()

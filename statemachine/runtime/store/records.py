@@ -100,13 +100,6 @@ class Records:
         status, awaited = await self._client.hmget(shard.record(execution_id), ["status", "token"])
         return status == b"RUNNING" and awaited is not None and awaited.decode() == token
 
-    async def ack_dispatch(self, shard: Shard, execution_id: str, entry_id: bytes,
-                           token: str) -> None:
-        """Acknowledge a dispatch that leads to no transition here: a callback task (its
-        result comes later) or one whose execution moved on (``result.lua``)."""
-        await self._store.script("result", [shard.tasks, shard.ready, shard.record(execution_id)],
-                                 [entry_id, b"", token])
-
     async def commit(self, plan: Plan) -> tuple[bool, int]:
         """Run ``commit.lua`` for ``plan``: (True, 0) when applied, (False, guard number)
         when refused.  Sent in one pipeline with the other commits of the same event-loop

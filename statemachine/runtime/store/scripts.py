@@ -20,10 +20,10 @@ from typing import Any
 from redis import exceptions as rexc
 
 __all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "CallbackReply", "CommitReply", "PromoteReply",
-           "RaiseReply", "ResultReply", "Script", "StartReply"]
+           "RaiseReply", "Script", "StartReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
-SCRIPTS = ("commit", "promote", "result", "start", "callback", "dead", "requeue", "sweep",
+SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
            "raise_version")
 
 
@@ -50,11 +50,6 @@ class CallbackReply(IntEnum):
     NO_RECORD = -1
 
 
-class ResultReply(IntEnum):
-    COMMITTED = 1
-    ALREADY_ACKED = 0
-
-
 class PromoteReply(IntEnum):
     """``promote.lua``'s second reply value when no timer is left on the shard."""
 
@@ -67,7 +62,7 @@ class RaiseReply(IntEnum):
 
 
 REPLIES: dict[str, type[IntEnum]] = {
-    "start": StartReply, "commit": CommitReply, "callback": CallbackReply, "result": ResultReply,
+    "start": StartReply, "commit": CommitReply, "callback": CallbackReply,
     "promote": PromoteReply, "raise_version": RaiseReply,
 }
 """The reply codes of each script that has any (the test reads the Lua side's)."""

@@ -71,5 +71,6 @@ class Dispatcher:
                 result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
                 return await self._transitions.apply(shard, xid, result, None, entry_id,
                                                      dispatch=True, cached=cached)
-        await self._records.ack_dispatch(shard, xid, entry_id, token)
+        # a callback task (its result comes later), or an execution that moved on
+        await self._inbox.streams.ack(shard.tasks, entry_id)
         return None
