@@ -15,6 +15,7 @@ from typing import Any
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import (
     ActivityTask,
+    awaits_token,
     dumps,
     loads,
     read_activity_task,
@@ -81,5 +82,5 @@ class Activities:
             status, token = await self._store.retry(
                 partial(client.hmget, shard.record(task.execution), ["status", "token"]),
                 give_up_s=WAIT_S)
-            if status == b"RUNNING" and token is not None and token.decode() == task.token:
+            if awaits_token(status, token, task.token):
                 return task

@@ -201,6 +201,12 @@ _RECORD_DEFAULTS: dict[str, Any] = {
 }
 
 
+def awaits_token(status: bytes | None, awaited: bytes | None, token: str) -> bool:
+    """Whether a record's ``status`` and ``token`` fields (as HMGET reads them) say that the
+    execution is RUNNING and waits for the task with ``token``."""
+    return status == b"RUNNING" and awaited is not None and awaited.decode() == token
+
+
 def pack_record(record: Execution) -> bytes:
     """An execution record as stored: without fields at their default, nor a name that is
     the id (an unnamed execution's); :func:`unpack_record` restores both."""

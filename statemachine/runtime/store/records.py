@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from statemachine.runtime.store.client import RedisStore
-from statemachine.runtime.store.codec import loads
+from statemachine.runtime.store.codec import awaits_token, loads
 from statemachine.runtime.store.keys import Shard, machine
 from statemachine.runtime.store.pipe import CommandBatch, ScriptBatch
 from statemachine.runtime.store.plan import GroupState, Plan
@@ -98,7 +98,7 @@ class Records:
     async def awaits(self, shard: Shard, execution_id: str, token: str) -> bool:
         """Whether the execution is RUNNING and waits for the task with ``token``."""
         status, awaited = await self._client.hmget(shard.record(execution_id), ["status", "token"])
-        return status == b"RUNNING" and awaited is not None and awaited.decode() == token
+        return awaits_token(status, awaited, token)
 
     async def commit(self, plan: Plan) -> tuple[bool, int]:
         """Run ``commit.lua`` for ``plan``: (True, 0) when applied, (False, guard number)
