@@ -95,14 +95,14 @@ def load_definition(
     when that text is not JSON after all, e.g. YAML flow style) it is read as YAML.
     Raises :class:`DefinitionError` naming the file and line of the first problem.
     """
+    too_deep = f"the definition nests deeper than {MAX_NESTING} levels"
     try:
         data, lines = _parse(text, filename)
     except RecursionError:
-        _fail(filename, "", None, "INVALID_DEFINITION",
-              f"the definition nests deeper than {MAX_NESTING} levels")
-    if may_nest_deeper_than(text) and nested_deeper_than(data):
-        _fail(filename, "", None, "INVALID_DEFINITION",
-              f"the definition nests deeper than {MAX_NESTING} levels")
+        _fail(filename, "", None, "INVALID_DEFINITION", too_deep)
+    # JSON nests only with brackets, so few of them rule it out; YAML nests by indentation too
+    if (lines is not None or may_nest_deeper_than(text)) and nested_deeper_than(data):
+        _fail(filename, "", None, "INVALID_DEFINITION", too_deep)
     if not isinstance(data, dict):
         kind = "an empty document" if data is None else _article(_json_type(data))
         _fail(filename, "", 1, "INVALID_DEFINITION", f"a definition must be an object, not {kind}")

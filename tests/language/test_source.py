@@ -163,7 +163,8 @@ def test_pointer_join_escapes_rfc6901() -> None:
 def test_deep_nesting_and_control_characters_are_definition_errors() -> None:
     """Never a RecursionError or a reader error escaping: each is a problem with a pointer."""
     for text in ("[" * 10_000 + "]" * 10_000, "[" * 150 + "]" * 150, "\u008a",
-                 "a:\n" + "  - " * 1 + "[" * 5_000 + "]" * 5_000):
+                 "a:\n" + "  - " * 1 + "[" * 5_000 + "]" * 5_000,
+                 "".join(f"{'  ' * i}k{i}:\n" for i in range(150)) + "  " * 150 + "v: 1\n"):
         with pytest.raises(DefinitionError) as caught:
             load_definition(text)
         assert caught.value.diagnostics, text[:20]
