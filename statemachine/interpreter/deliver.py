@@ -187,7 +187,7 @@ def _on_children(step: Step, event: E.ChildrenFinished) -> bool:
     state = step.current()
     ex["waiting"] = None
     ex["group"] = None
-    # The children's events count in this history's numbering (see step.new_child).
+    # The children's events count in this history's numbering (see step.child_execution).
     failed = event.get("failed")
     finished: list[E.ChildOutcome] | list[E.FailedChild] = (
         [failed] if failed else (event.get("outcomes") or []))
