@@ -188,3 +188,12 @@ def test_modules_stay_small() -> None:
         if lines > limit:
             big.append(f"{path.relative_to(PACKAGE)}: {lines} lines (limit {limit})")
     assert not big, "\n".join(big)
+
+
+def test_security_stands_on_nothing_of_ours() -> None:
+    """security/ (roles, the secret box) is the ground the runtime, service and API build on."""
+    folder = PACKAGE / "security"
+    for path in sorted(folder.rglob("*.py")):
+        ours = {name for name in _imports(path)
+                if name.startswith("statemachine.") and not name.startswith("statemachine.security")}
+        assert not ours, f"{path.relative_to(PACKAGE)} imports {sorted(ours)}"
