@@ -2,7 +2,8 @@
 
 ``create_app(service)`` takes a connected :class:`statemachine.service.Service` and does
 not own it: whoever connected the service closes it (``cli.py serve`` does so after the
-HTTP server has stopped).
+HTTP server has stopped).  Every route but the open ones needs an API key (see
+:mod:`statemachine.api.auth`); ``auth`` says how keys are checked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from statemachine.api.auth import AUTH, AuthConfig, audit_middleware, auth_middleware
 from statemachine.api.metrics import Metrics
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
 from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_routes
@@ -20,16 +22,26 @@ from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_rou
 __all__ = ["create_app"]
 
 
-def create_app(service: Any, *, workers: Sequence[Any] = ()) -> web.Application:
+def create_app(service: Any, *, workers: Sequence[Any] = (),
+               auth: AuthConfig | None = None) -> web.Application:
     """Build the REST API application around a connected Service.
 
     ``workers`` are the in-process :class:`~statemachine.runtime.worker.Worker` objects
-    (``cli.py serve``), whose transition counts ``/metrics`` then reports.
+    (``cli.py serve``), whose transition counts ``/metrics`` then reports.  ``auth``
+    defaults to keys checked by a keyring over the service's store whose secret box has a
+    key of its own (``cli.py serve`` passes the data dir's box): keys made through this
+    app are then verified by any process, their secrets readable by this one only.
     """
+    if auth is None:
+        from statemachine.keyring import Keyring
+        from statemachine.security.secretbox import SecretBox
+
+        auth = AuthConfig(Keyring(service.store, SecretBox.generate()))
     app = web.Application(
-        middlewares=[_count_requests, error_middleware],
+        middlewares=[_count_requests, audit_middleware, error_middleware, auth_middleware],
         client_max_size=MAX_DEFINITION_BYTES,
     )
+    app[AUTH] = auth
     app[SERVICE] = service
     app[METRICS] = Metrics()
     app[SHUTDOWN] = asyncio.Event()

@@ -3,7 +3,8 @@
 Every handler validates the whole request (body shape, field types, names, sizes) before
 it calls the service, so a bad request is refused with a 4xx and nothing is written.
 The route table :data:`ROUTES` is the single list the application, the OpenAPI document
-and its test are built from.
+and its test are built from; it also says what each route needs of its caller (a role, or
+nothing: see :mod:`statemachine.api.auth`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from statemachine.api.auth import ACCESS, Access, Open
+from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
 from statemachine.api.metrics import Metrics, from_service, render
-from statemachine.api.openapi import document
+from statemachine.api.openapi_security import secured_document
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_DEFINITION_BYTES,
@@ -35,9 +38,10 @@ from statemachine.api.problems import (
     read_body,
 )
 from statemachine.interpreter.records import Status
-from statemachine.web import asset, index, redirect
+from statemachine.security.roles import Role
+from statemachine.web import asset, redirect
 
-__all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "add_routes"]
+__all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "Route", "add_routes"]
 
 SERVICE: web.AppKey[Any] = web.AppKey("service", object)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
@@ -304,38 +308,59 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def openapi_document(request: web.Request) -> web.Response:
     """``GET /openapi.json``: the OpenAPI 3.1 description of every route."""
-    return json_response(document())
+    return json_response(secured_document(tuple((r.method, r.path, r.access) for r in ROUTES)))
 
 
-ROUTES: tuple[tuple[str, str, Handler], ...] = (
-    ("POST", "/v1/state-machines", create_state_machine),
-    ("GET", "/v1/state-machines", list_state_machines),
-    ("GET", "/v1/state-machines/{name}", get_state_machine),
-    ("POST", "/v1/state-machines/{name}/executions", start_execution),
-    ("GET", "/v1/executions", list_executions),
-    ("GET", "/v1/executions/{id}", describe_execution),
-    ("GET", "/v1/executions/{id}/history", execution_history),
-    ("POST", "/v1/executions/{id}/stop", stop_execution),
-    ("POST", "/v1/tasks/success", task_success),
-    ("POST", "/v1/tasks/failure", task_failure),
-    ("POST", "/v1/tasks/heartbeat", task_heartbeat),
-    ("POST", "/v1/activities", create_activity),
-    ("POST", "/v1/activities/{name}/poll", poll_activity),
-    ("GET", "/v1/dead-letters", list_dead_letters),
-    ("POST", "/v1/dead-letters/{id}/requeue", requeue_dead_letter),
-    ("GET", "/healthz", healthz),
-    ("GET", "/metrics", metrics),
-    ("GET", "/openapi.json", openapi_document),
-    ("GET", "/", redirect),
-    ("GET", "/ui/", index),
-    ("GET", "/ui/{file:.+}", asset),
+class Route(NamedTuple):
+    """One route: its method, path template, handler and what a caller needs (:data:`Access`)."""
+
+    method: str
+    path: str
+    handler: Handler
+    access: Access
+
+
+_VIEWER, _OPERATOR, _ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
+_PUBLIC, _TASK_TOKEN = Open.PUBLIC, Open.TASK_TOKEN
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/state-machines", create_state_machine, _ADMIN),
+    Route("GET", "/v1/state-machines", list_state_machines, _VIEWER),
+    Route("GET", "/v1/state-machines/{name}", get_state_machine, _VIEWER),
+    Route("POST", "/v1/state-machines/{name}/executions", start_execution, _OPERATOR),
+    Route("GET", "/v1/executions", list_executions, _VIEWER),
+    Route("GET", "/v1/executions/{id}", describe_execution, _VIEWER),
+    Route("GET", "/v1/executions/{id}/history", execution_history, _VIEWER),
+    Route("POST", "/v1/executions/{id}/stop", stop_execution, _OPERATOR),
+    Route("POST", "/v1/tasks/success", task_success, _TASK_TOKEN),
+    Route("POST", "/v1/tasks/failure", task_failure, _TASK_TOKEN),
+    Route("POST", "/v1/tasks/heartbeat", task_heartbeat, _TASK_TOKEN),
+    Route("POST", "/v1/activities", create_activity, _ADMIN),
+    Route("POST", "/v1/activities/{name}/poll", poll_activity, _OPERATOR),
+    Route("GET", "/v1/dead-letters", list_dead_letters, _VIEWER),
+    Route("POST", "/v1/dead-letters/{id}/requeue", requeue_dead_letter, _OPERATOR),
+    Route("POST", "/v1/keys", create_key, _ADMIN),
+    Route("GET", "/v1/keys", list_keys, _ADMIN),
+    Route("DELETE", "/v1/keys/{id}", revoke_key, _ADMIN),
+    Route("POST", "/v1/session", login, _PUBLIC),
+    Route("GET", "/v1/session", whoami, _VIEWER),
+    Route("DELETE", "/v1/session", logout, _PUBLIC),
+    Route("GET", "/healthz", healthz, _PUBLIC),
+    Route("GET", "/metrics", metrics, _VIEWER),  # or public with serve --metrics-public
+    Route("GET", "/openapi.json", openapi_document, _PUBLIC),
+    Route("GET", "/", redirect, _PUBLIC),
+    Route("GET", "/ui/", ui_index, _PUBLIC),
+    Route("GET", "/ui/{file:.+}", asset, _PUBLIC),
 )
+"""Every route. Public routes hold no data (the dashboard's files, this API's description,
+liveness) or are the login itself; ``/v1/tasks/*`` are authorised by the task token."""
 
 
 def add_routes(app: web.Application) -> None:
-    """Register :data:`ROUTES` on ``app`` (GET routes answer HEAD too)."""
-    for method, path, handler in ROUTES:
-        if method == "GET":
-            app.router.add_get(path, handler)
+    """Register :data:`ROUTES` on ``app`` (GET routes answer HEAD too), and what each needs."""
+    for route in ROUTES:
+        if route.method == "GET":
+            app.router.add_get(route.path, route.handler)
         else:
-            app.router.add_route(method, path, handler)
+            app.router.add_route(route.method, route.path, route.handler)
+    app[ACCESS] = {route.handler: route.access for route in ROUTES}

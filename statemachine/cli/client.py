@@ -1,8 +1,10 @@
 """``cli.py start | describe | history | list | dead-letters``: talk to a running ``serve``
 over its REST API.
 
-The API is ``--api`` (default ``$STATEMACHINE_API``, else http://127.0.0.1:8080).  Every
-command prints JSON on stdout.  Exit codes: 0 on success (for ``start --wait``: only
+The API is ``--api`` (default ``$STATEMACHINE_API``, else http://127.0.0.1:8080); the key
+sent is the first of ``--api-key``, ``$STATEMACHINE_API_KEY``, the secret of
+``$STATEMACHINE_ADMIN_KEY`` and ``.statemachine/admin.key`` (see
+:mod:`statemachine.cli.access`).  Every command prints JSON on stdout.  Exit codes: 0 on success (for ``start --wait``: only
 when the execution SUCCEEDED), 1 when the execution ended otherwise, the wait timed out
 or the API refused the request (its error body goes to stderr), 2 for bad usage or when
 the API cannot be reached.
@@ -27,7 +29,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ApiClient", "ApiError", "Unreachable", "configure", "main"]
+__all__ = ["ApiClient", "ApiError", "Unreachable", "add_api_options", "configure", "connect",
+           "main", "report"]
 
 DEFAULT_API = "http://127.0.0.1:8080"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -49,9 +52,12 @@ class Unreachable(Exception):
 class ApiClient:
     """A minimal JSON client for the REST API."""
 
-    def __init__(self, base: str, timeout: float = 30.0) -> None:
+    def __init__(self, base: str, timeout: float = 30.0, key: str | None = None) -> None:
         self.base = base.rstrip("/")
         self.timeout = timeout
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if key:
+            self.headers["Authorization"] = f"Bearer {key}"
 
     def call(self, method: str, path: str, body: Any = None,
              query: dict[str, Any] | None = None) -> Any:
@@ -60,9 +66,7 @@ class ApiClient:
         if params:
             url += "?" + urllib.parse.urlencode(params)
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method,
-                                         headers={"Content-Type": "application/json",
-                                                  "Accept": "application/json"})
+        request = urllib.request.Request(url, data=data, method=method, headers=self.headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read()
@@ -81,9 +85,39 @@ def _decode(raw: bytes) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def configure(parser: argparse.ArgumentParser, name: str) -> None:
+def add_api_options(parser: argparse.ArgumentParser) -> None:
+    """``--api`` and ``--api-key``, which every client command takes."""
     parser.add_argument("--api", default=os.environ.get("STATEMACHINE_API", DEFAULT_API),
                         help="API base URL (default: $STATEMACHINE_API or %(default)s)")
+    parser.add_argument("--api-key", metavar="SECRET", default=None,
+                        help="the API key's secret (default: $STATEMACHINE_API_KEY, else the "
+                        "secret of $STATEMACHINE_ADMIN_KEY, else .statemachine/admin.key)")
+
+
+def connect(args: argparse.Namespace) -> ApiClient:
+    """The client for ``--api`` with the key :func:`~statemachine.cli.access.find_api_key` finds."""
+    from statemachine.cli.access import find_api_key
+
+    return ApiClient(args.api, key=find_api_key(args.api_key))
+
+
+def report(command: str, exc: ApiError | Unreachable) -> int:
+    """Print why the API could not be used; the exit code (2 unreachable, 1 refused)."""
+    if isinstance(exc, Unreachable):
+        print(f"statemachine {command}: {exc}\n(is 'python cli.py serve' running? "
+              "pass --api URL or set STATEMACHINE_API)", file=sys.stderr)
+        return 2
+    print(json.dumps(exc.body, indent=2) if not isinstance(exc.body, str) else exc.body,
+          file=sys.stderr)
+    if exc.status == 401:
+        print(f"statemachine {command}: pass --api-key SECRET or set STATEMACHINE_API_KEY "
+              "(or run from the folder whose .statemachine/admin.key serve made)",
+              file=sys.stderr)
+    return 1
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    add_api_options(parser)
     if name == "start":
         parser.add_argument("machine", metavar="NAME", help="state machine name")
         source = parser.add_mutually_exclusive_group()
@@ -112,19 +146,13 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    client = ApiClient(args.api)
+    client = connect(args)
     commands = {"start": _start, "describe": _describe, "history": _history, "list": _list,
                 "dead-letters": _dead_letters}
     try:
         return commands[args.command](client, args)
-    except Unreachable as exc:
-        print(f"statemachine {args.command}: {exc}\n(is 'python cli.py serve' running? "
-              "pass --api URL or set STATEMACHINE_API)", file=sys.stderr)
-        return 2
-    except ApiError as exc:
-        print(json.dumps(exc.body, indent=2) if not isinstance(exc.body, str) else exc.body,
-              file=sys.stderr)
-        return 1
+    except (Unreachable, ApiError) as exc:
+        return report(args.command, exc)
     except ValueError as exc:
         print(f"statemachine {args.command}: {exc}", file=sys.stderr)
         return 2

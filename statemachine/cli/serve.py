@@ -19,6 +19,13 @@ Both commands run on uvloop's event loop when it is installed (``STATEMACHINE_EV
 asyncio`` keeps the standard one) and freeze the heap built while starting up out of the
 garbage collector's sight, so no full collection stalls a request for tens of milliseconds.
 
+Every route but the open ones needs an API key (see :mod:`statemachine.api.auth`): at
+each start ``serve`` sets the admin key (``STATEMACHINE_ADMIN_KEY``, else
+``<data-dir>/admin.key``, made on first start; :mod:`statemachine.cli.access`) and prints a
+one-time link that logs the dashboard in.  ``--metrics-public`` opens ``/metrics``;
+``--insecure-no-auth`` turns keys off, allowed on a loopback address only, with a warning
+at every start.
+
 Exit codes: 0 after a clean shutdown, 1 when a worker crashed, 2 for bad usage or when
 no Redis can be had.
 """
@@ -67,7 +74,13 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                             help="replace ${K} in the definitions with V (repeatable; wins over "
                             f"the definitions folder's {SUBSTITUTIONS_FILE})")
         parser.add_argument("--data-dir", type=Path, default=Path(".statemachine"),
-                            help="data folder of the private redis-server")
+                            help="data folder of the private redis-server, the admin key "
+                            "(admin.key) and the secret box's key (secret.key)")
+        parser.add_argument("--metrics-public", action="store_true",
+                            help="serve /metrics without a key (for a scraper on a private "
+                            "network)")
+        parser.add_argument("--insecure-no-auth", action="store_true",
+                            help="accept every request without a key (loopback --host only)")
     else:
         parser.add_argument("--concurrency", type=_positive, default=4,
                             help="work items handled at once")
@@ -81,6 +94,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The audit trail (statemachine.api.auth) is written whatever --log-level says.
+    logging.getLogger("statemachine.audit").setLevel(logging.INFO)
     if args.command == "worker":
         return _worker_main(args)
     return _serve_main(args)
@@ -90,8 +105,17 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _serve_main(args: argparse.Namespace) -> int:
+    from statemachine.cli.access import is_loopback
     from statemachine.runtime.embedded import EmbeddedRedis, EmbeddedRedisError
 
+    if args.insecure_no_auth:
+        if not is_loopback(args.host):
+            _say(f"statemachine serve: --insecure-no-auth is allowed on a loopback address "
+                 f"only (127.0.0.1, ::1, localhost), not --host {args.host}")
+            return 2
+        _say("statemachine: WARNING: --insecure-no-auth: the API, the dashboard and /metrics "
+             "answer every request without a key; any program or web page on this machine "
+             "can define, start and stop state machines")
     try:
         args.substitutions = read_substitutions(args.definitions / SUBSTITUTIONS_FILE, args.sub)
     except (ValueError, OSError) as exc:
@@ -130,10 +154,14 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         _say(f"statemachine serve: cannot connect to Redis at {url}: {exc}")
         return 2
     try:
+        access = await _access(args, service)
+        if access is None:
+            return 2
+        auth, admin = access
         for line in await register_definitions(service, args.definitions, args.substitutions):
             _say(line)
         worker = _worker(url, args.workers)
-        app = create_app(service, workers=[worker] if worker is not None else [])
+        app = create_app(service, workers=[worker] if worker is not None else [], auth=auth)
         runner = web.AppRunner(app, shutdown_timeout=HTTP_SHUTDOWN_SECONDS, access_log=None)
         _freeze_heap()
         await runner.setup()
@@ -148,6 +176,12 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         _say(f"statemachine: API on {base} ({args.workers} in-process workers); "
              f"dashboard at {base}/ui/; OpenAPI at {base}/openapi.json; "
              "try: python cli.py start hello --input-file definitions/inputs/hello.json --wait")
+        if auth.enforce:
+            from statemachine.keyring import LOGIN_TTL_S
+
+            token = await auth.keyring.login_token(admin)
+            _say(f"statemachine: log the dashboard in with this link (works once, within "
+                 f"{LOGIN_TTL_S // 60} minutes): {base}/ui/?login={token}")
         crashed = await _until_stopped(stop, worker_task)
         _say("statemachine: shutting down")
         await runner.cleanup()
@@ -156,6 +190,25 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         return 1 if crashed else 0
     finally:
         await service.close()
+
+
+async def _access(args: argparse.Namespace, service: Any) -> tuple[Any, Any] | None:
+    """The app's AuthConfig and the admin key, set as :mod:`.access` says (None: refused)."""
+    from statemachine.api.auth import AuthConfig
+    from statemachine.cli.access import bootstrap_admin
+    from statemachine.keyring import Keyring
+    from statemachine.security.keys import KeyFormatError
+    from statemachine.security.secretbox import SecretKeyError, load_secret_box
+
+    try:
+        keyring = Keyring(service.store, load_secret_box(args.data_dir))
+        admin, line = await bootstrap_admin(keyring, args.data_dir)
+    except (KeyFormatError, SecretKeyError, OSError) as exc:
+        _say(f"statemachine serve: {exc}")
+        return None
+    _say(line)
+    public = frozenset(("/metrics",)) if args.metrics_public else frozenset()
+    return AuthConfig(keyring, enforce=not args.insecure_no_auth, public=public), admin
 
 
 def _worker(url: str, concurrency: int) -> Any:

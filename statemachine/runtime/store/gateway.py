@@ -2,7 +2,8 @@
 
 ``await Store.connect(settings)`` connects (riding out a Redis that is still starting)
 and offers the operations by subject: :attr:`~Store.machines`, :attr:`~Store.executions`,
-:attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`.  The
+:attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`,
+:attr:`~Store.apikeys` (API keys, dashboard sessions, login tokens).  The
 workers build their own parts over a :class:`~statemachine.runtime.store.client.RedisStore`
 (see :mod:`statemachine.runtime.worker`).
 """
@@ -10,6 +11,7 @@ workers build their own parts over a :class:`~statemachine.runtime.store.client.
 from __future__ import annotations
 
 from statemachine.runtime.settings import Settings
+from statemachine.runtime.store.apikeys import ApiKeys
 from statemachine.runtime.store.callbacks import Activities, Callbacks
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.executions import Executions
@@ -31,6 +33,7 @@ class Store:
         self.callbacks = Callbacks(core)
         self.activities = Activities(core)
         self.operations = Operations(core)
+        self.apikeys = ApiKeys(core)
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> Store:

@@ -23,6 +23,16 @@ Global keys (small, never used in a script together with shard keys)::
                                             (unexpected errors of the workers' loops, each
                                             logged with its traceback); read by
                                             ``Operations.stats()`` for ``GET /metrics``
+    sm:apikeys                      hash    API key id -> {"id", "name", "role", "created",
+                                            "sealed" (the secret, encrypted by the service's
+                                            secret box), "digest" (SHA-256 of the secret)}
+                                            (apikeys.KeyRecord); never a secret in clear
+    sm:apikeys:digest               hash    SHA-256 of a secret -> key id (Bearer lookup)
+    sm:session:<digest>             string  a dashboard session: key id; the digest is the
+                                            SHA-256 of the session cookie's token; EX = the
+                                            session's lifetime
+    sm:login:<digest>               string  a one-time login link's token (by its SHA-256):
+                                            key id; EX = its lifetime, GETDEL when redeemed
 
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
@@ -101,6 +111,8 @@ META = f"{PREFIX}:meta"
 MACHINES = f"{PREFIX}:machines"
 ACTIVITIES = f"{PREFIX}:activities"
 STATS = f"{PREFIX}:stats"
+API_KEYS = f"{PREFIX}:apikeys"
+API_KEY_DIGESTS = f"{PREFIX}:apikeys:digest"
 WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
 TIMERS_CHANNEL = f"{PREFIX}:timers"
@@ -109,6 +121,14 @@ TIMERS_CHANNEL = f"{PREFIX}:timers"
 
 def machine(name: str) -> str:
     return f"{PREFIX}:machine:{name}"
+
+
+def session(digest: str) -> str:
+    return f"{PREFIX}:session:{digest}"
+
+
+def login_token(digest: str) -> str:
+    return f"{PREFIX}:login:{digest}"
 
 
 def root_of(execution_id: str) -> str:
