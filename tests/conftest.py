@@ -60,6 +60,14 @@ def app_in_thread(app: Any, name: str = "test-app", shutdown_timeout: float = 0.
         thread.join(10)
 
 
+def admin_key_env() -> dict[str, str]:
+    """``STATEMACHINE_ADMIN_KEY`` for a fresh admin key: the environment of a ``cli.py serve``
+    subprocess (it sets the key at start) and of the client commands (they send it)."""
+    from statemachine.security.keys import ADMIN_KEY_ENV, new_key_id, new_secret
+
+    return {ADMIN_KEY_ENV: f"{new_key_id()}:{new_secret()}"}
+
+
 @pytest.fixture
 def serve_app() -> Callable[[Any], AbstractAsyncContextManager[str]]:
     """``async with serve_app(app) as base_url``: an aiohttp app served on a free local port

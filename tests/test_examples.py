@@ -27,7 +27,7 @@ import pytest
 
 from statemachine.cli import main as cli_main
 from statemachine.demo import DemoServices, substitutions
-from tests.conftest import ROOT, app_in_thread, free_port
+from tests.conftest import ROOT, admin_key_env, app_in_thread, free_port
 
 DEFINITIONS = ROOT / "definitions"
 EXAMPLES = sorted(p.stem for p in DEFINITIONS.glob("*.yaml"))
@@ -211,11 +211,14 @@ class Serve:
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
         self.log = log
+        # The admin key comes from the environment, which the client commands read too.
+        self.env = {**os.environ, **admin_key_env(), "PYTHONUNBUFFERED": "1"}
         command = [sys.executable, str(ROOT / "cli.py"), "serve", "--port", str(self.port),
-                   "--redis-url", redis_url, "--workers", "4", *_sub_args(demo_base)]
+                   "--redis-url", redis_url, "--workers", "4", "--data-dir",
+                   str(log.parent / "data"), *_sub_args(demo_base)]
         with log.open("wb") as out:
             self.proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                         env=self.env)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -239,11 +242,11 @@ class Serve:
                 self.proc.wait()
 
 
-def _start(api: str, stem: str) -> subprocess.Popen[str]:
+def _start(serve: Serve, stem: str) -> subprocess.Popen[str]:
     command = [sys.executable, str(ROOT / "cli.py"), "start", stem,
-               "--input-file", str(_input(stem)), "--wait", "--timeout", "90", "--api", api]
+               "--input-file", str(_input(stem)), "--wait", "--timeout", "90", "--api", serve.api]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env=serve.env)
 
 
 def _approve_pending(api: str, demo_base: str) -> int:
@@ -277,7 +280,7 @@ def test_every_example_runs_through_the_service(redis_url: str, demo: Demo,
         registered = [line for line in serve.log.read_text().splitlines() if "registered" in line]
         assert len(registered) == len(EXAMPLES)
         assert not any("NOT registered" in line for line in registered)
-        starts = {stem: _start(serve.api, stem) for stem in EXAMPLES}
+        starts = {stem: _start(serve, stem) for stem in EXAMPLES}
         answered = 0
         deadline = time.monotonic() + 90
         while any(p.poll() is None for p in starts.values()) and time.monotonic() < deadline:

@@ -44,7 +44,6 @@ audit_log = logging.getLogger("statemachine.audit")
 
 COOKIE = "sm_session"
 """The dashboard's session cookie (HttpOnly, SameSite=Strict, Path=/)."""
-_PRINCIPAL = "statemachine.principal"
 _READS = frozenset(("GET", "HEAD"))
 
 
@@ -88,6 +87,7 @@ class Principal:
         return "task-token" if self.via == "task-token" else "anonymous"
 
 
+_PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 ANONYMOUS = Principal(None, "none")
 TASK_TOKEN = Principal(None, "task-token")
 

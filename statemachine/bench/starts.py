@@ -1,6 +1,7 @@
 """The ``start`` workload: StartExecution over the REST API at fixed rates.
 
-The API runs as its own process (``cli.py serve --workers 0``), the worker processes run
+The API runs as its own process (``cli.py serve --workers 0``, every request carrying the
+admin key it was started with), the worker processes run
 the started executions (a Pass then Succeed), and this process is the load generator.
 The load is open-loop: request *i* is sent at ``t0 + i / rate`` whatever the answers do,
 so a slow server shows up as latency rather than as a politely lower rate.  500/s is held
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from statemachine.bench.harness import CLI, Figures, Session, free_port, percentile, rate
+from statemachine.security.keys import ADMIN_KEY_ENV, new_key_id, new_secret
 
 BASE_RATE, BASE_SECONDS = 500, 10.0
 STEP_RATES, STEP_SECONDS = (1000, 1500, 2000, 3000, 4000), 3.0
@@ -51,21 +53,23 @@ class Step:
 
 
 @contextlib.asynccontextmanager
-async def api_process(url: str) -> AsyncIterator[str]:
-    """``cli.py serve --workers 0`` on a free loopback port; yields its base URL."""
+async def api_process(url: str) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """``cli.py serve --workers 0`` on a free loopback port, with an admin key set through
+    ``STATEMACHINE_ADMIN_KEY``; yields its base URL and the key's Authorization header."""
     port = free_port()
+    key_id, secret = new_key_id(), new_secret()
     with tempfile.TemporaryDirectory(prefix="statemachine-bench-api-") as empty:
         proc = subprocess.Popen(  # noqa: ASYNC220 -- the API server runs for the workload
             [sys.executable, "-c", CLI, "serve", "--redis-url", url, "--workers", "0",
              "--host", "127.0.0.1", "--port", str(port), "--definitions", empty,
-             "--log-level", "WARNING"],
+             "--data-dir", empty, "--log-level", "WARNING"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=dict(os.environ),
+            env={**os.environ, ADMIN_KEY_ENV: f"{key_id}:{secret}"},
         )
         base = f"http://127.0.0.1:{port}"
         try:
             await _until_healthy(base, proc)
-            yield base
+            yield base, {"Authorization": f"Bearer {secret}"}
         finally:
             proc.terminate()
             try:
@@ -125,8 +129,8 @@ async def start(s: Session, executions: int | None) -> Figures:
     """500 starts/s for 10 s over the REST API, then higher rates until one is not held."""
     base_seconds = BASE_SECONDS if executions is None else max(1.0, executions / BASE_RATE)
     limit = asyncio.get_running_loop().time() + s.left()
-    async with api_process(s.url) as base, aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=512)
+    async with api_process(s.url) as (base, headers), aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=512), headers=headers
     ) as http:
         async with http.post(f"{base}/v1/state-machines",
                              json={"name": "trivial", "definition": TRIVIAL}) as answer:

@@ -1,6 +1,8 @@
 /* The client of the /v1 JSON API of this origin. */
 
+import {showLogin} from "./login.js";
 import {setConn} from "./notice.js";
+import {route} from "./router.js";
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -10,7 +12,10 @@ class ApiError extends Error {
   }
 }
 
-/** One request; the parsed JSON answer, or an ApiError {status, code, message}. */
+/**
+ * One request; the parsed JSON answer, or an ApiError {status, code, message}. The session
+ * cookie goes along (same origin); a 401 puts the login form in the page's place.
+ */
 export async function api(method, path, body) {
   const init = {method, headers: {Accept: "application/json"}};
   if (body !== undefined) {
@@ -30,6 +35,7 @@ export async function api(method, path, body) {
     try { data = JSON.parse(text); } catch (e) { data = null; }
   }
   setConn(true);
+  if (response.status === 401) showLogin(data && data.message, route);
   if (!response.ok) {
     const code = data && data.error ? data.error : "HTTP " + response.status;
     const message = data && data.message ? data.message : response.statusText;

@@ -4,6 +4,7 @@
  * step: this one starts the router and the auto-refresh.
  */
 
+import {checkSession, logout} from "./login.js";
 import {route, tick} from "./router.js";
 
 const REFRESH_MS = 2000;
@@ -18,7 +19,9 @@ function boot() {
   auto.addEventListener("change", () => {
     try { localStorage.setItem("sm.autorefresh", auto.checked ? "on" : "off"); } catch (e) { /* private mode */ }
   });
+  document.getElementById("logout").addEventListener("click", () => logout(route));
   window.addEventListener("hashchange", route);
+  checkSession();
   setInterval(tick, REFRESH_MS);
   route();
 }

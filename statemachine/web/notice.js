@@ -1,6 +1,7 @@
 /* The page's own messages: the API connection badge and the dismissable flash banner. */
 
 import {append, clear, h} from "./dom.js";
+import {view} from "./view.js";
 
 export function setConn(ok, text) {
   const el = document.getElementById("conn");
@@ -10,7 +11,7 @@ export function setConn(ok, text) {
 
 export function flash(message) {
   const el = document.getElementById("flash");
-  if (!message) {
+  if (!message || view.login) {  // the login form says why the page is not shown
     el.hidden = true;
     return;
   }

@@ -20,6 +20,7 @@ function parseHash() {
 export function route() {
   view.generation += 1;
   view.refresh = null;
+  view.login = false;
   flash(null);
   const {parts, query} = parseHash();
   const main = clear(document.getElementById("main"));

@@ -12,18 +12,46 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from statemachine.api import create_app
+from statemachine.api.auth import AUTH
+from statemachine.keyring import Keyring
+from statemachine.security.roles import Role
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def keyed_app(service: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+    """``create_app(service, **kwargs)`` and the Bearer header of a new admin key of it."""
+    app = create_app(service, **kwargs)
+    _, secret = await app[AUTH].keyring.create(Role.ADMIN, "tests")
+    return app, bearer(secret)
 
 
 @dataclass
 class Api:
-    """The test client plus the parts behind it."""
+    """The test client plus the parts behind it; requests carry an admin key by default."""
 
     client: TestClient[Any, Any]
     service: Any
     redis_url: str
+    keyring: Keyring
+    secret: str
+    """The admin key's secret every request sends unless told otherwise."""
 
-    async def call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-        """One request; returns (status, parsed JSON body or text, or None when empty)."""
+    async def key(self, role: Role, name: str | None = None) -> str:
+        """The secret of a new key of ``role``."""
+        return (await self.keyring.create(role, name))[1]
+
+    async def call(self, method: str, path: str, *, auth: bool | str = True,
+                   **kwargs: Any) -> tuple[int, Any]:
+        """One request; returns (status, parsed JSON body or text, or None when empty).
+
+        ``auth``: True sends the admin key, False no key, a string that secret.
+        """
+        if auth is not False and "Authorization" not in kwargs.get("headers", {}):
+            secret = self.secret if auth is True else str(auth)
+            kwargs["headers"] = {**kwargs.get("headers", {}), **bearer(secret)}
         async with self.client.request(method, path, **kwargs) as response:
             raw = await response.read()
             if not raw:
@@ -67,10 +95,13 @@ async def serve_api(redis_url: str, workers: int) -> AsyncIterator[Api]:
     settings = Settings.from_env(redis_url=redis_url, block_ms=100, timer_max_sleep_ms=50)
     worker = Worker(redis_url, settings, workers) if workers else None
     task = asyncio.create_task(worker.run()) if worker is not None else None
-    client = TestClient(TestServer(create_app(service)))
+    app = create_app(service)
+    keyring = app[AUTH].keyring
+    _, secret = await keyring.create(Role.ADMIN, "tests")
+    client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        yield Api(client, service, redis_url)
+        yield Api(client, service, redis_url, keyring, secret)
     finally:
         await client.close()
         if worker is not None and task is not None:

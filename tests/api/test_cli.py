@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from statemachine.cli.serve import register_definitions
+from statemachine.security.keys import ADMIN_KEY_ENV, API_KEY_ENV
+from statemachine.security.secretbox import KEY_ENV
 from tests.api.samples import HELLO_YAML
 from tests.conftest import free_port
 
@@ -23,7 +26,8 @@ CLI = [sys.executable, str(ROOT / "cli.py")]
 
 
 def _env(**changes: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "STATEMACHINE_API")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "STATEMACHINE_API", ADMIN_KEY_ENV, API_KEY_ENV, KEY_ENV)}
     for key, value in changes.items():
         if value is None:
             env.pop(key, None)
@@ -89,32 +93,72 @@ def test_serve_starts_private_redis_and_runs_hello(
         served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     base, work, _ = served
     assert (work / ".statemachine" / "appendonlydir").is_dir()
-    done = _cli("start", "hello", "--wait", "--timeout", "30", "--api", base)
+    # Run from serve's folder, the client commands find .statemachine/admin.key themselves.
+    done = _cli("start", "hello", "--wait", "--timeout", "30", "--api", base, cwd=work)
     assert done.returncode == 0, done.stderr
     execution = json.loads(done.stdout)
     assert execution["status"] == "SUCCEEDED" and execution["output"] == {"greeting": "hello"}
 
-    described = _cli("describe", execution["executionId"], STATEMACHINE_API=base)
+    described = _cli("describe", execution["executionId"], STATEMACHINE_API=base, cwd=work)
     assert described.returncode == 0 and json.loads(described.stdout) == execution
-    history = json.loads(_cli("history", execution["executionId"], "--api", base).stdout)
+    history = json.loads(_cli("history", execution["executionId"], "--api", base,
+                              cwd=work).stdout)
     assert history["events"][-1]["type"] == "ExecutionSucceeded"
     limited = json.loads(_cli("history", execution["executionId"], "--limit", "1",
-                              "--api", base).stdout)
+                              "--api", base, cwd=work).stdout)
     assert [e["type"] for e in limited["events"]] == ["ExecutionStarted"]
-    listed = json.loads(_cli("list", "--machine", "hello", "--api", base).stdout)
+    listed = json.loads(_cli("list", "--machine", "hello", "--api", base, cwd=work).stdout)
     assert execution["executionId"] in [e["executionId"] for e in listed["executions"]]
 
-    started = _cli("start", "hello", "--input", '{"a": 1}', "--name", "named", "--api", base)
+    started = _cli("start", "hello", "--input", '{"a": 1}', "--name", "named", "--api", base,
+                   cwd=work)
     assert started.returncode == 0 and json.loads(started.stdout)["executionId"]
 
 
 def test_start_errors(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
-    base, _, _ = served
-    unknown = _cli("start", "nope", "--api", base)
+    base, work, _ = served
+    unknown = _cli("start", "nope", "--api", base, cwd=work)
     assert unknown.returncode == 1
     assert "does not exist" in json.loads(unknown.stderr)["message"]
-    bad_input = _cli("start", "hello", "--input", "{oops", "--api", base)
+    bad_input = _cli("start", "hello", "--input", "{oops", "--api", base, cwd=work)
     assert bad_input.returncode == 2 and "not valid JSON" in bad_input.stderr
+
+
+def test_the_admin_key_file_is_private_and_no_secret_is_stored_in_clear(
+        served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    base, work, _ = served
+    path = work / ".statemachine" / "admin.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    admin_id, _, admin_secret = path.read_text().strip().partition(":")
+    made = _cli("keys", "create", "--role", "viewer", "--name", "grafana", "--api", base, cwd=work)
+    assert made.returncode == 0, made.stderr
+    viewer = json.loads(made.stdout)
+    assert viewer["role"] == "viewer" and len(viewer["secret"]) >= 43
+    aof = b"".join(p.read_bytes() for p in (work / ".statemachine" / "appendonlydir").iterdir())
+    assert viewer["id"].encode() in aof and admin_id.encode() in aof  # the keys are there...
+    assert viewer["secret"].encode() not in aof  # ...their secrets are not, in any form
+    assert admin_secret.encode() not in aof
+    listed = json.loads(_cli("keys", "list", "--api", base, cwd=work).stdout)["keys"]
+    assert {k["id"] for k in listed} >= {admin_id, viewer["id"]}
+    assert "secret" not in json.dumps(listed)
+
+
+def test_keys_command_roles_and_revocation(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    base, work, _ = served
+    viewer = json.loads(_cli("keys", "create", "--role", "viewer", "--api", base, cwd=work).stdout)
+    listed = _cli("list", "--api", base, "--api-key", viewer["secret"])
+    assert listed.returncode == 0, listed.stderr
+    refused = _cli("start", "hello", "--api", base, STATEMACHINE_API_KEY=viewer["secret"])
+    assert refused.returncode == 1 and json.loads(refused.stderr.split("\n}")[0] + "}")[
+        "error"] == "Forbidden"
+    revoked = _cli("keys", "revoke", viewer["id"], "--api", base, cwd=work)
+    assert revoked.returncode == 0, revoked.stderr
+    after = _cli("list", "--api", base, "--api-key", viewer["secret"])
+    assert after.returncode == 1 and "Unauthorized" in after.stderr
+    nobody = _cli("list", "--api", base, cwd=work.parent)  # no key anywhere
+    assert nobody.returncode == 1 and "--api-key" in nobody.stderr
+    again = _cli("keys", "revoke", viewer["id"], "--api", base, cwd=work)
+    assert again.returncode == 1 and "KeyDoesNotExist" in again.stderr
 
 
 def test_serve_stops_cleanly_on_sigterm(served: tuple[str, Path, subprocess.Popen[str]]) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from statemachine.api import create_app
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.worker import Worker
 from statemachine.service import Service
+from tests.api.client import keyed_app
 from tests.conftest import RedisServer
 
 
@@ -51,9 +51,9 @@ async def test_metrics_show_executions_streams_timers_and_worker_counters(redis_
                              lease_ms=1000, stats_flush_ms=100)
     service = await Service.connect(redis_url, settings=conf)
     worker = Worker(redis_url, conf, 4)
+    app, headers = await keyed_app(service, workers=[worker])
     try:
-        async with serve_app(tasks) as base, \
-                TestClient(TestServer(create_app(service, workers=[worker]))) as client:
+        async with serve_app(tasks) as base, TestClient(TestServer(app), headers=headers) as client:
             await service.define("call", machine({
                 "Prepare": {"Type": "Pass", "Result": {"n": 1}, "Next": "Call"},
                 "Call": {"Type": "Task", "Resource": f"{base}/work", "End": True}}, "Prepare"))
@@ -121,7 +121,8 @@ async def test_work_waiting_in_a_stream_is_a_gauge(redis_url: str) -> None:
         await service.define("idle", machine({"P": {"Type": "Pass", "End": True}}, "P"))
         for _ in range(4):
             await service.start("idle")
-        async with TestClient(TestServer(create_app(service))) as client:
+        app, headers = await keyed_app(service)
+        async with TestClient(TestServer(app), headers=headers) as client:
             values, _ = parse(await (await client.get("/metrics")).text())
         assert values['statemachine_work_items_waiting_current{kind="ready"}'] == 4
         assert values['statemachine_work_items_pending{kind="ready"}'] == 0
@@ -136,7 +137,9 @@ async def test_metrics_still_answer_when_redis_is_gone(tmp_path: Path) -> None:
     private.start()
     service = await Service.connect(private.url)
     try:
-        async with TestClient(TestServer(create_app(service))) as client:
+        # The key is verified while Redis is up; the keyring trusts it for a while after.
+        app, headers = await keyed_app(service)
+        async with TestClient(TestServer(app), headers=headers) as client:
             values, _ = parse(await (await client.get("/metrics")).text())
             assert values["statemachine_redis_up"] == 1
             assert 'statemachine_executions_current{status="RUNNING"}' in values

@@ -18,12 +18,13 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from statemachine.api import create_app
 from statemachine.cli import main as cli_main
 from statemachine.errors import InputError, NotFound
 from statemachine.runtime.store import keys as K
 from statemachine.runtime.worker import Worker
+from statemachine.security.keys import API_KEY_ENV
 from statemachine.service import Service
+from tests.api.client import keyed_app
 from tests.api.contract import conforms
 
 T = TypeVar("T")
@@ -165,14 +166,17 @@ async def test_malformed_and_unknown_ids(parts: tuple[Service, aioredis.Redis, A
 
 async def test_rest_routes_and_the_command_line(parts: tuple[Service, aioredis.Redis, Any],
                                                 capsys: pytest.CaptureFixture[str],
-                                                serve_app: Any) -> None:
+                                                serve_app: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     service, client, _ = parts
     shard = service.store.shards[1]
     message = b'{"x":"missing","e":{"type":"Started"}}'
     await client.xadd(shard.dead, {"stream": shard.ready, "group": "workers", "id": "7-0",
                                    "m": message, "error": "KeyError: 'x'", "consumer": "w:1",
                                    "at": 1_764_121_200_000}, id="1764121200000-0")
-    async with serve_app(create_app(service)) as base:
+    app, headers = await keyed_app(service)
+    monkeypatch.setenv(API_KEY_ENV, headers["Authorization"].removeprefix("Bearer "))
+    async with serve_app(app) as base:
         # The API is served by this event loop, so the (blocking) command line runs in a thread.
         code = await asyncio.to_thread(cli_main, ["dead-letters", "--api", base])
         listed = json.loads(capsys.readouterr().out)
@@ -194,7 +198,7 @@ async def test_rest_routes_and_the_command_line(parts: tuple[Service, aioredis.R
         refused = capsys.readouterr()
         assert code == 1 and json.loads(refused.err)["error"] == "DeadLetterDoesNotExist"
 
-        async with aiohttp.ClientSession(base) as http:
+        async with aiohttp.ClientSession(base, headers=headers) as http:
             async with http.post("/v1/dead-letters/1-1764121200000-0/requeue") as response:
                 assert response.status == 404
                 assert (await response.json())["error"] == "DeadLetterDoesNotExist"

@@ -21,13 +21,22 @@ async def api(redis_url: str) -> AsyncIterator[Api]:
         yield value
 
 
+async def login_link(api: Api, fragment: str = "") -> str:
+    """A one-time link that logs a browser in as the admin key (as ``serve`` prints one)."""
+    key = await api.keyring.verify(api.secret)
+    assert key is not None
+    token = await api.keyring.login_token(key)
+    return f"{api.client.make_url('/ui/')}?login={token}{fragment}"
+
+
 @pytest.fixture
 def dump_dom(api: Api, tmp_path: Path) -> DumpDom:
-    """Render ``/ui/`` + a fragment once in Chromium (each call with its own profile)."""
+    """Render ``/ui/`` + a fragment once in Chromium (each call with its own profile, logged
+    in by a login link)."""
     calls = itertools.count()
 
     async def dump(fragment: str = "", *, screenshot: Path | None = None) -> Element:
-        url = str(api.client.make_url("/ui/")) + fragment
+        url = await login_link(api, fragment)
         return await chromium.dump_dom(url, tmp_path / f"chromium-{next(calls)}",
                                        screenshot=screenshot)
 

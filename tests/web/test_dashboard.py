@@ -21,6 +21,7 @@ import statemachine.web
 from statemachine.interpreter.records import Status
 from tests.api.client import Api
 from tests.web.chromium import Browser, DumpDom
+from tests.web.conftest import login_link
 from tests.web.dom import Element
 
 WEB = Path(statemachine.web.__file__).parent
@@ -115,6 +116,8 @@ async def test_every_page_loads_without_errors(api: Api, page: Browser) -> None:
     """Each page's modules load and run with nothing reported in the console."""
     ok, failed = await run_two(api)
     base = str(api.client.make_url("/ui/"))
+    await page.open(await login_link(api))
+    await page.until("location.search === '' && document.getElementById('who')?.textContent")
     rows = "[...document.querySelectorAll('#executions-body .execution-row')]"
     visits = (
         ("#/", f"{rows}.length === 2"),
@@ -214,7 +217,7 @@ async def test_start_form_then_stop_button(api: Api, page: Browser) -> None:
     """The Start form refuses bad JSON with a message, starts a run; Stop aborts it."""
     await api.define("nap", NAP)
     await api.define("nap", {**NAP, "Comment": "second version"})
-    await page.open(str(api.client.make_url("/ui/")) + "#/machines/nap?version=1")
+    await page.open(await login_link(api, "#/machines/nap?version=1"))
     await page.until("document.getElementById('start-form') !== null")
     assert await page.eval("[...document.querySelectorAll('#version option')]"
                            ".map(o => o.value)") == ["2", "1"]
