@@ -63,8 +63,11 @@ def new_key_id() -> str:
 
 
 def new_secret() -> str:
-    """256 random bits, URL-safe text (43 characters)."""
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe text (43 characters), never starting with ``-`` (which a
+    command line would read as an option)."""
+    while (secret := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return secret
 
 
 def digest(secret: str) -> str:

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from statemachine.cli.serve import register_definitions
-from statemachine.security.keys import ADMIN_KEY_ENV, API_KEY_ENV
+from statemachine.security.keys import ADMIN_KEY_ENV, API_KEY_ENV, new_key_id, new_secret
 from statemachine.security.secretbox import KEY_ENV
 from tests.api.samples import HELLO_YAML
 from tests.conftest import free_port
@@ -146,14 +147,14 @@ def test_the_admin_key_file_is_private_and_no_secret_is_stored_in_clear(
 def test_keys_command_roles_and_revocation(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     base, work, _ = served
     viewer = json.loads(_cli("keys", "create", "--role", "viewer", "--api", base, cwd=work).stdout)
-    listed = _cli("list", "--api", base, "--api-key", viewer["secret"])
+    listed = _cli("list", "--api", base, f"--api-key={viewer['secret']}")
     assert listed.returncode == 0, listed.stderr
     refused = _cli("start", "hello", "--api", base, STATEMACHINE_API_KEY=viewer["secret"])
     assert refused.returncode == 1 and json.loads(refused.stderr.split("\n}")[0] + "}")[
         "error"] == "Forbidden"
     revoked = _cli("keys", "revoke", viewer["id"], "--api", base, cwd=work)
     assert revoked.returncode == 0, revoked.stderr
-    after = _cli("list", "--api", base, "--api-key", viewer["secret"])
+    after = _cli("list", "--api", base, f"--api-key={viewer['secret']}")
     assert after.returncode == 1 and "Unauthorized" in after.stderr
     nobody = _cli("list", "--api", base, cwd=work.parent)  # no key anywhere
     assert nobody.returncode == 1 and "--api-key" in nobody.stderr
@@ -232,3 +233,60 @@ async def test_register_definitions_only_versions_changes(redis_url: str, tmp_pa
         assert (await service.get_machine("hello"))["version"] == 2
     finally:
         await service.close()
+
+
+def test_insecure_no_auth_is_refused_off_loopback(tmp_path: Path) -> None:
+    result = _cli("serve", "--host", "0.0.0.0", "--port", str(free_port()),
+                  "--insecure-no-auth", cwd=tmp_path)
+    assert result.returncode == 2 and "loopback" in result.stderr
+    assert not (tmp_path / ".statemachine").exists()  # refused before anything started
+
+
+def test_insecure_no_auth_on_loopback_warns_and_lets_requests_through(
+        redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "serve.log").open("w") as log:
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--workers", "0", "--redis-url", redis_url,
+             "--definitions", str(tmp_path), "--data-dir", str(tmp_path / "data"),
+             "--insecure-no-auth"],
+            cwd=tmp_path, env=_env(), stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_healthy(base, proc)
+        with urllib.request.urlopen(f"{base}/v1/executions", timeout=5) as response:
+            assert response.status == 200  # no key sent
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    logged = (tmp_path / "serve.log").read_text()
+    assert "WARNING: --insecure-no-auth" in logged and "?login=" not in logged
+
+
+def test_serve_sets_the_admin_key_of_the_environment_and_prints_a_login_link(
+        redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    key_id, secret = new_key_id(), new_secret()
+    env = {ADMIN_KEY_ENV: f"{key_id}:{secret}"}
+    with (tmp_path / "serve.log").open("w") as log:
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--workers", "0", "--redis-url", redis_url,
+             "--definitions", str(tmp_path), "--data-dir", str(tmp_path / "data")],
+            cwd=tmp_path, env=_env(**env), stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_healthy(base, proc)
+        listed = _cli("keys", "list", "--api", base, cwd=tmp_path, **env)  # the env's secret
+        assert listed.returncode == 0, listed.stderr
+        assert [k["id"] for k in json.loads(listed.stdout)["keys"]] == [key_id]
+        request = urllib.request.Request(f"{base}/metrics")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    logged = (tmp_path / "serve.log").read_text()
+    assert f"admin key {key_id} set from $STATEMACHINE_ADMIN_KEY" in logged
+    assert f"{base}/ui/?login=" in logged and secret not in logged
+    assert not (tmp_path / "data" / "admin.key").exists()
