@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from statemachine.api.auth import AUTH, AuthConfig, audit_middleware, auth_middleware
+from statemachine.api.audit import audit_middleware
+from statemachine.api.auth import AUTH, AuthConfig, auth_middleware
 from statemachine.api.metrics import Metrics
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
 from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_routes

@@ -15,20 +15,15 @@ browser sends the cookie whatever page asks.  Without a valid key: 401 ``Unautho
 request passes (keys can still be managed).  Routes made public by a flag (``--metrics-public``) are named in
 :attr:`AuthConfig.public`.
 
-Every state-changing call (any method but GET and HEAD) is written to the audit log, the
-logger ``statemachine.audit``: one JSON object per line with the key id (or
-``task-token``/``anonymous``), the method, the route template, its path parameters and
-the status answered.
+Every state-changing call is written to the audit trail: see :mod:`statemachine.api.audit`.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from statemachine.api.problems import Handler, error_response
@@ -37,14 +32,12 @@ from statemachine.security.keys import ApiKey, bearer_secret
 from statemachine.security.origins import from_own_origin
 from statemachine.security.roles import Role
 
-__all__ = ["ACCESS", "AUTH", "COOKIE", "Access", "AuthConfig", "Open", "Principal", "audit",
-           "audit_middleware", "auth_middleware", "principal", "set_principal"]
-
-audit_log = logging.getLogger("statemachine.audit")
+__all__ = ["ACCESS", "AUTH", "COOKIE", "Access", "AuthConfig", "Open", "Principal",
+           "auth_middleware", "principal", "set_principal"]
 
 COOKIE = "sm_session"
 """The dashboard's session cookie (HttpOnly, SameSite=Strict, Path=/)."""
-_READS = frozenset(("GET", "HEAD"))
+READS = frozenset(("GET", "HEAD"))
 
 
 class Open(StrEnum):
@@ -117,7 +110,7 @@ def cross_origin(request: web.Request) -> bool:
     """True when a browser request comes from a page of another origin."""
     headers = request.headers
     return not from_own_origin(headers.get("Origin"), headers.get("Sec-Fetch-Site"),
-                               request.host, request.scheme, request.method in _READS)
+                               request.host, request.scheme, request.method in READS)
 
 
 @web.middleware
@@ -167,35 +160,3 @@ async def _caller(request: web.Request, keyring: Keyring) -> Principal | web.Res
         return unauthorized("the dashboard session has ended; log in again")
     return unauthorized("this route needs an API key: send Authorization: Bearer <key "
                         "secret> (python cli.py keys create makes one)")
-
-
-# -- the audit trail --------------------------------------------------------------------
-
-
-def audit(request: web.Request, status: int, who: Principal | None = None,
-          **extra: Any) -> None:
-    """Write one audit line for ``request``, answered with ``status``."""
-    if not audit_log.isEnabledFor(logging.INFO):
-        return
-    resource = request.match_info.route.resource
-    line = {"keyId": (who or principal(request)).key_id, "method": request.method,
-            "route": resource.canonical if resource is not None else "unmatched",
-            "target": dict(request.match_info), "status": status, **extra}
-    audit_log.info("%s", orjson.dumps(line).decode())
-
-
-@web.middleware
-async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Audit every call that may change state (all methods but GET and HEAD)."""
-    if request.method in _READS:
-        return await handler(request)
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        audit(request, status)

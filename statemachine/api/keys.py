@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from statemachine.api.audit import audit
 from statemachine.api.auth import (
     AUTH,
     COOKIE,
     Principal,
-    audit,
     cross_origin,
     forbidden,
     principal,

@@ -7,8 +7,9 @@ folder made 700).  It then prints a one-time link that logs the dashboard in as 
 
 The client commands (start, describe, ..., keys) send the first key they find:
 ``--api-key``, ``$STATEMACHINE_API_KEY``, the secret of ``$STATEMACHINE_ADMIN_KEY``, then
-``.statemachine/admin.key`` — so on the machine that runs ``serve``, from its folder,
-every command works with no key given.
+``.statemachine/admin.key`` of the current folder, then that of the repository (where
+``cli.py up`` keeps its data) — so on the machine that runs ``serve``, every command works
+with no key given.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ __all__ = ["ADMIN_KEY_FILE", "DEFAULT_DATA_DIR", "bootstrap_admin", "find_api_ke
 
 ADMIN_KEY_FILE = "admin.key"
 DEFAULT_DATA_DIR = Path(".statemachine")
+REPOSITORY_DATA_DIR = Path(__file__).resolve().parents[2] / DEFAULT_DATA_DIR
+"""The data dir of ``cli.py up``, which serves from the repository's root."""
 
 
 def is_loopback(host: str) -> bool:
@@ -68,7 +71,8 @@ def _write_key_file(path: Path, key_id: str, secret: str) -> None:
 
 
 def find_api_key(given: str | None, environ: Mapping[str, str] | None = None,
-                 folder: Path = DEFAULT_DATA_DIR) -> str | None:
+                 folders: tuple[Path, ...] = (DEFAULT_DATA_DIR, REPOSITORY_DATA_DIR),
+                 ) -> str | None:
     """The secret a client command sends (None: send none, the API will answer 401)."""
     env = os.environ if environ is None else environ
     if given:
@@ -77,11 +81,14 @@ def find_api_key(given: str | None, environ: Mapping[str, str] | None = None,
         return env[API_KEY_ENV]
     if env.get(ADMIN_KEY_ENV):
         return env[ADMIN_KEY_ENV].partition(":")[2].strip() or None
-    try:
-        found = read_key_file(folder / ADMIN_KEY_FILE)
-    except KeyFormatError:
-        return None
-    return None if found is None else found[1]
+    for folder in folders:
+        try:
+            found = read_key_file(folder / ADMIN_KEY_FILE)
+        except KeyFormatError:
+            continue
+        if found is not None:
+            return found[1]
+    return None
 
 
 async def bootstrap_admin(keyring: Any, data_dir: Path,

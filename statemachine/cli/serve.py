@@ -94,8 +94,15 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The audit trail (statemachine.api.auth) is written whatever --log-level says.
-    logging.getLogger("statemachine.audit").setLevel(logging.INFO)
+    if args.command == "serve":  # the audit trail is written whatever --log-level says
+        from statemachine.api.audit import AuditWriter, audit_log
+
+        audit_log.setLevel(logging.INFO)
+        audit_log.propagate = False
+        audit_log.addHandler(AuditWriter())
+        # No log line shows the thread or process: not looking them up makes every record
+        # (one audit line per state-changing request) cheaper.
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     if args.command == "worker":
         return _worker_main(args)
     return _serve_main(args)

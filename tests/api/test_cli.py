@@ -290,3 +290,16 @@ def test_serve_sets_the_admin_key_of_the_environment_and_prints_a_login_link(
     assert f"admin key {key_id} set from $STATEMACHINE_ADMIN_KEY" in logged
     assert f"{base}/ui/?login=" in logged and secret not in logged
     assert not (tmp_path / "data" / "admin.key").exists()
+
+
+def test_the_client_finds_its_key_in_order(tmp_path: Path) -> None:
+    from statemachine.cli.access import find_api_key
+
+    (tmp_path / "admin.key").write_text(f"{new_key_id()}:{'f' * 43}\n")
+    folders = (tmp_path / "missing", tmp_path)
+    admin = f"{new_key_id()}:{'a' * 43}"
+    assert find_api_key("given", {API_KEY_ENV: "env", ADMIN_KEY_ENV: admin}, folders) == "given"
+    assert find_api_key(None, {API_KEY_ENV: "env", ADMIN_KEY_ENV: admin}, folders) == "env"
+    assert find_api_key(None, {ADMIN_KEY_ENV: admin}, folders) == "a" * 43
+    assert find_api_key(None, {}, folders) == "f" * 43
+    assert find_api_key(None, {}, (tmp_path / "missing",)) is None
