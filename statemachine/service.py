@@ -53,7 +53,12 @@ MAX_NAME = 80
 MAX_TOKEN = 1024
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
-_DEAD_ID = re.compile(r"(\d{1,6})-(\d{1,19})-(\d{1,19})")  # <shard>-<dead stream id>
+# Dead letter ids (``<shard>-<dead stream id>``, also the dead letters' cursor) and the
+# cursors ``nextCursor`` gives: ``<start ms>|<execution id>`` of executions, an event number
+# of a history; numbers short enough for Redis.  The OpenAPI document states these patterns.
+DEAD_ID = re.compile(r"([0-9]{1,6})-([0-9]{1,19})-([0-9]{1,19})")
+EXECUTIONS_CURSOR = re.compile(r"([0-9]{1,18})\|([^|]+)")
+HISTORY_CURSOR = re.compile(r"[0-9]{1,18}")
 _INVALID_TOKEN = "The provided token is not valid."
 _STATUSES = frozenset(Status)
 
@@ -234,10 +239,10 @@ class Service:
         limit = max(1, min(int(limit), 1000))
         after = None
         if cursor:
-            score, sep, last = cursor.partition("|")
-            if not sep or not score.isdigit():
+            place = EXECUTIONS_CURSOR.fullmatch(cursor)
+            if place is None:
                 raise InputError("malformed cursor", "InvalidCursor")
-            after = (int(score), last)
+            after = (int(place[1]), place[2])
         found = await self.store.executions.list_page(
             machine, None if status is None else Status(status), limit, after)
         next_cursor = None
@@ -256,7 +261,7 @@ class Service:
         limit = max(1, min(int(limit), 1000))
         after = 0
         if cursor:
-            if not cursor.isdigit():
+            if HISTORY_CURSOR.fullmatch(cursor) is None:
                 raise InputError("malformed cursor", "InvalidCursor")
             after = int(cursor)
         events, more = await self.store.executions.history_page(execution_id, after, limit)
@@ -336,15 +341,15 @@ class Service:
 
     def _dead_id(self, dead_id: Any, cursor: bool = False) -> tuple[int, int, int]:
         """(shard, entry ms, entry sequence) of ``<shard>-<stream id>``: InputError when
-        malformed, NotFound for a shard that does not exist (InputError for a cursor)."""
-        shards = len(self.store.shards)
-        found = _DEAD_ID.fullmatch(dead_id) if isinstance(dead_id, str) else None
-        if found is None or (cursor and int(found[1]) >= shards):
+        malformed, NotFound for a shard that does not exist.  A cursor may name any shard:
+        it only marks a place in the order (entry id, then shard), which holds for any."""
+        found = DEAD_ID.fullmatch(dead_id) if isinstance(dead_id, str) else None
+        if found is None:
             if cursor:
                 raise InputError("malformed cursor", "InvalidCursor")
             raise InputError(f"malformed dead letter id {dead_id!r}: expected <shard>-<stream id>, "
                              "e.g. 3-1764121200000-0", "InvalidDeadLetterId")
-        if int(found[1]) >= shards:
+        if not cursor and int(found[1]) >= len(self.store.shards):
             raise NotFound(f"dead letter {dead_id!r} does not exist", "DeadLetterDoesNotExist")
         return int(found[1]), int(found[2]), int(found[3])
 

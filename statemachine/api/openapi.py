@@ -7,15 +7,20 @@ application appears here with its method, so the document cannot silently fall b
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
+    MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_QUERY_LENGTH,
     MAX_TOKEN_LENGTH,
+    MAX_VERSION,
 )
 from statemachine.interpreter.records import Status
+from statemachine.service import DEAD_ID, EXECUTIONS_CURSOR, HISTORY_CURSOR
 from statemachine.web import ASSETS
 
 __all__ = ["document"]
@@ -44,17 +49,20 @@ def _ok(schema: Schema, description: str) -> Schema:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
+ERROR_TEXTS = {
+    400: "Bad request: malformed JSON, a field of the wrong type, an unknown field, a bad name, "
+         "a query parameter out of range or given empty",
+    404: "No such state machine, execution, activity or dead letter",
+    409: "Conflict: an execution of that name exists with another input",
+    413: "Body or payload too large (payloads are limited to 256 KiB)",
+    415: "The body was not sent as application/json",
+    500: "Internal error (details are in the server log only)",
+    503: "Redis is not reachable",
+}
+
+
 def _errors(*statuses: int) -> dict[str, Schema]:
-    texts = {
-        400: "Bad request: malformed JSON, a field of the wrong type, an unknown field, a bad name",
-        404: "No such state machine, execution, activity or dead letter",
-        409: "Conflict: an execution of that name exists with another input",
-        413: "Body or payload too large (payloads are limited to 256 KiB)",
-        503: "Redis is not reachable",
-    }
-    out = {str(s): _ok(_ref("Error"), texts[s]) for s in statuses}
-    out["500"] = _ok(_ref("Error"), "Internal error (details are in the server log only)")
-    return out
+    return {str(s): _ok(_ref("Error"), ERROR_TEXTS[s]) for s in statuses}
 
 
 NAME: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
@@ -218,9 +226,14 @@ def _schemas() -> dict[str, Schema]:
     }
 
 
-def _path_param(name: str, description: str) -> Schema:
+def _path_param(name: str, description: str, schema: Schema | None = None) -> Schema:
     return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string"}}
+            "schema": schema or {"type": "string"}}
+
+
+def _pattern(regex: re.Pattern[str]) -> str:
+    """A whole-value JSON Schema pattern of one of the service's regular expressions."""
+    return f"^(?:{regex.pattern})$"
 
 
 def _query(name: str, schema: Schema, description: str) -> Schema:
@@ -228,12 +241,15 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
             "schema": schema}
 
 
-MACHINE_NAME = _path_param("name", "State machine name")
-EXECUTION_ID = _path_param("id", "Execution id (executionId)")
-LIMIT_CURSOR = [
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size"),
-    _query("cursor", {"type": "string"}, "nextCursor of the previous page"),
-]
+MACHINE_NAME = _path_param("name", "State machine name", NAME)
+EXECUTION_ID = _path_param("id", "Execution id (executionId)",
+                           {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH})
+LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size")
+
+
+def _cursor(regex: re.Pattern[str]) -> Schema:
+    return _query("cursor", {"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern":
+                             _pattern(regex)}, "nextCursor of the previous page (of this form)")
 
 
 def _paths() -> dict[str, Schema]:
@@ -245,7 +261,8 @@ def _paths() -> dict[str, Schema]:
                 "requestBody": _json_body(_ref("CreateStateMachine"), "Name and definition"),
                 "responses": {
                     "201": _ok(_ref("StateMachine"), "The new version"),
-                    "400": _ok({"oneOf": [_ref("InvalidDefinition"), _ref("Error")]},
+                    # anyOf: an InvalidDefinition answer is an Error too
+                    "400": _ok({"anyOf": [_ref("InvalidDefinition"), _ref("Error")]},
                                "Invalid definition (with diagnostics) or bad request"),
                     **_errors(413),
                 },
@@ -262,7 +279,8 @@ def _paths() -> dict[str, Schema]:
                 "operationId": "getStateMachine", "tags": ["state machines"],
                 "summary": "Describe a state machine",
                 "parameters": [MACHINE_NAME, _query(
-                    "version", {"type": "integer", "minimum": 1}, "Version (default: latest)")],
+                    "version", {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+                    "Version (default: latest)")],
                 "responses": {"200": _ok(_ref("StateMachine"), "The state machine"),
                               **_errors(400, 404)},
             },
@@ -289,7 +307,7 @@ def _paths() -> dict[str, Schema]:
                 "parameters": [
                     _query("stateMachine", NAME, "Only this state machine's executions"),
                     _query("status", STATUS, "Only executions in this status"),
-                    *LIMIT_CURSOR,
+                    LIMIT, _cursor(EXECUTIONS_CURSOR),
                 ],
                 "responses": {"200": _ok(_ref("ExecutionList"), "A page of executions"),
                               **_errors(400)},
@@ -308,7 +326,7 @@ def _paths() -> dict[str, Schema]:
             "get": {
                 "operationId": "getExecutionHistory", "tags": ["executions"],
                 "summary": "An execution's event history (Step Functions event types)",
-                "parameters": [EXECUTION_ID, *LIMIT_CURSOR],
+                "parameters": [EXECUTION_ID, LIMIT, _cursor(HISTORY_CURSOR)],
                 "responses": {"200": _ok(_ref("History"), "A page of events"),
                               **_errors(400, 404)},
             },
@@ -343,7 +361,7 @@ def _paths() -> dict[str, Schema]:
                 "operationId": "pollActivity", "tags": ["activities"],
                 "summary": "Long-poll for an activity task (up to 60 s)",
                 "parameters": [
-                    _path_param("name", "Activity name"),
+                    _path_param("name", "Activity name", NAME),
                     _query("timeout", {"type": "number", "minimum": 0, "maximum": 60},
                            "Seconds to wait for a task (default 60)"),
                 ],
@@ -361,7 +379,7 @@ def _paths() -> dict[str, Schema]:
                 "operationId": "listDeadLetters", "tags": ["operations"],
                 "summary": "Work items the workers gave up on after max_deliveries failed "
                            f"deliveries, newest first (their executions stay {Status.RUNNING})",
-                "parameters": LIMIT_CURSOR,
+                "parameters": [LIMIT, _cursor(DEAD_ID)],
                 "responses": {"200": _ok(_ref("DeadLetterList"), "A page of dead letters"),
                               **_errors(400)},
             },
@@ -371,7 +389,8 @@ def _paths() -> dict[str, Schema]:
                 "operationId": "requeueDeadLetter", "tags": ["operations"],
                 "summary": "Put a dead letter's message back on its stream (after fixing "
                            "the cause) and delete the dead letter",
-                "parameters": [_path_param("id", "Dead letter id (<shard>-<stream id>)")],
+                "parameters": [_path_param("id", "Dead letter id (<shard>-<stream id>)",
+                                           {"type": "string", "pattern": _pattern(DEAD_ID)})],
                 "responses": {"200": _ok(_ref("Requeued"), "Requeued"), **_errors(400, 404)},
             },
         },
@@ -435,13 +454,26 @@ def _callback(operation_id: str, schema: str, summary: str) -> dict[str, Schema]
     }
 
 
-def _with_media_type_errors(paths: dict[str, Schema]) -> dict[str, Schema]:
-    """Every operation that takes a body answers 415 to one not sent as application/json."""
-    for operations in paths.values():
+def _with_error_responses(paths: dict[str, Schema]) -> dict[str, Schema]:
+    """Add the errors any operation of a kind can answer to those it states itself: a body
+    can be malformed (400), too large (413) or not JSON (415), a query parameter bad (400);
+    what reads Redis can find it away (503); anything can fail (500)."""
+    for path, operations in paths.items():
         for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation["responses"]["415"] = _ok(
-                    _ref("Error"), "The body was not sent as application/json")
+            statuses = [500]
+            if "requestBody" in operation:
+                statuses += [400, 413, 415]
+            if any(p["in"] == "query" for p in operation.get("parameters", [])):
+                statuses.append(400)
+            if path.startswith("/v1/"):
+                statuses.append(503)
+            for status, response in _errors(*statuses).items():
+                operation["responses"].setdefault(status, response)
+            if operation.get("parameters"):  # aiohttp's HTTP parser refuses a long URL itself
+                bad = operation["responses"].setdefault(
+                    "400", {"description": "Bad request", "content": {}})
+                bad["description"] += "; in text/plain: a request line or header over 8190 bytes"
+                bad["content"]["text/plain"] = {"schema": {"type": "string"}}
     return paths
 
 
@@ -456,6 +488,6 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": _with_media_type_errors(_paths()),
+        "paths": _with_error_responses(_paths()),
         "components": {"schemas": _schemas()},
     }

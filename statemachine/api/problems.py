@@ -78,6 +78,9 @@ MAX_TOKEN_LENGTH = 2048
 MAX_ERROR_LENGTH = 256
 MAX_CAUSE_LENGTH = 32768
 MAX_ID_LENGTH = 512
+MAX_QUERY_LENGTH = 1024
+MAX_VERSION = 2**31 - 1
+"""Largest state machine version a request may name (a 32-bit signed integer)."""
 
 # Step Functions' naming rule: no whitespace, brackets, wildcards, special characters
 # or control characters.  It also keeps names safe inside Redis keys and ARNs.
@@ -255,12 +258,12 @@ class Body:
         return self.data.get(key, default)
 
     def string(self, key: str, *, required: bool = False, max_length: int | None = None) -> str | None:
-        """A string field; ``None`` when absent or null and not required."""
-        value = self.data.get(key)
-        if value is None:
+        """A string field; ``None`` when absent and not required (null is not a string)."""
+        if key not in self.data:
             if required:
                 bad_request(f"field {key!r} is required (a string)", "MissingField")
             return None
+        value = self.data[key]
         if not isinstance(value, str):
             bad_request(f"field {key!r} must be a string, not {_json_type(value)}", "InvalidType")
         if required and not value:
@@ -278,21 +281,22 @@ class Body:
         return value
 
     def name(self, key: str, what: str, *, required: bool = True) -> str | None:
-        """A name field: a string that passes :func:`check_name` (``None`` if optional and absent)."""
-        value = self.data.get(key)
-        if value is None and not required:
-            return None
-        if value is None:
+        """A name field: a string that passes :func:`check_name` (``None`` if optional and absent;
+        null is not a name)."""
+        if key not in self.data:
+            if not required:
+                return None
             bad_request(f"field {key!r} is required (a string)", "MissingField")
+        value = self.data[key]
         if not isinstance(value, str):
             bad_request(f"field {key!r} must be a string, not {_json_type(value)}", "InvalidType")
         return check_name(value, f"{what} (field {key!r})")
 
     def str_map(self, key: str) -> dict[str, str] | None:
-        """An object whose values are all strings (definition substitutions)."""
-        value = self.data.get(key)
-        if value is None:
+        """An object whose values are all strings (substitutions); ``None`` when absent."""
+        if key not in self.data:
             return None
+        value = self.data[key]
         if not isinstance(value, dict):
             bad_request(f"field {key!r} must be an object, not {_json_type(value)}", "InvalidType")
         for name, item in value.items():
@@ -341,10 +345,13 @@ def check_payload_size(value: Any, field: str) -> None:
         )
 
 
-def query_str(query: Mapping[str, str], key: str, *, max_length: int = 1024) -> str | None:
+def query_str(query: Mapping[str, str], key: str, *,
+              max_length: int = MAX_QUERY_LENGTH) -> str | None:
+    """A query parameter's text, or ``None`` when it is left out (given empty, it is a 400)."""
     value = query.get(key)
-    if value is None or value == "":
+    if value is None:
         return None
+    _refuse_empty(key, value)
     if len(value) > max_length:
         bad_request(f"query parameter {key!r} is too long", "InvalidValue")
     return value
@@ -363,8 +370,9 @@ def query_float(query: Mapping[str, str], key: str, default: float, low: float, 
 def _query_number(query: Mapping[str, str], key: str, default: float, low: float, high: float,
                   parse: Callable[[str], float], what: str) -> float:
     text = query.get(key)
-    if text is None or text == "":
+    if text is None:
         return default
+    _refuse_empty(key, text)
     try:
         value = parse(text)
     except ValueError:
@@ -376,6 +384,16 @@ def _query_number(query: Mapping[str, str], key: str, default: float, low: float
     return value
 
 
+def _refuse_empty(key: str, value: str) -> None:
+    """``?name=`` with no value is a 400: it is not the same as leaving the parameter out,
+    and taking it for that would let a client's empty filter list everything."""
+    if not value:
+        bad_request(f"query parameter {key!r} is empty; leave it out to use its default",
+                    "InvalidValue")
+
+
 def _json_type(value: Any) -> str:
     name = json_type_name(value)
+    if value is None:
+        return name
     return ("an " if name[0] in "ao" else "a ") + name

@@ -25,6 +25,7 @@ from statemachine.api.problems import (
     MAX_DEFINITION_BYTES,
     MAX_ERROR_LENGTH,
     MAX_TOKEN_LENGTH,
+    MAX_VERSION,
     STORE_UNAVAILABLE,
     bad_request,
     check_id,
@@ -92,8 +93,8 @@ async def get_state_machine(request: web.Request) -> web.Response:
     """``GET /v1/state-machines/{name}[?version=N]``: one version (the latest by default)."""
     name = check_name(request.match_info["name"], "state machine name")
     version: int | None = None
-    if request.query.get("version"):
-        version = query_int(request.query, "version", 0, 1, 2**31)
+    if "version" in request.query:
+        version = query_int(request.query, "version", 0, 1, MAX_VERSION)
     return json_response(await _service(request).get_machine(name, version))
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import redis.asyncio as aioredis
 
-from statemachine.api.problems import MAX_BODY_BYTES, MAX_PAYLOAD_BYTES
+from statemachine.api.problems import MAX_BODY_BYTES, MAX_PAYLOAD_BYTES, MAX_VERSION
 from tests.api.client import Api
+from tests.api.contract import parameter_allows, response_conforms
 from tests.api.samples import HELLO
 
 LONG_NAME = "n" * 81
@@ -262,3 +264,92 @@ async def test_a_definition_at_the_nesting_limit_is_accepted(ready: Api) -> None
         "StartAt": "A", "States": {"A": {"Type": "Pass", "Result": json.loads(result),
                                          "End": True}}}})
     assert status == 201, body
+
+
+# What the OpenAPI fuzzer (tests/api/test_fuzz.py) found: each request below went against
+# the document, which now states what the server does.
+
+
+@pytest.mark.parametrize("path, payload", [
+    (START, {"name": None}),
+    (MACHINES, {"name": None, "definition": HELLO}),
+    (MACHINES, {"name": "x", "definition": HELLO, "substitutions": None}),
+    ("/v1/activities", {"name": None}),
+    ("/v1/activities/a/poll?timeout=0", {"workerName": None}),
+    ("/v1/executions/x/stop", {"error": None}),
+    ("/v1/tasks/failure", {"taskToken": "t", "cause": None}),
+])
+async def test_null_is_not_a_string(ready: Api, path: str, payload: Any) -> None:
+    body = await refused(ready, "POST", path, 400, word="not null", json=payload)
+    assert body["error"] == "InvalidType"
+
+
+@pytest.mark.parametrize("method, path, word", [
+    ("GET", "/v1/executions?stateMachine=", "stateMachine"),
+    ("GET", "/v1/executions?status=", "status"),
+    ("GET", "/v1/executions?limit=", "limit"),
+    ("GET", "/v1/executions?cursor=", "cursor"),
+    ("GET", "/v1/executions/x/history?cursor=", "cursor"),
+    ("GET", "/v1/dead-letters?limit=", "limit"),
+    ("GET", "/v1/state-machines/hello?version=", "version"),
+    ("POST", "/v1/activities/a/poll?timeout=", "timeout"),
+])
+async def test_an_empty_query_parameter_is_refused(ready: Api, method: str, path: str,
+                                                   word: str) -> None:
+    body = await refused(ready, method, path, 400, word=f"'{word}' is empty")
+    assert body["error"] == "InvalidValue"
+
+
+async def test_versions_are_accepted_up_to_the_documented_maximum(ready: Api) -> None:
+    assert parameter_allows("getStateMachine", "version", MAX_VERSION)
+    status, body = await ready.call("GET", f"/v1/state-machines/hello?version={MAX_VERSION}")
+    assert status == 404 and body["error"] == "StateMachineDoesNotExist", body
+    assert not parameter_allows("getStateMachine", "version", MAX_VERSION + 1)
+    await refused(ready, "GET", f"/v1/state-machines/hello?version={MAX_VERSION + 1}", 400,
+                  word="version")
+
+
+@pytest.mark.parametrize("operation_id, path, name, value", [
+    ("listExecutions", "/v1/executions", "cursor", "A"),
+    ("listExecutions", "/v1/executions", "cursor", "\u00b2|x"),  # a digit to isdigit(): was a 500
+    ("getExecutionHistory", "/v1/executions/{id}/history", "cursor", "\u00b2"),  # was a 500
+    ("getExecutionHistory", "/v1/executions/{id}/history", "cursor", "9" * 30),
+    ("listDeadLetters", "/v1/dead-letters", "cursor", "java.lang.Boolean"),
+])
+async def test_a_malformed_cursor_is_refused_as_documented(ready: Api, operation_id: str,
+                                                           path: str, name: str,
+                                                           value: str) -> None:
+    assert not parameter_allows(operation_id, name, value)
+    started = await ready.start("hello")
+    path = path.format(id=started["executionId"])
+    body = await refused(ready, "GET", path, 400, params={name: value})
+    assert body["error"] == "InvalidCursor"
+
+
+@pytest.mark.parametrize("cursor", ["0-0-0", "999-1-0"])
+async def test_any_dead_letter_cursor_of_the_documented_form_is_accepted(ready: Api,
+                                                                       cursor: str) -> None:
+    # 0-0-0 was a 500 (Redis refuses the range "(0-0"); a shard past the last was a 400
+    assert parameter_allows("listDeadLetters", "cursor", cursor)
+    status, body = await ready.call("GET", "/v1/dead-letters", params={"cursor": cursor})
+    assert status == 200 and body == {"deadLetters": [], "nextCursor": None}, body
+
+
+@pytest.mark.parametrize("operation_id, path, name, value", [
+    ("getStateMachine", "/v1/state-machines/{}", "name", "a\u0092"),
+    ("startExecution", "/v1/state-machines/{}/executions", "name", "a\rb"),
+    ("pollActivity", "/v1/activities/{}/poll?timeout=0", "name", "a b"),
+    ("requeueDeadLetter", "/v1/dead-letters/{}/requeue", "id", "0"),
+])
+async def test_a_bad_path_parameter_is_refused_as_documented(ready: Api, operation_id: str,
+                                                             path: str, name: str,
+                                                             value: str) -> None:
+    assert not parameter_allows(operation_id, name, value)
+    method = "GET" if operation_id == "getStateMachine" else "POST"
+    await refused(ready, method, path.format(quote(value, safe="")), 400)
+
+
+async def test_an_invalid_definition_answer_is_the_documented_400(ready: Api) -> None:
+    body = await refused(ready, "POST", MACHINES, 400, json={"name": "x", "definition": ""})
+    assert body["error"] == "InvalidDefinition"
+    response_conforms("createStateMachine", 400, body)  # was valid under both of a oneOf

@@ -15,7 +15,7 @@ from statemachine.api.openapi import document
 from statemachine.api.routes import ROUTES
 from statemachine.security.roles import Role
 from tests.api.client import Api, keyed_app
-from tests.api.contract import conforms
+from tests.api.contract import conforms, parameter_allows
 from tests.api.samples import HELLO, HELLO_YAML
 from tests.conftest import RedisServer
 
@@ -101,6 +101,7 @@ async def test_start_run_describe_list_and_history(api: Api) -> None:
     status, page = await api.call(
         "GET", f"/v1/executions/{started['executionId']}/history?limit=1")
     assert status == 200 and len(page["events"]) == 1 and page["nextCursor"]
+    assert parameter_allows("getExecutionHistory", "cursor", page["nextCursor"])
     status, rest = await api.call("GET", f"/v1/executions/{started['executionId']}/history",
                                   params={"limit": "1000", "cursor": page["nextCursor"]})
     assert [e["type"] for e in page["events"] + rest["events"]] == types
@@ -132,6 +133,7 @@ async def test_list_executions_filters_and_pages(api: Api) -> None:
         cursor = page["nextCursor"]
         if not cursor:
             break
+        assert parameter_allows("listExecutions", "cursor", cursor), cursor
     assert sorted(seen) == sorted(ids + [napping])
 
 
@@ -276,6 +278,24 @@ async def test_openapi_describes_every_route(api_alone: Api) -> None:
             assert {"401", "403"} <= operation["responses"].keys()
         else:
             assert operation["security"] == [], route
+
+
+def test_openapi_describes_every_error_response() -> None:
+    """Each operation states the errors of its kind, as ``{"error", "message"}`` bodies."""
+    for path, operations in document()["paths"].items():
+        for method, operation in operations.items():
+            expected = {"500"}
+            if "requestBody" in operation:
+                expected |= {"400", "413", "415"}
+            if any(p["in"] == "query" for p in operation.get("parameters", [])):
+                expected.add("400")
+            if path.startswith("/v1/"):
+                expected.add("503")  # Redis away
+            responses = operation["responses"]
+            assert expected <= set(responses), (method, path, expected - set(responses))
+            for status in expected:
+                body = responses[status]["content"]["application/json"]["schema"]
+                assert "#/components/schemas/Error" in str(body), (method, path, status)
 
 
 def _check_refs(node: Any, doc: dict[str, Any]) -> None:

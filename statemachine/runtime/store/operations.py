@@ -58,6 +58,8 @@ class Operations:
                 top = "+"
                 if after is not None:
                     top = f"{after[0]}-{after[1]}" if shard.n < after[2] else f"({after[0]}-{after[1]}"
+                    if top == "(0-0":  # Redis refuses it; no entry's id is 0-0, so this is equal
+                        top = "0-0"
                 pipe.xrevrange(shard.dead, top, "-", count=limit + 1)
             return await pipe.execute()  # type: ignore[no-any-return]
 
