@@ -12,6 +12,7 @@ to :data:`CACHE_S` seconds; the revoking process forgets it at once.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,14 @@ from statemachine.errors import InputError
 from statemachine.interpreter.formats import iso
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store import KeyRecord, Store
-from statemachine.security.keys import ApiKey, check_key_id, check_secret, digest, new_key_id
+from statemachine.security.keys import (
+    KEY_NAME_PATTERN,
+    ApiKey,
+    check_key_id,
+    check_secret,
+    digest,
+    new_key_id,
+)
 from statemachine.security.keys import new_secret as _new_secret
 from statemachine.security.roles import Role
 from statemachine.security.secretbox import SecretBox
@@ -34,18 +42,15 @@ LOGIN_TTL_S = 15 * 60
 """A login link works once, within this many seconds of being made."""
 SESSION_TTL_S = 12 * 3600
 """A dashboard session ends this long after the login (the cookie's Max-Age too)."""
-MAX_KEY_NAME = 80
-
-
 def check_key_name(name: Any) -> str:
-    """A key's name: optional text for people (at most 80 printable characters)."""
+    """A key's name: optional text for people (:data:`KEY_NAME_PATTERN`)."""
     if name is None:
         return ""
     if not isinstance(name, str):
         raise InputError("field 'name' must be a string", "InvalidType")
-    if len(name) > MAX_KEY_NAME or not name.isprintable():
-        raise InputError(f"a key name is at most {MAX_KEY_NAME} printable characters",
-                         "InvalidName")
+    if not re.match(KEY_NAME_PATTERN, name):
+        raise InputError("a key name is at most 80 characters, none of them a control "
+                         "character", "InvalidName")
     return name
 
 

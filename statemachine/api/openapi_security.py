@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from statemachine.api.openapi import Schema, _errors, _json_body, _obj, _ok, _ref, document
+from statemachine.security.keys import KEY_NAME_PATTERN
 from statemachine.security.roles import Role
 
 __all__ = ["secured_document"]
@@ -36,7 +37,7 @@ def _schemes() -> dict[str, Schema]:
 def _key_schemas() -> dict[str, Schema]:
     role: Schema = {"enum": [r.value for r in Role]}
     key: dict[str, Schema] = {"id": {"type": "string", "pattern": "^SMK[A-Z2-7]{17}$"},
-           "name": {"type": "string", "maxLength": 80}, "role": role,
+           "name": {"type": "string", "pattern": KEY_NAME_PATTERN}, "role": role,
            "created": {"type": "string", "format": "date-time"}}
     return {
         "ApiKey": _obj(["id", "name", "role", "created"], key),
@@ -44,7 +45,8 @@ def _key_schemas() -> dict[str, Schema]:
             **key, "secret": {"type": "string", "description": "Shown this once only"}}),
         "ApiKeyList": _obj(["keys"], {"keys": {"type": "array", "items": _ref("ApiKey")}}),
         "CreateApiKey": _obj(["role"], {"role": role,
-                                        "name": {"type": ["string", "null"], "maxLength": 80}}),
+                                        "name": {"anyOf": [{"type": "string", "pattern": KEY_NAME_PATTERN},
+                                                                  {"type": "null"}]}}),
         "Login": _obj(["secret"], {"secret": {"type": "string", "minLength": 1,
                                               "maxLength": 256}}),
         "LoggedIn": _obj(["key"], {"key": _ref("ApiKey")}),

@@ -35,6 +35,9 @@ MIN_SECRET_LENGTH = 32
 characters: ours have 43 (256 bits)."""
 MAX_SECRET_LENGTH = 256
 _KEY_ID = re.compile(r"SMK[A-Z2-7]{17}")
+KEY_NAME_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,80}$"
+"""A key's name: optional text for people, at most 80 characters, no control characters
+(the OpenAPI document states this same pattern)."""
 _SECRET = re.compile(r"[A-Za-z0-9_\-.~+/=]+")
 
 
