@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from statemachine.api.connections import CONNECTIONS
 from statemachine.api.metrics import Metrics
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
 from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_routes
@@ -31,6 +32,7 @@ def create_app(service: Any, *, workers: Sequence[Any] = ()) -> web.Application:
         client_max_size=MAX_DEFINITION_BYTES,
     )
     app[SERVICE] = service
+    app[CONNECTIONS] = getattr(service, "connections", None)
     app[METRICS] = Metrics()
     app[SHUTDOWN] = asyncio.Event()
     app[WORKERS] = tuple(workers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from statemachine.api import openapi_connections
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
@@ -456,6 +457,6 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": _with_media_type_errors(_paths()),
-        "components": {"schemas": _schemas()},
+        "paths": _with_media_type_errors({**_paths(), **openapi_connections.PATHS}),
+        "components": {"schemas": {**_schemas(), **openapi_connections.SCHEMAS}},
     }

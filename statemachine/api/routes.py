@@ -15,6 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from statemachine.api.connections import (
+    create_connection,
+    delete_connection,
+    get_connection,
+    list_connections,
+)
 from statemachine.api.metrics import Metrics, from_service, render
 from statemachine.api.openapi import document
 from statemachine.api.problems import (
@@ -323,6 +329,10 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/v1/activities/{name}/poll", poll_activity),
     ("GET", "/v1/dead-letters", list_dead_letters),
     ("POST", "/v1/dead-letters/{id}/requeue", requeue_dead_letter),
+    ("POST", "/v1/connections", create_connection),  # admin
+    ("GET", "/v1/connections", list_connections),  # admin
+    ("GET", "/v1/connections/{name}", get_connection),  # admin
+    ("DELETE", "/v1/connections/{name}", delete_connection),  # admin
     ("GET", "/healthz", healthz),
     ("GET", "/metrics", metrics),
     ("GET", "/openapi.json", openapi_document),

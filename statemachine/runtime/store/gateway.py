@@ -2,7 +2,8 @@
 
 ``await Store.connect(settings)`` connects (riding out a Redis that is still starting)
 and offers the operations by subject: :attr:`~Store.machines`, :attr:`~Store.executions`,
-:attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`.  The
+:attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`,
+:attr:`~Store.connections`.  The
 workers build their own parts over a :class:`~statemachine.runtime.store.client.RedisStore`
 (see :mod:`statemachine.runtime.worker`).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store.callbacks import Activities, Callbacks
 from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.executions import Executions
 from statemachine.runtime.store.keys import Shard
 from statemachine.runtime.store.machines import Machines
@@ -31,6 +33,7 @@ class Store:
         self.callbacks = Callbacks(core)
         self.activities = Activities(core)
         self.operations = Operations(core)
+        self.connections = Connections(core)
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> Store:
