@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ApiClient", "ApiError", "Unreachable", "configure", "main"]
+__all__ = ["ApiClient", "ApiError", "Unreachable", "configure", "configure_api", "main"]
 
 DEFAULT_API = "http://127.0.0.1:8080"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -81,9 +81,14 @@ def _decode(raw: bytes) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def configure(parser: argparse.ArgumentParser, name: str) -> None:
+def configure_api(parser: argparse.ArgumentParser) -> None:
+    """The ``--api`` option every command talking to the API takes."""
     parser.add_argument("--api", default=os.environ.get("STATEMACHINE_API", DEFAULT_API),
                         help="API base URL (default: $STATEMACHINE_API or %(default)s)")
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    configure_api(parser)
     if name == "start":
         parser.add_argument("machine", metavar="NAME", help="state machine name")
         source = parser.add_mutually_exclusive_group()

@@ -127,10 +127,9 @@ def check_auth_parameters(kind: Any, params: Any) -> tuple[AuthorizationType, di
     where = "authParameters"
     _object(params, where)
     wanted = auth.parameters_field
-    allowed = (wanted, "InvocationHttpParameters")
-    _only(params, allowed, where)
     if wanted not in params:
         raise InvalidConnection(f"{where}.{wanted} is required for authorizationType {auth}")
+    _only(params, (wanted, "InvocationHttpParameters"), where)
     body = params[wanted]
     inner = f"{where}.{wanted}"
     match auth:
