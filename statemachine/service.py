@@ -19,6 +19,8 @@ Behaviour taken from Step Functions:
 Operations: ``dead_letters`` lists the work items the workers gave up on (see
 :mod:`statemachine.runtime.worker`) and ``requeue_dead_letter`` puts one back, like an SQS
 redrive; ``stats`` reads the gauges and the workers' counters ``GET /metrics`` shows.
+Connections (credentials HTTP tasks use) are :attr:`Service.connections`
+(:class:`~statemachine.runtime.connections.ConnectionBook`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from statemachine.interpreter.step import new_execution
 from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.runtime.clock import now_ms
+from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import CallbackReply, StartReply, Store
 
@@ -98,6 +101,7 @@ class Service:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.settings = store.settings
+        self.connections = ConnectionBook(store.connections, store.settings.data_dir)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from statemachine.api.audit import audit_middleware
 from statemachine.api.auth import AUTH, AuthConfig, auth_middleware
+from statemachine.api.connections import CONNECTIONS
 from statemachine.api.metrics import Metrics
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
 from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_routes
@@ -44,6 +45,7 @@ def create_app(service: Any, *, workers: Sequence[Any] = (),
     )
     app[AUTH] = auth
     app[SERVICE] = service
+    app[CONNECTIONS] = getattr(service, "connections", None)
     app[METRICS] = Metrics()
     app[SHUTDOWN] = asyncio.Event()
     app[WORKERS] = tuple(workers)

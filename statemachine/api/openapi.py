@@ -10,6 +10,7 @@ import functools
 import re
 from typing import Any
 
+from statemachine.api import openapi_connections
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
@@ -488,6 +489,6 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": _with_error_responses(_paths()),
-        "components": {"schemas": _schemas()},
+        "paths": _with_error_responses({**_paths(), **openapi_connections.PATHS}),
+        "components": {"schemas": {**_schemas(), **openapi_connections.SCHEMAS}},
     }

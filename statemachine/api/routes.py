@@ -17,6 +17,12 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from statemachine.api.auth import ACCESS, Access, Open
+from statemachine.api.connections import (
+    create_connection,
+    delete_connection,
+    get_connection,
+    list_connections,
+)
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
 from statemachine.api.metrics import Metrics, from_service, render
 from statemachine.api.openapi_security import secured_document
@@ -346,6 +352,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/session", login, _PUBLIC),
     Route("GET", "/v1/session", whoami, _VIEWER),
     Route("DELETE", "/v1/session", logout, _PUBLIC),
+    Route("POST", "/v1/connections", create_connection, _ADMIN),
+    Route("GET", "/v1/connections", list_connections, _ADMIN),
+    Route("GET", "/v1/connections/{name}", get_connection, _ADMIN),
+    Route("DELETE", "/v1/connections/{name}", delete_connection, _ADMIN),
     Route("GET", "/healthz", healthz, _PUBLIC),
     Route("GET", "/metrics", metrics, _VIEWER),  # or public with serve --metrics-public
     Route("GET", "/openapi.json", openapi_document, _PUBLIC),

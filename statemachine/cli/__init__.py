@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dead-letters": ("statemachine.cli.client",
                      "list the work items the workers gave up on; --requeue ID puts one back"),
     "keys": ("statemachine.cli.keys", "manage API keys: create --role R [--name N] | list | revoke ID"),
+    "connections": ("statemachine.cli.connections",
+                    "manage the credentials HTTP tasks use: create, list, describe, delete"),
     "demo": ("statemachine.cli.demo", "serve stand-ins for the examples' outside services; approve reviews"),
     "bench": ("statemachine.cli.bench", "run the benchmark workloads"),
     "up": ("statemachine.cli.bootstrap", "install everything, then serve (the README's first command)"),

@@ -39,7 +39,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,6 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--sub", action="append", default=[], metavar="K=V",
                             help="replace ${K} in the definitions with V (repeatable; wins over "
                             f"the definitions folder's {SUBSTITUTIONS_FILE})")
-        parser.add_argument("--data-dir", type=Path, default=Path(".statemachine"),
-                            help="data folder of the private redis-server, the admin key "
-                            "(admin.key) and the secret box's key (secret.key)")
         parser.add_argument("--metrics-public", action="store_true",
                             help="serve /metrics without a key (for a scraper on a private "
                             "network)")
@@ -87,6 +84,12 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--drain", action="store_true",
                             help="exit once no work is left (no stream entry on any shard, no "
                             "timer due within STATEMACHINE_DRAIN_TIMERS_MS, default 5 s)")
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path(os.environ.get("STATEMACHINE_DATA_DIR") or ".statemachine"),
+                        help="data folder: the private redis-server's data, admin.key, and "
+                        "secret.key, the key sealing API key secrets and connection credentials unless STATEMACHINE_SECRET_KEY is set "
+                        "(default: $STATEMACHINE_DATA_DIR or %(default)s; serve and its workers "
+                        "must share it)")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
 
@@ -156,7 +159,7 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
 
     stop = _stop_event()
     try:
-        service = await Service.connect(url)
+        service = await Service.connect(url, settings=_settings(args.data_dir))
     except (StoreError, ValueError) as exc:  # unreachable after the retries, or a malformed URL
         _say(f"statemachine serve: cannot connect to Redis at {url}: {exc}")
         return 2
@@ -167,7 +170,7 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         auth, admin = access
         for line in await register_definitions(service, args.definitions, args.substitutions):
             _say(line)
-        worker = _worker(url, args.workers)
+        worker = _worker(url, args.workers, args.data_dir)
         app = create_app(service, workers=[worker] if worker is not None else [], auth=auth)
         runner = web.AppRunner(app, shutdown_timeout=HTTP_SHUTDOWN_SECONDS, access_log=None)
         _freeze_heap()
@@ -218,13 +221,13 @@ async def _access(args: argparse.Namespace, service: Any) -> tuple[Any, Any] | N
     return AuthConfig(keyring, enforce=not args.insecure_no_auth, public=public), admin
 
 
-def _worker(url: str, concurrency: int) -> Any:
+def _worker(url: str, concurrency: int, data_dir: Path) -> Any:
     """The in-process worker (not yet running), or None for ``--workers 0``."""
     if concurrency == 0:
         return None
     from statemachine.runtime.worker import Worker
 
-    return Worker(url, _settings(), concurrency)
+    return Worker(url, _settings(data_dir), concurrency)
 
 
 async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None,
@@ -345,17 +348,17 @@ async def _register_one(service: Any, path: Path, substitutions: dict[str, str])
 def _worker_main(args: argparse.Namespace) -> int:
     from statemachine.runtime.embedded import running_url
 
-    url = args.redis_url or os.environ.get("REDIS_URL") or running_url()
+    url = args.redis_url or os.environ.get("REDIS_URL") or running_url(args.data_dir)
     if not url:
         _say("statemachine worker: no Redis to work on: pass --redis-url URL, set REDIS_URL, "
              "or run 'python cli.py serve' (with its private Redis) from this folder first")
         return 2
-    return run_loop(_work(url, args.concurrency, args.drain))
+    return run_loop(_work(url, args.concurrency, args.drain, args.data_dir))
 
 
-async def _work(url: str, concurrency: int, drain: bool = False) -> int:
+async def _work(url: str, concurrency: int, drain: bool, data_dir: Path) -> int:
     stop = _stop_event()
-    worker = _worker(url, concurrency)
+    worker = _worker(url, concurrency, data_dir)
     _freeze_heap()
     task = asyncio.create_task(worker.run(drain=drain), name="worker")
     _say(f"statemachine: worker running against {url} (concurrency {concurrency}"
@@ -370,14 +373,11 @@ async def _work(url: str, concurrency: int, drain: bool = False) -> int:
 # helpers --------------------------------------------------------------------------------
 
 
-def _settings() -> Any:
-    """The runtime settings from the environment, if the runtime offers that."""
-    try:
-        from statemachine.runtime.settings import Settings
-    except ImportError:
-        return None
-    from_env: Callable[[], Any] | None = getattr(Settings, "from_env", None)
-    return from_env() if from_env is not None else Settings()
+def _settings(data_dir: Path) -> Any:
+    """The runtime settings from the environment, with the command's data folder."""
+    from statemachine.runtime.settings import Settings
+
+    return Settings.from_env(data_dir=str(data_dir))
 
 
 def _stop_event() -> asyncio.Event:

@@ -32,6 +32,7 @@ _ENV: dict[str, str] = {
     "stats_flush_ms": "STATEMACHINE_STATS_FLUSH_MS",
     "sweep_interval_ms": "STATEMACHINE_SWEEP_INTERVAL_MS",
     "drain_timers_ms": "STATEMACHINE_DRAIN_TIMERS_MS",
+    "data_dir": "STATEMACHINE_DATA_DIR",
 }
 
 
@@ -65,6 +66,10 @@ class Settings:
                             commits, dead letters) to ``sm:stats`` for ``GET /metrics``
     ``sweep_interval_ms``   how often a worker drops the listing-index entries of finished
                             executions whose records have expired (``sweep.lua``)
+    ``data_dir``            the service's data folder (``serve --data-dir``): its
+                            ``secret.key`` seals connection credentials unless
+                            ``STATEMACHINE_SECRET_KEY`` is set; ``serve`` and every
+                            ``worker`` must share it (or that variable)
     ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
                             --drain``) waits for the timers due within this much; it returns
                             once no work is left but later timers
@@ -89,6 +94,7 @@ class Settings:
     stats_flush_ms: int = 5_000
     sweep_interval_ms: int = 60_000
     drain_timers_ms: int = 5_000
+    data_dir: str = ".statemachine"
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
 
     @classmethod

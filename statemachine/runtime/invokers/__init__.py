@@ -15,13 +15,14 @@ know nothing about either.  ``Invokers.invoke(command)`` picks a plug-in by the 
 neither aiohttp nor aiobotocore; the plug-ins are loaded when :class:`Invokers` is built.
 
 Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``http_invoke``
-(:mod:`.http`), ``sqs_send`` (:mod:`.sqs`), ``lambda_function`` and ``lambda_invoke``
+(:mod:`.http`; connections' credentials: :mod:`.connections`), ``sqs_send`` (:mod:`.sqs`), ``lambda_function`` and ``lambda_invoke``
 (:mod:`.lambda_`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, Self
 
 from statemachine.interpreter.commands import InvokeTask
@@ -48,6 +49,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+ConnectionLookup = Callable[[str], Awaitable[Any]]
+"""Finds a connection by ARN for the HTTP task's ``Authentication`` (the runtime's
+``ConnectionBook.resolve``); see :mod:`.connections`.  Without one, such tasks fail."""
+
 SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::sqs:sendMessage, "
              "arn:aws:states:::lambda:invoke (and their .waitForTaskToken variants), Lambda "
              "function ARNs and activity ARNs")
@@ -65,8 +70,10 @@ class Plugin(Protocol):
 class Invokers:
     """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
 
-    def __init__(self, settings: InvokerSettings | None = None) -> None:
+    def __init__(self, settings: InvokerSettings | None = None,
+                 connections: ConnectionLookup | None = None) -> None:
         self.settings = settings or InvokerSettings.from_env()
+        self.connections = connections
         self._http: Any = None
         self._sqs: Any = None
         self.plugins: dict[str, Plugin] = {}
@@ -90,7 +97,10 @@ class Invokers:
             if family == "url":
                 plugin = _http.UrlInvoker(self._http, self.settings)
             elif family == "http_invoke":
-                plugin = _http.HttpInvokeInvoker(self._http, self.settings)
+                from statemachine.runtime.invokers.connections import Authorizer
+
+                plugin = _http.HttpInvokeInvoker(self._http, self.settings,
+                                                 Authorizer(self._http, self.connections))
             else:
                 plugin = LambdaInvoker(self._http, self.settings)
         self.plugins[family] = plugin

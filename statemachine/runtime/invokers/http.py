@@ -12,8 +12,9 @@ Plain URL (``http://...`` / ``https://...``)
     is ``{"Headers", "ResponseBody", "StatusCode", "StatusText"}`` with header names in lower
     case mapped to lists of values and ``ResponseBody`` parsed when the response is JSON.  A
     non-2xx answer fails with ``States.Http.StatusCode.<code>`` and, as cause, that same
-    document as compact JSON.  ``Authentication`` (EventBridge connections) is not used: put
-    credentials in ``Headers``.
+    document as compact JSON.  ``Authentication: {"ConnectionArn"}`` names a connection
+    whose credentials the invoker adds (:mod:`.connections`), so no secret sits in the
+    definition or the history.
 
 Both, and their ``.waitForTaskToken`` variants (which return ``None`` once the request was
 accepted with a 2xx, the result arriving later through SendTaskSuccess/SendTaskFailure),
@@ -32,9 +33,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -229,16 +230,34 @@ class UrlInvoker:
         return None if callback else succeeded(command, parse_json_or_text(answer.body))
 
 
+class Authorizer(Protocol):
+    """Adds a connection's credentials (:class:`.connections.Authorizer`)."""
+
+    async def invoke(self, command: InvokeTask, params: dict[str, Any],
+                     perform: Callable[[dict[str, Any]], Awaitable[TaskResult]]) -> TaskResult: ...
+
+
 class HttpInvokeInvoker:
     """Step Functions' HTTP task, ``arn:aws:states:::http:invoke[.waitForTaskToken]``."""
 
-    def __init__(self, client: HttpClient, settings: InvokerSettings) -> None:
+    def __init__(self, client: HttpClient, settings: InvokerSettings,
+                 authorizer: Authorizer | None = None) -> None:
         self._client = client
         self._settings = settings
+        self._authorizer = authorizer
 
     async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
-        params = command.input
-        request = build_request(params if isinstance(params, dict) else {})
+        params = command.input if isinstance(command.input, dict) else {}
+        if "Authentication" in params:
+            if self._authorizer is None:
+                return failed(command, "States.Runtime", "this runtime keeps no connections")
+            return await self._authorizer.invoke(
+                command, params, lambda merged: self._perform(command, resource, merged))
+        return await self._perform(command, resource, params)
+
+    async def _perform(self, command: InvokeTask, resource: Resource,
+                       params: dict[str, Any]) -> TaskResult:
+        request = build_request(params)
         if isinstance(request, str):
             return failed(command, "States.Runtime", request)
         method, url, headers, data = request

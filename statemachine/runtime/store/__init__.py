@@ -9,7 +9,7 @@
   while Redis is away) and :mod:`.pipe` — the pipelined batches the hot paths use;
 * the operations, by who uses them: :class:`Store` (:mod:`.gateway`) for the service —
   :mod:`.machines`, :mod:`.executions`, :mod:`.callbacks`, :mod:`.operations`,
-  :mod:`.apikeys`; for the
+  :mod:`.apikeys`, :mod:`.connections` (also read by the workers' invokers); for the
   workers — :mod:`.records` (load, group reads, ``commit(plan)`` of a :class:`Plan`),
   :mod:`.streams` (read, claim, leases, acks, dead letters), :mod:`.timers` (promote,
   wake-ups), :mod:`.housekeeping` (sweep, stats).
@@ -19,6 +19,7 @@ Modules inside the package import each other by module, never through this file.
 
 from statemachine.runtime.store.apikeys import KeyRecord
 from statemachine.runtime.store.client import UNAVAILABLE, RedisStore
+from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.gateway import Store
 from statemachine.runtime.store.keys import Shard
 from statemachine.runtime.store.plan import GroupState, Plan
@@ -26,6 +27,7 @@ from statemachine.runtime.store.records import ChildStart, Records
 from statemachine.runtime.store.scripts import CallbackReply, StartReply
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
-__all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "GroupState", "KeyRecord", "Plan",
-           "Records", "RedisStore", "Shard", "StartReply", "Store", "StreamGroup", "backlog",
+__all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "Connections", "GroupState",
+           "KeyRecord", "Plan", "Records", "RedisStore", "Shard", "StartReply", "Store",
+           "StreamGroup", "backlog",
            "leases"]

@@ -3,7 +3,7 @@
 ``await Store.connect(settings)`` connects (riding out a Redis that is still starting)
 and offers the operations by subject: :attr:`~Store.machines`, :attr:`~Store.executions`,
 :attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`,
-:attr:`~Store.apikeys` (API keys, dashboard sessions, login tokens).  The
+:attr:`~Store.apikeys` (API keys, dashboard sessions, login tokens), :attr:`~Store.connections`.  The
 workers build their own parts over a :class:`~statemachine.runtime.store.client.RedisStore`
 (see :mod:`statemachine.runtime.worker`).
 """
@@ -14,6 +14,7 @@ from statemachine.runtime.settings import Settings
 from statemachine.runtime.store.apikeys import ApiKeys
 from statemachine.runtime.store.callbacks import Activities, Callbacks
 from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.executions import Executions
 from statemachine.runtime.store.keys import Shard
 from statemachine.runtime.store.machines import Machines
@@ -34,6 +35,7 @@ class Store:
         self.activities = Activities(core)
         self.operations = Operations(core)
         self.apikeys = ApiKeys(core)
+        self.connections = Connections(core)
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> Store:

@@ -14,6 +14,8 @@ Global keys (small, never used in a script together with shard keys)::
     sm:machines                     hash    machine name -> createdAt of version 1 (listing)
     sm:machine:<name>               hash    latest -> n;  v:<n> -> {"definition", "createdAt"}
     sm:activities                   hash    activity name -> {"name", "activityArn", "createdAt"}
+    sm:connections                  hash    connection name -> its entry, credentials sealed
+                                            with the service key (store.connections)
     sm:stats                        hash    the workers' counters, summed over every worker
                                             process (each flushes its increments with HINCRBY
                                             every ``stats_flush_ms``): transitions, conflicts
@@ -110,6 +112,7 @@ PREFIX = "sm"
 META = f"{PREFIX}:meta"
 MACHINES = f"{PREFIX}:machines"
 ACTIVITIES = f"{PREFIX}:activities"
+CONNECTIONS = f"{PREFIX}:connections"
 STATS = f"{PREFIX}:stats"
 API_KEYS = f"{PREFIX}:apikeys"
 API_KEY_DIGESTS = f"{PREFIX}:apikeys:digest"

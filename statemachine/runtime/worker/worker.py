@@ -13,9 +13,10 @@ import os
 import socket
 
 from statemachine.runtime.clock import now_ms
+from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.settings import Settings
-from statemachine.runtime.store import Records, RedisStore, StreamGroup, backlog
+from statemachine.runtime.store import Connections, Records, RedisStore, StreamGroup, backlog
 from statemachine.runtime.worker.consumer import Consumer, Inbox
 from statemachine.runtime.worker.dispatcher import Dispatcher
 from statemachine.runtime.worker.housekeeping import Housekeeping
@@ -83,8 +84,9 @@ class Worker:
                                     [ready.streams, tasks.streams])
         transitions = Transitions(records, ready, tasks.streams, Planner(s, self.consumer), s,
                                   self.stats, housekeeping, scheduler.wake)
-        dispatcher = Dispatcher(records, tasks, transitions, Invokers(s.invokers), self.stats,
-                                housekeeping)
+        book = ConnectionBook(Connections(store), s.data_dir)
+        dispatcher = Dispatcher(records, tasks, transitions, Invokers(s.invokers, book.resolve),
+                                self.stats, housekeeping)
         background = [asyncio.create_task(part.run())
                       for part in (consumer, scheduler, housekeeping)]
         hands = [asyncio.create_task(transitions.run()), asyncio.create_task(dispatcher.run())]
