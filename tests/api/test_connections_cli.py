@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from statemachine.cli.access import ADMIN_KEY_FILE, read_key_file
 from tests.api.test_cli import CLI, _cli, _env, _wait_healthy
 from tests.conftest import app_in_thread, free_port
 
@@ -59,9 +60,13 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 proc.wait()
 
 
-def _post(base: str, path: str, body: Any) -> Any:
+def _post(base: str, path: str, body: Any, work: Path) -> Any:
+    """POST with the admin key serve made in ``work``'s data dir."""
+    key = read_key_file(work / ".statemachine" / ADMIN_KEY_FILE)
+    assert key is not None
     request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {key[1]}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -85,7 +90,7 @@ def test_connection_secret_stays_out_of_the_data_dir(
             "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
             "Parameters": {"ApiEndpoint": f"{echo_base}/orders", "Method": "GET",
                            "Authentication": {"ConnectionArn": arn}},
-            "End": True}}}})
+            "End": True}}}}, work)
     started = _cli("start", "call", "--wait", "--api", base, cwd=work)
     assert started.returncode == 0, started.stderr
     assert seen and seen[0]["X-Api-Key"] == SECRET

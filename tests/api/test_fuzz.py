@@ -18,7 +18,7 @@ is well-formed JSON but not a valid state machine, a task token that was never i
 For those operations a 400 is allowed with only the error codes of :data:`REFUSED_BY_STATE`.
 
 Authentication: every request carries :func:`auth_headers`, one run per entry of
-:data:`KEYS` (``none`` while the API has no keys: add a key's name there and its header there).
+:data:`KEYS` (an admin key, which every operation accepts).
 
 At the end the run prints its figures: operations, and requests sent.
 """
@@ -53,9 +53,12 @@ REFUSED_BY_STATE: dict[str, frozenset[str]] = {
     "sendTaskSuccess": frozenset({"InvalidToken", "TaskTimedOut"}),
     "sendTaskFailure": frozenset({"InvalidToken", "TaskTimedOut"}),
     "sendTaskHeartbeat": frozenset({"InvalidToken", "TaskTimedOut"}),
+    "createConnection": frozenset({"InvalidConnection"}),
 }
 """Per operation, the 400 error codes a schema-valid request may get: they depend on what
-the service holds (a definition's meaning, the tokens it issued), not on the request's shape."""
+the service holds (a definition's meaning, the tokens it issued) or on a rule between fields
+the schema does not state (the one auth-parameters block an authorizationType takes), not on
+each field's shape."""
 
 POLL_SECONDS = 0.2
 """An activity poll with a valid or no ``timeout=`` waits this long, not up to a minute."""
