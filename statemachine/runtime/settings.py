@@ -26,6 +26,7 @@ _ENV: dict[str, str] = {
     "timer_max_sleep_ms": "STATEMACHINE_TIMER_MAX_SLEEP_MS",
     "concurrency": "STATEMACHINE_CONCURRENCY",
     "invoke_concurrency": "STATEMACHINE_INVOKE_CONCURRENCY",
+    "max_per_destination": "STATEMACHINE_MAX_PER_DESTINATION",
     "children_in_flight": "STATEMACHINE_CHILDREN_IN_FLIGHT",
     "consumer": "STATEMACHINE_CONSUMER",
     "max_deliveries": "STATEMACHINE_MAX_DELIVERIES",
@@ -52,6 +53,9 @@ class Settings:
     ``timer_batch``         timers promoted per shard per script call
     ``concurrency``         work items in flight per worker process
     ``invoke_concurrency``  task dispatches in flight per worker process
+    ``max_per_destination`` task dispatches in flight per destination (``host:port``) per
+                            worker process, so a hanging service cannot take every slot;
+                            0: a quarter of ``invoke_concurrency`` (at least 1)
     ``children_in_flight``  cap on children started at once when MaxConcurrency is 0
     ``input_chunk``         Map inputs written/read per Redis call
     ``commit_retries``      compare-and-set attempts before an item is left for a retry
@@ -80,6 +84,7 @@ class Settings:
     timer_batch: int = 500
     concurrency: int = 32
     invoke_concurrency: int = 64
+    max_per_destination: int = 0
     children_in_flight: int = 500
     input_chunk: int = 1_000
     commit_retries: int = 50

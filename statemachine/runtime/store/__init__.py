@@ -11,7 +11,8 @@
   :mod:`.machines`, :mod:`.executions`, :mod:`.callbacks`, :mod:`.operations`; for the
   workers — :mod:`.records` (load, group reads, ``commit(plan)`` of a :class:`Plan`),
   :mod:`.streams` (read, claim, leases, acks, dead letters), :mod:`.timers` (promote,
-  wake-ups), :mod:`.housekeeping` (sweep, stats).
+  wake-ups), :mod:`.housekeeping` (sweep, stats); for both — :mod:`.listeners` (where the
+  API listens, for the egress policy).
 
 Modules inside the package import each other by module, never through this file.
 """
@@ -19,11 +20,14 @@ Modules inside the package import each other by module, never through this file.
 from statemachine.runtime.store.client import UNAVAILABLE, RedisStore
 from statemachine.runtime.store.gateway import Store
 from statemachine.runtime.store.keys import Shard
+from statemachine.runtime.store.listeners import announce as announce_listeners
+from statemachine.runtime.store.listeners import listeners as api_listeners
+from statemachine.runtime.store.listeners import withdraw as withdraw_listeners
 from statemachine.runtime.store.plan import GroupState, Plan
 from statemachine.runtime.store.records import ChildStart, Records
 from statemachine.runtime.store.scripts import CallbackReply, StartReply
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
 __all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "GroupState", "Plan",
-           "Records", "RedisStore", "Shard", "StartReply", "Store", "StreamGroup", "backlog",
-           "leases"]
+           "Records", "RedisStore", "Shard", "StartReply", "Store", "StreamGroup",
+           "announce_listeners", "api_listeners", "backlog", "leases", "withdraw_listeners"]

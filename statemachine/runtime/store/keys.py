@@ -23,6 +23,10 @@ Global keys (small, never used in a script together with shard keys)::
                                             (unexpected errors of the workers' loops, each
                                             logged with its traceback); read by
                                             ``Operations.stats()`` for ``GET /metrics``
+    sm:listeners                    hash    "host:port" the API listens on -> until when (ms)
+                                            the entry holds; renewed by ``serve`` while it
+                                            runs, read by the workers' egress policy
+                                            (store/listeners.py)
 
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
@@ -101,6 +105,7 @@ META = f"{PREFIX}:meta"
 MACHINES = f"{PREFIX}:machines"
 ACTIVITIES = f"{PREFIX}:activities"
 STATS = f"{PREFIX}:stats"
+LISTENERS = f"{PREFIX}:listeners"
 WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
 TIMERS_CHANNEL = f"{PREFIX}:timers"
