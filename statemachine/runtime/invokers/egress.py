@@ -91,8 +91,8 @@ def parse_ip(text: str) -> Address | None:
 def _split_port(text: str) -> tuple[str, int | None]:
     """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` (a bare IPv6 has no port)."""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and not rest.startswith(":"):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
             raise ValueError(f"malformed address {text!r}")
         return host, _port(rest[1:], text) if rest else None
     if text.count(":") == 1:
