@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from statemachine.runtime.invokers.base import InvokerSettings
+from statemachine.runtime.redaction import names_from_env
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -69,6 +70,10 @@ class Settings:
                             commits, dead letters) to ``sm:stats`` for ``GET /metrics``
     ``sweep_interval_ms``   how often a worker drops the listing-index entries of finished
                             executions whose records have expired (``sweep.lua``)
+    ``redact_headers``      header names masked in ``TaskScheduled`` events besides
+                            Authorization, Proxy-Authorization, Cookie and X-Api-Key
+                            (``STATEMACHINE_REDACT_HEADERS``, comma-separated; see
+                            :mod:`statemachine.runtime.redaction`)
     ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
                             --drain``) waits for the timers due within this much; it returns
                             once no work is left but later timers
@@ -94,6 +99,7 @@ class Settings:
     stats_flush_ms: int = 5_000
     sweep_interval_ms: int = 60_000
     drain_timers_ms: int = 5_000
+    redact_headers: tuple[str, ...] = ()
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
 
     @classmethod
@@ -106,6 +112,7 @@ class Settings:
             if raw:
                 values[name] = int(raw) if types[name] == "int" else raw
         values["invokers"] = InvokerSettings.from_env()
+        values["redact_headers"] = names_from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
