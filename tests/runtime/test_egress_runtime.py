@@ -105,3 +105,26 @@ async def test_one_hanging_service_delays_only_its_own_tasks(runtime: Any, serve
         assert statuses == ["SUCCEEDED"] * 64
         assert len(arrived) == 64
         assert (await service.dead_letters())["deadLetters"] == []
+
+
+def test_the_gate_hands_freed_slots_to_parked_dispatches_in_order() -> None:
+    from statemachine.runtime.store import Shard
+    from statemachine.runtime.worker.destinations import DestinationGate, default_cap
+
+    assert default_cap(64) == 16 and default_cap(3) == 1 and default_cap(64, 5) == 5
+    shard = Shard(0)
+    items = [(shard, shard.tasks, f"1-{n}".encode(), b"m", True) for n in range(4)]
+    gate = DestinationGate(2)
+    assert gate.enter("a:80", items[0]) and gate.enter("a:80", items[1])
+    assert not gate.enter("a:80", items[2], ("x2", b"record"))
+    assert not gate.enter("a:80", items[3])
+    assert gate.enter("b:80", items[3]) and gate.enter(None, items[3])
+    assert gate.parked() == 2 and gate.in_flight("a:80") == 2
+    assert gate.leave("a:80") == (items[2], ("x2", b"record"))  # the oldest, with its record
+    assert gate.enter("a:80", items[2])  # its slot was kept for it
+    assert gate.in_flight("a:80") == 2
+    assert gate.leave("a:80") == (items[3], None)
+    assert gate.enter("a:80", items[3])
+    for _ in range(2):
+        assert gate.leave("a:80") is None
+    assert gate.leave("a:80") is None and gate.in_flight("a:80") == 0

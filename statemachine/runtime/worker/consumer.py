@@ -55,7 +55,7 @@ class Inbox:
         # Entries a handler set aside (worker/destinations.py): in hand, leased, no hand
         # busy with them; ``resumed`` ones are taken by the next free hand before new ones.
         self.parked: set[tuple[str, bytes]] = set()
-        self.resumed: deque[Item] = deque()
+        self.resumed: deque[tuple[Item, Cached | None]] = deque()
         self.park_limit = park_limit
         self._store = store
         self._stopping = stopping
@@ -73,10 +73,10 @@ class Inbox:
         """The handler sets ``item`` aside: it stays in hand, its hand goes on."""
         self.parked.add((item[1], item[2]))
 
-    def resume(self, item: Item) -> None:
+    def resume(self, item: Item, cached: Cached | None) -> None:
         """A parked entry is to be handled again, by the next free hand."""
         self.parked.discard((item[1], item[2]))
-        self.resumed.append(item)
+        self.resumed.append((item, cached))
 
     async def put(self, batches: list[tuple[str, Entries]], fresh: bool) -> None:
         """Queue the entries not in hand already; from now on the lease keeper keeps them."""
@@ -104,11 +104,13 @@ class Inbox:
         follow: Follow | None = None
         while True:
             cached: Cached | None
-            if follow is None:
-                item = self.resumed.popleft() if self.resumed else await self.queue.get()
-                if item is None:
+            if follow is None and self.resumed:
+                item, cached = self.resumed.popleft()
+            elif follow is None:
+                got = await self.queue.get()
+                if got is None:
                     return
-                cached = None
+                item, cached = got, None
             else:
                 (item, cached), follow = follow, None
             try:

@@ -12,22 +12,24 @@ do not count against the hands when the reader asks for more entries (up to
 ends, its slot passes straight to the oldest parked one, which the freed hand takes next
 (:meth:`Inbox.resume`), so the parked ones keep their order and are not overtaken.
 
-A resumed dispatch is handled as not fresh: its execution may have moved on (stopped,
-timed out) while it waited, which the dispatcher checks before performing it.
+A parked dispatch keeps what it came with — whether it is fresh, and the record the
+commit that took it wrote — as a dispatch queued in the inbox does: a record that changed
+meanwhile only makes the first compare-and-set fail and the record be loaded again.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
 
-from statemachine.runtime.worker.consumer import Item
+from statemachine.runtime.worker.consumer import Cached, Item
 
-__all__ = ["PARK_FACTOR", "DestinationGate", "default_cap"]
+__all__ = ["PARK_FACTOR", "DestinationGate", "Parked", "default_cap"]
 
 PARK_FACTOR = 4
 """Parked dispatches a worker holds at most, in multiples of its hands."""
 
 Key = tuple[str, bytes]
+Parked = tuple[Item, Cached | None]
 
 
 def default_cap(invoke_concurrency: int, configured: int = 0) -> int:
@@ -45,10 +47,10 @@ class DestinationGate:
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self._busy: Counter[str] = Counter()
-        self._parked: dict[str, deque[Item]] = {}
+        self._parked: dict[str, deque[Parked]] = {}
         self._handed: set[Key] = set()  # parked dispatches already given a freed slot
 
-    def enter(self, destination: str | None, item: Item) -> bool:
+    def enter(self, destination: str | None, item: Item, cached: Cached | None = None) -> bool:
         """Take a slot for ``item`` (True), or park it (False: the caller lets it go)."""
         if destination is None:
             return True
@@ -59,23 +61,21 @@ class DestinationGate:
         if self._busy[destination] < self.cap:
             self._busy[destination] += 1
             return True
-        shard, stream, entry_id, message, _ = item
-        self._parked.setdefault(destination, deque()).append(
-            (shard, stream, entry_id, message, False))
+        self._parked.setdefault(destination, deque()).append((item, cached))
         return False
 
-    def leave(self, destination: str | None) -> Item | None:
+    def leave(self, destination: str | None) -> Parked | None:
         """Give the slot back: to the oldest parked dispatch of ``destination`` (returned,
         to be resumed) or to the destination's free slots."""
         if destination is None:
             return None
         waiting = self._parked.get(destination)
         if waiting:
-            item = waiting.popleft()
+            parked = waiting.popleft()
             if not waiting:
                 del self._parked[destination]
-            self._handed.add(_key(item))
-            return item
+            self._handed.add(_key(parked[0]))
+            return parked
         self._busy[destination] -= 1
         if self._busy[destination] <= 0:
             del self._busy[destination]
@@ -85,4 +85,4 @@ class DestinationGate:
         return self._busy[destination]
 
     def parked(self) -> int:
-        return sum(len(items) for items in self._parked.values())
+        return sum(len(waiting) for waiting in self._parked.values())

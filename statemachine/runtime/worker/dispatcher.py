@@ -70,7 +70,7 @@ class Dispatcher:
         xid, token = stored.execution, stored.token
         command = invoke_task(stored.command)
         destination = self.invokers.destination(command)
-        if not self._gate.enter(destination, item):
+        if not self._gate.enter(destination, item, cached):
             self._inbox.park(item)  # its destination is at its cap: wait without a hand
             return None
         try:
@@ -87,4 +87,4 @@ class Dispatcher:
         finally:
             parked = self._gate.leave(destination)
             if parked is not None:
-                self._inbox.resume(parked)
+                self._inbox.resume(*parked)
