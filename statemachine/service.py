@@ -49,7 +49,13 @@ from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.settings import Settings
-from statemachine.runtime.store import CallbackReply, StartReply, Store
+from statemachine.runtime.store import (
+    CallbackReply,
+    StartReply,
+    Store,
+    announce_listeners,
+    withdraw_listeners,
+)
 
 REGION, ACCOUNT = "local", "000000000000"
 MAX_NAME = 80
@@ -114,6 +120,13 @@ class Service:
     async def healthy(self) -> bool:
         """Redis answers PING within two seconds."""
         return await self.store.healthy()
+
+    async def announce_listeners(self, endpoints: list[str], ttl_s: float) -> None:
+        """Record where the API listens (``host:port``s), for the workers' egress policy."""
+        await announce_listeners(self.store.core, endpoints, ttl_s)
+
+    async def withdraw_listeners(self, endpoints: list[str]) -> None:
+        await withdraw_listeners(self.store.core, endpoints)
 
     # -- state machines ----------------------------------------------------------------------
 

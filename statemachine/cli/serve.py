@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -43,6 +44,13 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from statemachine.cli.egress import (
+    add_egress_arguments,
+    announce,
+    check_egress,
+    endpoint,
+    with_egress,
+)
 from statemachine.errors import DefinitionError, InputError, NotFound, StoreError
 
 __all__ = ["configure", "main", "read_substitutions", "register_definitions", "run_loop"]
@@ -90,6 +98,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         "secret.key, the key sealing API key secrets and connection credentials unless STATEMACHINE_SECRET_KEY is set "
                         "(default: $STATEMACHINE_DATA_DIR or %(default)s; serve and its workers "
                         "must share it)")
+    add_egress_arguments(parser)
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
 
@@ -106,6 +115,10 @@ def main(args: argparse.Namespace) -> int:
         # No log line shows the thread or process: not looking them up makes every record
         # (one audit line per state-changing request) cheaper.
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    problem = check_egress(args)
+    if problem:
+        _say(f"statemachine {args.command}: {problem}")
+        return 2
     if args.command == "worker":
         return _worker_main(args)
     return _serve_main(args)
@@ -170,7 +183,8 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         auth, admin = access
         for line in await register_definitions(service, args.definitions, args.substitutions):
             _say(line)
-        worker = _worker(url, args.workers, args.data_dir)
+        listening = [endpoint(args.host, args.port)]
+        worker = _worker(url, args.workers, args, listening)
         app = create_app(service, workers=[worker] if worker is not None else [], auth=auth)
         runner = web.AppRunner(app, shutdown_timeout=HTTP_SHUTDOWN_SECONDS, access_log=None)
         _freeze_heap()
@@ -181,6 +195,7 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
             await runner.cleanup()
             _say(f"statemachine serve: cannot listen on {args.host}:{args.port}: {exc.strerror}")
             return 2
+        announcing = asyncio.create_task(announce(service, listening), name="listeners")
         worker_task = asyncio.create_task(worker.run(), name="worker") if worker else None
         base = f"http://{_display_host(args.host)}:{args.port}"
         _say(f"statemachine: API on {base} ({args.workers} in-process workers); "
@@ -194,7 +209,10 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
                  f"{LOGIN_TTL_S // 60} minutes): {base}/ui/?login={token}")
         crashed = await _until_stopped(stop, worker_task)
         _say("statemachine: shutting down")
+        announcing.cancel()
         await runner.cleanup()
+        with contextlib.suppress(StoreError):
+            await service.withdraw_listeners(listening)
         if worker is not None:
             crashed = await _stop_worker(worker, worker_task) or crashed
         return 1 if crashed else 0
@@ -221,13 +239,15 @@ async def _access(args: argparse.Namespace, service: Any) -> tuple[Any, Any] | N
     return AuthConfig(keyring, enforce=not args.insecure_no_auth, public=public), admin
 
 
-def _worker(url: str, concurrency: int, data_dir: Path) -> Any:
-    """The in-process worker (not yet running), or None for ``--workers 0``."""
+def _worker(url: str, concurrency: int, args: argparse.Namespace,
+            listening: list[str] | None = None) -> Any:
+    """The in-process worker (not yet running), or None for ``--workers 0``.  ``listening``:
+    the API's own listeners, which its task requests may not reach."""
     if concurrency == 0:
         return None
     from statemachine.runtime.worker import Worker
 
-    return Worker(url, _settings(data_dir), concurrency)
+    return Worker(url, with_egress(_settings(args.data_dir), args, listening), concurrency)
 
 
 async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None,
@@ -353,12 +373,13 @@ def _worker_main(args: argparse.Namespace) -> int:
         _say("statemachine worker: no Redis to work on: pass --redis-url URL, set REDIS_URL, "
              "or run 'python cli.py serve' (with its private Redis) from this folder first")
         return 2
-    return run_loop(_work(url, args.concurrency, args.drain, args.data_dir))
+    return run_loop(_work(url, args.concurrency, args))
 
 
-async def _work(url: str, concurrency: int, drain: bool, data_dir: Path) -> int:
+async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
+    drain = bool(args.drain)
     stop = _stop_event()
-    worker = _worker(url, concurrency, data_dir)
+    worker = _worker(url, concurrency, args)
     _freeze_heap()
     task = asyncio.create_task(worker.run(drain=drain), name="worker")
     _say(f"statemachine: worker running against {url} (concurrency {concurrency}"

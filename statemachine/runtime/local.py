@@ -33,6 +33,7 @@ from statemachine.interpreter.records import TERMINAL, Execution, HistoryEvent
 from statemachine.interpreter.step import advance, new_child, new_execution
 from statemachine.language.model import Machine
 from statemachine.runtime.clock import now_ms
+from statemachine.runtime.redaction import Redactor
 
 Invoke = Callable[[InvokeTask], Awaitable[dict[str, Any] | None]]
 """Perform a task: its ``TaskSucceeded``/``TaskFailed`` event (as the invokers make them),
@@ -66,10 +67,14 @@ class LocalRunner:
         name: str = "local",
         clock: Callable[[], int] = now_ms,
         virtual_time: bool = False,
+        redactor: Redactor | None = None,
     ) -> None:
         """``virtual_time``: when nothing is in flight, jump the clock to the next timer
-        instead of sleeping (tests use it; ``cli.py run`` waits for real)."""
+        instead of sleeping (tests use it; ``cli.py run`` waits for real).  ``redactor``
+        masks sensitive task headers in history (default: as the environment says, like
+        the durable runtime)."""
         self.machine = machine
+        self._redactor = redactor or Redactor.from_env()
         self._wall = clock
         self._offset = 0
         self.virtual_time = virtual_time
@@ -120,7 +125,7 @@ class LocalRunner:
         self.records[execution_id] = decision.execution
         if decision.history:
             base = len(self.history)
-            for i, h in enumerate(decision.history):
+            for i, h in enumerate(self._redactor.history(decision.history)):
                 merged = dict(h)
                 merged["id"] = base + i + 1
                 merged["previousEventId"] = base + i

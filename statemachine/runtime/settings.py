@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from statemachine.runtime.invokers.base import InvokerSettings
+from statemachine.runtime.redaction import names_from_env
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -26,6 +27,7 @@ _ENV: dict[str, str] = {
     "timer_max_sleep_ms": "STATEMACHINE_TIMER_MAX_SLEEP_MS",
     "concurrency": "STATEMACHINE_CONCURRENCY",
     "invoke_concurrency": "STATEMACHINE_INVOKE_CONCURRENCY",
+    "max_per_destination": "STATEMACHINE_MAX_PER_DESTINATION",
     "children_in_flight": "STATEMACHINE_CHILDREN_IN_FLIGHT",
     "consumer": "STATEMACHINE_CONSUMER",
     "max_deliveries": "STATEMACHINE_MAX_DELIVERIES",
@@ -53,6 +55,9 @@ class Settings:
     ``timer_batch``         timers promoted per shard per script call
     ``concurrency``         work items in flight per worker process
     ``invoke_concurrency``  task dispatches in flight per worker process
+    ``max_per_destination`` task dispatches in flight per destination (``host:port``) per
+                            worker process, so a hanging service cannot take every slot;
+                            0: a quarter of ``invoke_concurrency`` (at least 1)
     ``children_in_flight``  cap on children started at once when MaxConcurrency is 0
     ``input_chunk``         Map inputs written/read per Redis call
     ``commit_retries``      compare-and-set attempts before an item is left for a retry
@@ -70,6 +75,10 @@ class Settings:
                             ``secret.key`` seals connection credentials unless
                             ``STATEMACHINE_SECRET_KEY`` is set; ``serve`` and every
                             ``worker`` must share it (or that variable)
+    ``redact_headers``      header names masked in ``TaskScheduled`` events besides
+                            Authorization, Proxy-Authorization, Cookie and X-Api-Key
+                            (``STATEMACHINE_REDACT_HEADERS``, comma-separated; see
+                            :mod:`statemachine.runtime.redaction`)
     ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
                             --drain``) waits for the timers due within this much; it returns
                             once no work is left but later timers
@@ -85,6 +94,7 @@ class Settings:
     timer_batch: int = 500
     concurrency: int = 32
     invoke_concurrency: int = 64
+    max_per_destination: int = 0
     children_in_flight: int = 500
     input_chunk: int = 1_000
     commit_retries: int = 50
@@ -95,6 +105,7 @@ class Settings:
     sweep_interval_ms: int = 60_000
     drain_timers_ms: int = 5_000
     data_dir: str = ".statemachine"
+    redact_headers: tuple[str, ...] = ()
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
 
     @classmethod
@@ -107,6 +118,7 @@ class Settings:
             if raw:
                 values[name] = int(raw) if types[name] == "int" else raw
         values["invokers"] = InvokerSettings.from_env()
+        values["redact_headers"] = names_from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Protocol, Self
 
 from statemachine.interpreter.commands import InvokeTask
@@ -31,6 +32,7 @@ from statemachine.runtime.invokers.base import (
     Kind,
     Resource,
     TaskResult,
+    destination,
     failed,
     kind,
     parse_resource,
@@ -105,6 +107,20 @@ class Invokers:
                 plugin = LambdaInvoker(self._http, self.settings)
         self.plugins[family] = plugin
         return plugin
+
+    def protect(self, api_endpoints: tuple[str, ...]) -> None:
+        """The API's listeners, learned after start: the egress policy denies them (and
+        closes loopback unless they are all on loopback) for later requests."""
+        if api_endpoints == self.settings.api_endpoints:
+            return
+        self.settings = replace(self.settings, api_endpoints=api_endpoints)
+        if self._http is not None:
+            self._http.use(self.settings)
+
+    def destination(self, command: InvokeTask) -> str | None:
+        """``host:port`` the task's request goes to (None: nothing is sent)."""
+        resource = parse_resource(command.resource)
+        return destination(resource, command.input, self.settings) if resource else None
 
     async def invoke(self, command: InvokeTask) -> TaskResult:
         """Perform ``command`` (an ``InvokeTask``); never raises for a task's failure."""

@@ -24,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from statemachine.interpreter.commands import InvokeTask
 
@@ -87,12 +88,43 @@ def kind(resource: str) -> Kind | None:
     return parsed.kind if parsed else None
 
 
+def destination(resource: Resource, params: Any, settings: InvokerSettings) -> str | None:
+    """The ``host:port`` a task's request goes to (the per-destination cap's key), from its
+    resource and parameters alone; None for what sends nothing (activities) or no usable URL.
+    Lambda and SQS tasks go to their configured endpoint."""
+    url: Any
+    match resource.family:
+        case "url":
+            url = resource.target
+        case "http_invoke":
+            url = params.get("ApiEndpoint") if isinstance(params, dict) else None
+        case "lambda_function" | "lambda_invoke":
+            url = settings.lambda_endpoint or f"https://lambda.{settings.lambda_region}"
+        case "sqs_send":
+            url = settings.sqs_endpoint_url or f"https://sqs.{settings.sqs_region}"
+        case _:
+            return None
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return f"{parts.hostname}:{port}" if parts.hostname else None
+
+
 def _env(*names: str) -> str | None:
     for name in names:
         value = os.environ.get(name)
         if value:
             return value
     return None
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    """``a, b,c`` as ``("a", "b", "c")``."""
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +136,11 @@ class InvokerSettings:
     (900 s, Lambda's own maximum).  ``callback_url`` is sent to callback services as
     ``X-Callback-Url`` so they know where to report; ``trace_parent`` (a W3C traceparent)
     makes every request part of that trace instead of one derived from the task.
+
+    The egress policy (:mod:`.egress`): ``egress_allow`` / ``egress_deny`` rules (CIDRs and
+    host names); ``api_endpoints``, the ``host:port``s the service's API listens on, and
+    ``redis_endpoint``, its Redis (URL or ``host:port``): requests to them are denied, and
+    loopback is open only while every API listener is on loopback (or none is known).
     """
 
     http_timeout_s: float = 60.0
@@ -120,6 +157,10 @@ class InvokerSettings:
     callback_url: str | None = None
     trace_parent: str | None = None
     connection_limit: int = 100
+    egress_allow: tuple[str, ...] = ()
+    egress_deny: tuple[str, ...] = ()
+    api_endpoints: tuple[str, ...] = ()
+    redis_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> InvokerSettings:
@@ -128,7 +169,8 @@ class InvokerSettings:
         ``STATEMACHINE_SQS_ENDPOINT`` or ``AWS_ENDPOINT_URL_SQS``, ``AWS_REGION`` or
         ``AWS_DEFAULT_REGION``, the usual ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` /
         ``AWS_SESSION_TOKEN``, ``STATEMACHINE_LAMBDA_ENDPOINT``, ``STATEMACHINE_CALLBACK_URL``,
-        ``STATEMACHINE_HTTP_TIMEOUT`` (seconds) and ``TRACEPARENT``.
+        ``STATEMACHINE_HTTP_TIMEOUT`` (seconds), ``TRACEPARENT``, and
+        ``STATEMACHINE_EGRESS_ALLOW`` / ``STATEMACHINE_EGRESS_DENY`` (comma-separated rules).
         """
         region = _env("AWS_REGION", "AWS_DEFAULT_REGION") or "us-east-1"
         timeout = _env("STATEMACHINE_HTTP_TIMEOUT")
@@ -142,6 +184,8 @@ class InvokerSettings:
             "lambda_endpoint": _env("STATEMACHINE_LAMBDA_ENDPOINT"),
             "callback_url": _env("STATEMACHINE_CALLBACK_URL"),
             "trace_parent": _env("TRACEPARENT"),
+            "egress_allow": _list(_env("STATEMACHINE_EGRESS_ALLOW")),
+            "egress_deny": _list(_env("STATEMACHINE_EGRESS_DENY")),
         }
         if timeout:
             values["http_timeout_s"] = float(timeout)

@@ -23,7 +23,10 @@ fail with:
 * ``States.Timeout`` when no answer came in time (``timeout_s`` of the command, else the
   configured default); the cause is empty when the state's own ``TimeoutSeconds`` expired;
 * ``States.Http.Socket`` when no connection could be made or it broke (refused, DNS, reset,
-  TLS) — the name AWS uses for an HTTP task's transport failures — with the reason as cause.
+  TLS) — the name AWS uses for an HTTP task's transport failures — with the reason as cause;
+* ``States.Permissions`` when the egress policy (:mod:`.egress`) refuses the address of the
+  request or of one of its redirect hops — AWS's name for a task lacking the privilege —
+  with a cause naming the policy, the address and why.
 
 The headers of :func:`~statemachine.runtime.invokers.base.task_headers` go on every
 request; a header of the same name in ``Parameters.Headers`` wins.
@@ -53,11 +56,14 @@ from statemachine.runtime.invokers.base import (
     timeout_failure,
     truncate,
 )
+from statemachine.runtime.invokers.connector import EgressResolver, egress_middleware
+from statemachine.runtime.invokers.egress import EGRESS_ERROR, EgressDenied, EgressPolicy
 
 USER_AGENT = "statemachine/0.1 (HttpInvoke)"
 KEEPALIVE_S = 60.0
 """Idle pooled connections are kept this long, so steady task traffic never reconnects."""
-DNS_CACHE_S = 60
+_PROXY_NAMES = tuple(n for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+                     for n in (base, base.lower()))
 _ENV_NAMES = tuple(n for base in ("HTTP_PROXY", "HTTPS_PROXY", "WS_PROXY", "WSS_PROXY", "ALL_PROXY",
                                   "NETRC") for n in (base, base.lower()))
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
@@ -113,31 +119,52 @@ class HttpClient:
     """One pooled aiohttp session shared by every HTTP-speaking invoker.
 
     The session is created on first use, inside the running event loop, and closed by
-    :meth:`close`.
+    :meth:`close`.  Every connection it makes obeys the egress policy (:mod:`.connector`).
     """
 
     def __init__(self, settings: InvokerSettings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._policy: EgressPolicy | None = None
+
+    @property
+    def policy(self) -> EgressPolicy:
+        """The egress policy of the current settings (built on first use)."""
+        if self._policy is None:
+            s = self._settings
+            trusted = [s.lambda_endpoint or ""]
+            if proxy_configured():
+                trusted += [os.environ.get(name, "") for name in _PROXY_NAMES]
+            self._policy = EgressPolicy.build(
+                allow=s.egress_allow, deny=s.egress_deny, api=s.api_endpoints,
+                redis=s.redis_endpoint, trusted=[t for t in trusted if t])
+        return self._policy
+
+    def use(self, settings: InvokerSettings) -> None:
+        """Apply new settings (e.g. the API's listeners, learned later) to later requests."""
+        self._settings = settings
+        self._policy = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            policy = lambda: self.policy
             connector = aiohttp.TCPConnector(
                 limit=self._settings.connection_limit, keepalive_timeout=KEEPALIVE_S,
-                ttl_dns_cache=DNS_CACHE_S,
+                resolver=EgressResolver(policy), use_dns_cache=False,
             )
             # No cookie jar: a cookie one execution's task received must not ride along on
             # another execution's requests (and filtering cookies costs every request).
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": USER_AGENT},
                 auto_decompress=True, trust_env=proxy_configured(),
-                cookie_jar=aiohttp.DummyCookieJar(),
+                cookie_jar=aiohttp.DummyCookieJar(), middlewares=(egress_middleware(policy),),
             )
         return self._session
 
     async def request(self, method: str, url: str, *, headers: dict[str, str],
                       data: bytes | None, timeout: float) -> Response:
-        """Send one request and read the answer; raise RequestTimedOut or ConnectionFailed."""
+        """Send one request and read the answer; raise RequestTimedOut, ConnectionFailed or
+        EgressDenied (the policy refused the address of the request or of a redirect hop)."""
         session = self._get_session()
         limit = self._settings.max_response_bytes
         try:
@@ -208,6 +235,8 @@ async def send(client: HttpClient, command: InvokeTask, method: str, url: str,
         return timeout_failure(command, f"{method} {url}", seconds, from_state)
     except ConnectionFailed as exc:
         return failed(command, "States.Http.Socket", f"{method} {url} failed: {exc}")
+    except EgressDenied as exc:
+        return failed(command, EGRESS_ERROR, f"{method} {url} refused: {exc}")
 
 
 class UrlInvoker:

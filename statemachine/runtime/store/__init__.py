@@ -12,7 +12,8 @@
   :mod:`.apikeys`, :mod:`.connections` (also read by the workers' invokers); for the
   workers — :mod:`.records` (load, group reads, ``commit(plan)`` of a :class:`Plan`),
   :mod:`.streams` (read, claim, leases, acks, dead letters), :mod:`.timers` (promote,
-  wake-ups), :mod:`.housekeeping` (sweep, stats).
+  wake-ups), :mod:`.housekeeping` (sweep, stats); for both — :mod:`.listeners` (where the
+  API listens, for the egress policy).
 
 Modules inside the package import each other by module, never through this file.
 """
@@ -22,6 +23,9 @@ from statemachine.runtime.store.client import UNAVAILABLE, RedisStore
 from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.gateway import Store
 from statemachine.runtime.store.keys import Shard
+from statemachine.runtime.store.listeners import announce as announce_listeners
+from statemachine.runtime.store.listeners import listeners as api_listeners
+from statemachine.runtime.store.listeners import withdraw as withdraw_listeners
 from statemachine.runtime.store.plan import GroupState, Plan
 from statemachine.runtime.store.records import ChildStart, Records
 from statemachine.runtime.store.scripts import CallbackReply, StartReply
@@ -29,5 +33,5 @@ from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, le
 
 __all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "Connections", "GroupState",
            "KeyRecord", "Plan", "Records", "RedisStore", "Shard", "StartReply", "Store",
-           "StreamGroup", "backlog",
-           "leases"]
+           "StreamGroup", "announce_listeners", "api_listeners", "backlog", "leases",
+           "withdraw_listeners"]

@@ -35,6 +35,10 @@ Global keys (small, never used in a script together with shard keys)::
                                             session's lifetime
     sm:login:<digest>               string  a one-time login link's token (by its SHA-256):
                                             key id; EX = its lifetime, GETDEL when redeemed
+    sm:listeners                    hash    "host:port" the API listens on -> until when (ms)
+                                            the entry holds; renewed by ``serve`` while it
+                                            runs, read by the workers' egress policy
+                                            (store/listeners.py)
 
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
@@ -116,6 +120,7 @@ CONNECTIONS = f"{PREFIX}:connections"
 STATS = f"{PREFIX}:stats"
 API_KEYS = f"{PREFIX}:apikeys"
 API_KEY_DIGESTS = f"{PREFIX}:apikeys:digest"
+LISTENERS = f"{PREFIX}:listeners"
 WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
 TIMERS_CHANNEL = f"{PREFIX}:timers"

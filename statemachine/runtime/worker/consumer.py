@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -45,17 +46,37 @@ class Inbox:
     """The entries of one stream kind in hand: queued for the hands, or being handled."""
 
     def __init__(self, streams: StreamGroup, capacity: int, store: RedisStore,
-                 stopping: asyncio.Event) -> None:
+                 stopping: asyncio.Event, *, park_limit: int = 0) -> None:
         self.streams = streams
         self.capacity = capacity
         self.queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=capacity)
         self.held: dict[str, set[bytes]] = {name: set() for name in streams.shards}
         self.freed = asyncio.Event()  # an entry in hand was let go
+        # Entries a handler set aside (worker/destinations.py): in hand, leased, no hand
+        # busy with them; ``resumed`` ones are taken by the next free hand before new ones.
+        self.parked: set[tuple[str, bytes]] = set()
+        self.resumed: deque[tuple[Item, Cached | None]] = deque()
+        self.park_limit = park_limit
         self._store = store
         self._stopping = stopping
 
     def in_hand(self) -> int:
         return sum(len(ids) for ids in self.held.values())
+
+    def room(self) -> int:
+        """Entries the reader may take now: free hands, parked entries not counted (up to
+        ``park_limit`` of them)."""
+        free = self.capacity - self.in_hand() + len(self.parked)
+        return min(free, self.park_limit - len(self.parked)) if self.park_limit else free
+
+    def park(self, item: Item) -> None:
+        """The handler sets ``item`` aside: it stays in hand, its hand goes on."""
+        self.parked.add((item[1], item[2]))
+
+    def resume(self, item: Item, cached: Cached | None) -> None:
+        """A parked entry is to be handled again, by the next free hand."""
+        self.parked.discard((item[1], item[2]))
+        self.resumed.append((item, cached))
 
     async def put(self, batches: list[tuple[str, Entries]], fresh: bool) -> None:
         """Queue the entries not in hand already; from now on the lease keeper keeps them."""
@@ -83,11 +104,13 @@ class Inbox:
         follow: Follow | None = None
         while True:
             cached: Cached | None
-            if follow is None:
-                item = await self.queue.get()
-                if item is None:
+            if follow is None and self.resumed:
+                item, cached = self.resumed.popleft()
+            elif follow is None:
+                got = await self.queue.get()
+                if got is None:
                     return
-                cached = None
+                item, cached = got, None
             else:
                 (item, cached), follow = follow, None
             try:
@@ -98,7 +121,8 @@ class Inbox:
             except Exception as exc:  # noqa: BLE001 -- the entry's failure: see ``failed``
                 await failed(item, exc)
             finally:
-                self.held[item[1]].discard(item[2])
+                if (item[1], item[2]) not in self.parked:
+                    self.held[item[1]].discard(item[2])
                 self.freed.set()
             if follow is not None:
                 self.held[follow[0][1]].add(follow[0][2])
@@ -153,7 +177,7 @@ class Consumer:
         spread = len(names)
 
         async def read() -> list[tuple[str, Entries]]:
-            room = inbox.capacity - inbox.in_hand()
+            room = inbox.room()
             count = max(1, min(s.read_count, room // spread))
             batches = await streams.read(self.name, names, count, self._block_ms)
             full = [name for name, got in batches if len(got) == count]
@@ -168,7 +192,7 @@ class Consumer:
 
         while not stopped():
             # Take no more than there are free hands for.
-            while inbox.in_hand() >= inbox.capacity and not stopped():
+            while inbox.room() <= 0 and not stopped():
                 inbox.freed.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(inbox.freed.wait(), timeout=self._block_ms / 1000)

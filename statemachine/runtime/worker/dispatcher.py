@@ -7,7 +7,8 @@ together with the dispatch's ack: no hop through the ready stream, and a crash i
 delivers the dispatch again, with the same ``Idempotency-Key``.  A callback task (its
 result comes later, through the API) is just acknowledged.  A dispatch taken over from
 another worker, or requeued, is checked first: one whose execution no longer waits for its
-token (stopped, timed out) is dropped unperformed.
+token (stopped, timed out) is dropped unperformed.  At most a few dispatches per destination
+are performed at once (:mod:`.destinations`): the others wait parked, without holding a hand.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from statemachine.runtime.invokers.base import TaskResult
 from statemachine.runtime.store import Records
 from statemachine.runtime.store.codec import read_dispatch
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
+from statemachine.runtime.worker.destinations import DestinationGate
 from statemachine.runtime.worker.housekeeping import Housekeeping
 from statemachine.runtime.worker.loops import Stats
 from statemachine.runtime.worker.transitions import Transitions
@@ -42,13 +44,15 @@ class Dispatcher:
     """Performs task dispatches and applies their results."""
 
     def __init__(self, records: Records, inbox: Inbox, transitions: Transitions,
-                 invokers: Invokers, stats: Stats, housekeeping: Housekeeping) -> None:
+                 invokers: Invokers, stats: Stats, housekeeping: Housekeeping,
+                 gate: DestinationGate) -> None:
         self._records = records
         self._inbox = inbox
         self._transitions = transitions
         self.invokers = invokers
         self._stats = stats
         self._housekeeping = housekeeping
+        self._gate = gate
 
     async def run(self) -> None:
         """The hands: dispatches until the inbox ends."""
@@ -64,13 +68,23 @@ class Dispatcher:
         shard, _, entry_id, message, fresh = item
         stored = read_dispatch(message)
         xid, token = stored.execution, stored.token
-        if fresh or await self._records.awaits(shard, xid, token):
-            event = await self.invokers.invoke(invoke_task(stored.command))
-            self._stats.counts[task_result(event)] += 1
-            if event is not None:
-                result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
-                return await self._transitions.apply(shard, xid, result, None, entry_id,
-                                                     dispatch=True, cached=cached)
-        # a callback task (its result comes later), or an execution that moved on
-        await self._inbox.streams.ack(shard.tasks, entry_id)
-        return None
+        command = invoke_task(stored.command)
+        destination = self.invokers.destination(command)
+        if not self._gate.enter(destination, item, cached):
+            self._inbox.park(item)  # its destination is at its cap: wait without a hand
+            return None
+        try:
+            if fresh or await self._records.awaits(shard, xid, token):
+                event = await self.invokers.invoke(command)
+                self._stats.counts[task_result(event)] += 1
+                if event is not None:
+                    result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
+                    return await self._transitions.apply(shard, xid, result, None, entry_id,
+                                                         dispatch=True, cached=cached)
+            # a callback task (its result comes later), or an execution that moved on
+            await self._inbox.streams.ack(shard.tasks, entry_id)
+            return None
+        finally:
+            parked = self._gate.leave(destination)
+            if parked is not None:
+                self._inbox.resume(*parked)

@@ -36,6 +36,7 @@ from statemachine.interpreter.events import Event
 from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
 from statemachine.interpreter.step import Decision
 from statemachine.runtime.invokers import kind
+from statemachine.runtime.redaction import Redactor
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan, Shard
 from statemachine.runtime.store.codec import ChildLink, dumps, history_event, pack_record
@@ -67,6 +68,7 @@ class Planner:
     def __init__(self, settings: Settings, consumer: str) -> None:
         self.settings = settings
         self.consumer = consumer
+        self._redactor = Redactor(settings.redact_headers)
 
     def plan(self, shard: Shard, decision: Decision, event: Event, now: int, *,
              loaded: Execution, child: ChildLink | None, entry_id: bytes, dispatch: bool,
@@ -85,7 +87,7 @@ class Planner:
             plan.guard_record(xid, loaded["rev"])
         else:
             plan.begin_child(xid, *child)
-        plan.append_history(xid, map(history_event, decision.history))
+        plan.append_history(xid, map(history_event, self._redactor.history(decision.history)))
         raw = pack_record(ex)
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
         plan.write_record(xid, raw, ex["rev"], ex["status"], token)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from dataclasses import replace
 
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
@@ -18,8 +19,10 @@ from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import Connections, Records, RedisStore, StreamGroup, backlog
 from statemachine.runtime.worker.consumer import Consumer, Inbox
+from statemachine.runtime.worker.destinations import PARK_FACTOR, DestinationGate, default_cap
 from statemachine.runtime.worker.dispatcher import Dispatcher
 from statemachine.runtime.worker.housekeeping import Housekeeping
+from statemachine.runtime.worker.listeners import ListenerWatch
 from statemachine.runtime.worker.loops import Guard, Stats
 from statemachine.runtime.worker.plan import Planner
 from statemachine.runtime.worker.scheduler import Scheduler
@@ -76,7 +79,8 @@ class Worker:
         guard = Guard(store, self.stats)
         records = Records(store)
         ready = Inbox(StreamGroup(store, "ready"), s.concurrency, store, self._stopping)
-        tasks = Inbox(StreamGroup(store, "tasks"), s.invoke_concurrency, store, self._stopping)
+        tasks = Inbox(StreamGroup(store, "tasks"), s.invoke_concurrency, store, self._stopping,
+                      park_limit=s.invoke_concurrency * PARK_FACTOR)
         consumer = Consumer(store, s, self.consumer, [ready, tasks], guard, self._stopping,
                             block_ms=min(s.block_ms, int(DRAIN_CHECK_S * 1000)) if drain else None)
         scheduler = Scheduler(store, s, guard)
@@ -85,10 +89,14 @@ class Worker:
         transitions = Transitions(records, ready, tasks.streams, Planner(s, self.consumer), s,
                                   self.stats, housekeeping, scheduler.wake)
         book = ConnectionBook(Connections(store), s.data_dir)
-        dispatcher = Dispatcher(records, tasks, transitions, Invokers(s.invokers, book.resolve),
-                                self.stats, housekeeping)
+        invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve)
+        dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
+                                DestinationGate(default_cap(s.invoke_concurrency,
+                                                            s.max_per_destination)))
+        watch = ListenerWatch(store, invokers, guard)
+        await watch.refresh()  # before the first task is sent
         background = [asyncio.create_task(part.run())
-                      for part in (consumer, scheduler, housekeeping)]
+                      for part in (consumer, scheduler, housekeeping, watch)]
         hands = [asyncio.create_task(transitions.run()), asyncio.create_task(dispatcher.run())]
         if drain:
             background.append(asyncio.create_task(self._drain(store, consumer, guard)))
