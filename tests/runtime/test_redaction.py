@@ -9,11 +9,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from statemachine.api import create_app
 from statemachine.language.model import compile_machine
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 from statemachine.runtime.local import LocalRunner
 from statemachine.runtime.redaction import MASK, Redactor
+from tests.api.client import keyed_app
 
 
 def definition(base: str) -> dict[str, Any]:
@@ -59,7 +59,8 @@ async def test_the_history_api_masks_inline_credentials(runtime: Any, serve_app:
         done = await rt.finished(started["executionId"])
         assert done["status"] == "SUCCEEDED", done
         assert_sent_in_full(echo.headers[0])
-        async with serve_app(create_app(rt.service)) as api, aiohttp.ClientSession() as http, \
+        app, auth = await keyed_app(rt.service)
+        async with serve_app(app) as api, aiohttp.ClientSession(headers=auth) as http, \
                 http.get(f"{api}/v1/executions/{started['executionId']}/history") as response:
             assert response.status == 200
             text = await response.text()
