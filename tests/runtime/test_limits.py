@@ -10,6 +10,7 @@ time, and the execution stayed RUNNING behind a dead letter.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -149,3 +150,15 @@ async def test_string_to_json_of_a_deep_string_fails_cleanly(engine: Engine) -> 
             "Type": "Pass", "Parameters": {"v.$": "States.StringToJson($.s)"}, "End": True}}},
             {"s": "[" * depth + "]" * depth})
         assert (done.status, done.error) == ("FAILED", error), done
+
+
+def test_cli_run_refuses_an_input_nested_past_the_limit_as_the_api_does(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from statemachine.cli import main as cli_main
+
+    definition = tmp_path / "wrap.json"
+    definition.write_text(json.dumps(WRAP))
+    deep = tmp_path / "deep.json"
+    deep.write_text(json.dumps(nested(101)))
+    assert cli_main(["run", str(definition), "--input-file", str(deep)]) == 2
+    assert "deeper than 100 levels" in capsys.readouterr().err
