@@ -246,6 +246,12 @@ class Service:
         described = self._summary(record)
         described.update(input=record["input"], output=record["output"], error=record["error"],
                          cause=record["cause"])
+        # Stalled: a dead letter holds work of this execution (see Operations.stalls).
+        stalls = (await self.store.operations.stalls(execution_id)
+                  if record["status"] == Status.RUNNING else [])
+        described["stalled"] = bool(stalls)
+        if stalls:
+            described["stalledBy"] = stalls
         return described
 
     async def list_executions(self, machine: str | None = None, status: str | None = None,
@@ -407,6 +413,7 @@ class Service:
             "work_items_pending": {(("kind", k),): v for k, v in stats.pending.items()},
             "timers_pending": stats.timers,
             "dead_letters_current": stats.dead,
+            "executions_stalled_current": stats.stalled,
             "transitions_total": counts.get("transitions", 0),
             "tasks_performed_total": {(("result", r),): counts.get(f"tasks:{r}", 0)
                                       for r in TASK_RESULTS},

@@ -32,6 +32,8 @@ RUNTIME_HELP: dict[str, str] = {
     "work_items_pending": "Stream entries delivered to a worker and not yet acknowledged, by kind.",
     "timers_pending": "Timers set (Wait states, retry intervals, task timeouts) not yet due.",
     "dead_letters_current": "Work items moved to the dead-letter streams, not requeued yet.",
+    "executions_stalled_current": "RUNNING root executions held up by a dead letter of theirs "
+                                  "(describe shows stalled: true); requeueing it resumes them.",
     "transitions_total": "Transitions committed by all workers (flushed every stats_flush_ms).",
     "tasks_performed_total": "Tasks performed by all workers, by result (sent: a callback "
                              "task whose result comes later).",

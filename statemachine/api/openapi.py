@@ -124,7 +124,7 @@ def _schemas() -> dict[str, Schema]:
                         "description": "false when an idempotent start found the execution"},
         }, closed=False),
         "Execution": _obj(["executionId", "stateMachine", "status", "input", "output", "error",
-                           "cause", "startDate", "stopDate"], {
+                           "cause", "startDate", "stopDate", "stalled"], {
             "executionId": {"type": "string"},
             "name": {"type": "string"},
             "stateMachine": {"type": "string"},
@@ -136,6 +136,22 @@ def _schemas() -> dict[str, Schema]:
             "cause": NULLABLE_STR,
             "startDate": DATE,
             "stopDate": {"type": ["string", "null"], "format": "date-time"},
+            "stalled": {"type": "boolean", "description": "true while a dead letter holds "
+                        "work of this RUNNING execution (or of its Map/Parallel children): it "
+                        "will not move on until the dead letter is requeued"},
+            "stalledBy": {"type": "array", "items": _ref("Stall"),
+                          "description": "The dead letters holding it up, newest first "
+                          "(only when stalled)"},
+        }, closed=False),
+        "Stall": _obj(["id", "kind", "executionId", "error", "at"], {
+            "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+-[0-9]+$",
+                   "description": "The dead letter: pass it to requeue"},
+            "kind": {"enum": ["ready", "tasks", None]},
+            "executionId": {**NULLABLE_STR, "description": "The execution or child the "
+                            "message names"},
+            "error": {"type": "string", "description": "The exception of its last delivery"},
+            "at": {"type": ["integer", "null"],
+                   "description": "When it was moved, in milliseconds since the epoch"},
         }, closed=False),
         "ExecutionSummary": _obj(["executionId", "name", "stateMachine", "status",
                                   "startDate", "stopDate"], {

@@ -18,6 +18,7 @@ import orjson
 
 from statemachine.cli.validate import parse_substitutions
 from statemachine.errors import DefinitionError
+from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -41,9 +42,12 @@ def read_input(args: argparse.Namespace) -> Any:
     else:
         return {}
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"{where}: not valid JSON: {exc}") from None
+    if may_nest_deeper_than(text) and nested_deeper_than(value):  # as the API refuses it
+        raise ValueError(f"{where}: the input nests arrays/objects deeper than {MAX_NESTING} levels")
+    return value
 
 
 def load_machine(path: str, subs: dict[str, str]) -> Any:

@@ -13,7 +13,7 @@ from statemachine.interpreter.commands import StartChildren
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
 from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
-from statemachine.interpreter.formats import dumps
+from statemachine.interpreter.formats import check_nesting, dumps
 from statemachine.interpreter.outcomes import complete, fail_state
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
@@ -22,6 +22,7 @@ from statemachine.language.scope import StatesError
 def parallel(step: Step, state: State, value: Any) -> Go:
     ex = step.ex
     branch_input = state.flow.parameters(step, state, value, None)
+    check_nesting(branch_input, state.name)
     group = str(step.emit("ParallelStateStarted"))
     base: list[str | int] = [*ex["path"], "States", state.name, "Branches"]
     n = len(state.branches)
@@ -84,7 +85,9 @@ def map_(step: Step, state: State, value: Any) -> Go:
             context = dict(base_context)
             context["Map"] = {"Item": {"Index": index, "Value": item}}
             scope = step.scope(state, effective, context=context)
-            inputs.append(flow.value_of(state.item_selector, scope, "ItemSelector"))
+            selected = flow.value_of(state.item_selector, scope, "ItemSelector")
+            check_nesting(selected, state.name)
+            inputs.append(selected)
     else:
         inputs = items
     group = str(step.emit("MapStateStarted", {"length": len(items)}))

@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from statemachine.interpreter.commands import Command, StartTimer
-from statemachine.interpreter.formats import ROLE_ARN, execution_arn, iso, machine_arn
+from statemachine.interpreter.formats import (
+    ROLE_ARN,
+    check_nesting,
+    execution_arn,
+    iso,
+    machine_arn,
+)
 from statemachine.interpreter.records import Execution, HistoryEvent
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, Machine, State
@@ -138,7 +144,11 @@ class Step:
                 return x.evaluate(self.scope(state, value), field)
 
     def assign(self, values: dict[str, Any]) -> None:
-        """Set variables (a new dict: the record passed to advance() keeps its own)."""
+        """Set variables (a new dict: the record passed to advance() keeps its own); a value
+        nested past the limit fails the state, as it would as an output (a variable that
+        wraps itself in a loop would otherwise grow deeper than the store can write)."""
+        for value in values.values():
+            check_nesting(value, self.ex["state"] or "")
         merged = dict(self.ex["vars"])
         merged.update(values)
         self.ex["vars"] = merged

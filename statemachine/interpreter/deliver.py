@@ -14,13 +14,7 @@ from statemachine.interpreter import failures as F
 from statemachine.interpreter.branches import children_done
 from statemachine.interpreter.commands import CancelTimer, StopChildren
 from statemachine.interpreter.context import Step
-from statemachine.interpreter.formats import (
-    ROLE_ARN,
-    data_limit_cause,
-    dumps,
-    error_details,
-    oversized,
-)
+from statemachine.interpreter.formats import ROLE_ARN, dumps, error_details, payload
 from statemachine.interpreter.outcomes import complete, fail_state, finish
 from statemachine.interpreter.records import Status
 from statemachine.interpreter.runthrough import act, run
@@ -32,6 +26,7 @@ from statemachine.interpreter.task import (
 )
 from statemachine.interpreter.wait import wait_done
 from statemachine.language.model import State
+from statemachine.language.scope import StatesError
 
 
 def deliver(step: Step, event: E.Event) -> bool:
@@ -106,10 +101,11 @@ def _on_task_succeeded(step: Step, event: E.TaskSucceeded) -> bool:
     if state is None:
         return False
     output = event.get("output")
-    text = dumps(output)
-    if oversized(text):
-        error, cause = F.DATA_LIMIT, data_limit_cause(task_label(state))
-        step.emit(task_event(state, "Failed"), {**resource_details(state), "error": error, "cause": cause})
+    try:
+        text = payload(output, task_label(state))
+    except StatesError as err:  # over a payload limit: the task failed
+        error, cause = err.error, err.cause
+        step.emit(task_event(state, "Failed"), {**resource_details(state), **error_details(error, cause)})
         ex["waiting"] = None
         ex["token"] = None
         run(step, fail_state(step, state, error, cause))

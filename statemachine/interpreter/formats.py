@@ -1,5 +1,5 @@
 """How Step Functions writes things down: timestamps, ARNs, compact JSON, history event
-names and details, the payload size limit."""
+names and details, and the limits a payload must keep (:func:`payload`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 
 from statemachine.interpreter import failures as F
+from statemachine.language.scope import StatesError
+from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
 
 REGION = "local"
 ACCOUNT = "000000000000"
@@ -74,3 +76,43 @@ def data_limit_cause(name: str) -> str:
         f"The state/task '{name}' returned a result with a size exceeding the "
         "maximum number of bytes service limit."
     )
+
+
+def nesting_limit_cause(name: str) -> str:
+    return (
+        f"The state/task '{name}' returned a result nested deeper than {MAX_NESTING} "
+        "levels, the maximum nesting depth service limit."
+    )
+
+
+def payload(value: Any, name: str) -> str:
+    """``value``'s JSON, once it is known to keep the limits of a payload entering or leaving
+    a state (a task's result, a state's output, a Task's parameters, a child's input):
+
+    * at most 256 KiB (:data:`~statemachine.interpreter.failures.DATA_LIMIT_BYTES`), and at
+      most :data:`~statemachine.language.values.MAX_NESTING` levels of arrays and objects,
+      else ``States.DataLimitExceeded`` (the size cause is AWS's);
+    * writable as JSON (not an integer past 64 bits), else ``States.Runtime``.
+
+    Raises :class:`StatesError` (not prefixed: the cause names the state or task ``name``).
+    Every value the engine stores or writes into history passes here first, so none can
+    make a worker raise later (orjson stops at 255 levels)."""
+    try:
+        text = dumps(value)
+    except TypeError as exc:  # orjson: nested past 255 levels, or an integer past 64 bits
+        if nested_deeper_than(value):
+            raise StatesError(F.DATA_LIMIT, nesting_limit_cause(name), prefixed=False) from None
+        raise StatesError(F.RUNTIME, f"The state/task '{name}' returned a result that cannot "
+                          f"be written as JSON: {exc}.", prefixed=False) from None
+    if oversized(text):
+        raise StatesError(F.DATA_LIMIT, data_limit_cause(name), prefixed=False)
+    if may_nest_deeper_than(text) and nested_deeper_than(value):
+        raise StatesError(F.DATA_LIMIT, nesting_limit_cause(name), prefixed=False)
+    return text
+
+
+def check_nesting(value: Any, name: str) -> None:
+    """The nesting limit of :func:`payload` alone, for a value that is not written out here
+    (a child's input, a variable): a walk that stops at the limit, no serialisation."""
+    if isinstance(value, (dict, list)) and nested_deeper_than(value):
+        raise StatesError(F.DATA_LIMIT, nesting_limit_cause(name), prefixed=False)

@@ -7,7 +7,7 @@ from typing import Any
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
-from statemachine.interpreter.formats import dumps
+from statemachine.interpreter.formats import dumps, payload
 from statemachine.interpreter.outcomes import complete, finish, leave
 from statemachine.interpreter.records import Status
 from statemachine.language import paths as _paths
@@ -75,5 +75,6 @@ def choice(step: Step, state: State, value: Any) -> Go:
 def _choice_exit(step: Step, state: State, flow: DataFlow, value: Any, next_: str, assign: Any,
                  output: Any) -> Go:
     out = flow.exit_output(step, state, value, assign, output)
-    step.emit("ChoiceStateExited", {"name": state.name, "output": dumps(out), "outputDetails": {"truncated": False}})
+    text = payload(out, state.name)
+    step.emit("ChoiceStateExited", {"name": state.name, "output": text, "outputDetails": {"truncated": False}})
     return next_, out

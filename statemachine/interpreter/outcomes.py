@@ -10,13 +10,7 @@ from typing import Any
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import CancelTimer, Finish
 from statemachine.interpreter.context import Go, Step
-from statemachine.interpreter.formats import (
-    EXITED,
-    data_limit_cause,
-    dumps,
-    error_details,
-    oversized,
-)
+from statemachine.interpreter.formats import EXITED, dumps, error_details, payload
 from statemachine.interpreter.records import Status
 from statemachine.language.model import Catcher, State
 from statemachine.language.scope import Entropy, StatesError
@@ -26,20 +20,23 @@ def complete(step: Step, state: State, raw_input: Any, result: Any) -> Go:
     """Finish ``state`` with ``result``: the output pipeline, Assign, exit, transition."""
     try:
         output = state.flow.output(step, state, raw_input, result)
-        text = dumps(output)  # serialised once: for the size limit and for the history
-        if oversized(text):
-            raise StatesError(F.DATA_LIMIT, data_limit_cause(state.name), prefixed=False)
+        text = payload(output, state.name)  # serialised once: for the limits and the history
     except StatesError as err:
         return fail_state(step, state, err.error, step.cause_of(err))
     return leave(step, state, output, text)
 
 
 def leave(step: Step, state: State, output: Any, text: str | None = None) -> Go:
-    """Exit ``state`` with ``output`` (``text``: its JSON, when the caller has it already)."""
+    """Exit ``state`` with ``output`` (``text``: its JSON, when the caller has it already;
+    else it is checked against the payload limits here, failing the state over them)."""
+    if text is None:
+        try:
+            text = payload(output, state.name)
+        except StatesError as err:
+            return fail_state(step, state, err.error, step.cause_of(err))
     step.emit(
         EXITED[state.type],
-        {"name": state.name, "output": dumps(output) if text is None else text,
-         "outputDetails": {"truncated": False}},
+        {"name": state.name, "output": text, "outputDetails": {"truncated": False}},
     )
     if state.end or state.type == "Succeed":
         finish(step, Status.SUCCEEDED, output=output)
@@ -115,8 +112,9 @@ def catch(step: Step, state: State, catcher: Catcher, error: str, cause: str | N
     error_output = {"Error": error, "Cause": cause} if cause is not None else {"Error": error}
     try:
         output = state.flow.caught(step, state, catcher, raw_input, error_output)
+        text = payload(output, state.name)
     except StatesError as err:
         finish(step, Status.FAILED, error=err.error, cause=step.cause_of(err))
         return None
-    step.emit(EXITED[state.type], {"name": state.name, "output": dumps(output), "outputDetails": {"truncated": False}})
+    step.emit(EXITED[state.type], {"name": state.name, "output": text, "outputDetails": {"truncated": False}})
     return catcher.next, output

@@ -147,6 +147,9 @@ def _string_to_json(scope: Scope, values: list[Any]) -> Any:
         return json.loads(text)
     except ValueError:
         raise _fail(f"States.StringToJson: the string is not valid JSON: {text}") from None
+    except RecursionError:  # nested past what the parser can follow (the limit comes later)
+        raise _fail("States.StringToJson: the string holds JSON nested too deeply to be "
+                    "parsed") from None
 
 
 def _array_partition(scope: Scope, values: list[Any]) -> Any:

@@ -161,6 +161,9 @@ def _parse(args: list[Any]) -> Any:
         value = json.loads(text, parse_constant=_reject_constant)
     except ValueError as err:
         raise FunctionError(f"Unable to parse the argument of $parse as JSON: {err}") from None
+    except RecursionError:
+        raise FunctionError("Unable to parse the argument of $parse as JSON: nested too "
+                            "deeply") from None
     return _NULL if value is None else value
 
 

@@ -245,3 +245,68 @@ async def test_a_requeued_dispatch_whose_execution_moved_on_is_dropped_unperform
         await eventually(lambda: client.xlen(shard.tasks), lambda n: n == 0)
     assert hits == []
     assert (await client.xpending(shard.tasks, K.INVOKERS_GROUP))["pending"] == 0
+
+
+async def test_a_result_that_cannot_be_applied_is_never_fetched_again_and_stalls_visibly(
+        parts: tuple[Service, aioredis.Redis, Any], serve_app: Any) -> None:
+    """Applying a task's result raises (here: a record missing a field, as a bug would leave
+    it): the result is handed to the ready stream instead of the dispatch being delivered
+    again, so the service is called once; once dead-lettered, the execution shows
+    ``stalled`` in describe, over REST and in ``/metrics``; requeued after the fix, it
+    finishes with that very result and the mark is gone."""
+    from aiohttp import web
+
+    service, client, conf = parts
+    calls: list[str] = []
+    saved: dict[str, Any] = {}
+
+    async def pay(request: web.Request) -> web.Response:
+        calls.append(request.path)
+        key = service.store.shard(saved["xid"]).record(saved["xid"])
+        raw, rev = await client.hmget(key, ["r", "rev"])
+        saved.update(r=raw, rev=rev)
+        broken = json.loads(raw)
+        del broken["seq"]
+        broken["rev"] += 1  # a newer revision: the worker's commit is refused and it reloads
+        await client.hset(key, mapping={"r": json.dumps(broken), "rev": broken["rev"]})
+        return web.json_response({"paid": 12})
+
+    app = web.Application()
+    app.router.add_post("/pay", pay)
+    async with serve_app(app) as base, serve_app(create_app(service)) as api:
+        await service.define("pay", {"StartAt": "Pay", "States": {
+            "Pay": {"Type": "Task", "Resource": f"{base}/pay", "End": True}}})
+        xid = saved["xid"] = (await service.start("pay", {}))["executionId"]
+        shard = service.store.shard(xid)
+        await drain(conf)
+        [letter] = (await eventually(service.dead_letters,
+                                     lambda p: bool(p["deadLetters"])))["deadLetters"]
+        assert (letter["kind"], letter["executionId"]) == ("ready", xid)
+        handed = json.loads(letter["message"])["e"]
+        assert (handed["type"], handed["output"]) == ("TaskSucceeded", {"paid": 12})
+        assert letter["error"].startswith("KeyError")
+        assert calls == ["/pay"]  # neither the dispatch nor the handed-over result re-sent it
+        assert await client.xlen(shard.tasks) == 0
+
+        async with aiohttp.ClientSession(api) as http:
+            async with http.get(f"/v1/executions/{xid}") as response:
+                described = await response.json()
+            conforms("Execution", described)
+            assert (described["status"], described["stalled"]) == ("RUNNING", True)
+            [stall] = described["stalledBy"]
+            assert (stall["id"], stall["error"]) == (letter["id"], letter["error"])
+            async with http.get("/metrics") as response:
+                assert "statemachine_executions_stalled_current 1" in await response.text()
+
+            await client.hset(shard.record(xid), mapping={"r": saved["r"], "rev": saved["rev"]})
+            async with http.post(f"/v1/dead-letters/{letter['id']}/requeue") as response:
+                assert response.status == 200
+            await drain(conf)
+            async with http.get(f"/v1/executions/{xid}") as response:
+                done = await response.json()
+            assert (done["status"], done["output"], done["stalled"]) == ("SUCCEEDED", {"paid": 12},
+                                                                         False)
+            assert "stalledBy" not in done
+            async with http.get("/metrics") as response:
+                assert "statemachine_executions_stalled_current 0" in await response.text()
+    assert calls == ["/pay"]

@@ -258,3 +258,34 @@ def check_screenshot(shot: Path) -> None:
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         (Path(keep) / shot.name).write_bytes(data)
+
+
+async def test_a_stalled_execution_is_marked_and_requeued_from_its_page(api: Api,
+                                                                        page: Browser) -> None:
+    """A dead letter holding work of a RUNNING execution: its page shows STALLED with the
+    error; the Requeue button puts the letter back and the mark goes."""
+    import redis.asyncio as aioredis
+
+    await api.define("nap", NAP)
+    xid = (await api.start("nap", {}))["executionId"]
+    shard = api.service.store.shard(xid)
+    client = aioredis.Redis.from_url(api.redis_url)
+    try:
+        # What dead.lua writes once a work item failed on every delivery (a stale timer's
+        # here, so that the requeued item changes nothing).
+        message = json.dumps({"x": xid, "e": {"type": "TimerFired", "timer": "gone"}})
+        await client.xadd(shard.dead, {"stream": shard.ready, "group": "workers", "id": "1-0",
+                                       "m": message, "error": "KeyError: 'seq'",
+                                       "consumer": "w:1", "at": 1_764_121_200_000})
+        await page.open(str(api.client.make_url("/ui/")) + f"#/executions/{xid}")
+        await page.until("document.getElementById('stalled') !== null")
+        assert await page.eval("document.getElementById('x-stalled').textContent") == "STALLED"
+        assert "KeyError: 'seq'" in await page.eval(
+            "document.getElementById('stalled').textContent")
+        await page.eval("document.querySelector('#stalled button.requeue').click()")
+        await page.until("document.getElementById('stalled') === null")
+        assert await client.xlen(shard.dead) == 0
+        status, described = await api.call("GET", f"/v1/executions/{xid}")
+        assert status == 200 and (described["status"], described["stalled"]) == ("RUNNING", False)
+    finally:
+        await client.aclose()

@@ -5,7 +5,8 @@ work item) are small JSON objects:
 
 * a *work item* (ready stream): ``{"x": execution id, "e": event}``; a Map/Parallel child's
   lazy ``Started`` also carries ``"g": [parent id, group, index]`` (the worker taking it
-  builds the child's record);
+  builds the child's record); a task's result that a worker could not apply is handed
+  over as one too (:func:`handed_over`), so that it is never fetched twice;
 * a *dispatch* (tasks stream, the outbox): ``{"x": execution id, "c": InvokeTask command}``;
 * an *activity task* (``sm:T:act:<name>``): ``{"x", "token", "input"}``.
 
@@ -33,7 +34,7 @@ from statemachine.interpreter.records import Execution
 
 __all__ = ["ActivityTask", "ChildLink", "ChildPieces", "Delivered", "Dispatch", "GroupTotal",
            "WorkItem", "activity_task",
-           "child_pieces", "child_started", "children_finished", "dispatch", "dumps",
+           "child_pieces", "child_started", "children_finished", "dispatch", "dumps", "handed_over",
            "history_event", "loads", "message_execution", "pack_record", "read_activity_task",
            "read_dispatch", "read_history", "read_work_item", "timer_item", "unpack_record",
            "work_item"]
@@ -80,6 +81,20 @@ def read_work_item(raw: bytes) -> WorkItem:
     link = message.get("g")
     return WorkItem(message["x"], cast(Delivered, message["e"]),
                     None if link is None else (link[0], link[1], link[2]))
+
+
+def handed_over(execution_id: str, event: Mapping[str, Any]) -> bytes:
+    """The work item that carries a performed task's result (``TaskSucceeded`` or
+    ``TaskFailed``, with its token) from the tasks stream to the ready stream, when applying
+    it raised: delivered again from there, it is applied again, the task not performed
+    again.  A result orjson cannot write (past 255 levels, an integer past 64 bits) goes
+    as the task's failure, ``States.Runtime`` naming why."""
+    try:
+        return work_item(execution_id, event)
+    except TypeError as exc:
+        failure = {"type": "TaskFailed", "token": event.get("token"), "error": "States.Runtime",
+                   "cause": f"The task's result cannot be stored: {exc}."}
+        return work_item(execution_id, failure)
 
 
 def timer_item(execution_id: str, timer_id: str, event: Mapping[str, Any]) -> bytes:

@@ -69,7 +69,10 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             id), m (the message), error (exception type and
                                             message, at most 2 KB), consumer, at (ms); put back
                                             by ``Operations.requeue`` (requeue.lua).
-                                            Never trimmed: an operator requeues or deletes them
+                                            Never trimmed: an operator requeues or deletes them.
+                                            A RUNNING execution whose message (or a child's)
+                                            is here is *stalled*: read from this stream
+                                            (``Operations.stalls``), no key of its own
     sm:T:timers                     zset    timer id -> due (ms since the epoch); a commit that
                                             makes a timer the earliest PUBLISHes its due on
                                             the channel ``sm:timers`` (a wake-up hint)

@@ -1,7 +1,13 @@
-"""Operating the runtime: dead letters (listed, requeued) and the figures of ``/metrics``.
+"""Operating the runtime: dead letters (listed, requeued), the executions they stall, and
+the figures of ``/metrics``.
 
 A dead letter is known by ``<shard>-<entry id of the shard's dead-letter stream>``; the
 listing merges the shards' streams newest first, ordered by (entry id, shard).
+
+A RUNNING execution is *stalled* while a dead letter holds a message of it or of one of its
+Map/Parallel children (the message's ``x``): the work it waits for will not happen until
+the letter is requeued.  The mark is read from the dead-letter streams themselves (no key
+of its own to keep in step): requeueing the letter clears it.
 """
 
 from __future__ import annotations
@@ -12,10 +18,21 @@ from typing import Any
 from statemachine.interpreter.records import Status
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import message_execution
-from statemachine.runtime.store.keys import INVOKERS_GROUP, STATS, WORKERS_GROUP, Shard
+from statemachine.runtime.store.keys import (
+    INVOKERS_GROUP,
+    STATS,
+    WORKERS_GROUP,
+    Shard,
+    root_of,
+)
 from statemachine.runtime.store.machines import WAIT_S
 
-__all__ = ["DeadRef", "Operations", "RuntimeStats"]
+__all__ = ["STALL_SCAN", "DeadRef", "Operations", "RuntimeStats"]
+
+STALL_SCAN = 1_000
+"""Dead letters read per shard (newest first) when looking for stalled executions: dead
+letters are rare and an operator's to clear, so a shard holding more than this is in
+trouble already; the older ones are not looked at."""
 
 DeadRef = tuple[int, int, int]
 """A dead letter's place in the merged listing: (entry ms, entry sequence, shard)."""
@@ -28,8 +45,9 @@ class RuntimeStats:
     ``executions``: root executions by status (the status indexes: finished ones stay
     counted until the sweeper drops them, once their records have expired); ``waiting``
     and ``pending``: stream entries not yet delivered / delivered and not acknowledged, by
-    stream kind (``ready``, ``tasks``); ``timers`` set; ``dead`` letters; ``counters``:
-    the workers' totals from ``sm:stats``.
+    stream kind (``ready``, ``tasks``); ``timers`` set; ``dead`` letters; ``stalled``:
+    RUNNING root executions a dead letter holds up; ``counters``: the workers' totals from
+    ``sm:stats``.
     """
 
     executions: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
@@ -37,6 +55,7 @@ class RuntimeStats:
     pending: dict[str, int] = field(default_factory=lambda: {"ready": 0, "tasks": 0})
     timers: int = 0
     dead: int = 0
+    stalled: int = 0
     counters: dict[str, int] = field(default_factory=dict)
 
 
@@ -72,6 +91,39 @@ class Operations:
         rows.sort(key=lambda row: row[0], reverse=True)
         return [letter for _, letter in rows[:limit]], len(rows) > limit
 
+    async def stalls(self, execution_id: str) -> list[dict[str, Any]]:
+        """The dead letters (newest first, as :meth:`dead_letters` shows them, without the
+        message) holding messages of ``execution_id`` or of its children."""
+        shard = self._store.shard(execution_id)
+        entries = await self._store.retry(
+            lambda: self._client.xrevrange(shard.dead, "+", "-", count=STALL_SCAN),
+            give_up_s=WAIT_S)
+        found = []
+        for entry_id, fields in entries:
+            held = message_execution(fields.get(b"m", b""))
+            if held is not None and root_of(held) == execution_id:
+                letter = _dead_letter(shard, entry_id, fields)
+                del letter["message"]
+                found.append(letter)
+        return found
+
+    async def _stalled(self, shards: list[Shard]) -> int:
+        """How many RUNNING root executions the dead letters of ``shards`` hold up."""
+        pipe = self._client.pipeline(transaction=False)
+        for shard in shards:
+            pipe.xrevrange(shard.dead, "+", "-", count=STALL_SCAN)
+        roots: dict[str, Shard] = {}
+        for shard, entries in zip(shards, await pipe.execute(), strict=True):
+            for _, fields in entries:
+                held = message_execution(fields.get(b"m", b""))
+                if held is not None:
+                    roots[root_of(held)] = shard
+        pipe = self._client.pipeline(transaction=False)
+        for root, shard in roots.items():
+            pipe.hget(shard.record(root), "status")
+        statuses = await pipe.execute()
+        return sum(status == Status.RUNNING.encode() for status in statuses)
+
     async def requeue(self, shard_number: int, entry_id: str) -> dict[str, Any] | None:
         """Put a dead letter's message back on its stream as a new entry and delete the dead
         letter, atomically (``requeue.lua``): ``{"stream", "kind", "entryId"}``, or None
@@ -105,6 +157,7 @@ class Operations:
 
         replies = await self._store.retry(read, give_up_s=2.0)
         stats = RuntimeStats()
+        dead_shards: list[Shard] = []
         width = len(Status) + 6
         for n in range(len(shards)):
             row = [_number(r) for r in replies[n * width:(n + 1) * width]]
@@ -117,6 +170,11 @@ class Operations:
             stats.pending["tasks"] += tasks_pending
             stats.timers += timers
             stats.dead += dead
+            if dead:
+                dead_shards.append(shards[n])
+        if dead_shards:
+            stats.stalled = await self._store.retry(lambda: self._stalled(dead_shards),
+                                                    give_up_s=2.0)
         counters = replies[-1] if isinstance(replies[-1], dict) else {}
         stats.counters = {name.decode(): int(value) for name, value in counters.items()}
         return stats

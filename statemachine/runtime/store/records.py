@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from statemachine.runtime.store.client import RedisStore
-from statemachine.runtime.store.codec import awaits_token, loads
-from statemachine.runtime.store.keys import Shard, machine
+from statemachine.runtime.store.codec import awaits_token, handed_over, loads
+from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard, machine
 from statemachine.runtime.store.pipe import CommandBatch, ScriptBatch
 from statemachine.runtime.store.plan import GroupState, Plan
 from statemachine.runtime.store.scripts import CommitReply
@@ -72,6 +72,18 @@ class Records:
             # begun already, or its group is gone: whatever record it has
             return ChildStart(await self._client.hget(record_key, "r"), None, None)
         return found
+
+    async def hand_over(self, shard: Shard, execution_id: str, result: Any,
+                        entry_id: bytes) -> None:
+        """Move a performed task's ``result`` (its event) from its dispatch, ``entry_id`` on
+        the tasks stream, to the ready stream as a work item (``codec.handed_over``), in one
+        MULTI: from then on a failure to apply it is retried (and dead-lettered) there, and
+        no later delivery performs the task again."""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.xadd(shard.ready, {"m": handed_over(execution_id, result)})
+        pipe.xack(shard.tasks, INVOKERS_GROUP, entry_id)
+        pipe.xdel(shard.tasks, entry_id)
+        await pipe.execute()
 
     async def definition(self, name: str, version: int) -> dict[str, Any] | None:
         """A stored state machine version: ``{"definition", "createdAt"}``."""

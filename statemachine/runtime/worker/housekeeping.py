@@ -9,7 +9,8 @@
 * **dead letters** — an entry whose handling raised stays pending and comes back after its
   lease; once it has been delivered ``max_deliveries`` times, ``dead.lua`` moves it to the
   shard's ``sm:T:dead`` stream with the error, atomically.  The execution is left as it
-  is; ``Service.requeue_dead_letter`` puts the message back once the cause is fixed.
+  is, shown ``stalled`` (describe, dashboard, ``/metrics``) while the letter is there;
+  ``Service.requeue_dead_letter`` puts the message back once the cause is fixed.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
-from statemachine.runtime.store import GroupState, Records, Shard, StreamGroup
+from statemachine.runtime.store import UNAVAILABLE, GroupState, Records, Shard, StreamGroup
 from statemachine.runtime.store.codec import (
     ChildLink,
     Delivered,
@@ -39,7 +39,7 @@ from statemachine.runtime.store.codec import (
     unpack_record,
 )
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
-from statemachine.runtime.worker.housekeeping import Housekeeping
+from statemachine.runtime.worker.housekeeping import Housekeeping, error_text
 from statemachine.runtime.worker.loops import Stats, log
 from statemachine.runtime.worker.plan import GroupSpec, Planner
 
@@ -47,6 +47,13 @@ __all__ = ["Transitions"]
 
 SPEC_CACHE = 256
 """Map/Parallel group specs kept (read once per group, not once per child)."""
+
+
+class _Lost:
+    """``_apply``'s answer when every commit attempt was refused (the entry stays pending)."""
+
+
+_LOST = _Lost()
 LOST_OUTCOME: ChildOutcome = {"status": "FAILED", "output": None, "error": "States.Runtime",
                               "cause": "lost child outcome"}
 
@@ -89,7 +96,41 @@ class Transitions:
         commit (or alone when there is nothing to do).  ``entry_id`` is a ready work item,
         or with ``dispatch`` a task dispatch whose result ``event`` is: until the commit the
         dispatch stays pending, so a crash performs the task again.  ``child``: a lazy
-        Map/Parallel child's link, when ``event`` is its ``Started``."""
+        Map/Parallel child's link, when ``event`` is its ``Started``.
+
+        A result that cannot be applied (applying it raised, or its commit kept being
+        refused) is handed over to the ready stream (``Records.hand_over``): retried, and
+        dead-lettered, from there, it never makes another delivery of the dispatch perform
+        the task again."""
+        try:
+            follow = await self._apply(shard, execution_id, event, child, entry_id,
+                                       dispatch=dispatch, cached=cached)
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:
+            if not dispatch:
+                raise
+            await self._hand_over(shard, execution_id, event, entry_id, error_text(exc), exc)
+            return None
+        if isinstance(follow, _Lost):
+            if dispatch:
+                await self._hand_over(shard, execution_id, event, entry_id,
+                                      "its commit kept losing the compare-and-set")
+            return None
+        return follow
+
+    async def _hand_over(self, shard: Shard, execution_id: str, event: Delivered,
+                         entry_id: bytes, why: str, exc: Exception | None = None) -> None:
+        """Log and count (``loop_errors``) the failure, then ``Records.hand_over``."""
+        log.error("the result of task dispatch %s for %s could not be applied (%s); handed "
+                  "over to %s, the task is not performed again", entry_id.decode(),
+                  execution_id, why, shard.ready, exc_info=exc)
+        self._stats.counts["loop_errors"] += 1
+        await self._records.hand_over(shard, execution_id, event, entry_id)
+
+    async def _apply(self, shard: Shard, execution_id: str, event: Delivered,
+                     child: ChildLink | None, entry_id: bytes, *, dispatch: bool,
+                     cached: Cached | None) -> Follow | None | _Lost:
         if cached is not None and cached[0] != execution_id:
             cached = None
         streams = self._tasks if dispatch else self._ready
@@ -138,7 +179,7 @@ class Transitions:
                 return (shard, shard.tasks, taken_id, fields[b"m"], True), (execution_id, raw)
             self._stats.counts["conflicts"] += 1
         log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
-        return None
+        return _LOST
 
     async def _load(self, shard: Shard, execution_id: str, child: ChildLink | None, now: int,
                     first: bool) -> tuple[Execution | None, ChildLink | None]:

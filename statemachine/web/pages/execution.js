@@ -1,4 +1,5 @@
-/* One execution's page: summary, graph with the path taken, timeline and history. */
+/* One execution's page: summary, graph with the path taken, timeline and history; when a
+ * dead letter holds the execution up, a "Stalled" card with its error and a requeue button. */
 
 import {api, enc} from "../api.js";
 import {parseDefinition} from "../definition.js";
@@ -31,16 +32,19 @@ export async function executionPage(main, id) {
   const definition = machine ? parseDefinition(machine.definition) : null;
   let key = "";
 
+  const reload = async () => {
+    execution = await api("GET", "/v1/executions/" + enc(id));
+    events = await loadHistory(id);
+    if (current(generation)) render();
+  };
+
   function render() {
-    key = execution.status + "/" + events.length;
+    key = stateKey(execution, events);
     clear(main);
     const trace = traceHistory(events, definition, execution);
     append(main, [
-      executionHead(execution, async () => {
-        execution = await api("GET", "/v1/executions/" + enc(id));
-        events = await loadHistory(id);
-        if (current(generation)) render();
-      }),
+      executionHead(execution, reload),
+      stallCard(execution, reload),
       h("div", {class: "columns"},
         h("div", {class: "col-narrow"}, summaryCard(execution)),
         h("div", {class: "col-wide"}, card("Graph",
@@ -60,8 +64,40 @@ export async function executionPage(main, id) {
     if (!current(generation)) return;
     execution = fresh;
     events = freshEvents;
-    if (execution.status + "/" + events.length !== key) render();
+    if (stateKey(execution, events) !== key) render();
   };
+}
+
+/** What a re-render depends on: the status, the history's length, the stall. */
+function stateKey(execution, events) {
+  return execution.status + "/" + events.length + "/" + Boolean(execution.stalled);
+}
+
+/** The dead letters holding a RUNNING execution up, each with its error and a requeue button
+ * (requeueing needs the operator role; a refusal is flashed). */
+function stallCard(execution, reload) {
+  if (!execution.stalled) return null;
+  const rows = (execution.stalledBy || []).map((letter) => {
+    const requeue = h("button", {type: "button", class: "requeue"}, "Requeue");
+    requeue.addEventListener("click", async () => {
+      requeue.disabled = true;
+      try {
+        await api("POST", "/v1/dead-letters/" + enc(letter.id) + "/requeue", {});
+        await reload();
+      } catch (e) {
+        flash(`${e.code}: ${e.message}`);
+        requeue.disabled = false;
+      }
+    });
+    return h("li", null, h("code", null, letter.id), " ", h("span", {class: "muted"},
+      (letter.kind || "?") + " · " + formatTime(letter.at)), " ", requeue,
+      h("div", {class: "error-text"}, letter.error));
+  });
+  return h("section", {class: "card stalled", id: "stalled"}, h("h2", null, "Stalled"),
+    h("p", null, "A work item of this execution failed on every delivery and was moved to the " +
+      "dead letters: the execution will not move on until it is requeued (once its cause " +
+      "is fixed)."),
+    h("ul", {class: "stalls"}, rows));
 }
 
 async function loadHistory(id) {
@@ -93,7 +129,8 @@ function executionHead(execution, reload) {
   });
   return h("div", {class: "page-head"},
     h("h1", null, h("span", {class: "muted"}, "Execution "), execution.name, " ",
-      badge(execution.status)),
+      badge(execution.status), execution.stalled ? [" ", h("span",
+        {class: "badge s-stalled", id: "x-stalled"}, "STALLED")] : null),
     h("div", {class: "toolbar"},
       h("a", {class: "button", href: "#/machines/" + enc(execution.stateMachine) + "?version=" +
         enc(execution.version)}, execution.stateMachine + " v" + execution.version),

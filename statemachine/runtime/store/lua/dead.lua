@@ -5,7 +5,8 @@
 -- taken over again after its lease.  At the limit it is acknowledged, deleted from its
 -- stream and added to the dead-letter stream, in one step, so it is never in both places
 -- nor lost in between.  The execution itself is left as it is (SQS-style redrive:
--- Operations.requeue puts the message back).
+-- Operations.requeue puts the message back); while the letter is here, describe shows the
+-- execution stalled (Operations.stalls reads this stream).
 --
 -- KEYS[1]  the entry's stream (the shard's ready or tasks stream)
 -- KEYS[2]  the shard's dead-letter stream
