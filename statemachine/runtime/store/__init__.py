@@ -16,7 +16,7 @@
 Modules inside the package import each other by module, never through this file.
 """
 
-from statemachine.runtime.store.client import UNAVAILABLE, RedisStore
+from statemachine.runtime.store.client import UNAVAILABLE, RedisStore, Refused
 from statemachine.runtime.store.gateway import Store
 from statemachine.runtime.store.keys import Shard
 from statemachine.runtime.store.plan import GroupState, Plan
@@ -25,5 +25,5 @@ from statemachine.runtime.store.scripts import CallbackReply, StartReply
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
 __all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "GroupState", "Plan",
-           "Records", "RedisStore", "Shard", "StartReply", "Store", "StreamGroup", "backlog",
-           "leases"]
+           "Records", "RedisStore", "Refused", "Shard", "StartReply", "Store", "StreamGroup",
+           "backlog", "leases"]
