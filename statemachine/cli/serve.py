@@ -154,7 +154,8 @@ def _serve_main(args: argparse.Namespace) -> int:
             _say(f"statemachine serve: {exc}")
             return 2
         _say(f"statemachine: no --redis-url or REDIS_URL given; started a private redis-server "
-             f"(pid {embedded.proc.pid if embedded.proc else '?'}) at {url}, data in "
+             f"(pid {embedded.proc.pid if embedded.proc else '?'}) at {embedded.display_url} "
+             f"(password in {embedded.password_file}), data in "
              f"{embedded.data_dir} (AOF, appendfsync always)")
     try:
         return run_loop(_serve(args, url))
@@ -168,13 +169,15 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
     from aiohttp import web
 
     from statemachine.api import create_app
+    from statemachine.runtime.settings import redacted_url
     from statemachine.service import Service
 
     stop = _stop_event()
     try:
         service = await Service.connect(url, settings=_settings(args.data_dir))
-    except (StoreError, ValueError) as exc:  # unreachable after the retries, or a malformed URL
-        _say(f"statemachine serve: cannot connect to Redis at {url}: {exc}")
+    except (StoreError, ValueError) as exc:  # unreachable after the retries, refused, or a
+        # malformed URL
+        _say(f"statemachine serve: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
     try:
         access = await _access(args, service)
@@ -377,12 +380,20 @@ def _worker_main(args: argparse.Namespace) -> int:
 
 
 async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
+    from statemachine.runtime.settings import redacted_url
+    from statemachine.service import Service
+
     drain = bool(args.drain)
     stop = _stop_event()
+    try:  # first, so that a refusing or absent Redis is one clear line, not a traceback
+        await (await Service.connect(url, settings=_settings(args.data_dir))).close()
+    except (StoreError, ValueError) as exc:
+        _say(f"statemachine worker: cannot connect to Redis at {redacted_url(url)}: {exc}")
+        return 2
     worker = _worker(url, concurrency, args)
     _freeze_heap()
     task = asyncio.create_task(worker.run(drain=drain), name="worker")
-    _say(f"statemachine: worker running against {url} (concurrency {concurrency}"
+    _say(f"statemachine: worker running against {redacted_url(url)} (concurrency {concurrency}"
          + (", until no work is left)" if drain else ")"))
     crashed = await _until_stopped(stop, task, drain)
     if not crashed:

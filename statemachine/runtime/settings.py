@@ -11,11 +11,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from statemachine.runtime.invokers.base import InvokerSettings
 from statemachine.runtime.redaction import names_from_env
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with its password masked, to print or log (``redis://user:***@host:6379/0``)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:  # a malformed URL (a bad port...): say nothing of what it holds
+        return "<a malformed Redis URL>"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 _ENV: dict[str, str] = {
     "redis_url": "REDIS_URL",
@@ -84,7 +98,7 @@ class Settings:
                             once no work is left but later timers
     """
 
-    redis_url: str = DEFAULT_REDIS_URL
+    redis_url: str = field(default=DEFAULT_REDIS_URL, repr=False)  # may hold a password
     shards: int = 16
     lease_ms: int = 10_000
     block_ms: int = 1_000

@@ -273,7 +273,8 @@ async def test_a_result_that_cannot_be_applied_is_never_fetched_again_and_stalls
 
     app = web.Application()
     app.router.add_post("/pay", pay)
-    async with serve_app(app) as base, serve_app(create_app(service)) as api:
+    api_app, headers = await keyed_app(service)
+    async with serve_app(app) as base, serve_app(api_app) as api:
         await service.define("pay", {"StartAt": "Pay", "States": {
             "Pay": {"Type": "Task", "Resource": f"{base}/pay", "End": True}}})
         xid = saved["xid"] = (await service.start("pay", {}))["executionId"]
@@ -288,7 +289,7 @@ async def test_a_result_that_cannot_be_applied_is_never_fetched_again_and_stalls
         assert calls == ["/pay"]  # neither the dispatch nor the handed-over result re-sent it
         assert await client.xlen(shard.tasks) == 0
 
-        async with aiohttp.ClientSession(api) as http:
+        async with aiohttp.ClientSession(api, headers=headers) as http:
             async with http.get(f"/v1/executions/{xid}") as response:
                 described = await response.json()
             conforms("Execution", described)

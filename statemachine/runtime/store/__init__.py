@@ -19,7 +19,7 @@ Modules inside the package import each other by module, never through this file.
 """
 
 from statemachine.runtime.store.apikeys import KeyRecord
-from statemachine.runtime.store.client import UNAVAILABLE, RedisStore
+from statemachine.runtime.store.client import UNAVAILABLE, RedisStore, Refused
 from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.gateway import Store
 from statemachine.runtime.store.keys import Shard
@@ -32,6 +32,6 @@ from statemachine.runtime.store.scripts import CallbackReply, StartReply
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
 __all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "Connections", "GroupState",
-           "KeyRecord", "Plan", "Records", "RedisStore", "Shard", "StartReply", "Store",
+           "KeyRecord", "Plan", "Records", "RedisStore", "Refused", "Shard", "StartReply", "Store",
            "StreamGroup", "announce_listeners", "api_listeners", "backlog", "leases",
            "withdraw_listeners"]

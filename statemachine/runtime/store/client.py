@@ -7,6 +7,16 @@ because Redis is unreachable or still loading its AOF are retried with backoff b
 stays pending in its stream until it is committed or taken over with XAUTOCLAIM.  The
 exceptions of :data:`UNAVAILABLE` are that kind of failure (expected: wait it out); any
 other exception is a bug or bad data.
+
+A Redis that answers but refuses us is no outage to wait out: a wrong or missing password,
+an ACL user without a command or key it needs, a TLS certificate that does not verify.
+:meth:`RedisStore.retry` raises :class:`Refused` for those at once, naming the problem,
+and ``serve`` and ``worker`` exit with it.
+
+The URL is redis-py's (``redis://[[user]:password@]host:port/db``, ``rediss://`` for TLS
+with ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``... as query
+parameters, ``unix://``): every connection of the runtime is made from this one client's
+settings: its pool, the pub/sub of the timers, the lean connection of :mod:`.pipe`.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -32,6 +43,32 @@ T = TypeVar("T")
 TRANSIENT = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError)
 UNAVAILABLE: tuple[type[BaseException], ...] = (*TRANSIENT, StoreError)
 """Redis unreachable or loading (or :meth:`RedisStore.retry` gave up waiting for it)."""
+
+
+_TLS_DROPS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+"""TLS errors of a connection that was dropped (a restart): an outage, not a refusal."""
+
+
+class Refused(StoreError):
+    """Redis answers but refuses us (credentials, ACL, TLS): waiting will not help."""
+
+
+def refusal(exc: BaseException) -> Refused | None:
+    """The :class:`Refused` that ``exc`` amounts to, or None for any other failure."""
+    if isinstance(exc, Refused):
+        return exc
+    if isinstance(exc, rexc.AuthenticationError) or "NOAUTH" in str(exc)[:10]:
+        return Refused(f"Redis refused the credentials: {exc} (check the user and password "
+                       "in the Redis URL)")
+    if isinstance(exc, rexc.NoPermissionError):
+        what = str(exc).rpartition("caused error: ")[2]  # not a pipeline's whole script
+        return Refused(f"the Redis user may not do what the service needs: {what} (see the "
+                       "README's Security section for the ACL it needs)")
+    if any(isinstance(e, ssl.SSLError) and not isinstance(e, _TLS_DROPS)
+           for e in (exc, exc.__cause__, exc.__context__)):
+        return Refused(f"the TLS connection to Redis failed: {exc} (check ssl_ca_certs and "
+                       "the server's certificate, or use redis:// for a Redis without TLS)")
+    return None
 
 
 class Outage:
@@ -126,10 +163,13 @@ class RedisStore:
                 result = await call()
             except rexc.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
-                    raise
+                    raise refusal(exc) or exc
                 await self.ensure_groups()
                 continue
             except TRANSIENT as exc:
+                refused = refusal(exc)
+                if refused is not None:
+                    raise refused from exc
                 self.outage.failed(exc)
                 if (stop is not None and stop()) or (deadline is not None
                                                       and time.monotonic() > deadline):

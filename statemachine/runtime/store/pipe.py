@@ -10,14 +10,16 @@ of each per start, and never opens a connection more.
 :class:`RespConnection` is a single Redis connection that speaks RESP2 through hiredis with
 nothing else around it: no pool, no per-command health check or retry wrapper.  A start
 then costs the event loop one socket write and one read, which is most of what is left of
-a round trip once the Python client's own machinery is gone.  It serves plain TCP and Unix
-socket URLs (with a password and a database number); for anything else (TLS, credential
-providers) the batch falls back to the store's redis-py client.
+a round trip once the Python client's own machinery is gone.  It connects where the
+store's redis-py client connects and as it does: TCP or a Unix socket, TLS (``rediss://``:
+the SSL context redis-py builds from the URL's ``ssl_*`` parameters), a user and password,
+a database number.  With a credential provider the batch falls back to the store's client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -108,9 +110,10 @@ class RespConnection:
 
     def __init__(self, *, host: str = "localhost", port: int = 6379, path: str | None = None,
                  db: int = 0, username: str | None = None, password: str | None = None,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> None:
         self._address = (host, port)
         self._path = path
+        self._tls = tls
         self._handshake: list[tuple[Any, ...]] = []
         if password:
             self._handshake.append(("AUTH", username, password) if username else ("AUTH", password))
@@ -122,7 +125,8 @@ class RespConnection:
 
     @classmethod
     def like(cls, client: Any) -> RespConnection | None:
-        """A connection to where redis-py ``client`` connects, or None if it needs more (TLS...)."""
+        """A connection to where redis-py ``client`` connects, as it connects (TLS included),
+        or None if it needs more (a credential provider)."""
         pool = getattr(client, "connection_pool", None)
         if pool is None:
             return None
@@ -132,9 +136,14 @@ class RespConnection:
         common = {"db": int(kwargs.get("db") or 0), "username": kwargs.get("username"),
                   "password": kwargs.get("password"),
                   "connect_timeout": float(kwargs.get("socket_connect_timeout") or 5.0)}
-        if pool.connection_class is aioredis.Connection:
+        if pool.connection_class in (aioredis.Connection, aioredis.SSLConnection):
+            tls = None
+            if pool.connection_class is aioredis.SSLConnection:
+                # redis-py's own context for these settings (CA, client certificate,
+                # verification mode, host name check), built without connecting
+                tls = pool.connection_class(**kwargs).ssl_context.get()
             return cls(host=kwargs.get("host") or "localhost", port=int(kwargs.get("port") or 6379),
-                       **common)
+                       tls=tls, **common)
         if pool.connection_class is aioredis.UnixDomainSocketConnection:
             return cls(path=kwargs["path"], **common)
         return None
@@ -169,7 +178,8 @@ class RespConnection:
                 if self._path is not None:
                     _, protocol = await loop.create_unix_connection(_Protocol, self._path)
                 else:
-                    _, protocol = await loop.create_connection(_Protocol, *self._address)
+                    _, protocol = await loop.create_connection(_Protocol, *self._address,
+                                                               ssl=self._tls)
                 for reply in await asyncio.gather(*protocol.send(self._handshake)):
                     if isinstance(reply, hiredis.ReplyError):
                         protocol.close()
