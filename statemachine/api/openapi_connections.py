@@ -5,30 +5,19 @@ Plain data, so that :mod:`.openapi` can import it without a circle.
 
 from __future__ import annotations
 
-from typing import Any
+from statemachine.api.openapi_parts import JSON, Schema, ok, ref
 
 __all__ = ["PATHS", "SCHEMAS"]
 
-Schema = dict[str, Any]
-JSON = "application/json"
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _ok(schema: Schema, description: str) -> Schema:
-    return {"description": description, "content": {JSON: {"schema": schema}}}
-
 
 _ERRORS = {
-    "400": _ok(_ref("Error"), "Bad request: a field missing or of the wrong shape (the message "
+    "400": ok(ref("Error"), "Bad request: a field missing or of the wrong shape (the message "
                               "names it), a bad name"),
-    "404": _ok(_ref("Error"), "No such connection (ResourceNotFound)"),
-    "409": _ok(_ref("Error"), "A connection of that name exists (ResourceAlreadyExists)"),
-    "413": _ok(_ref("Error"), "Body too large"),
-    "500": _ok(_ref("Error"), "Internal error (details are in the server log only)"),
-    "503": _ok(_ref("Error"), "Redis is not reachable"),
+    "404": ok(ref("Error"), "No such connection (ResourceNotFound)"),
+    "409": ok(ref("Error"), "A connection of that name exists (ResourceAlreadyExists)"),
+    "413": ok(ref("Error"), "Body too large"),
+    "500": ok(ref("Error"), "Internal error (details are in the server log only)"),
+    "503": ok(ref("Error"), "Redis is not reachable"),
 }
 
 
@@ -86,7 +75,7 @@ SCHEMAS: dict[str, Schema] = {
         },
     },
     "Connection": {
-        "allOf": [_ref("ConnectionSummary")],
+        "allOf": [ref("ConnectionSummary")],
         "type": "object",
         "required": ["authParameters"],
         "properties": {"authParameters": {
@@ -96,7 +85,7 @@ SCHEMAS: dict[str, Schema] = {
     },
     "ConnectionList": {
         "type": "object", "required": ["connections"],
-        "properties": {"connections": {"type": "array", "items": _ref("ConnectionSummary")}},
+        "properties": {"connections": {"type": "array", "items": ref("ConnectionSummary")}},
     },
 }
 
@@ -111,14 +100,14 @@ PATHS: dict[str, Schema] = {
                        "admin role",
             "requestBody": {"description": "Name, authorization type and parameters",
                             "required": True,
-                            "content": {JSON: {"schema": _ref("CreateConnection")}}},
-            "responses": {"201": _ok(_ref("Connection"), "The connection, without secrets"),
+                            "content": {JSON: {"schema": ref("CreateConnection")}}},
+            "responses": {"201": ok(ref("Connection"), "The connection, without secrets"),
                           **_errors(400, 409, 413)},
         },
         "get": {
             "operationId": "listConnections", "tags": ["connections"],
             "summary": "List connections (admin role)",
-            "responses": {"200": _ok(_ref("ConnectionList"), "Connections"), **_errors()},
+            "responses": {"200": ok(ref("ConnectionList"), "Connections"), **_errors()},
         },
     },
     "/v1/connections/{name}": {
@@ -126,13 +115,13 @@ PATHS: dict[str, Schema] = {
             "operationId": "describeConnection", "tags": ["connections"],
             "summary": "Describe a connection, without its secrets (admin role)",
             "parameters": [_NAME_PARAMETER],
-            "responses": {"200": _ok(_ref("Connection"), "The connection"), **_errors(404)},
+            "responses": {"200": ok(ref("Connection"), "The connection"), **_errors(404)},
         },
         "delete": {
             "operationId": "deleteConnection", "tags": ["connections"],
             "summary": "Delete a connection: HTTP tasks naming it fail from now on (admin role)",
             "parameters": [_NAME_PARAMETER],
-            "responses": {"200": _ok(_ref("ConnectionSummary"), "Deleted"), **_errors(404)},
+            "responses": {"200": ok(ref("ConnectionSummary"), "Deleted"), **_errors(404)},
         },
     },
 }

@@ -14,7 +14,8 @@ import functools
 import re
 from typing import Any
 
-from statemachine.api.openapi import Schema, _errors, _json_body, _obj, _ok, _ref, document
+from statemachine.api.openapi import document
+from statemachine.api.openapi_parts import Schema, errors, json_body, obj, ok, ref
 from statemachine.security.keys import KEY_NAME_PATTERN
 from statemachine.security.roles import Role
 
@@ -40,18 +41,18 @@ def _key_schemas() -> dict[str, Schema]:
            "name": {"type": "string", "pattern": KEY_NAME_PATTERN}, "role": role,
            "created": {"type": "string", "format": "date-time"}}
     return {
-        "ApiKey": _obj(["id", "name", "role", "created"], key),
-        "NewApiKey": _obj(["id", "name", "role", "created", "secret"], {
+        "ApiKey": obj(["id", "name", "role", "created"], key),
+        "NewApiKey": obj(["id", "name", "role", "created", "secret"], {
             **key, "secret": {"type": "string", "description": "Shown this once only"}}),
-        "ApiKeyList": _obj(["keys"], {"keys": {"type": "array", "items": _ref("ApiKey")}}),
-        "CreateApiKey": _obj(["role"], {"role": role,
+        "ApiKeyList": obj(["keys"], {"keys": {"type": "array", "items": ref("ApiKey")}}),
+        "CreateApiKey": obj(["role"], {"role": role,
                                         "name": {"anyOf": [{"type": "string", "pattern": KEY_NAME_PATTERN},
                                                                   {"type": "null"}]}}),
-        "Login": _obj(["secret"], {"secret": {"type": "string", "minLength": 1,
+        "Login": obj(["secret"], {"secret": {"type": "string", "minLength": 1,
                                               "maxLength": 256}}),
-        "LoggedIn": _obj(["key"], {"key": _ref("ApiKey")}),
-        "Session": _obj(["key", "via", "auth"], {
-            "key": {"anyOf": [_ref("ApiKey"), {"type": "null"}]},
+        "LoggedIn": obj(["key"], {"key": ref("ApiKey")}),
+        "Session": obj(["key", "via", "auth"], {
+            "key": {"anyOf": [ref("ApiKey"), {"type": "null"}]},
             "via": {"enum": ["bearer", "session", "none"]},
             "auth": {"type": "boolean", "description": "false under --insecure-no-auth"}}),
     }
@@ -62,37 +63,37 @@ def _key_paths() -> dict[str, Schema]:
         "/v1/keys": {
             "post": {"operationId": "createApiKey", "tags": ["keys"],
                      "summary": "Make an API key; its secret is in this answer only",
-                     "requestBody": _json_body(_ref("CreateApiKey"), "Role and name"),
-                     "responses": {"201": _ok(_ref("NewApiKey"), "The key and its secret"),
-                                   **_errors(400, 413)}},
+                     "requestBody": json_body(ref("CreateApiKey"), "Role and name"),
+                     "responses": {"201": ok(ref("NewApiKey"), "The key and its secret"),
+                                   **errors(400, 413)}},
             "get": {"operationId": "listApiKeys", "tags": ["keys"],
                     "summary": "Every API key (never a secret)",
-                    "responses": {"200": _ok(_ref("ApiKeyList"), "The keys"), **_errors()}},
+                    "responses": {"200": ok(ref("ApiKeyList"), "The keys"), **errors()}},
         },
         "/v1/keys/{id}": {"delete": {
             "operationId": "revokeApiKey", "tags": ["keys"], "summary": "Revoke an API key",
             "parameters": [{"name": "id", "in": "path", "required": True,
                             "schema": {"type": "string"}, "description": "Key id"}],
-            "responses": {"200": _ok(_obj(["id", "revoked"], {
+            "responses": {"200": ok(obj(["id", "revoked"], {
                 "id": {"type": "string"}, "revoked": {"const": True}}), "Revoked"),
-                **_errors(404)}}},
+                **errors(404)}}},
         "/v1/session": {
             "post": {"operationId": "login", "tags": ["keys"],
                      "summary": "Log the dashboard in with a key's secret (sets the cookie)",
-                     "requestBody": _json_body(_ref("Login"), "The key's secret"),
+                     "requestBody": json_body(ref("Login"), "The key's secret"),
                      "responses": {
-                         "200": _ok(_ref("LoggedIn"), "Logged in; Set-Cookie: sm_session"),
-                         "401": _ok(_ref("Error"), "No key has this secret"),
-                         "403": _ok(_ref("Error"), "Sent from another origin"),
-                         **_errors(400, 413)}},
+                         "200": ok(ref("LoggedIn"), "Logged in; Set-Cookie: sm_session"),
+                         "401": ok(ref("Error"), "No key has this secret"),
+                         "403": ok(ref("Error"), "Sent from another origin"),
+                         **errors(400, 413)}},
             "get": {"operationId": "whoami", "tags": ["keys"],
                     "summary": "The key behind this request",
-                    "responses": {"200": _ok(_ref("Session"), "The caller"), **_errors()}},
+                    "responses": {"200": ok(ref("Session"), "The caller"), **errors()}},
             "delete": {"operationId": "logout", "tags": ["keys"],
                        "summary": "End the dashboard's session (clears the cookie)",
-                       "responses": {"200": _ok(_ref("Empty"), "Logged out"),
-                                     "403": _ok(_ref("Error"), "Sent from another origin"),
-                                     **_errors()}},
+                       "responses": {"200": ok(ref("Empty"), "Logged out"),
+                                     "403": ok(ref("Error"), "Sent from another origin"),
+                                     **errors()}},
         },
     }
 
@@ -107,8 +108,8 @@ def _secure(operation: Schema, access: str) -> None:
         return
     operation["security"] = copy.deepcopy(_REQUIRED)
     operation["x-required-role"] = access
-    responses["401"] = _ok(_ref("Error"), "No valid API key (WWW-Authenticate: Bearer)")
-    responses["403"] = _ok(_ref("Error"), f"The key's role is below {access!r}, or a "
+    responses["401"] = ok(ref("Error"), "No valid API key (WWW-Authenticate: Bearer)")
+    responses["403"] = ok(ref("Error"), f"The key's role is below {access!r}, or a "
                                           "cookie-authenticated request came from another origin")
 
 
@@ -129,8 +130,8 @@ def secured_document(routes: tuple[tuple[str, str, str], ...]) -> dict[str, Any]
     for operations in doc["paths"].values():  # bodies of the new routes: 415 like the rest
         for operation in operations.values():
             if "requestBody" in operation:
-                operation["responses"].setdefault("415", _ok(
-                    _ref("Error"), "The body was not sent as application/json"))
+                operation["responses"].setdefault("415", ok(
+                    ref("Error"), "The body was not sent as application/json"))
     doc["info"]["description"] += (" Every route needs an API key (Authorization: Bearer "
                                    "<secret>) unless its security is empty.")
     return doc
