@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from statemachine.api.audit import audit_middleware
-from statemachine.api.auth import AUTH, AuthConfig, auth_middleware
+from statemachine.api.audit import audit
+from statemachine.api.auth import AUTH, READS, AuthConfig, auth_middleware
 from statemachine.api.connections import CONNECTIONS
 from statemachine.api.metrics import Metrics
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
@@ -40,7 +40,7 @@ def create_app(service: Any, *, workers: Sequence[Any] = (),
 
         auth = AuthConfig(Keyring(service.store, SecretBox.generate()))
     app = web.Application(
-        middlewares=[_count_requests, audit_middleware, error_middleware, auth_middleware],
+        middlewares=[_count_and_audit, error_middleware, auth_middleware],
         client_max_size=MAX_DEFINITION_BYTES,
     )
     app[AUTH] = auth
@@ -60,8 +60,9 @@ async def _release_long_polls(app: web.Application) -> None:
 
 
 @web.middleware
-async def _count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count every answered request by method, route template and status."""
+async def _count_and_audit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count every answered request by method, route template and status; write the audit
+    line of every call that may change state (all methods but GET and HEAD)."""
     status = 500
     try:
         response = await handler(request)
@@ -74,3 +75,5 @@ async def _count_requests(request: web.Request, handler: Handler) -> web.StreamR
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         request.app[METRICS].requests.inc(method=request.method, route=route, status=str(status))
+        if request.method not in READS:
+            audit(request, status)

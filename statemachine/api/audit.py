@@ -25,10 +25,9 @@ from typing import Any, TextIO
 import orjson
 from aiohttp import web
 
-from statemachine.api.auth import READS, Principal, principal
-from statemachine.api.problems import Handler
+from statemachine.api.auth import Principal, principal
 
-__all__ = ["FLUSH_S", "AuditWriter", "audit", "audit_log", "audit_middleware"]
+__all__ = ["FLUSH_S", "AuditWriter", "audit", "audit_log"]
 
 audit_log = logging.getLogger("statemachine.audit")
 FLUSH_S = 0.2
@@ -48,23 +47,6 @@ def audit(request: web.Request, status: int, who: Principal | None = None,
     # makeRecord + handle: the same record as .info(), without the stack walk of findCaller
     audit_log.handle(audit_log.makeRecord(audit_log.name, logging.INFO, __file__, 0,
                                           orjson.dumps(line).decode(), (), None))
-
-
-@web.middleware
-async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Audit every call that may change state (all methods but GET and HEAD)."""
-    if request.method in READS:
-        return await handler(request)
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        audit(request, status)
 
 
 class AuditWriter(logging.Handler):

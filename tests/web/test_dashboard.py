@@ -277,7 +277,7 @@ async def test_a_stalled_execution_is_marked_and_requeued_from_its_page(api: Api
         await client.xadd(shard.dead, {"stream": shard.ready, "group": "workers", "id": "1-0",
                                        "m": message, "error": "KeyError: 'seq'",
                                        "consumer": "w:1", "at": 1_764_121_200_000})
-        await page.open(str(api.client.make_url("/ui/")) + f"#/executions/{xid}")
+        await page.open(await login_link(api, f"#/executions/{xid}"))
         await page.until("document.getElementById('stalled') !== null")
         assert await page.eval("document.getElementById('x-stalled').textContent") == "STALLED"
         assert "KeyError: 'seq'" in await page.eval(
