@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from statemachine.api import openapi_connections
+from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
+from statemachine.api.openapi_connections import SCHEMAS as CONNECTION_SCHEMAS
 from statemachine.api.openapi_parts import (
     Schema,
     cursor,
@@ -429,6 +430,6 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": with_error_responses({**_paths(), **openapi_connections.PATHS}),
-        "components": {"schemas": {**_schemas(), **openapi_connections.SCHEMAS}},
+        "paths": with_error_responses({**_paths(), **CONNECTION_PATHS}),
+        "components": {"schemas": {**_schemas(), **CONNECTION_SCHEMAS}},
     }
