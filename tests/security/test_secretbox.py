@@ -47,3 +47,14 @@ def test_a_wrong_or_malformed_key_is_a_clear_error(tmp_path: Path) -> None:
 def test_roles_include_the_ones_below() -> None:
     assert Role.ADMIN.allows(Role.OPERATOR) and Role.OPERATOR.allows(Role.VIEWER)
     assert not Role.VIEWER.allows(Role.OPERATOR) and not Role.OPERATOR.allows(Role.ADMIN)
+
+
+def test_settings_never_print_a_secret() -> None:
+    """A Settings object in a log line or a traceback shows neither Redis' password nor the
+    AWS secret key the SQS tasks use."""
+    from statemachine.runtime.invokers.base import InvokerSettings
+    from statemachine.runtime.settings import Settings
+
+    settings = Settings(redis_url="redis://:hunter2@127.0.0.1:6379/0",
+                        invokers=InvokerSettings(aws_secret_access_key="wJalrXUtnFEMI"))
+    assert "hunter2" not in repr(settings) and "wJalrXUtnFEMI" not in repr(settings)

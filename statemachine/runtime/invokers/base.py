@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -149,8 +149,8 @@ class InvokerSettings:
     sqs_endpoint_url: str | None = None
     sqs_region: str = "us-east-1"
     aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = None
-    aws_session_token: str | None = None
+    aws_secret_access_key: str | None = field(default=None, repr=False)  # never in a log line
+    aws_session_token: str | None = field(default=None, repr=False)
     lambda_endpoint: str | None = None
     lambda_region: str = "us-east-1"
     lambda_account: str = "111111111111"
