@@ -101,10 +101,9 @@ def _import_graph() -> dict[str, set[str]]:
     modules = {_name(p): p for p in _modules()}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        # A package's own __init__ re-exporting its modules is no circle: edges into a
-        # package from inside it are left out.
-        graph[name] = {m for m in _imports(path)
-                       if m in modules and m != name and not name.startswith(m + ".")}
+        # An edge into a package counts from inside it too: ``from statemachine.api import x``
+        # runs the package's __init__, whose own imports can close a circle.
+        graph[name] = {m for m in _imports(path) if m in modules and m != name}
     return graph
 
 
