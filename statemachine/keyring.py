@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from statemachine.errors import InputError
@@ -110,17 +110,12 @@ class Keyring:
     async def verify(self, secret: str) -> ApiKey | None:
         """The key whose secret this is, or None."""
         hashed = digest(secret)
-        now = self._clock()
-        cached = self._verified.get(hashed)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        record = await self._keys.by_digest(hashed)
-        if record is None:
-            self._verified.pop(hashed, None)
-            return None
-        key = _key(record)
-        self._remember(self._verified, hashed, key, now)
-        return key
+
+        async def load() -> ApiKey | None:
+            record = await self._keys.by_digest(hashed)
+            return None if record is None else _key(record)
+
+        return await self._cached(self._verified, hashed, load)
 
     # -- dashboard: login links and sessions ------------------------------------------------
 
@@ -144,17 +139,12 @@ class Keyring:
     async def session(self, token: str) -> ApiKey | None:
         """The key of a live session (None when it ended or its key was revoked)."""
         hashed = digest(token)
-        now = self._clock()
-        cached = self._sessions.get(hashed)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        key_id = await self._keys.session(hashed)
-        key = None if key_id is None else await self.get(key_id)
-        if key is None:
-            self._sessions.pop(hashed, None)
-            return None
-        self._remember(self._sessions, hashed, key, now)
-        return key
+
+        async def load() -> ApiKey | None:
+            key_id = await self._keys.session(hashed)
+            return None if key_id is None else await self.get(key_id)
+
+        return await self._cached(self._sessions, hashed, load)
 
     async def close_session(self, token: str) -> None:
         hashed = digest(token)
@@ -162,6 +152,21 @@ class Keyring:
         await self._keys.close_session(hashed)
 
     # -- the cache ------------------------------------------------------------------------
+
+    async def _cached(self, cache: dict[str, tuple[float, ApiKey]], hashed: str,
+                      load: Callable[[], Awaitable[ApiKey | None]]) -> ApiKey | None:
+        """The key ``cache`` holds for ``hashed`` while fresh, else ``load()``'s (kept for
+        :data:`CACHE_S`; a miss is not kept, so a new key works at once)."""
+        now = self._clock()
+        cached = cache.get(hashed)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        key = await load()
+        if key is None:
+            cache.pop(hashed, None)
+            return None
+        self._remember(cache, hashed, key, now)
+        return key
 
     def _remember(self, cache: dict[str, tuple[float, ApiKey]], hashed: str, key: ApiKey,
                   now: float) -> None:
