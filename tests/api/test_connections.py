@@ -32,9 +32,8 @@ async def api(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         yield value
 
 
-@pytest.fixture
-async def echo(serve_app) -> AsyncIterator[tuple[list[dict[str, str]], str]]:
-    """A service that records the headers it gets and echoes them back."""
+def header_echo() -> tuple[list[dict[str, str]], web.Application]:
+    """A service that records the headers it gets (in the list) and echoes them back."""
     seen: list[dict[str, str]] = []
 
     async def handle(request: web.Request) -> web.Response:
@@ -43,6 +42,12 @@ async def echo(serve_app) -> AsyncIterator[tuple[list[dict[str, str]], str]]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
+    return seen, app
+
+
+@pytest.fixture
+async def echo(serve_app) -> AsyncIterator[tuple[list[dict[str, str]], str]]:
+    seen, app = header_echo()
     async with serve_app(app) as base:
         yield seen, base
 

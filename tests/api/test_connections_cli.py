@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from statemachine.cli.access import ADMIN_KEY_FILE, read_key_file
 from tests.api.test_cli import CLI, _cli, _env, _wait_healthy
+from tests.api.test_connections import header_echo
 from tests.conftest import app_in_thread, free_port
 
 SECRET = "cli-Secret-Of-The-Tenant-5513"
@@ -23,14 +23,7 @@ SECRET = "cli-Secret-Of-The-Tenant-5513"
 
 @pytest.fixture
 def echo() -> Iterator[tuple[list[dict[str, str]], str]]:
-    seen: list[dict[str, str]] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        seen.append(dict(request.headers))
-        return web.json_response({"headers": dict(request.headers)})
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
+    seen, app = header_echo()
     with app_in_thread(app, "echo") as base:
         yield seen, base
 
