@@ -11,13 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from statemachine.interpreter.commands import Command, StartTimer
-from statemachine.interpreter.formats import (
-    ROLE_ARN,
-    check_nesting,
-    execution_arn,
-    iso,
-    machine_arn,
-)
+from statemachine.interpreter.formats import check_nesting, iso, place_of
 from statemachine.interpreter.records import Execution, HistoryEvent
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, Machine, State
@@ -99,16 +93,17 @@ class Step:
         """The context object (``$$``, ``$states.context``)."""
         ex = self.ex
         root = ex["root"] or {"id": ex["id"], "name": ex["name"], "input": ex["input"], "start": ex["start"]}
+        place = place_of(ex.get("place"))
         ctx: dict[str, Any] = {
             "Execution": {
-                "Id": execution_arn(ex["machine"], root["name"]),
+                "Id": place.execution(ex["machine"], root["name"]),
                 "Input": root["input"],
                 "Name": root["name"],
-                "RoleArn": ROLE_ARN,
+                "RoleArn": place.role,
                 "StartTime": iso(root["start"]),
                 "RedriveCount": 0,
             },
-            "StateMachine": {"Id": machine_arn(ex["machine"]), "Name": ex["machine"]},
+            "StateMachine": {"Id": place.machine(ex["machine"]), "Name": ex["machine"]},
         }
         if state is not None:
             ctx["State"] = {"EnteredTime": iso(ex.get("entered_at") or self.now), "Name": state.name}

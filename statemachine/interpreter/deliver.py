@@ -14,7 +14,7 @@ from statemachine.interpreter import failures as F
 from statemachine.interpreter.branches import children_done
 from statemachine.interpreter.commands import CancelTimer, StopChildren
 from statemachine.interpreter.context import Step
-from statemachine.interpreter.formats import ROLE_ARN, dumps, error_details, payload
+from statemachine.interpreter.formats import dumps, error_details, payload, place_of
 from statemachine.interpreter.outcomes import complete, fail_state, finish
 from statemachine.interpreter.records import Status
 from statemachine.interpreter.runthrough import act, run
@@ -76,7 +76,7 @@ def _on_started(step: Step, event: E.Started) -> bool:
     if parent is None:
         step.emit(
             "ExecutionStarted",
-            {"input": dumps(ex["input"]), "inputDetails": {"truncated": False}, "roleArn": ROLE_ARN},
+            {"input": dumps(ex["input"]), "inputDetails": {"truncated": False}, "roleArn": place_of(ex.get("place")).role},
         )
         if step.root.timeout_seconds is not None:
             step.timer(f"{ex['id']}:exec-timeout", step.now + int(step.root.timeout_seconds * 1000))

@@ -10,12 +10,9 @@ from typing import Any
 import orjson
 
 from statemachine.interpreter import failures as F
+from statemachine.language.arns import DEFAULT_PLACE, Place
 from statemachine.language.scope import StatesError
 from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
-
-REGION = "local"
-ACCOUNT = "000000000000"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/statemachine"
 
 ENTERED = {
     "Task": "TaskStateEntered",
@@ -47,12 +44,13 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def execution_arn(machine: str, name: str) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
-
-
-def machine_arn(machine: str) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
+@lru_cache(maxsize=64)
+def place_of(place: str | None) -> Place:
+    """The :class:`Place` a record names (``"<region>:<account>"``; absent: the default)."""
+    if not place:
+        return DEFAULT_PLACE
+    region, _, account = place.partition(":")
+    return Place(region, account)
 
 
 def error_details(error: str | None, cause: str | None) -> dict[str, Any]:

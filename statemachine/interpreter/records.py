@@ -83,6 +83,7 @@ class ParentFields(TypedDict):
     input: Any
     start: int
     root: Root | None
+    place: NotRequired[str]
 
 
 class Execution(TypedDict):
@@ -147,4 +148,7 @@ class Execution(TypedDict):
     salt: str
     """random string chosen by the runtime at start; task tokens and idempotency keys are
     derived from it, so they are unguessable yet deterministic on replay"""
+    place: NotRequired[str]
+    """``"<region>:<account>"`` of the ARNs the execution sees (``$$.Execution.Id``...);
+    absent: :data:`statemachine.language.arns.DEFAULT_PLACE`"""
 

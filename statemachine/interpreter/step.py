@@ -77,9 +77,11 @@ def new_execution(
     input: Any,
     now: int,
     salt: str,
+    place: str | None = None,
 ) -> Execution:
-    """A fresh top-level record; deliver ``{"type": "Started"}`` to it next."""
-    return {
+    """A fresh top-level record; deliver ``{"type": "Started"}`` to it next.  ``place``:
+    ``"<region>:<account>"`` of its ARNs, when not the default."""
+    record: Execution = {
         "id": execution_id,
         "name": name,
         "machine": machine,
@@ -108,6 +110,9 @@ def new_execution(
         "root": None,
         "salt": salt,
     }
+    if place is not None:
+        record["place"] = place
+    return record
 
 
 def new_child(parent: Execution, command: StartChildren, index: int, now: int) -> Execution:
@@ -152,6 +157,8 @@ def child_execution(
     child["vars"] = dict(vars or {})
     child["parent"] = {"id": parent["id"], "group": group, "index": index}
     child["root"] = root
+    if "place" in parent:
+        child["place"] = parent["place"]
     if value is not MISSING:
         child["item"] = {"Index": index, "Value": value}
     elif kind == "map":

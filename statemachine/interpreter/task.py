@@ -9,7 +9,7 @@ from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import CancelTimer, InvokeTask
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
-from statemachine.interpreter.formats import REGION, payload
+from statemachine.interpreter.formats import payload, place_of
 from statemachine.interpreter.tokens import derive, task_token
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
@@ -65,7 +65,7 @@ def task(step: Step, state: State, value: Any) -> Go:
     if state.credentials is not None:
         credentials = flow.value_of(state.credentials, step.scope(state, value), "Credentials")
     details = resource_details(state)
-    scheduled: dict[str, Any] = {**details, "region": REGION,
+    scheduled: dict[str, Any] = {**details, "region": place_of(ex.get("place")).region,
                                  "parameters": payload(params, state.name)}
     if timeout is not None:
         scheduled["timeoutInSeconds"] = int(timeout)

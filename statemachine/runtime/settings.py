@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from statemachine.language.arns import DEFAULT_ACCOUNT, DEFAULT_PLACE, DEFAULT_REGION, Place
 from statemachine.runtime.invokers.base import InvokerSettings
 from statemachine.runtime.redaction import names_from_env
 
@@ -49,6 +50,8 @@ _ENV: dict[str, str] = {
     "sweep_interval_ms": "STATEMACHINE_SWEEP_INTERVAL_MS",
     "drain_timers_ms": "STATEMACHINE_DRAIN_TIMERS_MS",
     "data_dir": "STATEMACHINE_DATA_DIR",
+    "region": "STATEMACHINE_REGION",
+    "account": "STATEMACHINE_ACCOUNT",
 }
 
 
@@ -93,6 +96,8 @@ class Settings:
                             Authorization, Proxy-Authorization, Cookie and X-Api-Key
                             (``STATEMACHINE_REDACT_HEADERS``, comma-separated; see
                             :mod:`statemachine.runtime.redaction`)
+    ``region``, ``account`` what the ARNs the service writes carry (``STATEMACHINE_REGION``,
+                            ``STATEMACHINE_ACCOUNT``; :attr:`place`)
     ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
                             --drain``) waits for the timers due within this much; it returns
                             once no work is left but later timers
@@ -120,7 +125,22 @@ class Settings:
     drain_timers_ms: int = 5_000
     data_dir: str = ".statemachine"
     redact_headers: tuple[str, ...] = ()
+    region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
+
+    def __post_init__(self) -> None:
+        Place(self.region, self.account)  # ValueError naming the bad one
+
+    @property
+    def place(self) -> Place:
+        return Place(self.region, self.account)
+
+    @property
+    def record_place(self) -> str | None:
+        """What a new record's ``place`` field holds: None for the default place."""
+        place = self.place
+        return None if place == DEFAULT_PLACE else f"{place.region}:{place.account}"
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

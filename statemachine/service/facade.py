@@ -57,7 +57,6 @@ from statemachine.runtime.store import (
     withdraw_listeners,
 )
 
-REGION, ACCOUNT = "local", "000000000000"
 MAX_NAME = 80
 MAX_TOKEN = 1024
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
@@ -198,7 +197,7 @@ class Service:
         now = now_ms()
         record = new_execution(execution_id=execution_id, name=name, machine=machine,
                                machine_version=0, input=orjson.loads(data), now=now,
-                               salt=secrets.token_hex(16))
+                               salt=secrets.token_hex(16), place=self.settings.record_place)
         started = await self.store.executions.start(record, hashlib.sha256(data).hexdigest(),
                                                     unnamed=unnamed)
         match started.reply:
@@ -339,7 +338,7 @@ class Service:
     async def create_activity(self, name: str) -> dict[str, Any]:
         """Create (or return) the activity ``name``."""
         check_name(name, "activity name")
-        entry = {"name": name, "activityArn": f"arn:aws:states:{REGION}:{ACCOUNT}:activity:{name}",
+        entry = {"name": name, "activityArn": self.settings.place.activity(name),
                  "createdAt": iso(now_ms())}
         return await self.store.activities.create(name, entry)
 
