@@ -94,15 +94,19 @@ class Step:
         ex = self.ex
         root = ex["root"] or {"id": ex["id"], "name": ex["name"], "input": ex["input"], "start": ex["start"]}
         place = place_of(ex.get("place"))
+        express = ex.get("express", False)
+        execution: dict[str, Any] = {
+            "Id": place.execution(ex["machine"], root["name"],
+                                  express_id=root["id"] if express else None),
+            "Input": root["input"],
+            "Name": root["name"],
+            "RoleArn": place.role,
+            "StartTime": iso(root["start"]),
+        }
+        if not express:  # an EXPRESS execution cannot be redriven: AWS leaves the count out
+            execution["RedriveCount"] = 0
         ctx: dict[str, Any] = {
-            "Execution": {
-                "Id": place.execution(ex["machine"], root["name"]),
-                "Input": root["input"],
-                "Name": root["name"],
-                "RoleArn": place.role,
-                "StartTime": iso(root["start"]),
-                "RedriveCount": 0,
-            },
+            "Execution": execution,
             "StateMachine": {"Id": place.machine(ex["machine"]), "Name": ex["machine"]},
         }
         if state is not None:

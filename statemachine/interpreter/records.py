@@ -84,6 +84,7 @@ class ParentFields(TypedDict):
     start: int
     root: Root | None
     place: NotRequired[str]
+    express: NotRequired[bool]
 
 
 class Execution(TypedDict):
@@ -151,4 +152,7 @@ class Execution(TypedDict):
     place: NotRequired[str]
     """``"<region>:<account>"`` of the ARNs the execution sees (``$$.Execution.Id``...);
     absent: :data:`statemachine.language.arns.DEFAULT_PLACE`"""
+    express: NotRequired[bool]
+    """True for an EXPRESS execution (its root ``id`` is the ``express_id`` of its ARN);
+    absent: STANDARD"""
 

@@ -78,9 +78,11 @@ def new_execution(
     now: int,
     salt: str,
     place: str | None = None,
+    express: bool = False,
 ) -> Execution:
     """A fresh top-level record; deliver ``{"type": "Started"}`` to it next.  ``place``:
-    ``"<region>:<account>"`` of its ARNs, when not the default."""
+    ``"<region>:<account>"`` of its ARNs, when not the default; ``express``: an EXPRESS
+    execution (``execution_id`` is then the id its ARN ends with)."""
     record: Execution = {
         "id": execution_id,
         "name": name,
@@ -112,6 +114,8 @@ def new_execution(
     }
     if place is not None:
         record["place"] = place
+    if express:
+        record["express"] = True
     return record
 
 
@@ -159,6 +163,8 @@ def child_execution(
     child["root"] = root
     if "place" in parent:
         child["place"] = parent["place"]
+    if parent.get("express"):
+        child["express"] = True
     if value is not MISSING:
         child["item"] = {"Index": index, "Value": value}
     elif kind == "map":

@@ -68,11 +68,17 @@ class LocalRunner:
         clock: Callable[[], int] = now_ms,
         virtual_time: bool = False,
         redactor: Redactor | None = None,
+        express: bool = False,
+        place: str | None = None,
+        limit_ms: int | None = None,
     ) -> None:
         """``virtual_time``: when nothing is in flight, jump the clock to the next timer
         instead of sleeping (tests use it; ``cli.py run`` waits for real).  ``redactor``
         masks sensitive task headers in history (default: as the environment says, like
-        the durable runtime)."""
+        the durable runtime).  ``express``: run it as an EXPRESS execution (its record id
+        is a fresh UUID, the id of its ARN); ``place``: the record's ``place``;
+        ``limit_ms``: the execution times out after this long, as after a definition's
+        ``TimeoutSeconds`` (whichever comes first) — EXPRESS executions' 5 minutes."""
         self.machine = machine
         self._redactor = redactor or Redactor.from_env()
         self._wall = clock
@@ -80,6 +86,9 @@ class LocalRunner:
         self.virtual_time = virtual_time
         self.invoke = invoke
         self.name = name
+        self.express = express
+        self.place = place
+        self.limit_ms = limit_ms
         self.records: dict[str, Execution] = {}
         self.queue: deque[tuple[str, E.Event]] = deque()
         self.timers: list[tuple[int, int, str, str]] = []
@@ -94,11 +103,17 @@ class LocalRunner:
         name = execution_name or str(uuid.uuid4())
         now = self.clock()
         root = new_execution(
-            execution_id=name, name=name, machine=self.name, machine_version=1,
-            input=input, now=now, salt=secrets.token_hex(16),
+            execution_id=str(uuid.uuid4()) if self.express else name, name=name,
+            machine=self.name, machine_version=1, input=input, now=now,
+            salt=secrets.token_hex(16), place=self.place, express=self.express,
         )
         self.records[root["id"]] = root
         self.queue.append((root["id"], {"type": "Started"}))
+        if self.limit_ms is not None:
+            # The timer a definition's TimeoutSeconds sets: the earlier of the two fires.
+            timer = f"{root['id']}:exec-timeout"
+            self._command(root, StartTimer(timer, now + self.limit_ms,
+                                           {"type": "TimerFired", "timer": timer}))
         try:
             while self.records[root["id"]]["status"] not in TERMINAL:
                 if self.queue:

@@ -34,7 +34,8 @@ async def run_case(case: dict[str, Any], invoke: Any) -> dict[str, Any]:
     from statemachine.runtime.local import LocalRunner
 
     machine = compile_machine(case["definition"])
-    runner = LocalRunner(machine, invoke, name="conformance", virtual_time=True)
+    runner = LocalRunner(machine, invoke, name="conformance", virtual_time=True,
+                         express=case.get("state_machine_type") == "EXPRESS")
     result = await runner.run(case["input"], execution_name=case["name"])
     ex = result.execution
     return {

@@ -20,12 +20,7 @@ from tests.conftest import app_in_thread
 
 #: Cases we do not pass, each with the reason.  Anything listed that starts passing fails
 #: the suite (strict), so this list stays true.
-KNOWN: dict[str, str] = {
-    "base_states/query_runtime_memory": (
-        "an EXPRESS execution: AWS leaves RedriveCount out of $$.Execution there; this service "
-        "runs STANDARD executions only"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 CASES = case_files()
 
