@@ -174,7 +174,10 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
 
     stop = _stop_event()
     try:
-        service = await Service.connect(url, settings=_settings(args.data_dir))
+        # The egress rules and the API's own address, for the tasks EXPRESS executions
+        # perform in this process (as for the worker's).
+        service = await Service.connect(url, settings=with_egress(
+            _settings(args.data_dir), args, [endpoint(args.host, args.port)]))
     except (StoreError, ValueError) as exc:  # unreachable after the retries, refused, or a
         # malformed URL
         _say(f"statemachine serve: cannot connect to Redis at {redacted_url(url)}: {exc}")

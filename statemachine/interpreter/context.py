@@ -12,7 +12,7 @@ from typing import Any
 
 from statemachine.interpreter.commands import Command, StartTimer
 from statemachine.interpreter.formats import check_nesting, iso, place_of
-from statemachine.interpreter.records import Execution, HistoryEvent
+from statemachine.interpreter.records import EXPRESS_LIMIT_S, Execution, HistoryEvent
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, Machine, State
 from statemachine.language.scope import Scope, StatesError
@@ -50,6 +50,14 @@ class Step:
         self.now = now
         self.history: list[HistoryEvent] = []
         self.commands: list[Command] = []
+
+    def timeout_s(self) -> float | None:
+        """The execution's time limit: the definition's ``TimeoutSeconds``, and for an
+        EXPRESS execution at most :data:`EXPRESS_LIMIT_S`."""
+        limit = self.root.timeout_seconds
+        if self.ex.get("express"):
+            return EXPRESS_LIMIT_S if limit is None else min(limit, EXPRESS_LIMIT_S)
+        return limit
 
     def current(self) -> State:
         """The state the record is in (or waits in)."""

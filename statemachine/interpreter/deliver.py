@@ -78,8 +78,9 @@ def _on_started(step: Step, event: E.Started) -> bool:
             "ExecutionStarted",
             {"input": dumps(ex["input"]), "inputDetails": {"truncated": False}, "roleArn": place_of(ex.get("place")).role},
         )
-        if step.root.timeout_seconds is not None:
-            step.timer(f"{ex['id']}:exec-timeout", step.now + int(step.root.timeout_seconds * 1000))
+        limit = step.timeout_s()
+        if limit is not None:
+            step.timer(f"{ex['id']}:exec-timeout", step.now + int(limit * 1000))
     elif ex["item"] is not None:
         step.emit("MapIterationStarted", {"index": parent["index"], "name": parent["group"]})
     run(step, (step.machine.start_at, ex["input"]))

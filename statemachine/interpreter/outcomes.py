@@ -71,7 +71,7 @@ def finish(step: Step, status: Status, *, output: Any = None, error: str | None 
                 step.emit("ExecutionTimedOut", error_details(error, cause))
             case _:
                 step.emit("ExecutionAborted", error_details(error, cause))
-        if step.root.timeout_seconds is not None:
+        if step.timeout_s() is not None:
             step.commands.append(CancelTimer(f"{ex['id']}:exec-timeout"))
     elif ex["item"] is not None:
         kind = {"SUCCEEDED": "MapIterationSucceeded", "FAILED": "MapIterationFailed"}.get(

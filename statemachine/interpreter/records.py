@@ -42,6 +42,8 @@ class Status(StrEnum):
 
 
 TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ABORTED})
+EXPRESS_LIMIT_S = 300
+"""How long an EXPRESS execution may run before it times out (AWS's 5 minutes)."""
 
 Waiting = Literal["task", "timer", "retry", "children", "continue"]
 """What a RUNNING execution waits for (``Execution.waiting``); ``"continue"``: a long

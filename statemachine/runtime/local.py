@@ -70,15 +70,13 @@ class LocalRunner:
         redactor: Redactor | None = None,
         express: bool = False,
         place: str | None = None,
-        limit_ms: int | None = None,
     ) -> None:
         """``virtual_time``: when nothing is in flight, jump the clock to the next timer
         instead of sleeping (tests use it; ``cli.py run`` waits for real).  ``redactor``
         masks sensitive task headers in history (default: as the environment says, like
         the durable runtime).  ``express``: run it as an EXPRESS execution (its record id
-        is a fresh UUID, the id of its ARN); ``place``: the record's ``place``;
-        ``limit_ms``: the execution times out after this long, as after a definition's
-        ``TimeoutSeconds`` (whichever comes first) — EXPRESS executions' 5 minutes."""
+        is a fresh UUID, the id of its ARN; the interpreter applies their 5-minute limit);
+        ``place``: the record's ``place``."""
         self.machine = machine
         self._redactor = redactor or Redactor.from_env()
         self._wall = clock
@@ -88,7 +86,6 @@ class LocalRunner:
         self.name = name
         self.express = express
         self.place = place
-        self.limit_ms = limit_ms
         self.records: dict[str, Execution] = {}
         self.queue: deque[tuple[str, E.Event]] = deque()
         self.timers: list[tuple[int, int, str, str]] = []
@@ -109,11 +106,6 @@ class LocalRunner:
         )
         self.records[root["id"]] = root
         self.queue.append((root["id"], {"type": "Started"}))
-        if self.limit_ms is not None:
-            # The timer a definition's TimeoutSeconds sets: the earlier of the two fires.
-            timer = f"{root['id']}:exec-timeout"
-            self._command(root, StartTimer(timer, now + self.limit_ms,
-                                           {"type": "TimerFired", "timer": timer}))
         try:
             while self.records[root["id"]]["status"] not in TERMINAL:
                 if self.queue:

@@ -56,6 +56,7 @@ from statemachine.runtime.store import (
     announce_listeners,
     withdraw_listeners,
 )
+from statemachine.service.express import Express, MachineType
 
 MAX_NAME = 80
 MAX_TOKEN = 1024
@@ -107,6 +108,7 @@ class Service:
         self.store = store
         self.settings = store.settings
         self.connections = ConnectionBook(store.connections, store.settings.data_dir)
+        self.express = Express(store.settings, store.core, self.connections, self.get_machine)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -114,6 +116,7 @@ class Service:
         return cls(await Store.connect(base.with_(redis_url=redis_url)))
 
     async def close(self) -> None:
+        await self.express.close()
         await self.store.close()
 
     async def healthy(self) -> bool:
@@ -179,8 +182,13 @@ class Service:
 
     # -- executions ----------------------------------------------------------------------------
 
-    async def start(self, machine: str, input: Any = None, name: str | None = None) -> dict[str, Any]:
+    async def start(self, machine: str, input: Any = None, name: str | None = None, *,
+                    express: bool = False) -> dict[str, Any]:
         """Start an execution of ``machine``'s latest version (idempotent by ``name``).
+
+        ``express``: an EXPRESS machine's asynchronous start — the durable engine runs it
+        (at-least-once, as AWS does), its record flagged so that ``$$.Execution`` and the
+        5-minute limit are an EXPRESS execution's (:mod:`.express`).
 
         One script round trip (shared with the other starts of the same event-loop turn):
         the script itself reads the latest version from its shard's copy; only a shard that
@@ -197,7 +205,8 @@ class Service:
         now = now_ms()
         record = new_execution(execution_id=execution_id, name=name, machine=machine,
                                machine_version=0, input=orjson.loads(data), now=now,
-                               salt=secrets.token_hex(16), place=self.settings.record_place)
+                               salt=secrets.token_hex(16), place=self.settings.record_place,
+                               express=express)
         started = await self.store.executions.start(record, hashlib.sha256(data).hexdigest(),
                                                     unnamed=unnamed)
         match started.reply:
@@ -297,6 +306,18 @@ class Service:
                     "stopDate": iso(record["stop"]) if record["stop"] else None}
         await self.store.executions.stop(execution_id, error, cause)
         return {"executionId": execution_id, "status": Status.RUNNING, "stopDate": iso(now_ms())}
+
+    async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
+                         version: int | None = None, trace_header: str | None = None,
+                         include_data: bool = True,
+                         machine_type: MachineType | None = None) -> dict[str, Any]:
+        """Run an EXPRESS execution to its end in this process (AWS's StartSyncExecution;
+        see :meth:`.express.Express.start_sync`)."""
+        if name is not None:
+            check_name(name, "execution name")
+        return await self.express.start_sync(
+            machine, input, name, version=version, trace_header=trace_header,
+            include_data=include_data, machine_type=machine_type)
 
     # -- callbacks ---------------------------------------------------------------------------
 

@@ -1,0 +1,165 @@
+"""EXPRESS executions run synchronously in the API process (AWS's ``StartSyncExecution``).
+
+An EXPRESS execution here is the in-memory runner (:class:`~statemachine.runtime.local.
+LocalRunner`, what ``cli.py run`` uses) driven in the API's event loop: no transition is
+written to Redis, nothing is kept once the answer is sent (AWS sends an EXPRESS
+execution's history to CloudWatch Logs only; ``DescribeExecution`` and
+``GetExecutionHistory`` do not serve EXPRESS executions).  Its tasks are performed by the
+same invokers the workers use — the connections' credentials and the egress policy apply
+as on a worker: the settings' allow/deny rules, the API's own listeners (read from Redis,
+where ``serve`` records them, as a worker's :class:`ListenerWatch` does) and Redis itself.
+
+Limits as AWS has them: an EXPRESS execution times out after 5 minutes
+(:data:`~statemachine.interpreter.records.EXPRESS_LIMIT_S`, applied by the interpreter
+together with the definition's ``TimeoutSeconds``); ``StartSyncExecution`` of a STANDARD
+machine is ``StateMachineTypeNotSupported``.
+
+Asynchronous starts of an EXPRESS machine (``StartExecution``) are not made here: they go
+through the durable engine like a STANDARD one (so they are at-least-once, as AWS's are),
+their record flagged ``express`` (see :meth:`Service.start`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any, assert_never
+
+import orjson
+
+from statemachine.errors import InputError
+from statemachine.interpreter.formats import iso
+from statemachine.interpreter.records import Status
+from statemachine.language.model import Machine, compile_machine
+from statemachine.runtime.clock import now_ms
+from statemachine.runtime.connections import ConnectionBook
+from statemachine.runtime.invokers import Invokers
+from statemachine.runtime.local import LocalRunner
+from statemachine.runtime.settings import Settings
+from statemachine.runtime.store import RedisStore, api_listeners
+
+MachineLookup = Callable[[str, int | None], Awaitable[dict[str, Any]]]
+"""``Service.get_machine``: a stored machine (latest version unless one is given)."""
+
+__all__ = ["BILLED_MEMORY_MB", "LISTENERS_REFRESH_S", "Express", "MachineType"]
+
+BILLED_MEMORY_MB = 64
+"""What ``billingDetails`` reports as memory: AWS bills EXPRESS memory in 64 MB steps."""
+BILLED_STEP_MS = 100
+"""AWS bills an EXPRESS execution's duration rounded up to the next 100 ms."""
+LISTENERS_REFRESH_S = 15.0
+"""How often the API's listeners are read again for the egress policy (a worker's pace)."""
+
+
+class MachineType(StrEnum):
+    """A state machine's type (``get_machine(...)["type"]``; absent: STANDARD)."""
+
+    STANDARD = "STANDARD"
+    EXPRESS = "EXPRESS"
+
+
+class Express:
+    """Runs EXPRESS executions for one ``Service`` (reached as ``service.express``)."""
+
+    def __init__(self, settings: Settings, store: RedisStore, connections: ConnectionBook,
+                 get_machine: MachineLookup) -> None:
+        self._settings = settings
+        self._store = store
+        self._connections = connections
+        self._get_machine = get_machine
+        self._invokers: Invokers | None = None
+        self._configured: tuple[str, ...] = ()
+        self._listeners_read = -math.inf
+        self._machines: dict[tuple[str, int], Machine] = {}
+
+    async def invokers(self) -> Invokers:
+        """The shared invokers, made on first use; the API's listeners refreshed now and then."""
+        settings = self._settings
+        if self._invokers is None:
+            self._invokers = Invokers(replace(settings.invokers, redis_endpoint=settings.redis_url),
+                                      self._connections.resolve)
+            self._configured = settings.invokers.api_endpoints
+        if time.monotonic() - self._listeners_read >= LISTENERS_REFRESH_S:
+            self._listeners_read = time.monotonic()
+            found = await api_listeners(self._store)
+            self._invokers.protect(tuple(sorted({*self._configured, *found})))
+        return self._invokers
+
+    async def close(self) -> None:
+        if self._invokers is not None:
+            await self._invokers.close()
+            self._invokers = None
+
+    async def machine(self, name: str, version: int | None) -> tuple[dict[str, Any], Machine]:
+        """The stored machine (latest version unless ``version``) and its compiled form,
+        compiled once per version (versions never change)."""
+        stored = await self._get_machine(name, version)
+        key = (name, stored["version"])
+        compiled = self._machines.get(key)
+        if compiled is None:
+            compiled = self._machines[key] = compile_machine(stored["definition"])
+        return stored, compiled
+
+    async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
+                         version: int | None = None, trace_header: str | None = None,
+                         include_data: bool = True,
+                         machine_type: MachineType | None = None) -> dict[str, Any]:
+        """Run an execution of ``machine`` to its end here and return AWS's
+        ``StartSyncExecution`` result (timestamps as ISO text, input/output as JSON text).
+
+        ``machine_type`` overrides the stored type (for a catalog that keeps none).
+        ``include_data`` False: AWS's ``includedData=METADATA_ONLY``, no input or output.
+        ``name`` is checked by the caller (the facade's ``check_name``).
+        """
+        settings = self._settings
+        data = orjson.dumps({} if input is None else input)
+        if len(data) > settings.max_input_bytes:
+            raise InputError(f"input is {len(data)} bytes, over the limit of "
+                             f"{settings.max_input_bytes} bytes", "InvalidExecutionInput")
+        stored, compiled = await self.machine(machine, version)
+        kind = MachineType(machine_type or stored.get("type", MachineType.STANDARD))
+        match kind:
+            case MachineType.STANDARD:
+                raise InputError(f"state machine {machine!r} is a STANDARD state machine: "
+                                 "StartSyncExecution runs EXPRESS state machines only",
+                                 "StateMachineTypeNotSupported")
+            case MachineType.EXPRESS:
+                pass
+            case _:
+                assert_never(kind)
+        name = name or str(uuid.uuid4())
+        runner = LocalRunner(compiled, (await self.invokers()).invoke, name=machine,
+                             express=True, place=settings.record_place)
+        started = time.monotonic()
+        result = await runner.run(orjson.loads(data), execution_name=name)
+        duration_ms = (time.monotonic() - started) * 1000
+        ex = result.execution
+        place = settings.place
+        status = ex["status"]
+        # Nothing stops a synchronous run from outside: ABORTED cannot end one, but if a bug
+        # let it, the caller sees a failure rather than a status AWS never sends.
+        shown = status if status in (Status.SUCCEEDED, Status.TIMED_OUT) else Status.FAILED
+        billed = max(BILLED_STEP_MS, math.ceil(duration_ms / BILLED_STEP_MS) * BILLED_STEP_MS)
+        reply: dict[str, Any] = {
+            "executionArn": place.execution(machine, name, express_id=ex["id"]),
+            "stateMachineArn": place.machine(machine, version),
+            "name": name,
+            "startDate": iso(ex["start"]),
+            "stopDate": iso(ex["stop"] if ex["stop"] is not None else now_ms()),
+            "status": str(shown),
+            "error": ex["error"],
+            "cause": ex["cause"],
+            "input": data.decode() if include_data else None,
+            "inputDetails": {"included": include_data},
+            "output": (orjson.dumps(ex["output"]).decode()
+                       if include_data and status == Status.SUCCEEDED else None),
+            "outputDetails": {"included": include_data},
+            "billingDetails": {"billedMemoryUsedInMB": BILLED_MEMORY_MB,
+                               "billedDurationInMilliseconds": billed},
+            "traceHeader": trace_header,
+        }
+        return reply
