@@ -56,7 +56,7 @@ class JsonPathFlow:
         if state.result_selector is not None:
             result = state.result_selector.render(step.scope(state, result))
         new_vars = state.assign.render(step.scope(state, result)) if state.assign is not None else None
-        output = _result_path(state.result_path, raw_input, result)
+        output = result_path(state.result_path, raw_input, result)
         output = step.select(state.output_path, state, output, "OutputPath")
         if new_vars:
             step.assign(new_vars)
@@ -73,10 +73,10 @@ class JsonPathFlow:
                error_output: dict[str, Any]) -> Any:
         if catcher.assign is not None:
             step.assign(catcher.assign.render(step.scope(state, error_output)))
-        return _result_path(catcher.result_path, raw_input, error_output)
+        return result_path(catcher.result_path, raw_input, error_output)
 
 
-def _result_path(path: Any, raw_input: Any, result: Any) -> Any:
+def result_path(path: Any, raw_input: Any, result: Any) -> Any:
     """ResultPath: ``$`` keeps the result alone, null the raw input alone, a path puts the
     result into the raw input there."""
     if path is IDENTITY:

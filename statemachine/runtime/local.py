@@ -96,7 +96,9 @@ class LocalRunner:
         self.transitions = 0
         self._timer_seq = 0
 
-    async def run(self, input: Any, *, execution_name: str | None = None) -> LocalResult:
+    async def run(self, input: Any, *, execution_name: str | None = None,
+                  variables: dict[str, Any] | None = None) -> LocalResult:
+        """Run to the end; ``variables``: the variables the execution starts with (TestState's)."""
         name = execution_name or str(uuid.uuid4())
         now = self.clock()
         root = new_execution(
@@ -104,6 +106,8 @@ class LocalRunner:
             machine=self.name, machine_version=1, input=input, now=now,
             salt=secrets.token_hex(16), place=self.place, express=self.express,
         )
+        if variables:
+            root["vars"] = dict(variables)
         self.records[root["id"]] = root
         self.queue.append((root["id"], {"type": "Started"}))
         try:

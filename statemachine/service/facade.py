@@ -57,6 +57,7 @@ from statemachine.runtime.store import (
     withdraw_listeners,
 )
 from statemachine.service.express import Express, MachineType
+from statemachine.service.probe import InspectionLevel, run_test_state
 
 MAX_NAME = 80
 MAX_TOKEN = 1024
@@ -318,6 +319,17 @@ class Service:
         return await self.express.start_sync(
             machine, input, name, version=version, trace_header=trace_header,
             include_data=include_data, machine_type=machine_type)
+
+    async def test_state(self, definition: Any, *, input: Any = None, state_name: str | None = None,
+                         inspection_level: InspectionLevel = InspectionLevel.INFO,
+                         variables: Any = None, reveal_secrets: bool = False, admin: bool = False,
+                         retrier_retry_count: int = 0) -> dict[str, Any]:
+        """Run one state once (AWS's TestState; :mod:`.probe`); ``admin``: the caller may
+        ``reveal_secrets``."""
+        return await run_test_state(
+            self.settings, await self.express.invokers(), definition, input=input,
+            state_name=state_name, inspection_level=inspection_level, variables=variables,
+            reveal_secrets=reveal_secrets, admin=admin, retrier_retry_count=retrier_retry_count)
 
     # -- callbacks ---------------------------------------------------------------------------
 
