@@ -53,11 +53,13 @@ class Step:
 
 
 @contextlib.asynccontextmanager
-async def api_process(url: str) -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """``cli.py serve --workers 0`` on a free loopback port, with an admin key set through
-    ``STATEMACHINE_ADMIN_KEY``; yields its base URL and the key's Authorization header."""
+async def api_process(url: str, key: tuple[str, str] | None = None,
+                      ) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """``cli.py serve --workers 0`` on a free loopback port, with an admin key (``key``: this
+    id and secret, else a new one) set through ``STATEMACHINE_ADMIN_KEY``; yields its base
+    URL and the key's Authorization header."""
     port = free_port()
-    key_id, secret = new_key_id(), new_secret()
+    key_id, secret = key or (new_key_id(), new_secret())
     with tempfile.TemporaryDirectory(prefix="statemachine-bench-api-") as empty:
         proc = subprocess.Popen(  # noqa: ASYNC220 -- the API server runs for the workload
             [sys.executable, "-c", CLI, "serve", "--redis-url", url, "--workers", "0",

@@ -7,7 +7,8 @@ Redis kept for benchmarks.  Executions are defined and started through the Servi
 ``start`` workload through the REST API), run by ``--workers`` ``cli.py worker`` processes,
 and counted from their stored histories.
 
-Workloads: memory, validate (no Redis); loop, map, parallel, http, history, start, wait.
+Workloads: memory, validate (no Redis); loop, map, parallel, http, history, start, wait,
+express (StartSyncExecution over the AWS API: :mod:`statemachine.bench.express`).
 Each runs ``--runs`` times (medians are printed) and is bounded by ``--timeout`` seconds;
 a workload that runs out of time prints what it got and says ``timed_out``.
 
@@ -32,7 +33,7 @@ import orjson
 from statemachine.bench.harness import Bench, Figures, RedisServer, median_of
 
 OFFLINE = ("memory", "validate")
-DURABLE = ("loop", "map", "parallel", "http", "history", "start", "wait")
+DURABLE = ("loop", "map", "parallel", "http", "history", "start", "wait", "express")
 ORDER = OFFLINE + DURABLE
 
 COLUMNS = (
@@ -57,7 +58,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--executions", type=_positive, default=None,
                         help="scale the workload: executions (loop 20, http 100, wait 100000, "
                         "map/parallel 1), loop count (history 10000), repeats (memory 5, "
-                        "validate 3), starts at 500/s (start 5000, no ramp)")
+                        "validate 3), starts at 500/s (start and express 5000, no ramp)")
     parser.add_argument("--runs", type=_positive, default=1,
                         help="runs per workload; medians are printed (default 1)")
     parser.add_argument("--timeout", type=float, default=300.0,
@@ -111,7 +112,7 @@ Case = Callable[[Bench], Awaitable[Figures]]
 
 
 def _cases(name: str) -> list[tuple[str, Case]]:
-    from statemachine.bench import durable, offline, starts
+    from statemachine.bench import durable, express, offline, starts
 
     if name in OFFLINE:
         offline_case = getattr(offline, name)
@@ -121,7 +122,8 @@ def _cases(name: str) -> list[tuple[str, Case]]:
                 for m, mc in (("map1000", None), ("map1000_mc40", None),
                               ("map10000", None), ("map10000_mc40", 40))]
     runner = {"loop": durable.loop, "parallel": durable.parallel, "http": durable.http,
-              "history": durable.history_growth, "start": starts.start, "wait": durable.wait}[name]
+              "history": durable.history_growth, "start": starts.start, "wait": durable.wait,
+              "express": express.express}[name]
     return [(name, _in_session(runner))]
 
 
