@@ -104,6 +104,11 @@ class Express:
             compiled = self._machines[key] = compile_machine(stored["definition"])
         return stored, compiled
 
+    async def type_of(self, name: str, version: int | None = None) -> MachineType:
+        """A stored machine's type (STANDARD when the catalog recorded none)."""
+        stored = await self._get_machine(name, version)
+        return MachineType(stored.get("type", MachineType.STANDARD))
+
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
                          version: int | None = None, trace_header: str | None = None,
                          include_data: bool = True,

@@ -84,9 +84,14 @@ async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     if machine.version is not None or machine.alias is not None:
         raise AwsError("ValidationException", "starting a version or an alias is not "
                        "supported yet")  # the catalog adds it
+    # An EXPRESS machine's asynchronous start runs durably too (at-least-once, as on AWS),
+    # its record flagged express: its ARN is an express one (service/express.py).
+    express = await call.service.express.type_of(machine.name) == "EXPRESS"
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
-                                       body.get("name"))
-    return {"executionArn": call.place.execution(machine.name, started["name"]),
+                                       body.get("name"), express=express)
+    express_id = started["executionId"] if express else None
+    return {"executionArn": call.place.execution(machine.name, started["name"],
+                                                 express_id=express_id),
             "startDate": started["startDate"]}
 
 

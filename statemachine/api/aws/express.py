@@ -1,0 +1,44 @@
+"""The AWS operations that run in the API process: StartSyncExecution (an EXPRESS execution
+start to end, :mod:`statemachine.service.express`) and TestState (one state,
+:mod:`statemachine.service.probe`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachine.api.aws.call import AwsError, Call, Operation
+from statemachine.api.aws.executions import machine_of, read_payload
+from statemachine.security.roles import Role
+from statemachine.service.probe import InspectionLevel
+
+__all__ = ["OPERATIONS"]
+
+
+async def start_sync_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    machine = machine_of(call, body["stateMachineArn"])
+    if machine.alias is not None:
+        raise AwsError("ValidationException", "starting through an alias is not supported yet")
+    reply: dict[str, Any] = await call.service.start_sync(
+        machine.name, read_payload(body.get("input"), "input"), body.get("name"),
+        version=machine.version, trace_header=body.get("traceHeader"),
+        include_data=body.get("includedData", "ALL_DATA") == "ALL_DATA")
+    return reply
+
+
+async def test_state(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("mock") is not None:
+        raise AwsError("ValidationException", "TestState with a mock is not supported")
+    configuration = body.get("stateConfiguration") or {}
+    reply: dict[str, Any] = await call.service.test_state(
+        body["definition"], input=body.get("input"), state_name=body.get("stateName"),
+        inspection_level=InspectionLevel(body.get("inspectionLevel", InspectionLevel.INFO)),
+        variables=body.get("variables"), reveal_secrets=bool(body.get("revealSecrets")),
+        admin=call.may(Role.ADMIN),
+        retrier_retry_count=int(configuration.get("retrierRetryCount", 0)))
+    return reply
+
+
+OPERATIONS: dict[str, Operation] = {
+    "StartSyncExecution": Operation(start_sync_execution, Role.OPERATOR),
+    "TestState": Operation(test_state, Role.OPERATOR),
+}
