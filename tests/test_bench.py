@@ -56,3 +56,16 @@ def test_loop_through_redis_and_a_worker_process() -> None:
     positive(loop, "transitions_per_s", "p50_ms", "p99_ms", "start_p50_ms", "start_p99_ms",
              "peak_rss_mb", "redis_bytes_per_execution", "redis_rtt_per_s")
     assert loop["steps_per_s"] is None
+
+
+def test_express_start_sync_over_the_aws_api() -> None:
+    (express,) = bench("--workload", "express", "--executions", "500", "--workers", "1",
+                       "--timeout", "60")
+    assert express["workload"] == "express" and express["states"] == 5
+    assert express["path"].startswith("AWS JSON 1.0")
+    assert express["rate_requested"] == 500
+    # Every call of the fixed-rate stretch is counted: as an execution that SUCCEEDED or as an
+    # error (all of them until the catalog records the EXPRESS type CreateStateMachine sets).
+    assert express["executions"] + express["errors"] == 500
+    if express["executions"]:
+        positive(express, "p50_ms", "p99_ms", "steps_per_s")
