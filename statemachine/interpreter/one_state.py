@@ -37,6 +37,8 @@ LIMIT_S = 300
 fails with ``States.Timeout``."""
 UNSUPPORTED = frozenset({"Map", "Parallel"})
 """State types TestState does not run without a mock (AWS's rule)."""
+WAITING = (".waitForTaskToken", ".sync", ".sync:2")
+"""Resource suffixes of tasks whose result arrives later: not run either."""
 
 
 class Unrunnable(ValueError):
@@ -92,6 +94,10 @@ def plan(definition: Any, state_name: str | None) -> Plan:
         state, name = definition, DEFAULT_NAME
     if state.get("Type") in UNSUPPORTED:
         raise Unrunnable(f"TestState does not run {state.get('Type')} states")
+    resource = state.get("Resource")
+    if isinstance(resource, str) and (resource.endswith(WAITING) or ":activity:" in resource):
+        raise Unrunnable("TestState does not run activities, .sync or .waitForTaskToken tasks: "
+                         "their result comes from outside, later")
     checked = _machine(name, state, _targets(state, with_catch=True), language)
     bare = {k: v for k, v in state.items() if k not in ("Retry", "Catch")}
     run = _machine(name, bare, _targets(bare, with_catch=False), language, run=True)

@@ -83,6 +83,10 @@ async def test_bad_requests_are_refused(runtime: Any) -> None:
         with pytest.raises(InputError) as parallel:
             await rt.service.test_state({"Type": "Parallel", "Branches": [], "End": True})
         assert parallel.value.code == "InvalidDefinition"
+        with pytest.raises(InputError) as callback:
+            await rt.service.test_state({"Type": "Task", "End": True,
+                                         "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken"})
+        assert callback.value.code == "InvalidDefinition"
         with pytest.raises(InputError) as bad_input:
             await rt.service.test_state({"Type": "Pass", "End": True}, input="[1,")
         assert bad_input.value.code == "InvalidExecutionInput"
