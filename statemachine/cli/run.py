@@ -30,6 +30,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         help="replace ${K} in the definition with V (repeatable)")
     parser.add_argument("--name", help="execution name (default: a random UUID)")
     parser.add_argument("--history", action="store_true", help="include the event history")
+    parser.add_argument("--type", choices=("STANDARD", "EXPRESS"), default="STANDARD",
+                        help="run it as an execution of this machine type (EXPRESS: an express "
+                        "ARN in $$.Execution, no RedriveCount, the 5-minute limit)")
 
 
 def read_input(args: argparse.Namespace) -> Any:
@@ -63,13 +66,14 @@ def load_machine(path: str, subs: dict[str, str]) -> Any:
     return compile_machine(source.definition)
 
 
-async def execute(machine: Any, input: Any, name: str | None, machine_name: str) -> Any:
+async def execute(machine: Any, input: Any, name: str | None, machine_name: str,
+                  express: bool = False) -> Any:
     from statemachine.runtime.invokers import Invokers, InvokerSettings
     from statemachine.runtime.local import LocalRunner
 
     invokers = Invokers(InvokerSettings.from_env())
     try:
-        runner = LocalRunner(machine, invokers.invoke, name=machine_name)
+        runner = LocalRunner(machine, invokers.invoke, name=machine_name, express=express)
         return await runner.run(input, execution_name=name)
     finally:
         await invokers.close()
@@ -92,7 +96,8 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"statemachine run: {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    result = asyncio.run(execute(machine, input_value, args.name, Path(args.file).stem))
+    result = asyncio.run(execute(machine, input_value, args.name, Path(args.file).stem,
+                                 args.type == "EXPRESS"))
     ex = result.execution
     out: dict[str, Any] = {
         "status": ex["status"],

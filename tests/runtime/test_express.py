@@ -143,3 +143,21 @@ async def test_an_async_express_start_runs_durably_as_an_express_execution(runti
         arn = arns.parse(execution["Id"])
         assert isinstance(arn, arns.ExecutionArn)
         assert arn.express_id == started["executionId"]
+
+
+def test_cli_run_as_an_express_execution(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    definition = tmp_path / "ctx.json"
+    definition.write_bytes(orjson.dumps(CONTEXT))
+    done = subprocess.run([sys.executable, str(root / "cli.py"), "run", str(definition),
+                           "--input", '{"go": true}', "--type", "EXPRESS", "--name", "once"],
+                          capture_output=True, timeout=60, check=False, cwd=root)
+    assert done.returncode == 0, done.stderr
+    execution = orjson.loads(done.stdout)["output"]["execution"]
+    arn = arns.parse(execution["Id"])
+    assert isinstance(arn, arns.ExecutionArn) and (arn.machine, arn.name) == ("ctx", "once")
+    assert arn.express_id is not None and "RedriveCount" not in execution
