@@ -17,6 +17,7 @@ from statemachine.interpreter.context import Step
 from statemachine.interpreter.formats import dumps, error_details, payload, place_of
 from statemachine.interpreter.outcomes import complete, fail_state, finish
 from statemachine.interpreter.records import Status
+from statemachine.interpreter.redrive import redriven
 from statemachine.interpreter.runthrough import act, run
 from statemachine.interpreter.task import (
     cancel_task_timers,
@@ -47,6 +48,8 @@ def deliver(step: Step, event: E.Event) -> bool:
         return _on_stop(step, event)
     if event["type"] == "Continue":
         return _on_continue(step, event)
+    if event["type"] == "Redriven":
+        return redriven(step, event)
     return _unknown(event)
 
 

@@ -79,6 +79,17 @@ class StopRequested(TypedDict):
     cause: str | None
 
 
+class Redriven(TypedDict):
+    """A FAILED, TIMED_OUT or ABORTED top-level execution is redriven (AWS's
+    RedriveExecution): it resumes in the state that did not succeed.  ``count``: the
+    execution's redrive count after this one (a stale or repeated event does nothing);
+    ``date``: when it was asked for (ms)."""
+
+    type: Literal["Redriven"]
+    count: int
+    date: int
+
+
 class Continue(TypedDict):
     """Go on with a paused run-through (the runtime delivers it for a ``Continue`` command)."""
 
@@ -87,5 +98,5 @@ class Continue(TypedDict):
 
 Event = (
     Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | ChildrenFinished
-    | StopRequested | Continue
+    | StopRequested | Continue | Redriven
 )

@@ -55,8 +55,10 @@ def finish(step: Step, status: Status, *, output: Any = None, error: str | None 
     ex["error"] = error
     ex["cause"] = cause
     ex["stop"] = step.now
-    ex["state"] = None
-    ex["state_input"] = None
+    if status == Status.SUCCEEDED:
+        # Else kept: the state that did not succeed, and its input, are where a redrive resumes.
+        ex["state"] = None
+        ex["state_input"] = None
     ex["token"] = None
     ex["timer"] = None
     ex["waiting"] = None

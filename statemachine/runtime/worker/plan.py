@@ -32,6 +32,7 @@ from statemachine.interpreter.commands import (
     StartTimer,
     StopChildren,
 )
+from statemachine.interpreter.context import root_fields
 from statemachine.interpreter.events import Event
 from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
 from statemachine.interpreter.step import Decision
@@ -140,8 +141,7 @@ class Planner:
         stored = {i: dumps([inputs[i], items[i] if items is not None else None])
                   for i in range(len(inputs))}
         execution_input = command.execution_input
-        root: Root = parent["root"] or {"id": pid, "name": parent["name"],
-                                        "input": parent["input"], "start": parent["start"]}
+        root: Root = parent["root"] or root_fields(parent)
         if not execution_input:
             root = {**root, "input": None}
         spec: GroupSpec = {
