@@ -41,7 +41,7 @@ class HistoryFull(Exception):
 class Step:
     """The working state of one ``advance()`` call (``ex`` is the new record, a copy)."""
 
-    __slots__ = ("commands", "ex", "history", "machine", "now", "root")
+    __slots__ = ("commands", "ex", "history", "machine", "now", "reuse", "root")
 
     def __init__(self, root: Machine, ex: Execution, now: int) -> None:
         self.root = root
@@ -50,6 +50,8 @@ class Step:
         self.now = now
         self.history: list[HistoryEvent] = []
         self.commands: list[Command] = []
+        self.reuse: str | None = None
+        """set by a redrive that resumes in a Map/Parallel: the group of its failed run"""
 
     def current(self) -> State:
         """The state the record is in (or waits in)."""

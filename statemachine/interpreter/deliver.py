@@ -83,8 +83,13 @@ def _on_started(step: Step, event: E.Started) -> bool:
         )
         if step.root.timeout_seconds is not None:
             step.timer(f"{ex['id']}:exec-timeout", step.now + int(step.root.timeout_seconds * 1000))
-    elif ex["item"] is not None:
-        step.emit("MapIterationStarted", {"index": parent["index"], "name": parent["group"]})
+    else:
+        reused = event.get("reused")
+        if reused is not None:  # succeeded before a redrive: not run again
+            finish(step, Status.SUCCEEDED, output=reused["output"], quiet=True)
+            return True
+        if ex["item"] is not None:
+            step.emit("MapIterationStarted", {"index": parent["index"], "name": parent["group"]})
     run(step, (step.machine.start_at, ex["input"]))
     return True
 
@@ -181,11 +186,13 @@ def _on_timer(step: Step, event: E.TimerFired) -> bool:
 
 def _on_children(step: Step, event: E.ChildrenFinished) -> bool:
     ex = step.ex
-    if ex["waiting"] != "children" or event.get("group") != ex["group"]:
+    group = event.get("group")
+    if ex["waiting"] != "children" or group != ex["group"]:
         return False
     state = step.current()
     ex["waiting"] = None
     ex["group"] = None
+    ex["done_group"] = group
     # The children's events count in this history's numbering (see step.child_execution).
     failed = event.get("failed")
     finished: list[E.ChildOutcome] | list[E.FailedChild] = (

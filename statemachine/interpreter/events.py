@@ -12,10 +12,18 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 
+class Reused(TypedDict):
+    """A Map/Parallel child's output from the run before a redrive (it succeeded then)."""
+
+    output: Any
+
+
 class Started(TypedDict):
-    """The record was just created (status RUNNING)."""
+    """The record was just created (status RUNNING); ``reused``: a redriven Map/Parallel's
+    child that succeeded before, which ends at once with that output and no events."""
 
     type: Literal["Started"]
+    reused: NotRequired[Reused]
 
 
 class TaskSucceeded(TypedDict):

@@ -141,7 +141,11 @@ class Execution(TypedDict):
     heartbeat_s: NotRequired[float | None]
     """the pending task's HeartbeatSeconds while waiting for a task"""
     group: str | None
-    """the children group waited for (Map/Parallel)"""
+    """the children group waited for (Map/Parallel); kept when the execution stops while
+    waiting for it"""
+    done_group: NotRequired[str]
+    """the children group of the current state entry once it has ended: a redrive of a
+    failed Map/Parallel runs again only that group's unsuccessful children"""
     start: int
     """ms since the epoch"""
     stop: int | None

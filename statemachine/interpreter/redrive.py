@@ -18,7 +18,7 @@ from statemachine.interpreter import events as E
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.context import HISTORY_LIMIT_CAUSE, Step
 from statemachine.interpreter.records import Execution, Status
-from statemachine.interpreter.runthrough import run
+from statemachine.interpreter.runthrough import enter, run
 
 REDRIVE_WINDOW_MS = 14 * 24 * 3600 * 1000
 """AWS's redrivable period: 14 days from the execution's end."""
@@ -69,8 +69,14 @@ def redriven(step: Step, event: E.Redriven) -> bool:
     ex["stop"] = None
     ex["redrives"] = event["count"]
     ex["redriven_at"] = event["date"]
+    # A Map/Parallel that failed (or was stopped) runs again only its unsuccessful children.
+    if step.machine.states[name].type in ("Map", "Parallel"):
+        step.reuse = ex["group"] or ex.get("done_group")
+    ex["group"] = None
     step.emit("ExecutionRedriven", {"redriveCount": event["count"]})
     if step.root.timeout_seconds is not None:
         step.timer(f"{ex['id']}:exec-timeout", step.now + int(step.root.timeout_seconds * 1000))
-    run(step, (name, value))
+    go = enter(step, step.machine.states[name], value)
+    step.reuse = None  # for the resumed state's own children only
+    run(step, go)
     return True

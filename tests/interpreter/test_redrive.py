@@ -122,3 +122,51 @@ def test_map_iterations_see_the_roots_redrive_count() -> None:
     assert child["root"] is not None and child["root"].get("redrives") == 1
     child_done = advance(m, child, {"type": "Started"}, now=NOW).execution
     assert child_done["output"] == {"n": 1}
+
+
+def test_a_failed_map_is_redriven_with_its_group_to_reuse() -> None:
+    from statemachine.interpreter.step import new_child
+
+    m = machine({
+        "Before": {"Type": "Pass", "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "End": True,
+              "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}},
+    })
+    ex = start(m, {"items": [1, 2, 3]})
+    group = ex["group"]
+    failed = advance(m, ex, {"type": "ChildrenFinished", "group": group, "failed": {
+        "index": 1, "status": "FAILED", "error": "Boom", "cause": None, "threshold": False}},
+        now=NOW + 1).execution
+    assert failed["status"] == "FAILED" and failed["state"] == "M"
+    assert failed["done_group"] == group and failed["group"] is None
+    d = advance(m, failed, {"type": "Redriven", "count": 1, "date": NOW + 2}, now=NOW + 2)
+    [again] = [c for c in d.commands if type(c).__name__ == "StartChildren"]
+    assert again.reuse == group and again.group != group  # type: ignore[attr-defined]
+    assert [h["type"] for h in d.history] == ["ExecutionRedriven", "MapStateEntered",
+                                             "MapStateStarted"]
+    assert "done_group" not in d.execution
+
+    # a child that succeeded before ends at once with its output, writing no event
+    child = new_child(d.execution, again, 0, NOW + 3)  # type: ignore[arg-type]
+    reused = advance(m, child, {"type": "Started", "reused": {"output": {"was": 0}}}, now=NOW + 3)
+    assert reused.execution["status"] == "SUCCEEDED" and reused.execution["output"] == {"was": 0}
+    assert reused.history == []
+    [finish] = [c for c in reused.commands if type(c).__name__ == "Finish"]
+    assert finish.events == 0  # type: ignore[attr-defined]
+    # the other children run again
+    rerun = advance(m, new_child(d.execution, again, 1, NOW + 3), {"type": "Started"}, now=NOW + 3)  # type: ignore[arg-type]
+    assert rerun.history[0]["type"] == "MapIterationStarted"
+
+
+def test_a_stopped_parallel_reuses_the_group_it_waited_for() -> None:
+    m = machine({"Par": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+        {"StartAt": "B", "States": {"B": {"Type": "Wait", "Seconds": 5, "End": True}}}]}})
+    ex = start(m, {})
+    group = ex["group"]
+    stopped = advance(m, ex, {"type": "StopRequested", "error": None, "cause": None}, now=NOW).execution
+    assert stopped["status"] == "ABORTED" and stopped["group"] == group
+    d = advance(m, stopped, {"type": "Redriven", "count": 1, "date": NOW}, now=NOW)
+    [again] = [c for c in d.commands if type(c).__name__ == "StartChildren"]
+    assert again.reuse == group  # type: ignore[attr-defined]
+    assert d.execution["group"] == again.group  # type: ignore[attr-defined]

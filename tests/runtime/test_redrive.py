@@ -140,3 +140,35 @@ async def test_what_cannot_be_redriven(runtime: Any, redis: Any) -> None:
         resumed = await rt.finished(xid)
         assert resumed["status"] == "RUNNING" and resumed["redriveCount"] == 1
         assert types(await rt.events(xid))[-2:] == ["ExecutionRedriven", "WaitStateEntered"]
+
+
+async def test_a_redriven_map_runs_only_its_unsuccessful_iterations(
+        runtime: Any, serve_app: Any, gap_free: Any) -> None:
+    flaky = Flaky()
+    async with runtime() as rt, serve_app(flaky.app) as base:
+        await rt.service.define("batch", {"StartAt": "Items", "States": {
+            "Items": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+                      "ToleratedFailureCount": 1, "End": True,
+                      "ItemProcessor": {"StartAt": "Call", "States": {
+                          "Call": http_task(f"{base}/item", End=True,
+                                            ResultSelector={"got.$": "$.ResponseBody.got.n"})}}}}})
+        items = [{"n": n} for n in range(1, 6)]
+        xid = (await rt.service.start("batch", {"items": items}))["executionId"]
+        failed = await rt.finished(xid)
+        assert failed["status"] == "FAILED" and failed["error"] == "States.ExceedToleratedFailureThreshold"
+        # one at a time: 1 ok, 2 failed (tolerated), 3 ok, 4 failed (over), 5 never started
+        assert flaky.calls == {"item": 4}
+
+        flaky.up = True
+        await rt.service.redrive(xid)
+        done = await rt.finished(xid)
+        assert done["status"] == "SUCCEEDED", done
+        assert done["output"] == [{"got": n} for n in range(1, 6)]
+        assert flaky.calls == {"item": 7}  # 2, 4 and 5 ran; 1 and 3 were not run again
+
+        events = await rt.events(xid)
+        gap_free(events)
+        after = types(events)[types(events).index("ExecutionRedriven"):]
+        assert after.count("MapIterationStarted") == 3
+        assert after.count("MapIterationSucceeded") == 3
+        assert after[1:3] == ["MapStateEntered", "MapStateStarted"]
