@@ -92,3 +92,23 @@ def test_redrive_refusals(aws_service: AwsService, sfn: Any) -> None:
     with pytest.raises(ClientError) as denied:
         viewer.redrive_execution(executionArn=arn)
     assert _code(denied) == "AccessDeniedException"
+
+
+def test_redrive_with_the_aws_cli(aws_service: AwsService, sfn: Any, wait_done: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _define(aws_service, "boom", {"StartAt": "F", "States": {
+        "F": {"Type": "Fail", "Error": "Boom", "Cause": "always"}}})
+    arn = sfn.start_execution(stateMachineArn=f"{ARN}:stateMachine:boom")["executionArn"]
+    assert wait_done(arn)["status"] == "FAILED"
+    aws = [str(Path(sys.executable).parent / "aws"), "stepfunctions", "--endpoint-url",
+           aws_service.endpoint, "--output", "json"]
+    result = subprocess.run([*aws, "redrive-execution", "--execution-arn", arn],
+                            env=aws_service.cli_env(), capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "redriveDate" in json.loads(result.stdout)
+    failed_again = wait_done(arn)
+    assert failed_again["status"] == "FAILED" and failed_again["redriveCount"] == 1
