@@ -57,9 +57,9 @@ from statemachine.runtime.store import (
     withdraw_listeners,
 )
 from statemachine.service.redrive import (
+    check_redrive_filter,
     redrive,
     redrive_fields,
-    redrive_filter,
     redrive_summary,
     redriven_only,
 )
@@ -271,12 +271,12 @@ class Service:
 
     async def list_executions(self, machine: str | None = None, status: str | None = None,
                               limit: int = 100, cursor: str | None = None,
-                              redrive: str | None = None) -> dict[str, Any]:
+                              redrive_filter: str | None = None) -> dict[str, Any]:
         """Newest first, merged over the shards; ``nextCursor`` continues after the last one.
-        ``redrive``: REDRIVEN or NOT_REDRIVEN executions only (AWS's ``redriveFilter``)."""
+        ``redrive_filter``: REDRIVEN or NOT_REDRIVEN executions only (AWS's ``redriveFilter``)."""
         if status is not None and status not in _STATUSES:
             raise InputError(f"status must be one of {', '.join(Status)}", "InvalidStatus")
-        redriven = redrive_filter(redrive)
+        redriven = check_redrive_filter(redrive_filter)
         limit = max(1, min(int(limit), 1000))
         after = None
         if cursor:

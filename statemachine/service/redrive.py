@@ -23,8 +23,8 @@ from statemachine.interpreter.redrive import REDRIVE_WINDOW_MS, RedriveStatus, n
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store import RedriveReply, Store
 
-__all__ = ["RedriveFilter", "redrive", "redrive_fields", "redrive_filter", "redrive_summary",
-           "redriven_only"]
+__all__ = ["RedriveFilter", "check_redrive_filter", "redrive", "redrive_fields",
+           "redrive_summary", "redriven_only"]
 
 MAX_CLIENT_TOKEN = 64
 """AWS's longest ``clientToken``."""
@@ -53,7 +53,7 @@ def redrive_fields(record: Execution, now: int) -> dict[str, Any]:
     return {**redrive_summary(record), "redriveStatus": status, "redriveStatusReason": reason}
 
 
-def redrive_filter(value: str | None) -> RedriveFilter | None:
+def check_redrive_filter(value: str | None) -> RedriveFilter | None:
     """``redriveFilter`` checked (None: no filter)."""
     if value is None:
         return None

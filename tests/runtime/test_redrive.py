@@ -91,9 +91,9 @@ async def test_a_failed_http_task_is_redriven_after_its_service_recovers(
         assert events[at + 1]["taskStateEnteredEventDetails"]["name"] == "Charge"
         assert names.count("ExecutionStarted") == 1
 
-        listed = await rt.service.list_executions(machine="order", redrive="REDRIVEN")
+        listed = await rt.service.list_executions(machine="order", redrive_filter="REDRIVEN")
         assert [(e["executionId"], e["redriveCount"]) for e in listed["executions"]] == [(xid, 1)]
-        assert not (await rt.service.list_executions(redrive="NOT_REDRIVEN"))["executions"]
+        assert not (await rt.service.list_executions(redrive_filter="NOT_REDRIVEN"))["executions"]
         assert [e["executionId"] for e in
                 (await rt.service.list_executions(status="SUCCEEDED"))["executions"]] == [xid]
         with pytest.raises(Conflict) as succeeded:
