@@ -172,3 +172,22 @@ async def test_a_redriven_map_runs_only_its_unsuccessful_iterations(
         assert after.count("MapIterationStarted") == 3
         assert after.count("MapIterationSucceeded") == 3
         assert after[1:3] == ["MapStateEntered", "MapStateStarted"]
+
+
+async def test_a_stop_sent_right_after_a_redrive_stops_the_resumed_execution(runtime: Any) -> None:
+    async with runtime() as rt:
+        await rt.service.define("naps", {"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+        ids = [(await rt.service.start("naps", {}))["executionId"] for _ in range(8)]
+        await rt.drain()
+        for xid in ids:
+            await rt.service.stop(xid)
+        await rt.drain()
+        for xid in ids:  # both work items wait on the stream, taken in one read
+            await rt.service.redrive(xid)
+            await rt.service.stop(xid, "Again", "right after the redrive")
+        await rt.drain()
+        for xid in ids:
+            ended = await rt.service.describe(xid)
+            assert ended["status"] == "ABORTED" and ended["error"] == "Again", ended
+            assert ended["redriveCount"] == 1

@@ -23,7 +23,7 @@ from typing import cast
 
 from statemachine.interpreter.commands import StopChildren
 from statemachine.interpreter.events import ChildOutcome, ChildrenFinished, Event, Reused
-from statemachine.interpreter.records import Execution, Status
+from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
@@ -47,6 +47,8 @@ __all__ = ["Transitions"]
 
 SPEC_CACHE = 256
 """Map/Parallel group specs kept (read once per group, not once per child)."""
+REOPENED_WAIT_S = 0.005
+"""How long an event for a redriven execution waits for its Redriven to be applied first."""
 
 
 class _Lost:
@@ -162,6 +164,12 @@ class Transitions:
                 current = event
             decision = advance(machine, record, current, now=now)
             if decision.execution is record:
+                if (record["status"] in TERMINAL and current["type"] != "Redriven"
+                        and await self._records.reopened(shard, execution_id)):
+                    # A redrive re-opened it and its Redriven is being applied (a stop sent
+                    # meanwhile would be lost): this event is for the resumed execution.
+                    await asyncio.sleep(REOPENED_WAIT_S)
+                    continue
                 await streams.ack(stream, entry_id)
                 return None
             groups: dict[str, GroupState | None] = {}
