@@ -143,6 +143,11 @@ async def test_an_async_express_start_runs_durably_as_an_express_execution(runti
         arn = arns.parse(execution["Id"])
         assert isinstance(arn, arns.ExecutionArn)
         assert arn.express_id == started["executionId"]
+        failed = await rt.service.start("later", {"go": False}, express=True)
+        assert (await rt.finished(failed["executionId"]))["status"] == "FAILED"
+        with pytest.raises(InputError) as refused:  # AWS redrives STANDARD executions only
+            await rt.service.redrive(failed["executionId"])
+        assert refused.value.code == "ExecutionNotRedrivable"
 
 
 def test_cli_run_as_an_express_execution(tmp_path: Any) -> None:
