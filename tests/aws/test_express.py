@@ -195,3 +195,22 @@ def test_an_async_start_of_an_express_machine_runs_durably(sfn: Any, wait_done: 
     assert described["status"] == "SUCCEEDED"
     execution = json.loads(described["output"])["execution"]
     assert execution["Id"] == started["executionArn"] and "RedriveCount" not in execution
+
+
+async def test_test_state_through_aiobotocore(aws_service: AwsService) -> None:
+    from aiobotocore.session import get_session
+
+    session = get_session()
+    async with session.create_client(
+            "stepfunctions", endpoint_url=aws_service.endpoint, region_name="us-east-1",
+            aws_access_key_id=aws_service.key_id,
+            aws_secret_access_key=aws_service.secret) as client:
+        done = await client.test_state(
+            definition=json.dumps({"Type": "Pass", "Parameters": {"twice.$": "States.MathAdd($.n, $.n)"},
+                                   "Next": "Then"}),
+            input='{"n": 21}', inspectionLevel="DEBUG")
+        with pytest.raises(ClientError) as standard:
+            await client.start_sync_execution(stateMachineArn=f"{PREFIX}:stateMachine:nothing")
+    assert (done["status"], done["nextState"]) == ("SUCCEEDED", "Then")
+    assert json.loads(done["output"]) == {"twice": 42}
+    assert _code(standard) == "StateMachineDoesNotExist"
