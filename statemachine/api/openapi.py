@@ -11,6 +11,8 @@ from typing import Any
 
 from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
 from statemachine.api.openapi_connections import SCHEMAS as CONNECTION_SCHEMAS
+from statemachine.api.openapi_express import SCHEMAS as EXPRESS_SCHEMAS
+from statemachine.api.openapi_express import paths as express_paths
 from statemachine.api.openapi_parts import (
     Schema,
     cursor,
@@ -439,6 +441,7 @@ def document() -> dict[str, Any]:
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
         "paths": with_error_responses({**_paths(), **redrive_paths(EXECUTION_ID),
-                                       **CONNECTION_PATHS}),
-        "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS}},
+                                       **express_paths(MACHINE_NAME), **CONNECTION_PATHS}),
+        "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **EXPRESS_SCHEMAS,
+                                   **CONNECTION_SCHEMAS}},
     }

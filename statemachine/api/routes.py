@@ -25,6 +25,7 @@ from statemachine.api.connections import (
     get_connection,
     list_connections,
 )
+from statemachine.api.express import start_sync_execution, test_state
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
 from statemachine.api.metrics import Metrics, from_service, render
 from statemachine.api.openapi_security import secured_document
@@ -351,6 +352,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/executions/{id}/history", execution_history, _VIEWER),
     Route("POST", "/v1/executions/{id}/stop", stop_execution, _OPERATOR),
     Route("POST", "/v1/executions/{id}/redrive", redrive_execution, _OPERATOR),
+    Route("POST", "/v1/state-machines/{name}/executions/sync", start_sync_execution, _OPERATOR),
+    Route("POST", "/v1/test-state", test_state, _OPERATOR),
     Route("POST", "/v1/tasks/success", task_success, _TASK_TOKEN),
     Route("POST", "/v1/tasks/failure", task_failure, _TASK_TOKEN),
     Route("POST", "/v1/tasks/heartbeat", task_heartbeat, _TASK_TOKEN),

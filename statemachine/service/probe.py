@@ -63,15 +63,14 @@ async def run_test_state(settings: Settings, invokers: Invokers, definition: Any
                      variables: Any = None, reveal_secrets: bool = False, admin: bool = False,
                      retrier_retry_count: int = 0) -> dict[str, Any]:
     """AWS's TestState answer: ``status``, ``output`` (JSON text), ``error``, ``cause``,
-    ``nextState`` and, past INFO, ``inspectionData``.  ``definition``, ``input`` and
-    ``variables`` may be JSON text (as the AWS API sends them) or values."""
+    ``nextState`` and, past INFO, ``inspectionData``.  ``definition`` is an object or its JSON
+    text; ``input`` and ``variables`` are values (the AWS API parses its JSON text first)."""
     if reveal_secrets and not admin:
         raise InputError("revealSecrets needs an admin key (states:RevealSecrets)",
                          "AccessDeniedException", 403)
     document = _json(definition, "definition", "InvalidDefinition")
-    value = _json(input, "input", "InvalidExecutionInput")
-    value = {} if value is None else value
-    given = _json(variables, "variables", "ValidationException") or {}
+    value = {} if input is None else input
+    given = {} if variables is None else variables
     if not isinstance(given, dict):
         raise InputError("variables must be a JSON object", "ValidationException")
     try:

@@ -54,6 +54,8 @@ REFUSED_BY_STATE: dict[str, frozenset[str]] = {
     "sendTaskFailure": frozenset({"InvalidToken", "TaskTimedOut"}),
     "sendTaskHeartbeat": frozenset({"InvalidToken", "TaskTimedOut"}),
     "createConnection": frozenset({"InvalidConnection"}),
+    "startSyncExecution": frozenset({"StateMachineTypeNotSupported"}),
+    "testState": frozenset({"InvalidDefinition"}),
 }
 """Per operation, the 400 error codes a schema-valid request may get: they depend on what
 the service holds (a definition's meaning, the tokens it issued) or on a rule between fields

@@ -27,7 +27,7 @@ async def test_a_pass_state_shows_each_step_of_its_data_flow(runtime: Any) -> No
     state = {"Type": "Pass", "InputPath": "$.in", "Parameters": {"doubled.$": "$.x"},
              "ResultPath": "$.out", "Next": "After"}
     async with runtime() as rt:
-        info = await rt.service.test_state(orjson.dumps(state).decode(), input='{"in": {"x": 2}}')
+        info = await rt.service.test_state(orjson.dumps(state).decode(), input={"in": {"x": 2}})
         assert info == {"status": "SUCCEEDED", "output": '{"in":{"x":2},"out":{"doubled":2}}',
                         "error": None, "cause": None, "nextState": "After"}
         debug = await rt.service.test_state(state, input={"in": {"x": 2}}, inspection_level=DEBUG)
@@ -63,7 +63,7 @@ async def test_a_state_of_a_whole_machine_and_variables_in_jsonata(runtime: Any)
                   "Output": "{% {'total': $total + $states.input.n} %}", "End": True}}}
     async with runtime() as rt:
         done = await rt.service.test_state(machine, state_name="Count", input={"n": 2},
-                                           variables='{"total": 40}', inspection_level=DEBUG)
+                                           variables={"total": 40}, inspection_level=DEBUG)
         assert done["status"] == "SUCCEEDED" and orjson.loads(done["output"]) == {"total": 42}
         assert orjson.loads(done["inspectionData"]["variables"]) == {"total": 42}
         with pytest.raises(InputError) as unnamed:
@@ -87,9 +87,9 @@ async def test_bad_requests_are_refused(runtime: Any) -> None:
             await rt.service.test_state({"Type": "Task", "End": True,
                                          "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken"})
         assert callback.value.code == "InvalidDefinition"
-        with pytest.raises(InputError) as bad_input:
-            await rt.service.test_state({"Type": "Pass", "End": True}, input="[1,")
-        assert bad_input.value.code == "InvalidExecutionInput"
+        with pytest.raises(InputError) as bad_variables:
+            await rt.service.test_state({"Type": "Pass", "End": True}, variables=[1])
+        assert bad_variables.value.code == "ValidationException"
         with pytest.raises(InputError) as secrets:
             await rt.service.test_state({"Type": "Pass", "End": True}, reveal_secrets=True)
         assert secrets.value.code == "AccessDeniedException"

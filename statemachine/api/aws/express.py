@@ -30,9 +30,11 @@ async def test_state(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         raise AwsError("ValidationException", "TestState with a mock is not supported")
     configuration = body.get("stateConfiguration") or {}
     reply: dict[str, Any] = await call.service.test_state(
-        body["definition"], input=body.get("input"), state_name=body.get("stateName"),
+        body["definition"], input=read_payload(body.get("input"), "input"),
+        state_name=body.get("stateName"),
         inspection_level=InspectionLevel(body.get("inspectionLevel", InspectionLevel.INFO)),
-        variables=body.get("variables"), reveal_secrets=bool(body.get("revealSecrets")),
+        variables=read_payload(body.get("variables"), "variables", "ValidationException"),
+        reveal_secrets=bool(body.get("revealSecrets")),
         admin=call.may(Role.ADMIN),
         retrier_retry_count=int(configuration.get("retrierRetryCount", 0)))
     return reply
