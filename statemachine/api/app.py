@@ -20,6 +20,7 @@ from statemachine.api.connections import CONNECTIONS
 from statemachine.api.metrics import Metrics
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
 from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_routes
+from statemachine.api.versions import CATALOG
 
 __all__ = ["create_app"]
 
@@ -46,6 +47,7 @@ def create_app(service: Any, *, workers: Sequence[Any] = (),
     app[AUTH] = auth
     app[SERVICE] = service
     app[CONNECTIONS] = getattr(service, "connections", None)
+    app[CATALOG] = service
     app[METRICS] = Metrics()
     app[SHUTDOWN] = asyncio.Event()
     app[WORKERS] = tuple(workers)
