@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from statemachine.api.appkeys import SERVICE
 from statemachine.api.auth import Access
 from statemachine.api.problems import (
     bad_request,
@@ -25,11 +26,8 @@ from statemachine.api.problems import (
 )
 from statemachine.security.roles import Role
 
-__all__ = ["CATALOG", "CATALOG_ROUTES", "MAX_CURSOR", "MAX_DESCRIPTION", "MAX_TAG_KEY", "MAX_VERSION", "integer"]
+__all__ = ["CATALOG_ROUTES", "MAX_CURSOR", "MAX_DESCRIPTION", "MAX_TAG_KEY", "MAX_VERSION", "integer"]
 
-CATALOG: web.AppKey[Any] = web.AppKey("catalog", object)
-"""The :class:`~statemachine.service.Service` whose catalog these routes use (set by
-create_app)."""
 MAX_DESCRIPTION = 256
 MAX_TAG_KEY = 128
 MAX_CURSOR = 1024
@@ -40,7 +38,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _service(request: web.Request) -> Any:
-    return request.app[CATALOG]
+    return request.app[SERVICE]
 
 
 def _machine(request: web.Request) -> tuple[Any, str]:
