@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from statemachine.api.aws.call import AwsError, Call, Operation
+from statemachine.api.aws.call import Call, Operation
 from statemachine.errors import InputError
 from statemachine.language.arns import ExecutionArn, InvalidArn, MachineArn, Place, parse
 from statemachine.security.roles import Role
@@ -81,11 +81,9 @@ def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:
 
 async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     machine = machine_of(call, body["stateMachineArn"])
-    if machine.version is not None or machine.alias is not None:
-        raise AwsError("ValidationException", "starting a version or an alias is not "
-                       "supported yet")  # the catalog adds it
+    qualifier = machine.version if machine.version is not None else machine.alias
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
-                                       body.get("name"))
+                                       body.get("name"), qualifier=qualifier)
     return {"executionArn": call.place.execution(machine.name, started["name"]),
             "startDate": started["startDate"]}
 

@@ -29,7 +29,7 @@ from statemachine.api.aws.model import check_input, render_output
 from statemachine.api.aws.operations import OPERATIONS
 from statemachine.api.aws.sigv4 import check_signature, read_authorization
 from statemachine.api.problems import MAX_DEFINITION_BYTES
-from statemachine.errors import InputError, StoreError
+from statemachine.errors import DefinitionError, InputError, StoreError
 from statemachine.language.arns import InvalidArn
 from statemachine.security.keys import ApiKey
 from statemachine.security.roles import Role
@@ -58,7 +58,7 @@ async def aws_endpoint(request: web.Request) -> web.Response:
         return _reply(await _perform(request))
     except AwsError as error:
         return _refusal(error)
-    except (InputError, InvalidArn) as error:
+    except (InputError, InvalidArn, DefinitionError) as error:
         return _refusal(aws_error(error))
     except StoreError as error:
         log.warning("%s: the store is unavailable: %s", request.headers.get("X-Amz-Target"), error)
