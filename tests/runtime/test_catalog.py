@@ -258,3 +258,18 @@ async def test_tags_of_machines_and_activities(runtime: MakeRuntime) -> None:
             with pytest.raises(InputError) as refused:
                 await call()
             assert _code(refused) == code
+
+
+async def test_a_machine_defined_before_the_catalog_is_adopted(runtime: MakeRuntime,
+                                                               redis: Any) -> None:
+    async with runtime() as rt:
+        await rt.service.define("old", json.loads(_machine("one")))
+        await redis.delete("sm:catalog:old")  # as a define before the catalog left it
+        assert (await rt.service.catalog.describe(ARN + "old"))["type"] == "STANDARD"
+        published = await rt.service.catalog.publish(ARN + "old")
+        assert published["stateMachineVersionArn"] == ARN + "old:1"
+        await redis.delete("sm:catalog:old")
+        await rt.service.catalog.publish(ARN + "old")
+        made = await rt.service.aliases.create("a", [{"stateMachineVersionArn": ARN + "old:1",
+                                                      "weight": 100}])
+        assert made["stateMachineAliasArn"] == ARN + "old:a"

@@ -89,8 +89,10 @@ class Catalog:
     async def publish(self, name: str, revision: int, entry: dict[str, Any],
                       limit: int) -> tuple[PublishReply, int]:
         """Publish ``revision`` as the next version (or find the version that is it)."""
-        reply = await self._retry(lambda: self._store.script(
-            "publish", [catalog(name)], [revision, dumps({"revision": revision, **entry}), limit]))
+        args = [revision, dumps({"revision": revision, **entry}), limit]
+        reply = await self._retry(lambda: self._store.script("publish", [catalog(name)], args))
+        if PublishReply(reply[0]) == PublishReply.GONE and await self._adopt(name):
+            reply = await self._retry(lambda: self._store.script("publish", [catalog(name)], args))
         code = PublishReply(reply[0])
         return code, int(reply[1]) if len(reply) > 1 else 0
 
@@ -122,9 +124,10 @@ class Catalog:
                          limit: int) -> tuple[AliasReply, Any]:
         """Create the alias (or find it: TAKEN with the stored one), or update some of its
         fields; every version routed to must exist (NO_VERSION with its number)."""
-        reply = await self._retry(lambda: self._store.script(
-            "alias", [catalog(name)],
-            ["create" if create else "update", alias, dumps(entry), limit]))
+        args = ["create" if create else "update", alias, dumps(entry), limit]
+        reply = await self._retry(lambda: self._store.script("alias", [catalog(name)], args))
+        if AliasReply(reply[0]) == AliasReply.GONE and await self._adopt(name):
+            reply = await self._retry(lambda: self._store.script("alias", [catalog(name)], args))
         code = AliasReply(reply[0])
         match code:
             case AliasReply.SAVED | AliasReply.TAKEN:
@@ -137,6 +140,15 @@ class Catalog:
     async def delete_alias(self, name: str, alias: str) -> bool:
         """False when there was no such alias."""
         return bool(await self._retry(lambda: self._client.hdel(catalog(name), f"a:{alias}")))
+
+    async def _adopt(self, name: str) -> bool:
+        """Give a machine defined before the catalog existed (no ``type``) its catalog entry
+        (a STANDARD machine); False when there is no such machine."""
+        latest = await self._retry(lambda: self._client.hget(machine(name), "latest"))
+        if latest is None or int(latest) < 1:
+            return False
+        await self._retry(lambda: self._client.hsetnx(catalog(name), "type", "STANDARD"))
+        return True
 
     async def _fields(self, name: str, prefix: str) -> dict[str, Any]:
         raw = await self._retry(lambda: self._client.hgetall(catalog(name)))
