@@ -1,11 +1,15 @@
-"""The catalog's AWS operations through boto3 against a real ``cli.py serve``: state
+"""The catalog's AWS operations through boto3 (and the aws CLI, aiobotocore) against a real
+``cli.py serve``: state
 machines, versions, aliases (1,000 starts at 80/20 land within 5 %), tags, paging, and
 each operation's error codes."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -286,3 +290,52 @@ def test_roles(aws_service: AwsService) -> None:
     viewer.list_state_machines()
     _refused(viewer.create_state_machine, "AccessDeniedException", name="denied",
              definition=_definition("x"), roleArn=ROLE)
+
+
+def _aws(aws_service: AwsService, *args: str) -> Any:
+    """One ``aws stepfunctions`` command against the service; its JSON output."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "aws"), "stepfunctions", *args, "--endpoint-url",
+         aws_service.endpoint, "--output", "json"],
+        env=aws_service.cli_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def test_the_aws_cli(aws_service: AwsService) -> None:
+    made = _aws(aws_service, "create-state-machine", "--name", "cli", "--definition",
+                _definition("cli"), "--role-arn", ROLE, "--publish", "--tags",
+                "key=team,value=cli")
+    assert made["stateMachineVersionArn"] == _arn("cli", 1)
+    _aws(aws_service, "create-state-machine-alias", "--name", "prod", "--routing-configuration",
+         f"stateMachineVersionArn={_arn('cli', 1)},weight=100")
+    versions = _aws(aws_service, "list-state-machine-versions", "--state-machine-arn", _arn("cli"))
+    assert [v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]] == [
+        _arn("cli", 1)]
+    aliases = _aws(aws_service, "list-state-machine-aliases", "--state-machine-arn", _arn("cli"))
+    assert [a["stateMachineAliasArn"] for a in aliases["stateMachineAliases"]] == [
+        _arn("cli", "prod")]
+    tags = _aws(aws_service, "list-tags-for-resource", "--resource-arn", _arn("cli"))
+    assert tags["tags"] == [{"key": "team", "value": "cli"}]
+    started = _aws(aws_service, "start-execution", "--state-machine-arn", _arn("cli", "prod"))
+    described = _aws(aws_service, "describe-execution", "--execution-arn",
+                     started["executionArn"])
+    assert described["stateMachineAliasArn"] == _arn("cli", "prod")
+    _aws(aws_service, "delete-state-machine", "--state-machine-arn", _arn("cli"))
+
+
+async def test_aiobotocore(aws_service: AwsService) -> None:
+    from aiobotocore.session import get_session
+
+    async with get_session().create_client(
+            "stepfunctions", endpoint_url=aws_service.endpoint, region_name="us-east-1",
+            aws_access_key_id=aws_service.key_id,
+            aws_secret_access_key=aws_service.secret) as client:
+        await client.create_state_machine(name="aio", definition=_definition("aio"),
+                                          roleArn=ROLE, publish=True)
+        published = await client.list_state_machine_versions(stateMachineArn=_arn("aio"))
+        assert [v["stateMachineVersionArn"] for v in published["stateMachineVersions"]] == [
+            _arn("aio", 1)]
+        described = await client.describe_state_machine(stateMachineArn=_arn("aio", 1))
+        assert described["name"] == "aio" and described["type"] == "STANDARD"
+        await client.delete_state_machine(stateMachineArn=_arn("aio"))
