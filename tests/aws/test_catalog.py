@@ -1,7 +1,6 @@
 """The catalog's AWS operations through boto3 (and the aws CLI, aiobotocore) against a real
-``cli.py serve``: state
-machines, versions, aliases (1,000 starts at 80/20 land within 5 %), tags, paging, and
-each operation's error codes."""
+``cli.py serve``: state machines, versions, aliases (1,000 starts at 80/20 land within 5 %),
+tags, paging, and each operation's error codes."""
 
 from __future__ import annotations
 
