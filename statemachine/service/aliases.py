@@ -198,16 +198,16 @@ class Aliases:
             alias = qualifier
             entry = await self.store.catalog.alias(machine, alias)
             if entry is None:
-                raise _no_target(machine, qualifier, self.place.machine(machine, qualifier))
+                raise _no_target(self.place.machine(machine, qualifier))
             routes = entry["routing"]
             version = random.choices([r["version"] for r in routes],
                                      weights=[r["weight"] for r in routes])[0]
         assert isinstance(version, int)
         published = await self.store.catalog.version(machine, version)
         if published is None:
-            raise _no_target(machine, version, self.place.machine(machine, version))
+            raise _no_target(self.place.machine(machine, version))
         return Pin(published["revision"], version, alias)
 
 
-def _no_target(machine: str, qualifier: int | str, arn: str) -> NotFound:
+def _no_target(arn: str) -> NotFound:
     return NotFound(f"State Machine Does Not Exist: '{arn}'", "StateMachineDoesNotExist")

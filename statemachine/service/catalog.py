@@ -79,7 +79,7 @@ class Catalog:
     async def create(self, name: str, definition: str | dict[str, Any], roleArn: str | None = None,
                      type: str = "STANDARD", loggingConfiguration: Any = None,
                      tracingConfiguration: Any = None, tags: Any = None, publish: bool = False,
-                     versionDescription: str | None = None, **_: Any) -> dict[str, Any]:
+                     versionDescription: str | None = None) -> dict[str, Any]:
         """CreateStateMachine: ``{"stateMachineArn", "creationDate", "stateMachineVersionArn"?}``."""
         check_name(name, "state machine name")
         if type not in TYPES:
@@ -104,7 +104,7 @@ class Catalog:
             await self.store.catalog.release(name, created)
             raise
         if given_tags:
-            await self.store.catalog.tag("m", name, given_tags, len(given_tags))
+            await self.store.catalog.tag("m", name, given_tags, MAX_TAGS)
         made: dict[str, Any] = {"stateMachineArn": arn, "creationDate": created}
         if publish:
             made["stateMachineVersionArn"] = (await self._publish(name, revision, note))[0]
@@ -192,7 +192,7 @@ class Catalog:
     async def update(self, stateMachineArn: str, definition: str | None = None,
                      roleArn: str | None = None, loggingConfiguration: Any = None,
                      tracingConfiguration: Any = None, publish: bool = False,
-                     versionDescription: str | None = None, **_: Any) -> dict[str, Any]:
+                     versionDescription: str | None = None) -> dict[str, Any]:
         """UpdateStateMachine: ``{"updateDate", "revisionId", "stateMachineVersionArn"?}``."""
         name = machine_arn(stateMachineArn, self.place).name
         changes: dict[str, Any] = {}

@@ -177,3 +177,8 @@ class Catalog:
     async def untag(self, kind: str, name: str, keys: list[str]) -> None:
         if keys:
             await self._retry(lambda: self._client.hdel(tags(kind, name), *keys))
+
+    async def forget_tags(self, kind: str, name: str) -> None:
+        """Drop every tag of a resource that is deleted (a machine's go with
+        ``Machines.delete``; DeleteActivity calls this)."""
+        await self._retry(lambda: self._client.delete(tags(kind, name)))
