@@ -3,7 +3,7 @@ modules that implement them (each exports its own ``OPERATIONS``)."""
 
 from __future__ import annotations
 
-from statemachine.api.aws import activities, catalog, executions
+from statemachine.api.aws import activities, catalog, executions, redrive
 from statemachine.api.aws.call import Operation
 
 __all__ = ["OPERATIONS"]
@@ -12,4 +12,5 @@ OPERATIONS: dict[str, Operation] = {
     **executions.OPERATIONS,
     **activities.OPERATIONS,
     **catalog.OPERATIONS,
+    **redrive.OPERATIONS,
 }

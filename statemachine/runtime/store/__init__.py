@@ -32,12 +32,14 @@ from statemachine.runtime.store.scripts import (
     AliasReply,
     CallbackReply,
     PublishReply,
+    RedriveReply,
     StartReply,
     UnpublishReply,
 )
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
 __all__ = ["UNAVAILABLE", "AliasReply", "Backlog", "CallbackReply", "ChildStart", "Connections",
-           "GroupState", "KeyRecord", "Plan", "PublishReply", "Records", "RedisStore", "Refused",
-           "Shard", "StartReply", "Store", "StreamGroup", "UnpublishReply", "announce_listeners",
-           "api_listeners", "backlog", "leases", "withdraw_listeners"]
+           "GroupState", "KeyRecord", "Plan", "PublishReply", "Records", "RedisStore",
+           "RedriveReply", "Refused", "Shard", "StartReply", "Store", "StreamGroup",
+           "UnpublishReply", "announce_listeners", "api_listeners", "backlog", "leases",
+           "withdraw_listeners"]

@@ -20,12 +20,12 @@ from typing import Any
 from redis import exceptions as rexc
 
 __all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "CallbackReply", "CommitReply",
-           "PromoteReply", "PublishReply", "RaiseReply", "Script", "StartReply", "TagReply",
-           "UnpublishReply"]
+           "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "Script", "StartReply",
+           "TagReply", "UnpublishReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
-           "raise_version", "publish", "unpublish", "alias", "tag")
+           "raise_version", "redrive", "publish", "unpublish", "alias", "tag")
 
 
 class StartReply(IntEnum):
@@ -62,6 +62,17 @@ class RaiseReply(IntEnum):
     KEPT = 0
 
 
+class RedriveReply(IntEnum):
+    """``redrive.lua``'s first reply value."""
+
+    REDRIVEN = 1
+    REPEATED = 2
+    NO_RECORD = 0
+    NOT_REDRIVABLE = -1
+    CHANGED = -2
+    WINDOW_PASSED = -3
+
+
 class PublishReply(IntEnum):
     PUBLISHED = 1
     EXISTS = 0
@@ -91,8 +102,8 @@ class TagReply(IntEnum):
 
 REPLIES: dict[str, type[IntEnum]] = {
     "start": StartReply, "commit": CommitReply, "callback": CallbackReply,
-    "promote": PromoteReply, "raise_version": RaiseReply, "publish": PublishReply,
-    "unpublish": UnpublishReply, "alias": AliasReply, "tag": TagReply,
+    "promote": PromoteReply, "raise_version": RaiseReply, "redrive": RedriveReply,
+    "publish": PublishReply, "unpublish": UnpublishReply, "alias": AliasReply, "tag": TagReply,
 }
 """The reply codes of each script that has any (the test reads the Lua side's)."""
 
