@@ -14,12 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from statemachine.api.audit import audit
+from statemachine.api.appkeys import METRICS, SERVICE, SHUTDOWN, WORKERS
+from statemachine.api.audit import READ_ONLY, audit
 from statemachine.api.auth import AUTH, READS, AuthConfig, auth_middleware
 from statemachine.api.connections import CONNECTIONS
 from statemachine.api.metrics import Metrics
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
-from statemachine.api.routes import METRICS, SERVICE, SHUTDOWN, WORKERS, add_routes
+from statemachine.api.routes import add_routes
 
 __all__ = ["create_app"]
 
@@ -75,5 +76,5 @@ async def _count_and_audit(request: web.Request, handler: Handler) -> web.Stream
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         request.app[METRICS].requests.inc(method=request.method, route=route, status=str(status))
-        if request.method not in READS:
+        if request.method not in READS and not request.get(READ_ONLY, False):
             audit(request, status)

@@ -27,12 +27,16 @@ from aiohttp import web
 
 from statemachine.api.auth import Principal, principal
 
-__all__ = ["FLUSH_S", "AuditWriter", "audit", "audit_log"]
+__all__ = ["AWS_OPERATION", "FLUSH_S", "READ_ONLY", "AuditWriter", "audit", "audit_log"]
 
 audit_log = logging.getLogger("statemachine.audit")
 FLUSH_S = 0.2
 """The longest an audit line waits in :class:`AuditWriter` before it is written."""
 BATCH_LINES = 512
+AWS_OPERATION: web.RequestKey[str] = web.RequestKey("aws_operation", str)
+"""The operation an AWS API request named: its audit line says which."""
+READ_ONLY: web.RequestKey[bool] = web.RequestKey("read_only", bool)
+"""Set on a POST that changes nothing (an AWS Describe or List): no audit line."""
 
 
 def audit(request: web.Request, status: int, who: Principal | None = None,
@@ -44,6 +48,9 @@ def audit(request: web.Request, status: int, who: Principal | None = None,
     line = {"keyId": (who or principal(request)).key_id, "method": request.method,
             "route": resource.canonical if resource is not None else "unmatched",
             "target": dict(request.match_info), "status": status, **extra}
+    operation = request.get(AWS_OPERATION)
+    if operation is not None:
+        line["operation"] = operation
     # makeRecord + handle: the same record as .info(), without the stack walk of findCaller
     audit_log.handle(audit_log.makeRecord(audit_log.name, logging.INFO, __file__, 0,
                                           orjson.dumps(line).decode(), (), None))

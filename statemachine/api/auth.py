@@ -45,6 +45,9 @@ class Open(StrEnum):
 
     PUBLIC = "public"
     TASK_TOKEN = "task-token"
+    SIGNED = "signed"
+    """the AWS API: the handler checks each request's SigV4 signature and the role of
+    the operation it names (:mod:`statemachine.api.aws.protocol`)"""
 
 
 Access = Role | Open
@@ -71,7 +74,7 @@ class Principal:
     """Who made a request: a key (by ``via`` bearer or session), a task token, or nobody."""
 
     key: ApiKey | None
-    via: str  # "bearer" | "session" | "task-token" | "none"
+    via: str  # "bearer" | "session" | "sigv4" | "task-token" | "none"
 
     @property
     def key_id(self) -> str:
@@ -125,7 +128,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if need is Open.TASK_TOKEN:
         request[_PRINCIPAL] = TASK_TOKEN
         return await handler(request)
-    if need is Open.PUBLIC or not config.enforce or match.route.resource is None \
+    if need is Open.PUBLIC or need is Open.SIGNED or not config.enforce or match.route.resource is None \
             or match.route.resource.canonical in config.public:
         return await handler(request)
     found = await _caller(request, config.keyring)

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from statemachine.api.openapi import document
+from statemachine.api.openapi_aws import AWS_PATHS, AWS_SCHEMAS
 from statemachine.api.openapi_parts import Schema, errors, json_body, obj, ok, ref
 from statemachine.security.keys import KEY_NAME_PATTERN
 from statemachine.security.roles import Role
@@ -102,6 +103,8 @@ def _secure(operation: Schema, access: str) -> None:
     responses = operation["responses"]
     if access not in {r.value for r in Role}:
         operation["security"] = []
+        if access == "signed":
+            return
         if access == "task-token":
             operation["description"] = ("No API key: the task token in the body, a secret "
                                         "handed to this one task, authorises the call.")
@@ -119,7 +122,10 @@ def secured_document(routes: tuple[tuple[str, str, str], ...]) -> dict[str, Any]
     deciding every operation's security."""
     doc = copy.deepcopy(document())
     doc["paths"].update(_key_paths())
+    for path, operations in AWS_PATHS.items():
+        doc["paths"].setdefault(path, {}).update(copy.deepcopy(operations))
     doc["components"]["schemas"].update(_key_schemas())
+    doc["components"]["schemas"].update(AWS_SCHEMAS)
     doc["components"]["securitySchemes"] = _schemes()
     doc["security"] = copy.deepcopy(_REQUIRED)
     for method, template, access in routes:

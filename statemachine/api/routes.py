@@ -16,7 +16,9 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from statemachine.api.appkeys import METRICS, SERVICE, SHUTDOWN, WORKERS
 from statemachine.api.auth import ACCESS, Access, Open
+from statemachine.api.aws.protocol import aws_endpoint
 from statemachine.api.connections import (
     create_connection,
     delete_connection,
@@ -50,10 +52,6 @@ from statemachine.web import asset, redirect
 
 __all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "Route", "add_routes"]
 
-SERVICE: web.AppKey[Any] = web.AppKey("service", object)
-METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
-SHUTDOWN: web.AppKey[asyncio.Event] = web.AppKey("shutdown", asyncio.Event)
-WORKERS: web.AppKey[tuple[Any, ...]] = web.AppKey("workers", tuple)
 
 log = logging.getLogger("statemachine.api")
 MAX_POLL_SECONDS = 60.0
@@ -360,6 +358,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/metrics", metrics, _VIEWER),  # or public with serve --metrics-public
     Route("GET", "/openapi.json", openapi_document, _PUBLIC),
     Route("GET", "/", redirect, _PUBLIC),
+    Route("POST", "/", aws_endpoint, Open.SIGNED),  # the AWS API: SigV4 per operation
     Route("GET", "/ui/", ui_index, _PUBLIC),
     Route("GET", "/ui/{file:.+}", asset, _PUBLIC),
 )

@@ -223,6 +223,14 @@ class Service:
             case _:
                 assert_never(started.reply)
 
+    async def find_execution(self, machine: str, name: str) -> str:
+        """The id of ``machine``'s execution named ``name`` (what its ARN names)."""
+        found = await self.store.executions.find(machine, check_name(name, "execution name"))
+        if found is None:
+            raise NotFound(f"Execution Does Not Exist: '{self.settings.place.execution(machine, name)}'",
+                           "ExecutionDoesNotExist")
+        return found
+
     async def _record(self, execution_id: str) -> Execution:
         if not isinstance(execution_id, str) or not execution_id or not self.store.shards:
             raise _not_found(execution_id)

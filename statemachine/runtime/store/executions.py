@@ -17,7 +17,7 @@ from statemachine.interpreter.records import Execution, Status
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import pack_record, read_history, unpack_record, work_item
 from statemachine.runtime.store.ids import new_id
-from statemachine.runtime.store.keys import Shard, machine, shard_of
+from statemachine.runtime.store.keys import Shard, machine, shard_of, shard_of_name
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pipe import ScriptBatch
 from statemachine.runtime.store.scripts import StartReply
@@ -89,6 +89,17 @@ class Executions:
         if reply == StartReply.NAME_TAKEN:
             return Started(reply)
         return Started(reply, result[1].decode(), int(result[2]) if len(result) > 2 else 0)
+
+    async def find(self, machine_name: str, name: str) -> str | None:
+        """The id of ``machine_name``'s execution named ``name`` (an unnamed execution's
+        name is its id), or None."""
+        shards = self._store.shards
+        entry = shards[shard_of_name(machine_name, name, len(shards))].name(machine_name, name)
+        found = await self._store.retry(lambda: self._client.hget(entry, "id"), give_up_s=WAIT_S)
+        if found is not None:
+            return str(found.decode())
+        record = await self.load(name) if len(name) == 36 else None
+        return name if record is not None and record["machine"] == machine_name else None
 
     async def load(self, execution_id: str) -> Execution | None:
         """The execution record (interpreter.records), or None."""

@@ -1,0 +1,14 @@
+"""Every operation of the AWS API this service answers: one table, gathered from the
+modules that implement them (each exports its own ``OPERATIONS``)."""
+
+from __future__ import annotations
+
+from statemachine.api.aws import activities, executions
+from statemachine.api.aws.call import Operation
+
+__all__ = ["OPERATIONS"]
+
+OPERATIONS: dict[str, Operation] = {
+    **executions.OPERATIONS,
+    **activities.OPERATIONS,
+}
