@@ -22,15 +22,24 @@ function closeOpen(open, execution) {
   }
 }
 
-/** Per state: entries, exits, retries, and whether any entry ended failed or aborted. */
+/**
+ * Per state: entries, exits, retries, and whether it ended failed or aborted: in each thread
+ * (the top, each Map item, by its index) the state's last entry counts, so a state entered
+ * again by a loop or a redrive is coloured as it ended the last time.
+ */
 function statesOfEntries(entries) {
   const states = {};
+  const last = new Map();
   for (const entry of entries) {
     const st = states[entry.name] = states[entry.name] ||
       {entered: 0, exited: 0, retries: 0, failed: false, aborted: false};
     st.entered += 1;
     st.exited += entry.exited ? 1 : 0;
     st.retries += Math.max(0, entry.attempts - 1);
+    last.set(entry.thread.path.join(".") + "\u0000" + entry.name, entry);
+  }
+  for (const entry of last.values()) {
+    const st = states[entry.name];
     st.failed = st.failed || entry.outcome === "failed";
     st.aborted = st.aborted || entry.outcome === "aborted";
   }

@@ -116,6 +116,10 @@ export function traceHistory(events, definition, execution) {
           type.endsWith("Failed") ? "failed" : "aborted";
         for (const o of open.filter((e) => within(e.thread, thread))) close(o, t, outcome);
       }
+    } else if (/^Execution(Failed|TimedOut|Aborted)$/.test(type)) {
+      // the end of a run (a redrive may start another): what it called off is aborted
+      const aborted = type.endsWith("Aborted");
+      for (const o of open.slice()) close(o, t, aborted || o.thread.parent ? "aborted" : "failed");
     }
   });
   return settle({entries, open, edges, start}, definition, execution);
