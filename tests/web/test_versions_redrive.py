@@ -15,7 +15,6 @@ server has them.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from tests.web.test_trace import keep
 REDRIVE = ("POST", "/v1/executions/{id}/redrive")
 VERSIONS = ("GET", "/v1/state-machines/{name}/versions")
 ALIASES = ("GET", "/v1/state-machines/{name}/aliases")
-ROLE = "arn:aws:iam::123456789012:role/statemachine"
+ALIAS = ("GET", "/v1/state-machines/{name}/aliases/{alias}")
 
 
 def served(method: str, path: str) -> bool:
@@ -123,44 +122,37 @@ async def test_the_redrive_button_resumes_a_failed_execution(
     assert page.errors == []
 
 
-@needs(VERSIONS, ALIASES)
+@needs(VERSIONS, ALIASES, ALIAS)
 async def test_versions_aliases_and_a_start_through_an_alias(api: Api, page: Browser) -> None:
-    """Two published versions and an alias on v2 (made with boto3, as a user would); the
-    machine's page lists them, and an execution started through the alias shows both ARNs."""
-    import boto3
+    """Two published versions and an alias sending every start to v2: the machine's page
+    lists them (the alias with its routing), and an execution started through the alias
+    shows the version and alias ARNs."""
+    hello = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "End": True}}}
+    await api.define("greet", hello)
+    assert (await api.call("POST", "/v1/state-machines/greet/versions",
+                           json={"description": "first"}))[0] == 201
+    await api.define("greet", {**hello, "Comment": "second"})
+    status, v2 = await api.call("POST", "/v1/state-machines/greet/versions",
+                                json={"description": "second"})
+    assert status == 201
+    status, alias = await api.call("POST", "/v1/state-machines/greet/aliases", json={
+        "name": "live", "routing": [{"version": 2, "weight": 100}], "description": "prod"})
+    assert status == 201
+    xid = (await api.start("greet", {}, alias="live", name="via-alias"))["executionId"]
 
-    key = await api.keyring.verify(api.secret)
-    assert key is not None
-    sfn = boto3.client("stepfunctions", endpoint_url=str(api.client.make_url("/")).rstrip("/"),
-                       region_name="us-east-1", aws_access_key_id=key.id,
-                       aws_secret_access_key=api.secret)
-    first = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "End": True}}}
-    second = {**first, "Comment": "second"}
-
-    def publish() -> tuple[str, str, str]:
-        made = sfn.create_state_machine(name="greet", definition=json.dumps(first), roleArn=ROLE,
-                                        publish=True, versionDescription="first")
-        arn = made["stateMachineArn"]
-        v2 = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(second),
-                                      publish=True, versionDescription="second")
-        alias = sfn.create_state_machine_alias(name="live", routingConfiguration=[
-            {"stateMachineVersionArn": v2["stateMachineVersionArn"], "weight": 100}])
-        sfn.start_execution(stateMachineArn=alias["stateMachineAliasArn"], name="via-alias")
-        return arn, v2["stateMachineVersionArn"], alias["stateMachineAliasArn"]
-
-    _, v2_arn, alias_arn = await asyncio.to_thread(publish)
     await page.open(await login_link(api, "#/machines/greet"))
     await page.until("document.querySelectorAll('#versions-body .version-row').length === 2")
     assert await page.eval("[...document.querySelectorAll('#versions-body .version-row')]"
                            ".map(r => r.dataset.version).sort()") == ["1", "2"]
+    await page.until("document.querySelector('#aliases-body .alias-row') !== null")
     assert await page.eval("[...document.querySelectorAll('#aliases-body .alias-row')]"
-                           ".map(r => r.dataset.alias)") == ["live"]
+                           ".map(r => [r.dataset.alias, r.querySelector('.routing').textContent])"
+                           ) == [["live", "v2 100%"]]
 
-    status, listed = await api.call("GET", "/v1/executions?stateMachine=greet")
-    assert status == 200
-    [xid] = [x["executionId"] for x in listed["executions"] if x["name"] == "via-alias"]
     await page.open(str(api.client.make_url("/ui/")) + f"#/executions/{xid}")
     await page.until("document.getElementById('x-alias-arn') !== null")
-    assert await page.eval("document.getElementById('x-alias-arn').textContent") == alias_arn
-    assert await page.eval("document.getElementById('x-version-arn').textContent") == v2_arn
+    assert await page.eval("document.getElementById('x-alias-arn').textContent") == \
+        alias["stateMachineAliasArn"]
+    assert await page.eval("document.getElementById('x-version-arn').textContent") == \
+        v2["stateMachineVersionArn"]
     assert page.errors == []

@@ -1,14 +1,15 @@
 /*
- * A state machine's published versions and aliases, from GET /v1/state-machines/{name}/versions
- * and /aliases (AWS's ListStateMachineVersions and ListStateMachineAliases in REST: entries
- * with the version's or alias's ARN, its creation date, and, when the answer has them, its
- * description and an alias's routing).
+ * A state machine's published versions and aliases: GET /v1/state-machines/{name}/versions and
+ * /aliases (AWS's ListStateMachineVersions and ListStateMachineAliases: each entry an ARN and
+ * a creation date), and each alias's routing from GET .../aliases/{alias}.
  */
 
 import {api, enc, hasRoute} from "../api.js";
 import {append, card, clear, h} from "../dom.js";
 import {formatTime} from "../format.js";
 import {current} from "../view.js";
+
+const BASE = "/v1/state-machines/{name}";
 
 /** The last part of a qualified ARN (…:stateMachine:name:3 → "3"), or null. */
 function qualifier(arn) {
@@ -17,47 +18,58 @@ function qualifier(arn) {
 }
 
 function versionRow(v) {
-  const arn = v.stateMachineVersionArn || v.arn || "";
-  const number = v.version !== undefined ? String(v.version) : qualifier(arn);
-  return h("tr", {class: "version-row", dataset: {version: number || ""}},
-    h("td", null, "v" + (number || "?")), h("td", null, formatTime(v.creationDate)),
+  const number = qualifier(v.stateMachineVersionArn) || "?";
+  return h("tr", {class: "version-row", dataset: {version: number}},
+    h("td", null, "v" + number), h("td", null, formatTime(v.creationDate)),
     h("td", {class: "muted"}, v.description || ""));
 }
 
 function aliasRow(a) {
-  const name = a.name || qualifier(a.stateMachineAliasArn || a.arn) || "?";
+  const name = a.name || qualifier(a.stateMachineAliasArn) || "?";
   const routing = (a.routingConfiguration || []).map((r) =>
     `v${qualifier(r.stateMachineVersionArn) || "?"} ${r.weight}%`).join(" · ");
   return h("tr", {class: "alias-row", dataset: {alias: name}},
-    h("td", null, name), h("td", {class: "routing"}, routing || "—"),
-    h("td", null, formatTime(a.creationDate)));
+    h("td", null, name, a.description ? h("div", {class: "muted"}, a.description) : null),
+    h("td", {class: "routing"}, routing || "—"), h("td", null, formatTime(a.creationDate)));
 }
 
-async function fill(body, route, name, key, row, columns, generation) {
-  let data;
+/** An alias as describe has it (its routing and description), or as listed. */
+async function described(name, alias, canDescribe) {
+  const short = qualifier(alias.stateMachineAliasArn);
+  if (!canDescribe || !short) return alias;
+  return api("GET", `/v1/state-machines/${enc(name)}/aliases/${enc(short)}`).catch(() => alias);
+}
+
+async function listed(route, name, key, more) {
+  if (!(await hasRoute("GET", route))) return {error: "not on this server"};
   try {
-    data = await hasRoute("GET", route) ?
-      await api("GET", route.replace("{name}", enc(name))) : {error: "not on this server"};
+    const data = await api("GET", route.replace("{name}", enc(name)));
+    return {items: await more(data[key] || []), next: data.nextCursor};
   } catch (e) {
-    data = {error: `${e.code}: ${e.message}`};
+    return {error: `${e.code}: ${e.message}`};
   }
-  if (!current(generation)) return;
-  const items = data.error ? [] : data[key] || [];
-  clear(body);
-  const empty = data.error ? `Not available (${data.error}).` : "None yet.";
-  if (!items.length) append(body, [h("tr", null, h("td", {colspan: String(columns), class: "empty"}, empty))]);
-  append(body, items.map(row));
-  if (data.nextToken) append(body, [h("tr", null, h("td", {colspan: String(columns), class: "muted"}, "more…"))]);
 }
 
-/** The card, filled when both answers are in (`generation`: the page's, see view.js). */
+function show(body, found, row, generation) {
+  if (!current(generation)) return;
+  clear(body);
+  const span = (text, cls) => h("tr", null, h("td", {colspan: "3", class: cls}, text));
+  if (found.error) append(body, [span(`Not available (${found.error}).`, "empty")]);
+  else if (!found.items.length) append(body, [span("None yet.", "empty")]);
+  else append(body, found.items.map(row));
+  if (found.next) append(body, [span("more…", "muted")]);
+}
+
+/** The card; its tables fill in when the answers arrive (`generation`: see view.js). */
 export function catalogCard(name, generation) {
   const versions = h("tbody", {id: "versions-body"});
   const aliases = h("tbody", {id: "aliases-body"});
-  fill(versions, "/v1/state-machines/{name}/versions", name, "stateMachineVersions", versionRow, 3,
-    generation);
-  fill(aliases, "/v1/state-machines/{name}/aliases", name, "stateMachineAliases", aliasRow, 3,
-    generation);
+  listed(BASE + "/versions", name, "versions", async (items) => items)
+    .then((found) => show(versions, found, versionRow, generation));
+  hasRoute("GET", BASE + "/aliases/{alias}").then((canDescribe) =>
+    listed(BASE + "/aliases", name, "aliases",
+      (items) => Promise.all(items.map((a) => described(name, a, canDescribe)))))
+    .then((found) => show(aliases, found, aliasRow, generation));
   const head = (...names) => h("thead", null, h("tr", null, names.map((c) => h("th", null, c))));
   return card("Versions and aliases",
     h("h3", null, "Published versions"),
