@@ -142,3 +142,29 @@ async def test_a_finished_batch_has_no_running_bar_and_iterations_go_by_index(
     for name in ("List files", "Process files", "Store records", "Summarise"):
         assert "visited" in node_classes(dom, name), name
     assert "unvisited" in node_classes(dom, "Batch failed")
+
+
+async def test_a_parallel_branch_that_fails_calls_off_the_other(
+        api: Api, serve_app: Any, dump_dom: DumpDom) -> None:
+    """One branch's task fails (400), the other waits: the Parallel fails, its Catch goes on
+    to Done and the run SUCCEEDED. The waiting branch was called off (aborted), the task's
+    bar is red, and nothing is left running."""
+    calls: dict[str, int] = {}
+    async with serve_app(files_api(calls)) as base:
+        await api.define("both", {"StartAt": "Both", "States": {
+            "Both": {"Type": "Parallel", "Next": "Done",
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
+                     "Branches": [
+                         {"StartAt": "Parse", "States": {"Parse": {
+                             "Type": "Task", "Resource": f"{base}/files/parse", "End": True}}},
+                         {"StartAt": "Nap", "States": {"Nap": {
+                             "Type": "Wait", "Seconds": 3600, "End": True}}}]},
+            "Done": {"Type": "Pass", "End": True}}})
+        started = await api.start("both", {"file": BROKEN})
+        assert (await api.finished(started["executionId"]))["status"] == "SUCCEEDED"
+        dom = await dump_dom(f"#/executions/{started['executionId']}")
+    outcomes = {label: classes for label, classes, _ in bars(dom)}
+    assert set(outcomes) == {"Both", "Parse", "Nap", "Done"}, outcomes
+    assert "o-failed" in outcomes["Parse"] and "o-aborted" in outcomes["Nap"]
+    assert "o-failed" in outcomes["Both"] and "o-succeeded" in outcomes["Done"]
+    assert "failed" in node_classes(dom, "Parse") and "aborted" in node_classes(dom, "Nap")

@@ -15,6 +15,7 @@ server has them.
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,13 @@ def needs(*routes: tuple[str, str]) -> pytest.MarkDecorator:
     missing = [" ".join(route) for route in routes if not served(*route)]
     return pytest.mark.skipif(bool(missing), reason=f"the server has no {', '.join(missing)} "
                               "yet (another part of issue 10 adds it; runs once merged)")
+
+
+async def snap(page: Browser, path: Path) -> None:
+    """A PNG of the page as shown (kept in $STATEMACHINE_SCREENSHOTS when set)."""
+    shot = await page.command("Page.captureScreenshot", format="png")
+    path.write_bytes(base64.b64decode(shot["data"]))
+    keep(path)
 
 
 def charge_machine(base: str) -> dict[str, Any]:
@@ -123,7 +131,8 @@ async def test_the_redrive_button_resumes_a_failed_execution(
 
 
 @needs(VERSIONS, ALIASES, ALIAS)
-async def test_versions_aliases_and_a_start_through_an_alias(api: Api, page: Browser) -> None:
+async def test_versions_aliases_and_a_start_through_an_alias(api: Api, page: Browser,
+                                                             tmp_path: Path) -> None:
     """Two published versions and an alias sending every start to v2: the machine's page
     lists them (the alias with its routing), and an execution started through the alias
     shows the version and alias ARNs."""
@@ -148,6 +157,7 @@ async def test_versions_aliases_and_a_start_through_an_alias(api: Api, page: Bro
     assert await page.eval("[...document.querySelectorAll('#aliases-body .alias-row')]"
                            ".map(r => [r.dataset.alias, r.querySelector('.routing').textContent])"
                            ) == [["live", "v2 100%"]]
+    await snap(page, tmp_path / "machine-versions.png")
 
     await page.open(str(api.client.make_url("/ui/")) + f"#/executions/{xid}")
     await page.until("document.getElementById('x-alias-arn') !== null")

@@ -20,8 +20,7 @@ function qualifier(arn) {
 function versionRow(v) {
   const number = qualifier(v.stateMachineVersionArn) || "?";
   return h("tr", {class: "version-row", dataset: {version: number}},
-    h("td", null, "v" + number), h("td", null, formatTime(v.creationDate)),
-    h("td", {class: "muted"}, v.description || ""));
+    h("td", null, "v" + number), h("td", null, formatTime(v.creationDate)));
 }
 
 function aliasRow(a) {
@@ -73,7 +72,7 @@ export function catalogCard(name, generation) {
   const head = (...names) => h("thead", null, h("tr", null, names.map((c) => h("th", null, c))));
   return card("Versions and aliases",
     h("h3", null, "Published versions"),
-    h("table", {class: "grid", id: "versions"}, head("Version", "Published", "Description"), versions),
+    h("table", {class: "grid", id: "versions"}, head("Version", "Published"), versions),
     h("h3", null, "Aliases"),
     h("table", {class: "grid", id: "aliases"}, head("Alias", "Routing", "Created"), aliases));
 }
