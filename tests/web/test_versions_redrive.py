@@ -134,8 +134,8 @@ async def test_the_redrive_button_resumes_a_failed_execution(
 async def test_versions_aliases_and_a_start_through_an_alias(api: Api, page: Browser,
                                                              tmp_path: Path) -> None:
     """Two published versions and an alias sending every start to v2: the machine's page
-    lists them (the alias with its routing), and an execution started through the alias
-    shows the version and alias ARNs."""
+    lists them (the alias with its routing), its Start form offers them, and an execution
+    started there through the alias shows the version and alias ARNs."""
     hello = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "End": True}}}
     await api.define("greet", hello)
     assert (await api.call("POST", "/v1/state-machines/greet/versions",
@@ -147,7 +147,6 @@ async def test_versions_aliases_and_a_start_through_an_alias(api: Api, page: Bro
     status, alias = await api.call("POST", "/v1/state-machines/greet/aliases", json={
         "name": "live", "routing": [{"version": 2, "weight": 100}], "description": "prod"})
     assert status == 201
-    xid = (await api.start("greet", {}, alias="live", name="via-alias"))["executionId"]
 
     await page.open(await login_link(api, "#/machines/greet"))
     await page.until("document.querySelectorAll('#versions-body .version-row').length === 2")
@@ -159,7 +158,12 @@ async def test_versions_aliases_and_a_start_through_an_alias(api: Api, page: Bro
                            ) == [["live", "v2 100%"]]
     await snap(page, tmp_path / "machine-versions.png")
 
-    await page.open(str(api.client.make_url("/ui/")) + f"#/executions/{xid}")
+    # The Start form runs the latest revision, a published version or an alias.
+    assert await page.eval("[...document.querySelectorAll('#start-target option')]"
+                           ".map(o => o.value)") == ["", "version:2", "version:1", "alias:live"]
+    await page.eval("document.getElementById('start-target').value = 'alias:live';"
+                    "document.getElementById('start-form').requestSubmit()")
+    await page.until("location.hash.startsWith('#/executions/')")
     await page.until("document.getElementById('x-alias-arn') !== null")
     assert await page.eval("document.getElementById('x-alias-arn').textContent") == \
         alias["stateMachineAliasArn"]

@@ -17,14 +17,23 @@ function qualifier(arn) {
   return parts.length > 7 ? parts[parts.length - 1] : null;
 }
 
+/** A version entry's number, an alias entry's name (as the start route takes them). */
+export function versionOf(v) {
+  return qualifier(v.stateMachineVersionArn);
+}
+
+export function aliasOf(a) {
+  return a.name || qualifier(a.stateMachineAliasArn);
+}
+
 function versionRow(v) {
-  const number = qualifier(v.stateMachineVersionArn) || "?";
+  const number = versionOf(v) || "?";
   return h("tr", {class: "version-row", dataset: {version: number}},
     h("td", null, "v" + number), h("td", null, formatTime(v.creationDate)));
 }
 
 function aliasRow(a) {
-  const name = a.name || qualifier(a.stateMachineAliasArn) || "?";
+  const name = aliasOf(a) || "?";
   const routing = (a.routingConfiguration || []).map((r) =>
     `v${qualifier(r.stateMachineVersionArn) || "?"} ${r.weight}%`).join(" · ");
   return h("tr", {class: "alias-row", dataset: {alias: name}},
@@ -59,16 +68,25 @@ function show(body, found, row, generation) {
   if (found.next) append(body, [span("more…", "muted")]);
 }
 
-/** The card; its tables fill in when the answers arrive (`generation`: see view.js). */
-export function catalogCard(name, generation) {
+/** The versions and aliases of machine `name`: {versions, aliases}, each {items, next} or
+ * {error} (the aliases with their routing and description when describe is served). */
+export async function loadCatalog(name) {
+  const [versions, canDescribe] = await Promise.all([
+    listed(BASE + "/versions", name, "versions", async (items) => items),
+    hasRoute("GET", BASE + "/aliases/{alias}")]);
+  const aliases = await listed(BASE + "/aliases", name, "aliases",
+    (items) => Promise.all(items.map((a) => described(name, a, canDescribe))));
+  return {versions, aliases};
+}
+
+/** The card; its tables fill in when `loading` (loadCatalog's) ends (`generation`: view.js). */
+export function catalogCard(loading, generation) {
   const versions = h("tbody", {id: "versions-body"});
   const aliases = h("tbody", {id: "aliases-body"});
-  listed(BASE + "/versions", name, "versions", async (items) => items)
-    .then((found) => show(versions, found, versionRow, generation));
-  hasRoute("GET", BASE + "/aliases/{alias}").then((canDescribe) =>
-    listed(BASE + "/aliases", name, "aliases",
-      (items) => Promise.all(items.map((a) => described(name, a, canDescribe)))))
-    .then((found) => show(aliases, found, aliasRow, generation));
+  loading.then((found) => {
+    show(versions, found.versions, versionRow, generation);
+    show(aliases, found.aliases, aliasRow, generation);
+  });
   const head = (...names) => h("thead", null, h("tr", null, names.map((c) => h("th", null, c))));
   return card("Versions and aliases",
     h("h3", null, "Published versions"),
