@@ -36,7 +36,8 @@ export function iteration(owner, group, index) {
 
 /**
  * The thread a state entered after event `prev` runs in: the iteration just started, the
- * thread of the state it follows (`cur`), a new Parallel branch, or the top.
+ * thread of the state it follows (`cur`), a new branch of the oldest Parallel entry that has
+ * not started that branch yet (noted on it), or the top.
  */
 export function threadOf(name, prev, {cur, fresh, open, states, places}) {
   if (prev === "MapIterationStarted" && fresh) return fresh;
@@ -44,8 +45,10 @@ export function threadOf(name, prev, {cur, fresh, open, states, places}) {
       transitions(states[cur.name]).some((t) => t.to === name)) return cur.thread;
   const place = places[name];
   if (!place || place.container === null) return TOP;
-  const owner = open.filter((e) => e.name === place.container).pop();
-  if (owner && owner.type === "Parallel" && place.start) {
+  const owner = open.find((e) => e.name === place.container && e.type === "Parallel" &&
+    e.started && !e.started.has(place.branch));
+  if (owner && place.start) {
+    owner.started.add(place.branch);  // each branch starts once an attempt
     return {key: `${owner.thread.key}/${owner.index}.${place.branch}`, path: owner.thread.path,
       group: null, index: null, parent: owner.thread, owner};
   }

@@ -79,9 +79,9 @@ export function traceHistory(events, definition, execution) {
       if (entry) {
         entry.attempts += 1;
         entry.attempt = "pending";
-        if (type === "MapStateStarted") {
-          Object.assign(entry, {group: String(event.id), length: d.length, started: 0});
-        }
+        // the iterations or branches this attempt started (each starts once)
+        entry.started = new Set();
+        if (type === "MapStateStarted") Object.assign(entry, {group: String(event.id), length: d.length});
         cur = entry;
       }
     } else if (TASK_RESULT.test(type) || CONTAINER_RESULT.test(type)) {
@@ -100,10 +100,11 @@ export function traceHistory(events, definition, execution) {
         cur = entry;
       }
     } else if (type === "MapIterationStarted") {
+      // A nested Map's group is counted in its own record: only the top's is unique.
       const maps = open.filter((e) => e.type === "Map" && e.attempt === "pending" &&
-        !(e.started >= e.length));
+        !e.started.has(d.index) && !(d.index >= e.length));
       const owner = narrow(maps, (e) => e.group === String(d.name))[0];
-      if (owner) owner.started += 1;
+      if (owner) owner.started.add(d.index);
       fresh = iteration(owner, String(d.name), d.index);
       iterations.push(fresh);
     } else if (/^MapIteration(Succeeded|Failed|Aborted)$/.test(type)) {
