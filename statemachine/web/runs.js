@@ -40,16 +40,24 @@ function follows(prev, next, states) {
 
 /**
  * What the run that event `k` starts says about whose it is: the state it leaves first
- * (`exited`) and the Map iteration it ends (`iteration`: {group, index}), each or null.
+ * (`exited`, with its `output`) and the Map iteration it ends (`iteration`: {group, index}),
+ * each or null, and
+ * whether `k` is alone in its run (`alone`: a task failure that waits for a retry).
  */
 export function lookAhead(events, k, states) {
-  const hint = {exited: null, iteration: null};
-  const first = String(events[k].type || "");
-  if (first.endsWith("StateExited")) hint.exited = nameOf(events[k]);
+  const next = events[k + 1];
+  const hint = {exited: null, output: null, iteration: null,
+    alone: !next || !follows(events[k], next, states)};
+  const exits = (j) => {
+    if (hint.exited !== null || !String(events[j].type || "").endsWith("StateExited")) return;
+    hint.exited = nameOf(events[j]);
+    hint.output = (detailsOf(events[j]) || {}).output ?? null;
+  };
+  exits(k);
   for (let j = k + 1; j < events.length && j <= k + MAX_RUN; j += 1) {
     if (!follows(events[j - 1], events[j], states)) break;
     const type = String(events[j].type || "");
-    if (hint.exited === null && type.endsWith("StateExited")) hint.exited = nameOf(events[j]);
+    exits(j);
     if (type === "MapIterationSucceeded" || type === "MapIterationFailed") {
       const d = detailsOf(events[j]) || {};
       hint.iteration = {group: String(d.name), index: d.index};

@@ -3,15 +3,15 @@
  * (that of its last attempt) and the Map item it ran for, and the path taken through the
  * graph. Events of Map iterations and Parallel branches interleave: each entry belongs to a
  * thread (the top, an iteration, a branch), and an event that does not name its state goes to
- * the entry that waits for it, told apart by the run it starts (runs.js) or else the oldest.
+ * the entry that waits for it (whose.js).
  */
 
 import {placesOf, predecessors, statesOf} from "./definition.js";
 import {CONTAINER_RESULT, TASK_RESULT, detailsOf, familyOf} from "./events.js";
 import {toMillis} from "./format.js";
-import {lookAhead} from "./runs.js";
 import {settle} from "./settle.js";
 import {inside, iteration, narrow, threadOf, within} from "./threads.js";
+import {chooser} from "./whose.js";
 
 const SCHEDULED = /^(Task|LambdaFunction|Activity)Scheduled$/;
 
@@ -29,15 +29,7 @@ export function traceHistory(events, definition, execution) {
   const start = events.length ? toMillis(events[0].timestamp) : toMillis(execution.startDate);
 
   const family = (e) => (e.type === "Map" || e.type === "Parallel" ? e.type : "Task");
-  const pick = (candidates, k) => {
-    if (candidates.length <= 1) return candidates[0] || null;
-    const hint = lookAhead(events, k, states);
-    let found = candidates;
-    if (hint.exited !== null) found = narrow(found, (e) => e.name === hint.exited);
-    const it = hint.iteration;
-    if (it) found = narrow(found, (e) => e.thread.group === it.group && e.thread.index === it.index);
-    return found.reduce((a, b) => (a.index <= b.index ? a : b));
-  };
+  const {pick, retried} = chooser(events, states);
   const close = (entry, t, outcome) => {
     open = open.filter((e) => e !== entry);
     entry.end = t;
@@ -58,7 +50,7 @@ export function traceHistory(events, definition, execution) {
       const thread = threadOf(name, prev, {cur, fresh, open, states, places});
       cur = {name, type: (states[name] || {}).Type || type.replace(/StateEntered$/, ""), start: t,
         end: null, outcome: "running", index: entries.length, thread, attempts: 0, attempt: null,
-        exited: false};
+        exited: false, input: d.input};
       entries.push(cur);
       open.push(cur);
     } else if (type.endsWith("StateExited") && d.name !== undefined) {
@@ -74,9 +66,12 @@ export function traceHistory(events, definition, execution) {
       }
     } else if (SCHEDULED.test(type) || /^(Map|Parallel)StateStarted$/.test(type)) {
       const fam = familyOf(type);
-      const own = cur && open.includes(cur) && cur.attempts === 0 && prev.endsWith("StateEntered");
-      const entry = own ? cur : pick(open.filter((e) => family(e) === fam && e.attempt === "failed"), k);
+      const own = cur && open.includes(cur) && family(cur) === fam && cur.attempts === 0 &&
+        prev.endsWith("StateEntered");
+      const failed = open.filter((e) => family(e) === fam && e.attempt === "failed");
+      const entry = own ? cur : retried(open, failed, d.parameters, k);
       if (entry) {
+        if (own) entry.params = d.parameters;
         entry.attempts += 1;
         entry.attempt = "pending";
         // the iterations or branches this attempt started (each starts once)
@@ -91,7 +86,7 @@ export function traceHistory(events, definition, execution) {
         !type.endsWith("Succeeded") && cur && open.includes(cur);
       const waiting = open.filter((e) => family(e) === fam && e.attempt === "pending");
       const entry = payload ? cur : pick(fam === "Task" ? waiting :
-        narrow(waiting, (e) => !open.some((o) => inside(o, e))), k);
+        narrow(waiting, (e) => !open.some((o) => inside(o, e))), k, !type.endsWith("Succeeded"));
       if (entry) {
         entry.attempt = /Succeeded$/.test(type) ? "succeeded" : "failed";
         if (fam !== "Task" && entry.attempt === "failed") {
