@@ -100,7 +100,7 @@ async def test_the_redrive_count_and_what_the_server_offers(
 
 @needs(REDRIVE)
 async def test_the_redrive_button_resumes_a_failed_execution(
-        api: Api, serve_app: Any, page: Browser) -> None:
+        api: Api, serve_app: Any, page: Browser, tmp_path: Path) -> None:
     """The payments service is down: the run FAILED in Charge. Once it is back, Redrive
     resumes the run in Charge (Prepare is not run again) and it succeeds: the count is 1,
     Charge is green, its first bar red and its second green."""
@@ -127,6 +127,7 @@ async def test_the_redrive_button_resumes_a_failed_execution(
                            " r.querySelector('.bar').className])")
     assert bars == [["Prepare", "bar o-succeeded"], ["Charge", "bar o-failed"],
                     ["Charge #2", "bar o-succeeded"], ["Done", "bar o-succeeded"]], bars
+    await snap(page, tmp_path / "redriven.png")
     assert page.errors == []
 
 
