@@ -77,13 +77,16 @@ def _run(service: AwsService, table: dict[str, str]) -> CorpusRun:
     runner = aws_run.Runner(sfn, aws_run.rest_define(service.endpoint, service.secret))
     began = time.monotonic()
     planned = aws_run.rounds(CASES, lambda_service.DEFAULTS)
+    took = []
     for functions, cases in planned:
         table.clear()
         table.update(functions)
+        start = time.monotonic()
         runner.run(cases)
+        took.append(f"{len(cases)} cases {time.monotonic() - start:.1f} s")
     seconds = time.monotonic() - began
-    print(f"\nconformance through boto3: {len(CASES)} cases in {len(planned)} rounds, "
-          f"{seconds:.1f} s")
+    print(f"\nconformance through boto3: {len(CASES)} cases in {seconds:.1f} s; rounds: "
+          + ", ".join(took))
     return CorpusRun(runner.outcomes, seconds, len(planned))
 
 
