@@ -26,8 +26,7 @@ from tests.conftest import app_in_thread
 
 #: Cases the durable service does not pass, each with the reason.  Strict: a listed case
 #: that passes fails the suite, so the list stays true.
-_NO_SYNC = ("an EXPRESS case: StartSyncExecution (the express branch) and an EXPRESS machine "
-            "(CreateStateMachine's type, the catalog branch) are not on main yet")
+_NO_SYNC = "an EXPRESS case: StartSyncExecution (the express branch) is not on main yet"
 KNOWN: dict[str, str] = {
     "base_states/base__BASE_PASS_RESULT": _NO_SYNC,
     "base_states/base__BASE_RAISE_FAILURE": _NO_SYNC,
@@ -75,9 +74,7 @@ def _client(service: AwsService) -> Any:
 
 def _run(service: AwsService, table: dict[str, str]) -> CorpusRun:
     sfn = _client(service)
-    # The machines are defined through the REST API until CreateStateMachine is on main;
-    # then: aws_run.Runner(sfn, aws_run.boto3_define(sfn)), and KNOWN loses the EXPRESS cases.
-    runner = aws_run.Runner(sfn, aws_run.rest_define(service.endpoint, service.secret))
+    runner = aws_run.Runner(sfn, aws_run.boto3_define(sfn))
     began = time.monotonic()
     planned = aws_run.rounds(CASES, lambda_service.DEFAULTS)
     took = []

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -194,23 +193,6 @@ def verdict(case: Case, outcome: Outcome | None) -> str | None:
         return outcome.problem
     problem: str | None = check.check_result(case.data, outcome.result, check_history=False)
     return problem
-
-
-def rest_define(endpoint: str, secret: str) -> Callable[[str, str, str], str]:
-    """Register a definition through the REST API (until CreateStateMachine is on main).
-
-    The type is not sent: the REST API has only STANDARD machines.
-    """
-    def define(name: str, definition: str, machine_type: str) -> str:
-        request = urllib.request.Request(
-            f"{endpoint}/v1/state-machines",
-            data=json.dumps({"name": name, "definition": json.loads(definition)}).encode(),
-            headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
-            method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 201
-        return f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
-    return define
 
 
 def boto3_define(sfn: Any) -> Callable[[str, str, str], str]:
