@@ -169,4 +169,9 @@ class Execution(TypedDict):
     express: NotRequired[bool]
     """True for an EXPRESS execution (its root ``id`` is the ``express_id`` of its ARN);
     absent: STANDARD"""
+    published_version: NotRequired[int]
+    """the published version a start through a version or alias ARN ran (its revision is
+    ``machine_version``); absent: started through the machine itself"""
+    alias: NotRequired[str]
+    """the alias a start went through, if any"""
 

@@ -43,7 +43,9 @@ from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, api_listeners
 
 MachineLookup = Callable[[str, int | None], Awaitable[dict[str, Any]]]
-"""``Service.get_machine``: a stored machine (latest version unless one is given)."""
+"""``Service.get_machine``: a stored machine (latest revision unless one is given)."""
+PinLookup = Callable[[str, int | str], Awaitable[Any]]
+"""``Aliases.pin``: the revision a published version (int) or an alias (str) runs."""
 
 __all__ = ["BILLED_MEMORY_MB", "LISTENERS_REFRESH_S", "Express", "MachineType"]
 
@@ -66,11 +68,12 @@ class Express:
     """Runs EXPRESS executions for one ``Service`` (reached as ``service.express``)."""
 
     def __init__(self, settings: Settings, store: RedisStore, connections: ConnectionBook,
-                 get_machine: MachineLookup) -> None:
+                 get_machine: MachineLookup, pin: PinLookup) -> None:
         self._settings = settings
         self._store = store
         self._connections = connections
         self._get_machine = get_machine
+        self._pin = pin
         self._invokers: Invokers | None = None
         self._configured: tuple[str, ...] = ()
         self._listeners_read = -math.inf
@@ -94,29 +97,31 @@ class Express:
             await self._invokers.close()
             self._invokers = None
 
-    async def machine(self, name: str, version: int | None) -> tuple[dict[str, Any], Machine]:
-        """The stored machine (latest version unless ``version``) and its compiled form,
-        compiled once per version (versions never change)."""
-        stored = await self._get_machine(name, version)
+    async def machine(self, name: str, qualifier: int | str | None = None,
+                      ) -> tuple[dict[str, Any], Machine]:
+        """The stored machine (its latest revision, or the one its published version (int) or
+        alias (str) ``qualifier`` runs) and its compiled form, compiled once per revision
+        (revisions never change, and their numbers are never given again)."""
+        revision = None if qualifier is None else (await self._pin(name, qualifier)).revision
+        stored = await self._get_machine(name, revision)
         key = (name, stored["version"])
         compiled = self._machines.get(key)
         if compiled is None:
             compiled = self._machines[key] = compile_machine(stored["definition"])
         return stored, compiled
 
-    async def type_of(self, name: str, version: int | None = None) -> MachineType:
+    async def type_of(self, name: str) -> MachineType:
         """A stored machine's type (STANDARD when the catalog recorded none)."""
-        stored = await self._get_machine(name, version)
+        stored = await self._get_machine(name, None)
         return MachineType(stored.get("type", MachineType.STANDARD))
 
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
-                         version: int | None = None, trace_header: str | None = None,
-                         include_data: bool = True,
-                         machine_type: MachineType | None = None) -> dict[str, Any]:
+                         qualifier: int | str | None = None, trace_header: str | None = None,
+                         include_data: bool = True) -> dict[str, Any]:
         """Run an execution of ``machine`` to its end here and return AWS's
         ``StartSyncExecution`` result (timestamps as ISO text, input/output as JSON text).
 
-        ``machine_type`` overrides the stored type (for a catalog that keeps none).
+        ``qualifier``: run the published version (int) or a version the alias (str) picks.
         ``include_data`` False: AWS's ``includedData=METADATA_ONLY``, no input or output.
         ``name`` is checked by the caller (the facade's ``check_name``).
         """
@@ -125,8 +130,8 @@ class Express:
         if len(data) > settings.max_input_bytes:
             raise InputError(f"input is {len(data)} bytes, over the limit of "
                              f"{settings.max_input_bytes} bytes", "InvalidExecutionInput")
-        stored, compiled = await self.machine(machine, version)
-        kind = MachineType(machine_type or stored.get("type", MachineType.STANDARD))
+        stored, compiled = await self.machine(machine, qualifier)
+        kind = MachineType(stored.get("type", MachineType.STANDARD))
         match kind:
             case MachineType.STANDARD:
                 raise InputError(f"state machine {machine!r} is a STANDARD state machine: "
@@ -151,7 +156,7 @@ class Express:
         billed = max(BILLED_STEP_MS, math.ceil(duration_ms / BILLED_STEP_MS) * BILLED_STEP_MS)
         reply: dict[str, Any] = {
             "executionArn": place.execution(machine, name, express_id=ex["id"]),
-            "stateMachineArn": place.machine(machine, version),
+            "stateMachineArn": place.machine(machine, qualifier),
             "name": name,
             "startDate": iso(ex["start"]),
             "stopDate": iso(ex["stop"] if ex["stop"] is not None else now_ms()),

@@ -24,6 +24,19 @@ async def test_a_sync_start_of_a_standard_machine_is_refused(api_alone: Api) -> 
     assert status == 400, body
 
 
+async def test_a_sync_start_of_an_express_machine(api_alone: Api) -> None:
+    api = api_alone
+    await api.service.catalog.create("quick", {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Parameters": {"got.$": "$"}, "End": True}}}, type="EXPRESS")
+    status, body = await api.call("POST", "/v1/state-machines/quick/executions/sync",
+                                  json={"input": {"n": 1}, "name": "one"})
+    assert status == 200, body
+    conforms("SyncExecution", body)
+    assert (body["status"], body["output"], body["input"]) == ("SUCCEEDED", {"got": {"n": 1}}, {"n": 1})
+    assert body["executionArn"].startswith(
+        "arn:aws:states:us-east-1:123456789012:express:quick:one:")
+
+
 async def test_test_state(api_alone: Api) -> None:
     api = api_alone
     status, body = await api.call("POST", "/v1/test-state", json={

@@ -70,14 +70,9 @@ def echo() -> Iterator[str]:
 
 
 def _express_machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
-    """An EXPRESS machine made with CreateStateMachine (the catalog's operation)."""
-    try:
-        made = sfn.create_state_machine(name=name, definition=json.dumps(definition),
-                                        roleArn="arn:aws:iam::123456789012:role/x", type="EXPRESS")
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "UnknownOperationException":
-            pytest.skip("CreateStateMachine (the catalog's) is not merged yet")
-        raise
+    """An EXPRESS machine made with CreateStateMachine."""
+    made = sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                    roleArn="arn:aws:iam::123456789012:role/x", type="EXPRESS")
     return str(made["stateMachineArn"])
 
 
@@ -114,6 +109,25 @@ def test_start_sync_execution(sfn: Any) -> None:
     assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "NoGo",
                                                                     "go was not true")
     assert "output" not in failed and failed["inputDetails"] == {"included": False}
+
+
+def test_start_sync_execution_of_a_version_and_an_alias(sfn: Any) -> None:
+    arn = _express_machine(sfn, "versioned", {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": "one", "End": True}}})
+    first = sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": "two", "End": True}}}))
+    alias = sfn.create_state_machine_alias(
+        name="live", routingConfiguration=[{"stateMachineVersionArn": first, "weight": 100}])
+    assert json.loads(sfn.start_sync_execution(stateMachineArn=arn)["output"]) == "two"
+    by_version = sfn.start_sync_execution(stateMachineArn=first)
+    assert json.loads(by_version["output"]) == "one"
+    assert by_version["stateMachineArn"] == first
+    by_alias = sfn.start_sync_execution(stateMachineArn=alias["stateMachineAliasArn"])
+    assert json.loads(by_alias["output"]) == "one"
+    with pytest.raises(ClientError) as missing:
+        sfn.start_sync_execution(stateMachineArn=f"{arn}:7")
+    assert _code(missing) == "StateMachineDoesNotExist"
 
 
 def test_test_state_of_a_pass_state(sfn: Any) -> None:

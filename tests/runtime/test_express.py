@@ -1,9 +1,5 @@
 """EXPRESS executions: ``Service.start_sync`` runs one in the API process, nothing persisted;
-the 5-minute limit; an asynchronous EXPRESS start through the durable engine.
-
-Until the catalog stores a machine's type, these tests pass ``machine_type`` explicitly
-(the AWS tests create EXPRESS machines through CreateStateMachine once it keeps the type).
-"""
+the 5-minute limit; an asynchronous EXPRESS start through the durable engine."""
 
 from __future__ import annotations
 
@@ -20,9 +16,7 @@ from statemachine.language.model import compile_machine
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 from statemachine.runtime.invokers.egress import EGRESS_ERROR
 from statemachine.runtime.local import LocalRunner
-from statemachine.service.express import MachineType
 
-EXPRESS = MachineType.EXPRESS
 CONTEXT = {"StartAt": "Look", "States": {
     "Look": {"Type": "Pass", "Parameters": {"execution.$": "$$.Execution", "in.$": "$"},
              "Next": "Which"},
@@ -30,6 +24,11 @@ CONTEXT = {"StartAt": "Look", "States": {
         {"Variable": "$.in.go", "BooleanEquals": True, "Next": "Done"}], "Default": "Stop"},
     "Done": {"Type": "Succeed"},
     "Stop": {"Type": "Fail", "Error": "NoGo", "Cause": "go was not true"}}}
+
+
+async def _express(rt: Any, name: str, definition: dict[str, Any]) -> None:
+    """An EXPRESS machine, made as CreateStateMachine makes it."""
+    await rt.service.catalog.create(name, definition, type="EXPRESS")
 
 
 async def _execution_keys(redis_url: str) -> list[bytes]:
@@ -42,9 +41,9 @@ async def _execution_keys(redis_url: str) -> list[bytes]:
 
 async def test_a_sync_run_answers_as_aws_and_persists_nothing(runtime: Any, redis_url: str) -> None:
     async with runtime() as rt:
-        await rt.service.define("quick", CONTEXT)
+        await _express(rt, "quick", CONTEXT)
         before = await _execution_keys(redis_url)
-        done = await rt.service.start_sync("quick", {"go": True}, "first", machine_type=EXPRESS,
+        done = await rt.service.start_sync("quick", {"go": True}, "first",
                                            trace_header="Root=1-abc")
         assert await _execution_keys(redis_url) == before
         arn = arns.parse(done["executionArn"])
@@ -62,8 +61,7 @@ async def test_a_sync_run_answers_as_aws_and_persists_nothing(runtime: Any, redi
         assert done["billingDetails"]["billedDurationInMilliseconds"] % 100 == 0
         assert done["startDate"] <= done["stopDate"] and done["traceHeader"] == "Root=1-abc"
 
-        failed = await rt.service.start_sync("quick", {"go": False}, machine_type=EXPRESS,
-                                             include_data=False)
+        failed = await rt.service.start_sync("quick", {"go": False}, include_data=False)
         assert failed["status"] == "FAILED" and failed["output"] is None
         assert (failed["error"], failed["cause"]) == ("NoGo", "go was not true")
         assert failed["input"] is None and failed["inputDetails"] == {"included": False}
@@ -73,25 +71,26 @@ async def test_a_sync_run_answers_as_aws_and_persists_nothing(runtime: Any, redi
 async def test_the_machine_type_and_the_request_are_checked(runtime: Any) -> None:
     async with runtime() as rt:
         await rt.service.define("standard", CONTEXT)
+        await _express(rt, "quick", CONTEXT)
         with pytest.raises(InputError) as refused:
-            await rt.service.start_sync("standard", {})  # no type stored: STANDARD
+            await rt.service.start_sync("standard", {})
         assert refused.value.code == "StateMachineTypeNotSupported"
         with pytest.raises(InputError) as bad_name:
-            await rt.service.start_sync("standard", {}, "no spaces", machine_type=EXPRESS)
+            await rt.service.start_sync("quick", {}, "no spaces")
         assert bad_name.value.code == "InvalidName"
         with pytest.raises(InputError) as big:
-            await rt.service.start_sync("standard", {"x": "y" * 300_000}, machine_type=EXPRESS)
+            await rt.service.start_sync("quick", {"x": "y" * 300_000})
         assert big.value.code == "InvalidExecutionInput"
         with pytest.raises(Exception) as missing:
-            await rt.service.start_sync("nothing", {}, machine_type=EXPRESS)
+            await rt.service.start_sync("nothing", {})
         assert getattr(missing.value, "code", None) == "StateMachineDoesNotExist"
 
 
 async def test_a_definitions_timeout_ends_a_sync_run_timed_out(runtime: Any) -> None:
     async with runtime() as rt:
-        await rt.service.define("slow", {"TimeoutSeconds": 1, "StartAt": "Nap", "States": {
+        await _express(rt, "slow", {"TimeoutSeconds": 1, "StartAt": "Nap", "States": {
             "Nap": {"Type": "Wait", "Seconds": 30, "End": True}}})
-        done = await rt.service.start_sync("slow", {}, machine_type=EXPRESS)
+        done = await rt.service.start_sync("slow", {})
         assert (done["status"], done["error"], done["output"]) == ("TIMED_OUT", "States.Timeout", None)
 
 
@@ -106,16 +105,14 @@ async def test_tasks_go_through_the_workers_invokers_and_egress_policy(runtime: 
             runtime() as rt:
         listener = api.removeprefix("http://")
         await rt.service.announce_listeners([listener], 60)  # what ``serve`` does
-        await rt.service.define("call", {"StartAt": "Call", "States": {"Call": {
+        await _express(rt, "call", {"StartAt": "Call", "States": {"Call": {
             "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
             "Parameters": {"ApiEndpoint.$": "$.url", "Method": "POST", "RequestBody": {"n": 1}},
             "ResultSelector": {"body.$": "$.ResponseBody"}, "End": True}}})
-        done = await rt.service.start_sync("call", {"url": f"{service_url}/echo"},
-                                           machine_type=EXPRESS)
+        done = await rt.service.start_sync("call", {"url": f"{service_url}/echo"})
         assert done["status"] == "SUCCEEDED", done
         assert orjson.loads(done["output"]) == {"body": {"got": {"n": 1}}}
-        refused = await rt.service.start_sync("call", {"url": f"{api}/v1/executions"},
-                                              machine_type=EXPRESS)
+        refused = await rt.service.start_sync("call", {"url": f"{api}/v1/executions"})
         assert (refused["status"], refused["error"]) == ("FAILED", EGRESS_ERROR)
         await rt.service.withdraw_listeners([listener])
 
@@ -134,7 +131,7 @@ async def test_an_express_execution_times_out_after_five_minutes() -> None:
 
 async def test_an_async_express_start_runs_durably_as_an_express_execution(runtime: Any) -> None:
     async with runtime() as rt:
-        await rt.service.define("later", CONTEXT)
+        await _express(rt, "later", CONTEXT)
         started = await rt.service.start("later", {"go": True}, express=True)
         done = await rt.finished(started["executionId"])
         assert done["status"] == "SUCCEEDED", done

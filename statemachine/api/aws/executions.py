@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from statemachine.api.aws.call import AwsError, Call, Operation
+from statemachine.api.aws.call import Call, Operation
 from statemachine.errors import InputError
 from statemachine.language.arns import ExecutionArn, InvalidArn, MachineArn, Place, parse
 from statemachine.security.roles import Role
@@ -81,14 +81,12 @@ def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:
 
 async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     machine = machine_of(call, body["stateMachineArn"])
-    if machine.version is not None or machine.alias is not None:
-        raise AwsError("ValidationException", "starting a version or an alias is not "
-                       "supported yet")  # the catalog adds it
+    qualifier = machine.version if machine.version is not None else machine.alias
     # An EXPRESS machine's asynchronous start runs durably too (at-least-once, as on AWS),
     # its record flagged express: its ARN is an express one (service/express.py).
     express = await call.service.express.type_of(machine.name) == "EXPRESS"
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
-                                       body.get("name"), express=express)
+                                       body.get("name"), qualifier=qualifier, express=express)
     express_id = started["executionId"] if express else None
     return {"executionArn": call.place.execution(machine.name, started["name"],
                                                  express_id=express_id),

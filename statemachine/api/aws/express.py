@@ -16,11 +16,10 @@ __all__ = ["OPERATIONS"]
 
 async def start_sync_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     machine = machine_of(call, body["stateMachineArn"])
-    if machine.alias is not None:
-        raise AwsError("ValidationException", "starting through an alias is not supported yet")
     reply: dict[str, Any] = await call.service.start_sync(
         machine.name, read_payload(body.get("input"), "input"), body.get("name"),
-        version=machine.version, trace_header=body.get("traceHeader"),
+        qualifier=machine.version if machine.version is not None else machine.alias,
+        trace_header=body.get("traceHeader"),
         include_data=body.get("includedData", "ALL_DATA") == "ALL_DATA")
     return reply
 
