@@ -22,6 +22,7 @@ from statemachine.api.problems import (
     json_response,
     read_body,
 )
+from statemachine.api.versions import start_qualifier
 from statemachine.security.roles import Role
 from statemachine.service.probe import InspectionLevel
 
@@ -36,15 +37,16 @@ def _value(text: str | None) -> Any:
 
 
 async def start_sync_execution(request: web.Request) -> web.Response:
-    """``POST /v1/state-machines/{name}/executions/sync`` ``{"input"?, "name"?}``: run an
-    EXPRESS execution to its end; 200 with its outcome (400 StateMachineTypeNotSupported for
-    a STANDARD machine)."""
+    """``POST /v1/state-machines/{name}/executions/sync`` ``{"input"?, "name"?, "version"?,
+    "alias"?}``: run an EXPRESS execution to its end; 200 with its outcome (400
+    StateMachineTypeNotSupported for a STANDARD machine)."""
     machine = check_name(request.match_info["name"], "state machine name")
-    body = (await read_body(request, optional=True)).only(("input", "name"))
+    body = (await read_body(request, optional=True)).only(("input", "name", "version", "alias"))
     execution_input = body.value("input", {}) if body.has("input") else {}
     check_payload_size(execution_input, "input")
     name = body.name("name", "execution name", required=False)
-    done = await request.app[SERVICE].start_sync(machine, execution_input, name)
+    done = await request.app[SERVICE].start_sync(machine, execution_input, name,
+                                                 qualifier=start_qualifier(body))
     return json_response({
         "executionArn": done["executionArn"], "name": done["name"], "stateMachine": machine,
         "status": done["status"], "startDate": done["startDate"], "stopDate": done["stopDate"],

@@ -107,6 +107,8 @@ def _schemas() -> dict[str, Schema]:
             "status": STATUS,
             "created": {"type": "boolean",
                         "description": "false when an idempotent start found the execution"},
+            "express": {"const": True,
+                        "description": "present for an EXPRESS machine's execution"},
         }, closed=False),
         "Execution": obj(["executionId", "stateMachine", "status", "input", "output", "error",
                            "cause", "startDate", "stopDate", "stalled"], {

@@ -36,7 +36,6 @@ from statemachine.api.problems import (
     MAX_TOKEN_LENGTH,
     MAX_VERSION,
     STORE_UNAVAILABLE,
-    Body,
     bad_request,
     check_id,
     check_name,
@@ -48,8 +47,7 @@ from statemachine.api.problems import (
     query_str,
     read_body,
 )
-from statemachine.api.versions import CATALOG_ROUTES, integer
-from statemachine.api.versions import MAX_VERSION as MAX_PUBLISHED
+from statemachine.api.versions import CATALOG_ROUTES, start_qualifier
 from statemachine.interpreter.records import Status
 from statemachine.security.roles import Role
 from statemachine.service.redrive import MAX_CLIENT_TOKEN
@@ -119,22 +117,13 @@ async def start_execution(request: web.Request) -> web.Response:
     check_payload_size(execution_input, "input")
     name = body.name("name", "execution name", required=False)
     started = await _service(request).start(machine, execution_input, name,
-                                            qualifier=_qualifier(body))
+                                            qualifier=start_qualifier(body))
     created = bool(started.get("created", True))
     if created:
         _metrics(request).started.inc(state_machine=machine)
     response = json_response(started, status=201 if created else 200)
     response.headers["Location"] = f"/v1/executions/{started['executionId']}"
     return response
-
-
-def _qualifier(body: Body) -> int | str | None:
-    """The published version (``version``) or alias (``alias``) a start goes through."""
-    if body.has("version") and body.has("alias"):
-        bad_request("give 'version' or 'alias', not both", "InvalidValue")
-    if not body.has("version"):
-        return body.string("alias", max_length=80)
-    return integer(body.value("version"), "field 'version'", 1, MAX_PUBLISHED)
 
 
 async def describe_execution(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from aiohttp import web
 from statemachine.api.appkeys import SERVICE
 from statemachine.api.auth import Access
 from statemachine.api.problems import (
+    Body,
     bad_request,
     check_name,
     json_response,
@@ -26,7 +27,8 @@ from statemachine.api.problems import (
 )
 from statemachine.security.roles import Role
 
-__all__ = ["CATALOG_ROUTES", "MAX_CURSOR", "MAX_DESCRIPTION", "MAX_TAG_KEY", "MAX_VERSION", "integer"]
+__all__ = ["CATALOG_ROUTES", "MAX_CURSOR", "MAX_DESCRIPTION", "MAX_TAG_KEY", "MAX_VERSION", "integer",
+           "start_qualifier"]
 
 MAX_DESCRIPTION = 256
 MAX_TAG_KEY = 128
@@ -104,6 +106,15 @@ async def delete_version(request: web.Request) -> web.Response:
 
 
 # aliases --------------------------------------------------------------------------------------
+
+
+def start_qualifier(body: Body) -> int | str | None:
+    """The published version (``version``) or alias (``alias``) a start goes through."""
+    if body.has("version") and body.has("alias"):
+        bad_request("give 'version' or 'alias', not both", "InvalidValue")
+    if not body.has("version"):
+        return body.string("alias", max_length=80)
+    return integer(body.value("version"), "field 'version'", 1, MAX_VERSION)
 
 
 def integer(value: Any, what: str, low: int, high: int) -> int:

@@ -110,11 +110,6 @@ class Express:
             compiled = self._machines[key] = compile_machine(stored["definition"])
         return stored, compiled
 
-    async def type_of(self, name: str) -> MachineType:
-        """A stored machine's type (STANDARD when the catalog recorded none)."""
-        stored = await self._get_machine(name, None)
-        return MachineType(stored.get("type", MachineType.STANDARD))
-
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
                          qualifier: int | str | None = None, trace_header: str | None = None,
                          include_data: bool = True) -> dict[str, Any]:

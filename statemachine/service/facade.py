@@ -59,7 +59,7 @@ from statemachine.runtime.store import (
 from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
-from statemachine.service.express import Express
+from statemachine.service.express import Express, MachineType
 from statemachine.service.probe import InspectionLevel, run_test_state
 from statemachine.service.redrive import (
     check_redrive_filter,
@@ -91,6 +91,10 @@ def _start_date(ms: int) -> str:
         _SECOND[1] = iso(second * 1000)[:-4]
         _SECOND[0] = second
     return f"{_SECOND[1]}{ms % 1000:03d}Z"
+
+
+def _express(express: bool) -> dict[str, Any]:
+    return {"express": True} if express else {}
 
 
 def _not_found(execution_id: Any) -> NotFound:
@@ -165,13 +169,16 @@ class Service:
     # -- executions ----------------------------------------------------------------------------
 
     async def start(self, machine: str, input: Any = None, name: str | None = None, *,
-                    qualifier: int | str | None = None, express: bool = False) -> dict[str, Any]:
+                    qualifier: int | str | None = None,
+                    express: bool | None = None) -> dict[str, Any]:
         """Start an execution of ``machine``'s latest version (idempotent by ``name``), or of
         its published version ``qualifier`` (int) or of a version its alias (str) picks.
 
-        ``express``: an EXPRESS machine's asynchronous start — the durable engine runs it
-        (at-least-once, as AWS does), its record flagged so that ``$$.Execution`` and the
-        5-minute limit are an EXPRESS execution's (:mod:`.express`).
+        An EXPRESS machine's (asynchronous) start: the durable engine runs it (at-least-once,
+        as AWS does), its record flagged so that ``$$.Execution`` and the 5-minute limit are
+        an EXPRESS execution's (:mod:`.express`), and the answer says ``"express": true``.
+        ``express`` None: the machine's type says (one more read); a caller that knows it
+        passes it.
 
         One script round trip (shared with the other starts of the same event-loop turn):
         the script itself reads the latest version from its shard's copy; only a shard that
@@ -183,6 +190,8 @@ class Service:
         if len(data) > self.settings.max_input_bytes:
             raise InputError(f"input is {len(data)} bytes, over the limit of "
                              f"{self.settings.max_input_bytes} bytes", "InvalidExecutionInput")
+        if express is None:  # (a machine that does not exist reads as STANDARD: refused below)
+            express = (await self.store.catalog.head(machine)).type == MachineType.EXPRESS
         unnamed = name is None
         execution_id, name = self.store.executions.new_id(machine, name)
         now = now_ms()
@@ -202,13 +211,13 @@ class Service:
             case StartReply.CREATED:
                 return {"executionId": execution_id, "name": name, "stateMachine": machine,
                         "version": started.version, "startDate": _start_date(now),
-                        "status": Status.RUNNING, "created": True}
+                        "status": Status.RUNNING, "created": True, **_express(express)}
             case StartReply.EXISTS:
                 existing = await self.describe(started.execution_id)
                 return {"executionId": started.execution_id, "name": existing["name"],
                         "stateMachine": machine, "version": existing["version"],
                         "startDate": existing["startDate"], "status": existing["status"],
-                        "created": False}
+                        "created": False, **_express(express)}
             case StartReply.OTHER_INPUT:
                 raise Conflict(f"execution {name!r} of {machine!r} already exists with another "
                                f"input ({started.execution_id})", "ExecutionAlreadyExists")

@@ -35,6 +35,12 @@ async def test_a_sync_start_of_an_express_machine(api_alone: Api) -> None:
     assert (body["status"], body["output"], body["input"]) == ("SUCCEEDED", {"got": {"n": 1}}, {"n": 1})
     assert body["executionArn"].startswith(
         "arn:aws:states:us-east-1:123456789012:express:quick:one:")
+    status, started = await api.call("POST", "/v1/state-machines/quick/executions",
+                                     json={"input": {"n": 2}})
+    assert status == 201 and started["express"] is True, started  # runs durably, as EXPRESS
+    status, body = await api.call("POST", "/v1/state-machines/quick/executions/sync",
+                                  json={"version": 1})
+    assert status == 404 and body["error"] == "StateMachineDoesNotExist", body
 
 
 async def test_test_state(api_alone: Api) -> None:

@@ -82,12 +82,10 @@ def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:
 async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     machine = machine_of(call, body["stateMachineArn"])
     qualifier = machine.version if machine.version is not None else machine.alias
-    # An EXPRESS machine's asynchronous start runs durably too (at-least-once, as on AWS),
-    # its record flagged express: its ARN is an express one (service/express.py).
-    express = await call.service.express.type_of(machine.name) == "EXPRESS"
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
-                                       body.get("name"), qualifier=qualifier, express=express)
-    express_id = started["executionId"] if express else None
+                                       body.get("name"), qualifier=qualifier)
+    # An EXPRESS machine's start runs durably too, its ARN an express one (service/express.py).
+    express_id = started["executionId"] if started.get("express") else None
     return {"executionArn": call.place.execution(machine.name, started["name"],
                                                  express_id=express_id),
             "startDate": started["startDate"]}
