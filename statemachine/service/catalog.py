@@ -34,6 +34,7 @@ from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import PublishReply, Store, UnpublishReply
 from statemachine.service.definitions import check_name, checked_definition
+from statemachine.service.express import MachineType
 from statemachine.service.resources import (
     MAX_TAGS,
     MAX_VERSIONS,
@@ -53,7 +54,7 @@ from statemachine.service.resources import (
 
 __all__ = ["TYPES", "Catalog", "new_revision_config"]
 
-TYPES = ("STANDARD", "EXPRESS")
+TYPES = tuple(t.value for t in MachineType)
 INITIAL = "INITIAL"
 """The revisionId PublishStateMachineVersion accepts for a machine never updated."""
 

@@ -14,9 +14,13 @@ Limits as AWS has them: an EXPRESS execution times out after 5 minutes
 together with the definition's ``TimeoutSeconds``); ``StartSyncExecution`` of a STANDARD
 machine is ``StateMachineTypeNotSupported``.
 
-Asynchronous starts of an EXPRESS machine (``StartExecution``) are not made here: they go
-through the durable engine like a STANDARD one (so they are at-least-once, as AWS's are),
-their record flagged ``express`` (see :meth:`Service.start`).
+Asynchronous starts of an EXPRESS machine (``StartExecution``, and the REST start) are not
+made here: they go through the durable engine like a STANDARD one (at-least-once, as AWS's
+are), their record flagged ``express`` (``Service.start`` reads the machine's type), so that
+``$$.Execution``, the 5-minute limit and the refusal of a redrive are an EXPRESS
+execution's.  Unlike AWS, which sends their history to CloudWatch Logs only, this service
+keeps their record and history as it does a STANDARD execution's: DescribeExecution and
+GetExecutionHistory answer for them (a superset; nothing AWS answers is changed).
 """
 
 from __future__ import annotations
