@@ -24,12 +24,12 @@ from statemachine.api.problems import (
 )
 from statemachine.api.versions import start_qualifier
 from statemachine.security.roles import Role
-from statemachine.service.probe import InspectionLevel
+from statemachine.service.probe import InspectionLevel, Mock
 
 __all__ = ["start_sync_execution", "test_state"]
 
 TEST_STATE_FIELDS = ("definition", "input", "stateName", "inspectionLevel", "variables",
-                     "revealSecrets", "retrierRetryCount")
+                     "revealSecrets", "retrierRetryCount", "mock")
 
 
 def _value(text: str | None) -> Any:
@@ -58,8 +58,9 @@ async def start_sync_execution(request: web.Request) -> web.Response:
 
 async def test_state(request: web.Request) -> web.Response:
     """``POST /v1/test-state`` ``{"definition", "input"?, "stateName"?, "inspectionLevel"?,
-    "variables"?, "revealSecrets"?, "retrierRetryCount"?}``: run one state once (AWS's
-    TestState); ``revealSecrets`` needs an admin key."""
+    "variables"?, "revealSecrets"?, "retrierRetryCount"?, "mock"?}``: run one state once (AWS's
+    TestState); ``revealSecrets`` needs an admin key; ``mock`` is ``{"result": value}`` or
+    ``{"errorOutput": {"error", "cause"?}}``."""
     body = (await read_body(request)).only(TEST_STATE_FIELDS)
     if not body.has("definition"):
         bad_request("field 'definition' is required (a state, or a machine with stateName)",
@@ -77,12 +78,19 @@ async def test_state(request: web.Request) -> web.Response:
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
         bad_request("field 'retrierRetryCount' must be an integer from 0 to 100", "InvalidValue")
     check_payload_size(body.value("input"), "input")
+    given = body.value("mock")
+    if given is None:
+        mock = None
+    elif isinstance(given, dict) and set(given) == {"result"}:  # REST: a value, not JSON text
+        mock = Mock(result=given["result"])
+    else:
+        mock = Mock.from_request(given)
     key = principal(request).key
     admin = not request.app[AUTH].enforce or (key is not None and key.role.allows(Role.ADMIN))
     done = await request.app[SERVICE].test_state(
         body.value("definition"), input=body.value("input"),
         state_name=body.string("stateName", max_length=80),
         inspection_level=InspectionLevel(level), variables=body.value("variables"),
-        reveal_secrets=reveal, admin=admin, retrier_retry_count=retries)
+        reveal_secrets=reveal, admin=admin, retrier_retry_count=retries, mock=mock)
     done["output"] = _value(done["output"])
     return json_response(done)

@@ -53,6 +53,12 @@ SCHEMAS: dict[str, Schema] = {
                                          "(admin keys only)"},
         "retrierRetryCount": {"type": "integer", "minimum": 0, "maximum": 100,
                               "description": "Retries already made by the matching retrier"},
+        "mock": {"oneOf": [
+            obj(["result"], {"result": {**_ANY, "description": "The Task's result"}}),
+            obj(["errorOutput"], {"errorOutput": obj(["error"], {
+                "error": {"type": "string", "minLength": 1, "maxLength": 256},
+                "cause": {"type": "string", "maxLength": 32768}})}),
+        ], "description": "A Task's result or error, instead of calling its resource"},
     }),
     "TestStateResult": obj(["status", "output", "error", "cause", "nextState"], {
         "status": {"enum": [status.value for status in TestStatus]},

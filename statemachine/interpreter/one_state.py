@@ -76,9 +76,10 @@ class Outcome:
     error_details: dict[str, Any] = field(default_factory=dict)
 
 
-def plan(definition: Any, state_name: str | None) -> Plan:
+def plan(definition: Any, state_name: str | None, *, mocked: bool = False) -> Plan:
     """The machines for testing ``definition``: one state, or with ``state_name`` the state of
-    that name in a whole machine.  Unrunnable says why the request cannot be run."""
+    that name in a whole machine.  ``mocked``: a mock stands for the Task's call (so a task
+    whose result comes later may be tested).  Unrunnable says why the request cannot be run."""
     if not isinstance(definition, dict):
         raise Unrunnable("the definition must be a JSON object")
     language: str | None = None
@@ -94,8 +95,11 @@ def plan(definition: Any, state_name: str | None) -> Plan:
         state, name = definition, DEFAULT_NAME
     if state.get("Type") in UNSUPPORTED:
         raise Unrunnable(f"TestState does not run {state.get('Type')} states")
+    if mocked and state.get("Type") != "Task":
+        raise Unrunnable("A mock can only be specified for Task, Map, or Parallel states")
     resource = state.get("Resource")
-    if isinstance(resource, str) and (resource.endswith(WAITING) or ":activity:" in resource):
+    if (not mocked and isinstance(resource, str)
+            and (resource.endswith(WAITING) or ":activity:" in resource)):
         raise Unrunnable("TestState does not run activities, .sync or .waitForTaskToken tasks: "
                          "their result comes from outside, later")
     checked = _machine(name, state, _targets(state, with_catch=True), language)

@@ -60,7 +60,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
-from statemachine.service.probe import InspectionLevel, run_test_state
+from statemachine.service.probe import InspectionLevel, Mock, run_test_state
 from statemachine.service.redrive import (
     check_redrive_filter,
     redrive,
@@ -342,13 +342,14 @@ class Service:
     async def test_state(self, definition: Any, *, input: Any = None, state_name: str | None = None,
                          inspection_level: InspectionLevel = InspectionLevel.INFO,
                          variables: Any = None, reveal_secrets: bool = False, admin: bool = False,
-                         retrier_retry_count: int = 0) -> dict[str, Any]:
+                         retrier_retry_count: int = 0, mock: Mock | None = None) -> dict[str, Any]:
         """Run one state once (AWS's TestState; :mod:`.probe`); ``admin``: the caller may
         ``reveal_secrets``."""
         return await run_test_state(
             self.settings, await self.express.invokers(), definition, input=input,
             state_name=state_name, inspection_level=inspection_level, variables=variables,
-            reveal_secrets=reveal_secrets, admin=admin, retrier_retry_count=retrier_retry_count)
+            reveal_secrets=reveal_secrets, admin=admin, retrier_retry_count=retrier_retry_count,
+            mock=mock)
 
     # -- callbacks ---------------------------------------------------------------------------
 

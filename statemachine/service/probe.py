@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -25,6 +26,7 @@ import orjson
 from statemachine.errors import DefinitionError, InputError
 from statemachine.interpreter import failures as F
 from statemachine.interpreter import one_state
+from statemachine.interpreter.commands import InvokeTask
 from statemachine.interpreter.formats import dumps
 from statemachine.interpreter.one_state import Outcome, TestStatus, Unrunnable
 from statemachine.interpreter.records import Status
@@ -32,14 +34,44 @@ from statemachine.language.model import compile_machine
 from statemachine.language.scope import MISSING
 from statemachine.language.validate import validate
 from statemachine.runtime.clock import now_ms
-from statemachine.runtime.invokers import Invokers
+from statemachine.runtime.invokers import Invokers, TaskResult
 from statemachine.runtime.local import LocalResult, LocalRunner
 from statemachine.runtime.redaction import MASK, Redactor
 from statemachine.runtime.settings import Settings
 
-__all__ = ["HTTP_INVOKE", "InspectionLevel", "run_test_state"]
+__all__ = ["HTTP_INVOKE", "InspectionLevel", "Mock", "run_test_state"]
 
 HTTP_INVOKE = "arn:aws:states:::http:invoke"
+
+
+@dataclass(frozen=True, slots=True)
+class Mock:
+    """TestState's ``mock``: the Task's result, or the error it fails with, instead of a call."""
+
+    result: Any = MISSING
+    error: str | None = None
+    cause: str | None = None
+
+    @classmethod
+    def from_request(cls, given: Any) -> Mock:
+        """AWS's ``{"result": JSON text} | {"errorOutput": {"error", "cause"}}``."""
+        if not isinstance(given, dict):
+            raise InputError("mock must be an object", "ValidationException")
+        failure, result = given.get("errorOutput"), given.get("result")
+        if (failure is None) == (result is None):
+            raise InputError("mock needs exactly one of result and errorOutput",
+                             "ValidationException")
+        if failure is not None:
+            if not isinstance(failure, dict):
+                raise InputError("mock.errorOutput must be an object", "ValidationException")
+            return cls(error=str(failure.get("error") or F.TASK_FAILED),
+                       cause=None if failure.get("cause") is None else str(failure["cause"]))
+        return cls(result=_json(result, "mock.result", "ValidationException"))
+
+    async def invoke(self, command: InvokeTask) -> TaskResult:
+        if self.error is not None:
+            return {"type": "TaskFailed", "error": self.error, "cause": self.cause}
+        return {"type": "TaskSucceeded", "output": self.result}
 
 
 class InspectionLevel(StrEnum):
@@ -61,10 +93,11 @@ async def run_test_state(settings: Settings, invokers: Invokers, definition: Any
                      input: Any = None, state_name: str | None = None,
                      inspection_level: InspectionLevel = InspectionLevel.INFO,
                      variables: Any = None, reveal_secrets: bool = False, admin: bool = False,
-                     retrier_retry_count: int = 0) -> dict[str, Any]:
+                     retrier_retry_count: int = 0, mock: Mock | None = None) -> dict[str, Any]:
     """AWS's TestState answer: ``status``, ``output`` (JSON text), ``error``, ``cause``,
     ``nextState`` and, past INFO, ``inspectionData``.  ``definition`` is an object or its JSON
-    text; ``input`` and ``variables`` are values (the AWS API parses its JSON text first)."""
+    text; ``input`` and ``variables`` are values (the AWS API parses its JSON text first).
+    ``mock``: the Task's result (or error) without calling its resource."""
     if reveal_secrets and not admin:
         raise InputError("revealSecrets needs an admin key (states:RevealSecrets)",
                          "AccessDeniedException", 403)
@@ -74,15 +107,15 @@ async def run_test_state(settings: Settings, invokers: Invokers, definition: Any
     if not isinstance(given, dict):
         raise InputError("variables must be a JSON object", "ValidationException")
     try:
-        plan = one_state.plan(document, state_name)
+        plan = one_state.plan(document, state_name, mocked=mock is not None)
     except Unrunnable as exc:
         raise InputError(str(exc), "InvalidDefinition") from None
     problems = validate(plan.checked)
     if problems:
         raise DefinitionError(problems)
     checked, run = compile_machine(plan.checked), compile_machine(plan.run)
-    runner = LocalRunner(run, invokers.invoke, name=plan.name, virtual_time=True,
-                         place=settings.record_place)
+    runner = LocalRunner(run, invokers.invoke if mock is None else mock.invoke, name=plan.name,
+                         virtual_time=True, place=settings.record_place)
     now, salt = now_ms(), secrets.token_hex(8)
     try:
         done: LocalResult | None = await asyncio.wait_for(
@@ -100,7 +133,7 @@ async def run_test_state(settings: Settings, invokers: Invokers, definition: Any
     if inspection_level != InspectionLevel.INFO:
         result = MISSING if done is None else _task_result(done)
         inspection = one_state.inspect(checked, plan.name, value, given, result, now=now, salt=salt)
-        if inspection_level == InspectionLevel.TRACE:
+        if inspection_level == InspectionLevel.TRACE and mock is None:
             inspection.update(_http_trace(checked.states[plan.name].resource, inspection,
                                           result, outcome, reveal_secrets))
     if outcome.error_details:

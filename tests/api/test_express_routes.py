@@ -64,6 +64,14 @@ async def test_test_state(api_alone: Api) -> None:
     status, admin = await api.call("POST", "/v1/test-state",
                                    json={"definition": PASS, "revealSecrets": True})
     assert status == 200, admin
+    task = {"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": True,
+            "Parameters": {"ApiEndpoint": "https://nowhere.invalid", "Method": "GET"}}
+    status, mocked = await api.call("POST", "/v1/test-state", json={
+        "definition": task, "mock": {"result": "plain text"}})
+    assert status == 200 and mocked["output"] == "plain text", mocked
+    status, mocked = await api.call("POST", "/v1/test-state", json={
+        "definition": task, "mock": {"errorOutput": {"error": "E", "cause": "C"}}})
+    assert status == 200 and (mocked["status"], mocked["error"]) == ("FAILED", "E"), mocked
     viewer = await api.key(Role.VIEWER)
     status, _ = await api.call("POST", "/v1/test-state", auth=viewer, json={"definition": PASS})
     assert status == 403

@@ -185,6 +185,9 @@ def test_test_state_calls_an_http_task(aws_service: AwsService, sfn: Any, echo: 
     caught = sfn.test_state(definition=json.dumps(retried), input='{"n": 3}',
                             stateConfiguration={"retrierRetryCount": 1})
     assert (caught["status"], caught["nextState"]) == ("CAUGHT_ERROR", "Handle")
+    mocked = sfn.test_state(definition=json.dumps(retried), input='{"n": 3}',
+                            mock={"result": '{"ResponseBody": {"mocked": true}}'})
+    assert json.loads(mocked["output"]) == {"body": {"mocked": True}}
 
 
 def test_test_state_through_the_aws_cli(aws_service: AwsService) -> None:

@@ -152,3 +152,30 @@ async def test_retry_and_catch_decide_a_failed_tasks_outcome(runtime: Any, serve
         assert output["n"] == 1 and output["error"]["Error"] == "States.Http.StatusCode.503"
         bare = await rt.service.test_state({**state, "Retry": [], "Catch": []}, input={"n": 1})
         assert (bare["status"], bare["error"]) == ("FAILED", "States.Http.StatusCode.503")
+
+
+async def test_a_mock_stands_for_the_tasks_call(runtime: Any) -> None:
+    from statemachine.service.probe import Mock
+
+    waiting = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+               "Parameters": {"QueueUrl": "https://nowhere.invalid/q", "MessageBody.$": "$"},
+               "ResultSelector": {"answer.$": "$.a"}, "ResultPath": "$.r", "Next": "After",
+               "Catch": [{"ErrorEquals": ["Boom"], "Next": "Mend"}]}
+    async with runtime() as rt:
+        done = await rt.service.test_state(waiting, input={"n": 1}, inspection_level=DEBUG,
+                                           mock=Mock.from_request({"result": '{"a": 5}'}))
+        assert (done["status"], done["nextState"]) == ("SUCCEEDED", "After")
+        assert orjson.loads(done["output"]) == {"n": 1, "r": {"answer": 5}}
+        assert done["inspectionData"]["result"] == '{"a":5}'
+        caught = await rt.service.test_state(waiting, input={"n": 1}, mock=Mock.from_request(
+            {"errorOutput": {"error": "Boom", "cause": "mocked"}}))
+        assert (caught["status"], caught["nextState"], caught["error"]) == (
+            "CAUGHT_ERROR", "Mend", "Boom")
+        with pytest.raises(InputError) as not_a_task:
+            await rt.service.test_state({"Type": "Pass", "End": True},
+                                        mock=Mock.from_request({"result": "{}"}))
+        assert not_a_task.value.code == "InvalidDefinition"
+        for bad in ({}, {"result": "{", }, {"result": "1", "errorOutput": {"error": "E"}}):
+            with pytest.raises(InputError) as refused:
+                Mock.from_request(bad)
+            assert refused.value.code == "ValidationException"

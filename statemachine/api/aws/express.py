@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from statemachine.api.aws.call import AwsError, Call, Operation
+from statemachine.api.aws.call import Call, Operation
 from statemachine.api.aws.executions import machine_of, read_payload
 from statemachine.security.roles import Role
-from statemachine.service.probe import InspectionLevel
+from statemachine.service.probe import InspectionLevel, Mock
 
 __all__ = ["OPERATIONS"]
 
@@ -25,8 +25,7 @@ async def start_sync_execution(call: Call, body: dict[str, Any]) -> dict[str, An
 
 
 async def test_state(call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    if body.get("mock") is not None:
-        raise AwsError("ValidationException", "TestState with a mock is not supported")
+    mock = None if body.get("mock") is None else Mock.from_request(body["mock"])
     configuration = body.get("stateConfiguration") or {}
     reply: dict[str, Any] = await call.service.test_state(
         body["definition"], input=read_payload(body.get("input"), "input"),
@@ -35,7 +34,7 @@ async def test_state(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         variables=read_payload(body.get("variables"), "variables", "ValidationException"),
         reveal_secrets=bool(body.get("revealSecrets")),
         admin=call.may(Role.ADMIN),
-        retrier_retry_count=int(configuration.get("retrierRetryCount", 0)))
+        retrier_retry_count=int(configuration.get("retrierRetryCount", 0)), mock=mock)
     return reply
 
 
