@@ -177,8 +177,8 @@ class Service:
         An EXPRESS machine's (asynchronous) start: the durable engine runs it (at-least-once,
         as AWS does), its record flagged so that ``$$.Execution`` and the 5-minute limit are
         an EXPRESS execution's (:mod:`.express`), and the answer says ``"express": true``.
-        ``express`` None: the machine's type says (one more read); a caller that knows it
-        passes it.
+        ``express`` None: the machine's type says (read once a second per name at most:
+        :data:`.express.TYPE_TTL_S`); a caller that knows it passes it.
 
         One script round trip (shared with the other starts of the same event-loop turn):
         the script itself reads the latest version from its shard's copy; only a shard that
@@ -190,8 +190,8 @@ class Service:
         if len(data) > self.settings.max_input_bytes:
             raise InputError(f"input is {len(data)} bytes, over the limit of "
                              f"{self.settings.max_input_bytes} bytes", "InvalidExecutionInput")
-        if express is None:  # (a machine that does not exist reads as STANDARD: refused below)
-            express = (await self.store.catalog.head(machine)).type == MachineType.EXPRESS
+        if express is None:
+            express = await self.express.machine_type(machine) == MachineType.EXPRESS
         unnamed = name is None
         execution_id, name = self.store.executions.new_id(machine, name)
         now = now_ms()
