@@ -26,7 +26,13 @@ from tests.conftest import app_in_thread
 
 #: Cases the durable service does not pass, each with the reason.  Strict: a listed case
 #: that passes fails the suite, so the list stays true.
-KNOWN: dict[str, str] = {}
+_PLACEHOLDER_ROLE = (
+    'the recording replaced the execution role ARN by the placeholder "sfn_role_arn" without '
+    "listing it as volatile (the corpus README: role ARNs are volatile); everything else of "
+    "the EXPRESS context object matches")
+KNOWN: dict[str, str] = {
+    "base_states/query_runtime_memory": _PLACEHOLDER_ROLE,
+}
 
 CASES = aws_run.load(behaviours=lambda_service.behaviour_of)
 
