@@ -32,6 +32,7 @@ from statemachine.bench.starts import (
     STEP_SECONDS,
     Step,
     api_process,
+    offer,
 )
 from statemachine.security.keys import new_key_id, new_secret
 
@@ -79,9 +80,6 @@ async def fire(http: aiohttp.ClientSession, base: str, signer: Signer,
                payload: dict[str, Any], step: Step, limit: float) -> Step:
     """``step.rate`` StartSyncExecution calls per second for ``step.seconds`` (open loop); a
     call counts when its execution SUCCEEDED."""
-    loop = asyncio.get_running_loop()
-    total = int(step.rate * step.seconds)
-    t0 = loop.time()
 
     async def one() -> None:
         began = time.perf_counter()
@@ -95,17 +93,7 @@ async def fire(http: aiohttp.ClientSession, base: str, signer: Signer,
             return
         step.latencies_ms.append((time.perf_counter() - began) * 1000)
 
-    pending = []
-    for i in range(total):
-        delay = t0 + i / step.rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if loop.time() > limit:
-            break
-        pending.append(asyncio.create_task(one()))
-    await asyncio.gather(*pending)
-    step.elapsed = loop.time() - t0
-    return step
+    return await offer(step, limit, one)
 
 
 def _api_cpu_s(base: str) -> float:

@@ -18,8 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -95,11 +96,27 @@ async def _until_healthy(base: str, proc: subprocess.Popen[bytes], timeout: floa
     raise RuntimeError("the API did not become healthy")
 
 
+async def offer(step: Step, limit: float, one: Callable[[], Coroutine[Any, Any, None]]) -> Step:
+    """Call ``one`` ``step.rate`` times per second for ``step.seconds``, open loop (a call
+    starts on time whether or not the earlier ones have answered), none after ``limit``
+    (loop time); ``one`` records its own latency or error in ``step``."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    pending: list[asyncio.Task[None]] = []
+    for i in range(int(step.rate * step.seconds)):
+        delay = t0 + i / step.rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if loop.time() > limit:
+            break
+        pending.append(asyncio.create_task(one()))
+    await asyncio.gather(*pending)
+    step.elapsed = loop.time() - t0
+    return step
+
+
 async def fire(http: aiohttp.ClientSession, url: str, step: Step, limit: float) -> Step:
     """Send ``step.rate`` starts per second for ``step.seconds`` (open loop)."""
-    loop = asyncio.get_running_loop()
-    total = int(step.rate * step.seconds)
-    t0 = loop.time()
 
     async def one() -> None:
         began = time.perf_counter()
@@ -114,17 +131,7 @@ async def fire(http: aiohttp.ClientSession, url: str, step: Step, limit: float) 
             return
         step.latencies_ms.append((time.perf_counter() - began) * 1000)
 
-    pending = []
-    for i in range(total):
-        delay = t0 + i / step.rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if loop.time() > limit:
-            break
-        pending.append(asyncio.create_task(one()))
-    await asyncio.gather(*pending)
-    step.elapsed = loop.time() - t0
-    return step
+    return await offer(step, limit, one)
 
 
 async def start(s: Session, executions: int | None) -> Figures:
