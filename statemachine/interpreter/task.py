@@ -64,12 +64,17 @@ def task(step: Step, state: State, value: Any) -> Go:
     credentials = None
     if state.credentials is not None:
         credentials = flow.value_of(state.credentials, step.scope(state, value), "Credentials")
-    details = resource_details(state)
-    scheduled: dict[str, Any] = {**details, "region": place_of(ex.get("place")).region,
+    details: dict[str, Any] | None = resource_details(state)
+    scheduled: dict[str, Any] = {**resource_details(state), "region": place_of(ex.get("place")).region,
                                  "parameters": payload(params, state.name)}
+    if task_event(state, "") == "LambdaFunction":
+        # AWS's LambdaFunctionScheduled names the function and its input; Started has nothing
+        scheduled = {"resource": state.resource, "input": scheduled["parameters"],
+                     "inputDetails": {"truncated": False}}
+        details = None
     if timeout is not None:
         scheduled["timeoutInSeconds"] = int(timeout)
-    if heartbeat is not None:
+    if heartbeat is not None and details is not None:
         scheduled["heartbeatInSeconds"] = int(heartbeat)
     step.emit(task_event(state, "Scheduled"), scheduled)
     step.emit(task_event(state, "Started"), details)

@@ -25,7 +25,6 @@ Connections (credentials HTTP tasks use) are :attr:`Service.connections`
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import secrets
@@ -36,6 +35,7 @@ import orjson
 from statemachine.errors import (
     Conflict,
     DefinitionError,
+    Diagnostic,
     InputError,
     InvalidToken,
     NotFound,
@@ -56,6 +56,8 @@ from statemachine.runtime.store import (
     announce_listeners,
     withdraw_listeners,
 )
+from statemachine.service.activities import ActivityBook
+from statemachine.service.validation import check_definition
 
 MAX_NAME = 80
 MAX_TOKEN = 1024
@@ -107,6 +109,7 @@ class Service:
         self.store = store
         self.settings = store.settings
         self.connections = ConnectionBook(store.connections, store.settings.data_dir)
+        self.activities = ActivityBook(store)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -155,6 +158,11 @@ class Service:
         version = await self.store.machines.define(name, source.definition, created)
         return {"name": name, "version": version, "createdAt": created, "definition": source.definition}
 
+    @staticmethod
+    def validate_definition(text: str, machine_type: str = "STANDARD") -> list[Diagnostic]:
+        """Every problem of definition ``text`` (see :mod:`~statemachine.service.validation`)."""
+        return check_definition(text, machine_type)
+
     async def list_machines(self) -> list[dict[str, Any]]:
         return [{k: v for k, v in (await self.get_machine(n)).items() if k != "definition"}
                 for n in await self.store.machines.names()]
@@ -179,7 +187,8 @@ class Service:
 
     # -- executions ----------------------------------------------------------------------------
 
-    async def start(self, machine: str, input: Any = None, name: str | None = None) -> dict[str, Any]:
+    async def start(self, machine: str, input: Any = None, name: str | None = None,
+                    trace_header: str | None = None) -> dict[str, Any]:
         """Start an execution of ``machine``'s latest version (idempotent by ``name``).
 
         One script round trip (shared with the other starts of the same event-loop turn):
@@ -198,6 +207,8 @@ class Service:
         record = new_execution(execution_id=execution_id, name=name, machine=machine,
                                machine_version=0, input=orjson.loads(data), now=now,
                                salt=secrets.token_hex(16), place=self.settings.record_place)
+        if trace_header:
+            record["trace"] = trace_header  # X-Ray's header: kept, shown by describe
         started = await self.store.executions.start(record, hashlib.sha256(data).hexdigest(),
                                                     unnamed=unnamed)
         match started.reply:
@@ -253,6 +264,8 @@ class Service:
         described = self._summary(record)
         described.update(input=record["input"], output=record["output"], error=record["error"],
                          cause=record["cause"])
+        if "trace" in record:
+            described["traceHeader"] = record["trace"]
         # Stalled: a dead letter holds work of this execution (see Operations.stalls).
         stalls = (await self.store.operations.stalls(execution_id)
                   if record["status"] == Status.RUNNING else [])
@@ -282,18 +295,24 @@ class Service:
         return {"executions": [self._summary(record) for _, record in found],
                 "nextCursor": next_cursor}
 
-    async def history(self, execution_id: str, limit: int = 1000, cursor: str | None = None) -> dict[str, Any]:
-        """Step Functions-shaped events in id order; ``nextCursor`` is the last id returned.
+    async def history(self, execution_id: str, limit: int = 1000, cursor: str | None = None,
+                      reverse: bool = False) -> dict[str, Any]:
+        """Step Functions-shaped events in id order (newest first with ``reverse``);
+        ``nextCursor`` is where the next page starts.
 
         A page is one read by position, as cheap at event 100,000 as at event 10.
         """
         await self._record(execution_id)
         limit = max(1, min(int(limit), 1000))
-        after = 0
+        at = None
         if cursor:
             if HISTORY_CURSOR.fullmatch(cursor) is None:
                 raise InputError("malformed cursor", "InvalidCursor")
-            after = int(cursor)
+            at = int(cursor)
+        if reverse:
+            events, oldest = await self.store.executions.history_page_back(execution_id, at, limit)
+            return {"events": events, "nextCursor": str(oldest) if oldest > 1 else None}
+        after = at or 0
         events, more = await self.store.executions.history_page(execution_id, after, limit)
         return {"events": events, "nextCursor": str(after + limit) if more else None}
 
@@ -343,29 +362,13 @@ class Service:
 
     # -- activities --------------------------------------------------------------------------
 
-    async def create_activity(self, name: str) -> dict[str, Any]:
-        """Create (or return) the activity ``name``."""
-        check_name(name, "activity name")
-        entry = {"name": name, "activityArn": self.settings.place.activity(name),
-                 "createdAt": iso(now_ms())}
-        return await self.store.activities.create(name, entry)
+    async def create_activity(self, name: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
+        """Create (or return) the activity ``name`` (see :class:`ActivityBook`)."""
+        return await self.activities.create(check_name(name, "activity name"), tags)
 
     async def poll_activity(self, name: str, timeout: float = 60.0) -> dict[str, Any] | None:
         """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout."""
-        if await self.store.activities.get(name) is None:
-            raise NotFound(f"activity {name!r} does not exist", "ActivityDoesNotExist")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        delay = 0.02
-        while True:
-            task = await self.store.activities.take(name)
-            if task is not None:
-                return {"taskToken": task.token, "input": task.input}
-            left = deadline - loop.time()
-            if left <= 0:
-                return None
-            await asyncio.sleep(min(delay, left))
-            delay = min(delay * 2, 0.5)
+        return await self.activities.poll(name, timeout)
 
     # -- operations: dead letters, runtime statistics ------------------------------------------
 

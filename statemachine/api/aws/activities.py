@@ -1,9 +1,89 @@
-"""The AWS operations on activities: create, describe, delete, list, GetActivityTask."""
+"""The AWS operations on activities: create, describe, delete, list, GetActivityTask.
+
+An activity is named by its ARN in this service's place (``…:activity:<name>``); each
+operation is the service's (:class:`~statemachine.service.activities.ActivityBook`).
+``GetActivityTask`` long-polls up to 60 s, as AWS does, and answers ``{}`` at once when the
+service shuts down.
+"""
 
 from __future__ import annotations
 
-from statemachine.api.aws.call import Operation
+import asyncio
+from typing import Any
 
-__all__ = ["OPERATIONS"]
+import orjson
 
-OPERATIONS: dict[str, Operation] = {}
+from statemachine.api.appkeys import SHUTDOWN
+from statemachine.api.aws.call import Call, Operation
+from statemachine.api.aws.executions import ours
+from statemachine.api.aws.paging import page_size, read_token, write_token
+from statemachine.language.arns import ActivityArn, InvalidArn, parse
+from statemachine.security.roles import Role
+
+__all__ = ["MAX_POLL_SECONDS", "OPERATIONS"]
+
+MAX_POLL_SECONDS = 60.0
+"""How long GetActivityTask waits for a task (AWS: 60 s; clients read for 65 s or more)."""
+
+
+def activity_name(call: Call, arn: str) -> str:
+    """The name of the activity an ARN names, in this service's place."""
+    parsed = parse(arn)
+    if not isinstance(parsed, ActivityArn):
+        raise InvalidArn(f"Invalid Arn: '{arn}' is not an activity ARN")
+    ours(call.place, parsed.place, arn)
+    return parsed.name
+
+
+def _view(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"activityArn": entry["activityArn"], "name": entry["name"],
+            "creationDate": entry["createdAt"]}
+
+
+async def create_activity(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    tags = {tag["key"]: tag.get("value", "") for tag in body.get("tags") or []}
+    created = await call.service.create_activity(body["name"], tags or None)
+    return {"activityArn": created["activityArn"], "creationDate": created["createdAt"]}
+
+
+async def describe_activity(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    return _view(await call.service.activities.describe(activity_name(call,
+                                                                      body["activityArn"])))
+
+
+async def delete_activity(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    await call.service.activities.delete(activity_name(call, body["activityArn"]))
+    return {}
+
+
+async def list_activities(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    cursor = read_token("activities", body.get("nextToken"))
+    page = await call.service.activities.list(page_size(body.get("maxResults")), cursor)
+    return {"activities": [_view(entry) for entry in page["activities"]],
+            "nextToken": write_token("activities", page["nextCursor"])}
+
+
+async def get_activity_task(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    name = activity_name(call, body["activityArn"])
+    poll = asyncio.ensure_future(call.service.poll_activity(name, MAX_POLL_SECONDS))
+    shutdown = asyncio.ensure_future(call.request.app[SHUTDOWN].wait())
+    try:
+        await asyncio.wait((poll, shutdown), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        shutdown.cancel()
+        if not poll.done():
+            poll.cancel()
+            await asyncio.wait((poll,))
+    task = None if poll.cancelled() else poll.result()
+    if task is None:
+        return {}
+    return {"taskToken": task["taskToken"], "input": orjson.dumps(task["input"]).decode()}
+
+
+OPERATIONS: dict[str, Operation] = {
+    "CreateActivity": Operation(create_activity, Role.ADMIN),
+    "DescribeActivity": Operation(describe_activity, Role.VIEWER),
+    "DeleteActivity": Operation(delete_activity, Role.ADMIN),
+    "ListActivities": Operation(list_activities, Role.VIEWER),
+    "GetActivityTask": Operation(get_activity_task, Role.OPERATOR),
+}

@@ -12,11 +12,12 @@ from typing import Any
 import orjson
 
 from statemachine.api.aws.call import AwsError, Call, Operation
+from statemachine.api.aws.paging import page_size, read_token, write_token
 from statemachine.errors import InputError
 from statemachine.language.arns import ExecutionArn, InvalidArn, MachineArn, Place, parse
 from statemachine.security.roles import Role
 
-__all__ = ["OPERATIONS", "execution_id", "execution_view", "machine_of", "read_payload"]
+__all__ = ["OPERATIONS", "execution_id", "execution_view", "machine_of", "ours", "read_payload"]
 
 
 def machine_of(call: Call, arn: str) -> MachineArn:
@@ -39,9 +40,13 @@ async def execution_id(call: Call, arn: str) -> str:
 
 
 def _ours(place: Place, named: Place, arn: str) -> None:
+    """InvalidArn unless ``named`` (an ARN's region and account) is this service's."""
     if named != place:
         raise InvalidArn(f"Invalid Arn: '{arn}': this service's ARNs are in region "
                          f"{place.region}, account {place.account}")
+
+
+ours = _ours
 
 
 def read_payload(text: Any, field: str, code: str = "InvalidExecutionInput") -> Any:
@@ -85,7 +90,7 @@ async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         raise AwsError("ValidationException", "starting a version or an alias is not "
                        "supported yet")  # the catalog adds it
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
-                                       body.get("name"))
+                                       body.get("name"), body.get("traceHeader"))
     return {"executionArn": call.place.execution(machine.name, started["name"]),
             "startDate": started["startDate"]}
 
@@ -95,7 +100,108 @@ async def describe_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]
     return execution_view(call.place, described)
 
 
+_SUMMARY_EXTRAS = ("stateMachineVersionArn", "stateMachineAliasArn", "redriveCount",
+                   "redriveDate")
+
+
+async def list_executions(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("mapRunArn") is not None:
+        raise AwsError("ValidationException", "Map runs are not supported yet: list the "
+                       "executions of a state machine (stateMachineArn)")
+    if body.get("stateMachineArn") is None:
+        raise AwsError("ValidationException", "Must specify either a stateMachineArn or a "
+                       "mapRunArn")
+    machine = machine_of(call, body["stateMachineArn"])
+    await call.service.get_machine(machine.name)  # StateMachineDoesNotExist
+    status = body.get("statusFilter")
+    kind = f"executions:{machine.name}:{status}:{body.get('redriveFilter')}"
+    cursor = read_token(kind, body.get("nextToken"))
+    if status == "PENDING_REDRIVE":
+        return {"executions": []}  # a redrive starts at once here: none is ever pending
+    page = await call.service.list_executions(machine.name, status,
+                                              page_size(body.get("maxResults")), cursor)
+    items = []
+    for summary in page["executions"]:
+        item = {"executionArn": call.place.execution(summary["stateMachine"], summary["name"]),
+                "stateMachineArn": call.place.machine(summary["stateMachine"]),
+                "name": summary["name"], "status": summary["status"],
+                "startDate": summary["startDate"], "stopDate": summary.get("stopDate")}
+        item.update({field: summary.get(field) for field in _SUMMARY_EXTRAS})
+        if _kept(item, machine, body.get("redriveFilter"), call.place):
+            items.append(item)
+    return {"executions": items, "nextToken": write_token(kind, page["nextCursor"])}
+
+
+def _kept(item: dict[str, Any], machine: MachineArn, redrive: str | None, place: Place) -> bool:
+    """Whether a listed execution passes the filters the service's listing has not applied:
+    the version or alias the ARN names, ``redriveFilter``."""
+    if machine.version is not None and item["stateMachineVersionArn"] != place.machine(
+            machine.name, machine.version):
+        return False
+    if machine.alias is not None and item["stateMachineAliasArn"] != place.machine(
+            machine.name, machine.alias):
+        return False
+    match redrive:
+        case None:
+            return True
+        case "REDRIVEN":
+            return bool(item.get("redriveCount"))
+        case _:
+            return not item.get("redriveCount")
+
+
+_EXECUTION_DATA = ("input", "output", "parameters", "assignedVariables")
+"""What ``includeExecutionData: false`` leaves out of every event's details."""
+
+
+async def get_execution_history(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    found = await execution_id(call, body["executionArn"])
+    reverse = bool(body.get("reverseOrder"))
+    kind = f"history:{found}:{'reverse' if reverse else 'forward'}"
+    cursor = read_token(kind, body.get("nextToken"))
+    page = await call.service.history(found, page_size(body.get("maxResults")), cursor,
+                                      reverse=reverse)
+    events = page["events"]
+    if body.get("includeExecutionData") is False:
+        events = [_without_data(event) for event in events]
+    return {"events": events, "nextToken": write_token(kind, page["nextCursor"])}
+
+
+def _without_data(event: dict[str, Any]) -> dict[str, Any]:
+    return {key: ({k: v for k, v in value.items() if k not in _EXECUTION_DATA}
+                  if key.endswith("EventDetails") and isinstance(value, dict) else value)
+            for key, value in event.items()}
+
+
+async def stop_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    stopped = await call.service.stop(await execution_id(call, body["executionArn"]),
+                                      body.get("error"), body.get("cause"))
+    return {"stopDate": stopped["stopDate"]}
+
+
+async def describe_state_machine_for_execution(call: Call,
+                                               body: dict[str, Any]) -> dict[str, Any]:
+    described = await call.service.describe(await execution_id(call, body["executionArn"]))
+    machine = await call.service.get_machine(described["stateMachine"], described["version"])
+    view = {
+        "stateMachineArn": call.place.machine(machine["name"]),
+        "name": machine["name"],
+        "definition": orjson.dumps(machine["definition"]).decode(),
+        "roleArn": machine.get("roleArn") or call.place.role,
+        "updateDate": machine["createdAt"],
+        "revisionId": str(machine["version"]),
+    }
+    for field in ("loggingConfiguration", "tracingConfiguration", "label"):
+        view[field] = machine.get(field)
+    return view
+
+
 OPERATIONS: dict[str, Operation] = {
     "StartExecution": Operation(start_execution, Role.OPERATOR),
     "DescribeExecution": Operation(describe_execution, Role.VIEWER),
+    "ListExecutions": Operation(list_executions, Role.VIEWER),
+    "GetExecutionHistory": Operation(get_execution_history, Role.VIEWER),
+    "StopExecution": Operation(stop_execution, Role.OPERATOR),
+    "DescribeStateMachineForExecution": Operation(describe_state_machine_for_execution,
+                                                  Role.VIEWER),
 }

@@ -3,7 +3,7 @@ modules that implement them (each exports its own ``OPERATIONS``)."""
 
 from __future__ import annotations
 
-from statemachine.api.aws import activities, executions
+from statemachine.api.aws import activities, executions, tasks, validation
 from statemachine.api.aws.call import Operation
 
 __all__ = ["OPERATIONS"]
@@ -11,4 +11,6 @@ __all__ = ["OPERATIONS"]
 OPERATIONS: dict[str, Operation] = {
     **executions.OPERATIONS,
     **activities.OPERATIONS,
+    **tasks.OPERATIONS,
+    **validation.OPERATIONS,
 }

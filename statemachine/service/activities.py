@@ -1,0 +1,79 @@
+"""Activities: named queues of tasks that workers poll for (``GetActivityTask``).
+
+A Task state whose ``Resource`` is an activity ARN hands its input to the activity's queue
+(see :mod:`statemachine.runtime.store.callbacks`); a worker takes it with :meth:`poll`
+and answers with the task token through ``SendTaskSuccess`` & co.  Creating an activity is
+idempotent by name as on AWS (a repeat with other tags returns the first one unchanged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from statemachine.errors import InputError, NotFound
+from statemachine.interpreter.formats import iso
+from statemachine.runtime.clock import now_ms
+from statemachine.runtime.store import Store
+
+__all__ = ["ACTIVITIES_CURSOR", "ActivityBook"]
+
+ACTIVITIES_CURSOR = re.compile(r"[^\s]{1,80}")
+"""A listing's cursor: the name of the last activity of the page before."""
+
+
+def _not_found(name: str) -> NotFound:
+    return NotFound(f"Activity Does Not Exist: '{name}'", "ActivityDoesNotExist")
+
+
+class ActivityBook:
+    """Create, describe, delete, list and poll activities."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._place = store.settings.place
+
+    async def create(self, name: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
+        """Create (or return) the activity ``name`` (a name :func:`~statemachine.service.
+        check_name` accepted): ``{"name", "activityArn", "createdAt"[, "tags"]}``."""
+        entry: dict[str, Any] = {"name": name, "activityArn": self._place.activity(name),
+                                 "createdAt": iso(now_ms())}
+        if tags:
+            entry["tags"] = tags
+        return await self._store.activities.create(name, entry)
+
+    async def describe(self, name: str) -> dict[str, Any]:
+        found = await self._store.activities.get(name)
+        if found is None:
+            raise _not_found(name)
+        return found
+
+    async def delete(self, name: str) -> None:
+        """Delete activity ``name`` (deleting one that does not exist is no error, as on AWS)."""
+        await self._store.activities.delete(name)
+
+    async def list(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """Activities by name; ``nextCursor`` continues after the last one."""
+        limit = max(1, min(int(limit), 1000))
+        if cursor is not None and ACTIVITIES_CURSOR.fullmatch(cursor) is None:
+            raise InputError("malformed cursor", "InvalidCursor")
+        page, more = await self._store.activities.page(cursor, limit)
+        return {"activities": page, "nextCursor": page[-1]["name"] if more and page else None}
+
+    async def poll(self, name: str, timeout: float = 60.0) -> dict[str, Any] | None:
+        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout."""
+        if await self._store.activities.get(name) is None:
+            raise _not_found(name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        delay = 0.02
+        while True:
+            task = await self._store.activities.take(name)
+            if task is not None:
+                return {"taskToken": task.token, "input": task.input}
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 2, 0.5)
