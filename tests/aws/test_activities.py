@@ -134,7 +134,7 @@ def token_catcher() -> Iterator[tuple[str, queue.Queue[str]]]:
     tokens: queue.Queue[str] = queue.Queue()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"] or 0))
             tokens.put(json.loads(body)["token"])
             self.send_response(200)

@@ -96,7 +96,7 @@ def test_history_order_paging_and_data(aws_service: AwsService, sfn: Any,
         "ExecutionStarted", "PassStateEntered", "PassStateExited", "PassStateEntered",
         "PassStateExited", "ExecutionSucceeded"]
     assert [e["id"] for e in events] == list(range(1, 7))
-    assert [e["previousEventId"] for e in events] == list(range(0, 6))
+    assert [e["previousEventId"] for e in events] == list(range(6))
     assert json.loads(events[0]["executionStartedEventDetails"]["input"]) == {"secret": 42}
     assert events[0]["executionStartedEventDetails"]["roleArn"].startswith("arn:aws:iam::")
     assert events[1]["stateEnteredEventDetails"]["name"] == "One"
