@@ -38,9 +38,12 @@ def task_label(state: State) -> str:
 
 
 def task_event(state: State, suffix: str) -> str:
-    """Direct Lambda ARNs get LambdaFunction* events, everything else Task*."""
+    """Direct Lambda ARNs get LambdaFunction* events, activities Activity*, everything else
+    Task*."""
     if (state.resource or "").startswith("arn:aws:lambda:"):
         return "LambdaFunction" + suffix
+    if resource_details(state)["resourceType"] == "activity":
+        return "Activity" + suffix
     return "Task" + suffix
 
 
@@ -64,20 +67,24 @@ def task(step: Step, state: State, value: Any) -> Go:
     credentials = None
     if state.credentials is not None:
         credentials = flow.value_of(state.credentials, step.scope(state, value), "Credentials")
+    family = task_event(state, "")
     details: dict[str, Any] | None = resource_details(state)
-    scheduled: dict[str, Any] = {**resource_details(state), "region": place_of(ex.get("place")).region,
-                                 "parameters": payload(params, state.name)}
-    if task_event(state, "") == "LambdaFunction":
-        # AWS's LambdaFunctionScheduled names the function and its input; Started has nothing
-        scheduled = {"resource": state.resource, "input": scheduled["parameters"],
+    if family == "Task":
+        scheduled: dict[str, Any] = {**resource_details(state),
+                                     "region": place_of(ex.get("place")).region,
+                                     "parameters": payload(params, state.name)}
+    else:
+        # AWS's LambdaFunctionScheduled/ActivityScheduled name the resource and its input;
+        # their Started event has nothing of it
+        scheduled = {"resource": state.resource, "input": payload(params, state.name),
                      "inputDetails": {"truncated": False}}
         details = None
     if timeout is not None:
         scheduled["timeoutInSeconds"] = int(timeout)
-    if heartbeat is not None and details is not None:
+    if heartbeat is not None and family != "LambdaFunction":
         scheduled["heartbeatInSeconds"] = int(heartbeat)
-    step.emit(task_event(state, "Scheduled"), scheduled)
-    step.emit(task_event(state, "Started"), details)
+    step.emit(family + "Scheduled", scheduled)
+    step.emit(family + "Started", details)
     ex["waiting"] = "task"
     ex["token"] = token
     ex["timeout_s"] = timeout

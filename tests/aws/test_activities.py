@@ -120,6 +120,19 @@ def test_an_activity_worker_drives_executions(aws_service: AwsService, sfn: Any,
         failed = wait_done(failing["executionArn"])
         assert (failed["status"], failed["error"], failed["cause"]) == (
             "FAILED", "Odd.Input", "asked to fail")
+        events = sfn.get_execution_history(executionArn=runs[3]["executionArn"])["events"]
+        assert [e["type"] for e in events] == [
+            "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
+            "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded"]
+        scheduled = events[2]["activityScheduledEventDetails"]
+        assert (scheduled["resource"], json.loads(scheduled["input"])) == (arn, {"n": 3})
+        assert (scheduled["timeoutInSeconds"], scheduled["heartbeatInSeconds"]) == (60, 30)
+        assert json.loads(events[4]["activitySucceededEventDetails"]["output"]) == {"n": 6}
+        failures = sfn.get_execution_history(executionArn=failing["executionArn"],
+                                             reverseOrder=True)["events"]
+        assert failures[1]["type"] == "ActivityFailed"
+        assert failures[1]["activityFailedEventDetails"] == {"error": "Odd.Input",
+                                                              "cause": "asked to fail"}
     finally:
         stop.set()
         # the worker's last poll ends with the next task or after 60 s: unblock it with one
