@@ -25,6 +25,11 @@ from statemachine.api.openapi_parts import (
     text,
     with_error_responses,
 )
+from statemachine.api.openapi_redrive import DESCRIBED as REDRIVE_DESCRIBED
+from statemachine.api.openapi_redrive import FILTER as REDRIVE_FILTER
+from statemachine.api.openapi_redrive import LISTED as REDRIVE_LISTED
+from statemachine.api.openapi_redrive import SCHEMAS as REDRIVE_SCHEMAS
+from statemachine.api.openapi_redrive import paths as redrive_paths
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
@@ -115,6 +120,7 @@ def _schemas() -> dict[str, Schema]:
             "stalledBy": {"type": "array", "items": ref("Stall"),
                           "description": "The dead letters holding it up, newest first "
                           "(only when stalled)"},
+            **REDRIVE_DESCRIBED,
         }, closed=False),
         "Stall": obj(["id", "kind", "executionId", "error", "at"], {
             "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+-[0-9]+$",
@@ -135,6 +141,7 @@ def _schemas() -> dict[str, Schema]:
             "status": STATUS,
             "startDate": DATE,
             "stopDate": {"type": ["string", "null"], "format": "date-time"},
+            **REDRIVE_LISTED,
         }, closed=False),
         "ExecutionList": obj(["executions", "nextCursor"], {
             "executions": {"type": "array", "items": ref("ExecutionSummary")},
@@ -277,6 +284,7 @@ def _paths() -> dict[str, Schema]:
                 "parameters": [
                     query("stateMachine", NAME, "Only this state machine's executions"),
                     query("status", STATUS, "Only executions in this status"),
+                    REDRIVE_FILTER,
                     LIMIT, cursor(EXECUTIONS_CURSOR),
                 ],
                 "responses": {"200": ok(ref("ExecutionList"), "A page of executions"),
@@ -430,6 +438,7 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": with_error_responses({**_paths(), **CONNECTION_PATHS}),
-        "components": {"schemas": {**_schemas(), **CONNECTION_SCHEMAS}},
+        "paths": with_error_responses({**_paths(), **redrive_paths(EXECUTION_ID),
+                                       **CONNECTION_PATHS}),
+        "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS}},
     }

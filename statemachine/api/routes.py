@@ -48,6 +48,7 @@ from statemachine.api.problems import (
 )
 from statemachine.interpreter.records import Status
 from statemachine.security.roles import Role
+from statemachine.service.redrive import MAX_CLIENT_TOKEN
 from statemachine.web import asset, redirect
 
 __all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "Route", "add_routes"]
@@ -129,7 +130,8 @@ async def describe_execution(request: web.Request) -> web.Response:
 
 
 async def list_executions(request: web.Request) -> web.Response:
-    """``GET /v1/executions?stateMachine=&status=&limit=&cursor=``, newest first."""
+    """``GET /v1/executions?stateMachine=&status=&redriveFilter=&limit=&cursor=``, newest
+    first."""
     query = request.query
     machine = query_str(query, "stateMachine")
     if machine is not None:
@@ -137,7 +139,8 @@ async def list_executions(request: web.Request) -> web.Response:
     status = _status(query_str(query, "status"))
     limit = query_int(query, "limit", 100, 1, 1000)
     cursor = query_str(query, "cursor")
-    page = await _service(request).list_executions(machine, status, limit, cursor)
+    redrive = query_str(query, "redriveFilter")
+    page = await _service(request).list_executions(machine, status, limit, cursor, redrive)
     return json_response(page)
 
 
@@ -167,6 +170,16 @@ async def stop_execution(request: web.Request) -> web.Response:
     error = body.string("error", max_length=MAX_ERROR_LENGTH)
     cause = body.string("cause", max_length=MAX_CAUSE_LENGTH)
     return json_response(await _service(request).stop(execution_id, error, cause))
+
+
+async def redrive_execution(request: web.Request) -> web.Response:
+    """``POST /v1/executions/{id}/redrive`` ``{"clientToken"?}``: a FAILED, TIMED_OUT or
+    ABORTED execution resumes in the state that did not succeed (409 ExecutionNotRedrivable
+    otherwise)."""
+    execution_id = check_id(request.match_info["id"])
+    body = (await read_body(request, optional=True)).only(("clientToken",))
+    token = body.string("clientToken", max_length=MAX_CLIENT_TOKEN)
+    return json_response(await _service(request).redrive(execution_id, token))
 
 
 # task callbacks -------------------------------------------------------------------------
@@ -337,6 +350,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/executions/{id}", describe_execution, _VIEWER),
     Route("GET", "/v1/executions/{id}/history", execution_history, _VIEWER),
     Route("POST", "/v1/executions/{id}/stop", stop_execution, _OPERATOR),
+    Route("POST", "/v1/executions/{id}/redrive", redrive_execution, _OPERATOR),
     Route("POST", "/v1/tasks/success", task_success, _TASK_TOKEN),
     Route("POST", "/v1/tasks/failure", task_failure, _TASK_TOKEN),
     Route("POST", "/v1/tasks/heartbeat", task_heartbeat, _TASK_TOKEN),

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("statemachine.cli.client", "describe an execution"),
     "history": ("statemachine.cli.client", "print an execution's history"),
     "list": ("statemachine.cli.client", "list executions"),
+    "redrive": ("statemachine.cli.client",
+                "resume a FAILED, TIMED_OUT or ABORTED execution where it failed"),
     "dead-letters": ("statemachine.cli.client",
                      "list the work items the workers gave up on; --requeue ID puts one back"),
     "keys": ("statemachine.cli.keys", "manage API keys: create --role R [--name N] | list | revoke ID"),

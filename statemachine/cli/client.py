@@ -133,11 +133,16 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                             help="put this dead letter back on its stream instead of listing")
         parser.add_argument("--limit", type=int, default=100,
                             help="list at most this many (default %(default)s)")
-    elif name in ("describe", "history"):
+    elif name in ("describe", "history", "redrive"):
         parser.add_argument("execution_id", metavar="ID", help="execution id")
         if name == "history":
             parser.add_argument("--limit", type=int, default=None,
                                 help="at most this many events (default: all)")
+        if name == "redrive":
+            parser.add_argument("--wait", action="store_true",
+                                help="wait for the end; exit 0 only when SUCCEEDED")
+            parser.add_argument("--timeout", type=float, default=600.0,
+                                help="seconds --wait waits (default %(default)s)")
     else:
         parser.add_argument("--machine", help="only this state machine's executions")
         parser.add_argument("--status", choices=TERMINAL + ("RUNNING",),
@@ -148,7 +153,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 def main(args: argparse.Namespace) -> int:
     client = connect(args)
     commands = {"start": _start, "describe": _describe, "history": _history, "list": _list,
-                "dead-letters": _dead_letters}
+                "dead-letters": _dead_letters, "redrive": _redrive}
     try:
         return commands[args.command](client, args)
     except (Unreachable, ApiError) as exc:
@@ -171,6 +176,17 @@ def _start(client: ApiClient, args: argparse.Namespace) -> int:
     if execution["status"] == "RUNNING":
         print(f"statemachine start: still RUNNING after {args.timeout:g} s", file=sys.stderr)
         return 1
+    return 0 if execution["status"] == "SUCCEEDED" else 1
+
+
+def _redrive(client: ApiClient, args: argparse.Namespace) -> int:
+    """Redrive; with ``--wait``, the execution's description once it ends again."""
+    redriven = client.call("POST", f"/v1/executions/{_quote(args.execution_id)}/redrive")
+    if not args.wait:
+        _print(redriven)
+        return 0
+    execution = _wait(client, redriven["executionId"], args.timeout)
+    _print(execution)
     return 0 if execution["status"] == "SUCCEEDED" else 1
 
 

@@ -40,6 +40,7 @@ def parallel(step: Step, state: State, value: Any) -> Go:
             tolerated_percentage=None,
             vars=ex["vars"],
             execution_input=any(b.reads_execution_input for b in state.branches),
+            reuse=step.reuse,
         )
     )
     return None
@@ -108,6 +109,7 @@ def map_(step: Step, state: State, value: Any) -> Go:
             tolerated_percentage=pct,
             vars=ex["vars"],
             execution_input=state.processor is not None and state.processor.reads_execution_input,
+            reuse=step.reuse,
         )
     )
     return None

@@ -59,7 +59,9 @@ class StartChildren:
     ``paths``: one sub-machine path per child, or a single path for all; ``items``: the
     Map's item values for ``$$.Map.Item.Value`` (None: not kept); ``max_concurrency`` 0 is
     unbounded; ``execution_input``: whether the children may read ``$$.Execution.Input``
-    (when false, the root's input is left out of their records).
+    (when false, the root's input is left out of their records); ``reuse``: after a redrive,
+    the group of the state's failed run: its children that succeeded end at once with their
+    output instead of running again (the runtime looks them up).
     """
 
     group: str
@@ -72,6 +74,7 @@ class StartChildren:
     tolerated_percentage: float | None
     vars: dict[str, Any]
     execution_input: bool
+    reuse: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from statemachine.interpreter.commands import Command, StartTimer
 from statemachine.interpreter.formats import check_nesting, iso, place_of
-from statemachine.interpreter.records import Execution, HistoryEvent
+from statemachine.interpreter.records import Execution, HistoryEvent, ParentFields, Root
 from statemachine.language import paths as _paths
 from statemachine.language.model import IDENTITY, Machine, State
 from statemachine.language.scope import Scope, StatesError
@@ -52,7 +52,7 @@ class HistoryFull(Exception):
 class Step:
     """The working state of one ``advance()`` call (``ex`` is the new record, a copy)."""
 
-    __slots__ = ("commands", "ex", "history", "machine", "now", "root")
+    __slots__ = ("commands", "ex", "history", "machine", "now", "reuse", "root")
 
     def __init__(self, root: Machine, ex: Execution, now: int) -> None:
         self.root = root
@@ -61,6 +61,8 @@ class Step:
         self.now = now
         self.history: list[HistoryEvent] = []
         self.commands: list[Command] = []
+        self.reuse: str | None = None
+        """set by a redrive that resumes in a Map/Parallel: the group of its failed run"""
 
     def current(self) -> State:
         """The state the record is in (or waits in)."""
@@ -103,7 +105,7 @@ class Step:
     def context(self, state: State | None = None, *, task_token: str | None = None) -> dict[str, Any]:
         """The context object (``$$``, ``$states.context``)."""
         ex = self.ex
-        root = ex["root"] or {"id": ex["id"], "name": ex["name"], "input": ex["input"], "start": ex["start"]}
+        root = ex["root"] or root_fields(ex)
         place = place_of(ex.get("place"))
         ctx: dict[str, Any] = {
             "Execution": {
@@ -112,7 +114,7 @@ class Step:
                 "Name": root["name"],
                 "RoleArn": place.role,
                 "StartTime": iso(root["start"]),
-                "RedriveCount": 0,
+                "RedriveCount": root.get("redrives", 0),
             },
             "StateMachine": {"Id": place.machine(ex["machine"]), "Name": ex["machine"]},
         }
@@ -171,3 +173,12 @@ class Step:
         self.ex["waiting"] = "timer"
         self.ex["timer"] = timer
         self.timer(timer, due)
+
+
+def root_fields(top: ParentFields) -> Root:
+    """A top-level execution's fields that its children (and ``$$.Execution``) see as the root."""
+    root: Root = {"id": top["id"], "name": top["name"], "input": top["input"], "start": top["start"]}
+    redrives = top.get("redrives")
+    if redrives:
+        root["redrives"] = redrives
+    return root

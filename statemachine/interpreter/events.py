@@ -12,10 +12,18 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 
+class Reused(TypedDict):
+    """A Map/Parallel child's output from the run before a redrive (it succeeded then)."""
+
+    output: Any
+
+
 class Started(TypedDict):
-    """The record was just created (status RUNNING)."""
+    """The record was just created (status RUNNING); ``reused``: a redriven Map/Parallel's
+    child that succeeded before, which ends at once with that output and no events."""
 
     type: Literal["Started"]
+    reused: NotRequired[Reused]
 
 
 class TaskSucceeded(TypedDict):
@@ -79,6 +87,17 @@ class StopRequested(TypedDict):
     cause: str | None
 
 
+class Redriven(TypedDict):
+    """A FAILED, TIMED_OUT or ABORTED top-level execution is redriven (AWS's
+    RedriveExecution): it resumes in the state that did not succeed.  ``count``: the
+    execution's redrive count after this one (a stale or repeated event does nothing);
+    ``date``: when it was asked for (ms)."""
+
+    type: Literal["Redriven"]
+    count: int
+    date: int
+
+
 class Continue(TypedDict):
     """Go on with a paused run-through (the runtime delivers it for a ``Continue`` command)."""
 
@@ -87,5 +106,5 @@ class Continue(TypedDict):
 
 Event = (
     Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | ChildrenFinished
-    | StopRequested | Continue
+    | StopRequested | Continue | Redriven
 )

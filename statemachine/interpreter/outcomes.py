@@ -46,17 +46,19 @@ def leave(step: Step, state: State, output: Any, text: str | None = None) -> Go:
 
 
 def finish(step: Step, status: Status, *, output: Any = None, error: str | None = None,
-           cause: str | None = None) -> None:
-    """End the execution: its record, its end event (a Map iteration's, for a Map child),
-    and ``Finish`` for the runtime."""
+           cause: str | None = None, quiet: bool = False) -> None:
+    """End the execution: its record, its end event (a Map iteration's, for a Map child;
+    none when ``quiet``), and ``Finish`` for the runtime."""
     ex = step.ex
     ex["status"] = status
     ex["output"] = output
     ex["error"] = error
     ex["cause"] = cause
     ex["stop"] = step.now
-    ex["state"] = None
-    ex["state_input"] = None
+    if status == Status.SUCCEEDED:
+        # Else kept: the state that did not succeed, and its input, are where a redrive resumes.
+        ex["state"] = None
+        ex["state_input"] = None
     ex["token"] = None
     ex["timer"] = None
     ex["waiting"] = None
@@ -73,7 +75,7 @@ def finish(step: Step, status: Status, *, output: Any = None, error: str | None 
                 step.emit("ExecutionAborted", error_details(error, cause))
         if step.root.timeout_seconds is not None:
             step.commands.append(CancelTimer(f"{ex['id']}:exec-timeout"))
-    elif ex["item"] is not None:
+    elif ex["item"] is not None and not quiet:
         kind = {"SUCCEEDED": "MapIterationSucceeded", "FAILED": "MapIterationFailed"}.get(
             status, "MapIterationAborted"
         )

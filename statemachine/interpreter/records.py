@@ -70,6 +70,8 @@ class Root(TypedDict):
     name: str
     input: Any
     start: int
+    redrives: NotRequired[int]
+    """the root's redrive count when its children were made (``$$.Execution.RedriveCount``)"""
 
 
 class ParentFields(TypedDict):
@@ -84,6 +86,7 @@ class ParentFields(TypedDict):
     start: int
     root: Root | None
     place: NotRequired[str]
+    redrives: NotRequired[int]
 
 
 class Execution(TypedDict):
@@ -113,9 +116,10 @@ class Execution(TypedDict):
     seq0: NotRequired[int]
     """a child's first event id minus one (its events continue its parent's numbering)"""
     state: str | None
-    """the current state (or, while ``waiting`` is "continue", the next one)"""
+    """the current state (or, while ``waiting`` is "continue", the next one); kept when the
+    execution ends other than SUCCEEDED: the state a redrive resumes in"""
     state_input: Any
-    """the current state's raw input"""
+    """the current state's raw input (kept with ``state``)"""
     entered: int
     """event id of the current state's StateEntered event"""
     entered_at: NotRequired[int]
@@ -137,7 +141,11 @@ class Execution(TypedDict):
     heartbeat_s: NotRequired[float | None]
     """the pending task's HeartbeatSeconds while waiting for a task"""
     group: str | None
-    """the children group waited for (Map/Parallel)"""
+    """the children group waited for (Map/Parallel); kept when the execution stops while
+    waiting for it"""
+    done_group: NotRequired[str]
+    """the children group of the current state entry once it has ended: a redrive of a
+    failed Map/Parallel runs again only that group's unsuccessful children"""
     start: int
     """ms since the epoch"""
     stop: int | None
@@ -150,6 +158,10 @@ class Execution(TypedDict):
     salt: str
     """random string chosen by the runtime at start; task tokens and idempotency keys are
     derived from it, so they are unguessable yet deterministic on replay"""
+    redrives: NotRequired[int]
+    """how many times the execution was redriven (absent: never); ``$$.Execution.RedriveCount``"""
+    redriven_at: NotRequired[int]
+    """ms of the last redrive"""
     place: NotRequired[str]
     """``"<region>:<account>"`` of the ARNs the execution sees (``$$.Execution.Id``...);
     absent: :data:`statemachine.language.arns.DEFAULT_PLACE`"""

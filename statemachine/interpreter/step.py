@@ -17,7 +17,7 @@ from typing import Any
 from statemachine.interpreter import events as E
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.commands import Command, StartChildren
-from statemachine.interpreter.context import HISTORY_LIMIT_CAUSE, HistoryFull, Step
+from statemachine.interpreter.context import HISTORY_LIMIT_CAUSE, HistoryFull, Step, root_fields
 from statemachine.interpreter.dataflow import bind
 from statemachine.interpreter.deliver import deliver, stop_children
 from statemachine.interpreter.outcomes import finish
@@ -46,7 +46,7 @@ class Decision:
 
 def advance(machine: Machine, execution: Execution, event: E.Event, *, now: int) -> Decision:
     """Apply one event to one execution record; see :mod:`statemachine.interpreter.records`."""
-    if execution["status"] in TERMINAL:
+    if execution["status"] in TERMINAL and event["type"] != "Redriven":
         return Decision(execution)
     if not machine.bound:
         bind(machine)
@@ -133,12 +133,7 @@ def child_execution(
     :func:`new_child` does for a whole command, for a runtime that stores the group's fields
     and the children's inputs apart."""
     path = paths[index] if len(paths) > 1 else paths[0]
-    root: Root = parent["root"] or {
-        "id": parent["id"],
-        "name": parent["name"],
-        "input": parent["input"],
-        "start": parent["start"],
-    }
+    root: Root = parent["root"] or root_fields(parent)
     if not execution_input and root.get("input") is not None:
         root = {**root, "input": None}  # nothing below reads it: don't copy it into every child
     child = new_execution(

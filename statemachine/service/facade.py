@@ -57,6 +57,13 @@ from statemachine.runtime.store import (
     withdraw_listeners,
 )
 from statemachine.service.activities import ActivityBook
+from statemachine.service.redrive import (
+    check_redrive_filter,
+    redrive,
+    redrive_fields,
+    redrive_summary,
+    redriven_only,
+)
 from statemachine.service.validation import check_definition
 
 MAX_NAME = 80
@@ -257,13 +264,14 @@ class Service:
             "version": record["machine_version"], "status": record["status"],
             "startDate": iso(record["start"]),
             "stopDate": iso(record["stop"]) if record["stop"] is not None else None,
+            **redrive_summary(record),
         }
 
     async def describe(self, execution_id: str) -> dict[str, Any]:
         record = await self._record(execution_id)
         described = self._summary(record)
         described.update(input=record["input"], output=record["output"], error=record["error"],
-                         cause=record["cause"])
+                         cause=record["cause"], **redrive_fields(record, now_ms()))
         if "trace" in record:
             described["traceHeader"] = record["trace"]
         # Stalled: a dead letter holds work of this execution (see Operations.stalls).
@@ -275,10 +283,13 @@ class Service:
         return described
 
     async def list_executions(self, machine: str | None = None, status: str | None = None,
-                              limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
-        """Newest first, merged over the shards; ``nextCursor`` continues after the last one."""
+                              limit: int = 100, cursor: str | None = None,
+                              redrive_filter: str | None = None) -> dict[str, Any]:
+        """Newest first, merged over the shards; ``nextCursor`` continues after the last one.
+        ``redrive_filter``: REDRIVEN or NOT_REDRIVEN executions only (AWS's ``redriveFilter``)."""
         if status is not None and status not in _STATUSES:
             raise InputError(f"status must be one of {', '.join(Status)}", "InvalidStatus")
+        redriven = check_redrive_filter(redrive_filter)
         limit = max(1, min(int(limit), 1000))
         after = None
         if cursor:
@@ -287,7 +298,8 @@ class Service:
                 raise InputError("malformed cursor", "InvalidCursor")
             after = (int(place[1]), place[2])
         found = await self.store.executions.list_page(
-            machine, None if status is None else Status(status), limit, after)
+            machine, None if status is None else Status(status), limit, after,
+            None if redriven is None else redriven_only(redriven))
         next_cursor = None
         if len(found) == limit:
             end_start, end_id = found[-1][0]
@@ -315,6 +327,10 @@ class Service:
         after = at or 0
         events, more = await self.store.executions.history_page(execution_id, after, limit)
         return {"events": events, "nextCursor": str(after + limit) if more else None}
+
+    async def redrive(self, execution_id: str, client_token: str | None = None) -> dict[str, Any]:
+        """Resume a FAILED/TIMED_OUT/ABORTED execution where it failed (:mod:`.redrive`)."""
+        return await redrive(self.store, self._record, execution_id, client_token)
 
     async def stop(self, execution_id: str, error: str | None = None, cause: str | None = None) -> dict[str, Any]:
         """Ask the workers to abort a running execution (its children and tasks stop too)."""

@@ -231,3 +231,24 @@ def test_validate_state_machine_definition(sfn: Any) -> None:
     with pytest.raises(ClientError) as bad_type:
         sfn.validate_state_machine_definition(definition="{}", type="SLOW")
     assert code(bad_type) == "ValidationException"
+
+
+def test_list_executions_redrive_filter(aws_service: AwsService, sfn: Any,
+                                        wait_done: Wait) -> None:
+    # fails on its first run (index -1), succeeds once redriven (index 0)
+    second_time = {"StartAt": "Pick", "States": {"Pick": {
+        "Type": "Pass", "End": True, "Parameters": {
+            "x.$": "States.ArrayGetItem(States.Array(1, 2), "
+                   "States.MathAdd($$.Execution.RedriveCount, -1))"}}}}
+    arn = define(aws_service, "second-time", second_time)
+    redriven = sfn.start_execution(stateMachineArn=arn, name="redriven")["executionArn"]
+    plain = sfn.start_execution(stateMachineArn=arn, name="plain")["executionArn"]
+    assert wait_done(redriven)["status"] == wait_done(plain)["status"] == "FAILED"
+    sfn.redrive_execution(executionArn=redriven)
+    assert wait_done(redriven)["status"] == "SUCCEEDED"
+    listed = sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"]
+    assert [item["executionArn"] for item in listed] == [redriven]
+    assert listed[0]["redriveCount"] == 1 and "redriveDate" in listed[0]
+    others = sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")
+    assert [item["executionArn"] for item in others["executions"]] == [plain]
+    assert "redriveCount" not in others["executions"][0]

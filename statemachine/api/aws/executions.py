@@ -102,6 +102,7 @@ async def describe_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]
 
 _SUMMARY_EXTRAS = ("stateMachineVersionArn", "stateMachineAliasArn", "redriveCount",
                    "redriveDate")
+"""What a listed execution shows only when set (a redriveCount of 0 is not shown)."""
 
 
 async def list_executions(call: Call, body: dict[str, Any]) -> dict[str, Any]:
@@ -113,41 +114,35 @@ async def list_executions(call: Call, body: dict[str, Any]) -> dict[str, Any]:
                        "mapRunArn")
     machine = machine_of(call, body["stateMachineArn"])
     await call.service.get_machine(machine.name)  # StateMachineDoesNotExist
-    status = body.get("statusFilter")
-    kind = f"executions:{machine.name}:{status}:{body.get('redriveFilter')}"
+    status, redrive = body.get("statusFilter"), body.get("redriveFilter")
+    kind = f"executions:{machine.name}:{status}:{redrive}"
     cursor = read_token(kind, body.get("nextToken"))
     if status == "PENDING_REDRIVE":
         return {"executions": []}  # a redrive starts at once here: none is ever pending
     page = await call.service.list_executions(machine.name, status,
-                                              page_size(body.get("maxResults")), cursor)
+                                              page_size(body.get("maxResults")), cursor,
+                                              redrive_filter=redrive)
     items = []
     for summary in page["executions"]:
         item = {"executionArn": call.place.execution(summary["stateMachine"], summary["name"]),
                 "stateMachineArn": call.place.machine(summary["stateMachine"]),
                 "name": summary["name"], "status": summary["status"],
                 "startDate": summary["startDate"], "stopDate": summary.get("stopDate")}
-        item.update({field: summary.get(field) for field in _SUMMARY_EXTRAS})
-        if _kept(item, machine, body.get("redriveFilter"), call.place):
+        item.update({field: summary.get(field) or None for field in _SUMMARY_EXTRAS})
+        if _started_through(item, machine, call.place):
             items.append(item)
     return {"executions": items, "nextToken": write_token(kind, page["nextCursor"])}
 
 
-def _kept(item: dict[str, Any], machine: MachineArn, redrive: str | None, place: Place) -> bool:
-    """Whether a listed execution passes the filters the service's listing has not applied:
-    the version or alias the ARN names, ``redriveFilter``."""
-    if machine.version is not None and item["stateMachineVersionArn"] != place.machine(
-            machine.name, machine.version):
-        return False
-    if machine.alias is not None and item["stateMachineAliasArn"] != place.machine(
-            machine.name, machine.alias):
-        return False
-    match redrive:
-        case None:
-            return True
-        case "REDRIVEN":
-            return bool(item.get("redriveCount"))
-        case _:
-            return not item.get("redriveCount")
+def _started_through(item: dict[str, Any], machine: MachineArn, place: Place) -> bool:
+    """Whether a listed execution was started through the version or alias the listing's
+    ARN names (any execution of the machine, for an unqualified ARN)."""
+    if machine.version is not None:
+        return bool(item["stateMachineVersionArn"] == place.machine(machine.name,
+                                                                    machine.version))
+    if machine.alias is not None:
+        return bool(item["stateMachineAliasArn"] == place.machine(machine.name, machine.alias))
+    return True
 
 
 _EXECUTION_DATA = ("input", "output", "parameters", "assignedVariables")

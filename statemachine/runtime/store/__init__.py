@@ -28,10 +28,11 @@ from statemachine.runtime.store.listeners import listeners as api_listeners
 from statemachine.runtime.store.listeners import withdraw as withdraw_listeners
 from statemachine.runtime.store.plan import GroupState, Plan
 from statemachine.runtime.store.records import ChildStart, Records
-from statemachine.runtime.store.scripts import CallbackReply, StartReply
+from statemachine.runtime.store.scripts import CallbackReply, RedriveReply, StartReply
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
 __all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "Connections", "GroupState",
-           "KeyRecord", "Plan", "Records", "RedisStore", "Refused", "Shard", "StartReply", "Store",
+           "KeyRecord", "Plan", "Records", "RedisStore", "RedriveReply", "Refused", "Shard",
+           "StartReply", "Store",
            "StreamGroup", "announce_listeners", "api_listeners", "backlog", "leases",
            "withdraw_listeners"]

@@ -9,18 +9,26 @@ list whose position n-1 holds event n, so a page is one LRANGE by index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from statemachine.interpreter.records import Execution, Status
+from statemachine.interpreter.events import Redriven
+from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.runtime.store.client import RedisStore
-from statemachine.runtime.store.codec import pack_record, read_history, unpack_record, work_item
+from statemachine.runtime.store.codec import (
+    dumps,
+    loads,
+    pack_record,
+    read_history,
+    unpack_record,
+    work_item,
+)
 from statemachine.runtime.store.ids import new_id
 from statemachine.runtime.store.keys import Shard, machine, shard_of, shard_of_name
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pipe import ScriptBatch
-from statemachine.runtime.store.scripts import StartReply
+from statemachine.runtime.store.scripts import RedriveReply, StartReply
 
 __all__ = ["Executions", "Row", "Started"]
 
@@ -102,10 +110,39 @@ class Executions:
         return name if record is not None and record["machine"] == machine_name else None
 
     async def load(self, execution_id: str) -> Execution | None:
-        """The execution record (interpreter.records), or None."""
+        """The execution record (interpreter.records), or None.  A record redriven
+        (:meth:`redrive`) but not yet resumed by a worker is shown as it will be: RUNNING,
+        with its new redrive count and date."""
         key = self._shard(execution_id).record(execution_id)
-        raw = await self._store.retry(lambda: self._client.hget(key, "r"), give_up_s=WAIT_S)
-        return None if raw is None else unpack_record(raw)
+        fields = await self._store.retry(lambda: self._client.hmget(key, _VIEWED),
+                                         give_up_s=WAIT_S)
+        return _view(*fields)
+
+    async def redrive(self, record: Execution, event: Redriven, token: str, earliest: int, *,
+                      repeat_only: bool = False) -> tuple[RedriveReply, Any]:
+        """Re-open a finished root ``record`` as loaded (``redrive.lua``), enqueueing
+        ``event`` for the workers, unless it changed since, or ended before ``earliest``
+        (ms); with ``repeat_only``, only answer a repeated request (the last redrive's
+        ``token``).  The reply, and with REPEATED the redrive that carried ``token``
+        (``{"count", "date", "token"}``), with NOT_REDRIVABLE the status it has now."""
+        execution_id = record["id"]
+        shard = self._shard(execution_id)
+        keys = [shard.record(execution_id), shard.history(execution_id),
+                shard.name(record["machine"], record["name"]), shard.ready,
+                shard.index_status(Status.RUNNING), shard.index_status(record["status"])]
+        pending = dumps({"count": event["count"], "date": event["date"], "token": token})
+        args = [record["rev"], "" if repeat_only else record["status"], work_item(execution_id, event), pending, token,
+                record["start"], earliest, execution_id]
+        result = await self._store.retry(lambda: self._store.script("redrive", keys, args),
+                                         give_up_s=WAIT_S)
+        reply = RedriveReply(result[0])
+        match reply:
+            case RedriveReply.REPEATED:
+                return reply, loads(result[1])
+            case RedriveReply.NOT_REDRIVABLE:
+                return reply, result[1].decode()
+            case _:
+                return reply, None
 
     async def history_page(self, execution_id: str, after: int,
                            limit: int) -> tuple[list[dict[str, Any]], bool]:
@@ -146,18 +183,21 @@ class Executions:
                                 give_up_s=WAIT_S)
 
     async def list_page(self, machine_name: str | None, status: Status | None, limit: int,
-                        after: Row | None) -> list[tuple[Row, Execution]]:
+                        after: Row | None,
+                        keep: Callable[[Execution], bool] | None = None,
+                        ) -> list[tuple[Row, Execution]]:
         """Up to ``limit`` root executions, newest first (then by id, descending), after the
         row ``after``: listed by ``machine_name``, else by ``status``, else all; each with
         its record.  Index rows whose record has expired (or whose status no longer
-        matches) are passed over."""
+        matches, or that ``keep`` refuses) are passed over."""
         top = "+inf" if after is None else str(after[0])
         found: list[tuple[Row, Execution]] = []
         while len(found) < limit:
             rows, exhausted = await self._index_rows(machine_name, status, top, after, limit + 16)
             if not rows:
                 break
-            found.extend(await self._load_rows(rows, status))
+            found.extend(row for row in await self._load_rows(rows, status)
+                         if keep is None or keep(row[1]))
             after = rows[-1]
             top = str(after[0])
             if exhausted:
@@ -200,17 +240,34 @@ class Executions:
         async def load() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
             for _, xid in rows:
-                pipe.hget(self._shard(xid).record(xid), "r")
+                pipe.hmget(self._shard(xid).record(xid), _VIEWED)
             return await pipe.execute()  # type: ignore[no-any-return]
 
         loaded = []
-        for row, raw in zip(rows, await self._store.retry(load, give_up_s=WAIT_S), strict=True):
-            if raw is None:
+        for row, fields in zip(rows, await self._store.retry(load, give_up_s=WAIT_S), strict=True):
+            record = _view(*fields)
+            if record is None:
                 continue
-            record = unpack_record(raw)
             if status is None or record["status"] == status:
                 loaded.append((row, record))
         return loaded
+
+
+_VIEWED = ["r", "status", "redrive"]
+"""The fields of a record hash a reader reads (:func:`_view`)."""
+
+
+def _view(raw: bytes | None, status: bytes | None, redrive: bytes | None) -> Execution | None:
+    """A record as readers see it: one redriven (``redrive.lua``) but not yet resumed by a
+    worker is shown as it will be, RUNNING with its new redrive count and date."""
+    if raw is None:
+        return None
+    record = unpack_record(raw)
+    if status == b"RUNNING" and record["status"] in TERMINAL and redrive is not None:
+        pending = loads(redrive)
+        record["status"], record["stop"] = Status.RUNNING, None
+        record["redrives"], record["redriven_at"] = pending["count"], pending["date"]
+    return record
 
 
 def _newest_first(row: Row) -> tuple[int, tuple[int, ...]]:

@@ -49,6 +49,10 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                               status  RUNNING | SUCCEEDED | ...
                                               token   the task token it waits for ("" none;
                                                       emptied by the first callback)
+                                              redrive the last redrive asked for (redrive.lua):
+                                                      {"count", "date", "token"}; while
+                                                      status is RUNNING and r has ended, a
+                                                      worker has yet to apply it
     sm:T:h:<root id>                list    history of a root and all its children: event n
                                             at position n-1 (orjson, stored without its
                                             id/previousEventId: they come from the

@@ -107,6 +107,13 @@ class Records:
             return None
         return GroupState(nxt.decode(), sorted(int(i) for i in running))
 
+    async def reopened(self, shard: Shard, execution_id: str) -> bool:
+        """Whether the record's status field says RUNNING (read when its record says it has
+        ended: then a redrive re-opened it and the worker applying its Redriven has not
+        committed yet)."""
+        status = await self._client.hget(shard.record(execution_id), "status")
+        return bool(status == b"RUNNING")
+
     async def awaits(self, shard: Shard, execution_id: str, token: str) -> bool:
         """Whether the execution is RUNNING and waits for the task with ``token``."""
         status, awaited = await self._client.hmget(shard.record(execution_id), ["status", "token"])

@@ -20,11 +20,11 @@ from typing import Any
 from redis import exceptions as rexc
 
 __all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "CallbackReply", "CommitReply", "PromoteReply",
-           "RaiseReply", "Script", "StartReply"]
+           "RaiseReply", "RedriveReply", "Script", "StartReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
-           "raise_version")
+           "raise_version", "redrive")
 
 
 class StartReply(IntEnum):
@@ -61,9 +61,20 @@ class RaiseReply(IntEnum):
     KEPT = 0
 
 
+class RedriveReply(IntEnum):
+    """``redrive.lua``'s first reply value."""
+
+    REDRIVEN = 1
+    REPEATED = 2
+    NO_RECORD = 0
+    NOT_REDRIVABLE = -1
+    CHANGED = -2
+    WINDOW_PASSED = -3
+
+
 REPLIES: dict[str, type[IntEnum]] = {
     "start": StartReply, "commit": CommitReply, "callback": CallbackReply,
-    "promote": PromoteReply, "raise_version": RaiseReply,
+    "promote": PromoteReply, "raise_version": RaiseReply, "redrive": RedriveReply,
 }
 """The reply codes of each script that has any (the test reads the Lua side's)."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Literal, TypedDict, assert_never
+from typing import Any, Literal, NotRequired, TypedDict, assert_never
 
 from statemachine.interpreter import children
 from statemachine.interpreter.commands import (
@@ -32,6 +32,7 @@ from statemachine.interpreter.commands import (
     StartTimer,
     StopChildren,
 )
+from statemachine.interpreter.context import root_fields
 from statemachine.interpreter.events import Event
 from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
 from statemachine.interpreter.step import Decision
@@ -52,7 +53,8 @@ _CONTINUE = {"type": "Continue"}
 class GroupSpec(TypedDict):
     """A Map/Parallel group's spec (``spec`` of ``sm:T:g:...``): what
     ``interpreter.step.child_execution`` needs to build a child besides its own input.
-    ``items``: whether the Map's item values are kept (``[input, item]`` per child)."""
+    ``items``: whether the Map's item values are kept (``[input, item]`` per child);
+    ``reuse``: after a redrive, the group whose succeeded children are not run again."""
 
     kind: Literal["map", "parallel"]
     paths: list[JsonPath]
@@ -60,6 +62,7 @@ class GroupSpec(TypedDict):
     items: bool
     execution_input: bool
     parent: ParentFields
+    reuse: NotRequired[str]
 
 
 class Planner:
@@ -140,8 +143,7 @@ class Planner:
         stored = {i: dumps([inputs[i], items[i] if items is not None else None])
                   for i in range(len(inputs))}
         execution_input = command.execution_input
-        root: Root = parent["root"] or {"id": pid, "name": parent["name"],
-                                        "input": parent["input"], "start": parent["start"]}
+        root: Root = parent["root"] or root_fields(parent)
         if not execution_input:
             root = {**root, "input": None}
         spec: GroupSpec = {
@@ -153,6 +155,8 @@ class Planner:
                 "input": None, "start": parent["start"], "root": root,
             },
         }
+        if command.reuse is not None:
+            spec["reuse"] = command.reuse
         plan.open_group(pid, command.group, counters, dumps(spec), stored, first,
                         s.input_chunk)
 

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import cast
 
 from statemachine.interpreter.commands import StopChildren
-from statemachine.interpreter.events import ChildOutcome, ChildrenFinished, Event
-from statemachine.interpreter.records import Execution
+from statemachine.interpreter.events import ChildOutcome, ChildrenFinished, Event, Reused
+from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
@@ -47,6 +47,8 @@ __all__ = ["Transitions"]
 
 SPEC_CACHE = 256
 """Map/Parallel group specs kept (read once per group, not once per child)."""
+REOPENED_WAIT_S = 0.005
+"""How long an event for a redriven execution waits for its Redriven to be applied first."""
 
 
 class _Lost:
@@ -138,10 +140,12 @@ class Transitions:
         for attempt in range(self._settings.commit_retries):
             now = now_ms()
             record: Execution | None
+            reused: Reused | None = None
             if attempt == 0 and cached is not None:
                 record, begins = unpack_record(cached[1]), None
             else:
-                record, begins = await self._load(shard, execution_id, child, now, attempt == 0)
+                record, begins, reused = await self._load(shard, execution_id, child, now,
+                                                          attempt == 0)
             if record is None:
                 await streams.ack(stream, entry_id)
                 return None
@@ -154,10 +158,18 @@ class Transitions:
             current: Event
             if "total" in event:  # a group all done: its outcomes are read back by index
                 current = await self._with_outcomes(shard, record, cast(GroupTotal, event))
+            elif reused is not None:
+                current = {"type": "Started", "reused": reused}
             else:
                 current = event
             decision = advance(machine, record, current, now=now)
             if decision.execution is record:
+                if (record["status"] in TERMINAL and current["type"] != "Redriven"
+                        and await self._records.reopened(shard, execution_id)):
+                    # A redrive re-opened it and its Redriven is being applied (a stop sent
+                    # meanwhile would be lost): this event is for the resumed execution.
+                    await asyncio.sleep(REOPENED_WAIT_S)
+                    continue
                 await streams.ack(stream, entry_id)
                 return None
             groups: dict[str, GroupState | None] = {}
@@ -182,18 +194,20 @@ class Transitions:
         return _LOST
 
     async def _load(self, shard: Shard, execution_id: str, child: ChildLink | None, now: int,
-                    first: bool) -> tuple[Execution | None, ChildLink | None]:
+                    first: bool) -> tuple[Execution | None, ChildLink | None, Reused | None]:
         """The record to advance, and the child link when the record is a lazy child's that
-        the commit creates (built from the group's spec and the child's stored input)."""
+        the commit creates (built from the group's spec and the child's stored input), and
+        then, in a redriven group, the output of the same child of the group before when it
+        succeeded (it is not run again)."""
         if child is None:
             raw = await self._records.load(shard, execution_id)
-            return (None if raw is None else unpack_record(raw)), None
+            return (None if raw is None else unpack_record(raw)), None, None
         pid, group, index = child
         spec = self._specs.get((pid, group))
         found = await self._records.load_child(shard, execution_id, pid, group, index,
                                                first=first, spec=spec is None)
         if found.input is None:
-            return (None if found.record is None else unpack_record(found.record)), None
+            return (None if found.record is None else unpack_record(found.record)), None, None
         if spec is None:
             assert found.spec is not None
             if len(self._specs) >= SPEC_CACHE:
@@ -203,7 +217,19 @@ class Transitions:
         record = child_execution(spec["parent"], group, spec["kind"], spec["paths"], index,
                                  child_input, item if spec["items"] else MISSING, spec["vars"],
                                  spec["execution_input"], now)
-        return record, child
+        return record, child, await self._reused(shard, pid, spec.get("reuse"), index)
+
+    async def _reused(self, shard: Shard, parent_id: str, group: str | None,
+                      index: int) -> Reused | None:
+        """The output of child ``index`` of ``group`` (a redriven Map/Parallel's group before
+        the redrive) when it succeeded and its record is still kept."""
+        if group is None:
+            return None
+        raw = await self._records.load(shard, f"{parent_id}/{group}/{index}")
+        before = None if raw is None else unpack_record(raw)
+        if before is None or before["status"] != Status.SUCCEEDED:
+            return None
+        return {"output": before["output"]}
 
     async def _machine(self, name: str, version: int) -> Machine | None:
         """A machine version, read and compiled once however many items ask at the same time."""
