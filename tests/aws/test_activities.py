@@ -213,3 +213,22 @@ def test_wait_for_task_token_callbacks(aws_service: AwsService, sfn: Any, wait_d
     with pytest.raises(ClientError) as too_long:
         sfn.send_task_success(taskToken="t" * 2049, output="{}")
     assert code(too_long) == "ValidationException"
+
+
+def test_an_activity_task_without_heartbeats_times_out(aws_service: AwsService, sfn: Any,
+                                                       wait_done: Wait) -> None:
+    arn = sfn.create_activity(name="forgetful")["activityArn"]
+    machine = define(aws_service, "forgotten", {"StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": arn, "HeartbeatSeconds": 1, "End": True}}})
+    started = sfn.start_execution(stateMachineArn=machine, input='{"job": 1}')
+    task = sfn.get_activity_task(activityArn=arn, workerName="sleepy")
+    assert json.loads(task["input"]) == {"job": 1}
+    failed = wait_done(started["executionArn"])  # no heartbeat within a second
+    assert (failed["status"], failed["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    events = sfn.get_execution_history(executionArn=started["executionArn"],
+                                       reverseOrder=True)["events"]
+    assert events[1]["type"] == "ActivityTimedOut"
+    assert events[1]["activityTimedOutEventDetails"]["error"] == "States.HeartbeatTimeout"
+    with pytest.raises(ClientError) as late:
+        sfn.send_task_success(taskToken=task["taskToken"], output='{"too": "late"}')
+    assert code(late) == "TaskTimedOut"
