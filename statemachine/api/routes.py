@@ -243,11 +243,11 @@ async def poll_activity(request: web.Request) -> web.StreamResponse:
     at once instead of holding the shutdown for a minute.
     """
     name = check_name(request.match_info["name"], "activity name")
-    (await read_body(request, optional=True)).only(("workerName",)).string(
+    worker = (await read_body(request, optional=True)).only(("workerName",)).string(
         "workerName", max_length=80
     )
     timeout = query_float(request.query, "timeout", MAX_POLL_SECONDS, 0.0, MAX_POLL_SECONDS)
-    poll = asyncio.ensure_future(_service(request).poll_activity(name, timeout))
+    poll = asyncio.ensure_future(_service(request).poll_activity(name, timeout, worker))
     shutdown = asyncio.ensure_future(request.app[SHUTDOWN].wait())
     try:
         await asyncio.wait((poll, shutdown), return_when=asyncio.FIRST_COMPLETED)

@@ -75,7 +75,7 @@ def task(step: Step, state: State, value: Any) -> Go:
                                      "parameters": payload(params, state.name)}
     else:
         # AWS's LambdaFunctionScheduled/ActivityScheduled name the resource and its input;
-        # their Started event has nothing of it
+        # LambdaFunctionStarted has nothing of it
         scheduled = {"resource": state.resource, "input": payload(params, state.name),
                      "inputDetails": {"truncated": False}}
         details = None
@@ -84,7 +84,8 @@ def task(step: Step, state: State, value: Any) -> Go:
     if heartbeat is not None and family != "LambdaFunction":
         scheduled["heartbeatInSeconds"] = int(heartbeat)
     step.emit(family + "Scheduled", scheduled)
-    step.emit(family + "Started", details)
+    if family != "Activity":  # an activity's starts when a worker takes it (TaskTaken)
+        step.emit(family + "Started", details)
     ex["waiting"] = "task"
     ex["token"] = token
     ex["timeout_s"] = timeout

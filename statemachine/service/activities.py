@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from statemachine.errors import InputError, NotFound
+from statemachine.interpreter.events import TaskTaken
 from statemachine.interpreter.formats import iso
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store import Store
@@ -61,8 +62,12 @@ class ActivityBook:
         page, more = await self._store.activities.page(cursor, limit)
         return {"activities": page, "nextCursor": page[-1]["name"] if more and page else None}
 
-    async def poll(self, name: str, timeout: float = 60.0) -> dict[str, Any] | None:
-        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout."""
+    async def poll(self, name: str, timeout: float = 60.0,
+                   worker: str | None = None) -> dict[str, Any] | None:
+        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout.
+
+        The execution hears that the task was taken (by ``worker``), before the worker can
+        answer it: its ``ActivityStarted`` event."""
         if await self._store.activities.get(name) is None:
             raise _not_found(name)
         loop = asyncio.get_running_loop()
@@ -71,6 +76,10 @@ class ActivityBook:
         while True:
             task = await self._store.activities.take(name)
             if task is not None:
+                taken: TaskTaken = {"type": "TaskTaken", "token": task.token, "worker": worker}
+                # a task closed since it was taken (NOT_AWAITED) is the worker's to find out
+                await self._store.callbacks.callback(task.execution, task.token,
+                                                     dict(taken), False)
                 return {"taskToken": task.token, "input": task.input}
             left = deadline - loop.time()
             if left <= 0:

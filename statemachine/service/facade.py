@@ -382,9 +382,10 @@ class Service:
         """Create (or return) the activity ``name`` (see :class:`ActivityBook`)."""
         return await self.activities.create(check_name(name, "activity name"), tags)
 
-    async def poll_activity(self, name: str, timeout: float = 60.0) -> dict[str, Any] | None:
+    async def poll_activity(self, name: str, timeout: float = 60.0,
+                            worker: str | None = None) -> dict[str, Any] | None:
         """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout."""
-        return await self.activities.poll(name, timeout)
+        return await self.activities.poll(name, timeout, worker)
 
     # -- operations: dead letters, runtime statistics ------------------------------------------
 

@@ -69,7 +69,8 @@ async def list_activities(call: Call, body: dict[str, Any]) -> dict[str, Any]:
 
 async def get_activity_task(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     name = activity_name(call, body["activityArn"])
-    poll = asyncio.ensure_future(call.service.poll_activity(name, MAX_POLL_SECONDS))
+    poll = asyncio.ensure_future(call.service.poll_activity(name, MAX_POLL_SECONDS,
+                                                            body.get("workerName")))
     shutdown = asyncio.ensure_future(call.request.app[SHUTDOWN].wait())
     try:
         await asyncio.wait((poll, shutdown), return_when=asyncio.FIRST_COMPLETED)
