@@ -1,8 +1,11 @@
-"""The AWS operations on executions: start, describe, list, history, stop, callbacks.
+"""The AWS operations on executions: start, describe, list, history, stop, and the
+definition an execution runs (DescribeStateMachineForExecution).
 
 Each is a thin translation: ARNs in and out (:mod:`statemachine.language.arns`), JSON
-payloads as strings, over the :class:`~statemachine.service.Service` operation the REST
-API calls too.
+payloads as strings, ``nextToken`` wrapping the service's cursor
+(:mod:`~statemachine.api.aws.paging`), over the :class:`~statemachine.service.Service`
+operation the REST API calls too.  Task callbacks are in :mod:`~statemachine.api.aws.tasks`,
+ValidateStateMachineDefinition in :mod:`~statemachine.api.aws.validation`.
 """
 
 from __future__ import annotations
