@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from statemachine.api.openapi_activities import SCHEMAS as ACTIVITY_SCHEMAS
+from statemachine.api.openapi_activities import merge_paths
+from statemachine.api.openapi_activities import paths as activity_paths
 from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
 from statemachine.api.openapi_connections import SCHEMAS as CONNECTION_SCHEMAS
 from statemachine.api.openapi_parts import (
@@ -304,7 +307,9 @@ def _paths() -> dict[str, Schema]:
             "get": {
                 "operationId": "getExecutionHistory", "tags": ["executions"],
                 "summary": "An execution's event history (Step Functions event types)",
-                "parameters": [EXECUTION_ID, LIMIT, cursor(HISTORY_CURSOR)],
+                "parameters": [EXECUTION_ID, LIMIT, cursor(HISTORY_CURSOR),
+                               query("reverse", {"type": "boolean"},
+                                     "Newest first (the cursor then counts back)")],
                 "responses": {"200": ok(ref("History"), "A page of events"),
                               **errors(400, 404)},
             },
@@ -438,7 +443,8 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": with_error_responses({**_paths(), **redrive_paths(EXECUTION_ID),
-                                       **CONNECTION_PATHS}),
-        "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS}},
+        "paths": with_error_responses(merge_paths(
+            _paths(), redrive_paths(EXECUTION_ID), CONNECTION_PATHS, activity_paths(NAME, LIMIT))),
+        "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS,
+                                   **ACTIVITY_SCHEMAS}},
     }

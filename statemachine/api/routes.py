@@ -156,11 +156,16 @@ def _status(text: str | None) -> Status | None:
 
 
 async def execution_history(request: web.Request) -> web.Response:
-    """``GET /v1/executions/{id}/history?limit=&cursor=``: Step Functions-shaped events."""
+    """``GET /v1/executions/{id}/history?limit=&cursor=&reverse=``: Step Functions-shaped
+    events (newest first with ``reverse=true``)."""
     execution_id = check_id(request.match_info["id"])
     limit = query_int(request.query, "limit", 1000, 1, 1000)
     cursor = query_str(request.query, "cursor")
-    return json_response(await _service(request).history(execution_id, limit, cursor))
+    reverse = query_str(request.query, "reverse")
+    if reverse not in (None, "true", "false"):
+        bad_request("query parameter 'reverse' must be true or false", "InvalidValue")
+    return json_response(await _service(request).history(execution_id, limit, cursor,
+                                                          reverse=reverse == "true"))
 
 
 async def stop_execution(request: web.Request) -> web.Response:
@@ -234,6 +239,26 @@ async def create_activity(request: web.Request) -> web.Response:
     name = body.name("name", "activity name")
     assert name is not None
     return json_response(await _service(request).create_activity(name), status=201)
+
+
+async def list_activities(request: web.Request) -> web.Response:
+    """``GET /v1/activities?limit=&cursor=`` (ListActivities), by name."""
+    limit = query_int(request.query, "limit", 100, 1, 1000)
+    cursor = query_str(request.query, "cursor")
+    return json_response(await _service(request).activities.list(limit, cursor))
+
+
+async def describe_activity(request: web.Request) -> web.Response:
+    """``GET /v1/activities/{name}`` (DescribeActivity)."""
+    name = check_name(request.match_info["name"], "activity name")
+    return json_response(await _service(request).activities.describe(name))
+
+
+async def delete_activity(request: web.Request) -> web.Response:
+    """``DELETE /v1/activities/{name}`` (DeleteActivity: none is no error)."""
+    name = check_name(request.match_info["name"], "activity name")
+    await _service(request).activities.delete(name)
+    return web.Response(status=204)
 
 
 async def poll_activity(request: web.Request) -> web.StreamResponse:
@@ -356,6 +381,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/tasks/heartbeat", task_heartbeat, _TASK_TOKEN),
     Route("POST", "/v1/activities", create_activity, _ADMIN),
     Route("POST", "/v1/activities/{name}/poll", poll_activity, _OPERATOR),
+    Route("GET", "/v1/activities", list_activities, _VIEWER),
+    Route("GET", "/v1/activities/{name}", describe_activity, _VIEWER),
+    Route("DELETE", "/v1/activities/{name}", delete_activity, _ADMIN),
     Route("GET", "/v1/dead-letters", list_dead_letters, _VIEWER),
     Route("POST", "/v1/dead-letters/{id}/requeue", requeue_dead_letter, _OPERATOR),
     Route("POST", "/v1/keys", create_key, _ADMIN),
