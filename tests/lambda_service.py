@@ -186,17 +186,24 @@ async def invoke_in_case(request: web.Request) -> web.Response:
     return await _run(request, behaviour, name)
 
 
+TABLE: web.AppKey[dict[str, str]] = web.AppKey("table", dict)
+
+
 async def invoke_default(request: web.Request) -> web.Response:
     name = request.match_info["function"]
-    return await _run(request, DEFAULTS.get(name), name)
+    return await _run(request, request.app[TABLE].get(name), name)
 
 
-def make_app() -> web.Application:
+def make_app(table: dict[str, str] | None = None) -> web.Application:
     """The aiohttp application: ``POST /{case}/{function}`` and ``POST /{function}``.
 
     ``POST /{group}/{case}/{function}`` works too: check.py's ``{name}`` is ``group/case``.
+    ``/{function}`` looks the name up in ``table`` (default: :data:`DEFAULTS`); a caller
+    that keeps the dict may change it between runs, for a service that has one endpoint
+    for every case (tests/conformance/aws_run.py runs the corpus in rounds so).
     """
     app = web.Application(client_max_size=8 << 20)
+    app[TABLE] = DEFAULTS if table is None else table
     app.router.add_post("/{function}", invoke_default)
     app.router.add_post("/{case}/{function}", invoke_in_case)
     app.router.add_post("/{group}/{case}/{function}", invoke_in_case)

@@ -10,11 +10,13 @@ import functools
 from typing import Any
 
 from statemachine.api.openapi_activities import SCHEMAS as ACTIVITY_SCHEMAS
-from statemachine.api.openapi_activities import merge_paths
 from statemachine.api.openapi_activities import paths as activity_paths
+from statemachine.api.openapi_catalog import PATHS as CATALOG_PATHS
+from statemachine.api.openapi_catalog import SCHEMAS as CATALOG_SCHEMAS
 from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
 from statemachine.api.openapi_connections import SCHEMAS as CONNECTION_SCHEMAS
 from statemachine.api.openapi_parts import (
+    NAME,
     Schema,
     cursor,
     errors,
@@ -37,18 +39,16 @@ from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
     MAX_ID_LENGTH,
-    MAX_NAME_LENGTH,
     MAX_TOKEN_LENGTH,
     MAX_VERSION,
 )
+from statemachine.api.versions import MAX_VERSION as MAX_PUBLISHED
 from statemachine.interpreter.records import Status
 from statemachine.service import DEAD_ID, EXECUTIONS_CURSOR, HISTORY_CURSOR
 from statemachine.web import ASSETS
 
 __all__ = ["document"]
 
-NAME: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
-                "pattern": "^[^\\s<>{}\\[\\]?*\"#%\\\\^|~`$&,;:/\\x00-\\x1f\\x7f-\\x9f]+$"}
 DATE: Schema = {"type": "string", "format": "date-time"}
 ANY: Schema = {"description": "Any JSON value"}
 NULLABLE_STR: Schema = {"type": ["string", "null"]}
@@ -89,11 +89,15 @@ def _schemas() -> dict[str, Schema]:
         "StateMachineList": obj(["stateMachines"], {
             "stateMachines": {"type": "array", "items": ref("StateMachine")},
         }),
-        "StartExecution": obj([], {
+        "StartExecution": {**obj([], {
             "input": {**ANY, "description": "The execution input (default {}); at most 256 KiB"},
             "name": {**NAME, "description": "Execution name; starting again with the same "
                      "name and input returns the same execution"},
-        }),
+            "version": {"type": "integer", "minimum": 1, "maximum": MAX_PUBLISHED,
+                        "description": "Run this published version (not the latest)"},
+            "alias": {"type": "string", "minLength": 1, "maxLength": 80,
+                      "description": "Run a version this alias picks by its weights"},
+        }), "not": {"required": ["version", "alias"]}},
         "ExecutionStarted": obj(["executionId", "name", "stateMachine", "status"], {
             "executionId": {"type": "string"},
             "name": {"type": "string"},
@@ -432,6 +436,15 @@ def _callback(operation_id: str, schema: str, summary: str) -> dict[str, Schema]
     }
 
 
+def _merged(*parts: dict[str, Schema]) -> dict[str, Schema]:
+    """Path items of several parts, their operations merged when two parts share a path."""
+    paths: dict[str, Schema] = {}
+    for part in parts:
+        for path, operations in part.items():
+            paths.setdefault(path, {}).update(operations)
+    return paths
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built once)."""
@@ -443,8 +456,9 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": with_error_responses(merge_paths(
-            _paths(), redrive_paths(EXECUTION_ID), CONNECTION_PATHS, activity_paths(NAME, LIMIT))),
+        "paths": with_error_responses(_merged(_paths(), redrive_paths(EXECUTION_ID),
+                                              CONNECTION_PATHS, CATALOG_PATHS,
+                                              activity_paths(NAME, LIMIT))),
         "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS,
-                                   **ACTIVITY_SCHEMAS}},
+                                   **CATALOG_SCHEMAS, **ACTIVITY_SCHEMAS}},
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from statemachine.api.openapi_parts import Schema, cursor, errors, obj, ok, path_param, ref
 from statemachine.service.activities import ACTIVITIES_CURSOR
 
-__all__ = ["SCHEMAS", "merge_paths", "paths"]
+__all__ = ["SCHEMAS", "paths"]
 
 SCHEMAS: dict[str, Schema] = {
     "ActivityPage": obj(["activities", "nextCursor"], {
@@ -53,11 +53,3 @@ def paths(name: Schema, limit: Schema) -> dict[str, Schema]:
         },
     }
 
-
-def merge_paths(*groups: dict[str, Schema]) -> dict[str, Schema]:
-    """Path items of several modules together: the methods of a path the modules share."""
-    merged: dict[str, Schema] = {}
-    for group in groups:
-        for path, item in group.items():
-            merged[path] = {**merged.get(path, {}), **item}
-    return merged

@@ -7,13 +7,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from statemachine.api.problems import MAX_QUERY_LENGTH
+from statemachine.api.problems import MAX_NAME_LENGTH, MAX_QUERY_LENGTH
 
-__all__ = ["ERROR_TEXTS", "JSON", "Schema", "cursor", "errors", "json_body", "obj", "ok",
+__all__ = ["ERROR_TEXTS", "JSON", "NAME", "Schema", "cursor", "errors", "json_body", "obj", "ok",
            "path_param", "pattern", "query", "ref", "text", "with_error_responses"]
 
 JSON = "application/json"
 Schema = dict[str, Any]
+NAME: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
+                "pattern": "^[^\\s<>{}\\[\\]?*\"#%\\\\^|~`$&,;:/\\x00-\\x1f\\x7f-\\x9f]+$"}
+"""A state machine, execution or activity name."""
 
 
 def ref(name: str) -> Schema:

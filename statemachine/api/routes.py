@@ -35,6 +35,7 @@ from statemachine.api.problems import (
     MAX_TOKEN_LENGTH,
     MAX_VERSION,
     STORE_UNAVAILABLE,
+    Body,
     bad_request,
     check_id,
     check_name,
@@ -46,6 +47,8 @@ from statemachine.api.problems import (
     query_str,
     read_body,
 )
+from statemachine.api.versions import CATALOG_ROUTES, integer
+from statemachine.api.versions import MAX_VERSION as MAX_PUBLISHED
 from statemachine.interpreter.records import Status
 from statemachine.security.roles import Role
 from statemachine.service.redrive import MAX_CLIENT_TOKEN
@@ -107,19 +110,30 @@ async def get_state_machine(request: web.Request) -> web.Response:
 
 
 async def start_execution(request: web.Request) -> web.Response:
-    """``POST /v1/state-machines/{name}/executions``: 201 new, 200 for an idempotent repeat."""
+    """``POST /v1/state-machines/{name}/executions``: 201 new, 200 for an idempotent repeat;
+    ``version`` or ``alias`` start a published version (or one an alias picks)."""
     machine = check_name(request.match_info["name"], "state machine name")
-    body = (await read_body(request, optional=True)).only(("input", "name"))
+    body = (await read_body(request, optional=True)).only(("input", "name", "version", "alias"))
     execution_input = body.value("input", {}) if body.has("input") else {}
     check_payload_size(execution_input, "input")
     name = body.name("name", "execution name", required=False)
-    started = await _service(request).start(machine, execution_input, name)
+    started = await _service(request).start(machine, execution_input, name,
+                                            qualifier=_qualifier(body))
     created = bool(started.get("created", True))
     if created:
         _metrics(request).started.inc(state_machine=machine)
     response = json_response(started, status=201 if created else 200)
     response.headers["Location"] = f"/v1/executions/{started['executionId']}"
     return response
+
+
+def _qualifier(body: Body) -> int | str | None:
+    """The published version (``version``) or alias (``alias``) a start goes through."""
+    if body.has("version") and body.has("alias"):
+        bad_request("give 'version' or 'alias', not both", "InvalidValue")
+    if not body.has("version"):
+        return body.string("alias", max_length=80)
+    return integer(body.value("version"), "field 'version'", 1, MAX_PUBLISHED)
 
 
 async def describe_execution(request: web.Request) -> web.Response:
@@ -403,6 +417,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/", aws_endpoint, Open.SIGNED),  # the AWS API: SigV4 per operation
     Route("GET", "/ui/", ui_index, _PUBLIC),
     Route("GET", "/ui/{file:.+}", asset, _PUBLIC),
+    *(Route(*route) for route in CATALOG_ROUTES),
 )
 """Every route. Public routes hold no data (the dashboard's files, this API's description,
 liveness) or are the login itself; ``/v1/tasks/*`` are authorised by the task token."""

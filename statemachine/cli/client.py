@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["ApiClient", "ApiError", "Unreachable", "add_api_options", "configure", "connect",
-           "main", "report"]
+           "main", "print_json", "quote", "report"]
 
 DEFAULT_API = "http://127.0.0.1:8080"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -124,6 +124,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         source.add_argument("--input", help="execution input as JSON text (default {})")
         source.add_argument("--input-file", type=Path, help="file holding the input as JSON")
         parser.add_argument("--name", help="execution name (idempotent start)")
+        through = parser.add_mutually_exclusive_group()
+        through.add_argument("--version", type=int, help="run this published version")
+        through.add_argument("--alias", help="run a version this alias picks")
         parser.add_argument("--wait", action="store_true",
                             help="wait for the end; exit 0 only when SUCCEEDED")
         parser.add_argument("--timeout", type=float, default=600.0,
@@ -167,6 +170,9 @@ def _start(client: ApiClient, args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"input": _read_input(args)}
     if args.name:
         body["name"] = args.name
+    for field in ("version", "alias"):
+        if getattr(args, field) is not None:
+            body[field] = getattr(args, field)
     started = client.call("POST", f"/v1/state-machines/{_quote(args.machine)}/executions", body)
     if not args.wait:
         _print(started)
@@ -269,3 +275,8 @@ def _quote(text: str) -> str:
 
 def _print(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+quote = _quote
+print_json = _print
+"""What the other client command modules print and quote with (cli/catalog.py)."""

@@ -165,4 +165,9 @@ class Execution(TypedDict):
     place: NotRequired[str]
     """``"<region>:<account>"`` of the ARNs the execution sees (``$$.Execution.Id``...);
     absent: :data:`statemachine.language.arns.DEFAULT_PLACE`"""
+    published_version: NotRequired[int]
+    """the published version a start through a version or alias ARN ran (its revision is
+    ``machine_version``); absent: started through the machine itself"""
+    alias: NotRequired[str]
+    """the alias a start went through, if any"""
 

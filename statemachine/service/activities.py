@@ -17,6 +17,7 @@ from statemachine.interpreter.events import TaskTaken
 from statemachine.interpreter.formats import iso
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store import Store
+from statemachine.service.resources import MAX_TAGS, tag_map
 
 __all__ = ["ACTIVITIES_CURSOR", "ActivityBook"]
 
@@ -35,14 +36,18 @@ class ActivityBook:
         self._store = store
         self._place = store.settings.place
 
-    async def create(self, name: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    async def create(self, name: str, tags: Any = None) -> dict[str, Any]:
         """Create (or return) the activity ``name`` (a name :func:`~statemachine.service.
-        check_name` accepted): ``{"name", "activityArn", "createdAt"[, "tags"]}``."""
+        check_name` accepted): ``{"name", "activityArn", "createdAt"}``.  ``tags`` (AWS's
+        ``[{"key", "value"}]``) are kept with the catalog's (TagResource & co.) when the
+        activity is new; a repeat leaves them as they are, as on AWS."""
+        given = tag_map(tags)
         entry: dict[str, Any] = {"name": name, "activityArn": self._place.activity(name),
                                  "createdAt": iso(now_ms())}
-        if tags:
-            entry["tags"] = tags
-        return await self._store.activities.create(name, entry)
+        stored = await self._store.activities.create(name, entry)
+        if given and stored == entry:
+            await self._store.catalog.tag("a", name, given, MAX_TAGS)
+        return stored
 
     async def describe(self, name: str) -> dict[str, Any]:
         found = await self._store.activities.get(name)
@@ -51,8 +56,10 @@ class ActivityBook:
         return found
 
     async def delete(self, name: str) -> None:
-        """Delete activity ``name`` (deleting one that does not exist is no error, as on AWS)."""
+        """Delete activity ``name`` and its tags (deleting one that does not exist is no
+        error, as on AWS)."""
         await self._store.activities.delete(name)
+        await self._store.catalog.forget_tags("a", name)
 
     async def list(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
         """Activities by name; ``nextCursor`` continues after the last one."""

@@ -34,7 +34,6 @@ import orjson
 
 from statemachine.errors import (
     Conflict,
-    DefinitionError,
     Diagnostic,
     InputError,
     InvalidToken,
@@ -45,7 +44,6 @@ from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
 from statemachine.interpreter.tokens import derive, task_token, token_execution
-from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.settings import Settings
@@ -57,6 +55,9 @@ from statemachine.runtime.store import (
     withdraw_listeners,
 )
 from statemachine.service.activities import ActivityBook
+from statemachine.service.aliases import Aliases
+from statemachine.service.catalog import Catalog
+from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.redrive import (
     check_redrive_filter,
     redrive,
@@ -66,9 +67,7 @@ from statemachine.service.redrive import (
 )
 from statemachine.service.validation import check_definition
 
-MAX_NAME = 80
 MAX_TOKEN = 1024
-_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
 # Dead letter ids (``<shard>-<dead stream id>``, also the dead letters' cursor) and the
 # cursors ``nextCursor`` gives: ``<start ms>|<execution id>`` of executions, an event number
@@ -78,19 +77,6 @@ EXECUTIONS_CURSOR = re.compile(r"([0-9]{1,18})\|([^|]+)")
 HISTORY_CURSOR = re.compile(r"[0-9]{1,18}")
 _INVALID_TOKEN = "The provided token is not valid."
 _STATUSES = frozenset(Status)
-
-
-def check_name(name: Any, what: str) -> str:
-    """A state machine, execution or activity name as AWS accepts it, else InputError."""
-    if not isinstance(name, str) or not name:
-        raise InputError(f"{what} must be a non-empty string", "InvalidName")
-    if len(name) > MAX_NAME:
-        raise InputError(f"{what} is longer than {MAX_NAME} characters", "InvalidName")
-    bad = _BAD_NAME.search(name)
-    if bad is not None:
-        raise InputError(f"{what} {name!r} contains the character {bad.group()!r}, which is not allowed",
-                         "InvalidName")
-    return name
 
 
 _SECOND: list[Any] = [None, ""]
@@ -117,6 +103,8 @@ class Service:
         self.settings = store.settings
         self.connections = ConnectionBook(store.connections, store.settings.data_dir)
         self.activities = ActivityBook(store)
+        self.catalog = Catalog(store, store.settings)
+        self.aliases = Aliases(store, store.settings)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -142,28 +130,10 @@ class Service:
     async def define(self, name: str, definition: dict[str, Any] | str,
                      substitutions: dict[str, str] | None = None) -> dict[str, Any]:
         """Validate and compile ``definition``, store it as ``name``'s next version."""
-        from statemachine.language.model import compile_machine
-        from statemachine.language.source import Source, load_definition
-        from statemachine.language.validate import validate
-
         check_name(name, "state machine name")
-        if isinstance(definition, str):
-            source = load_definition(definition, substitutions=substitutions)
-        elif isinstance(definition, dict):
-            if nested_deeper_than(definition):
-                raise InputError(f"definition nests deeper than {MAX_NESTING} levels",
-                                 "InvalidDefinition")
-            source = (load_definition(orjson.dumps(definition).decode(), substitutions=substitutions)
-                      if substitutions else Source(definition=definition))
-        else:
-            raise InputError("definition must be an object or JSON/YAML text", "InvalidDefinition")
-        problems = validate(source.definition, source=source)
-        if problems:
-            raise DefinitionError(problems)
-        compile_machine(source.definition)
-        created = iso(now_ms())
-        version = await self.store.machines.define(name, source.definition, created)
-        return {"name": name, "version": version, "createdAt": created, "definition": source.definition}
+        checked = checked_definition(definition, substitutions)
+        version, created, _ = await self.catalog.revise(name, checked)
+        return {"name": name, "version": version, "createdAt": created, "definition": checked}
 
     @staticmethod
     def validate_definition(text: str, machine_type: str = "STANDARD") -> list[Diagnostic]:
@@ -181,8 +151,9 @@ class Service:
         the latest version number is read every time (one small HGET).  The returned
         ``definition`` is shared with that cache: callers must not modify it.
         """
+        head = await self.store.catalog.head(name)  # latest and type in one round trip
         if version is None:
-            version = await self.store.machines.latest(name)
+            version = head.latest
             if version is None:
                 raise NotFound(f"state machine {name!r} does not exist", "StateMachineDoesNotExist")
         stored = await self.store.machines.version(name, version)
@@ -190,13 +161,16 @@ class Service:
             raise NotFound(f"state machine {name!r} has no version {version}",
                            "StateMachineDoesNotExist")
         return {"name": name, "version": version, "createdAt": stored["createdAt"],
-                "definition": stored["definition"]}
+                "type": head.type, "definition": stored["definition"]}
 
     # -- executions ----------------------------------------------------------------------------
 
-    async def start(self, machine: str, input: Any = None, name: str | None = None,
+    async def start(self, machine: str, input: Any = None, name: str | None = None, *,
+                    qualifier: int | str | None = None,
                     trace_header: str | None = None) -> dict[str, Any]:
-        """Start an execution of ``machine``'s latest version (idempotent by ``name``).
+        """Start an execution of ``machine``'s latest version (idempotent by ``name``), or of
+        its published version ``qualifier`` (int) or of a version its alias (str) picks;
+        ``trace_header`` (AWS X-Ray's) is kept and shown by describe.
 
         One script round trip (shared with the other starts of the same event-loop turn):
         the script itself reads the latest version from its shard's copy; only a shard that
@@ -216,8 +190,14 @@ class Service:
                                salt=secrets.token_hex(16), place=self.settings.record_place)
         if trace_header:
             record["trace"] = trace_header  # X-Ray's header: kept, shown by describe
+        revision = None
+        if qualifier is not None:
+            pin = await self.aliases.pin(machine, qualifier)
+            revision, record["published_version"] = pin.revision, pin.version
+            if pin.alias is not None:
+                record["alias"] = pin.alias
         started = await self.store.executions.start(record, hashlib.sha256(data).hexdigest(),
-                                                    unnamed=unnamed)
+                                                    unnamed=unnamed, revision=revision)
         match started.reply:
             case StartReply.CREATED:
                 return {"executionId": execution_id, "name": name, "stateMachine": machine,
@@ -257,15 +237,21 @@ class Service:
             raise _not_found(execution_id)
         return record
 
-    @staticmethod
-    def _summary(record: Execution) -> dict[str, Any]:
-        return {
+    def _summary(self, record: Execution) -> dict[str, Any]:
+        summary = {
             "executionId": record["id"], "name": record["name"], "stateMachine": record["machine"],
             "version": record["machine_version"], "status": record["status"],
             "startDate": iso(record["start"]),
             "stopDate": iso(record["stop"]) if record["stop"] is not None else None,
             **redrive_summary(record),
         }
+        if "published_version" in record:  # started through a version or an alias
+            place = self.settings.place
+            summary["stateMachineVersionArn"] = place.machine(record["machine"],
+                                                              record["published_version"])
+            if "alias" in record:
+                summary["stateMachineAliasArn"] = place.machine(record["machine"], record["alias"])
+        return summary
 
     async def describe(self, execution_id: str) -> dict[str, Any]:
         record = await self._record(execution_id)
@@ -378,7 +364,7 @@ class Service:
 
     # -- activities --------------------------------------------------------------------------
 
-    async def create_activity(self, name: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    async def create_activity(self, name: str, tags: Any = None) -> dict[str, Any]:
         """Create (or return) the activity ``name`` (see :class:`ActivityBook`)."""
         return await self.activities.create(check_name(name, "activity name"), tags)
 

@@ -48,3 +48,19 @@ export async function api(method, path, body) {
 export function enc(part) {
   return encodeURIComponent(part);
 }
+
+let described = null;
+
+/**
+ * Whether this server has a route (`method`, OpenAPI path template such as
+ * "/v1/state-machines/{name}/versions"), read once from its /openapi.json, which lists every
+ * route it serves (a test holds the two equal): a page leaves out what an older server or one
+ * built without a part cannot answer, instead of asking and failing. Unknown: true.
+ */
+export async function hasRoute(method, path) {
+  described = described || fetch("/openapi.json", {headers: {Accept: "application/json"}})
+    .then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const doc = await described;
+  if (!doc || !doc.paths) return true;
+  return Boolean(doc.paths[path] && doc.paths[path][method.toLowerCase()]);
+}

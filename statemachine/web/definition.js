@@ -25,10 +25,11 @@ function eachState(graph, fn, depth) {
   }
 }
 
-export function stateTypes(definition) {
-  const types = {};
-  eachState(definition, (name, state) => { types[name] = state && state.Type; });
-  return types;
+/** Every state by name (nested ones too). */
+export function statesOf(definition) {
+  const states = {};
+  eachState(definition, (name, state) => { states[name] = states[name] || state; });
+  return states;
 }
 
 export function findState(definition, wanted) {
@@ -68,4 +69,21 @@ export function predecessors(definition) {
     for (const t of transitions(state)) (preds[t.to] = preds[t.to] || []).push(name);
   });
   return preds;
+}
+
+/**
+ * Where each state sits: {container, branch, start} — the Map or Parallel state around it
+ * (null at the top), which of a Parallel's branches, and whether it is its graph's StartAt.
+ */
+export function placesOf(definition) {
+  const places = {};
+  const visit = (graph, container, branch) => {
+    const states = graph && graph.States && typeof graph.States === "object" ? graph.States : {};
+    for (const [name, state] of Object.entries(states)) {
+      places[name] = places[name] || {container, branch, start: name === graph.StartAt};
+      subGraphs(state).forEach((sub, i) => visit(sub, name, i));
+    }
+  };
+  visit(definition, null, 0);
+  return places;
 }

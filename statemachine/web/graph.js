@@ -97,7 +97,8 @@ function drawNode(node, trace) {
     (node.children.length ? " container" : ""));
   g.setAttribute("data-state", node.name);
   const title = node.name + " (" + node.type + ")" +
-    (st ? ` · entered ${st.entered}×, exited ${st.exited}×` : "");
+    (st ? ` · entered ${st.entered}×, exited ${st.exited}×` : "") +
+    (st && st.retries ? `, retried ${st.retries}×` : "");
   append(g, [svg("title", null, title),
     svg("rect", {class: "box", width: String(node.w), height: String(node.h), rx: "6"})]);
   if (!node.children.length) {

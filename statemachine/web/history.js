@@ -2,7 +2,7 @@
 
 import {append, h} from "./dom.js";
 import {formatDuration, formatTime, prettyDetails, shorten, toMillis} from "./format.js";
-import {FAILURE, detailsOf} from "./trace.js";
+import {FAILURE, detailsOf} from "./events.js";
 
 function eventSummary(event) {
   const d = detailsOf(event);

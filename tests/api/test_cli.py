@@ -162,6 +162,33 @@ def test_keys_command_roles_and_revocation(served: tuple[str, Path, subprocess.P
     assert again.returncode == 1 and "KeyDoesNotExist" in again.stderr
 
 
+def test_versions_and_aliases_commands(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    base, work, _ = served
+
+    def run(*args: str) -> object:
+        done = _cli(*args, "--api", base, cwd=work)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    published = run("versions", "hello", "--publish", "--description", "first")
+    assert isinstance(published, dict) and published["stateMachineVersionArn"].endswith(":hello:1")
+    assert run("versions", "hello") == {"versions": [published]}
+    alias = run("aliases", "hello", "--create", "prod", "--route", "1=100")
+    assert isinstance(alias, dict) and alias["stateMachineAliasArn"].endswith(":hello:prod")
+    listed = run("aliases", "hello")
+    assert isinstance(listed, dict) and [a["stateMachineAliasArn"] for a in listed["aliases"]] == [
+        alias["stateMachineAliasArn"]]
+    started = run("start", "hello", "--alias", "prod", "--wait", "--timeout", "30")
+    assert isinstance(started, dict) and started["stateMachineAliasArn"] == alias["stateMachineAliasArn"]
+    refused = _cli("versions", "hello", "--delete", "1", "--api", base, cwd=work)
+    assert refused.returncode == 1 and json.loads(refused.stderr)["error"] == "ConflictException"
+    bad = _cli("aliases", "hello", "--create", "x", "--route", "one", "--api", base, cwd=work)
+    assert bad.returncode == 2 and "N=WEIGHT" in bad.stderr
+    run("aliases", "hello", "--delete", "prod")
+    run("versions", "hello", "--delete", "1")
+    assert run("versions", "hello") == {"versions": []}
+
+
 def test_serve_stops_cleanly_on_sigterm(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     _, work, proc = served
     redis_pid = int((work / ".statemachine" / "redis.pid").read_text())
@@ -303,3 +330,4 @@ def test_the_client_finds_its_key_in_order(tmp_path: Path) -> None:
     assert find_api_key(None, {ADMIN_KEY_ENV: admin}, folders) == "a" * 43
     assert find_api_key(None, {}, folders) == "f" * 43
     assert find_api_key(None, {}, (tmp_path / "missing",)) is None
+

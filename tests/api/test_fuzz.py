@@ -54,11 +54,18 @@ REFUSED_BY_STATE: dict[str, frozenset[str]] = {
     "sendTaskFailure": frozenset({"InvalidToken", "TaskTimedOut"}),
     "sendTaskHeartbeat": frozenset({"InvalidToken", "TaskTimedOut"}),
     "createConnection": frozenset({"InvalidConnection"}),
+    "createAlias": frozenset({"ValidationException", "ServiceQuotaExceededException"}),
+    "updateAlias": frozenset({"ValidationException"}),
+    "tagStateMachine": frozenset({"TooManyTags"}),
+    "publishVersion": frozenset({"ServiceQuotaExceededException"}),
+    "listVersions": frozenset({"InvalidToken"}),
+    "listAliases": frozenset({"InvalidToken"}),
 }
 """Per operation, the 400 error codes a schema-valid request may get: they depend on what
 the service holds (a definition's meaning, the tokens it issued) or on a rule between fields
-the schema does not state (the one auth-parameters block an authorizationType takes), not on
-each field's shape."""
+the schema does not state (the one auth-parameters block an authorizationType takes, an
+alias's weights summing to 100 over distinct versions), on a quota (tags, versions,
+aliases) or on a cursor being one the service gave, not on each field's shape."""
 
 POLL_SECONDS = 0.2
 """An activity poll with a valid or no ``timeout=`` waits this long, not up to a minute."""

@@ -33,6 +33,7 @@ def test_activity_lifecycle_and_listing(sfn: Any) -> None:
     assert again == {**again, "activityArn": arn, "creationDate": created["creationDate"]}
     described = sfn.describe_activity(activityArn=arn)
     assert (described["name"], described["creationDate"]) == ("lifecycle", created["creationDate"])
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "a"}]
     names = [f"listed-{n}" for n in range(5)]
     for name in names:
         sfn.create_activity(name=name)
@@ -60,6 +61,8 @@ def test_activity_lifecycle_and_listing(sfn: Any) -> None:
     with pytest.raises(ClientError) as no_poll:
         sfn.get_activity_task(activityArn=arn)
     assert code(no_poll) == "ActivityDoesNotExist"
+    again = sfn.create_activity(name="lifecycle")  # a new one: the old one's tags went with it
+    assert sfn.list_tags_for_resource(resourceArn=again["activityArn"])["tags"] == []
 
 
 @pytest.mark.parametrize(("call", "params", "expected"), [
@@ -74,6 +77,9 @@ def test_activity_lifecycle_and_listing(sfn: Any) -> None:
      "ValidationException"),
     ("create_activity", {"name": "has space"}, "InvalidName"),
     ("create_activity", {"name": "x" * 81}, "ValidationException"),
+    ("create_activity", {"name": "tagged", "tags": [{"value": "no key"}]}, "ValidationException"),
+    ("create_activity", {"name": "tagged", "tags": [{"key": f"k{n}"} for n in range(51)]},
+     "TooManyTags"),
     ("list_activities", {"nextToken": "not-ours"}, "InvalidToken"),
 ])
 def test_activity_refusals(sfn: Any, call: str, params: dict[str, Any], expected: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from statemachine.api.appkeys import SHUTDOWN
-from statemachine.api.aws.call import AwsError, Call, Operation
+from statemachine.api.aws.call import Call, Operation
 from statemachine.api.aws.executions import ours
 from statemachine.api.aws.paging import page_size, read_token, write_token
 from statemachine.language.arns import ActivityArn, InvalidArn, parse
@@ -41,12 +41,7 @@ def _view(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_activity(call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    tags = {}
-    for tag in body.get("tags") or []:
-        if not tag.get("key"):
-            raise AwsError("ValidationException", "every tag needs a key")
-        tags[tag["key"]] = tag.get("value", "")
-    created = await call.service.create_activity(body["name"], tags or None)
+    created = await call.service.create_activity(body["name"], body.get("tags"))
     return {"activityArn": created["activityArn"], "creationDate": created["createdAt"]}
 
 

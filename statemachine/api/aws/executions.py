@@ -89,11 +89,10 @@ def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:
 
 async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     machine = machine_of(call, body["stateMachineArn"])
-    if machine.version is not None or machine.alias is not None:
-        raise AwsError("ValidationException", "starting a version or an alias is not "
-                       "supported yet")  # the catalog adds it
+    qualifier = machine.version if machine.version is not None else machine.alias
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
-                                       body.get("name"), body.get("traceHeader"))
+                                       body.get("name"), qualifier=qualifier,
+                                       trace_header=body.get("traceHeader"))
     return {"executionArn": call.place.execution(machine.name, started["name"]),
             "startDate": started["startDate"]}
 

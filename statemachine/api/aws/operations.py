@@ -3,7 +3,7 @@ modules that implement them (each exports its own ``OPERATIONS``)."""
 
 from __future__ import annotations
 
-from statemachine.api.aws import activities, executions, redrive, tasks, validation
+from statemachine.api.aws import activities, catalog, executions, redrive, tasks, validation
 from statemachine.api.aws.call import Operation
 
 __all__ = ["OPERATIONS"]
@@ -13,5 +13,6 @@ OPERATIONS: dict[str, Operation] = {
     **activities.OPERATIONS,
     **tasks.OPERATIONS,
     **validation.OPERATIONS,
+    **catalog.OPERATIONS,
     **redrive.OPERATIONS,
 }

@@ -8,7 +8,7 @@
 * :mod:`.client` — the connection (:class:`RedisStore`: pool, scripts, shards, retries
   while Redis is away) and :mod:`.pipe` — the pipelined batches the hot paths use;
 * the operations, by who uses them: :class:`Store` (:mod:`.gateway`) for the service —
-  :mod:`.machines`, :mod:`.executions`, :mod:`.callbacks`, :mod:`.operations`,
+  :mod:`.machines`, :mod:`.catalog`, :mod:`.executions`, :mod:`.callbacks`, :mod:`.operations`,
   :mod:`.apikeys`, :mod:`.connections` (also read by the workers' invokers); for the
   workers — :mod:`.records` (load, group reads, ``commit(plan)`` of a :class:`Plan`),
   :mod:`.streams` (read, claim, leases, acks, dead letters), :mod:`.timers` (promote,
@@ -28,11 +28,18 @@ from statemachine.runtime.store.listeners import listeners as api_listeners
 from statemachine.runtime.store.listeners import withdraw as withdraw_listeners
 from statemachine.runtime.store.plan import GroupState, Plan
 from statemachine.runtime.store.records import ChildStart, Records
-from statemachine.runtime.store.scripts import CallbackReply, RedriveReply, StartReply
+from statemachine.runtime.store.scripts import (
+    AliasReply,
+    CallbackReply,
+    PublishReply,
+    RedriveReply,
+    StartReply,
+    UnpublishReply,
+)
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
-__all__ = ["UNAVAILABLE", "Backlog", "CallbackReply", "ChildStart", "Connections", "GroupState",
-           "KeyRecord", "Plan", "Records", "RedisStore", "RedriveReply", "Refused", "Shard",
-           "StartReply", "Store",
-           "StreamGroup", "announce_listeners", "api_listeners", "backlog", "leases",
+__all__ = ["UNAVAILABLE", "AliasReply", "Backlog", "CallbackReply", "ChildStart", "Connections",
+           "GroupState", "KeyRecord", "Plan", "PublishReply", "Records", "RedisStore",
+           "RedriveReply", "Refused", "Shard", "StartReply", "Store", "StreamGroup",
+           "UnpublishReply", "announce_listeners", "api_listeners", "backlog", "leases",
            "withdraw_listeners"]

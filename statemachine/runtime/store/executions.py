@@ -64,10 +64,12 @@ class Executions:
         """A fresh execution id and its name (the id itself for an unnamed execution)."""
         return new_id(machine_name, name, len(self._store.shards))
 
-    async def start(self, record: Execution, input_hash: str, *, unnamed: bool) -> Started:
+    async def start(self, record: Execution, input_hash: str, *, unnamed: bool,
+                    revision: int | None = None) -> Started:
         """Create ``record`` (from :meth:`new_id` and ``interpreter.step.new_execution``)
         unless its name exists; its ``machine_version`` field is dropped (from ``record``
-        itself): the script writes the latest version it finds on the shard."""
+        itself): the script writes the latest version it finds on the shard, or
+        ``revision`` when given (a start through a published version or an alias)."""
         cast("dict[str, Any]", record).pop("machine_version", None)
         execution_id, name, machine_name = record["id"], record["name"], record["machine"]
         shards = self._store.shards
@@ -84,12 +86,12 @@ class Executions:
                 shard.index_machine(machine_name), shard.index_status(Status.RUNNING),
                 shard.versions, same_name]
         args = [execution_id, input_hash, pack_record(record), work_item(execution_id, _STARTED),
-                record["start"], machine_name, "", mode]
+                record["start"], machine_name, "", mode, "" if revision is None else revision]
         result = await self._starts.run(keys, args)
         if result[0] == StartReply.NO_VERSION:
             latest = await self._store.retry(
                 lambda: self._client.hget(machine(machine_name), "latest"), give_up_s=WAIT_S)
-            if latest is None:
+            if latest is None or int(latest) < 1:  # none, or a deleted machine's tombstone
                 return Started(StartReply.NO_VERSION)
             args[6] = int(latest)
             result = await self._starts.run(keys, args)

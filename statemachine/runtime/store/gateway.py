@@ -1,7 +1,7 @@
 """The store as the service uses it: one connection and its named operations.
 
 ``await Store.connect(settings)`` connects (riding out a Redis that is still starting)
-and offers the operations by subject: :attr:`~Store.machines`, :attr:`~Store.executions`,
+and offers the operations by subject: :attr:`~Store.machines`, :attr:`~Store.catalog`, :attr:`~Store.executions`,
 :attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`,
 :attr:`~Store.apikeys` (API keys, dashboard sessions, login tokens), :attr:`~Store.connections`.  The
 workers build their own parts over a :class:`~statemachine.runtime.store.client.RedisStore`
@@ -13,6 +13,7 @@ from __future__ import annotations
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store.apikeys import ApiKeys
 from statemachine.runtime.store.callbacks import Activities, Callbacks
+from statemachine.runtime.store.catalog import Catalog
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.executions import Executions
@@ -30,6 +31,7 @@ class Store:
         self.core = core
         self.settings = core.settings
         self.machines = Machines(core)
+        self.catalog = Catalog(core)
         self.executions = Executions(core)
         self.callbacks = Callbacks(core)
         self.activities = Activities(core)

@@ -11,8 +11,28 @@ script may touch any keys of one shard, on a single Redis or a Redis Cluster ali
 Global keys (small, never used in a script together with shard keys)::
 
     sm:meta                         hash    shards -> S
-    sm:machines                     hash    machine name -> createdAt of version 1 (listing)
-    sm:machine:<name>               hash    latest -> n;  v:<n> -> {"definition", "createdAt"}
+    sm:machines                     hash    machine name -> its creationDate (listing; the
+                                            marker of an existing machine: CreateStateMachine
+                                            claims a name with HSETNX)
+    sm:machine:<name>               hash    the machine's revisions (immutable; each define or
+                                            update that changes something writes one):
+                                            seq -> the last revision number given (never
+                                            reused, even after a delete); latest -> n (a
+                                            deleted machine: -n, a tombstone; raise_version.lua);
+                                            v:<n> -> {"definition", "createdAt", "revisionId"?,
+                                            "roleArn"?, "loggingConfiguration"?,
+                                            "tracingConfiguration"?}.  Kept after a delete:
+                                            running executions go on reading their revision
+    sm:catalog:<name>               hash    what AWS's catalog adds to a machine (dropped by a
+                                            delete): type -> STANDARD | EXPRESS (set while the
+                                            machine exists); pv -> the last published version
+                                            number given; p:<n> -> published version n
+                                            {"revision", "description"?, "creationDate"};
+                                            a:<alias> -> {"name", "description"?, "routing":
+                                            [{"version", "weight"}], "creationDate",
+                                            "updateDate"} (publish/unpublish/alias.lua)
+    sm:tags:<kind>:<name>           hash    a resource's tags, key -> value; kind "m" a state
+                                            machine, "a" an activity (tag.lua)
     sm:activities                   hash    activity name -> {"name", "activityArn", "createdAt"}
     sm:connections                  hash    connection name -> its entry, credentials sealed
                                             with the service key (store.connections)
@@ -136,6 +156,14 @@ TIMERS_CHANNEL = f"{PREFIX}:timers"
 
 def machine(name: str) -> str:
     return f"{PREFIX}:machine:{name}"
+
+
+def catalog(name: str) -> str:
+    return f"{PREFIX}:catalog:{name}"
+
+
+def tags(kind: str, name: str) -> str:
+    return f"{PREFIX}:tags:{kind}:{name}"
 
 
 def session(digest: str) -> str:

@@ -19,12 +19,13 @@ from typing import Any
 
 from redis import exceptions as rexc
 
-__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "CallbackReply", "CommitReply", "PromoteReply",
-           "RaiseReply", "RedriveReply", "Script", "StartReply"]
+__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "CallbackReply", "CommitReply",
+           "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "Script", "StartReply",
+           "TagReply", "UnpublishReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
-           "raise_version", "redrive")
+           "raise_version", "redrive", "publish", "unpublish", "alias", "tag")
 
 
 class StartReply(IntEnum):
@@ -72,9 +73,37 @@ class RedriveReply(IntEnum):
     WINDOW_PASSED = -3
 
 
+class PublishReply(IntEnum):
+    PUBLISHED = 1
+    EXISTS = 0
+    FULL = -1
+    GONE = -2
+
+
+class UnpublishReply(IntEnum):
+    DELETED = 1
+    ABSENT = 0
+    ROUTED = -1
+
+
+class AliasReply(IntEnum):
+    SAVED = 1
+    TAKEN = 0
+    ABSENT = -1
+    NO_VERSION = -2
+    FULL = -3
+    GONE = -4
+
+
+class TagReply(IntEnum):
+    TAGGED = 1
+    TOO_MANY = 0
+
+
 REPLIES: dict[str, type[IntEnum]] = {
     "start": StartReply, "commit": CommitReply, "callback": CallbackReply,
     "promote": PromoteReply, "raise_version": RaiseReply, "redrive": RedriveReply,
+    "publish": PublishReply, "unpublish": UnpublishReply, "alias": AliasReply, "tag": TagReply,
 }
 """The reply codes of each script that has any (the test reads the Lua side's)."""
 

@@ -1,10 +1,11 @@
-/* One execution's page: summary, graph with the path taken, timeline and history; when a
- * dead letter holds the execution up, a "Stalled" card with its error and a requeue button. */
+/* One execution's page: head and summary (execution-head.js), graph with the path taken,
+ * timeline and history; when a dead letter holds the execution up, a "Stalled" card with its
+ * error and a requeue button. */
 
-import {api, enc} from "../api.js";
+import {api, enc, hasRoute} from "../api.js";
 import {parseDefinition} from "../definition.js";
-import {append, badge, card, clear, h} from "../dom.js";
-import {formatDuration, formatTime, pretty, toMillis} from "../format.js";
+import {append, card, clear, h} from "../dom.js";
+import {formatTime} from "../format.js";
 import {graphView, legend} from "../graph.js";
 import {historyTable} from "../history.js";
 import {flash} from "../notice.js";
@@ -12,6 +13,7 @@ import {Status} from "../statuses.js";
 import {timelineView} from "../timeline.js";
 import {traceHistory} from "../trace.js";
 import {current, view} from "../view.js";
+import {executionHead, summaryCard} from "./execution-head.js";
 
 const MAX_HISTORY_PAGES = 20;
 
@@ -28,6 +30,7 @@ export async function executionPage(main, id) {
   const machine = await api("GET", `/v1/state-machines/${enc(execution.stateMachine)}?version=` +
     enc(execution.version)).catch(() => null);
   let events = await loadHistory(id);
+  const redrive = await hasRoute("POST", "/v1/executions/{id}/redrive");
   if (!current(generation)) return;
   const definition = machine ? parseDefinition(machine.definition) : null;
   let key = "";
@@ -43,7 +46,7 @@ export async function executionPage(main, id) {
     clear(main);
     const trace = traceHistory(events, definition, execution);
     append(main, [
-      executionHead(execution, reload),
+      executionHead(execution, reload, {redrive}),
       stallCard(execution, reload),
       h("div", {class: "columns"},
         h("div", {class: "col-narrow"}, summaryCard(execution)),
@@ -112,47 +115,4 @@ async function loadHistory(id) {
     if (!cursor) break;
   }
   return events;
-}
-
-function executionHead(execution, reload) {
-  const stop = h("button", {type: "button", class: "danger", id: "stop"}, "Stop execution");
-  stop.addEventListener("click", async () => {
-    if (!window.confirm(`Stop execution ${execution.name}? It will end as ${Status.ABORTED}.`)) return;
-    stop.disabled = true;
-    try {
-      await api("POST", "/v1/executions/" + enc(execution.executionId) + "/stop", {});
-      await reload();
-    } catch (e) {
-      flash(`${e.code}: ${e.message}`);
-      stop.disabled = false;
-    }
-  });
-  return h("div", {class: "page-head"},
-    h("h1", null, h("span", {class: "muted"}, "Execution "), execution.name, " ",
-      badge(execution.status), execution.stalled ? [" ", h("span",
-        {class: "badge s-stalled", id: "x-stalled"}, "STALLED")] : null),
-    h("div", {class: "toolbar"},
-      h("a", {class: "button", href: "#/machines/" + enc(execution.stateMachine) + "?version=" +
-        enc(execution.version)}, execution.stateMachine + " v" + execution.version),
-      execution.status === Status.RUNNING ? stop : null));
-}
-
-function summaryCard(execution) {
-  const start = toMillis(execution.startDate);
-  const stop = toMillis(execution.stopDate);
-  const rows = [
-    ["Status", badge(execution.status)],
-    ["Execution id", h("code", null, execution.executionId)],
-    ["State machine", execution.stateMachine + " v" + execution.version],
-    ["Started", formatTime(start)],
-    ["Stopped", formatTime(stop)],
-    ["Duration", formatDuration((stop || Date.now()) - start) + (stop ? "" : " so far")],
-  ];
-  if (execution.error) rows.push(["Error", h("span", {class: "error-text", id: "x-error"}, execution.error)]);
-  if (execution.cause) rows.push(["Cause", h("span", {class: "cause", id: "x-cause"}, execution.cause)]);
-  return card("Summary",
-    h("dl", {class: "summary", id: "summary"}, rows.map(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
-    h("h3", null, "Input"), h("pre", {class: "json", id: "x-input"}, pretty(execution.input)),
-    h("h3", null, "Output"), h("pre", {class: "json", id: "x-output"},
-      execution.output === null || execution.output === undefined ? "—" : pretty(execution.output)));
 }

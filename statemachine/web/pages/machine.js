@@ -1,4 +1,5 @@
-/* One state machine's page: a version's definition, its graph, and the Start form. */
+/* One state machine's page: a version's definition, its graph, the Start form, and its
+ * published versions and aliases. */
 
 import {api, enc} from "../api.js";
 import {parseDefinition} from "../definition.js";
@@ -6,6 +7,7 @@ import {append, card, h} from "../dom.js";
 import {formatTime, pretty} from "../format.js";
 import {graphView} from "../graph.js";
 import {current, view} from "../view.js";
+import {catalogCard, loadCatalog} from "./catalog.js";
 import {startForm} from "./start-form.js";
 
 export async function machinePage(main, name, query) {
@@ -34,6 +36,7 @@ export async function machinePage(main, name, query) {
   });
 
   const definition = parseDefinition(machine.definition);
+  const catalog = loadCatalog(name);
   append(main, [
     h("div", {class: "page-head"},
       h("h1", null, name),
@@ -41,7 +44,8 @@ export async function machinePage(main, name, query) {
         h("span", {class: "muted"}, "created " + formatTime(machine.createdAt)),
         h("a", {class: "button", href: "#/?machine=" + enc(name)}, "Executions"))),
     h("div", {class: "columns"},
-      h("div", {class: "col-narrow"}, startForm(name, machine.version),
+      h("div", {class: "col-narrow"}, startForm(name, machine.version, catalog),
+        catalogCard(catalog, generation),
         card("Definition", h("details", null, h("summary", null, "JSON"),
           h("pre", {class: "json"}, pretty(definition))))),
       h("div", {class: "col-wide"}, card("Graph", graphView(definition, null)))),

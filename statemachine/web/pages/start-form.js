@@ -3,13 +3,31 @@
 import {api, enc} from "../api.js";
 import {card, h} from "../dom.js";
 import {byteLength} from "../format.js";
+import {aliasOf, versionOf} from "./catalog.js";
 
 // The API's own limits (statemachine/api/problems.py), checked again by the server.
 const MAX_PAYLOAD_BYTES = 256 * 1024;
 const BAD_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]/;
 
+/** What a start runs: the latest revision, or (once `catalog` has them: loadCatalog's) a
+ * published version or an alias; the value is the start's body field and its value. */
+function targetSelect(version, catalog) {
+  const select = h("select", {id: "start-target", "aria-label": "What to run"},
+    h("option", {value: ""}, `latest (now v${version})`));
+  catalog.then((found) => {
+    for (const v of found.versions.items || []) {
+      select.appendChild(h("option", {value: "version:" + versionOf(v)}, "version " + versionOf(v)));
+    }
+    for (const a of found.aliases.items || []) {
+      select.appendChild(h("option", {value: "alias:" + aliasOf(a)}, "alias " + aliasOf(a)));
+    }
+  });
+  return select;
+}
+
 /** The form that starts an execution of `machine` with a JSON input and an optional name. */
-export function startForm(machine, version) {
+export function startForm(machine, version, catalog) {
+  const target = targetSelect(version, catalog);
   const input = h("textarea", {id: "start-input", rows: "8", spellcheck: "false",
     "aria-label": "Execution input (JSON)"}, "{}");
   const nameField = h("input", {id: "start-name", type: "text", placeholder: "optional",
@@ -51,8 +69,8 @@ export function startForm(machine, version) {
   const form = h("form", {class: "start-form", id: "start-form", novalidate: true},
     h("label", {for: "start-input"}, "Input (JSON)"), input,
     h("label", {for: "start-name"}, "Execution name"), nameField,
-    h("div", {class: "form-row"}, button,
-      h("span", {class: "muted"}, `runs the latest version (now v${version})`)),
+    h("label", {for: "start-target"}, "Run"), target,
+    h("div", {class: "form-row"}, button),
     message);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -64,6 +82,9 @@ export function startForm(machine, version) {
     }
     const body = {input: checked.value};
     if (checked.name) body.name = checked.name;
+    const [kind, which] = target.value.split(/:(.*)/s);
+    if (kind === "version") body.version = Number(which);
+    if (kind === "alias") body.alias = which;
     button.disabled = true;
     show("Starting…", "");
     try {

@@ -1,4 +1,5 @@
--- start.lua: create an execution of a state machine's latest version, idempotent by name.
+-- start.lua: create an execution of a state machine's latest version (or of a pinned
+-- revision), idempotent by name.
 --
 -- One round trip per start: the latest version is read from the shard's own copy of every
 -- machine's latest version (KEYS[6], raised by every define on every shard), so the
@@ -22,6 +23,8 @@
 -- ARGV[7]  known: "" or a latest version the caller read from sm:machine:<name>: the
 --          shard's copy is raised to it first (copies only ever grow, like versions)
 -- ARGV[8]  mode: "unnamed" (no name entry), "check" (named; see KEYS[7]) or "" (named)
+-- ARGV[9]  pinned: "" (run the latest version) or the revision to run (a start through a
+--          published version or an alias: the caller read it from the catalog)
 -- Returns {CREATED, id, version}, {EXISTS, id} when the name exists with this input,
 --         {OTHER_INPUT, id} when it exists with another input, {NO_VERSION} when this
 --         shard knows no version of the machine (the caller reads the global latest and
@@ -38,6 +41,7 @@ local name_entry, record_key, ready = KEYS[1], KEYS[2], KEYS[3]
 local by_machine, running, versions, same_name = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local execution_id, input_hash, record, started = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, machine, known, mode = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local pinned = tonumber(ARGV[9])
 
 local named = mode ~= 'unnamed'
 if named then
@@ -55,10 +59,14 @@ if named then
     end
   end
 end
-local version = tonumber(redis.call('HGET', versions, machine) or '0')
-if known and known > version then
-  version = known
-  redis.call('HSET', versions, machine, known)
+local version = pinned
+if not version then
+  -- a deleted machine's copy is a tombstone (negative; see raise_version.lua)
+  version = tonumber(redis.call('HGET', versions, machine) or '0')
+  if known and known > math.abs(version) then
+    version = known
+    redis.call('HSET', versions, machine, known)
+  end
 end
 if version < 1 then
   return {NO_VERSION}
