@@ -1,5 +1,5 @@
-"""What the AWS API's tests share: ARNs of the default place, a definition registered through
-the REST API (until the catalog's own operations are in), an error's code."""
+"""What the AWS API's tests share: ARNs of the default place, a state machine made (or
+revised) through the catalog's operations, an error's code."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 import pytest
-import urllib3
 from botocore.exceptions import ClientError
 
 from tests.aws.conftest import AwsService
 
 PLACE = "us-east-1:123456789012"
+ROLE = "arn:aws:iam::123456789012:role/statemachine"
 
 
 def machine_arn(name: str) -> str:
@@ -32,14 +32,17 @@ def code(error: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def define(aws_service: AwsService, name: str, definition: dict[str, Any]) -> str:
-    """Register ``definition`` as ``name`` through the REST API; its ARN."""
-    response = urllib3.request(
-        "POST", f"{aws_service.endpoint}/v1/state-machines",
-        body=json.dumps({"name": name, "definition": definition}),
-        headers={"Authorization": f"Bearer {aws_service.secret}",
-                 "Content-Type": "application/json"})
-    assert response.status == 201, response.data
-    return machine_arn(name)
+    """Create state machine ``name`` with ``definition`` through CreateStateMachine, or give
+    it a new revision through UpdateStateMachine when it exists; its ARN."""
+    sfn = aws_service.client()
+    arn = machine_arn(name)
+    try:
+        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "StateMachineAlreadyExists":
+            raise
+        sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(definition))
+    return arn
 
 
 def pass_machine(result: Any = "done") -> dict[str, Any]:

@@ -252,3 +252,22 @@ def test_list_executions_redrive_filter(aws_service: AwsService, sfn: Any,
     others = sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")
     assert [item["executionArn"] for item in others["executions"]] == [plain]
     assert "redriveCount" not in others["executions"][0]
+
+
+def test_list_executions_of_a_version(aws_service: AwsService, sfn: Any,
+                                      wait_done: Wait) -> None:
+    made = sfn.create_state_machine(name="versioned", definition=json.dumps(pass_machine()),
+                                    roleArn="arn:aws:iam::123456789012:role/statemachine",
+                                    publish=True)
+    version = made["stateMachineVersionArn"]
+    through_version = sfn.start_execution(stateMachineArn=version, name="v")["executionArn"]
+    plain = sfn.start_execution(stateMachineArn=made["stateMachineArn"], name="p")["executionArn"]
+    wait_done(through_version)
+    wait_done(plain)
+    listed = sfn.list_executions(stateMachineArn=version)["executions"]
+    assert [item["executionArn"] for item in listed] == [through_version]
+    assert listed[0]["stateMachineVersionArn"] == version
+    everything = sfn.list_executions(stateMachineArn=made["stateMachineArn"])["executions"]
+    assert {item["executionArn"] for item in everything} == {through_version, plain}
+    assert "stateMachineVersionArn" not in next(
+        item for item in everything if item["executionArn"] == plain)
