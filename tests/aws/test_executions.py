@@ -186,6 +186,9 @@ def test_trace_header_and_the_definition_an_execution_runs(aws_service: AwsServi
     assert before["stateMachineArn"] == after["stateMachineArn"] == arn
     assert before["name"] == "revised" and before["roleArn"].startswith("arn:aws:iam::")
     assert before["revisionId"] != after["revisionId"]
+    assert before["roleArn"] == "arn:aws:iam::123456789012:role/statemachine"
+    assert before["tracingConfiguration"] == {"enabled": False}
+    assert before["loggingConfiguration"]["level"] == "OFF"
     assert before["updateDate"] <= after["updateDate"]
     with pytest.raises(ClientError) as missing:
         sfn.describe_state_machine_for_execution(executionArn=execution_arn("revised", "x"))

@@ -179,18 +179,9 @@ async def stop_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
 async def describe_state_machine_for_execution(call: Call,
                                                body: dict[str, Any]) -> dict[str, Any]:
     described = await call.service.describe(await execution_id(call, body["executionArn"]))
-    machine = await call.service.get_machine(described["stateMachine"], described["version"])
-    view = {
-        "stateMachineArn": call.place.machine(machine["name"]),
-        "name": machine["name"],
-        "definition": orjson.dumps(machine["definition"]).decode(),
-        "roleArn": machine.get("roleArn") or call.place.role,
-        "updateDate": machine["createdAt"],
-        "revisionId": str(machine["version"]),
-    }
-    for field in ("loggingConfiguration", "tracingConfiguration", "label"):
-        view[field] = machine.get(field)
-    return view
+    found: dict[str, Any] = await call.service.catalog.revision(described["stateMachine"],
+                                                               described["version"])
+    return found
 
 
 OPERATIONS: dict[str, Operation] = {
