@@ -17,6 +17,7 @@ from statemachine.interpreter.events import TaskTaken
 from statemachine.interpreter.formats import iso
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store import Store
+from statemachine.service.definitions import check_name
 from statemachine.service.resources import MAX_TAGS, tag_map
 
 __all__ = ["ACTIVITIES_CURSOR", "ActivityBook"]
@@ -37,10 +38,10 @@ class ActivityBook:
         self._place = store.settings.place
 
     async def create(self, name: str, tags: Any = None) -> dict[str, Any]:
-        """Create (or return) the activity ``name`` (a name :func:`~statemachine.service.
-        check_name` accepted): ``{"name", "activityArn", "createdAt"}``.  ``tags`` (AWS's
-        ``[{"key", "value"}]``) are kept with the catalog's (TagResource & co.) when the
-        activity is new; a repeat leaves them as they are, as on AWS."""
+        """Create (or return) the activity ``name``: ``{"name", "activityArn", "createdAt"}``.
+        ``tags`` (AWS's ``[{"key", "value"}]``) are kept with the catalog's (TagResource &
+        co.) when the activity is new; a repeat leaves them as they are, as on AWS."""
+        check_name(name, "activity name")
         given = tag_map(tags)
         entry: dict[str, Any] = {"name": name, "activityArn": self._place.activity(name),
                                  "createdAt": iso(now_ms())}

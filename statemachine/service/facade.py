@@ -366,7 +366,7 @@ class Service:
 
     async def create_activity(self, name: str, tags: Any = None) -> dict[str, Any]:
         """Create (or return) the activity ``name`` (see :class:`ActivityBook`)."""
-        return await self.activities.create(check_name(name, "activity name"), tags)
+        return await self.activities.create(name, tags)
 
     async def poll_activity(self, name: str, timeout: float = 60.0,
                             worker: str | None = None) -> dict[str, Any] | None:
