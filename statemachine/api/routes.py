@@ -28,6 +28,8 @@ from statemachine.api.connections import (
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
 from statemachine.api.metrics import Metrics, from_service, render
 from statemachine.api.openapi_security import secured_document
+from statemachine.api.polling import MAX_POLL_SECONDS
+from statemachine.api.polling import poll_activity as long_poll
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_DEFINITION_BYTES,
@@ -58,7 +60,6 @@ __all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "Route", "add_routes"]
 
 
 log = logging.getLogger("statemachine.api")
-MAX_POLL_SECONDS = 60.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -278,26 +279,15 @@ async def delete_activity(request: web.Request) -> web.Response:
 async def poll_activity(request: web.Request) -> web.StreamResponse:
     """``POST /v1/activities/{name}/poll[?timeout=S]``: 200 with a task, 204 when none came.
 
-    A long poll of up to 60 s.  When the server shuts down, waiting polls end with 204
-    at once instead of holding the shutdown for a minute.
+    A long poll of up to 60 s (:mod:`~statemachine.api.polling`).  When the server shuts
+    down, waiting polls end with 204 at once instead of holding the shutdown for a minute.
     """
     name = check_name(request.match_info["name"], "activity name")
     worker = (await read_body(request, optional=True)).only(("workerName",)).string(
         "workerName", max_length=80
     )
     timeout = query_float(request.query, "timeout", MAX_POLL_SECONDS, 0.0, MAX_POLL_SECONDS)
-    poll = asyncio.ensure_future(_service(request).poll_activity(name, timeout, worker))
-    shutdown = asyncio.ensure_future(request.app[SHUTDOWN].wait())
-    try:
-        await asyncio.wait((poll, shutdown), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        shutdown.cancel()
-        if not poll.done():
-            poll.cancel()
-            await asyncio.wait((poll,))
-    if poll.cancelled():
-        return web.Response(status=204)
-    task = poll.result()
+    task = await long_poll(request, name, timeout, worker)
     if task is None:
         return web.Response(status=204)
     _metrics(request).activity_tasks.inc(activity=name)

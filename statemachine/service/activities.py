@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Any
 
 from statemachine.errors import InputError, NotFound
@@ -70,9 +71,11 @@ class ActivityBook:
         page, more = await self._store.activities.page(cursor, limit)
         return {"activities": page, "nextCursor": page[-1]["name"] if more and page else None}
 
-    async def poll(self, name: str, timeout: float = 60.0,
-                   worker: str | None = None) -> dict[str, Any] | None:
-        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout.
+    async def poll(self, name: str, timeout: float = 60.0, worker: str | None = None,
+                   gone: Callable[[], bool] | None = None) -> dict[str, Any] | None:
+        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout
+        or once ``gone()`` says the poller left (a task taken for it would be lost until it
+        timed out).
 
         The execution hears that the task was taken (by ``worker``), before the worker can
         answer it: its ``ActivityStarted`` event."""
@@ -82,6 +85,8 @@ class ActivityBook:
         deadline = loop.time() + max(0.0, timeout)
         delay = 0.02
         while True:
+            if gone is not None and gone():
+                return None
             task = await self._store.activities.take(name)
             if task is not None:
                 taken: TaskTaken = {"type": "TaskTaken", "token": task.token, "worker": worker}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any, assert_never
 
 import orjson
@@ -368,10 +369,11 @@ class Service:
         """Create (or return) the activity ``name`` (see :class:`ActivityBook`)."""
         return await self.activities.create(name, tags)
 
-    async def poll_activity(self, name: str, timeout: float = 60.0,
-                            worker: str | None = None) -> dict[str, Any] | None:
-        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout."""
-        return await self.activities.poll(name, timeout, worker)
+    async def poll_activity(self, name: str, timeout: float = 60.0, worker: str | None = None,
+                            gone: Callable[[], bool] | None = None) -> dict[str, Any] | None:
+        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout
+        (see :meth:`ActivityBook.poll`)."""
+        return await self.activities.poll(name, timeout, worker, gone)
 
     # -- operations: dead letters, runtime statistics ------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -148,6 +149,28 @@ def test_an_activity_worker_drives_executions(aws_service: AwsService, sfn: Any,
         sfn.start_execution(stateMachineArn=machine, input='{"n": 0}')
         thread.join(70)
     assert not errors, errors
+
+
+def test_a_poller_that_left_takes_no_task(aws_service: AwsService, sfn: Any,
+                                          wait_done: Wait) -> None:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ReadTimeoutError
+
+    arn = sfn.create_activity(name="patient")["activityArn"]
+    machine = define(aws_service, "patience", activity_machine(arn))
+    impatient = boto3.client(
+        "stepfunctions", endpoint_url=aws_service.endpoint, region_name="us-east-1",
+        aws_access_key_id=aws_service.key_id, aws_secret_access_key=aws_service.secret,
+        config=Config(retries={"max_attempts": 1}, read_timeout=1))
+    with pytest.raises(ReadTimeoutError):
+        impatient.get_activity_task(activityArn=arn)  # leaves after a second
+    started = sfn.start_execution(stateMachineArn=machine, input='{"n": 1}')
+    time.sleep(1.5)  # the task waits in its queue; the poll that was left would have taken it
+    task = sfn.get_activity_task(activityArn=arn)
+    assert json.loads(task["input"]) == {"n": 1}
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"n": 2}')
+    assert wait_done(started["executionArn"])["status"] == "SUCCEEDED"
 
 
 @pytest.fixture

@@ -8,22 +8,19 @@ service shuts down.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
 
-from statemachine.api.appkeys import SHUTDOWN
 from statemachine.api.aws.call import Call, Operation
 from statemachine.api.aws.executions import ours
 from statemachine.api.aws.paging import page_size, read_token, write_token
+from statemachine.api.polling import MAX_POLL_SECONDS
+from statemachine.api.polling import poll_activity as long_poll
 from statemachine.language.arns import ActivityArn, InvalidArn, parse
 from statemachine.security.roles import Role
 
-__all__ = ["MAX_POLL_SECONDS", "OPERATIONS"]
-
-MAX_POLL_SECONDS = 60.0
-"""How long GetActivityTask waits for a task (AWS: 60 s; clients read for 65 s or more)."""
+__all__ = ["OPERATIONS"]
 
 
 def activity_name(call: Call, arn: str) -> str:
@@ -64,17 +61,7 @@ async def list_activities(call: Call, body: dict[str, Any]) -> dict[str, Any]:
 
 async def get_activity_task(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     name = activity_name(call, body["activityArn"])
-    poll = asyncio.ensure_future(call.service.poll_activity(name, MAX_POLL_SECONDS,
-                                                            body.get("workerName")))
-    shutdown = asyncio.ensure_future(call.request.app[SHUTDOWN].wait())
-    try:
-        await asyncio.wait((poll, shutdown), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        shutdown.cancel()
-        if not poll.done():
-            poll.cancel()
-            await asyncio.wait((poll,))
-    task = None if poll.cancelled() else poll.result()
+    task = await long_poll(call.request, name, MAX_POLL_SECONDS, body.get("workerName"))
     if task is None:
         return {}
     return {"taskToken": task["taskToken"], "input": orjson.dumps(task["input"]).decode()}
