@@ -144,7 +144,10 @@ def test_history_refusals(aws_service: AwsService, sfn: Any) -> None:
 
 def test_stop_execution(aws_service: AwsService, sfn: Any, wait_done: Wait) -> None:
     arn = define(aws_service, "sleeper", wait_machine())
-    execution = sfn.start_execution(stateMachineArn=arn, name="nap")["executionArn"]
+    first = sfn.start_execution(stateMachineArn=arn, name="nap", input='{"z": 1}')
+    execution = first["executionArn"]
+    again = sfn.start_execution(stateMachineArn=arn, name="nap", input='{"z": 1}')
+    assert again == {**again, "executionArn": execution, "startDate": first["startDate"]}
     running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
     assert [item["executionArn"] for item in running] == [execution]
     assert "stopDate" not in running[0]

@@ -17,6 +17,7 @@ import orjson
 from statemachine.api.aws.call import AwsError, Call, Operation
 from statemachine.api.aws.paging import page_size, read_token, write_token
 from statemachine.errors import InputError
+from statemachine.interpreter.records import Status
 from statemachine.language.arns import ExecutionArn, InvalidArn, MachineArn, Place, parse
 from statemachine.security.roles import Role
 
@@ -93,8 +94,11 @@ async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
                                        body.get("name"), qualifier=qualifier,
                                        trace_header=body.get("traceHeader"))
-    return {"executionArn": call.place.execution(machine.name, started["name"]),
-            "startDate": started["startDate"]}
+    arn = call.place.execution(machine.name, started["name"])
+    if not started.get("created", True) and started["status"] != Status.RUNNING:
+        # AWS repeats a start only while the execution runs; a closed one's name is taken
+        raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+    return {"executionArn": arn, "startDate": started["startDate"]}
 
 
 async def describe_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
