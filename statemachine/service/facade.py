@@ -35,7 +35,6 @@ import orjson
 
 from statemachine.errors import (
     Conflict,
-    Diagnostic,
     InputError,
     InvalidToken,
     NotFound,
@@ -66,7 +65,7 @@ from statemachine.service.redrive import (
     redrive_summary,
     redriven_only,
 )
-from statemachine.service.validation import check_definition
+from statemachine.service.validation import Checked, check_definition
 
 MAX_TOKEN = 1024
 TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
@@ -137,7 +136,7 @@ class Service:
         return {"name": name, "version": version, "createdAt": created, "definition": checked}
 
     @staticmethod
-    def validate_definition(text: str, machine_type: str = "STANDARD") -> list[Diagnostic]:
+    def validate_definition(text: str, machine_type: str = "STANDARD") -> Checked:
         """Every problem of definition ``text`` (see :mod:`~statemachine.service.validation`)."""
         return check_definition(text, machine_type)
 

@@ -219,6 +219,14 @@ def test_validate_state_machine_definition(sfn: Any) -> None:
     warned = sfn.validate_state_machine_definition(definition=json.dumps(broken),
                                                    severity="WARNING")
     assert warned["diagnostics"] == failed["diagnostics"]  # WARNING shows errors too
+    dubious = json.dumps({"StartAt": "A", "States": {"A": {
+        "Type": "Pass", "Parameters": {"id": "$.id"}, "End": True}}})
+    quiet = sfn.validate_state_machine_definition(definition=dubious)
+    assert (quiet["result"], quiet["diagnostics"]) == ("OK", [])  # ERROR: errors only
+    loud = sfn.validate_state_machine_definition(definition=dubious, severity="WARNING")
+    assert loud["result"] == "OK"
+    assert [(d["severity"], d["code"], d["location"]) for d in loud["diagnostics"]] == [
+        ("WARNING", "NO_DOLLAR", "/States/A/Parameters/id")]
     no_end = sfn.validate_state_machine_definition(definition=json.dumps(
         {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}))
     assert "MISSING_END_STATE" in {d["code"] for d in no_end["diagnostics"]}
