@@ -23,8 +23,10 @@ from statemachine.service.resources import MAX_TAGS, tag_map
 
 __all__ = ["ACTIVITIES_CURSOR", "ActivityBook"]
 
-ACTIVITIES_CURSOR = re.compile(r"[^\s]{1,80}")
-"""A listing's cursor: the name of the last activity of the page before."""
+ACTIVITIES_CURSOR = re.compile(r"[^\x00-\x20\x7f-\xa0]{1,80}")
+"""A listing's cursor: the name of the last activity of the page before (no blank or control
+character; a class that reads the same in Python and in the OpenAPI document's ECMA
+regexes, whose whitespace class differs from Python's)."""
 
 
 def _not_found(name: str) -> NotFound:
