@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from statemachine.api.openapi_activities import SCHEMAS as ACTIVITY_SCHEMAS
+from statemachine.api.openapi_activities import paths as activity_paths
 from statemachine.api.openapi_catalog import PATHS as CATALOG_PATHS
 from statemachine.api.openapi_catalog import SCHEMAS as CATALOG_SCHEMAS
 from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
@@ -313,7 +315,9 @@ def _paths() -> dict[str, Schema]:
             "get": {
                 "operationId": "getExecutionHistory", "tags": ["executions"],
                 "summary": "An execution's event history (Step Functions event types)",
-                "parameters": [EXECUTION_ID, LIMIT, cursor(HISTORY_CURSOR)],
+                "parameters": [EXECUTION_ID, LIMIT, cursor(HISTORY_CURSOR),
+                               query("reverse", {"type": "boolean"},
+                                     "Newest first (the cursor then counts back)")],
                 "responses": {"200": ok(ref("History"), "A page of events"),
                               **errors(400, 404)},
             },
@@ -458,7 +462,8 @@ def document() -> dict[str, Any]:
         },
         "paths": with_error_responses(_merged(_paths(), redrive_paths(EXECUTION_ID),
                                               CONNECTION_PATHS, CATALOG_PATHS,
-                                              express_paths(MACHINE_NAME))),
+                                              express_paths(MACHINE_NAME),
+                                              activity_paths(NAME, LIMIT))),
         "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS,
-                                   **CATALOG_SCHEMAS, **EXPRESS_SCHEMAS}},
+                                   **CATALOG_SCHEMAS, **EXPRESS_SCHEMAS, **ACTIVITY_SCHEMAS}},
     }

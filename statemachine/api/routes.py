@@ -29,6 +29,8 @@ from statemachine.api.express import start_sync_execution, test_state
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
 from statemachine.api.metrics import Metrics, from_service, render
 from statemachine.api.openapi_security import secured_document
+from statemachine.api.polling import MAX_POLL_SECONDS
+from statemachine.api.polling import poll_activity as long_poll
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_DEFINITION_BYTES,
@@ -57,7 +59,6 @@ __all__ = ["METRICS", "ROUTES", "SERVICE", "SHUTDOWN", "Route", "add_routes"]
 
 
 log = logging.getLogger("statemachine.api")
-MAX_POLL_SECONDS = 60.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -160,11 +161,16 @@ def _status(text: str | None) -> Status | None:
 
 
 async def execution_history(request: web.Request) -> web.Response:
-    """``GET /v1/executions/{id}/history?limit=&cursor=``: Step Functions-shaped events."""
+    """``GET /v1/executions/{id}/history?limit=&cursor=&reverse=``: Step Functions-shaped
+    events (newest first with ``reverse=true``)."""
     execution_id = check_id(request.match_info["id"])
     limit = query_int(request.query, "limit", 1000, 1, 1000)
     cursor = query_str(request.query, "cursor")
-    return json_response(await _service(request).history(execution_id, limit, cursor))
+    reverse = query_str(request.query, "reverse")
+    if reverse not in (None, "true", "false"):
+        bad_request("query parameter 'reverse' must be true or false", "InvalidValue")
+    return json_response(await _service(request).history(execution_id, limit, cursor,
+                                                          reverse=reverse == "true"))
 
 
 async def stop_execution(request: web.Request) -> web.Response:
@@ -240,29 +246,38 @@ async def create_activity(request: web.Request) -> web.Response:
     return json_response(await _service(request).create_activity(name), status=201)
 
 
+async def list_activities(request: web.Request) -> web.Response:
+    """``GET /v1/activities?limit=&cursor=`` (ListActivities), by name."""
+    limit = query_int(request.query, "limit", 100, 1, 1000)
+    cursor = query_str(request.query, "cursor")
+    return json_response(await _service(request).activities.list(limit, cursor))
+
+
+async def describe_activity(request: web.Request) -> web.Response:
+    """``GET /v1/activities/{name}`` (DescribeActivity)."""
+    name = check_name(request.match_info["name"], "activity name")
+    return json_response(await _service(request).activities.describe(name))
+
+
+async def delete_activity(request: web.Request) -> web.Response:
+    """``DELETE /v1/activities/{name}`` (DeleteActivity: none is no error)."""
+    name = check_name(request.match_info["name"], "activity name")
+    await _service(request).activities.delete(name)
+    return web.Response(status=204)
+
+
 async def poll_activity(request: web.Request) -> web.StreamResponse:
     """``POST /v1/activities/{name}/poll[?timeout=S]``: 200 with a task, 204 when none came.
 
-    A long poll of up to 60 s.  When the server shuts down, waiting polls end with 204
-    at once instead of holding the shutdown for a minute.
+    A long poll of up to 60 s (:mod:`~statemachine.api.polling`).  When the server shuts
+    down, waiting polls end with 204 at once instead of holding the shutdown for a minute.
     """
     name = check_name(request.match_info["name"], "activity name")
-    (await read_body(request, optional=True)).only(("workerName",)).string(
+    worker = (await read_body(request, optional=True)).only(("workerName",)).string(
         "workerName", max_length=80
     )
     timeout = query_float(request.query, "timeout", MAX_POLL_SECONDS, 0.0, MAX_POLL_SECONDS)
-    poll = asyncio.ensure_future(_service(request).poll_activity(name, timeout))
-    shutdown = asyncio.ensure_future(request.app[SHUTDOWN].wait())
-    try:
-        await asyncio.wait((poll, shutdown), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        shutdown.cancel()
-        if not poll.done():
-            poll.cancel()
-            await asyncio.wait((poll,))
-    if poll.cancelled():
-        return web.Response(status=204)
-    task = poll.result()
+    task = await long_poll(request, name, timeout, worker)
     if task is None:
         return web.Response(status=204)
     _metrics(request).activity_tasks.inc(activity=name)
@@ -362,6 +377,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/tasks/heartbeat", task_heartbeat, _TASK_TOKEN),
     Route("POST", "/v1/activities", create_activity, _ADMIN),
     Route("POST", "/v1/activities/{name}/poll", poll_activity, _OPERATOR),
+    Route("GET", "/v1/activities", list_activities, _VIEWER),
+    Route("GET", "/v1/activities/{name}", describe_activity, _VIEWER),
+    Route("DELETE", "/v1/activities/{name}", delete_activity, _ADMIN),
     Route("GET", "/v1/dead-letters", list_dead_letters, _VIEWER),
     Route("POST", "/v1/dead-letters/{id}/requeue", requeue_dead_letter, _OPERATOR),
     Route("POST", "/v1/keys", create_key, _ADMIN),

@@ -39,6 +39,17 @@ _EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "Execution
                              "ExecutionAborted"})
 
 
+def details_key(type_: str) -> str:
+    """The member of AWS's ``HistoryEvent`` that holds the details of an event of ``type_``:
+    ``<lowerCamelType>EventDetails``, except that every ``*StateEntered``/``*StateExited``
+    shares ``stateEnteredEventDetails``/``stateExitedEventDetails``."""
+    if type_.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if type_.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return type_[0].lower() + type_[1:] + "EventDetails"
+
+
 class HistoryFull(Exception):
     """Raised by :meth:`Step.emit` instead of writing event 25,000 when it is not an
     execution's end."""
@@ -90,7 +101,7 @@ class Step:
             "type": type_,
         }
         if details is not None:
-            event[type_[0].lower() + type_[1:] + "EventDetails"] = details
+            event[details_key(type_)] = details
         self.history.append(event)
         return seq
 

@@ -40,6 +40,8 @@ def deliver(step: Step, event: E.Event) -> bool:
         return _on_task_failed(step, event)
     if event["type"] == "TaskHeartbeat":
         return _on_heartbeat(step, event)
+    if event["type"] == "TaskTaken":
+        return _on_taken(step, event)
     if event["type"] == "TimerFired":
         return _on_timer(step, event)
     if event["type"] == "ChildrenFinished":
@@ -150,6 +152,17 @@ def _on_heartbeat(step: Step, event: E.TaskHeartbeat) -> bool:
     hb = ex.get("heartbeat_s")
     if hb:
         step.timer(f"{ex['id']}:heartbeat:{ex['token']}", step.now + int(hb * 1000))
+    return True
+
+
+def _on_taken(step: Step, event: E.TaskTaken) -> bool:
+    """An activity worker took the task: ``ActivityStarted`` (AWS writes it then, not when
+    the task is scheduled)."""
+    ex = step.ex
+    if ex["waiting"] != "task" or event.get("token") != ex["token"]:
+        return False
+    worker = event.get("worker")
+    step.emit("ActivityStarted", {"workerName": worker} if worker else None)
     return True
 
 

@@ -44,6 +44,15 @@ class TaskHeartbeat(TypedDict):
     token: str
 
 
+class TaskTaken(TypedDict):
+    """An activity worker took the task (GetActivityTask): AWS's ``ActivityStarted``, with
+    the ``workerName`` it gave."""
+
+    type: Literal["TaskTaken"]
+    token: str
+    worker: str | None
+
+
 class TimerFired(TypedDict):
     type: Literal["TimerFired"]
     timer: str
@@ -105,6 +114,6 @@ class Continue(TypedDict):
 
 
 Event = (
-    Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | ChildrenFinished
-    | StopRequested | Continue | Redriven
+    Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TaskTaken | TimerFired
+    | ChildrenFinished | StopRequested | Continue | Redriven
 )

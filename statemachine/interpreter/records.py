@@ -156,6 +156,8 @@ class Execution(TypedDict):
     item: MapItem | None
     root: Root | None
     """for a child: the top-level execution"""
+    trace: NotRequired[str]
+    """the ``traceHeader`` a start was given (AWS X-Ray's), shown by describe"""
     salt: str
     """random string chosen by the runtime at start; task tokens and idempotency keys are
     derived from it, so they are unguessable yet deterministic on replay"""

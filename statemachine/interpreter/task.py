@@ -38,9 +38,12 @@ def task_label(state: State) -> str:
 
 
 def task_event(state: State, suffix: str) -> str:
-    """Direct Lambda ARNs get LambdaFunction* events, everything else Task*."""
+    """Direct Lambda ARNs get LambdaFunction* events, activities Activity*, everything else
+    Task*."""
     if (state.resource or "").startswith("arn:aws:lambda:"):
         return "LambdaFunction" + suffix
+    if resource_details(state)["resourceType"] == "activity":
+        return "Activity" + suffix
     return "Task" + suffix
 
 
@@ -64,15 +67,25 @@ def task(step: Step, state: State, value: Any) -> Go:
     credentials = None
     if state.credentials is not None:
         credentials = flow.value_of(state.credentials, step.scope(state, value), "Credentials")
-    details = resource_details(state)
-    scheduled: dict[str, Any] = {**details, "region": place_of(ex.get("place")).region,
-                                 "parameters": payload(params, state.name)}
+    family = task_event(state, "")
+    details: dict[str, Any] | None = resource_details(state)
+    if family == "Task":
+        scheduled: dict[str, Any] = {**resource_details(state),
+                                     "region": place_of(ex.get("place")).region,
+                                     "parameters": payload(params, state.name)}
+    else:
+        # AWS's LambdaFunctionScheduled/ActivityScheduled name the resource and its input;
+        # LambdaFunctionStarted has nothing of it
+        scheduled = {"resource": state.resource, "input": payload(params, state.name),
+                     "inputDetails": {"truncated": False}}
+        details = None
     if timeout is not None:
         scheduled["timeoutInSeconds"] = int(timeout)
-    if heartbeat is not None:
+    if heartbeat is not None and family != "LambdaFunction":
         scheduled["heartbeatInSeconds"] = int(heartbeat)
-    step.emit(task_event(state, "Scheduled"), scheduled)
-    step.emit(task_event(state, "Started"), details)
+    step.emit(family + "Scheduled", scheduled)
+    if family != "Activity":  # an activity's starts when a worker takes it (TaskTaken)
+        step.emit(family + "Started", details)
     ex["waiting"] = "task"
     ex["token"] = token
     ex["timeout_s"] = timeout

@@ -166,6 +166,21 @@ class Catalog:
             described["description"] = note
         return described
 
+    async def revision(self, name: str, revision: int) -> dict[str, Any]:
+        """DescribeStateMachineForExecution: revision ``revision`` of ``name`` (the one an
+        execution runs), with the configuration it was written with."""
+        stored = await self.store.machines.version(name, revision)
+        if stored is None:
+            raise _no_machine(self.place.machine(name))
+        return {
+            "stateMachineArn": self.place.machine(name), "name": name,
+            "definition": orjson.dumps(stored["definition"]).decode(),
+            "roleArn": stored.get("roleArn", self.place.role), "updateDate": stored["createdAt"],
+            "loggingConfiguration": stored.get("loggingConfiguration", logging_config(None)),
+            "tracingConfiguration": stored.get("tracingConfiguration", tracing_config(None)),
+            "revisionId": stored.get("revisionId"),
+        }
+
     async def revise(self, name: str, definition: dict[str, Any] | None = None,
                      **changes: Any) -> tuple[int, str, bool]:
         """Write a new revision of ``name`` from its latest with ``definition`` and the

@@ -27,10 +27,10 @@ and ``test_state`` (AWS's TestState, :mod:`.probe`).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any, assert_never
 
 import orjson
@@ -56,6 +56,7 @@ from statemachine.runtime.store import (
     announce_listeners,
     withdraw_listeners,
 )
+from statemachine.service.activities import ActivityBook
 from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
@@ -68,6 +69,7 @@ from statemachine.service.redrive import (
     redrive_summary,
     redriven_only,
 )
+from statemachine.service.validation import Checked, check_definition
 
 MAX_TOKEN = 1024
 TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
@@ -108,6 +110,7 @@ class Service:
         self.store = store
         self.settings = store.settings
         self.connections = ConnectionBook(store.connections, store.settings.data_dir)
+        self.activities = ActivityBook(store)
         self.catalog = Catalog(store, store.settings)
         self.aliases = Aliases(store, store.settings)
         self.express = Express(store.settings, store.core, self.connections, self.get_machine,
@@ -143,6 +146,11 @@ class Service:
         version, created, _ = await self.catalog.revise(name, checked)
         return {"name": name, "version": version, "createdAt": created, "definition": checked}
 
+    @staticmethod
+    def validate_definition(text: str, machine_type: str = "STANDARD") -> Checked:
+        """Every problem of definition ``text`` (see :mod:`~statemachine.service.validation`)."""
+        return check_definition(text, machine_type)
+
     async def list_machines(self) -> list[dict[str, Any]]:
         return [{k: v for k, v in (await self.get_machine(n)).items() if k != "definition"}
                 for n in await self.store.machines.names()]
@@ -170,9 +178,11 @@ class Service:
 
     async def start(self, machine: str, input: Any = None, name: str | None = None, *,
                     qualifier: int | str | None = None,
-                    express: bool | None = None) -> dict[str, Any]:
+                    express: bool | None = None,
+                    trace_header: str | None = None) -> dict[str, Any]:
         """Start an execution of ``machine``'s latest version (idempotent by ``name``), or of
-        its published version ``qualifier`` (int) or of a version its alias (str) picks.
+        its published version ``qualifier`` (int) or of a version its alias (str) picks;
+        ``trace_header`` (AWS X-Ray's) is kept and shown by describe.
 
         An EXPRESS machine's (asynchronous) start: the durable engine runs it (at-least-once,
         as AWS does), its record flagged so that ``$$.Execution`` and the 5-minute limit are
@@ -199,6 +209,8 @@ class Service:
                                machine_version=0, input=orjson.loads(data), now=now,
                                salt=secrets.token_hex(16), place=self.settings.record_place,
                                express=express)
+        if trace_header:
+            record["trace"] = trace_header  # X-Ray's header: kept, shown by describe
         revision = None
         if qualifier is not None:
             pin = await self.aliases.pin(machine, qualifier)
@@ -267,6 +279,8 @@ class Service:
         described = self._summary(record)
         described.update(input=record["input"], output=record["output"], error=record["error"],
                          cause=record["cause"], **redrive_fields(record, now_ms()))
+        if "trace" in record:
+            described["traceHeader"] = record["trace"]
         # Stalled: a dead letter holds work of this execution (see Operations.stalls).
         stalls = (await self.store.operations.stalls(execution_id)
                   if record["status"] == Status.RUNNING else [])
@@ -300,18 +314,24 @@ class Service:
         return {"executions": [self._summary(record) for _, record in found],
                 "nextCursor": next_cursor}
 
-    async def history(self, execution_id: str, limit: int = 1000, cursor: str | None = None) -> dict[str, Any]:
-        """Step Functions-shaped events in id order; ``nextCursor`` is the last id returned.
+    async def history(self, execution_id: str, limit: int = 1000, cursor: str | None = None,
+                      reverse: bool = False) -> dict[str, Any]:
+        """Step Functions-shaped events in id order (newest first with ``reverse``);
+        ``nextCursor`` is where the next page starts.
 
         A page is one read by position, as cheap at event 100,000 as at event 10.
         """
         await self._record(execution_id)
         limit = max(1, min(int(limit), 1000))
-        after = 0
+        at = None
         if cursor:
             if HISTORY_CURSOR.fullmatch(cursor) is None:
                 raise InputError("malformed cursor", "InvalidCursor")
-            after = int(cursor)
+            at = int(cursor)
+        if reverse:
+            events, oldest = await self.store.executions.history_page_back(execution_id, at, limit)
+            return {"events": events, "nextCursor": str(oldest) if oldest > 1 else None}
+        after = at or 0
         events, more = await self.store.executions.history_page(execution_id, after, limit)
         return {"events": events, "nextCursor": str(after + limit) if more else None}
 
@@ -388,29 +408,15 @@ class Service:
 
     # -- activities --------------------------------------------------------------------------
 
-    async def create_activity(self, name: str) -> dict[str, Any]:
-        """Create (or return) the activity ``name``."""
-        check_name(name, "activity name")
-        entry = {"name": name, "activityArn": self.settings.place.activity(name),
-                 "createdAt": iso(now_ms())}
-        return await self.store.activities.create(name, entry)
+    async def create_activity(self, name: str, tags: Any = None) -> dict[str, Any]:
+        """Create (or return) the activity ``name`` (see :class:`ActivityBook`)."""
+        return await self.activities.create(name, tags)
 
-    async def poll_activity(self, name: str, timeout: float = 60.0) -> dict[str, Any] | None:
-        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout."""
-        if await self.store.activities.get(name) is None:
-            raise NotFound(f"activity {name!r} does not exist", "ActivityDoesNotExist")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        delay = 0.02
-        while True:
-            task = await self.store.activities.take(name)
-            if task is not None:
-                return {"taskToken": task.token, "input": task.input}
-            left = deadline - loop.time()
-            if left <= 0:
-                return None
-            await asyncio.sleep(min(delay, left))
-            delay = min(delay * 2, 0.5)
+    async def poll_activity(self, name: str, timeout: float = 60.0, worker: str | None = None,
+                            gone: Callable[[], bool] | None = None) -> dict[str, Any] | None:
+        """The next task of activity ``name`` as ``{"taskToken", "input"}``, or None on timeout
+        (see :meth:`ActivityBook.poll`)."""
+        return await self.activities.poll(name, timeout, worker, gone)
 
     # -- operations: dead letters, runtime statistics ------------------------------------------
 

@@ -8,6 +8,12 @@ export function detailsOf(event) {
   return null;
 }
 
+/** What a task was scheduled with: TaskScheduled's parameters, the input of
+ * LambdaFunctionScheduled and ActivityScheduled (as AWS names them). */
+export function scheduledWith(details) {
+  return details.parameters !== undefined ? details.parameters : details.input;
+}
+
 /** The state an event names (entered, exited), or null. */
 export function nameOf(event) {
   const d = detailsOf(event);

@@ -7,7 +7,7 @@
  */
 
 import {placesOf, predecessors, statesOf} from "./definition.js";
-import {CONTAINER_RESULT, TASK_RESULT, detailsOf, familyOf} from "./events.js";
+import {CONTAINER_RESULT, TASK_RESULT, detailsOf, familyOf, scheduledWith} from "./events.js";
 import {toMillis} from "./format.js";
 import {settle} from "./settle.js";
 import {inside, iteration, narrow, threadOf, within} from "./threads.js";
@@ -69,9 +69,9 @@ export function traceHistory(events, definition, execution) {
       const own = cur && open.includes(cur) && family(cur) === fam && cur.attempts === 0 &&
         prev.endsWith("StateEntered");
       const failed = open.filter((e) => family(e) === fam && e.attempt === "failed");
-      const entry = own ? cur : retried(open, failed, d.parameters, k);
+      const entry = own ? cur : retried(open, failed, scheduledWith(d), k);
       if (entry) {
-        if (own) entry.params = d.parameters;
+        if (own) entry.params = scheduledWith(d);
         entry.attempts += 1;
         entry.attempt = "pending";
         // the iterations or branches this attempt started (each starts once)

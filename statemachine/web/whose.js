@@ -6,7 +6,7 @@
  * parameters are retried first, else the oldest.
  */
 
-import {detailsOf} from "./events.js";
+import {detailsOf, scheduledWith} from "./events.js";
 import {lookAhead} from "./runs.js";
 import {narrow} from "./threads.js";
 
@@ -18,7 +18,7 @@ function retriesOf(events) {
   events.forEach((event, j) => {
     if (!SCHEDULED.test(String(event.type || "")) || j === 0 ||
         String(events[j - 1].type || "").endsWith("StateEntered")) return;
-    const params = (detailsOf(event) || {}).parameters;
+    const params = scheduledWith(detailsOf(event) || {});
     if (!found.has(params)) found.set(params, []);
     found.get(params).push(j);
   });

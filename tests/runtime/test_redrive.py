@@ -88,7 +88,7 @@ async def test_a_failed_http_task_is_redriven_after_its_service_recovers(
         assert names[at - 1] == "ExecutionFailed"
         assert events[at]["executionRedrivenEventDetails"] == {"redriveCount": 1}
         assert names[at + 1] == "TaskStateEntered"
-        assert events[at + 1]["taskStateEnteredEventDetails"]["name"] == "Charge"
+        assert events[at + 1]["stateEnteredEventDetails"]["name"] == "Charge"
         assert names.count("ExecutionStarted") == 1
 
         listed = await rt.service.list_executions(machine="order", redrive_filter="REDRIVEN")

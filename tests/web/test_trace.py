@@ -123,9 +123,9 @@ async def test_a_finished_batch_has_no_running_bar_and_iterations_go_by_index(
     assert not [row for row in rows if "o-running" in row[1]], rows
     # Each Parse file bar is labelled with the index of the file its entry got, in the
     # order the iterations started (not the items' order).
-    entered = [json.loads(e["taskStateEnteredEventDetails"]["input"]) for e in events
+    entered = [json.loads(e["stateEnteredEventDetails"]["input"]) for e in events
                if e["type"] == "TaskStateEntered" and
-               e["taskStateEnteredEventDetails"]["name"] == "Parse file"]
+               e["stateEnteredEventDetails"]["name"] == "Parse file"]
     parse_rows = [row for row in rows if row[0].startswith("Parse file")]
     assert [row[0] for row in parse_rows] == [f"Parse file [{x['index']}]" for x in entered]
     outcome = {label: (classes, title) for label, classes, title in parse_rows}

@@ -3,7 +3,15 @@ modules that implement them (each exports its own ``OPERATIONS``)."""
 
 from __future__ import annotations
 
-from statemachine.api.aws import activities, catalog, executions, express, redrive
+from statemachine.api.aws import (
+    activities,
+    catalog,
+    executions,
+    express,
+    redrive,
+    tasks,
+    validation,
+)
 from statemachine.api.aws.call import Operation
 
 __all__ = ["OPERATIONS"]
@@ -11,6 +19,8 @@ __all__ = ["OPERATIONS"]
 OPERATIONS: dict[str, Operation] = {
     **executions.OPERATIONS,
     **activities.OPERATIONS,
+    **tasks.OPERATIONS,
+    **validation.OPERATIONS,
     **catalog.OPERATIONS,
     **express.OPERATIONS,
     **redrive.OPERATIONS,

@@ -60,6 +60,21 @@ class Activities:
         raw = await self._store.retry(lambda: self._client.hget(ACTIVITIES, name), give_up_s=WAIT_S)
         return None if raw is None else loads(raw)
 
+    async def delete(self, name: str) -> None:
+        """Forget activity ``name`` (tasks already queued for it stay until taken or closed)."""
+        await self._store.retry(lambda: self._client.hdel(ACTIVITIES, name), give_up_s=WAIT_S)
+
+    async def page(self, after: str | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` activities by name after ``after``, and whether more follow.
+
+        Activities are few (AWS allows 10,000 per account): one HGETALL, sorted here."""
+        stored = await self._store.retry(lambda: self._client.hgetall(ACTIVITIES),
+                                         give_up_s=WAIT_S)
+        names = sorted(key.decode() for key in stored)
+        if after is not None:
+            names = [name for name in names if name > after]
+        return [loads(stored[name.encode()]) for name in names[:limit]], len(names) > limit
+
     async def take(self, name: str) -> ActivityTask | None:
         """One task of activity ``name`` that its execution still waits for, from any shard
         (tried in random order, so pollers spread over them), or None."""

@@ -155,6 +155,28 @@ class Executions:
                                           give_up_s=WAIT_S)
         return read_history(entries[:limit], after + 1), len(entries) > limit
 
+    async def history_page_back(self, execution_id: str, before: int | None,
+                                limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Up to ``limit`` events of the root's history before event ``before`` (from the
+        last one when None), newest first, and the id of the oldest returned (0 if none)."""
+        key = self._shard(execution_id).history(execution_id)
+        if before is None:
+            async def tail() -> list[Any]:
+                pipe = self._client.pipeline(transaction=True)
+                pipe.llen(key)
+                pipe.lrange(key, -limit, -1)
+                return cast(list[Any], await pipe.execute())
+            length, entries = await self._store.retry(tail, give_up_s=WAIT_S)
+            first = int(length) - len(entries) + 1
+        else:
+            first = max(1, before - limit)
+            entries = (await self._store.retry(
+                lambda: self._client.lrange(key, first - 1, before - 2), give_up_s=WAIT_S)
+                if before > 1 else [])
+        events = read_history(entries, first)
+        events.reverse()
+        return events, first if events else 0
+
     async def stop(self, execution_id: str, error: str | None, cause: str | None) -> None:
         """Ask the workers to abort the execution (a ``StopRequested`` work item)."""
         shard = self._shard(execution_id)
