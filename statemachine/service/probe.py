@@ -27,6 +27,7 @@ from statemachine.errors import DefinitionError, InputError
 from statemachine.interpreter import failures as F
 from statemachine.interpreter import one_state
 from statemachine.interpreter.commands import InvokeTask
+from statemachine.interpreter.context import details_key
 from statemachine.interpreter.formats import dumps
 from statemachine.interpreter.one_state import Outcome, TestStatus, Unrunnable
 from statemachine.interpreter.records import Status
@@ -148,7 +149,7 @@ def _outcome(name: str, checked: Any, value: Any, variables: dict[str, Any], don
     ex = done.execution
     match ex["status"]:
         case Status.SUCCEEDED:
-            entered = [h[_details(h)]["name"] for h in done.history
+            entered = [h[details_key(h["type"])]["name"] for h in done.history
                        if h["type"].endswith("StateEntered")]
             following = one_state.next_state(name, entered[1]) if len(entered) > 1 else None
             return Outcome(TestStatus.SUCCEEDED, output=ex["output"], next_state=following)
@@ -159,16 +160,11 @@ def _outcome(name: str, checked: Any, value: Any, variables: dict[str, Any], don
                                             ex["cause"], retries=retries, now=now, salt=salt)
 
 
-def _details(event: dict[str, Any]) -> str:
-    kind: str = event["type"]
-    return kind[0].lower() + kind[1:] + "EventDetails"
-
-
 def _task_result(done: LocalResult) -> Any:
     """The task's result, from its success event (MISSING when the task did not succeed)."""
     for event in done.history:
         if event["type"] in ("TaskSucceeded", "LambdaFunctionSucceeded"):
-            return orjson.loads(event[_details(event)]["output"])
+            return orjson.loads(event[details_key(event["type"])]["output"])
     return MISSING
 
 
