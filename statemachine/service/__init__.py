@@ -8,13 +8,12 @@ further capability lives in a module of its own here and is reached from the fac
 
 from statemachine.service.definitions import MAX_NAME, check_name
 from statemachine.service.facade import (
-    DEAD_ID,
     EXECUTIONS_CURSOR,
     HISTORY_CURSOR,
     MAX_TOKEN,
-    TASK_RESULTS,
     Service,
 )
+from statemachine.service.operations import DEAD_ID, TASK_RESULTS
 
 __all__ = ["DEAD_ID", "EXECUTIONS_CURSOR", "HISTORY_CURSOR", "MAX_NAME", "MAX_TOKEN",
            "TASK_RESULTS", "Service", "check_name"]

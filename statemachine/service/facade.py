@@ -61,6 +61,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
+from statemachine.service.operations import Operations
 from statemachine.service.probe import InspectionLevel, Mock, run_test_state
 from statemachine.service.redrive import (
     check_redrive_filter,
@@ -72,11 +73,8 @@ from statemachine.service.redrive import (
 from statemachine.service.validation import Checked, check_definition
 
 MAX_TOKEN = 1024
-TASK_RESULTS = ("succeeded", "failed", "timed_out", "sent")
-# Dead letter ids (``<shard>-<dead stream id>``, also the dead letters' cursor) and the
-# cursors ``nextCursor`` gives: ``<start ms>|<execution id>`` of executions, an event number
-# of a history; numbers short enough for Redis.  The OpenAPI document states these patterns.
-DEAD_ID = re.compile(r"([0-9]{1,6})-([0-9]{1,19})-([0-9]{1,19})")
+# The cursors ``nextCursor`` gives: ``<start ms>|<execution id>`` of executions, an event
+# number of a history; numbers short enough for Redis.  The OpenAPI document states these.
 EXECUTIONS_CURSOR = re.compile(r"([0-9]{1,18})\|([^|]+)")
 HISTORY_CURSOR = re.compile(r"[0-9]{1,18}")
 _INVALID_TOKEN = "The provided token is not valid."
@@ -112,6 +110,7 @@ class Service:
         self.connections = ConnectionBook(store.connections, store.settings.data_dir)
         self.activities = ActivityBook(store)
         self.catalog = Catalog(store, store.settings)
+        self.operations = Operations(store)
         self.aliases = Aliases(store, store.settings)
         self.express = Express(store.settings, store.core, self.connections, self.get_machine,
                                self.aliases.pin)
@@ -418,67 +417,16 @@ class Service:
         (see :meth:`ActivityBook.poll`)."""
         return await self.activities.poll(name, timeout, worker, gone)
 
-    # -- operations: dead letters, runtime statistics ------------------------------------------
-
-    def _dead_id(self, dead_id: Any, cursor: bool = False) -> tuple[int, int, int]:
-        """(shard, entry ms, entry sequence) of ``<shard>-<stream id>``: InputError when
-        malformed, NotFound for a shard that does not exist.  A cursor may name any shard:
-        it only marks a place in the order (entry id, then shard), which holds for any."""
-        found = DEAD_ID.fullmatch(dead_id) if isinstance(dead_id, str) else None
-        if found is None:
-            if cursor:
-                raise InputError("malformed cursor", "InvalidCursor")
-            raise InputError(f"malformed dead letter id {dead_id!r}: expected <shard>-<stream id>, "
-                             "e.g. 3-1764121200000-0", "InvalidDeadLetterId")
-        if not cursor and int(found[1]) >= len(self.store.shards):
-            raise NotFound(f"dead letter {dead_id!r} does not exist", "DeadLetterDoesNotExist")
-        return int(found[1]), int(found[2]), int(found[3])
+    # -- operations: dead letters, runtime statistics (service/operations.py) ----------------
 
     async def dead_letters(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
-        """Dead letters of every shard, newest first; ``nextCursor`` continues after the last."""
-        limit = max(1, min(int(limit), 1000))
-        after = None
-        if cursor:
-            shard, ms, seq = self._dead_id(cursor, cursor=True)
-            after = (ms, seq, shard)
-        page, more = await self.store.operations.dead_letters(limit, after)
-        return {"deadLetters": page, "nextCursor": page[-1]["id"] if more else None}
+        return await self.operations.dead_letters(limit, cursor)
 
     async def requeue_dead_letter(self, dead_id: str) -> dict[str, Any]:
-        """Put a dead letter's message back on its stream as a new entry and delete the dead
-        letter, atomically; ``NotFound`` when there is no such dead letter."""
-        shard, ms, seq = self._dead_id(dead_id)
-        requeued = await self.store.operations.requeue(shard, f"{ms}-{seq}")
-        if requeued is None:
-            raise NotFound(f"dead letter {dead_id!r} does not exist", "DeadLetterDoesNotExist")
-        return {"id": dead_id, **requeued}
+        return await self.operations.requeue_dead_letter(dead_id)
 
     async def stats(self) -> dict[str, Any]:
-        """What ``GET /metrics`` reports from Redis, read in one pipeline at scrape time.
-
-        Gauges (names ending ``_current``/``_pending``; summed over the shards): root
-        executions by status (the status indexes: finished executions stay counted until
-        the workers' sweeper drops them, once their records have expired), work items not
-        yet delivered and delivered but not acknowledged, per stream kind, timers set, dead
-        letters.  Counters: the workers' totals from ``sm:stats``, which each worker
-        process adds to every ``stats_flush_ms``.
-        """
-        stats = await self.store.operations.stats()
-        counts = stats.counters
-        return {
-            "executions_current": {(("status", s.value),): n for s, n in stats.executions.items()},
-            "work_items_waiting_current": {(("kind", k),): v for k, v in stats.waiting.items()},
-            "work_items_pending": {(("kind", k),): v for k, v in stats.pending.items()},
-            "timers_pending": stats.timers,
-            "dead_letters_current": stats.dead,
-            "executions_stalled_current": stats.stalled,
-            "transitions_total": counts.get("transitions", 0),
-            "tasks_performed_total": {(("result", r),): counts.get(f"tasks:{r}", 0)
-                                      for r in TASK_RESULTS},
-            "commit_conflicts_total": counts.get("conflicts", 0),
-            "dead_lettered_total": counts.get("dead_lettered", 0),
-            "worker_errors_total": counts.get("loop_errors", 0),
-        }
+        return await self.operations.stats()
 
 
 def _issued(record: Execution, token: str) -> bool:
