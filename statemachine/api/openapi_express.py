@@ -92,7 +92,7 @@ def paths(machine_name: Schema) -> dict[str, Schema]:
                                          required=False),
                 "responses": {
                     "200": ok(ref("SyncExecution"), "The execution ended"),
-                    **errors(400, 404, 413),
+                    **errors(400, 404, 413, 429),
                 },
             },
         },

@@ -46,6 +46,7 @@ ERROR_TEXTS = {
     409: "Conflict: an execution of that name exists with another input",
     413: "Body or payload too large (payloads are limited to 256 KiB)",
     415: "The body was not sent as application/json",
+    429: "Too many at once (ThrottlingException): retry later",
     500: "Internal error (details are in the server log only)",
     503: "Redis is not reachable",
 }

@@ -50,6 +50,7 @@ _ENV: dict[str, str] = {
     "sweep_interval_ms": "STATEMACHINE_SWEEP_INTERVAL_MS",
     "drain_timers_ms": "STATEMACHINE_DRAIN_TIMERS_MS",
     "data_dir": "STATEMACHINE_DATA_DIR",
+    "max_sync_executions": "STATEMACHINE_MAX_SYNC_EXECUTIONS",
     "region": "STATEMACHINE_REGION",
     "account": "STATEMACHINE_ACCOUNT",
 }
@@ -96,6 +97,10 @@ class Settings:
                             Authorization, Proxy-Authorization, Cookie and X-Api-Key
                             (``STATEMACHINE_REDACT_HEADERS``, comma-separated; see
                             :mod:`statemachine.runtime.redaction`)
+    ``max_sync_executions`` EXPRESS executions an API process runs at once for
+                            ``StartSyncExecution``; one more is refused with
+                            ``ThrottlingException`` (HTTP 429 on the REST API), as AWS
+                            throttles, rather than let them take the process's memory
     ``region``, ``account`` what the ARNs the service writes carry (``STATEMACHINE_REGION``,
                             ``STATEMACHINE_ACCOUNT``; :attr:`place`)
     ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
@@ -125,6 +130,7 @@ class Settings:
     drain_timers_ms: int = 5_000
     data_dir: str = ".statemachine"
     redact_headers: tuple[str, ...] = ()
+    max_sync_executions: int = 1_000
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
     invokers: InvokerSettings = field(default_factory=InvokerSettings)

@@ -90,6 +90,7 @@ class Express:
         self._machines: dict[tuple[str, int], Machine] = {}
         self._types: dict[str, tuple[float, MachineType]] = {}
         self._reading: dict[str, asyncio.Future[MachineType]] = {}
+        self._running = 0
 
     async def invokers(self) -> Invokers:
         """The shared invokers, made on first use; the API's listeners refreshed now and then."""
@@ -172,8 +173,17 @@ class Express:
         name = name or str(uuid.uuid4())
         runner = LocalRunner(compiled, (await self.invokers()).invoke, name=machine,
                              express=True, place=settings.record_place)
+        if self._running >= settings.max_sync_executions:
+            raise InputError(f"Rate exceeded: this API process already runs "
+                             f"{self._running} synchronous executions "
+                             "(STATEMACHINE_MAX_SYNC_EXECUTIONS); retry later",
+                             "ThrottlingException", 429)
+        self._running += 1
         started = time.monotonic()
-        result = await runner.run(orjson.loads(data), execution_name=name)
+        try:
+            result = await runner.run(orjson.loads(data), execution_name=name)
+        finally:
+            self._running -= 1
         duration_ms = (time.monotonic() - started) * 1000
         ex = result.execution
         place = settings.place

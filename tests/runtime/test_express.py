@@ -94,6 +94,34 @@ async def test_a_definitions_timeout_ends_a_sync_run_timed_out(runtime: Any) -> 
         assert (done["status"], done["error"], done["output"]) == ("TIMED_OUT", "States.Timeout", None)
 
 
+async def test_sync_runs_beyond_the_cap_are_throttled(runtime: Any, serve_app: Any) -> None:
+    import asyncio
+
+    release = asyncio.Event()
+    arrived = 0
+
+    async def held(request: web.Request) -> web.Response:
+        nonlocal arrived
+        arrived += 1
+        await release.wait()
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/held", held)
+    async with serve_app(app) as base, runtime(max_sync_executions=2) as rt:
+        await _express(rt, "held", {"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": f"{base}/held", "End": True}}})
+        running = [asyncio.create_task(rt.service.start_sync("held", {})) for _ in range(2)]
+        while arrived < 2:
+            await asyncio.sleep(0.01)
+        with pytest.raises(InputError) as throttled:
+            await rt.service.start_sync("held", {})
+        assert (throttled.value.code, throttled.value.status) == ("ThrottlingException", 429)
+        release.set()
+        assert [r["status"] for r in await asyncio.gather(*running)] == ["SUCCEEDED"] * 2
+        assert (await rt.service.start_sync("held", {}))["status"] == "SUCCEEDED"  # slot freed
+
+
 async def test_tasks_go_through_the_workers_invokers_and_egress_policy(runtime: Any,
                                                                       serve_app: Any) -> None:
     async def echo(request: web.Request) -> web.Response:
