@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws.conftest import AwsService
+from tests.aws.helpers import code as _code
 
 PREFIX = "arn:aws:states:us-east-1:123456789012"
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -30,8 +31,6 @@ def _definition(result: str) -> str:
                                                       "End": True}}})
 
 
-def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(error.value.response["Error"]["Code"])
 
 
 def _refused(call: Any, code: str, **kwargs: Any) -> None:

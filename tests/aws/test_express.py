@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import urllib3
 from aiohttp import web
 from botocore.exceptions import ClientError
 
 from tests.aws.conftest import AwsService
+from tests.aws.helpers import code as _code
+from tests.aws.helpers import define as _define
 from tests.conftest import app_in_thread
 
 PREFIX = "arn:aws:states:us-east-1:123456789012"
@@ -39,17 +40,8 @@ def no_host_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
 
 
-def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(error.value.response["Error"]["Code"])
 
 
-def _define(aws_service: AwsService, name: str, definition: dict[str, Any]) -> None:
-    response = urllib3.request(
-        "POST", f"{aws_service.endpoint}/v1/state-machines",
-        body=json.dumps({"name": name, "definition": definition}),
-        headers={"Authorization": f"Bearer {aws_service.secret}",
-                 "Content-Type": "application/json"})
-    assert response.status == 201, response.data
 
 
 @pytest.fixture(scope="module")

@@ -10,29 +10,20 @@ import urllib3
 from botocore.exceptions import ClientError
 
 from tests.aws.conftest import AwsService
+from tests.aws.helpers import code as _code
+from tests.aws.helpers import define as _define
 
-HELLO = json.dumps({"StartAt": "Hi", "States": {"Hi": {"Type": "Pass",
+HELLO = ({"StartAt": "Hi", "States": {"Hi": {"Type": "Pass",
                     "Result": {"greeting": "hello"}, "End": True}}})
 
 
-def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(error.value.response["Error"]["Code"])
 
 
-def _define(aws_service: AwsService, name: str, definition: str = HELLO) -> None:
-    """Register a definition through the REST API (the catalog's own operations are tested
-    in test_catalog)."""
-    response = urllib3.request(
-        "POST", f"{aws_service.endpoint}/v1/state-machines",
-        body=json.dumps({"name": name, "definition": json.loads(definition)}),
-        headers={"Authorization": f"Bearer {aws_service.secret}",
-                 "Content-Type": "application/json"})
-    assert response.status == 201, response.data
 
 
 def test_start_and_describe_through_boto3(aws_service: AwsService, sfn: Any,
                                           wait_done: Any) -> None:
-    _define(aws_service, "hello")
+    _define(aws_service, "hello", HELLO)
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:hello"
     started = sfn.start_execution(stateMachineArn=arn, name="first", input='{"a": 1}')
     assert started["executionArn"] == "arn:aws:states:us-east-1:123456789012:execution:hello:first"
@@ -64,7 +55,7 @@ def test_start_refusals(sfn: Any, arn: str, code: str) -> None:
 
 
 def test_bad_input_and_unknown_execution(aws_service: AwsService, sfn: Any) -> None:
-    _define(aws_service, "hello")
+    _define(aws_service, "hello", HELLO)
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:hello"
     with pytest.raises(ClientError) as bad:
         sfn.start_execution(stateMachineArn=arn, input="{not json")
