@@ -182,6 +182,18 @@ def test_test_state_calls_an_http_task(aws_service: AwsService, sfn: Any, echo: 
     assert json.loads(mocked["output"]) == {"body": {"mocked": True}}
 
 
+@pytest.mark.parametrize("extra", [
+    {"context": "{}", "mock": {"result": "{}"}},
+    {"stateConfiguration": {"errorCausedByState": "Other"}},
+    {"stateConfiguration": {"mapIterationFailureCount": 1}},
+])
+def test_test_state_refuses_what_it_does_not_apply(sfn: Any, extra: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as refused:
+        sfn.test_state(definition=json.dumps({"Type": "Pass", "End": True}), **extra)
+    assert _code(refused) == "ValidationException"
+    assert "not supported by this service yet" in str(refused.value)
+
+
 def test_test_state_through_the_aws_cli(aws_service: AwsService) -> None:
     aws = Path(sys.executable).parent / "aws"  # installed with the test extras
     done = subprocess.run(
