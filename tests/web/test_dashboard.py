@@ -223,6 +223,8 @@ async def test_start_form_then_stop_button(api: Api, page: Browser) -> None:
     await page.until("document.getElementById('start-form') !== null")
     assert await page.eval("[...document.querySelectorAll('#version option')]"
                            ".map(o => o.value)") == ["2", "1"]
+    assert await page.eval("document.querySelector('#version option').textContent") \
+        == "revision 2 (latest)"  # a definition's revisions, not its published versions
     assert await page.eval("document.querySelector('.graph .node[data-state=Nap]')"
                            ".getAttribute('class')") == "node plain t-wait"
 

@@ -25,9 +25,10 @@ export async function machinePage(main, name, query) {
   const latest = await api("GET", "/v1/state-machines/" + enc(name)).catch(() => machine);
   if (!current(generation)) return;
 
-  const versionSelect = h("select", {"aria-label": "Version", id: "version"});
+  // Every definition change is a revision; published versions (pages/catalog.js) name some.
+  const versionSelect = h("select", {"aria-label": "Revision", id: "version"});
   for (let v = latest.version; v >= 1; v -= 1) {
-    append(versionSelect, [h("option", {value: String(v)}, "version " + v +
+    append(versionSelect, [h("option", {value: String(v)}, "revision " + v +
       (v === latest.version ? " (latest)" : ""))]);
   }
   versionSelect.value = String(machine.version);
