@@ -19,6 +19,7 @@ from typing import Any
 
 from statemachine.errors import Conflict, InputError, NotFound
 from statemachine.interpreter.formats import iso
+from statemachine.language.arns import DEFAULT_PLACE, Place
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store.connections import Connections
 from statemachine.security.connections import (
@@ -44,10 +45,11 @@ class ConnectionBook:
     """Connections over the store's :class:`Connections`, sealed with the service key."""
 
     def __init__(self, stored: Connections, data_dir: str | Path,
-                 box: SecretBox | None = None) -> None:
+                 box: SecretBox | None = None, place: Place = DEFAULT_PLACE) -> None:
         self._stored = stored
         self._data_dir = Path(data_dir)
         self._box = box
+        self._place = place
 
     @property
     def box(self) -> SecretBox:
@@ -67,7 +69,8 @@ class ConnectionBook:
                                         or len(description) > MAX_DESCRIPTION):
             raise InputError(f"description must be a string of at most {MAX_DESCRIPTION} "
                              "characters", "InvalidConnection")
-        entry = {"name": name, "arn": connection_arn(name, str(uuid.uuid4())),
+        entry = {"name": name, "arn": connection_arn(name, str(uuid.uuid4()), self._place.region,
+                                               self._place.account),
                  "authorizationType": kind.value, "creationTime": iso(now_ms()),
                  "public": public_parameters(params), "sealed": seal(params, self.box)}
         if description is not None:

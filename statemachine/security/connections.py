@@ -32,12 +32,9 @@ from typing import Any
 
 from statemachine.security.secretbox import SecretBox
 
-__all__ = ["ACCOUNT", "REGION", "AuthorizationType", "Connection", "InvalidConnection",
+__all__ = ["AuthorizationType", "Connection", "InvalidConnection",
            "check_auth_parameters", "check_name", "connection_arn", "parse_arn",
            "public_parameters", "seal", "unseal"]
-
-REGION, ACCOUNT = "us-east-1", "123456789012"
-"""Where connection ARNs say they live (one place; the next issue makes them configurable)."""
 
 MAX_NAME = 64
 MAX_DESCRIPTION = 512
@@ -98,8 +95,9 @@ class Connection:
         return [s for s in found if s]
 
 
-def connection_arn(name: str, uid: str) -> str:
-    return f"arn:aws:events:{REGION}:{ACCOUNT}:connection/{name}/{uid}"
+def connection_arn(name: str, uid: str, region: str, account: str) -> str:
+    """A connection's ARN in the service's region and account (``Settings.place``)."""
+    return f"arn:aws:events:{region}:{account}:connection/{name}/{uid}"
 
 
 def parse_arn(arn: Any) -> str | None:

@@ -107,7 +107,8 @@ class Service:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.settings = store.settings
-        self.connections = ConnectionBook(store.connections, store.settings.data_dir)
+        self.connections = ConnectionBook(store.connections, store.settings.data_dir,
+                                          place=store.settings.place)
         self.activities = ActivityBook(store)
         self.catalog = Catalog(store, store.settings)
         self.operations = Operations(store)

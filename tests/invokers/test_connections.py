@@ -78,7 +78,7 @@ async def api(start_app) -> tuple[Api, str]:
 
 def connection(kind: str, params: dict[str, Any], name: str = "conn") -> Connection:
     auth, checked = check_auth_parameters(kind, params)
-    return Connection(name, connection_arn(name, "0b8e5b0e-1c41-4c33-9d53-7d7c0fbd5e11"),
+    return Connection(name, connection_arn(name, "0b8e5b0e-1c41-4c33-9d53-7d7c0fbd5e11", "us-east-1", "123456789012"),
                       AuthorizationType(auth), checked)
 
 
@@ -242,7 +242,7 @@ async def test_unknown_connection_and_malformed_authentication(api, registry) ->
     served, base = api
     _, invokers = registry
     call = {"ApiEndpoint": f"{base}/x", "Method": "GET"}
-    missing = connection_arn("gone", "1f0b4f43-2a6d-4b8e-8a55-0c0d0e0f1a2b")
+    missing = connection_arn("gone", "1f0b4f43-2a6d-4b8e-8a55-0c0d0e0f1a2b", "us-east-1", "123456789012")
     result = await invokers.invoke(task(call, missing))
     assert result == {"type": "TaskFailed", "token": "tok-1", "error": CONNECTION_NOT_FOUND,
                       "cause": f"Connection {missing} does not exist."}
@@ -256,6 +256,6 @@ async def test_without_a_lookup_a_connection_task_fails_clearly(api) -> None:
     _, base = api
     async with Invokers(InvokerSettings()) as invokers:
         result = await invokers.invoke(task(
-            {"ApiEndpoint": f"{base}/x", "Method": "GET"}, connection_arn("a", "b-1")))
+            {"ApiEndpoint": f"{base}/x", "Method": "GET"}, connection_arn("a", "b-1", "us-east-1", "123456789012")))
     assert result is not None and result["error"] == "States.Runtime"
     assert "cli.py serve" in result["cause"]

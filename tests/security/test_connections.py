@@ -79,7 +79,7 @@ def test_names_and_arns() -> None:
     for bad in ("", "a b", "x" * 65, "a/b", None):
         with pytest.raises(InvalidConnection):
             check_name(bad)
-    arn = connection_arn("stripe", "81210c42-8af1-456b-9c4a-6ff02fc664ac")
+    arn = connection_arn("stripe", "81210c42-8af1-456b-9c4a-6ff02fc664ac", "us-east-1", "123456789012")
     assert arn == ("arn:aws:events:us-east-1:123456789012:connection/stripe/"
                    "81210c42-8af1-456b-9c4a-6ff02fc664ac")
     assert parse_arn(arn) == "stripe"

@@ -88,7 +88,7 @@ class Worker:
                                     [ready.streams, tasks.streams])
         transitions = Transitions(records, ready, tasks.streams, Planner(s, self.consumer), s,
                                   self.stats, housekeeping, scheduler.wake)
-        book = ConnectionBook(Connections(store), s.data_dir)
+        book = ConnectionBook(Connections(store), s.data_dir, place=s.place)
         invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve)
         dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
                                 DestinationGate(default_cap(s.invoke_concurrency,
