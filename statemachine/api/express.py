@@ -17,12 +17,11 @@ from statemachine.api.appkeys import SERVICE
 from statemachine.api.auth import AUTH, principal
 from statemachine.api.problems import (
     bad_request,
-    check_name,
     check_payload_size,
     json_response,
     read_body,
 )
-from statemachine.api.versions import start_qualifier
+from statemachine.api.versions import read_start
 from statemachine.security.roles import Role
 from statemachine.service.probe import InspectionLevel, Mock
 
@@ -40,13 +39,9 @@ async def start_sync_execution(request: web.Request) -> web.Response:
     """``POST /v1/state-machines/{name}/executions/sync`` ``{"input"?, "name"?, "version"?,
     "alias"?}``: run an EXPRESS execution to its end; 200 with its outcome (400
     StateMachineTypeNotSupported for a STANDARD machine)."""
-    machine = check_name(request.match_info["name"], "state machine name")
-    body = (await read_body(request, optional=True)).only(("input", "name", "version", "alias"))
-    execution_input = body.value("input", {}) if body.has("input") else {}
-    check_payload_size(execution_input, "input")
-    name = body.name("name", "execution name", required=False)
+    machine, execution_input, name, qualifier = await read_start(request)
     done = await request.app[SERVICE].start_sync(machine, execution_input, name,
-                                                 qualifier=start_qualifier(body))
+                                                 qualifier=qualifier)
     return json_response({
         "executionArn": done["executionArn"], "name": done["name"], "stateMachine": machine,
         "status": done["status"], "startDate": done["startDate"], "stopDate": done["stopDate"],

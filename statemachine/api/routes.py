@@ -49,7 +49,7 @@ from statemachine.api.problems import (
     query_str,
     read_body,
 )
-from statemachine.api.versions import CATALOG_ROUTES, start_qualifier
+from statemachine.api.versions import CATALOG_ROUTES, read_start
 from statemachine.interpreter.records import Status
 from statemachine.security.roles import Role
 from statemachine.service.redrive import MAX_CLIENT_TOKEN
@@ -112,13 +112,8 @@ async def get_state_machine(request: web.Request) -> web.Response:
 async def start_execution(request: web.Request) -> web.Response:
     """``POST /v1/state-machines/{name}/executions``: 201 new, 200 for an idempotent repeat;
     ``version`` or ``alias`` start a published version (or one an alias picks)."""
-    machine = check_name(request.match_info["name"], "state machine name")
-    body = (await read_body(request, optional=True)).only(("input", "name", "version", "alias"))
-    execution_input = body.value("input", {}) if body.has("input") else {}
-    check_payload_size(execution_input, "input")
-    name = body.name("name", "execution name", required=False)
-    started = await _service(request).start(machine, execution_input, name,
-                                            qualifier=start_qualifier(body))
+    machine, execution_input, name, qualifier = await read_start(request)
+    started = await _service(request).start(machine, execution_input, name, qualifier=qualifier)
     created = bool(started.get("created", True))
     if created:
         _metrics(request).started.inc(state_machine=machine)

@@ -10,7 +10,7 @@ from the service's place.  Listings page with ``limit`` and ``cursor`` (the prev
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -20,6 +20,7 @@ from statemachine.api.problems import (
     Body,
     bad_request,
     check_name,
+    check_payload_size,
     json_response,
     query_int,
     query_str,
@@ -27,8 +28,8 @@ from statemachine.api.problems import (
 )
 from statemachine.security.roles import Role
 
-__all__ = ["CATALOG_ROUTES", "MAX_CURSOR", "MAX_DESCRIPTION", "MAX_TAG_KEY", "MAX_VERSION", "integer",
-           "start_qualifier"]
+__all__ = ["CATALOG_ROUTES", "MAX_CURSOR", "MAX_DESCRIPTION", "MAX_TAG_KEY", "MAX_VERSION", "StartRequest",
+           "integer", "read_start"]
 
 MAX_DESCRIPTION = 256
 MAX_TAG_KEY = 128
@@ -108,7 +109,27 @@ async def delete_version(request: web.Request) -> web.Response:
 # aliases --------------------------------------------------------------------------------------
 
 
-def start_qualifier(body: Body) -> int | str | None:
+class StartRequest(NamedTuple):
+    """A start's request, durable or synchronous: ``{"input"?, "name"?, "version"? |
+    "alias"?}`` on ``/v1/state-machines/{name}/executions[/sync]``."""
+
+    machine: str
+    input: Any
+    name: str | None
+    qualifier: int | str | None
+
+
+async def read_start(request: web.Request) -> StartRequest:
+    """The checked start request (a 4xx for anything wrong in it)."""
+    machine = check_name(request.match_info["name"], "state machine name")
+    body = (await read_body(request, optional=True)).only(("input", "name", "version", "alias"))
+    execution_input = body.value("input", {}) if body.has("input") else {}
+    check_payload_size(execution_input, "input")
+    name = body.name("name", "execution name", required=False)
+    return StartRequest(machine, execution_input, name, _start_qualifier(body))
+
+
+def _start_qualifier(body: Body) -> int | str | None:
     """The published version (``version``) or alias (``alias``) a start goes through."""
     if body.has("version") and body.has("alias"):
         bad_request("give 'version' or 'alias', not both", "InvalidValue")
