@@ -70,6 +70,25 @@ def test_bad_input_and_unknown_execution(aws_service: AwsService, sfn: Any) -> N
     assert "Member must have length less than or equal to 80" in str(long_name.value)
 
 
+def test_payloads_nested_too_deep_are_refused_at_the_edge(aws_service: AwsService,
+                                                          sfn: Any) -> None:
+    """An input (or a task's output) nested deeper than 100 levels is a 400 naming it, as
+    the REST API refuses it, not an execution that fails later inside."""
+    _define(aws_service, "hello", HELLO)
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:hello"
+    deep = "[" * 150 + "]" * 150
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=arn, name="deep", input=deep)
+    assert _code(refused) == "InvalidExecutionInput" and "100 levels" in str(refused.value)
+    with pytest.raises(ClientError) as nothing:
+        sfn.describe_execution(
+            executionArn="arn:aws:states:us-east-1:123456789012:execution:hello:deep")
+    assert _code(nothing) == "ExecutionDoesNotExist"  # nothing was started
+    with pytest.raises(ClientError) as output:
+        sfn.send_task_success(taskToken="x" * 40, output=deep)
+    assert _code(output) == "InvalidOutput"
+
+
 def test_signatures(aws_service: AwsService) -> None:
     nobody = "arn:aws:states:us-east-1:123456789012:execution:hello:nobody"
     with pytest.raises(ClientError) as signed:

@@ -60,7 +60,6 @@ _CODES = {
     "Conflict": "ConflictException",
     "InvalidStatus": "ValidationException",
     "InvalidCursor": "InvalidToken",
-    "InvalidOutput": "ValidationException",
 }
 
 

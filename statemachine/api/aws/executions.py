@@ -19,6 +19,7 @@ from statemachine.api.aws.paging import page_size, read_token, write_token
 from statemachine.errors import InputError
 from statemachine.interpreter.records import Status
 from statemachine.language.arns import ExecutionArn, InvalidArn, MachineArn, Place, parse
+from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.security.roles import Role
 
 __all__ = ["OPERATIONS", "execution_id", "execution_view", "machine_of", "ours", "read_payload"]
@@ -54,13 +55,18 @@ ours = _ours
 
 
 def read_payload(text: Any, field: str, code: str = "InvalidExecutionInput") -> Any:
-    """A JSON text field (``input``, ``output``) as its value."""
+    """A JSON text field (``input``, ``output``, ``variables``) as its value; ``code`` when it
+    is not JSON or nests deeper than the REST API allows (the same bound, at the edge)."""
     if text is None:
         return {}
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise InputError(f"Invalid {field}: the {field} must be valid JSON text", code) from None
+    if nested_deeper_than(value):
+        raise InputError(f"Invalid {field}: the {field} nests deeper than {MAX_NESTING} levels",
+                         code)
+    return value
 
 
 def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:

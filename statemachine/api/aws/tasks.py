@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-import orjson
-
 from statemachine.api.aws.call import AwsError, Call, Operation
+from statemachine.api.aws.executions import read_payload
 from statemachine.errors import InvalidToken, NotFound, TaskTimedOut
 from statemachine.interpreter.tokens import token_execution
 from statemachine.security.roles import Role
@@ -48,11 +47,7 @@ async def _execution_gone(call: Call, token: str) -> bool:
 
 async def send_task_success(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     token = body["taskToken"]
-    try:
-        output = orjson.loads(body["output"])
-    except orjson.JSONDecodeError:
-        raise AwsError("InvalidOutput", "Invalid Output: the output must be valid JSON "
-                       "text") from None
+    output = read_payload(body["output"], "output", "InvalidOutput")
     return await _answer(call, token, call.service.send_task_success(token, output))
 
 
