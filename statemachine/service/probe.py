@@ -34,6 +34,7 @@ from statemachine.interpreter.records import Status
 from statemachine.language.model import compile_machine
 from statemachine.language.scope import MISSING
 from statemachine.language.validate import validate
+from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.invokers import Invokers, TaskResult
 from statemachine.runtime.local import LocalResult, LocalRunner
@@ -82,12 +83,17 @@ class InspectionLevel(StrEnum):
 
 
 def _json(text: Any, what: str, code: str) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"{what} is not valid JSON: {exc}", code) from None
+    """A JSON text (the AWS API's form) or a value (the REST API's) as a value, bounded in
+    nesting as every input is."""
+    value = text
+    if isinstance(text, str):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"{what} is not valid JSON: {exc}", code) from None
+    if nested_deeper_than(value):
+        raise InputError(f"{what} nests deeper than {MAX_NESTING} levels", code)
+    return value
 
 
 async def run_test_state(settings: Settings, invokers: Invokers, definition: Any, *,

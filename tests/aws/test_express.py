@@ -194,6 +194,14 @@ def test_test_state_refuses_what_it_does_not_apply(sfn: Any, extra: dict[str, An
     assert "not supported by this service yet" in str(refused.value)
 
 
+def test_test_state_refuses_a_mock_nested_too_deep(sfn: Any) -> None:
+    deep = "[" * 150 + "]" * 150
+    with pytest.raises(ClientError) as refused:
+        sfn.test_state(definition=json.dumps({"Type": "Task", "Resource": "http://x/y",
+                                              "End": True}), mock={"result": deep})
+    assert _code(refused) == "ValidationException" and "100 levels" in str(refused.value)
+
+
 def test_test_state_through_the_aws_cli(aws_service: AwsService) -> None:
     aws = Path(sys.executable).parent / "aws"  # installed with the test extras
     done = subprocess.run(
