@@ -97,8 +97,8 @@ class Settings:
                             Authorization, Proxy-Authorization, Cookie and X-Api-Key
                             (``STATEMACHINE_REDACT_HEADERS``, comma-separated; see
                             :mod:`statemachine.runtime.redaction`)
-    ``max_sync_executions`` EXPRESS executions an API process runs at once for
-                            ``StartSyncExecution``; one more is refused with
+    ``max_sync_executions`` runs an API process makes at once in process
+                            (``StartSyncExecution``, ``TestState``); one more is refused with
                             ``ThrottlingException`` (HTTP 429 on the REST API), as AWS
                             throttles, rather than let them take the process's memory
     ``region``, ``account`` what the ARNs the service writes carry (``STATEMACHINE_REGION``,

@@ -26,10 +26,11 @@ GetExecutionHistory answer for them (a superset; nothing AWS answers is changed)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any, assert_never
@@ -144,6 +145,21 @@ class Express:
             compiled = self._machines[key] = compile_machine(stored["definition"])
         return stored, compiled
 
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """One of the API process's places for a run in this process (a synchronous
+        execution, a TestState): ``ThrottlingException`` (429 on REST) when all
+        ``max_sync_executions`` are taken, as AWS throttles, rather than let runs pile up."""
+        if self._running >= self._settings.max_sync_executions:
+            raise InputError(f"Rate exceeded: this API process already runs {self._running} "
+                             "executions in process (STATEMACHINE_MAX_SYNC_EXECUTIONS); "
+                             "retry later", "ThrottlingException", 429)
+        self._running += 1
+        try:
+            yield
+        finally:
+            self._running -= 1
+
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
                          qualifier: int | str | None = None, trace_header: str | None = None,
                          include_data: bool = True) -> dict[str, Any]:
@@ -173,17 +189,9 @@ class Express:
         name = name or str(uuid.uuid4())
         runner = LocalRunner(compiled, (await self.invokers()).invoke, name=machine,
                              express=True, place=settings.record_place)
-        if self._running >= settings.max_sync_executions:
-            raise InputError(f"Rate exceeded: this API process already runs "
-                             f"{self._running} synchronous executions "
-                             "(STATEMACHINE_MAX_SYNC_EXECUTIONS); retry later",
-                             "ThrottlingException", 429)
-        self._running += 1
         started = time.monotonic()
-        try:
+        with self.slot():
             result = await runner.run(orjson.loads(data), execution_name=name)
-        finally:
-            self._running -= 1
         duration_ms = (time.monotonic() - started) * 1000
         ex = result.execution
         place = settings.place

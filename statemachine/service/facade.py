@@ -365,11 +365,13 @@ class Service:
                          retrier_retry_count: int = 0, mock: Mock | None = None) -> dict[str, Any]:
         """Run one state once (AWS's TestState; :mod:`.probe`); ``admin``: the caller may
         ``reveal_secrets``."""
-        return await run_test_state(
-            self.settings, await self.express.invokers(), definition, input=input,
-            state_name=state_name, inspection_level=inspection_level, variables=variables,
-            reveal_secrets=reveal_secrets, admin=admin, retrier_retry_count=retrier_retry_count,
-            mock=mock)
+        invokers = await self.express.invokers()
+        with self.express.slot():
+            return await run_test_state(
+                self.settings, invokers, definition, input=input, state_name=state_name,
+                inspection_level=inspection_level, variables=variables,
+                reveal_secrets=reveal_secrets, admin=admin,
+                retrier_retry_count=retrier_retry_count, mock=mock)
 
     # -- callbacks ---------------------------------------------------------------------------
 

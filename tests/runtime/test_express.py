@@ -94,7 +94,7 @@ async def test_a_definitions_timeout_ends_a_sync_run_timed_out(runtime: Any) -> 
         assert (done["status"], done["error"], done["output"]) == ("TIMED_OUT", "States.Timeout", None)
 
 
-async def test_sync_runs_beyond_the_cap_are_throttled(runtime: Any, serve_app: Any) -> None:
+async def test_in_process_runs_beyond_the_cap_are_throttled(runtime: Any, serve_app: Any) -> None:
     import asyncio
 
     release = asyncio.Event()
@@ -117,6 +117,9 @@ async def test_sync_runs_beyond_the_cap_are_throttled(runtime: Any, serve_app: A
         with pytest.raises(InputError) as throttled:
             await rt.service.start_sync("held", {})
         assert (throttled.value.code, throttled.value.status) == ("ThrottlingException", 429)
+        with pytest.raises(InputError) as probe:  # TestState runs in process too: same places
+            await rt.service.test_state({"Type": "Pass", "End": True})
+        assert probe.value.code == "ThrottlingException"
         release.set()
         assert [r["status"] for r in await asyncio.gather(*running)] == ["SUCCEEDED"] * 2
         assert (await rt.service.start_sync("held", {}))["status"] == "SUCCEEDED"  # slot freed
