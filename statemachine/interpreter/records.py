@@ -17,7 +17,8 @@ Records and events are plain JSON (dicts, lists, str, int, float, bool, None), t
     that is how duplicates and late callbacks are made harmless.
 
 History events use Step Functions' shape:
-``{"id", "previousEventId", "timestamp" (ms), "type", "<lowerCamelType>EventDetails": {...}}``.
+``{"id", "previousEventId", "timestamp" (ms), "type", <details>: {...}}``, the details under
+the member :func:`~statemachine.interpreter.context.details_key` names, as botocore's model.
 """
 
 from __future__ import annotations
