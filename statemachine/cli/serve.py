@@ -98,6 +98,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         "secret.key, the key sealing API key secrets and connection credentials unless STATEMACHINE_SECRET_KEY is set "
                         "(default: $STATEMACHINE_DATA_DIR or %(default)s; serve and its workers "
                         "must share it)")
+    parser.add_argument("--min-replicas-ack", type=_non_negative, default=None, metavar="N",
+                        help="acknowledge a write only once N replicas of its Redis master "
+                        "hold it (WAIT), so losing a master loses no acknowledged transition "
+                        "(default: $STATEMACHINE_MIN_REPLICAS_ACK or 0; see README, Scaling out)")
     add_egress_arguments(parser)
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
@@ -177,7 +181,7 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         # The egress rules and the API's own address, for the tasks EXPRESS executions
         # perform in this process (as for the worker's).
         service = await Service.connect(url, settings=with_egress(
-            _settings(args.data_dir), args, [endpoint(args.host, args.port)]))
+            _settings(args), args, [endpoint(args.host, args.port)]))
     except (StoreError, ValueError) as exc:  # unreachable after the retries, refused, or a
         # malformed URL
         _say(f"statemachine serve: cannot connect to Redis at {redacted_url(url)}: {exc}")
@@ -253,7 +257,7 @@ def _worker(url: str, concurrency: int, args: argparse.Namespace,
         return None
     from statemachine.runtime.worker import Worker
 
-    return Worker(url, with_egress(_settings(args.data_dir), args, listening), concurrency)
+    return Worker(url, with_egress(_settings(args), args, listening), concurrency)
 
 
 async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None,
@@ -389,7 +393,7 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
     drain = bool(args.drain)
     stop = _stop_event()
     try:  # first, so that a refusing or absent Redis is one clear line, not a traceback
-        await (await Service.connect(url, settings=_settings(args.data_dir))).close()
+        await (await Service.connect(url, settings=_settings(args))).close()
     except (StoreError, ValueError) as exc:
         _say(f"statemachine worker: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
@@ -408,11 +412,11 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
 # helpers --------------------------------------------------------------------------------
 
 
-def _settings(data_dir: Path) -> Any:
-    """The runtime settings from the environment, with the command's data folder."""
+def _settings(args: argparse.Namespace) -> Any:
+    """The runtime settings from the environment, with the command's options."""
     from statemachine.runtime.settings import Settings
 
-    return Settings.from_env(data_dir=str(data_dir))
+    return Settings.from_env(data_dir=str(args.data_dir), min_replicas_ack=args.min_replicas_ack)
 
 
 def _stop_event() -> asyncio.Event:

@@ -53,6 +53,8 @@ _ENV: dict[str, str] = {
     "max_sync_executions": "STATEMACHINE_MAX_SYNC_EXECUTIONS",
     "region": "STATEMACHINE_REGION",
     "account": "STATEMACHINE_ACCOUNT",
+    "min_replicas_ack": "STATEMACHINE_MIN_REPLICAS_ACK",
+    "min_replicas_timeout_ms": "STATEMACHINE_MIN_REPLICAS_TIMEOUT_MS",
 }
 
 
@@ -103,6 +105,13 @@ class Settings:
                             throttles, rather than let them take the process's memory
     ``region``, ``account`` what the ARNs the service writes carry (``STATEMACHINE_REGION``,
                             ``STATEMACHINE_ACCOUNT``; :attr:`place`)
+    ``min_replicas_ack``    N > 0: every write is followed by ``WAIT N`` on its node, so a
+                            write is acknowledged (to an API caller, or taken as done by a
+                            worker) only once N replicas hold it: the loss of a master then
+                            loses no acknowledged transition (``--min-replicas-ack``)
+    ``min_replicas_timeout_ms`` how long a write waits for those replicas; when fewer answer
+                            in time an API call answers "unavailable" (the write may stand:
+                            a retry is idempotent) and a worker carries on, counting it
     ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
                             --drain``) waits for the timers due within this much; it returns
                             once no work is left but later timers
@@ -133,6 +142,8 @@ class Settings:
     max_sync_executions: int = 1_000
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
+    min_replicas_ack: int = 0
+    min_replicas_timeout_ms: int = 1_000
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
 
     def __post_init__(self) -> None:

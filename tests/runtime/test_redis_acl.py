@@ -19,7 +19,7 @@ from aiohttp import web
 
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, Refused
-from statemachine.runtime.store.pipe import RespConnection
+from statemachine.runtime.store.resp import RespConnection
 from tests.conftest import free_port
 from tests.runtime.redis_servers import Server
 

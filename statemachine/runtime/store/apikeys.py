@@ -49,13 +49,14 @@ class ApiKeys:
         client = self._client
 
         async def write() -> None:
+            # Key by key, no transaction (the two hashes may live on two cluster nodes): a
+            # digest entry is trusted only when its key's record has the same digest
+            # (by_digest), so every state in between is safe.
             old = _record(await client.hget(API_KEYS, record.id))
-            pipe = client.pipeline(transaction=True)
+            await client.hset(API_KEYS, record.id, dumps(asdict(record)))
+            await client.hset(API_KEY_DIGESTS, record.digest, record.id)
             if old is not None and old.digest != record.digest:
-                pipe.hdel(API_KEY_DIGESTS, old.digest)
-            pipe.hset(API_KEYS, record.id, dumps(asdict(record)))
-            pipe.hset(API_KEY_DIGESTS, record.digest, record.id)
-            await pipe.execute()
+                await client.hdel(API_KEY_DIGESTS, old.digest)
 
         await self._store.retry(write, give_up_s=WAIT_S)
 
@@ -84,10 +85,8 @@ class ApiKeys:
             old = _record(await client.hget(API_KEYS, key_id))
             if old is None:
                 return False
-            pipe = client.pipeline(transaction=True)
-            pipe.hdel(API_KEYS, key_id)
-            pipe.hdel(API_KEY_DIGESTS, old.digest)
-            await pipe.execute()
+            await client.hdel(API_KEYS, key_id)  # first: its digest entry is then dead
+            await client.hdel(API_KEY_DIGESTS, old.digest)
             return True
 
         return await self._store.retry(delete, give_up_s=WAIT_S)

@@ -16,7 +16,12 @@ and ``serve`` and ``worker`` exit with it.
 The URL is redis-py's (``redis://[[user]:password@]host:port/db``, ``rediss://`` for TLS
 with ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``... as query
 parameters, ``unix://``): every connection of the runtime is made from this one client's
-settings: its pool, the pub/sub of the timers, the lean connection of :mod:`.pipe`.
+settings: its pool, the pub/sub of the timers, the lean connections of :mod:`.pipe`.
+
+A URL naming any node of a Redis Cluster is detected as one (``INFO cluster``) and the
+client is then redis-py's cluster client, which follows the slot map, ``MOVED`` and
+``ASK``; every multi-key command and script stays within one shard's slot (see
+:mod:`.keys`), and what the workers read they read shard by shard (:mod:`.streams`).
 """
 
 from __future__ import annotations
@@ -35,12 +40,18 @@ from redis import exceptions as rexc
 from statemachine.errors import StoreError
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store.keys import INVOKERS_GROUP, META, WORKERS_GROUP, Shard, shard_of
+from statemachine.runtime.store.nodes import Nodes, ReplicaAckShort
+from statemachine.runtime.store.pipe import CommandBatch, ScriptBatch
 from statemachine.runtime.store.scripts import SCRIPTS, Script
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TRANSIENT = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError)
+TRANSIENT = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError,
+             rexc.ClusterDownError, rexc.TryAgainError, rexc.MovedError, rexc.SlotNotCoveredError,
+             rexc.MaxConnectionsError)
+"""Failures to wait out; on a Redis Cluster also a failover in progress (the slot map then
+changes under us)."""
 UNAVAILABLE: tuple[type[BaseException], ...] = (*TRANSIENT, StoreError)
 """Redis unreachable or loading (or :meth:`RedisStore.retry` gave up waiting for it)."""
 
@@ -71,6 +82,24 @@ def refusal(exc: BaseException) -> Refused | None:
     return None
 
 
+async def cluster_mode(url: str) -> bool:
+    """Whether the Redis at ``url`` is a node of a Redis Cluster (``CLUSTER INFO``, which
+    an ACL user without ``@dangerous`` may run, unlike ``INFO``; a user refused it is taken
+    for a single Redis's: on a cluster it needs ``+cluster|info +cluster|slots``)."""
+    probe: Any = aioredis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        await probe.execute_command("CLUSTER", "INFO")
+    except rexc.NoPermissionError:
+        return False
+    except rexc.ResponseError as exc:
+        if "cluster support disabled" in str(exc):
+            return False
+        raise
+    finally:
+        await probe.aclose()
+    return True
+
+
 class Outage:
     """Says once that Redis became unreachable, and once that it is back.
 
@@ -97,23 +126,45 @@ class Outage:
 class RedisStore:
     """A connection pool, the scripts, the shard map; retries transient failures."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, cluster: bool = False) -> None:
         self.settings = settings
-        self.client: Any = aioredis.Redis.from_url(
-            settings.redis_url, decode_responses=False, health_check_interval=5,
-            socket_connect_timeout=5, socket_keepalive=True,
-        )
+        self.cluster = cluster
+        options: dict[str, Any] = {"decode_responses": False, "socket_connect_timeout": 5,
+                                   "socket_keepalive": True}
+        self.client: Any = (
+            aioredis.RedisCluster.from_url(settings.redis_url, **options) if cluster else
+            aioredis.Redis.from_url(settings.redis_url, health_check_interval=5, **options))
         self.scripts = {name: Script(name) for name in SCRIPTS}
+        self._batches: dict[str, ScriptBatch] = {}
+        self._writes: CommandBatch | None = None
         self.shards: list[Shard] = []
         self.closed = False
         self.outage = Outage()
+        self.ack_shortfalls = 0  # writes fewer replicas acknowledged than min_replicas_ack
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> RedisStore:
-        """Connect, fix the shard count (first start wins) and make the consumer groups."""
-        store = cls(settings)
+        """Connect (to a single Redis or a cluster, whichever the URL names), fix the shard
+        count (first start wins) and make the consumer groups."""
+        cluster = await cls._retrying(settings, lambda: cluster_mode(settings.redis_url), wait_s)
+        store = cls(settings, cluster=cluster)
         await store.retry(store._setup, give_up_s=wait_s)
         return store
+
+    @staticmethod
+    async def _retrying(settings: Settings, call: Callable[[], Awaitable[T]], wait_s: float) -> T:
+        """``call`` retried like :meth:`retry` does, before there is a store."""
+        probe = RedisStore(settings)
+        try:
+            return await probe.retry(call, give_up_s=wait_s)
+        finally:
+            await probe.client.aclose()
+
+    def lean_connections(self) -> Nodes:
+        """A set of lean connections (one per node, made when first used) for a batch."""
+        return Nodes(self.client, cluster=self.cluster,
+                     min_replicas_ack=self.settings.min_replicas_ack,
+                     ack_timeout_ms=self.settings.min_replicas_timeout_ms)
 
     async def _setup(self) -> None:
         client = self.client
@@ -121,10 +172,27 @@ class RedisStore:
         count = int(await client.hget(META, "shards"))
         self.shards = [Shard(n) for n in range(count)]
         await self.ensure_groups()
-        pipe = client.pipeline(transaction=False)
         for script in self.scripts.values():  # so that no first call meets NOSCRIPT
-            pipe.script_load(script.source)
-        await pipe.execute()
+            await client.script_load(script.source)  # on every master of a cluster
+        if self.settings.min_replicas_ack:
+            await self._check_replicas()
+
+    async def _check_replicas(self) -> None:
+        """Refuse ``min_replicas_ack`` N when a master has fewer than N replicas: every
+        write would wait out the timeout and fail.  ``WAIT 0 0`` on a connection that has
+        written nothing answers at once with the replicas connected to its master."""
+        wanted = self.settings.min_replicas_ack
+        nodes = Nodes(self.client, cluster=self.cluster)
+        try:
+            counts = await nodes.execute([(shard.ready, ("WAIT", 0, 0)) for shard in self.shards])
+        finally:
+            nodes.close()
+        for shard, count in zip(self.shards, counts, strict=True):
+            if isinstance(count, Exception):
+                raise count
+            if int(count) < wanted:
+                raise Refused(f"--min-replicas-ack {wanted} asks for more replicas than the "
+                              f"Redis master of shard {shard.n} has ({count} connected)")
 
     async def ensure_groups(self) -> None:
         """Create the "workers" and "invokers" groups (again, after a Redis without AOF lost them)."""
@@ -138,6 +206,9 @@ class RedisStore:
 
     async def close(self) -> None:
         self.closed = True
+        for batch in [*self._batches.values(), self._writes]:
+            if batch is not None:
+                batch.close()
         await self.client.aclose()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -161,11 +232,6 @@ class RedisStore:
         while True:
             try:
                 result = await call()
-            except rexc.ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise refusal(exc) or exc
-                await self.ensure_groups()
-                continue
             except TRANSIENT as exc:
                 refused = refusal(exc)
                 if refused is not None:
@@ -174,6 +240,11 @@ class RedisStore:
                 if (stop is not None and stop()) or (deadline is not None
                                                       and time.monotonic() > deadline):
                     raise StoreError(f"Redis is unavailable: {exc}") from exc
+            except rexc.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise refusal(exc) or exc
+                await self.ensure_groups()
+                continue
             else:
                 if self.outage.down:
                     self.outage.back()
@@ -181,8 +252,44 @@ class RedisStore:
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
 
-    async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return await self.scripts[name](self.client, keys, args)
+    async def script(self, name: str, keys: list[str], args: list[Any], *,
+                     confirmed: bool = True) -> Any:
+        """Run script ``name`` on ``keys``' node (pipelined with other calls of the turn).
+
+        With ``min_replicas_ack``, a write too few replicas acknowledged raises
+        :class:`~.nodes.ReplicaAckShort` when ``confirmed`` (an API call then answers
+        "unavailable"); otherwise (the workers' own bookkeeping, safe to redo after a
+        failover) it is counted and its reply returned.
+        """
+        batch = self._batches.get(name)
+        if batch is None:
+            batch = self._batches[name] = ScriptBatch(self, name)
+        try:
+            return await batch.run(keys, args)
+        except ReplicaAckShort as short:
+            if confirmed:
+                raise
+            return self.short(short)
+
+    async def write(self, *command: Any, confirmed: bool = True) -> Any:
+        """Run one write command (its key is ``command[1]``) on its key's node, pipelined
+        with the other writes of the turn, acknowledged by replicas as :meth:`script` is."""
+        batch = self._writes
+        if batch is None:
+            batch = self._writes = CommandBatch(self)
+        try:
+            return await batch.run(*command)
+        except ReplicaAckShort as short:
+            if confirmed:
+                raise
+            return self.short(short)
+
+    def short(self, short: ReplicaAckShort) -> Any:
+        """Count a write too few replicas acknowledged and return its reply."""
+        self.ack_shortfalls += 1
+        if self.ack_shortfalls == 1 or self.ack_shortfalls % 1000 == 0:
+            log.warning("%s (%d writes so far)", short, self.ack_shortfalls)
+        return short.replies[0]
 
     async def reachable(self, timeout: float = 2.0) -> bool:
         """Whether Redis answers PING within ``timeout`` seconds."""

@@ -181,7 +181,7 @@ class Executions:
         """Ask the workers to abort the execution (a ``StopRequested`` work item)."""
         shard = self._shard(execution_id)
         message = work_item(execution_id, {"type": "StopRequested", "error": error, "cause": cause})
-        await self._store.retry(lambda: self._client.xadd(shard.ready, {"m": message}),
+        await self._store.retry(lambda: self._store.write("XADD", shard.ready, "*", "m", message),
                                 give_up_s=WAIT_S)
 
     async def list_page(self, machine_name: str | None, status: Status | None, limit: int,

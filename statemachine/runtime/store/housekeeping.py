@@ -22,7 +22,8 @@ async def sweep(store: RedisStore, cutoff: int, batch: int) -> int:
     for shard in store.shards:
         keys = [shard.sweep] + [shard.index_status(status) for status in FINAL_STATUSES]
         keys += [shard.index_machine(name) for name in machines]
-        removed += int(await store.script("sweep", keys, [cutoff, batch, shard.record("")]))
+        removed += int(await store.script("sweep", keys, [cutoff, batch, shard.record("")],
+                                          confirmed=False))
     return removed
 
 

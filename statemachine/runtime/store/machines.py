@@ -5,12 +5,15 @@ called "versions" here and in the records' ``machine_version``, they are what AW
 revisions: AWS's published versions are :mod:`.catalog`'s) and ``latest``; ``sm:machines``
 lists the names.  A define also raises the latest revision in every shard's ``sm:T:mv``
 (``raise_version.lua``), so a start reads it on its own shard; a delete sets a tombstone
-there instead.  Revisions never change once written: each is read and decoded once, then
+there instead.  These are written one key at a time, each idempotently (no transaction
+spans them: on a Redis Cluster they live on different nodes); the workers'
+housekeeping completes any that were cut short (:meth:`Machines.reconcile`).  Revisions never change once written: each is read and decoded once, then
 served from a small cache (:data:`VERSION_CACHE`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from statemachine.runtime.store.client import RedisStore
@@ -37,44 +40,67 @@ class Machines:
                      config: dict[str, Any] | None = None, type: str = "STANDARD") -> int:
         """Store ``definition`` (with ``config``: revisionId, roleArn, logging and tracing)
         as ``name``'s next revision; returns its number.  ``type``: the machine's, when
-        this define creates it (a machine's type never changes)."""
-        key, client = machine(name), self._client
-        # EVAL, not EVALSHA: inside MULTI a NOSCRIPT (a restarted Redis) cannot be retried
-        raise_version = self._store.scripts["raise_version"]
+        this define creates it (a machine's type never changes).
+
+        Written key by key (a Redis Cluster keeps them on different nodes): the revision
+        first, then every shard's copy of the latest, then ``latest`` itself; each step is
+        idempotent, and a define cut short is completed by :meth:`reconcile`.
+        """
+        key, write = machine(name), self._write
         entry = dumps({"definition": definition, "createdAt": created, **(config or {})})
-
-        async def write() -> int:
-            version = int(await client.hincrby(key, "seq", 1))
-            pipe = client.pipeline(transaction=True)
-            pipe.hset(key, f"v:{version}", entry)
-            pipe.hsetnx(MACHINES, name, created)
-            pipe.hsetnx(catalog(name), "type", type)
-            for shard in self._store.shards:
-                pipe.eval(raise_version.source, 1, shard.versions, name, version)
-            pipe.eval(raise_version.source, 1, key, "latest", version)
-            await pipe.execute()
-            return version
-
-        return await self._store.retry(write, give_up_s=WAIT_S)
+        version = int(await write("HINCRBY", key, "seq", 1))
+        await write("HSET", key, f"v:{version}", entry)
+        await self._raise(name, version)
+        await write("HSETNX", MACHINES, name, created)
+        await write("HSETNX", catalog(name), "type", type)
+        return version
 
     async def delete(self, name: str) -> None:
         """Delete the machine: its listing entry, catalog (versions, aliases) and tags go, its
         latest revision becomes a tombstone everywhere (starts are refused); its revisions
-        stay for the executions still running them."""
-        key, client = machine(name), self._client
-        raise_version = self._store.scripts["raise_version"]
+        stay for the executions still running them.  The tombstone is set on ``latest``
+        first, so a delete cut short is completed by :meth:`reconcile`."""
+        key, write = machine(name), self._write
+        tombstone = -int(await write("HINCRBY", key, "seq", 1))
+        await self._raise_one(key, "latest", tombstone)
+        await write("HDEL", MACHINES, name)
+        await write("DEL", catalog(name))
+        await write("DEL", tags("m", name))
+        await self._raise(name, tombstone)
 
-        async def write() -> None:
-            tombstone = -int(await client.hincrby(key, "seq", 1))
-            pipe = client.pipeline(transaction=True)
-            pipe.hdel(MACHINES, name)
-            pipe.delete(catalog(name), tags("m", name))
-            for shard in self._store.shards:
-                pipe.eval(raise_version.source, 1, shard.versions, name, tombstone)
-            pipe.eval(raise_version.source, 1, key, "latest", tombstone)
-            await pipe.execute()
+    async def _write(self, *command: Any) -> Any:
+        return await self._store.retry(lambda: self._store.write(*command), give_up_s=WAIT_S)
 
-        await self._store.retry(write, give_up_s=WAIT_S)
+    async def _raise(self, name: str, version: int) -> None:
+        """Raise ``name``'s version on every shard, then its ``latest``."""
+        await asyncio.gather(*(self._raise_one(shard.versions, name, version)
+                               for shard in self._store.shards))
+        await self._raise_one(machine(name), "latest", version)
+
+    async def _raise_one(self, key: str, field: str, version: int) -> None:
+        await self._store.retry(lambda: self._store.script("raise_version", [key],
+                                                           [field, version]), give_up_s=WAIT_S)
+
+    async def reconcile(self) -> int:
+        """Complete the defines and deletes that were cut short: every machine's version
+        raised to the highest any shard or its ``latest`` holds.  Returns how many were."""
+        client, shards = self._client, self._store.shards
+        copies = await asyncio.gather(*(client.hgetall(shard.versions) for shard in shards))
+        names = sorted({field.decode() for copy in copies for field in copy})
+        if not names:
+            return 0
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.hget(machine(name), "latest")
+        latest = await pipe.execute()
+        behind = 0
+        for name, top in zip(names, latest, strict=True):
+            held = [int(top or 0)] + [int(copy.get(name.encode(), 0)) for copy in copies]
+            target = max(held, key=abs)
+            if any(value != target for value in held):
+                behind += 1
+                await self._raise(name, target)
+        return behind
 
     async def names(self) -> list[str]:
         """Every state machine's name, sorted."""

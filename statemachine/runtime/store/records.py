@@ -13,6 +13,7 @@ from typing import Any
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import awaits_token, handed_over, loads
 from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard, machine
+from statemachine.runtime.store.nodes import ReplicaAckShort
 from statemachine.runtime.store.pipe import CommandBatch, ScriptBatch
 from statemachine.runtime.store.plan import GroupState, Plan
 from statemachine.runtime.store.scripts import CommitReply
@@ -77,13 +78,11 @@ class Records:
                         entry_id: bytes) -> None:
         """Move a performed task's ``result`` (its event) from its dispatch, ``entry_id`` on
         the tasks stream, to the ready stream as a work item (``codec.handed_over``), in one
-        MULTI: from then on a failure to apply it is retried (and dead-lettered) there, and
-        no later delivery performs the task again."""
-        pipe = self._client.pipeline(transaction=True)
-        pipe.xadd(shard.ready, {"m": handed_over(execution_id, result)})
-        pipe.xack(shard.tasks, INVOKERS_GROUP, entry_id)
-        pipe.xdel(shard.tasks, entry_id)
-        await pipe.execute()
+        script (``hand_over.lua``): from then on a failure to apply it is retried (and
+        dead-lettered) there, and no later delivery performs the task again."""
+        await self._store.script("hand_over", [shard.ready, shard.tasks],
+                                 [handed_over(execution_id, result), entry_id, INVOKERS_GROUP],
+                                 confirmed=False)
 
     async def definition(self, name: str, version: int) -> dict[str, Any] | None:
         """A stored state machine version: ``{"definition", "createdAt"}``."""
@@ -125,7 +124,10 @@ class Records:
         turn; dispatches the commit took (TAKE) are left in ``plan.taken``."""
         for key, mapping in plan.prewrites:
             await self._store.hset_chunked(key, mapping, self._store.settings.input_chunk)
-        result = await self._commits.run(plan.keys, plan.args())
+        try:
+            result = await self._commits.run(plan.keys, plan.args())
+        except ReplicaAckShort as short:  # applied; a failover now may undo it: redone then
+            result = self._store.short(short)
         if result[0] != CommitReply.APPLIED:
             return False, int(result[1])
         if len(result) > 1:

@@ -6,7 +6,7 @@ hash).  Each file begins with the list of its KEYS and names its ARGV; the numbe
 replies with are named there (``local CREATED = 1``) and, with the same names, in the
 ``IntEnum`` classes below (``tests/runtime/test_codec.py`` checks they agree).
 
-A :class:`Script` runs by SHA (EVALSHA) and loads its source again when Redis answers
+A :class:`Script` runs by SHA (EVALSHA) and its source is loaded again when Redis answers
 NOSCRIPT (after a restart empties the script cache).
 """
 
@@ -15,9 +15,6 @@ from __future__ import annotations
 import hashlib
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
-
-from redis import exceptions as rexc
 
 __all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "CallbackReply", "CommitReply",
            "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "Script", "StartReply",
@@ -25,7 +22,7 @@ __all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "CallbackReply", "Comm
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
-           "raise_version", "redrive", "publish", "unpublish", "alias", "tag")
+           "raise_version", "redrive", "publish", "unpublish", "alias", "tag", "hand_over")
 
 
 class StartReply(IntEnum):
@@ -109,7 +106,8 @@ REPLIES: dict[str, type[IntEnum]] = {
 
 
 class Script:
-    """One Lua file, run by SHA with a NOSCRIPT fallback."""
+    """One Lua file and its SHA (run through :class:`~.pipe.ScriptBatch`: EVALSHA, loaded
+    again on NOSCRIPT)."""
 
     __slots__ = ("name", "sha", "source")
 
@@ -117,10 +115,3 @@ class Script:
         self.name = name
         self.source = (LUA_DIR / f"{name}.lua").read_text()
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
-
-    async def __call__(self, client: Any, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
-        except rexc.NoScriptError:
-            await client.script_load(self.source)
-            return await client.evalsha(self.sha, len(keys), *keys, *args)

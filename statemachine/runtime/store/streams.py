@@ -3,14 +3,19 @@
 Each shard has two streams with a consumer group each: ``ready`` (work items, group
 "workers") and ``tasks`` (task dispatches, group "invokers").  A :class:`StreamGroup` is
 one kind of them over every shard; a worker's consumer reads each kind through its own.
+On a single Redis one XREADGROUP reads every shard's stream; a Redis Cluster refuses a
+command over keys of several slots (even on one node), so there each shard's stream is
+read by a reader of its own (:meth:`StreamGroup.read_sets`); claims and leases go as
+pipelines, which the cluster client splits by node.
 Entries come back as ``(stream, [(entry id, fields), ...])``, the stream by name.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.keys import INVOKERS_GROUP, WORKERS_GROUP, Shard
@@ -33,6 +38,12 @@ class StreamGroup:
         self.shards: dict[str, Shard] = {
             (shard.ready if kind == "ready" else shard.tasks): shard for shard in store.shards}
         self._by_name = {name.encode(): name for name in self.shards}
+
+    def read_sets(self) -> list[list[str]]:
+        """The streams one XREADGROUP may read together: all of them on a single Redis,
+        one by one on a Redis Cluster."""
+        names = list(self.shards)
+        return [[name] for name in names] if self._store.cluster else [names]
 
     async def read(self, consumer: str, streams: Iterable[str], count: int,
                    block_ms: int | None = None) -> list[tuple[str, Entries]]:
@@ -65,7 +76,8 @@ class StreamGroup:
         shard = self.shards[stream]
         args = [self.group, entry_id, self._store.settings.max_deliveries, message, error,
                 consumer, now]
-        delivered, dead = await self._store.script("dead", [stream, shard.dead], args)
+        delivered, dead = await self._store.script("dead", [stream, shard.dead], args,
+                                                   confirmed=False)
         return int(delivered), (f"{shard.n}-{dead.decode()}" if dead else None)
 
 
@@ -94,14 +106,20 @@ class Backlog:
 
 
 async def backlog(store: RedisStore) -> Backlog:
-    """The :class:`Backlog` now: one MULTI, so no commit or promotion (which move work
-    between a shard's streams and timers atomically) falls between two of its reads."""
-    pipe = store.client.pipeline(transaction=True)
-    for shard in store.shards:
-        pipe.zrange(shard.timers, 0, 0, withscores=True)
-        pipe.xlen(shard.ready)
-        pipe.xlen(shard.tasks)
-    replies: list[Any] = await pipe.execute()
+    """The :class:`Backlog` now: one MULTI (on a Redis Cluster, one per shard), so no commit
+    or promotion (which move work between a shard's streams and timers atomically) falls
+    between two of its reads of a shard."""
+    groups = [[shard] for shard in store.shards] if store.cluster else [store.shards]
+
+    async def read(shards: list[Shard]) -> list[Any]:
+        pipe = store.client.pipeline(transaction=True)
+        for shard in shards:
+            pipe.zrange(shard.timers, 0, 0, withscores=True)
+            pipe.xlen(shard.ready)
+            pipe.xlen(shard.tasks)
+        return cast(list[Any], await pipe.execute())
+
+    replies = [reply for part in await asyncio.gather(*map(read, groups)) for reply in part]
     entries = sum(replies[n] for n in range(len(replies)) if n % 3 != 0)
     dues = [int(reply[0][1]) for reply in replies[0::3] if reply]
     return Backlog(entries, min(dues) if dues else None)

@@ -21,7 +21,8 @@ async def promote(store: RedisStore, now: int, limit: int) -> list[tuple[int, in
     """Promote the timers due at ``now`` on every shard, up to ``limit`` per shard: for each
     shard, (timers promoted, the next due time left, or None)."""
     results = await asyncio.gather(*(
-        store.script("promote", [shard.timers, shard.timer_events, shard.ready], [now, limit])
+        store.script("promote", [shard.timers, shard.timer_events, shard.ready], [now, limit],
+                     confirmed=False)
         for shard in store.shards))
     return [(int(promoted), None if int(nxt) == PromoteReply.NO_TIMER else int(nxt))
             for promoted, nxt in results]

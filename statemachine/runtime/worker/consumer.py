@@ -3,7 +3,8 @@
 A worker has two inboxes, one per stream kind: ``ready`` (work items, for
 :mod:`~statemachine.runtime.worker.transitions`) and ``tasks`` (task dispatches, for
 :mod:`~statemachine.runtime.worker.dispatcher`).  For each, one reader loop asks every
-shard's stream for entries with one blocking ``XREADGROUP``, taking no more than there are
+shard's stream for entries with one blocking ``XREADGROUP`` (on a Redis Cluster, one reader
+per shard: see :meth:`StreamGroup.read_sets`), taking no more than there are
 free hands (entries left in a stream go to the other workers, so a burst spreads over them
 all), and one claimer loop takes over, every half lease, the entries other consumers left
 idle longer than the lease (a dead worker's, ``XAUTOCLAIM``).  A lease keeper resets the
@@ -147,7 +148,8 @@ class Consumer:
 
     async def run(self) -> None:
         """Read, claim and keep leases until cancelled (readers stop at :meth:`close`)."""
-        self._readers = [asyncio.create_task(self._reader(inbox)) for inbox in self.inboxes]
+        self._readers = [asyncio.create_task(self._reader(inbox, names, len(inbox.streams.shards)))
+                         for inbox in self.inboxes for names in inbox.streams.read_sets()]
         loops = [asyncio.create_task(self._claimer(inbox)) for inbox in self.inboxes]
         loops.append(asyncio.create_task(self._lease_keeper()))
         try:
@@ -164,17 +166,17 @@ class Consumer:
         for inbox in self.inboxes:
             await inbox.close()
 
-    async def _reader(self, inbox: Inbox) -> None:
-        """Feed ``inbox`` with new entries of every shard's stream, one XREADGROUP for all.
+    async def _reader(self, inbox: Inbox, names: list[str], spread: int) -> None:
+        """Feed ``inbox`` with new entries of the streams ``names``, one XREADGROUP for all
+        (every shard's on a single Redis; one shard's on a Redis Cluster).
 
         XREADGROUP's COUNT applies to each stream: a reader asks every stream for a share
-        of its free hands, so a burst spread over the shards is spread over the workers
-        too; only the streams that filled their share are then read for the rest (a Map's
-        children all live on one shard).
+        of the free hands (``spread``: the streams of all the inbox's readers), so a burst
+        spread over the shards is spread over the workers too; only the streams that
+        filled their share are then read for the rest (a Map's children all live on one
+        shard).
         """
         s, streams, stopped = self._settings, inbox.streams, self._stopping.is_set
-        names = list(streams.shards)
-        spread = len(names)
 
         async def read() -> list[tuple[str, Entries]]:
             room = inbox.room()

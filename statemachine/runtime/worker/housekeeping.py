@@ -5,7 +5,8 @@
   MULTI, off the hot path, and once more when the worker stops; ``Service.stats()`` reads
   them for ``GET /metrics``.
 * **sweep** — every ``sweep_interval_ms`` the listing-index entries of finished executions
-  whose records have expired are dropped (``sweep.lua``: each shard, a page of each index).
+  whose records have expired are dropped (``sweep.lua``: each shard, a page of each index),
+  and a define or delete that was cut short is completed (``Machines.reconcile``).
 * **dead letters** — an entry whose handling raised stays pending and comes back after its
   lease; once it has been delivered ``max_deliveries`` times, ``dead.lua`` moves it to the
   shard's ``sm:T:dead`` stream with the error, atomically.  The execution is left as it
@@ -22,6 +23,7 @@ from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, StreamGroup
 from statemachine.runtime.store.housekeeping import flush_stats, sweep
+from statemachine.runtime.store.machines import Machines
 from statemachine.runtime.worker.consumer import Item
 from statemachine.runtime.worker.loops import Guard, Stats, log
 
@@ -81,6 +83,8 @@ class Housekeeping:
 
     async def _sweep(self) -> None:
         await sweep(self._store, now_ms() - self._settings.retention_s * 1000, SWEEP_BATCH)
+        if repaired := await Machines(self._store).reconcile():
+            log.warning("completed %d state machine definitions that were cut short", repaired)
 
     async def dead_letter(self, item: Item, exc: Exception) -> None:
         """After handling an entry raised: leave it pending for another delivery, or, once it
