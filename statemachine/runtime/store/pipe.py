@@ -14,9 +14,9 @@ and with ``min_replicas_ack`` each node's pipeline ends with ``WAIT``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import hiredis
 from redis import exceptions as rexc
@@ -25,8 +25,23 @@ from statemachine.runtime.store.nodes import REROUTED, Nodes, ReplicaAckShort
 from statemachine.runtime.store.resp import error_of
 
 if TYPE_CHECKING:
-    from statemachine.runtime.store.client import RedisStore
     from statemachine.runtime.store.resp import RespConnection
+    from statemachine.runtime.store.scripts import Script
+
+T = TypeVar("T")
+
+
+class Host(Protocol):
+    """What a batch needs of its store (:class:`~.client.RedisStore`, which makes batches
+    of its own: a protocol, not an import, keeps the two modules out of a circle)."""
+
+    scripts: dict[str, Script]
+
+    def lean_connections(self) -> Nodes: ...
+
+    async def retry(self, call: Callable[[], Awaitable[T]], *,
+                    give_up_s: float | None = ...) -> T: ...
+
 
 __all__ = ["BATCHES_IN_FLIGHT", "CommandBatch", "ScriptBatch"]
 
@@ -54,7 +69,7 @@ class _Batch:
     for the next one, so an overload grows the batches instead of the connections.
     """
 
-    def __init__(self, store: RedisStore) -> None:
+    def __init__(self, store: Host) -> None:
         self._store = store
         self._nodes: Nodes = store.lean_connections()
         self._pending: list[Call] = []
@@ -220,7 +235,7 @@ class ScriptBatch(_Batch):
     entry), ``commit.lua`` is (a repeat finds the rev moved on and is refused).
     """
 
-    def __init__(self, store: RedisStore, name: str) -> None:
+    def __init__(self, store: Host, name: str) -> None:
         super().__init__(store)
         self._script = store.scripts[name]
 
