@@ -44,6 +44,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from statemachine.cli import archive as archive_options
 from statemachine.cli.egress import (
     add_egress_arguments,
     announce,
@@ -99,6 +100,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         "(default: $STATEMACHINE_DATA_DIR or %(default)s; serve and its workers "
                         "must share it)")
     add_egress_arguments(parser)
+    archive_options.add_archive_arguments(parser)
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
 
@@ -115,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
         # No log line shows the thread or process: not looking them up makes every record
         # (one audit line per state-changing request) cheaper.
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    problem = check_egress(args)
+    problem = check_egress(args) or archive_options.archive_problem(_settings(args))
     if problem:
         _say(f"statemachine {args.command}: {problem}")
         return 2
@@ -177,12 +179,15 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         # The egress rules and the API's own address, for the tasks EXPRESS executions
         # perform in this process (as for the worker's).
         service = await Service.connect(url, settings=with_egress(
-            _settings(args.data_dir), args, [endpoint(args.host, args.port)]))
+            _settings(args), args, [endpoint(args.host, args.port)]))
     except (StoreError, ValueError) as exc:  # unreachable after the retries, refused, or a
         # malformed URL
         _say(f"statemachine serve: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
     try:
+        if problem := await archive_options.check_bucket(service):
+            _say(f"statemachine serve: {problem}")
+            return 2
         access = await _access(args, service)
         if access is None:
             return 2
@@ -253,7 +258,7 @@ def _worker(url: str, concurrency: int, args: argparse.Namespace,
         return None
     from statemachine.runtime.worker import Worker
 
-    return Worker(url, with_egress(_settings(args.data_dir), args, listening), concurrency)
+    return Worker(url, with_egress(_settings(args), args, listening), concurrency)
 
 
 async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None,
@@ -389,9 +394,12 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
     drain = bool(args.drain)
     stop = _stop_event()
     try:  # first, so that a refusing or absent Redis is one clear line, not a traceback
-        await (await Service.connect(url, settings=_settings(args.data_dir))).close()
+        service = await Service.connect(url, settings=_settings(args))
     except (StoreError, ValueError) as exc:
         _say(f"statemachine worker: cannot connect to Redis at {redacted_url(url)}: {exc}")
+        return 2
+    if problem := await archive_options.check_bucket(service, close=True):
+        _say(f"statemachine worker: {problem}")
         return 2
     worker = _worker(url, concurrency, args)
     _freeze_heap()
@@ -408,11 +416,11 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
 # helpers --------------------------------------------------------------------------------
 
 
-def _settings(data_dir: Path) -> Any:
-    """The runtime settings from the environment, with the command's data folder."""
+def _settings(args: argparse.Namespace) -> Any:
+    """The runtime settings from the environment, the data folder, archive/retention flags."""
     from statemachine.runtime.settings import Settings
 
-    return Settings.from_env(data_dir=str(data_dir))
+    return archive_options.with_archive(Settings.from_env(data_dir=str(args.data_dir)), args)
 
 
 def _stop_event() -> asyncio.Event:

@@ -19,13 +19,14 @@ from typing import Any
 
 from redis import exceptions as rexc
 
-__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "CallbackReply", "CommitReply",
-           "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "Script", "StartReply",
+__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "ArchiveReply", "CallbackReply", "CommitReply",
+           "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "RestoreReply", "Script", "StartReply",
            "TagReply", "UnpublishReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
-           "raise_version", "redrive", "publish", "unpublish", "alias", "tag")
+           "raise_version", "redrive", "publish", "unpublish", "alias", "tag", "archive",
+           "restore")
 
 
 class StartReply(IntEnum):
@@ -95,6 +96,19 @@ class AliasReply(IntEnum):
     GONE = -4
 
 
+class ArchiveReply(IntEnum):
+    ARCHIVED = 1
+    CHANGED = 0
+    GONE = -1
+
+
+class RestoreReply(IntEnum):
+    RESTORED = 1
+    LIVE = 0
+    CHANGED = -1
+    GONE = -2
+
+
 class TagReply(IntEnum):
     TAGGED = 1
     TOO_MANY = 0
@@ -104,6 +118,7 @@ REPLIES: dict[str, type[IntEnum]] = {
     "start": StartReply, "commit": CommitReply, "callback": CallbackReply,
     "promote": PromoteReply, "raise_version": RaiseReply, "redrive": RedriveReply,
     "publish": PublishReply, "unpublish": UnpublishReply, "alias": AliasReply, "tag": TagReply,
+    "archive": ArchiveReply, "restore": RestoreReply,
 }
 """The reply codes of each script that has any (the test reads the Lua side's)."""
 
