@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import OrderedDict
 from typing import Any
 
@@ -33,6 +34,9 @@ __all__ = ["CACHE_ENTRIES", "Bucket", "BucketError"]
 CACHE_ENTRIES = 64
 """Decoded objects kept in memory per process."""
 _MISSING = ("NoSuchKey", "404", "NotFound")
+# botocore says at INFO, each time a client is made, where it found the credentials: noise
+# in a service's log (a failure to find any is an error that reaches us anyway).
+logging.getLogger("aiobotocore.credentials").setLevel(logging.WARNING)
 
 
 class BucketError(StateMachineError):
@@ -75,7 +79,14 @@ class Bucket:
         """Raise :class:`BucketError` unless the bucket exists and answers (HeadBucket)."""
         try:
             await (await self._s3()).head_bucket(Bucket=self.location.bucket)
-        except (BotoCoreError, ClientError, OSError) as exc:
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            reason = ("no such bucket" if code in ("404", "NoSuchBucket")
+                      else "access denied (check the credentials and the bucket policy)"
+                      if code in ("403", "AccessDenied") else _reason(exc))
+            raise BucketError(f"the archive bucket {self.location} is not usable: "
+                              f"{reason}") from exc
+        except (BotoCoreError, OSError) as exc:
             raise BucketError(f"the archive bucket {self.location} is not usable: "
                               f"{_reason(exc)}") from exc
 
