@@ -140,10 +140,15 @@ async def test_a_redrive_restores_an_archived_execution_first(
         assert "ExecutionRedriven" in [e["type"] for e in events]
         # Ended anew: archived again, with its redrive.
         again = await everything(rt.service, xid)
+        redriven_listing = await listing(rt.service, redrive_filter="REDRIVEN")
+        assert [e["executionId"] for p in redriven_listing for e in p["executions"]] == [xid]
         async with archiver(rt.settings) as (part, _):
             assert await part.round() == 1
         assert await redis.hexists(shard.record(xid), "l")
         assert await everything(rt.service, xid) == again
+        assert await listing(rt.service, redrive_filter="REDRIVEN") == redriven_listing
+        assert await listing(rt.service, redrive_filter="NOT_REDRIVEN") == [
+            {"executions": [], "nextCursor": None}]
 
 
 async def test_retention_deletes_the_archived_object(

@@ -21,7 +21,7 @@ from typing import Any, cast
 from statemachine.interpreter.events import Redriven
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.runtime.archive import Bucket
-from statemachine.runtime.store.archiving import Archiving
+from statemachine.runtime.store.archiving import Archiving, listed_view
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import (
     dumps,
@@ -274,7 +274,8 @@ class Executions:
         loaded = []
         for row, fields in zip(rows, await self._store.retry(load, give_up_s=WAIT_S), strict=True):
             raw, state, redrive, listed = fields
-            record = _view(raw if raw is not None else listed, state, redrive)
+            record = (listed_view(row[1], state, listed) if raw is None and listed is not None
+                      else _view(raw, state, redrive))
             if record is None:
                 continue
             if status is None or record["status"] == status:

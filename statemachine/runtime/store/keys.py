@@ -136,8 +136,8 @@ Archiving (only with ``archive_url``; :mod:`statemachine.runtime.archive`)::
                                             roots whose objects the archiver deletes then
                                             (archive.lua adds, restore.lua removes)
 
-An archived root's record hash becomes a stub (archive.lua): ``l`` the packed record
-without its payloads (what a listing shows: codec.listed_record), ``rev`` (one more than
+An archived root's record hash becomes a stub (archive.lua): ``l`` what a listing shows
+(``[machine, version, start, stop, {rarer fields}?]``: archiving.listed_record), ``rev`` (one more than
 the archived record's, so a stale compare-and-set fails), ``status``; same expiry as the
 record had.  Its history list is deleted; its name entry stays (AWS keeps a name taken
 for its retention).  A restore (restore.lua, before a redrive) writes both back.
