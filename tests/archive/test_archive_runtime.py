@@ -195,3 +195,23 @@ async def test_an_s3_outage_loses_nothing(runtime: Any, redis: Any) -> None:
             finally:
                 server.stop()
         assert await redis.hexists(shard.record(xid), "l")
+
+
+async def test_a_map_child_reads_its_archived_roots_history(
+        runtime: Any, redis: Any, moto_url: str, bucket: str) -> None:
+    async with runtime(**archive_settings(moto_url, bucket)) as rt:
+        await rt.service.define("mapped", {"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
+                "StartAt": "One", "States": {"One": {"Type": "Pass", "End": True}}}}}})
+        xid = (await rt.service.start("mapped", {"items": [1, 2]}))["executionId"]
+        await rt.drain()
+        shard = rt.service.store.shard(xid)
+        children = sorted(k.decode().rpartition(":x:")[2]
+                          for k in await redis.keys(shard.record(xid) + "/*"))
+        assert len(children) == 2
+        before = {x: await everything(rt.service, x) for x in [xid, *children]}
+        async with archiver(rt.settings) as (part, _):
+            assert await part.round() == 1
+        assert not await redis.exists(shard.history(xid))
+        for x, seen in before.items():
+            assert await everything(rt.service, x) == seen

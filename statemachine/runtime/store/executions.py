@@ -32,7 +32,7 @@ from statemachine.runtime.store.codec import (
     work_item,
 )
 from statemachine.runtime.store.ids import new_id
-from statemachine.runtime.store.keys import Shard, machine, shard_of, shard_of_name
+from statemachine.runtime.store.keys import Shard, machine, root_of, shard_of, shard_of_name
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pipe import ScriptBatch
 from statemachine.runtime.store.scripts import RedriveReply, StartReply
@@ -198,10 +198,12 @@ class Executions:
         return events, first if events else 0
 
     async def _archived_history(self, execution_id: str) -> list[bytes] | None:
-        """The stored history of an archived root (from the bucket), None for a live one."""
-        key = self._shard(execution_id).record(execution_id)
+        """The stored history of an archived root (from the bucket; a child's is its root's),
+        None for a live one."""
+        root = root_of(execution_id)
+        key = self._shard(root).record(root)
         stub = await self._store.retry(lambda: self._client.hexists(key, "l"), give_up_s=WAIT_S)
-        return (await self.archiving.fetch(execution_id)).history if stub else None
+        return (await self.archiving.fetch(root)).history if stub else None
 
     async def stop(self, execution_id: str, error: str | None, cause: str | None) -> None:
         """Ask the workers to abort the execution (a ``StopRequested`` work item)."""
