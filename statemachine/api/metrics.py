@@ -43,6 +43,11 @@ RUNTIME_HELP: dict[str, str] = {
                            "failed deliveries, by all workers.",
     "worker_errors_total": "Unexpected errors in workers' loops, each logged with its traceback.",
     "worker_transitions_total": "Transitions committed by this process's in-process workers.",
+    "archived_total": "Finished root executions moved from Redis to the archive bucket.",
+    "archive_failures_total": "Archive uploads or deletions that failed (the execution stays "
+                              "in Redis; tried again later).",
+    "archive_deleted_total": "Archived executions deleted from the bucket when their retention "
+                             "ended.",
 }
 
 

@@ -44,6 +44,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from statemachine.cli import storage
 from statemachine.cli.egress import (
     add_egress_arguments,
     announce,
@@ -98,11 +99,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         "secret.key, the key sealing API key secrets and connection credentials unless STATEMACHINE_SECRET_KEY is set "
                         "(default: $STATEMACHINE_DATA_DIR or %(default)s; serve and its workers "
                         "must share it)")
-    parser.add_argument("--min-replicas-ack", type=_non_negative, default=None, metavar="N",
-                        help="acknowledge a write only once N replicas of its Redis master "
-                        "hold it (WAIT), so losing a master loses no acknowledged transition "
-                        "(default: $STATEMACHINE_MIN_REPLICAS_ACK or 0; see README, Scaling out)")
     add_egress_arguments(parser)
+    storage.add_storage_arguments(parser)
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
 
@@ -119,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
         # No log line shows the thread or process: not looking them up makes every record
         # (one audit line per state-changing request) cheaper.
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    problem = check_egress(args)
+    problem = check_egress(args) or storage.archive_problem(_settings(args))
     if problem:
         _say(f"statemachine {args.command}: {problem}")
         return 2
@@ -187,6 +185,9 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         _say(f"statemachine serve: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
     try:
+        if problem := await storage.check_bucket(service):
+            _say(f"statemachine serve: {problem}")
+            return 2
         access = await _access(args, service)
         if access is None:
             return 2
@@ -393,9 +394,12 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
     drain = bool(args.drain)
     stop = _stop_event()
     try:  # first, so that a refusing or absent Redis is one clear line, not a traceback
-        await (await Service.connect(url, settings=_settings(args))).close()
+        service = await Service.connect(url, settings=_settings(args))
     except (StoreError, ValueError) as exc:
         _say(f"statemachine worker: cannot connect to Redis at {redacted_url(url)}: {exc}")
+        return 2
+    if problem := await storage.check_bucket(service, close=True):
+        _say(f"statemachine worker: {problem}")
         return 2
     worker = _worker(url, concurrency, args)
     _freeze_heap()
@@ -413,10 +417,11 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    """The runtime settings from the environment, with the command's options."""
+    """The runtime settings from the environment, the data folder and the command's options
+    (replica acknowledgement, archive, retention)."""
     from statemachine.runtime.settings import Settings
 
-    return Settings.from_env(data_dir=str(args.data_dir), min_replicas_ack=args.min_replicas_ack)
+    return storage.with_storage(Settings.from_env(data_dir=str(args.data_dir)), args)
 
 
 def _stop_event() -> asyncio.Event:

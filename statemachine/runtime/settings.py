@@ -55,6 +55,10 @@ _ENV: dict[str, str] = {
     "account": "STATEMACHINE_ACCOUNT",
     "min_replicas_ack": "STATEMACHINE_MIN_REPLICAS_ACK",
     "min_replicas_timeout_ms": "STATEMACHINE_MIN_REPLICAS_TIMEOUT_MS",
+    "archive_url": "STATEMACHINE_ARCHIVE_URL",
+    "archive_after_s": "STATEMACHINE_ARCHIVE_AFTER_S",
+    "archive_endpoint": "STATEMACHINE_ARCHIVE_ENDPOINT",
+    "archive_interval_ms": "STATEMACHINE_ARCHIVE_INTERVAL_MS",
 }
 
 
@@ -115,6 +119,15 @@ class Settings:
     ``drain_timers_ms``     a draining worker (``Worker.run(drain=True)``, ``cli.py worker
                             --drain``) waits for the timers due within this much; it returns
                             once no work is left but later timers
+    ``archive_url``         ``s3://bucket/prefix``: finished root executions move there
+                            ``archive_after_s`` after they end ("" keeps them in Redis until
+                            ``retention_s``); see :mod:`statemachine.runtime.archive`
+    ``archive_endpoint``    the S3 endpoint (MinIO, a test server; "" AWS, or botocore's
+                            ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``)
+    ``archive_interval_ms`` how often each worker looks for executions to archive (and for
+                            archived ones whose retention ended, to delete)
+    ``archive_batch``       executions archived per shard per round
+    ``archive_concurrency`` uploads in flight per worker process
     """
 
     redis_url: str = field(default=DEFAULT_REDIS_URL, repr=False)  # may hold a password
@@ -145,6 +158,12 @@ class Settings:
     min_replicas_ack: int = 0
     min_replicas_timeout_ms: int = 1_000
     invokers: InvokerSettings = field(default_factory=InvokerSettings)
+    archive_url: str = ""
+    archive_after_s: int = 3600
+    archive_endpoint: str = ""
+    archive_interval_ms: int = 10_000
+    archive_batch: int = 200
+    archive_concurrency: int = 16
 
     def __post_init__(self) -> None:
         Place(self.region, self.account)  # ValueError naming the bad one

@@ -5,7 +5,8 @@ A FAILED, TIMED_OUT or ABORTED execution that ended less than 14 days ago resume
 state that did not succeed, under the same id: :func:`redrive` checks it with the pure
 core's rules (:func:`statemachine.interpreter.redrive.not_redrivable`), then the store
 re-opens it atomically (``redrive.lua``: RUNNING again, listed as such, no longer
-expiring) and enqueues the ``Redriven`` event a worker applies.  Errors as AWS's:
+expiring) and enqueues the ``Redriven`` event a worker applies.  An archived execution is
+restored into Redis first.  Errors as AWS's:
 ``ExecutionDoesNotExist`` (``NotFound``), ``ExecutionNotRedrivable`` (``Conflict``).
 """
 
@@ -90,6 +91,10 @@ async def redrive(store: Store, load: Callable[[str], Awaitable[Execution]], exe
         raise InputError(f"clientToken must be 1 to {MAX_CLIENT_TOKEN} characters",
                          "ValidationException")
     token = client_token or ""
+    # An archived execution comes back into Redis first (record and history, as archived),
+    # so that a redrive resumes it as it would have before; archiving takes it out again
+    # once it has ended anew.
+    await store.executions.archiving.restore(execution_id)
     for _ in range(_ATTEMPTS):
         record = await load(execution_id)
         now = now_ms()

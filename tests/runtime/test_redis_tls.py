@@ -19,8 +19,8 @@ from aiohttp import web
 
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, Refused
-from statemachine.runtime.store.resp import RespConnection
 from statemachine.runtime.store.probes import Probe
+from statemachine.runtime.store.resp import RespConnection
 from statemachine.service import Service
 from tests.conftest import free_port
 from tests.runtime.redis_servers import Server, TlsFiles, make_tls_files

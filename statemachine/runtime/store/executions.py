@@ -5,6 +5,11 @@ index entry: :mod:`~statemachine.runtime.store.ids`), sent through a
 :class:`~statemachine.runtime.store.pipe.ScriptBatch` so the starts of one event-loop turn
 share a round trip.  Listing merges the shards' index zsets, newest first.  A history is a
 list whose position n-1 holds event n, so a page is one LRANGE by index.
+
+An archived root (:mod:`.archiving`) is read the same way: its record hash is a stub, so
+a load or a history page reads the record and history from the bucket instead (the same
+values Redis held, so what readers build is identical); a listing shows the stub's own
+fields and never reads the bucket.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any, cast
 
 from statemachine.interpreter.events import Redriven
 from statemachine.interpreter.records import TERMINAL, Execution, Status
+from statemachine.runtime.archive import Bucket
+from statemachine.runtime.store.archiving import Archiving, listed_view
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import (
     dumps,
@@ -25,7 +32,7 @@ from statemachine.runtime.store.codec import (
     work_item,
 )
 from statemachine.runtime.store.ids import new_id
-from statemachine.runtime.store.keys import Shard, machine, shard_of, shard_of_name
+from statemachine.runtime.store.keys import Shard, machine, root_of, shard_of, shard_of_name
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pipe import ScriptBatch
 from statemachine.runtime.store.scripts import RedriveReply, StartReply
@@ -52,10 +59,11 @@ class Started:
 class Executions:
     """Start, read, list and stop executions."""
 
-    def __init__(self, store: RedisStore) -> None:
+    def __init__(self, store: RedisStore, bucket: Bucket | None = None) -> None:
         self._store = store
         self._client = store.client
         self._starts = ScriptBatch(store, "start")
+        self.archiving = Archiving(store, bucket)
 
     def close(self) -> None:
         self._starts.close()
@@ -118,7 +126,10 @@ class Executions:
         key = self._shard(execution_id).record(execution_id)
         fields = await self._store.retry(lambda: self._client.hmget(key, _VIEWED),
                                          give_up_s=WAIT_S)
-        return _view(*fields)
+        if fields[0] is None and fields[3] is not None:  # a stub: archived
+            archived = (await self.archiving.fetch(execution_id)).fields
+            return _view(archived["r"], archived["status"], archived.get("redrive"))
+        return _view(*fields[:3])
 
     async def redrive(self, record: Execution, event: Redriven, token: str, earliest: int, *,
                       repeat_only: bool = False) -> tuple[RedriveReply, Any]:
@@ -150,9 +161,13 @@ class Executions:
                            limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Events ``after + 1`` to ``after + limit`` of the root's history, and whether more
         follow."""
-        key = self._shard(execution_id).history(execution_id)
-        entries = await self._store.retry(lambda: self._client.lrange(key, after, after + limit),
-                                          give_up_s=WAIT_S)
+        archived = await self._archived_history(execution_id)
+        if archived is not None:
+            entries = archived[after:after + limit + 1]
+        else:
+            key = self._shard(execution_id).history(execution_id)
+            entries = await self._store.retry(
+                lambda: self._client.lrange(key, after, after + limit), give_up_s=WAIT_S)
         return read_history(entries[:limit], after + 1), len(entries) > limit
 
     async def history_page_back(self, execution_id: str, before: int | None,
@@ -160,7 +175,12 @@ class Executions:
         """Up to ``limit`` events of the root's history before event ``before`` (from the
         last one when None), newest first, and the id of the oldest returned (0 if none)."""
         key = self._shard(execution_id).history(execution_id)
-        if before is None:
+        archived = await self._archived_history(execution_id)
+        if archived is not None:
+            first = max(1, (len(archived) + 1 if before is None else before) - limit)
+            last = len(archived) if before is None else before - 1
+            entries = archived[first - 1:last]
+        elif before is None:
             async def tail() -> list[Any]:
                 pipe = self._client.pipeline(transaction=True)
                 pipe.llen(key)
@@ -176,6 +196,14 @@ class Executions:
         events = read_history(entries, first)
         events.reverse()
         return events, first if events else 0
+
+    async def _archived_history(self, execution_id: str) -> list[bytes] | None:
+        """The stored history of an archived root (from the bucket; a child's is its root's),
+        None for a live one."""
+        root = root_of(execution_id)
+        key = self._shard(root).record(root)
+        stub = await self._store.retry(lambda: self._client.hexists(key, "l"), give_up_s=WAIT_S)
+        return (await self.archiving.fetch(root)).history if stub else None
 
     async def stop(self, execution_id: str, error: str | None, cause: str | None) -> None:
         """Ask the workers to abort the execution (a ``StopRequested`` work item)."""
@@ -247,7 +275,9 @@ class Executions:
 
         loaded = []
         for row, fields in zip(rows, await self._store.retry(load, give_up_s=WAIT_S), strict=True):
-            record = _view(*fields)
+            raw, state, redrive, listed = fields
+            record = (listed_view(row[1], state, listed) if raw is None and listed is not None
+                      else _view(raw, state, redrive))
             if record is None:
                 continue
             if status is None or record["status"] == status:
@@ -255,8 +285,9 @@ class Executions:
         return loaded
 
 
-_VIEWED = ["r", "status", "redrive"]
-"""The fields of a record hash a reader reads (:func:`_view`)."""
+_VIEWED = ["r", "status", "redrive", "l"]
+"""The fields of a record hash a reader reads (:func:`_view`; ``l``: an archived root's
+stub, archiving.listed_record)."""
 
 
 def _view(raw: bytes | None, status: bytes | None, redrive: bytes | None) -> Execution | None:

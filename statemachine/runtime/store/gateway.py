@@ -10,6 +10,7 @@ workers build their own parts over a :class:`~statemachine.runtime.store.client.
 
 from __future__ import annotations
 
+from statemachine.runtime.archive import Bucket, parse_archive_url
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store.apikeys import ApiKeys
 from statemachine.runtime.store.callbacks import Activities, Callbacks
@@ -21,7 +22,7 @@ from statemachine.runtime.store.keys import Shard
 from statemachine.runtime.store.machines import Machines
 from statemachine.runtime.store.operations import Operations
 
-__all__ = ["Store"]
+__all__ = ["Store", "open_bucket"]
 
 
 class Store:
@@ -30,9 +31,10 @@ class Store:
     def __init__(self, core: RedisStore) -> None:
         self.core = core
         self.settings = core.settings
+        self.bucket = open_bucket(core.settings)
         self.machines = Machines(core)
         self.catalog = Catalog(core)
-        self.executions = Executions(core)
+        self.executions = Executions(core, self.bucket)
         self.callbacks = Callbacks(core)
         self.activities = Activities(core)
         self.operations = Operations(core)
@@ -56,4 +58,16 @@ class Store:
 
     async def close(self) -> None:
         self.executions.close()
+        if self.bucket is not None:
+            await self.bucket.close()
         await self.core.close()
+
+
+def open_bucket(settings: Settings) -> Bucket | None:
+    """The archive bucket the settings name (not contacted yet), or None without one;
+    ValueError for a malformed ``archive_url``."""
+    if not settings.archive_url:
+        return None
+    # The region comes from the AWS chain like the credentials (AWS_REGION...), not from
+    # the ARNs' region, which names where the service pretends to be.
+    return Bucket(parse_archive_url(settings.archive_url), settings.archive_endpoint or None)

@@ -126,6 +126,22 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:ix:s:<status>              zset    root id -> start ms, per status (a root is in
                                             exactly one: listing them all merges these)
 
+Archiving (only with ``archive_url``; :mod:`statemachine.runtime.archive`)::
+
+    sm:T:fin                        zset    root id -> when it finished (ms): the roots to
+                                            archive once ``archive_after_s`` has passed
+                                            (added by the commit that finishes a root,
+                                            removed by archive.lua)
+    sm:T:arc                        zset    root id -> when its retention ends (ms): archived
+                                            roots whose objects the archiver deletes then
+                                            (archive.lua adds, restore.lua removes)
+
+An archived root's record hash becomes a stub (archive.lua): ``l`` what a listing shows
+(``[machine, version, start, stop, {rarer fields}?]``: archiving.listed_record), ``rev`` (one more than
+the archived record's, so a stale compare-and-set fails), ``status``; same expiry as the
+record had.  Its history list is deleted; its name entry stays (AWS keeps a name taken
+for its retention).  A restore (restore.lua, before a redrive) writes both back.
+
 Index entries of finished roots whose records have expired are dropped by the workers'
 sweeper (``sweep.lua``, every ``sweep_interval_ms``), a page of each index at a time; where
 each index's next page starts is kept in ``sm:T:sweep`` (hash: index key -> score).
@@ -198,8 +214,8 @@ def shard_of_name(machine_name: str, name: str, shards: int) -> int:
 class Shard:
     """The keys of one shard; built once per shard and reused."""
 
-    __slots__ = ("_base", "dead", "n", "ready", "sweep", "tag", "tasks", "timer_events", "timers",
-                 "versions")
+    __slots__ = ("_base", "archived", "dead", "finished", "n", "ready", "sweep", "tag", "tasks",
+                 "timer_events", "timers", "versions")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -212,6 +228,8 @@ class Shard:
         self.timer_events = self._base + "timer-events"
         self.sweep = self._base + "sweep"
         self.versions = self._base + "mv"
+        self.finished = self._base + "fin"
+        self.archived = self._base + "arc"
 
     def record(self, execution_id: str) -> str:
         return self._base + "x:" + execution_id

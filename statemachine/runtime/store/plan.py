@@ -199,10 +199,13 @@ class Plan:
     # -- endings -----------------------------------------------------------------------------
 
     def finish_root(self, execution_id: str, machine: str, name: str, status: str, start: int,
-                    retention_s: int) -> None:
+                    retention_s: int, archive_at: int | None = None) -> None:
         """A root execution ended: listed under its final status; its record, history and
-        name entry expire after ``retention_s``."""
+        name entry expire after ``retention_s``; with ``archive_at`` (its stop, ms) it is
+        to be archived (``sm:T:fin``)."""
         shard = self.shard
+        if archive_at is not None:
+            self.op("ZADD", shard.finished, archive_at, execution_id)
         self.op("ZREM", shard.index_status("RUNNING"), execution_id)
         self.op("ZADD", shard.index_status(status), start, execution_id)
         self.op("EXPIRE", shard.record(execution_id), retention_s)

@@ -16,13 +16,14 @@ import hashlib
 from enum import IntEnum
 from pathlib import Path
 
-__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "CallbackReply", "CommitReply",
-           "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "Script", "StartReply",
+__all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "ArchiveReply", "CallbackReply", "CommitReply",
+           "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "RestoreReply", "Script", "StartReply",
            "TagReply", "UnpublishReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
-           "raise_version", "redrive", "publish", "unpublish", "alias", "tag", "hand_over")
+           "raise_version", "redrive", "publish", "unpublish", "alias", "tag", "hand_over",
+           "archive", "restore")
 
 
 class StartReply(IntEnum):
@@ -92,6 +93,19 @@ class AliasReply(IntEnum):
     GONE = -4
 
 
+class ArchiveReply(IntEnum):
+    ARCHIVED = 1
+    CHANGED = 0
+    GONE = -1
+
+
+class RestoreReply(IntEnum):
+    RESTORED = 1
+    LIVE = 0
+    CHANGED = -1
+    GONE = -2
+
+
 class TagReply(IntEnum):
     TAGGED = 1
     TOO_MANY = 0
@@ -101,6 +115,7 @@ REPLIES: dict[str, type[IntEnum]] = {
     "start": StartReply, "commit": CommitReply, "callback": CallbackReply,
     "promote": PromoteReply, "raise_version": RaiseReply, "redrive": RedriveReply,
     "publish": PublishReply, "unpublish": UnpublishReply, "alias": AliasReply, "tag": TagReply,
+    "archive": ArchiveReply, "restore": RestoreReply,
 }
 """The reply codes of each script that has any (the test reads the Lua side's)."""
 

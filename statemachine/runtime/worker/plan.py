@@ -165,7 +165,8 @@ class Planner:
         keep = self.settings.retention_s
         link = ex["parent"]
         if link is None:
-            plan.finish_root(ex["id"], ex["machine"], ex["name"], ex["status"], ex["start"], keep)
+            plan.finish_root(ex["id"], ex["machine"], ex["name"], ex["status"], ex["start"], keep,
+                             ex["stop"] if self.settings.archive_url else None)
             return
         outcome = {"status": command.status, "output": command.output, "error": command.error,
                    "cause": command.cause}

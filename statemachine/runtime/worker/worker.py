@@ -18,6 +18,8 @@ from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import Connections, Records, RedisStore, StreamGroup, backlog
+from statemachine.runtime.store.gateway import open_bucket
+from statemachine.runtime.worker.archiver import Archiver
 from statemachine.runtime.worker.consumer import Consumer, Inbox
 from statemachine.runtime.worker.destinations import PARK_FACTOR, DestinationGate, default_cap
 from statemachine.runtime.worker.dispatcher import Dispatcher
@@ -97,6 +99,10 @@ class Worker:
         await watch.refresh()  # before the first task is sent
         background = [asyncio.create_task(part.run())
                       for part in (consumer, scheduler, housekeeping, watch)]
+        bucket = open_bucket(s)
+        if bucket is not None:
+            archiver = Archiver(store, s, bucket, self.stats, guard)
+            background.append(asyncio.create_task(archiver.run()))
         hands = [asyncio.create_task(transitions.run()), asyncio.create_task(dispatcher.run())]
         if drain:
             background.append(asyncio.create_task(self._drain(store, consumer, guard)))
