@@ -85,6 +85,6 @@ def test_costs_prints_one_row_per_scenario_with_its_redis_commands() -> None:
             assert isinstance(row[key], (int, float)), (key, row)
         assert ("op_scripts" in row) == (scenario.name not in ("start", "succeed")), row
     by_name = {r["workload"]: r for r in rows}
-    assert by_name["costs:pass"]["transitions"] == 5 * 12  # 10 Pass + Succeed, and the start
+    assert by_name["costs:pass"]["transitions"] == 5 * 11  # 10 Pass states and the Succeed
     assert abs(by_name["costs:pass"]["op_scripts"]) < 0.5  # Pass states run through in one commit
     assert by_name["costs:http"]["op_scripts"] > 0.5  # the invoker's result script
