@@ -82,4 +82,7 @@ class Operations:
             "commit_conflicts_total": counts.get("conflicts", 0),
             "dead_lettered_total": counts.get("dead_lettered", 0),
             "worker_errors_total": counts.get("loop_errors", 0),
+            "shard_backlog_max_current": stats.busiest_shard,
+            "redis_used_memory_bytes_current": stats.redis_memory,
+            "redis_maxmemory_bytes_current": stats.redis_maxmemory,
         }

@@ -47,7 +47,10 @@ class RuntimeStats:
     and ``pending``: stream entries not yet delivered / delivered and not acknowledged, by
     stream kind (``ready``, ``tasks``); ``timers`` set; ``dead`` letters; ``stalled``:
     RUNNING root executions a dead letter holds up; ``counters``: the workers' totals from
-    ``sm:stats``.
+    ``sm:stats``; ``busiest_shard``: the most ready work items (waiting + pending) of any one
+    shard (one execution and its Map lives on one shard: a hot shard shows here first);
+    ``redis_memory``/``redis_maxmemory``: ``INFO memory``'s used_memory and maxmemory
+    (0: no limit), summed over the nodes that answer.
     """
 
     executions: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
@@ -57,6 +60,9 @@ class RuntimeStats:
     dead: int = 0
     stalled: int = 0
     counters: dict[str, int] = field(default_factory=dict)
+    busiest_shard: int = 0
+    redis_memory: int = 0
+    redis_maxmemory: int = 0
 
 
 class Operations:
@@ -169,6 +175,7 @@ class Operations:
             stats.pending["ready"] += ready_pending
             stats.pending["tasks"] += tasks_pending
             stats.timers += timers
+            stats.busiest_shard = max(stats.busiest_shard, ready_len)
             stats.dead += dead
             if dead:
                 dead_shards.append(shards[n])
@@ -177,6 +184,11 @@ class Operations:
                                                     give_up_s=2.0)
         counters = replies[-1] if isinstance(replies[-1], dict) else {}
         stats.counters = {name.decode(): int(value) for name, value in counters.items()}
+        memory = await self._store.retry(lambda: self._client.info("memory"), give_up_s=2.0)
+        # One node answers with its fields; a cluster client with one such mapping per node.
+        nodes = memory.values() if all(isinstance(v, dict) for v in memory.values()) else [memory]
+        stats.redis_memory = sum(int(n.get("used_memory", 0)) for n in nodes)
+        stats.redis_maxmemory = sum(int(n.get("maxmemory", 0)) for n in nodes)
         return stats
 
 
