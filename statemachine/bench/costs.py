@@ -33,7 +33,8 @@ command.  The ``op_*`` figures are one operation's share: (this scenario - ``suc
 ``units``.  The counts are exact but for the idle share subtracted (an estimate: timer
 polls come in bursts); CPU and memory figures are noisy on a shared machine, and the
 workers' CPU time is counted in clock ticks (10 ms: hence 1000 executions per scenario):
-use ``--runs`` for medians.
+use ``--runs`` for medians.  The first row also gives the idle figures it subtracted:
+``idle_redis_calls_per_s_per_worker`` and ``idle_worker_cpu_ms_per_s`` (per worker).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from statemachine.bench.durable import history, start_batch
 from statemachine.bench.harness import Figures, Session
 from statemachine.runtime.store.probes import Snapshot
 
-IDLE_S = 2.0
+IDLE_S = 5.0  # XAUTOCLAIM and timer polls come every few seconds: a long enough window
 POLL_S = 0.05
 SAMPLE = 20  # executions whose keys MEMORY USAGE sizes
 CALLBACK_CONCURRENCY = 64
@@ -157,7 +158,7 @@ class Meter:
         self.own["info"] += 1
         return Reading(snapshot, self.s.workers.cpu_seconds(), time.monotonic())
 
-    async def zcard(self, key_of: Callable[[Any], str]) -> int:
+    async def count(self, key_of: Callable[[Any], str]) -> int:
         shards = self.s.service.store.shards
         self.own["zcard"] += len(shards)
         return await self.s.probe.zcard_total(shards, key_of)
@@ -209,6 +210,8 @@ async def costs(s: Session, executions: int | None) -> list[Figures]:
             rows[scenario.name] = row
             if scenario.name != BASE and BASE in rows:
                 row.update(_marginal(row, rows[BASE], scenario.units))
+            if scenario is SCENARIOS[0]:
+                row.update(_idle(idle, s.workers.count))
             figures.append(s.figures(f"costs:{scenario.name}", executions=n,
                                      transitions=row.pop("transitions"),
                                      redis_bytes_per_execution=row["memory_bytes"], extra=row))
@@ -223,8 +226,8 @@ async def _scenario(s: Session, meter: Meter, idle: Delta, scenario: Scenario, n
     machine = f"costs-{scenario.name}"
     await s.service.define(machine, scenario.build(base))
     # The start scenario's executions stay parked (RUNNING, a timer each): counted before.
-    parked = await meter.zcard(lambda shard: shard.timers)
-    running = await meter.zcard(lambda shard: shard.index_status("RUNNING"))
+    parked = await meter.count(lambda shard: shard.timers)
+    running = await meter.count(lambda shard: shard.index_status("RUNNING"))
     tokens.clear()
     before = await meter.read()
     batch = await start_batch(s, machine, [scenario.input] * n)
@@ -232,10 +235,10 @@ async def _scenario(s: Session, meter: Meter, idle: Delta, scenario: Scenario, n
     if scenario.callback:
         done = await _answer(s, tokens, n)
     if scenario.finishes:
-        done = done and await _until(s, lambda: meter.zcard(lambda sh: sh.index_status("RUNNING")),
+        done = done and await _until(s, lambda: meter.count(lambda sh: sh.index_status("RUNNING")),
                                      lambda count: count <= running)
     else:
-        done = await _until(s, lambda: meter.zcard(lambda shard: shard.timers),
+        done = await _until(s, lambda: meter.count(lambda shard: shard.timers),
                             lambda count: count >= parked + n)
     delta = meter.delta(before, await meter.read()).less_idle(idle)
     sizes = await _sizes(s, batch.ids[:SAMPLE])
@@ -308,6 +311,13 @@ def _per_execution(delta: Delta, n: int, transitions: int) -> dict[str, Any]:
     }
     row.update({f"cmd_{c.replace('|', '_')}": round(v, 2) for c, v in calls.items()})
     return row
+
+
+def _idle(idle: Delta, workers: int) -> dict[str, Any]:
+    """What the idle runtime costs (subtracted from every row), per second and per worker."""
+    per_s = idle.seconds * workers
+    return {"idle_redis_calls_per_s_per_worker": round(sum(idle.calls.values()) / per_s, 1),
+            "idle_worker_cpu_ms_per_s": round(idle.worker_cpu_s * 1000 / per_s, 2)}
 
 
 def _marginal(row: dict[str, Any], base: dict[str, Any], units: int) -> dict[str, Any]:
