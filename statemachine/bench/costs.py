@@ -159,6 +159,7 @@ class Meter:
         return Reading(snapshot, self.s.workers.cpu_seconds(), time.monotonic())
 
     async def count(self, key_of: Callable[[Any], str]) -> int:
+        """One sorted set per shard (``key_of(shard)``), sizes summed; its ZCARDs noted."""
         shards = self.s.service.store.shards
         self.own["zcard"] += len(shards)
         return await self.s.probe.zcard_total(shards, key_of)
