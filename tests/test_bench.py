@@ -66,3 +66,25 @@ def test_express_start_sync_over_the_aws_api() -> None:
     assert express["rate_requested"] == 500
     assert express["executions"] == 500 and express["errors"] == 0  # every call SUCCEEDED
     positive(express, "p50_ms", "p99_ms", "steps_per_s", "api_cpu_us_per_call")
+
+
+def test_costs_prints_one_row_per_scenario_with_its_redis_commands() -> None:
+    from statemachine.bench.costs import FIGURES, SCENARIOS
+
+    rows = bench("--workload", "costs", "--executions", "5", "--workers", "1", "--timeout", "60")
+    assert [r["workload"] for r in rows] == [f"costs:{s.name}" for s in SCENARIOS]
+    for row, scenario in zip(rows, SCENARIOS, strict=True):
+        assert "timed_out" not in row, row
+        assert row["executions"] == 5 and row["units"] == scenario.units
+        # Every execution starts with a script (start.lua) and commits at least once
+        # (commit.lua); the idle share subtracted (timer polls) makes the counts approximate.
+        assert row["scripts"] > 1 and row["cmd_evalsha"] > 1, row
+        positive(row, "transitions", "redis_calls", "net_in_bytes", "record_bytes",
+                 "history_bytes", "events", "history_bytes_per_event")
+        for key in FIGURES:
+            assert isinstance(row[key], (int, float)), (key, row)
+        assert ("op_scripts" in row) == (scenario.name not in ("start", "succeed")), row
+    by_name = {r["workload"]: r for r in rows}
+    assert by_name["costs:pass"]["transitions"] == 5 * 11  # 10 Pass states and the Succeed
+    assert abs(by_name["costs:pass"]["op_scripts"]) < 0.5  # Pass states run through in one commit
+    assert by_name["costs:http"]["op_scripts"] > 0.5  # the invoker's result script

@@ -48,6 +48,12 @@ RUNTIME_HELP: dict[str, str] = {
                               "in Redis; tried again later).",
     "archive_deleted_total": "Archived executions deleted from the bucket when their retention "
                              "ended.",
+    "shard_backlog_max_current": "The most ready work items (waiting + pending) of any one "
+                                 "shard: one shard far above the average is a hot shard "
+                                 "(one execution or Map is bound to its shard's master).",
+    "redis_used_memory_bytes_current": "Redis used_memory (INFO memory), summed over the "
+                                       "nodes; compare with maxmemory (docs/scaling.md).",
+    "redis_maxmemory_bytes_current": "Redis maxmemory (0: no limit), summed over the nodes.",
 }
 
 

@@ -8,7 +8,9 @@ Redis kept for benchmarks.  Executions are defined and started through the Servi
 and counted from their stored histories.
 
 Workloads: memory, validate (no Redis); loop, map, parallel, http, history, start, wait,
-express (StartSyncExecution over the AWS API: :mod:`statemachine.bench.express`).
+express (StartSyncExecution over the AWS API: :mod:`statemachine.bench.express`), costs
+(Redis commands, bytes and CPU per operation, one row per scenario:
+:mod:`statemachine.bench.costs`).
 Each runs ``--runs`` times (medians are printed) and is bounded by ``--timeout`` seconds;
 a workload that runs out of time prints what it got and says ``timed_out``.
 
@@ -33,7 +35,7 @@ import orjson
 from statemachine.bench.harness import Bench, Figures, RedisServer, median_of
 
 OFFLINE = ("memory", "validate")
-DURABLE = ("loop", "map", "parallel", "http", "history", "start", "wait", "express")
+DURABLE = ("loop", "map", "parallel", "http", "history", "start", "wait", "express", "costs")
 ORDER = OFFLINE + DURABLE
 
 COLUMNS = (
@@ -58,7 +60,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--executions", type=_positive, default=None,
                         help="scale the workload: executions (loop 20, http 100, wait 100000, "
                         "map/parallel 1), loop count (history 10000), repeats (memory 5, "
-                        "validate 3), starts at 500/s (start and express 5000, no ramp)")
+                        "validate 3), starts at 500/s (start and express 5000, no ramp), "
+                        "executions per scenario (costs 1000)")
     parser.add_argument("--runs", type=_positive, default=1,
                         help="runs per workload; medians are printed (default 1)")
     parser.add_argument("--timeout", type=float, default=300.0,
@@ -104,15 +107,16 @@ async def _workload(bench: Bench, name: str, runs: int) -> list[Figures]:
         results = []
         for _ in range(runs):
             results.append(await _bounded(bench, label, case))
-        merged.append(median_of(results) if runs > 1 else results[0])
+        # A case may print several rows (costs: one per scenario): medians row by row.
+        merged += [median_of(rows) if runs > 1 else rows[0] for rows in zip(*results, strict=True)]
     return merged
 
 
-Case = Callable[[Bench], Awaitable[Figures]]
+Case = Callable[[Bench], Awaitable[Figures | list[Figures]]]
 
 
 def _cases(name: str) -> list[tuple[str, Case]]:
-    from statemachine.bench import durable, express, offline, starts
+    from statemachine.bench import costs, durable, express, offline, starts
 
     if name in OFFLINE:
         offline_case = getattr(offline, name)
@@ -121,25 +125,29 @@ def _cases(name: str) -> list[tuple[str, Case]]:
         return [(f"map:{m}", _in_session(durable.map_case(m, mc)))
                 for m, mc in (("map1000", None), ("map1000_mc40", None),
                               ("map10000", None), ("map10000_mc40", 40))]
+    if name == "costs":
+        return [(name, _in_session(costs.costs))]
     runner = {"loop": durable.loop, "parallel": durable.parallel, "http": durable.http,
               "history": durable.history_growth, "start": starts.start, "wait": durable.wait,
               "express": express.express}[name]
     return [(name, _in_session(runner))]
 
 
-def _in_session(case: Callable[[Any, int | None], Awaitable[Figures]]) -> Case:
-    async def run(bench: Bench) -> Figures:
+def _in_session(case: Callable[[Any, int | None], Awaitable[Figures | list[Figures]]]) -> Case:
+    async def run(bench: Bench) -> Figures | list[Figures]:
         async with bench.session() as session:
             return await case(session, bench.executions)
     return run
 
 
-async def _bounded(bench: Bench, label: str, case: Case) -> Figures:
-    """Run one case; a hard stop a minute after its timeout (workloads stop at the timeout)."""
+async def _bounded(bench: Bench, label: str, case: Case) -> list[Figures]:
+    """Run one case (its rows); a hard stop a minute after its timeout (workloads stop at
+    the timeout)."""
     try:
-        return await asyncio.wait_for(case(bench), bench.timeout + 60)
+        result = await asyncio.wait_for(case(bench), bench.timeout + 60)
     except TimeoutError:
-        return Figures(label, extra={"timed_out": True})
+        return [Figures(label, extra={"timed_out": True})]
+    return result if isinstance(result, list) else [result]
 
 
 def _print(figures: Figures, as_json: bool) -> None:

@@ -85,4 +85,7 @@ class Operations:
             "archived_total": counts.get("archived", 0),
             "archive_failures_total": counts.get("archive_failures", 0),
             "archive_deleted_total": counts.get("archive_deleted", 0),
+            "shard_backlog_max_current": stats.busiest_shard,
+            "redis_used_memory_bytes_current": stats.redis_memory,
+            "redis_maxmemory_bytes_current": stats.redis_maxmemory,
         }

@@ -104,6 +104,10 @@ async def test_metrics_show_executions_streams_timers_and_worker_counters(redis_
             assert values["statemachine_dead_lettered_total"] == 0
             assert values["statemachine_commit_conflicts_total"] >= 0
             assert values["statemachine_redis_up"] == 1
+            assert values["statemachine_shard_backlog_max_current"] == 0  # nothing left to do
+            assert values["statemachine_redis_used_memory_bytes_current"] > 0
+            assert values["statemachine_redis_maxmemory_bytes_current"] >= 0
+            assert types["statemachine_redis_used_memory_bytes_current"] == "gauge"
             assert types["statemachine_executions_current"] == "gauge"
             assert types["statemachine_work_items_pending"] == "gauge"
             assert types["statemachine_timers_pending"] == "gauge"

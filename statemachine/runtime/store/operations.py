@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis import exceptions as rexc
+
 from statemachine.interpreter.records import Status
-from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.client import TRANSIENT, RedisStore
 from statemachine.runtime.store.codec import message_execution
 from statemachine.runtime.store.keys import (
     INVOKERS_GROUP,
@@ -47,7 +49,10 @@ class RuntimeStats:
     and ``pending``: stream entries not yet delivered / delivered and not acknowledged, by
     stream kind (``ready``, ``tasks``); ``timers`` set; ``dead`` letters; ``stalled``:
     RUNNING root executions a dead letter holds up; ``counters``: the workers' totals from
-    ``sm:stats``.
+    ``sm:stats``; ``busiest_shard``: the most ready work items (waiting + pending) of any one
+    shard (one execution and its Map lives on one shard: a hot shard shows here first);
+    ``redis_memory``/``redis_maxmemory``: ``INFO memory``'s used_memory and maxmemory
+    (0: no limit), summed over the nodes that answer.
     """
 
     executions: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
@@ -57,6 +62,9 @@ class RuntimeStats:
     dead: int = 0
     stalled: int = 0
     counters: dict[str, int] = field(default_factory=dict)
+    busiest_shard: int = 0
+    redis_memory: int = 0
+    redis_maxmemory: int = 0
 
 
 class Operations:
@@ -169,6 +177,7 @@ class Operations:
             stats.pending["ready"] += ready_pending
             stats.pending["tasks"] += tasks_pending
             stats.timers += timers
+            stats.busiest_shard = max(stats.busiest_shard, ready_len)
             stats.dead += dead
             if dead:
                 dead_shards.append(shards[n])
@@ -177,7 +186,22 @@ class Operations:
                                                     give_up_s=2.0)
         counters = replies[-1] if isinstance(replies[-1], dict) else {}
         stats.counters = {name.decode(): int(value) for name, value in counters.items()}
+        nodes = await self._memory()
+        stats.redis_memory = sum(int(n.get("used_memory", 0)) for n in nodes)
+        stats.redis_maxmemory = sum(int(n.get("maxmemory", 0)) for n in nodes)
         return stats
+
+    async def _memory(self) -> list[dict[str, Any]]:
+        """``INFO memory`` of every master (none for a user refused INFO, which is
+        ``@dangerous``: the gauges then stay 0)."""
+        client = self._client
+        try:
+            if self._store.cluster:
+                by_node = await client.info("memory", target_nodes=client.PRIMARIES)
+                return list(by_node.values())
+            return [await client.info("memory")]
+        except (rexc.NoPermissionError, *TRANSIENT):
+            return []
 
 
 def _number(reply: Any) -> int:

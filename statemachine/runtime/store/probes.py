@@ -4,13 +4,16 @@
 questions: how many sequential script round trips Redis serves per second (the ceiling of
 one durable commit per transition), how much memory it uses, how many commands it has
 processed, how many clients block on the workers' streams, and the sizes of one sorted set
-per shard.  It also empties the database before a workload.
+per shard.  It also empties the database before a workload.  :meth:`Probe.snapshot` takes
+the counters the ``costs`` workload subtracts (commands by name, their CPU, network bytes,
+memory) in one ``INFO`` call, and :meth:`Probe.memory_usage` sizes one key.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,6 +26,26 @@ redis.call('ZADD', KEYS[3], ARGV[1], 'timer')
 return 1
 """
 RTT_KEYS = ("bench:{rtt}:record", "bench:{rtt}:history", "bench:{rtt}:timers")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Redis's cumulative counters at one moment (``INFO``): calls and CPU µs by command
+    (lower case, ``evalsha``, ``xreadgroup``, ...; a script's µs include the commands it
+    calls, which are counted under their own names too), network bytes in and out, the
+    memory the data uses (``used_memory_dataset``: without client buffers and other
+    overhead, which come and go with connections), and the server's own CPU seconds (user +
+    system, every thread)."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    usec: dict[str, int] = field(default_factory=dict)
+    net_in: int = 0
+    net_out: int = 0
+    dataset_memory: int = 0
+    cpu_s: float = 0.0
+
+
+INFO_SECTIONS = ("commandstats", "stats", "memory", "cpu")
 
 
 class Probe:
@@ -75,3 +98,21 @@ class Probe:
         for shard in shards:
             pipe.zcard(key_of(shard))
         return sum(await pipe.execute())
+
+    async def snapshot(self) -> Snapshot:
+        """:class:`Snapshot` of the counters, one ``INFO`` (it counts as one ``info`` call)."""
+        info = await self._client.execute_command("INFO", *INFO_SECTIONS)
+        calls, usec = {}, {}
+        for name, value in info.items():
+            if name.startswith("cmdstat_") and isinstance(value, dict):
+                command = name[len("cmdstat_"):].lower()
+                calls[command] = int(value.get("calls", 0))
+                usec[command] = int(value.get("usec", 0))
+        return Snapshot(calls, usec, int(info["total_net_input_bytes"]),
+                        int(info["total_net_output_bytes"]), int(info["used_memory_dataset"]),
+                        float(info["used_cpu_user"]) + float(info["used_cpu_sys"]))
+
+    async def memory_usage(self, key: str) -> int:
+        """``MEMORY USAGE key SAMPLES 0`` (every element counted): 0 for a missing key."""
+        size = await self._client.execute_command("MEMORY", "USAGE", key, "SAMPLES", "0")
+        return int(size or 0)
