@@ -100,3 +100,7 @@ class TaskTimedOut(InputError):
 
 class StoreError(StateMachineError):
     """The store could not do what was asked (after its own retries)."""
+
+    public = False
+    """Whether an API caller may read the message (it names no address, no secret); else
+    the API says only that the store is unavailable."""

@@ -56,6 +56,7 @@ __all__ = [
     "query_int",
     "query_str",
     "read_body",
+    "store_trouble",
 ]
 
 log = logging.getLogger("statemachine.api")
@@ -134,10 +135,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _from_http_exception(exc)
     except STORE_UNAVAILABLE as exc:
         log.warning("store unavailable in %s %s: %s", request.method, request.path, exc)
-        return error_response(503, "Unavailable", "the store (Redis) is unavailable; try again")
+        return error_response(503, "Unavailable", store_trouble(exc))
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(500, "InternalError", "internal server error; see the server log")
+
+
+def store_trouble(exc: BaseException) -> str:
+    """What an API caller is told of the store failing: the error's own words when they are
+    for a caller (``StoreError.public``), else that Redis is unavailable."""
+    if getattr(exc, "public", False):
+        return str(exc)
+    return "the store (Redis) is unavailable; try again"
 
 
 def _from_http_exception(exc: web.HTTPException) -> web.Response:

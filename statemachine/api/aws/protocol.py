@@ -28,7 +28,7 @@ from statemachine.api.aws.call import AwsError, Call, aws_error
 from statemachine.api.aws.model import check_input, render_output
 from statemachine.api.aws.operations import OPERATIONS
 from statemachine.api.aws.sigv4 import check_signature, read_authorization
-from statemachine.api.problems import MAX_DEFINITION_BYTES, STORE_UNAVAILABLE
+from statemachine.api.problems import MAX_DEFINITION_BYTES, STORE_UNAVAILABLE, store_trouble
 from statemachine.errors import DefinitionError, InputError
 from statemachine.language.arns import InvalidArn
 from statemachine.security.keys import ApiKey
@@ -62,8 +62,7 @@ async def aws_endpoint(request: web.Request) -> web.Response:
         return _refusal(aws_error(error))
     except STORE_UNAVAILABLE as error:
         log.warning("%s: the store is unavailable: %s", request.headers.get("X-Amz-Target"), error)
-        return _refusal(AwsError("ServiceUnavailableException",
-                                 "the service's store is unavailable; retry later", 503))
+        return _refusal(AwsError("ServiceUnavailableException", store_trouble(error), 503))
     except Exception:  # a bug: logged, and answered as AWS does, with nothing of it told
         log.exception("unhandled error in %s", request.headers.get("X-Amz-Target"))
         return _refusal(AwsError("InternalFailure", "The request processing has failed "

@@ -46,19 +46,19 @@ class ApiKeys:
 
     async def put(self, record: KeyRecord) -> None:
         """Store ``record`` (a new key, or a new secret/role for an existing id)."""
-        client = self._client
+        client, write = self._client, self._store.write
 
-        async def write() -> None:
+        async def store() -> None:
             # Key by key, no transaction (the two hashes may live on two cluster nodes): a
             # digest entry is trusted only when its key's record has the same digest
             # (by_digest), so every state in between is safe.
             old = _record(await client.hget(API_KEYS, record.id))
-            await client.hset(API_KEYS, record.id, dumps(asdict(record)))
-            await client.hset(API_KEY_DIGESTS, record.digest, record.id)
+            await write("HSET", API_KEYS, record.id, dumps(asdict(record)))
+            await write("HSET", API_KEY_DIGESTS, record.digest, record.id)
             if old is not None and old.digest != record.digest:
-                await client.hdel(API_KEY_DIGESTS, old.digest)
+                await write("HDEL", API_KEY_DIGESTS, old.digest)
 
-        await self._store.retry(write, give_up_s=WAIT_S)
+        await self._store.retry(store, give_up_s=WAIT_S)
 
     async def get(self, key_id: str) -> KeyRecord | None:
         return _record(await self._store.retry(lambda: self._client.hget(API_KEYS, key_id),
@@ -79,14 +79,14 @@ class ApiKeys:
 
     async def delete(self, key_id: str) -> bool:
         """Delete a key (its sessions then find no key and fail); False when there was none."""
-        client = self._client
+        client, write = self._client, self._store.write
 
         async def delete() -> bool:
             old = _record(await client.hget(API_KEYS, key_id))
             if old is None:
                 return False
-            await client.hdel(API_KEYS, key_id)  # first: its digest entry is then dead
-            await client.hdel(API_KEY_DIGESTS, old.digest)
+            await write("HDEL", API_KEYS, key_id)  # first: its digest entry is then dead
+            await write("HDEL", API_KEY_DIGESTS, old.digest)
             return True
 
         return await self._store.retry(delete, give_up_s=WAIT_S)

@@ -145,3 +145,5 @@ class Archiving:
 class StoreArchiveError(StoreError):
     """An archived execution could not be read back (no archive configured, or its object
     is gone): the reader's request fails, nothing is changed."""
+
+    public = True

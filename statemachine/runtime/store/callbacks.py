@@ -51,8 +51,7 @@ class Activities:
 
     async def create(self, name: str, entry: dict[str, Any]) -> dict[str, Any]:
         """Store ``entry`` as activity ``name`` unless it exists; returns the stored one."""
-        client = self._client
-        await self._store.retry(lambda: client.hsetnx(ACTIVITIES, name, dumps(entry)),
+        await self._store.retry(lambda: self._store.write("HSETNX", ACTIVITIES, name, dumps(entry)),
                                 give_up_s=WAIT_S)
         return await self.get(name) or entry
 
@@ -62,7 +61,8 @@ class Activities:
 
     async def delete(self, name: str) -> None:
         """Forget activity ``name`` (tasks already queued for it stay until taken or closed)."""
-        await self._store.retry(lambda: self._client.hdel(ACTIVITIES, name), give_up_s=WAIT_S)
+        await self._store.retry(lambda: self._store.write("HDEL", ACTIVITIES, name),
+                                give_up_s=WAIT_S)
 
     async def page(self, after: str | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Up to ``limit`` activities by name after ``after``, and whether more follow.

@@ -74,7 +74,7 @@ class Catalog:
 
     async def claim(self, name: str, created: str) -> bool:
         """Claim ``name`` for a new machine (False: a machine of that name exists)."""
-        return bool(await self._retry(lambda: self._client.hsetnx(MACHINES, name, created)))
+        return bool(await self._retry(lambda: self._store.write("HSETNX", MACHINES, name, created)))
 
     async def release(self, name: str, created: str) -> None:
         """Give back a claim whose machine could not be written (only that claim)."""

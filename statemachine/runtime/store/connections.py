@@ -32,7 +32,7 @@ class Connections:
     async def create(self, name: str, entry: dict[str, Any]) -> bool:
         """Store ``entry`` as connection ``name``; False when that name is taken."""
         data = dumps(entry)
-        made = await self._store.retry(lambda: self._client.hsetnx(CONNECTIONS, name, data),
+        made = await self._store.retry(lambda: self._store.write("HSETNX", CONNECTIONS, name, data),
                                        give_up_s=WAIT_S)
         return bool(made)
 
@@ -48,6 +48,6 @@ class Connections:
 
     async def delete(self, name: str) -> bool:
         """Drop connection ``name``; False when there was none."""
-        gone = await self._store.retry(lambda: self._client.hdel(CONNECTIONS, name),
+        gone = await self._store.retry(lambda: self._store.write("HDEL", CONNECTIONS, name),
                                        give_up_s=WAIT_S)
         return bool(gone)

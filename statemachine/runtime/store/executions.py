@@ -161,49 +161,43 @@ class Executions:
                            limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Events ``after + 1`` to ``after + limit`` of the root's history, and whether more
         follow."""
-        archived = await self._archived_history(execution_id)
-        if archived is not None:
-            entries = archived[after:after + limit + 1]
-        else:
-            key = self._shard(execution_id).history(execution_id)
-            entries = await self._store.retry(
-                lambda: self._client.lrange(key, after, after + limit), give_up_s=WAIT_S)
+        _, entries = await self._history_range(execution_id, after, after + limit)
         return read_history(entries[:limit], after + 1), len(entries) > limit
 
     async def history_page_back(self, execution_id: str, before: int | None,
                                 limit: int) -> tuple[list[dict[str, Any]], int]:
         """Up to ``limit`` events of the root's history before event ``before`` (from the
         last one when None), newest first, and the id of the oldest returned (0 if none)."""
-        key = self._shard(execution_id).history(execution_id)
-        archived = await self._archived_history(execution_id)
-        if archived is not None:
-            first = max(1, (len(archived) + 1 if before is None else before) - limit)
-            last = len(archived) if before is None else before - 1
-            entries = archived[first - 1:last]
-        elif before is None:
-            async def tail() -> list[Any]:
-                pipe = self._client.pipeline(transaction=True)
-                pipe.llen(key)
-                pipe.lrange(key, -limit, -1)
-                return cast(list[Any], await pipe.execute())
-            length, entries = await self._store.retry(tail, give_up_s=WAIT_S)
-            first = int(length) - len(entries) + 1
+        if before is None:
+            length, entries = await self._history_range(execution_id, -limit, -1)
+            first = length - len(entries) + 1
         else:
             first = max(1, before - limit)
-            entries = (await self._store.retry(
-                lambda: self._client.lrange(key, first - 1, before - 2), give_up_s=WAIT_S)
-                if before > 1 else [])
+            entries = ((await self._history_range(execution_id, first - 1, before - 2))[1]
+                       if before > 1 else [])
         events = read_history(entries, first)
         events.reverse()
         return events, first if events else 0
 
-    async def _archived_history(self, execution_id: str) -> list[bytes] | None:
-        """The stored history of an archived root (from the bucket; a child's is its root's),
-        None for a live one."""
+    async def _history_range(self, execution_id: str, start: int,
+                             stop: int) -> tuple[int, list[bytes]]:
+        """The root's history length and its events ``start``..``stop`` (LRANGE's indexes),
+        in one round trip; for an archived root (its record a stub) from the bucket."""
         root = root_of(execution_id)
-        key = self._shard(root).record(root)
-        stub = await self._store.retry(lambda: self._client.hexists(key, "l"), give_up_s=WAIT_S)
-        return (await self.archiving.fetch(root)).history if stub else None
+        shard = self._shard(root)
+
+        async def read() -> list[Any]:
+            pipe = self._client.pipeline(transaction=True)  # one shard: one slot
+            pipe.hexists(shard.record(root), "l")
+            pipe.llen(shard.history(root))
+            pipe.lrange(shard.history(root), start, stop)
+            return cast(list[Any], await pipe.execute())
+
+        archived, length, entries = await self._store.retry(read, give_up_s=WAIT_S)
+        if not archived:
+            return int(length), entries
+        history = (await self.archiving.fetch(root)).history
+        return len(history), _lrange(history, start, stop)
 
     async def stop(self, execution_id: str, error: str | None, cause: str | None) -> None:
         """Ask the workers to abort the execution (a ``StopRequested`` work item)."""
@@ -283,6 +277,15 @@ class Executions:
             if status is None or record["status"] == status:
                 loaded.append((row, record))
         return loaded
+
+
+def _lrange(items: list[bytes], start: int, stop: int) -> list[bytes]:
+    """``items[start..stop]`` as Redis's LRANGE reads a list (negative: from the end; stop
+    included)."""
+    size = len(items)
+    first = max(start + size if start < 0 else start, 0)
+    last = stop + size if stop < 0 else stop
+    return items[first:last + 1]
 
 
 _VIEWED = ["r", "status", "redrive", "l"]

@@ -48,8 +48,11 @@ class ReplicaAckShort(StoreError):
     lost if the master dies before a replica has them.
     """
 
+    public = True
+
     def __init__(self, acked: int, wanted: int, replies: list[Any]) -> None:
-        super().__init__(f"only {acked} of {wanted} replicas acknowledged the write in time")
+        super().__init__(f"only {acked} of {wanted} Redis replicas acknowledged the write in "
+                         "time; it may not survive a failover (a retry is safe)")
         self.acked = acked
         self.wanted = wanted
         self.replies = replies

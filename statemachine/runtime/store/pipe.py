@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import hiredis
 from redis import exceptions as rexc
 
+from statemachine.errors import StoreError
 from statemachine.runtime.store.nodes import REROUTED, Nodes, ReplicaAckShort
 from statemachine.runtime.store.resp import error_of
 
@@ -199,9 +200,12 @@ class _Batch:
         except ReplicaAckShort as exc:
             replies, short = exc.replies, exc
         except Exception as exc:  # noqa: BLE001 -- not swallowed: every caller gets it
+            # The outage itself rather than the retry's giving up, so that a caller's own
+            # retry loop (a worker's waits as long as it takes) goes on waiting it out.
+            error = exc.__cause__ if type(exc) is StoreError and exc.__cause__ else exc
             for *_, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(error)
             return
         for (*_, future), reply in zip(batch, replies, strict=True):
             if future.done():
