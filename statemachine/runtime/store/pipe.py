@@ -19,8 +19,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import logging
-
 import hiredis
 from redis import exceptions as rexc
 
@@ -33,12 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = ["BATCHES_IN_FLIGHT", "CommandBatch", "ScriptBatch"]
 
-log = logging.getLogger(__name__)
-
-_SCRIPT_ROUNDS = 4
-"""EVALSHA rounds of a batch refused NOSCRIPT, the script loaded in between: around a
-failover the slot map may name, for a moment, a master without the script (the promoted
-replica, or the killed master restarted and not yet told it is a replica now)."""
+_SCRIPT_ROUNDS = 50
+_SCRIPT_PAUSE_S = 0.1
+"""EVALSHA rounds of a batch's calls refused NOSCRIPT, the script loaded in between (from
+the third, after a pause and a fresh slot map: up to about 5 s): around a failover the slot
+map may name for a while a node without the script (the promoted replica; the killed master
+restarted and not yet told it follows its successor)."""
 
 BATCHES_IN_FLIGHT = 4
 """Pipelines out at once; calls made meanwhile wait for a free slot and join one batch."""
@@ -251,8 +249,9 @@ class ScriptBatch(_Batch):
         todo = list(range(len(batch)))
         short: ReplicaAckShort | None = None
         for round in range(_SCRIPT_ROUNDS):
-            if round:
-                log.debug("NOSCRIPT again (round %d): the script is loaded again", round)
+            if round > 1:  # the node still has none: the slot map may be stale, or the
+                await asyncio.sleep(_SCRIPT_PAUSE_S)  # node about to learn it is a replica
+                await self._nodes.refresh_quietly()
             part = [batch[i] for i in todo]
             try:
                 got = await super()._pipelined(part)
