@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +113,28 @@ class LocalCluster:
              "--cluster-replicas", "1", "--cluster-yes"],
             check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=60)
         self.wait_ok()
+        self.wait_replicas()
+
+    def wait_replicas(self, timeout: float = 30.0) -> None:
+        """Until every master has a replica in sync (``WAIT 1`` can then be answered)."""
+        def synced(master: Node) -> bool:
+            info = master.client().info("replication")
+            replica = info.get("slave0")
+            return isinstance(replica, dict) and replica.get("state") == "online"
+
+        def ok() -> bool:
+            try:
+                return all(synced(m) for m in self.masters())
+            except redis.RedisError:
+                return False
+        _until(ok, "a master has no replica in sync", timeout)
+
+    def rejoin(self, node: Node, timeout: float = 30.0) -> None:
+        """Start a killed node again (its nodes.conf makes it a replica of the master that
+        took over) and wait until every master has a replica in sync again."""
+        node.start()
+        self.wait_ok(timeout)
+        self.wait_replicas(timeout)
 
     def wait_ok(self, timeout: float = 30.0) -> None:
         """Until every live node says the cluster is ok and three masters serve it."""
@@ -127,10 +150,21 @@ class LocalCluster:
     def masters(self) -> list[Node]:
         return [n for n in self.nodes if n.proc is not None and n.role() == "master"]
 
-    def fail_over(self, master: Node, timeout: float = 30.0) -> Node:
-        """``kill -9`` ``master``; returns its replica once that serves as master."""
+    def replica_of(self, master: Node) -> Node:
+        """The node replicating ``master``."""
+        info = master.client().info("replication")
+        port = int(info["slave0"]["port"])
+        return next(n for n in self.nodes if n.port == port)
+
+    def fail_over(self, master: Node, timeout: float = 30.0,
+                  killed: Callable[[], object] | None = None) -> Node:
+        """``kill -9`` ``master``; returns its replica once that serves as master.
+        ``killed`` runs right after the kill, before the replica takes over (what the
+        replica holds then is what survives)."""
         before = {n.port for n in self.masters()}
         master.kill()
+        if killed is not None:
+            killed()
         def promoted() -> bool:
             try:
                 now = {n.port for n in self.masters()}

@@ -179,12 +179,14 @@ class RedisStore:
 
     async def _check_replicas(self) -> None:
         """Refuse ``min_replicas_ack`` N when a master has fewer than N replicas: every
-        write would wait out the timeout and fail.  ``WAIT 0 0`` on a connection that has
-        written nothing answers at once with the replicas connected to its master."""
+        write would wait out the timeout and fail.  ``WAIT N timeout`` answers as soon as N
+        replicas have acknowledged the master's latest offset (not ``WAIT 0 0``: it counts
+        only the replicas whose last once-a-second acknowledgement is that recent)."""
         wanted = self.settings.min_replicas_ack
+        wait = ("WAIT", wanted, self.settings.min_replicas_timeout_ms)
         nodes = Nodes(self.client, cluster=self.cluster)
         try:
-            counts = await nodes.execute([(shard.ready, ("WAIT", 0, 0)) for shard in self.shards])
+            counts = await nodes.execute([(shard.ready, wait) for shard in self.shards])
         finally:
             nodes.close()
         for shard, count in zip(self.shards, counts, strict=True):
