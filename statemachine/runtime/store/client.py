@@ -236,6 +236,11 @@ class RedisStore:
                 result = await call()
             except TRANSIENT as exc:
                 refused = refusal(exc)
+                if isinstance(exc, rexc.MovedError) and not self.cluster:
+                    refused = Refused(
+                        "Redis answers MOVED: it is a node of a Redis Cluster, but the user "
+                        "may not run CLUSTER INFO, so it was taken for a single Redis (give "
+                        "it +cluster|info +cluster|slots; see the README's Scaling out)")
                 if refused is not None:
                     raise refused from exc
                 self.outage.failed(exc)
