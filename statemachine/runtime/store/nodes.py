@@ -91,9 +91,12 @@ class Nodes:
     def at(self, host: str, port: int, node: Any = None) -> RespConnection | None:
         """The lean connection to the cluster node at ``host:port``."""
         if (host, port) not in self._by_node:
-            node = node or self._client.get_node(host=host, port=port)
-            kwargs = {**(node.connection_kwargs if node else {}), "host": host, "port": port}
-            cls = node.connection_class if node else type(None)
+            # A node the client does not know yet (a master added for a resharding, named
+            # by an ASK) is connected to as the others are: same credentials, same TLS.
+            like = (node or self._client.get_node(host=host, port=port)
+                    or next(iter(self._client.get_nodes()), None))
+            kwargs = {**(like.connection_kwargs if like else {}), "host": host, "port": port}
+            cls = like.connection_class if like else type(None)
             self._by_node[(host, port)] = RespConnection.made_like(cls, kwargs)
         return self._by_node[(host, port)]
 
