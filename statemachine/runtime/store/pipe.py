@@ -253,16 +253,15 @@ class ScriptBatch(_Batch):
 
     async def _pipelined(self, batch: list[Call]) -> list[Any]:
         """EVALSHA every call in one pipeline per node; calls refused with NOSCRIPT go again
-        once the script is loaded on their node."""
-        replies: list[Any] = [None] * len(batch)
-        todo = list(range(len(batch)))
-        for _ in range(2):
-            part = [batch[i] for i in todo]
-            for index, result in zip(todo, await super()._pipelined(part), strict=True):
-                replies[index] = result
-            todo = [i for i in todo if isinstance(replies[i], rexc.NoScriptError)]
-            if not todo:
-                break
-            load = ("SCRIPT", "LOAD", self._script.source)
-            await self._nodes.execute([(batch[i][0], load) for i in todo])
+        as EVAL with the script's source, which runs it on whichever node holds the keys by
+        then and leaves it cached there.  (A ``SCRIPT LOAD`` routed by the key would miss
+        the node that refused: the target of an ``ASK``, a master added for a resharding.)"""
+        replies = await super()._pipelined(batch)
+        todo = [i for i, reply in enumerate(replies) if isinstance(reply, rexc.NoScriptError)]
+        if todo:
+            source = self._script.source
+            evals = [(batch[i][0], ("EVAL", source, len(batch[i][1]), *batch[i][1], *batch[i][2]))
+                     for i in todo]
+            for index, reply in zip(todo, await self._nodes.execute(evals), strict=True):
+                replies[index] = reply
         return replies
