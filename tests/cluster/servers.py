@@ -176,6 +176,33 @@ class LocalCluster:
         (port,) = {n.port for n in self.masters()} - before
         return next(n for n in self.nodes if n.port == port)
 
+    def add_master(self, timeout: float = 30.0) -> Node:
+        """A new, empty master joined to the cluster (``redis-cli --cluster add-node``), as
+        an operator adds one before moving slots to it."""
+        node = Node(cluster_port(), self.dir / f"node{len(self.nodes)}")
+        node.start()
+        subprocess.run(
+            [_exe("redis-cli"), "--cluster", "add-node", f"127.0.0.1:{node.port}",
+             f"127.0.0.1:{self.nodes[0].port}"],
+            check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=60)
+        self.nodes.append(node)
+        node_id = self.node_id(node)
+
+        def known() -> bool:
+            try:
+                live = [n for n in self.nodes if n.proc is not None]
+                return all(node_id.encode() in n.client().execute_command("CLUSTER", "NODES")
+                           and n.client().cluster("info")["cluster_state"] == "ok"
+                           for n in live)
+            except redis.RedisError:
+                return False
+        _until(known, "the added node did not join the cluster", timeout)
+        return node
+
+    def node_id(self, node: Node) -> str:
+        """``node``'s cluster node id (what ``CLUSTER SETSLOT`` and ``--cluster-from`` take)."""
+        return str(node.client().execute_command("CLUSTER", "MYID").decode())
+
     def flush(self) -> None:
         for node in self.masters():
             node.client().flushall()

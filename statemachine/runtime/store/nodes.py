@@ -5,8 +5,10 @@ master serving its hash slot (a shard's keys share one: their ``{s<n>}`` tag), s
 :class:`Nodes` routes each command by its key to that master's :class:`RespConnection`,
 with the slot map redis-py's cluster client keeps.  A reply ``MOVED`` (a failover, a
 resharding) refreshes the map and the command goes again; ``ASK`` (a slot migrating right
-now) sends it once more to the named node, preceded by ``ASKING``.  Every command sent this
-way must be safe to repeat.
+now) sends it once more to the named node, preceded by ``ASKING``; ``TRYAGAIN`` (a script
+over keys of a migrating slot, some moved, some not) and ``CLUSTERDOWN`` go again after a
+pause, for as long as a slot's migration may take (:data:`SETTLE_S`).  Every command sent
+this way must be safe to repeat.
 
 ``min_replicas_ack`` N > 0 appends ``WAIT N timeout`` to each node's pipeline: its replies
 are handed out only once N replicas hold everything the pipeline wrote, so an acknowledged
@@ -38,7 +40,14 @@ Route = tuple[Any, Sequence[Any]]
 REROUTED = (rexc.MovedError, rexc.AskError, rexc.TryAgainError, rexc.ClusterDownError)
 """Replies that say the command is to go again, elsewhere or later (Redis Cluster)."""
 
-_ROUNDS = 5
+SETTLE_S = 10.0
+"""How long a command answered ``MOVED``, ``ASK``, ``TRYAGAIN`` or ``CLUSTERDOWN`` goes again
+(a migrating slot's keys move a batch at a time, and an operator may hold one half moved
+for a while; a failover takes a few seconds) before that error is its reply."""
+_WAITING = (rexc.TryAgainError, rexc.ClusterDownError)
+"""Replies that say: the same node, a little later."""
+_REMAP = (rexc.MovedError, rexc.ClusterDownError)
+"""Replies after which the slot map is read again."""
 
 
 class ReplicaAckShort(StoreError):
@@ -82,9 +91,12 @@ class Nodes:
     def at(self, host: str, port: int, node: Any = None) -> RespConnection | None:
         """The lean connection to the cluster node at ``host:port``."""
         if (host, port) not in self._by_node:
-            node = node or self._client.get_node(host=host, port=port)
-            kwargs = {**(node.connection_kwargs if node else {}), "host": host, "port": port}
-            cls = node.connection_class if node else type(None)
+            # A node the client does not know yet (a master added for a resharding, named
+            # by an ASK) is connected to as the others are: same credentials, same TLS.
+            like = (node or self._client.get_node(host=host, port=port)
+                    or next(iter(self._client.get_nodes()), None))
+            kwargs = {**(like.connection_kwargs if like else {}), "host": host, "port": port}
+            cls = like.connection_class if like else type(None)
             self._by_node[(host, port)] = RespConnection.made_like(cls, kwargs)
         return self._by_node[(host, port)]
 
@@ -102,7 +114,8 @@ class Nodes:
 
     async def execute(self, routes: Sequence[Route]) -> list[Any]:
         """The replies of ``routes`` (error replies as exceptions), each command sent to its
-        key's node, one pipeline per node; rerouted commands go again (up to 5 rounds).
+        key's node, one pipeline per node; rerouted commands go again for up to
+        :data:`SETTLE_S`, pausing with backoff while the slot is still on its way.
 
         Raises :class:`ReplicaAckShort` (replies attached) when a node's replicas did not
         acknowledge in time, ``redis.exceptions.ConnectionError`` when a node is away.
@@ -111,7 +124,9 @@ class Nodes:
         todo = list(range(len(routes)))
         asking: dict[int, tuple[str, int]] = {}
         short: ReplicaAckShort | None = None
-        for _ in range(_ROUNDS):
+        pause, deadline, rounds = 0.02, 0.0, 0
+        while True:
+            rounds += 1
             groups: dict[RespConnection | None, list[int]] = {}
             for i in todo:
                 target = self.at(*asking[i]) if i in asking else self.connection(routes[i][0])
@@ -135,11 +150,17 @@ class Nodes:
             for i in todo:
                 if isinstance(replies[i], rexc.AskError):
                     asking[i] = replies[i].node_addr
-            if len(asking) < len(todo):
+            now = asyncio.get_running_loop().time()
+            deadline = deadline or now + SETTLE_S
+            if now >= deadline:
+                break
+            if any(isinstance(replies[i], _REMAP) for i in todo):
                 await self.refresh()
-                if any(isinstance(replies[i], (rexc.TryAgainError, rexc.ClusterDownError))
-                       for i in todo):
-                    await asyncio.sleep(0.05)
+            # No pause for the first MOVED after a refresh, nor for ASK: they name the node.
+            if any(isinstance(replies[i], _WAITING) for i in todo) or (
+                    rounds > 1 and len(asking) < len(todo)):
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
         if short is not None:
             short.replies = replies
             raise short

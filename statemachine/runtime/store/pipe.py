@@ -14,7 +14,6 @@ and with ``min_replicas_ack`` each node's pipeline ends with ``WAIT``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -25,6 +24,8 @@ from redis import exceptions as rexc
 from statemachine.errors import StoreError
 from statemachine.runtime.store.nodes import REROUTED, Nodes, ReplicaAckShort
 from statemachine.runtime.store.resp import error_of
+
+__all__ = ["BATCHES_IN_FLIGHT", "CommandBatch", "ScriptBatch"]
 
 if TYPE_CHECKING:
     from statemachine.runtime.store.resp import RespConnection
@@ -43,16 +44,6 @@ class Host(Protocol):
 
     async def retry(self, call: Callable[[], Awaitable[T]], *,
                     give_up_s: float | None = ...) -> T: ...
-
-
-__all__ = ["BATCHES_IN_FLIGHT", "CommandBatch", "ScriptBatch"]
-
-_SCRIPT_ROUNDS = 50
-_SCRIPT_PAUSE_S = 0.1
-"""EVALSHA rounds of a batch's calls refused NOSCRIPT, the script loaded in between (from
-the third, after a pause and a fresh slot map: up to about 5 s): around a failover the slot
-map may name for a while a node without the script (the promoted replica; the killed master
-restarted and not yet told it follows its successor)."""
 
 BATCHES_IN_FLIGHT = 4
 """Pipelines out at once; calls made meanwhile wait for a free slot and join one batch."""
@@ -261,29 +252,27 @@ class ScriptBatch(_Batch):
 
     async def _pipelined(self, batch: list[Call]) -> list[Any]:
         """EVALSHA every call in one pipeline per node; calls refused with NOSCRIPT go again
-        once the script is loaded on their node (a replica just promoted to master has
-        none: SCRIPT LOAD is not replicated).  A shortfall of ``WAIT`` on the way does not
-        stop that: it is raised at the end, with every call's reply."""
-        replies: list[Any] = [None] * len(batch)
-        todo = list(range(len(batch)))
+        as EVAL with the script's source, which runs it on whichever node holds the keys by
+        then and leaves it cached there: a replica just promoted to master has none (SCRIPT
+        LOAD is not replicated), nor has a master added for a resharding (a ``SCRIPT LOAD``
+        routed by the key would miss the target of an ``ASK``).  A shortfall of ``WAIT`` on
+        the way does not stop that: it is raised at the end, with every call's reply."""
         short: ReplicaAckShort | None = None
-        for attempt in range(_SCRIPT_ROUNDS):
-            if attempt > 1:  # the node still has none: the slot map may be stale, or the
-                await asyncio.sleep(_SCRIPT_PAUSE_S)  # node about to learn it is a replica
-                await self._nodes.refresh_quietly()
-            part = [batch[i] for i in todo]
+        try:
+            replies = await super()._pipelined(batch)
+        except ReplicaAckShort as exc:
+            replies, short = exc.replies, exc
+        todo = [i for i, reply in enumerate(replies) if isinstance(reply, rexc.NoScriptError)]
+        if todo:
+            source = self._script.source
+            evals = [(batch[i][0], ("EVAL", source, len(batch[i][1]), *batch[i][1], *batch[i][2]))
+                     for i in todo]
             try:
-                got = await super()._pipelined(part)
+                again = await self._nodes.execute(evals)
             except ReplicaAckShort as exc:
-                got, short = exc.replies, exc
-            for index, result in zip(todo, got, strict=True):
-                replies[index] = result
-            todo = [i for i in todo if isinstance(replies[i], rexc.NoScriptError)]
-            if not todo:
-                break
-            load = ("SCRIPT", "LOAD", self._script.source)
-            with contextlib.suppress(ReplicaAckShort):  # loaded all the same
-                await self._nodes.execute([(batch[i][0], load) for i in todo])
+                again, short = exc.replies, short or exc
+            for index, reply in zip(todo, again, strict=True):
+                replies[index] = reply
         if short is not None:
             short.replies = replies
             raise short

@@ -17,10 +17,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from redis import exceptions as rexc
+
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.keys import INVOKERS_GROUP, WORKERS_GROUP, Shard
 
 __all__ = ["Backlog", "Entries", "StreamGroup", "backlog", "leases"]
+
+_UNBLOCKED = "UNBLOCKED"
+"""The error a blocked XREADGROUP gets when its stream is deleted under it."""
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 """A stream's entries as read: (entry id, fields); fields are empty for an entry deleted
@@ -49,8 +54,16 @@ class StreamGroup:
                    block_ms: int | None = None) -> list[tuple[str, Entries]]:
         """New entries of ``streams`` for ``consumer``, up to ``count`` per stream (one
         XREADGROUP for them all, blocking up to ``block_ms`` when none has any)."""
-        reply = await self._client.xreadgroup(self.group, consumer, dict.fromkeys(streams, ">"),
-                                              count=count, block=block_ms)
+        try:
+            reply = await self._client.xreadgroup(self.group, consumer,
+                                                  dict.fromkeys(streams, ">"), count=count,
+                                                  block=block_ms)
+        except rexc.ResponseError as exc:
+            if not str(exc).startswith(_UNBLOCKED):
+                raise
+            # A resharding moved the stream to another node while we waited on it (MIGRATE
+            # deletes it here): nothing read; the next read meets MOVED or ASK and follows.
+            return []
         return [(self._by_name[name], entries) for name, entries in reply or ()]
 
     async def claim_idle(self, consumer: str, lease_ms: int, count: int) -> list[tuple[str, Entries]]:
