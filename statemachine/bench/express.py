@@ -126,7 +126,7 @@ async def express(s: Session, executions: int | None) -> Figures:
     limit = asyncio.get_running_loop().time() + s.left()
     workload = load_workload("express5")
     key = (new_key_id(), new_secret())
-    async with api_process(s.url, key) as (base, _), aiohttp.ClientSession(
+    async with api_process(s.url, key, s.serve_args) as (base, _), aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512)
     ) as http:
         signer = Signer(base, *key)

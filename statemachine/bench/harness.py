@@ -5,6 +5,9 @@ round-trip rate is measured (:class:`~statemachine.runtime.store.probes.Probe`: 
 ``EVALSHA`` of a small HSET+XADD+ZADD script, the ceiling of one durable commit per
 transition), fresh worker processes are started (so each workload's peak RSS is its own),
 and the memory Redis uses is noted so the workload can report bytes per execution.
+
+The URL may name a node of a Redis Cluster: the probe asks every master, and the workers
+and API processes the bench starts find the cluster themselves from the URL.
 """
 
 from __future__ import annotations
@@ -158,33 +161,34 @@ class RedisServer:
 class WorkerPool:
     """N ``cli.py worker`` processes, their peak RSS (sampled) and their CPU time."""
 
-    def __init__(self, url: str, count: int, concurrency: int) -> None:
+    def __init__(self, url: str, count: int, concurrency: int,
+                 args: Sequence[str] = ()) -> None:
         self.url, self.count, self.concurrency = url, count, concurrency
+        self.args = tuple(args)
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 -- the workers' stderr, open while they run
         self.procs: list[subprocess.Popen[bytes]] = []
         self._peak = 0
         self._sampling = threading.Event()
         self._sampler: threading.Thread | None = None
 
-    async def start(self, probe: Probe, timeout: float = 60.0) -> None:
-        """Spawn the processes and wait until each reads its shards' ready streams."""
+    async def start(self, probe: Probe, readers: int, timeout: float = 60.0) -> None:
+        """Spawn the processes and wait until each one's ``readers`` stream readers block."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         for _ in range(self.count):
             self.procs.append(subprocess.Popen(  # noqa: ASYNC220 -- long-lived, not awaited
                 [sys.executable, "-c", CLI, "worker", "--redis-url", self.url,
-                 "--concurrency", str(self.concurrency), "--log-level", "WARNING"],
+                 "--concurrency", str(self.concurrency), "--log-level", "WARNING", *self.args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log, env=env,
             ))
         self._sampling.set()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
-        await self._until_ready(probe, timeout)
+        await self._until_ready(probe, self.count * readers, timeout)
 
-    async def _until_ready(self, probe: Probe, timeout: float) -> None:
-        """Until the workers' stream readers (two each: ready streams, outboxes) block in Redis."""
+    async def _until_ready(self, probe: Probe, wanted: int, timeout: float) -> None:
+        """Until the workers' stream readers block in Redis."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        wanted = self.count * 2
         while loop.time() < deadline:
             for proc in self.procs:
                 if proc.poll() is not None:
@@ -263,6 +267,8 @@ class Session:
     rtt_per_s: float
     memory_before: int
     deadline: float
+    serve_args: tuple[str, ...] = ()
+    """Arguments for every ``cli.py serve`` the workload starts (as the workers got)."""
 
     def left(self) -> float:
         """Seconds until this workload's timeout."""
@@ -284,6 +290,14 @@ class Bench:
     concurrency: int = 32
     executions: int | None = None
     timeout: float = 300.0
+    min_replicas_ack: int | None = None
+    """``--min-replicas-ack`` of the service and workers (None: their default)."""
+
+    def serve_args(self) -> tuple[str, ...]:
+        """The arguments the bench's worker and API processes get besides the URL."""
+        if self.min_replicas_ack is None:
+            return ()
+        return ("--min-replicas-ack", str(self.min_replicas_ack))
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:
@@ -291,17 +305,21 @@ class Bench:
         from statemachine.runtime.settings import Settings
         from statemachine.service import Service
 
-        probe = Probe(self.url)
-        pool = WorkerPool(self.url, self.workers, self.concurrency)
+        probe = await Probe.open(self.url)
+        pool = WorkerPool(self.url, self.workers, self.concurrency, self.serve_args())
         service = None
         try:
             await probe.flush()
             rtt = await probe.rtt_rate()
-            service = await Service.connect(self.url, settings=Settings.from_env(redis_url=self.url))
-            await pool.start(probe)
+            settings = Settings.from_env(redis_url=self.url, min_replicas_ack=self.min_replicas_ack)
+            service = await Service.connect(self.url, settings=settings)
+            # Each worker blocks one reader per stream kind (ready, tasks): on a Redis
+            # Cluster one per shard (a command may not span slots).
+            shards = len(service.store.shards) if probe.cluster else 1
+            await pool.start(probe, readers=2 * shards)
             before = await probe.used_memory()
             yield Session(self.url, service, probe, pool, rtt, before,
-                          time.monotonic() + self.timeout)
+                          time.monotonic() + self.timeout, self.serve_args())
         finally:
             pool.stop()
             if service is not None:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,18 +54,18 @@ class Step:
 
 
 @contextlib.asynccontextmanager
-async def api_process(url: str, key: tuple[str, str] | None = None,
+async def api_process(url: str, key: tuple[str, str] | None = None, args: Sequence[str] = (),
                       ) -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """``cli.py serve --workers 0`` on a free loopback port, with an admin key (``key``: this
-    id and secret, else a new one) set through ``STATEMACHINE_ADMIN_KEY``; yields its base
-    URL and the key's Authorization header."""
+    """``cli.py serve --workers 0 ARGS`` on a free loopback port, with an admin key (``key``:
+    this id and secret, else a new one) set through ``STATEMACHINE_ADMIN_KEY``; yields its
+    base URL and the key's Authorization header."""
     port = free_port()
     key_id, secret = key or (new_key_id(), new_secret())
     with tempfile.TemporaryDirectory(prefix="statemachine-bench-api-") as empty:
         proc = subprocess.Popen(  # noqa: ASYNC220 -- the API server runs for the workload
             [sys.executable, "-c", CLI, "serve", "--redis-url", url, "--workers", "0",
              "--host", "127.0.0.1", "--port", str(port), "--definitions", empty,
-             "--data-dir", empty, "--log-level", "WARNING"],
+             "--data-dir", empty, "--log-level", "WARNING", *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, ADMIN_KEY_ENV: f"{key_id}:{secret}"},
         )
@@ -138,7 +138,7 @@ async def start(s: Session, executions: int | None) -> Figures:
     """500 starts/s for 10 s over the REST API, then higher rates until one is not held."""
     base_seconds = BASE_SECONDS if executions is None else max(1.0, executions / BASE_RATE)
     limit = asyncio.get_running_loop().time() + s.left()
-    async with api_process(s.url) as (base, headers), aiohttp.ClientSession(
+    async with api_process(s.url, args=s.serve_args) as (base, headers), aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512), headers=headers
     ) as http:
         async with http.post(f"{base}/v1/state-machines",

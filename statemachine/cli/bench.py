@@ -3,7 +3,11 @@
 Without ``--redis-url`` a private ``redis-server`` is started (loopback, a free port, a temp
 dir, AOF on with ``appendfsync everysec``: the durable baseline) and killed at the end.
 With a URL, the bench EMPTIES that database (FLUSHDB) before every workload: point it at a
-Redis kept for benchmarks.  Executions are defined and started through the Service (the
+Redis kept for benchmarks.  The URL may name any node of a Redis Cluster (every master is
+emptied); ``--cluster`` starts a private one instead (6 redis-servers on loopback, 3
+masters with a replica each, AOF everysec), and ``--min-replicas-ack N`` is passed to the
+bench's service, workers and API processes (the cost of waiting for replicas).
+Executions are defined and started through the Service (the
 ``start`` workload through the REST API), run by ``--workers`` ``cli.py worker`` processes,
 and counted from their stored histories.
 
@@ -26,13 +30,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from statemachine.bench.cluster import LocalCluster
 from statemachine.bench.harness import Bench, Figures, RedisServer, median_of
+
+CLUSTER_NODE_TIMEOUT_MS = 15_000
+"""The private cluster's node timeout (Redis's default): a node slow under the bench's load
+is not failed over."""
 
 OFFLINE = ("memory", "validate")
 DURABLE = ("loop", "map", "parallel", "http", "history", "start", "wait", "express", "costs")
@@ -49,9 +61,14 @@ COLUMNS = (
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
     """Add the ``bench`` arguments to ``parser``."""
-    parser.add_argument("--redis-url", default=None,
-                        help="Redis to use (its database is emptied!); default: a private "
-                        "redis-server with AOF everysec")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--redis-url", default=None,
+                       help="Redis to use, or any node of a Redis Cluster (its databases are "
+                       "emptied!); default: a private redis-server with AOF everysec")
+    where.add_argument("--cluster", action="store_true",
+                       help="a private local Redis Cluster instead: 3 masters, 3 replicas")
+    parser.add_argument("--min-replicas-ack", type=_non_negative, default=None, metavar="N",
+                        help="the service's and workers' --min-replicas-ack (default: theirs)")
     parser.add_argument("--workload", action="append", choices=ORDER, metavar="NAME",
                         help=f"workload to run (repeatable; default all): {', '.join(ORDER)}")
     parser.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
@@ -79,15 +96,17 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _main(args: argparse.Namespace, names: list[str]) -> int:
-    server = None
+    server: RedisServer | PrivateCluster | None = None
     url = args.redis_url
     if url is None and any(n in DURABLE for n in names):
-        server = RedisServer()
+        server = PrivateCluster() if args.cluster else RedisServer()
         url = server.start()
-        _note(f"bench: private redis-server (AOF everysec) at {url}", args)
+        what = "Redis Cluster (3 masters, 3 replicas, " if args.cluster else "redis-server ("
+        _note(f"bench: private {what}AOF everysec) at {url}", args)
     try:
         bench = Bench(url or "", workers=args.workers, concurrency=args.concurrency,
-                      executions=args.executions, timeout=args.timeout)
+                      executions=args.executions, timeout=args.timeout,
+                      min_replicas_ack=args.min_replicas_ack)
         if not args.json:
             _note(_header(), args, stream=sys.stdout)
         for name in names:
@@ -182,6 +201,32 @@ def _cell(value: Any, width: int) -> str:
 
 def _note(message: str, args: argparse.Namespace, stream: Any = sys.stderr) -> None:
     print(message, file=stream, flush=True)
+
+
+class PrivateCluster:
+    """The bench's own local Redis Cluster, in a temp dir removed at :meth:`stop`."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="statemachine-bench-cluster-"))
+        self.cluster = LocalCluster(self.dir, node_timeout_ms=CLUSTER_NODE_TIMEOUT_MS)
+
+    def start(self) -> str:
+        try:
+            return self.cluster.start().url
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+
+    def stop(self) -> None:
+        self.cluster.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _positive(text: str) -> int:

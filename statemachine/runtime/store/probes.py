@@ -7,6 +7,11 @@ processed, how many clients block on the workers' streams, and the sizes of one 
 per shard.  It also empties the database before a workload.  :meth:`Probe.snapshot` takes
 the counters the ``costs`` workload subtracts (commands by name, their CPU, network bytes,
 memory) in one ``INFO`` call, and :meth:`Probe.memory_usage` sizes one key.
+
+On a Redis Cluster (detected as the store does, :func:`~.client.cluster_mode`) it asks
+every master: memory, commands, blocked clients and the snapshot's counters are their sums,
+the flush empties them all; the round trips are one shard's master's (the script's keys
+share a slot).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+
+from statemachine.runtime.store.client import cluster_mode
 
 # A small HSET + XADD + ZADD script: what one commit of a transition writes, roughly.
 RTT_SCRIPT = """
@@ -49,18 +56,28 @@ INFO_SECTIONS = ("commandstats", "stats", "memory", "cpu")
 
 
 class Probe:
-    """One client to a Redis under measurement; :meth:`close` it."""
+    """One client to a Redis (or a Redis Cluster) under measurement; :meth:`close` it."""
 
-    def __init__(self, url: str) -> None:
-        self._client: Any = aioredis.Redis.from_url(url, decode_responses=False,
-                                                    socket_keepalive=True)
+    def __init__(self, url: str, *, cluster: bool = False) -> None:
+        self.cluster = cluster
+        kind = aioredis.RedisCluster if cluster else aioredis.Redis
+        self._client: Any = kind.from_url(url, decode_responses=False, socket_keepalive=True)
+
+    @classmethod
+    async def open(cls, url: str) -> Probe:
+        """A probe of the Redis at ``url``, or of the whole cluster that node belongs to."""
+        return cls(url, cluster=await cluster_mode(url))
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def flush(self) -> None:
-        """Empty the database (the benchmark's own Redis, or one it was told to use)."""
-        await self._client.flushdb()
+        """Empty the database (the benchmark's own Redis, or one it was told to use; on a
+        cluster, every master's)."""
+        if self.cluster:
+            await self._client.flushdb(target_nodes=aioredis.RedisCluster.PRIMARIES)
+        else:
+            await self._client.flushdb()
 
     async def rtt_rate(self, seconds: float = 2.0) -> float:
         """Sequential EVALSHA round trips per second of :data:`RTT_SCRIPT`."""
@@ -80,8 +97,11 @@ class Probe:
         return round(count / elapsed, 1)
 
     async def _info(self, section: str, field: str) -> int:
-        info = await self._client.info(section)
-        return int(info[field])
+        """``field`` of INFO ``section`` (on a cluster, summed over the masters)."""
+        if not self.cluster:
+            return int((await self._client.info(section))[field])
+        by_node = await self._client.info(section, target_nodes=aioredis.RedisCluster.PRIMARIES)
+        return sum(int(info[field]) for info in by_node.values())
 
     async def used_memory(self) -> int:
         return await self._info("memory", "used_memory")
@@ -100,19 +120,34 @@ class Probe:
         return sum(await pipe.execute())
 
     async def snapshot(self) -> Snapshot:
-        """:class:`Snapshot` of the counters, one ``INFO`` (it counts as one ``info`` call)."""
-        info = await self._client.execute_command("INFO", *INFO_SECTIONS)
-        calls, usec = {}, {}
-        for name, value in info.items():
-            if name.startswith("cmdstat_") and isinstance(value, dict):
-                command = name[len("cmdstat_"):].lower()
-                calls[command] = int(value.get("calls", 0))
-                usec[command] = int(value.get("usec", 0))
-        return Snapshot(calls, usec, int(info["total_net_input_bytes"]),
-                        int(info["total_net_output_bytes"]), int(info["used_memory_dataset"]),
-                        float(info["used_cpu_user"]) + float(info["used_cpu_sys"]))
+        """:class:`Snapshot` of the counters, one ``INFO`` (it counts as one ``info`` call;
+        on a cluster one per master, summed)."""
+        if not self.cluster:
+            return _snapshot([await self._client.execute_command("INFO", *INFO_SECTIONS)])
+        by_node = await self._client.execute_command(
+            "INFO", *INFO_SECTIONS, target_nodes=aioredis.RedisCluster.PRIMARIES)
+        return _snapshot(list(by_node.values()))
 
     async def memory_usage(self, key: str) -> int:
         """``MEMORY USAGE key SAMPLES 0`` (every element counted): 0 for a missing key."""
         size = await self._client.execute_command("MEMORY", "USAGE", key, "SAMPLES", "0")
         return int(size or 0)
+
+
+def _snapshot(infos: list[dict[str, Any]]) -> Snapshot:
+    """One :class:`Snapshot` of the ``INFO`` replies of one or more nodes (summed)."""
+    calls: dict[str, int] = {}
+    usec: dict[str, int] = {}
+    net_in = net_out = memory = 0
+    cpu = 0.0
+    for info in infos:
+        for name, value in info.items():
+            if name.startswith("cmdstat_") and isinstance(value, dict):
+                command = name[len("cmdstat_"):].lower()
+                calls[command] = calls.get(command, 0) + int(value.get("calls", 0))
+                usec[command] = usec.get(command, 0) + int(value.get("usec", 0))
+        net_in += int(info["total_net_input_bytes"])
+        net_out += int(info["total_net_output_bytes"])
+        memory += int(info["used_memory_dataset"])
+        cpu += float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    return Snapshot(calls, usec, net_in, net_out, memory, cpu)
