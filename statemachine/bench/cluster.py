@@ -2,13 +2,12 @@
 3 replicas), created with ``redis-cli --cluster create`` as an operator would.
 
 ``cli.py bench --cluster`` runs on one (the durable baseline's settings: AOF on,
-``appendfsync everysec``; the default node timeout here, 2 s, is the tests').  The tests of
-tests/cluster/ have their own in tests/cluster/servers.py (with failover, resharding and
-rejoining helpers), being extended while this was written: the two are to become one, this
-one the base.  :class:`LocalCluster` starts the nodes on free
-ports, creates the cluster, waits until every node says ``cluster_state:ok`` and every
-master's replica acknowledges (``WAIT 1``), and can ``kill -9`` a master and wait for its
-replica to take over.
+``appendfsync everysec``; the default node timeout here, 2 s, is the tests'), and so do the
+tests of tests/cluster/ (whose servers.py adds what a resharding needs).
+:class:`LocalCluster` starts the nodes on free ports, creates the cluster, waits until every
+node says ``cluster_state:ok`` and every master's replica acknowledges (``WAIT 1``), can
+``kill -9`` a master and wait for its replica to take over, and start the killed node
+again as a replica.
 """
 
 from __future__ import annotations
@@ -31,6 +30,10 @@ NODE_TIMEOUT_MS = 2_000
 MASTERS = 3
 
 
+__all__ = ["MASTERS", "NODE_TIMEOUT_MS", "LocalCluster", "Node", "cluster_port", "redis_cli",
+           "until"]
+
+
 def cluster_port() -> int:
     """A free port whose cluster bus port (+10000) is free too, so below 55536."""
     while True:
@@ -46,6 +49,10 @@ def _free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def redis_cli() -> str:
+    return _exe("redis-cli")
 
 
 def _exe(name: str) -> str:
@@ -82,7 +89,7 @@ class Node:
              "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
              "--protected-mode", "no", "--logfile", str(self.dir / "redis.log"), *MEMORY_SETTINGS],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _until(lambda: servers.answers(self.port), f"redis-server on port {self.port} did not start")
+        until(lambda: servers.answers(self.port), f"redis-server on port {self.port} did not start")
 
     def kill(self) -> None:
         """``kill -9``: no shutdown, no last write to disk."""
@@ -116,40 +123,61 @@ class LocalCluster:
             for node in self.nodes:
                 node.start()
             subprocess.run(
-                [_exe("redis-cli"), "--cluster", "create",
+                [redis_cli(), "--cluster", "create",
                  *(f"127.0.0.1:{node.port}" for node in self.nodes),
                  "--cluster-replicas", "1", "--cluster-yes"],
                 check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=60)
             self.wait_ok()
-            _until(lambda: all(servers.acking_replicas(n.port) >= 1 for n in self.masters()),
-                   "the replicas did not acknowledge their masters", 30.0)
+            self.wait_replicas()
         except BaseException:
             self.stop()
             raise
         return self
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        """Until every live node says the cluster is ok and three masters serve it."""
+        """Until every live node says the cluster is ok and at least three masters serve it."""
         def ok() -> bool:
             live = [n.port for n in self.nodes if n.proc is not None]
-            return servers.cluster_ok(live) and len(self.masters()) == MASTERS
-        _until(ok, "the cluster did not become ok", timeout)
+            return servers.cluster_ok(live) and len(self.masters()) >= MASTERS
+        until(ok, "the cluster did not become ok", timeout)
+
+    def wait_replicas(self, timeout: float = 30.0) -> None:
+        """Until every master's replica acknowledges its stream (``WAIT 1`` is answered)."""
+        until(lambda: all(servers.acking_replicas(n.port) >= 1 for n in self.masters()),
+               "a master has no replica in sync", timeout)
 
     def masters(self) -> list[Node]:
         return [n for n in self.nodes if n.proc is not None and n.role() == "master"]
 
-    def fail_over(self, master: Node, timeout: float = 30.0) -> Node:
-        """``kill -9`` ``master``; returns its replica once that serves as master."""
-        before = {n.port for n in self.masters()}
+    def replica_of(self, master: Node) -> Node:
+        """The node replicating ``master``."""
+        port = servers.replica_port(master.port)
+        return next(n for n in self.nodes if n.port == port)
+
+    def fail_over(self, master: Node, timeout: float = 30.0,
+                  killed: Callable[[], object] | None = None) -> Node:
+        """``kill -9`` ``master``; returns its replica once that serves as master.
+        ``killed`` runs right after the kill, before the replica takes over (what the
+        replica holds then is what survives)."""
+        before = {n.port for n in self.masters()} | {master.port}  # it may be dead already
         master.kill()
+        if killed is not None:
+            killed()
 
         def promoted() -> bool:
             now = {n.port for n in self.masters()}
-            return len(now) == MASTERS and now != before
-        _until(promoted, "no replica took over the killed master", timeout)
+            return len(now) == len(before) and master.port not in now
+        until(promoted, "no replica took over the killed master", timeout)
         self.wait_ok(timeout)
         (port,) = {n.port for n in self.masters()} - before
         return next(n for n in self.nodes if n.port == port)
+
+    def rejoin(self, node: Node, timeout: float = 30.0) -> None:
+        """Start a killed node again (its nodes.conf makes it a replica of the master that
+        took over) and wait until every master has a replica in sync again."""
+        node.start()
+        self.wait_ok(timeout)
+        self.wait_replicas(timeout)
 
     def flush(self) -> None:
         for node in self.masters():
@@ -160,7 +188,7 @@ class LocalCluster:
             node.kill()
 
 
-def _until(check: Callable[[], bool], message: str, timeout: float = 10.0) -> None:
+def until(check: Callable[[], bool], message: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from statemachine.runtime.store import Refused, RedisStore
+from statemachine.runtime.store import RedisStore, Refused
 from tests.cluster.servers import LocalCluster
 from tests.runtime.test_redis_acl import SERVICE_ACL
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import redis
 
-__all__ = ["acking_replicas", "answers", "client", "cluster_ok", "flush", "role"]
+__all__ = ["acking_replicas", "answers", "client", "cluster_ok", "flush", "replica_port",
+           "role"]
 
 
 def client(port: int) -> Any:
@@ -36,6 +37,12 @@ def role(port: int) -> str:
             return str(node.info("replication")["role"])
     except redis.RedisError:
         return "unreachable"
+
+
+def replica_port(port: int) -> int:
+    """The port of the first replica of this master."""
+    with client(port) as node:
+        return int(node.info("replication")["slave0"]["port"])
 
 
 def acking_replicas(port: int, wanted: int = 1, timeout_ms: int = 1_000) -> int:
