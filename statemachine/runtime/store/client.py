@@ -48,10 +48,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 TRANSIENT = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError,
-             rexc.ClusterDownError, rexc.TryAgainError, rexc.MovedError, rexc.SlotNotCoveredError,
-             rexc.MaxConnectionsError)
-"""Failures to wait out; on a Redis Cluster also a failover in progress (the slot map then
-changes under us)."""
+             rexc.ClusterDownError, rexc.TryAgainError, rexc.MovedError, rexc.AskError,
+             rexc.SlotNotCoveredError, rexc.MaxConnectionsError)
+"""Failures to wait out; on a Redis Cluster also a failover or a resharding in progress
+(the slot map then changes under us)."""
 UNAVAILABLE: tuple[type[BaseException], ...] = (*TRANSIENT, StoreError)
 """Redis unreachable or loading (or :meth:`RedisStore.retry` gave up waiting for it)."""
 

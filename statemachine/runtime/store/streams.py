@@ -54,10 +54,25 @@ class StreamGroup:
                    block_ms: int | None = None) -> list[tuple[str, Entries]]:
         """New entries of ``streams`` for ``consumer``, up to ``count`` per stream (one
         XREADGROUP for them all, blocking up to ``block_ms`` when none has any)."""
+        names = list(streams)
+        command: list[Any] = ["XREADGROUP", "GROUP", self.group, consumer, "COUNT", count]
+        if block_ms is not None:
+            command += ["BLOCK", block_ms]
+        command += ["STREAMS", *names, *(">" for _ in names)]
         try:
-            reply = await self._client.xreadgroup(self.group, consumer,
-                                                  dict.fromkeys(streams, ">"), count=count,
-                                                  block=block_ms)
+            if self._store.cluster:
+                # Sent to the stream's master by name: left to find the slot itself, the
+                # cluster client would first ask a node COMMAND GETKEYS (XREADGROUP's keys
+                # move), one more round trip for every read.
+                node = self._client.get_node_from_key(names[0])
+                reply = await self._client.execute_command(*command, target_nodes=node)
+            else:
+                reply = await self._client.execute_command(*command)
+        except (rexc.MovedError, rexc.AskError):
+            # Aimed by name, the read is not redirected by the client: read the slot map
+            # again and let the caller's retry try anew (an ASK: until the slot has moved).
+            await self._client.nodes_manager.initialize()
+            raise
         except rexc.ResponseError as exc:
             if not str(exc).startswith(_UNBLOCKED):
                 raise
