@@ -42,6 +42,9 @@ RUNTIME_HELP: dict[str, str] = {
     "dead_lettered_total": "Work items moved to a dead-letter stream after max_deliveries "
                            "failed deliveries, by all workers.",
     "worker_errors_total": "Unexpected errors in workers' loops, each logged with its traceback.",
+    "replica_ack_shortfalls_total": "Workers' writes fewer Redis replicas acknowledged in time "
+                                    "than --min-replicas-ack asks (carried on: a failover then "
+                                    "may redo them).",
     "worker_transitions_total": "Transitions committed by this process's in-process workers.",
     "archived_total": "Finished root executions moved from Redis to the archive bucket.",
     "archive_failures_total": "Archive uploads or deletions that failed (the execution stays "

@@ -82,6 +82,7 @@ class Operations:
             "commit_conflicts_total": counts.get("conflicts", 0),
             "dead_lettered_total": counts.get("dead_lettered", 0),
             "worker_errors_total": counts.get("loop_errors", 0),
+            "replica_ack_shortfalls_total": counts.get("replica_ack_shortfalls", 0),
             "archived_total": counts.get("archived", 0),
             "archive_failures_total": counts.get("archive_failures", 0),
             "archive_deleted_total": counts.get("archive_deleted", 0),

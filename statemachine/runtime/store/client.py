@@ -141,6 +141,7 @@ class RedisStore:
         self.closed = False
         self.outage = Outage()
         self.ack_shortfalls = 0  # writes fewer replicas acknowledged than min_replicas_ack
+        self._untaken = 0  # ... of which not yet taken into the workers' counters
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> RedisStore:
@@ -291,9 +292,15 @@ class RedisStore:
                 raise
             return self.short(short)
 
+    def take_shortfalls(self) -> int:
+        """The writes counted by :meth:`short` since the last call (for ``sm:stats``)."""
+        taken, self._untaken = self._untaken, 0
+        return taken
+
     def short(self, short: ReplicaAckShort) -> Any:
         """Count a write too few replicas acknowledged and return its reply."""
         self.ack_shortfalls += 1
+        self._untaken += 1
         if self.ack_shortfalls == 1 or self.ack_shortfalls % 1000 == 0:
             log.warning("%s (%d writes so far)", short, self.ack_shortfalls)
         return short.replies[0]

@@ -43,7 +43,11 @@ Global keys (small, never used in a script together with shard keys)::
                                             (succeeded, failed, timed_out, sent: a callback
                                             task whose result comes later), loop_errors
                                             (unexpected errors of the workers' loops, each
-                                            logged with its traceback); read by
+                                            logged with its traceback),
+                                            replica_ack_shortfalls (writes fewer replicas
+                                            acknowledged than min_replicas_ack), archived,
+                                            archive_failures, archive_deleted (the
+                                            archiver's); read by
                                             ``Operations.stats()`` for ``GET /metrics``
     sm:apikeys                      hash    API key id -> {"id", "name", "role", "created",
                                             "sealed" (the secret, encrypted by the service's

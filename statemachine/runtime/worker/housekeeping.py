@@ -64,6 +64,8 @@ class Housekeeping:
         """Add the counts since the last flush to ``sm:stats`` (kept for the next one if it
         fails)."""
         counts = self._stats.take()
+        if shortfalls := self._store.take_shortfalls():
+            counts["replica_ack_shortfalls"] += shortfalls
         try:
             await flush_stats(self._store, counts)
         except BaseException:
