@@ -54,9 +54,14 @@ def _apt_install(*packages: str) -> None:
 
 
 def ensure_redis() -> None:
+    """redis-server, and redis-cli, with which the cluster tests and ``bench --cluster``
+    create a local Redis Cluster (Debian's redis-tools, which redis-server brings along)."""
     if shutil.which("redis-server") is None:
         _say("redis-server is missing: installing it with apt-get")
         _apt_install("redis-server")
+    if shutil.which("redis-cli") is None:
+        _say("redis-cli is missing: installing it with apt-get")
+        _apt_install("redis-tools")
 
 
 def ensure_chromium() -> None:
