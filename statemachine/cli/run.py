@@ -33,6 +33,12 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--type", choices=("STANDARD", "EXPRESS"), default="STANDARD",
                         help="run it as an execution of this machine type (EXPRESS: an express "
                         "ARN in $$.Execution, no RedriveCount, the 5-minute limit)")
+    parser.add_argument("--mock-config", metavar="F",
+                        help="a mock config in Step Functions Local's format (MockConfigFile.json): "
+                        "the test case's states answer from it, the others run for real")
+    parser.add_argument("--test-case", metavar="C", help="the test case of --mock-config to run")
+    parser.add_argument("--machine", metavar="NAME",
+                        help="the machine's name under StateMachines (default: the file's stem)")
 
 
 def read_input(args: argparse.Namespace) -> Any:
@@ -66,14 +72,40 @@ def load_machine(path: str, subs: dict[str, str]) -> Any:
     return compile_machine(source.definition)
 
 
+def load_mock_case(args: argparse.Namespace, machine: Any) -> Any:
+    """The test case ``--mock-config``/``--test-case`` name (None without them), checked
+    against ``machine``; raises ValueError (a one-line message) or OSError."""
+    from statemachine.language.mocks import MAX_MOCK_CONFIG_BYTES, parse_mock_config, unknown_states
+
+    if args.mock_config is None and args.test_case is None:
+        if args.machine is not None:
+            raise ValueError("--machine needs --mock-config and --test-case")
+        return None
+    if args.mock_config is None or args.test_case is None:
+        raise ValueError("--mock-config and --test-case go together")
+    path = Path(args.mock_config)
+    if path.is_file() and path.stat().st_size > MAX_MOCK_CONFIG_BYTES:
+        raise ValueError(f"{args.mock_config}: larger than {MAX_MOCK_CONFIG_BYTES} bytes")
+    config = parse_mock_config(path.read_bytes(), args.mock_config)
+    case = config.case(args.machine or Path(args.file).stem, args.test_case)
+    unknown = unknown_states(case, machine)
+    if unknown:
+        raise ValueError(f"{args.mock_config}: test case '{case.name}' mocks "
+                         f"{', '.join(repr(s) for s in unknown)}, which {args.file} has no "
+                         "Task state of that name for")
+    return case
+
+
 async def execute(machine: Any, input: Any, name: str | None, machine_name: str,
-                  express: bool = False) -> Any:
+                  express: bool = False, mock_case: Any = None) -> Any:
     from statemachine.runtime.invokers import Invokers, InvokerSettings
     from statemachine.runtime.local import LocalRunner
+    from statemachine.runtime.mocking import mocked
 
     invokers = Invokers(InvokerSettings.from_env())
+    invoke = invokers.invoke if mock_case is None else mocked(invokers.invoke, mock_case)
     try:
-        runner = LocalRunner(machine, invokers.invoke, name=machine_name, express=express)
+        runner = LocalRunner(machine, invoke, name=machine_name, express=express)
         return await runner.run(input, execution_name=name)
     finally:
         await invokers.close()
@@ -96,8 +128,16 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"statemachine run: {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    try:
+        mock_case = load_mock_case(args, machine)
+    except ValueError as exc:  # MockConfigError is one
+        print(f"statemachine run: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"statemachine run: {args.mock_config}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     result = asyncio.run(execute(machine, input_value, args.name, Path(args.file).stem,
-                                 args.type == "EXPRESS"))
+                                 args.type == "EXPRESS", mock_case))
     ex = result.execution
     out: dict[str, Any] = {
         "status": ex["status"],
