@@ -197,3 +197,21 @@ def test_malformed_mock_configs_name_the_json_path(
                                "MockedResponses": responses}))
     line = _error(capsys, str(definition), "--mock-config", str(bad), "--test-case", "T")
     assert line.startswith(f"statemachine run: {bad}: ") and message in line, line
+
+
+def test_states_inside_parallel_branches_are_mocked(capsys: Capsys, tmp_path: Path) -> None:
+    definition = tmp_path / "fanout.json"
+    never = "http://127.0.0.1:9/never-called"
+    definition.write_text(json.dumps({"StartAt": "Both", "States": {"Both": {
+        "Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "Left", "States": {"Left": {"Type": "Task", "Resource": never, "End": True}}},
+            {"StartAt": "Right", "States": {"Right": {"Type": "Task", "Resource": never,
+                                                      "End": True}}},
+        ]}}}))
+    mocks = tmp_path / "mocks.json"
+    mocks.write_text(json.dumps({
+        "StateMachines": {"fanout": {"TestCases": {"T": {"Left": "L", "Right": "R"}}}},
+        "MockedResponses": {"L": {"0": {"Return": "left"}}, "R": {"0": {"Return": "right"}}}}))
+    code, out = _run(capsys, str(definition), "--mock-config", str(mocks), "--test-case", "T")
+    assert code == 0, out
+    assert out["output"] == ["left", "right"]
