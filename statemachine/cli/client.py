@@ -164,6 +164,10 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"statemachine {args.command}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # --input-file missing or unreadable
+        print(f"statemachine {args.command}: {exc.filename or ''}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
 
 
 def _start(client: ApiClient, args: argparse.Namespace) -> int:
