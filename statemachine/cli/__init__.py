@@ -13,6 +13,9 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("statemachine.cli.validate", "validate definitions (JSON or YAML)"),
     "run": ("statemachine.cli.run", "run one execution in memory, no Redis"),
+    "define": ("statemachine.cli.define",
+               "register definitions (YAML or JSON files) with a running serve"),
+    "machines": ("statemachine.cli.define", "list the state machines a running serve holds"),
     "serve": ("statemachine.cli.serve", "run the REST API and workers"),
     "worker": ("statemachine.cli.serve", "run a standalone worker process"),
     "start": ("statemachine.cli.client", "start an execution over the API"),
