@@ -121,3 +121,36 @@ def test_define_bad_inputs_are_one_line_errors(served: tuple[str, Path]) -> None
     assert bad_sub.returncode == 2 and len(bad_sub.stderr.strip().splitlines()) == 1
     nowhere = _cli("machines", "--api", f"http://127.0.0.1:{free_port()}")
     assert nowhere.returncode == 2 and "cannot reach" in nowhere.stderr
+
+
+def test_list_and_history_print_tables_and_json_with_the_flag(served: tuple[str, Path]) -> None:
+    base, work = served
+    (work / "failing.json").write_text(json.dumps({"StartAt": "Check", "States": {
+        "Check": {"Type": "Pass", "Next": "Stop"},
+        "Stop": {"Type": "Fail", "Error": "Nope", "Cause": "as planned"}}}))
+    assert _cli("define", str(work / "failing.json"), "--api", base, cwd=work).returncode == 0
+    ran = _cli("start", "failing", "--input", '{"n": 1}', "--wait", "--timeout", "30",
+               "--api", base, cwd=work)
+    assert ran.returncode == 1, ran.stderr
+    execution_id = json.loads(ran.stdout)["executionId"]
+
+    listed = _cli("list", "--machine", "failing", "--api", base, cwd=work)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["ID", "MACHINE", "STATUS", "STARTED", "STOPPED"]
+    assert row.split()[:3] == [execution_id, "failing", "FAILED"]
+    empty = _cli("list", "--machine", "nothing-here", "--api", base, cwd=work)
+    assert empty.stdout.strip() == "(no executions)"
+
+    history = _cli("history", execution_id, "--api", base, cwd=work)
+    assert history.returncode == 0, history.stderr
+    lines = history.stdout.splitlines()
+    assert lines[0].split() == ["ID", "TIME", "DELTA", "TYPE", "STATE", "DETAIL"]
+    started, *_, failed = lines[1:]
+    assert started.split()[0] == "1" and "ExecutionStarted" in started
+    assert 'input {"n":1}' in started
+    assert "ExecutionFailed" in failed and "Stop" in failed and "Nope: as planned" in failed
+    as_json = json.loads(_cli("history", execution_id, "--json", "--api", base,
+                              cwd=work).stdout)
+    assert [e["type"] for e in as_json["events"]][-1] == "ExecutionFailed"
+    assert len(as_json["events"]) == len(lines) - 1
