@@ -10,6 +10,9 @@ import argparse
 import importlib
 import sys
 
+DESCRIPTION = "The command line: python cli.py COMMAND ... (also installed as statemachine)."
+"""What ``--help`` says first: plain text, not the docstring's markup."""
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("statemachine.cli.validate", "validate definitions (JSON or YAML)"),
     "run": ("statemachine.cli.run", "run one execution in memory, no Redis"),
@@ -42,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="statemachine", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="statemachine", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)

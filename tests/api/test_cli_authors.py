@@ -154,3 +154,12 @@ def test_list_and_history_print_tables_and_json_with_the_flag(served: tuple[str,
                               cwd=work).stdout)
     assert [e["type"] for e in as_json["events"]][-1] == "ExecutionFailed"
     assert len(as_json["events"]) == len(lines) - 1
+
+
+def test_help_texts_carry_no_docstring_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    from statemachine.cli import COMMANDS
+
+    for command in ["", *COMMANDS]:
+        assert cli_main([command, "--help"] if command else ["--help"]) == 0
+        shown = capsys.readouterr().out
+        assert shown and not any(mark in shown for mark in ("``", ":mod:", ":func:", "**")), command
