@@ -71,7 +71,7 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             status = 2
         except ApiError as exc:
-            status = max(status, report("define", exc) if status != 2 else 2)
+            status = max(status, report("define", exc))
     return status
 
 
