@@ -10,9 +10,15 @@ import argparse
 import importlib
 import sys
 
+DESCRIPTION = "The command line: python cli.py COMMAND ... (also installed as statemachine)."
+"""What ``--help`` says first: plain text, not the docstring's markup."""
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("statemachine.cli.validate", "validate definitions (JSON or YAML)"),
     "run": ("statemachine.cli.run", "run one execution in memory, no Redis"),
+    "define": ("statemachine.cli.define",
+               "register definitions (YAML or JSON files) with a running serve"),
+    "machines": ("statemachine.cli.define", "list the state machines a running serve holds"),
     "serve": ("statemachine.cli.serve", "run the REST API and workers"),
     "worker": ("statemachine.cli.serve", "run a standalone worker process"),
     "start": ("statemachine.cli.client", "start an execution over the API"),
@@ -39,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="statemachine", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="statemachine", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)

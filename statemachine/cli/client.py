@@ -4,7 +4,8 @@ over its REST API.
 The API is ``--api`` (default ``$STATEMACHINE_API``, else http://127.0.0.1:8080); the key
 sent is the first of ``--api-key``, ``$STATEMACHINE_API_KEY``, the secret of
 ``$STATEMACHINE_ADMIN_KEY`` and ``.statemachine/admin.key`` (see
-:mod:`statemachine.cli.access`).  Every command prints JSON on stdout.  Exit codes: 0 on success (for ``start --wait``: only
+:mod:`statemachine.cli.access`).  Every command prints JSON on stdout, but ``list`` and ``history``, which print a table
+unless given ``--json``.  Exit codes: 0 on success (for ``start --wait``: only
 when the execution SUCCEEDED), 1 when the execution ended otherwise, the wait timed out
 or the API refused the request (its error body goes to stderr), 2 for bad usage or when
 the API cannot be reached.
@@ -141,6 +142,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         if name == "history":
             parser.add_argument("--limit", type=int, default=None,
                                 help="at most this many events (default: all)")
+            parser.add_argument("--json", action="store_true",
+                                help="print the events as JSON instead of a table")
         if name == "redrive":
             parser.add_argument("--wait", action="store_true",
                                 help="wait for the end; exit 0 only when SUCCEEDED")
@@ -151,6 +154,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--status", choices=TERMINAL + ("RUNNING",),
                             help="only executions in this status")
         parser.add_argument("--limit", type=int, default=100, help="at most this many")
+        parser.add_argument("--json", action="store_true",
+                            help="print the API's JSON instead of a table")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -163,6 +168,10 @@ def main(args: argparse.Namespace) -> int:
         return report(args.command, exc)
     except ValueError as exc:
         print(f"statemachine {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # --input-file missing or unreadable
+        print(f"statemachine {args.command}: {exc.filename or ''}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 2
 
 
@@ -239,13 +248,24 @@ def _history(client: ApiClient, args: argparse.Namespace) -> int:
         cursor = page.get("nextCursor")
         if not cursor or not page["events"]:
             break
-    _print({"events": events})
+    if args.json:
+        _print({"events": events})
+    else:
+        from statemachine.cli.views import history_table
+
+        print(history_table(events))
     return 0
 
 
 def _list(client: ApiClient, args: argparse.Namespace) -> int:
     query = {"stateMachine": args.machine, "status": args.status, "limit": args.limit}
-    _print(client.call("GET", "/v1/executions", query=query))
+    listed = client.call("GET", "/v1/executions", query=query)
+    if args.json:
+        _print(listed)
+    else:
+        from statemachine.cli.views import executions_table
+
+        print(executions_table(listed["executions"]))
     return 0
 
 

@@ -3,7 +3,8 @@
 Prints exactly one JSON object on stdout:
 ``{"status", "output", "error", "cause"}`` (plus ``"history"`` with ``--history``).
 Exit 0 when SUCCEEDED, 1 for any other final status, 2 for an invalid
-definition or bad usage (the validation messages go to stderr).
+definition or bad usage (the validation messages go to stderr).  ``${Name}`` values come
+from the ``substitutions.env`` beside the definition, then ``--sub`` (as for ``serve``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from statemachine.cli.validate import parse_substitutions
+from statemachine.cli.substitutions import substitutions_for
 from statemachine.errors import DefinitionError
 from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
 
@@ -27,7 +28,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     source.add_argument("--input", help="execution input as JSON text (default {})")
     source.add_argument("--input-file", help="file holding the execution input as JSON")
     parser.add_argument("--sub", action="append", default=[], metavar="K=V",
-                        help="replace ${K} in the definition with V (repeatable)")
+                        help="replace ${K} in the definition with V (repeatable; wins over "
+                        "the substitutions.env beside the definition)")
     parser.add_argument("--name", help="execution name (default: a random UUID)")
     parser.add_argument("--history", action="store_true", help="include the event history")
     parser.add_argument("--type", choices=("STANDARD", "EXPRESS"), default="STANDARD",
@@ -113,7 +115,7 @@ async def execute(machine: Any, input: Any, name: str | None, machine_name: str,
 
 def main(args: argparse.Namespace) -> int:
     try:
-        subs = parse_substitutions(args.sub)
+        subs = substitutions_for(args.file, args.sub)
         input_value = read_input(args)
     except (ValueError, OSError) as exc:
         print(f"statemachine run: {exc}", file=sys.stderr)

@@ -52,12 +52,12 @@ from statemachine.cli.egress import (
     endpoint,
     with_egress,
 )
+from statemachine.cli.substitutions import SUBSTITUTIONS_FILE, read_substitutions
 from statemachine.errors import DefinitionError, InputError, NotFound, StoreError
 
 __all__ = ["configure", "main", "read_substitutions", "register_definitions", "run_loop"]
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
-SUBSTITUTIONS_FILE = "substitutions.env"
 DEFAULT_DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 HTTP_SHUTDOWN_SECONDS = 10.0
 EVENT_LOOP_ENV = "STATEMACHINE_EVENT_LOOP"
@@ -294,28 +294,6 @@ async def _stop_worker(worker: Any, task: asyncio.Task[Any] | None) -> bool:
         log.exception("the worker failed while stopping")
         return True
     return False
-
-
-def read_substitutions(env_file: Path, pairs: list[str]) -> dict[str, str]:
-    """``${Name}`` values: ``env_file``'s ``KEY=VALUE`` lines (if it exists), then ``pairs``.
-
-    Blank lines and lines starting with ``#`` are skipped; spaces around the key and the
-    value are dropped.  A malformed line or pair raises ValueError naming it.
-    """
-    from statemachine.cli.validate import parse_substitutions
-
-    subs: dict[str, str] = {}
-    if env_file.is_file():
-        for number, raw in enumerate(env_file.read_text(encoding="utf-8").splitlines(), 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, sep, value = line.partition("=")
-            if not sep or not key.strip():
-                raise ValueError(f"{env_file}:{number}: expected KEY=VALUE, got {raw!r}")
-            subs[key.strip()] = value.strip()
-    subs.update(parse_substitutions(pairs))
-    return subs
 
 
 async def register_definitions(service: Any, folder: Path,

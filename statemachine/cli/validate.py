@@ -1,7 +1,10 @@
 """``statemachine validate FILE...``: check definitions without running them.
 
 Prints one line per problem, ``FILE:LINE: /json/pointer: message`` (``:LINE`` where
-known), or with ``--json`` a JSON document listing every file and its diagnostics.
+known), then one line per file saying whether it is valid; or with ``--json`` a JSON
+document listing every file and its diagnostics.  ``${Name}`` values come from the
+``substitutions.env`` beside each file, then ``--sub``; a placeholder left unfilled is a
+warning (an error with ``--strict``).
 """
 
 from __future__ import annotations
@@ -11,13 +14,17 @@ import json
 import sys
 from typing import Any
 
+from statemachine.cli.substitutions import parse_substitutions, substitutions_for
 from statemachine.errors import DefinitionError, Diagnostic
+
+__all__ = ["check_file", "configure", "main", "parse_substitutions"]
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 EPILOG = (
     "exit status: 0 when every file is valid, 1 when some definition is invalid, "
-    "2 when a file cannot be read (missing, unreadable, not UTF-8) or on bad usage"
+    "2 when a file cannot be read (missing, unreadable, not UTF-8) or on bad usage; "
+    "an unfilled ${...} placeholder is a warning, an error with --strict"
 )
 
 
@@ -28,44 +35,44 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
     parser.add_argument(
         "--sub", action="append", default=[], metavar="NAME=VALUE",
-        help="replace ${NAME} placeholders before validating (repeatable)",
+        help="replace ${NAME} placeholders before validating (repeatable; wins over the "
+        "substitutions.env beside the file)",
     )
-
-
-def parse_substitutions(pairs: list[str]) -> dict[str, str]:
-    """``["A=1", "B=x=y"]`` -> ``{"A": "1", "B": "x=y"}``; raises ValueError on ``"A"``."""
-    result: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--sub expects NAME=VALUE, got {pair!r}")
-        result[name] = value
-    return result
+    parser.add_argument("--strict", action="store_true",
+                        help="count an unfilled ${...} placeholder as an error")
 
 
 def check_file(path: str, substitutions: dict[str, str]) -> list[Diagnostic]:
     """Load and validate one file; loading problems come back as diagnostics too."""
-    from statemachine.language.source import load_file
+    return check(path, substitutions)[0]
+
+
+def check(path: str, substitutions: dict[str, str]) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """One file's problems, and its warnings (the ``${...}`` placeholders left unfilled)."""
+    from statemachine.language.source import load_file, unfilled_placeholders
     from statemachine.language.validate import validate
 
     try:
         source = load_file(path, substitutions=substitutions)
     except DefinitionError as exc:
-        return list(exc.diagnostics)
-    return validate(source.definition, source=source)
+        return list(exc.diagnostics), []
+    return validate(source.definition, source=source), unfilled_placeholders(source)
 
 
 def main(args: argparse.Namespace) -> int:
     """Validate every file; see :data:`EPILOG` for the exit status."""
     try:
-        substitutions = parse_substitutions(args.sub)
-    except ValueError as exc:
+        parse_substitutions(args.sub)
+        per_file = {path: substitutions_for(path, args.sub) for path in args.files}
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
         print(f"statemachine validate: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     status = EXIT_VALID
     report: list[dict[str, Any]] = []
     for path in args.files:
-        diagnostics = check_file(path, substitutions)
+        diagnostics, unfilled = check(path, per_file[path])
+        if args.strict:
+            diagnostics, unfilled = diagnostics + unfilled, []
         unreadable = any(d.code == "FILE_UNREADABLE" for d in diagnostics)
         if unreadable:
             status = EXIT_UNREADABLE
@@ -73,21 +80,40 @@ def main(args: argparse.Namespace) -> int:
             status = EXIT_INVALID
         if args.json:
             report.append({"file": path, "valid": not diagnostics,
-                           "diagnostics": [_json(d, path) for d in diagnostics]})
+                           "diagnostics": [_json(d, path) for d in diagnostics],
+                           "warnings": [_json(d, path) for d in unfilled]})
         else:
             for diagnostic in diagnostics:
                 print(_line(diagnostic, path))
+            for warning in unfilled:
+                print(_line(warning, path, "warning: "))
+            print(_verdict(path, diagnostics, unfilled, unreadable))
     if args.json:
         json.dump({"valid": status == EXIT_VALID, "files": report}, sys.stdout, indent=2)
         print()
     return status
 
 
-def _line(diagnostic: Diagnostic, path: str) -> str:
+def _line(diagnostic: Diagnostic, path: str, kind: str = "") -> str:
     where = diagnostic.file or path
     if diagnostic.line is not None:
         where += f":{diagnostic.line}"
-    return f"{where}: {diagnostic.pointer or '/'}: {diagnostic.message}"
+    return f"{where}: {diagnostic.pointer or '/'}: {kind}{diagnostic.message}"
+
+
+def _verdict(path: str, problems: list[Diagnostic], warnings: list[Diagnostic],
+             unreadable: bool) -> str:
+    """The file's closing line: ``valid`` (with its warnings counted), ``invalid`` or
+    ``unreadable``."""
+    if unreadable:
+        return f"{path}: unreadable"
+    if problems:
+        return f"{path}: invalid ({_count(len(problems), 'problem')})"
+    return f"{path}: valid" + (f" ({_count(len(warnings), 'warning')})" if warnings else "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _json(diagnostic: Diagnostic, path: str) -> dict[str, Any]:

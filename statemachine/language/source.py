@@ -31,9 +31,11 @@ import yaml
 from statemachine.errors import DefinitionError, Diagnostic
 from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
 
-__all__ = ["Source", "load_definition", "load_file", "pointer_join"]
+__all__ = ["UNFILLED_PLACEHOLDER", "Source", "load_definition", "load_file", "pointer_join",
+           "unfilled_placeholders"]
 
 _PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
+UNFILLED_PLACEHOLDER = "UNFILLED_PLACEHOLDER"
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,32 @@ def _substitute(value: Any, subs: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_substitute(item, subs) for item in value]
     return value
+
+
+def unfilled_placeholders(source: Source) -> list[Diagnostic]:
+    """A diagnostic (code ``UNFILLED_PLACEHOLDER``) per string still holding a ``${Name}``
+    after substitution: most likely a value its author forgot to give."""
+    found: list[Diagnostic] = []
+
+    def walk(value: Any, pointer: str) -> None:
+        if isinstance(value, str):
+            names = _PLACEHOLDER.findall(value) if "${" in value else []
+            if names:
+                listed = ", ".join("${" + name + "}" for name in dict.fromkeys(names))
+                found.append(Diagnostic(pointer, UNFILLED_PLACEHOLDER,
+                                        f"{listed} not filled (pass --sub NAME=VALUE or add "
+                                        "it to substitutions.env)",
+                                        source.line_of(pointer), source.filename))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key, pointer_join(pointer, key))
+                walk(item, pointer_join(pointer, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, pointer_join(pointer, index))
+
+    walk(source.definition, "")
+    return found
 
 
 # --- JSON ---------------------------------------------------------------------------

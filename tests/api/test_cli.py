@@ -102,13 +102,14 @@ def test_serve_starts_private_redis_and_runs_hello(
 
     described = _cli("describe", execution["executionId"], STATEMACHINE_API=base, cwd=work)
     assert described.returncode == 0 and json.loads(described.stdout) == execution
-    history = json.loads(_cli("history", execution["executionId"], "--api", base,
+    history = json.loads(_cli("history", execution["executionId"], "--json", "--api", base,
                               cwd=work).stdout)
     assert history["events"][-1]["type"] == "ExecutionSucceeded"
-    limited = json.loads(_cli("history", execution["executionId"], "--limit", "1",
+    limited = json.loads(_cli("history", execution["executionId"], "--limit", "1", "--json",
                               "--api", base, cwd=work).stdout)
     assert [e["type"] for e in limited["events"]] == ["ExecutionStarted"]
-    listed = json.loads(_cli("list", "--machine", "hello", "--api", base, cwd=work).stdout)
+    listed = json.loads(_cli("list", "--machine", "hello", "--json", "--api", base,
+                             cwd=work).stdout)
     assert execution["executionId"] in [e["executionId"] for e in listed["executions"]]
 
     started = _cli("start", "hello", "--input", '{"a": 1}', "--name", "named", "--api", base,

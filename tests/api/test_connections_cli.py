@@ -88,7 +88,7 @@ def test_connection_secret_stays_out_of_the_data_dir(
     assert started.returncode == 0, started.stderr
     assert seen and seen[0]["X-Api-Key"] == SECRET
     execution_id = json.loads(started.stdout)["executionId"]
-    history = _cli("history", execution_id, "--api", base, cwd=work)
+    history = _cli("history", execution_id, "--json", "--api", base, cwd=work)
     assert history.returncode == 0 and arn in history.stdout and SECRET not in history.stdout
 
     data_dir = work / ".statemachine"

@@ -408,12 +408,12 @@ def test_cli_exit_codes_and_line_format(tmp_path: Path, capsys: pytest.CaptureFi
     good = _write(tmp_path, "good.json", machine({"A": {"Type": "Succeed"}}))
     bad = _write(tmp_path, "bad.json", machine({"A": task(TimeoutSeconds=0)}))
     assert cli_main(["validate", good]) == 0
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == f"{good}: valid\n"
     assert cli_main(["validate", good, bad]) == 1
     out = capsys.readouterr().out.splitlines()
     expected = (f"{bad}:8: /States/A/TimeoutSeconds: 'TimeoutSeconds' must be a positive "
                 "integer of seconds, a JSONata expression or a ${...} placeholder (got 0)")
-    assert out == [expected]
+    assert out == [f"{good}: valid", expected, f"{bad}: invalid (1 problem)"]
 
 
 def test_cli_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -438,3 +438,24 @@ def test_cli_substitutions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "'Resource' must be an ARN" in capsys.readouterr().out
     assert cli_main(["validate", path, "--sub", "Fn=http://127.0.0.1:8089/f"]) == 0
     assert cli_main(["validate", path, "--sub", "broken"]) == 2
+
+
+def test_cli_unfilled_placeholders_warn_or_fail_with_strict(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "sub.json", machine({"A": task(Resource="${Fn}")}))
+    assert cli_main(["validate", path]) == 0
+    warned = capsys.readouterr().out.splitlines()
+    assert warned[0].startswith(f"{path}:") and "warning: ${Fn} not filled" in warned[0]
+    assert warned[1] == f"{path}: valid (1 warning)"
+    assert cli_main(["validate", "--strict", path]) == 1
+    assert f"{path}: invalid (1 problem)" in capsys.readouterr().out
+    assert cli_main(["validate", "--json", path]) == 0
+    [entry] = json.loads(capsys.readouterr().out)["files"]
+    assert [w["code"] for w in entry["warnings"]] == ["UNFILLED_PLACEHOLDER"]
+    # The substitutions.env beside the file fills it, as serve's does.
+    (tmp_path / "substitutions.env").write_text("# for the tests\nFn = http://127.0.0.1:8089/f\n")
+    assert cli_main(["validate", "--strict", path]) == 0
+    assert capsys.readouterr().out == f"{path}: valid\n"
+    (tmp_path / "substitutions.env").write_text("no equals sign\n")
+    assert cli_main(["validate", path]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err

@@ -1,0 +1,130 @@
+"""``cli.py define FILE... [--name N] [--sub K=V]`` and ``cli.py machines``: register
+definitions over the REST API straight from their YAML or JSON files, and list them.
+
+``define`` loads each file as ``validate`` does (the ``substitutions.env`` beside it, then
+``--sub``), refuses an invalid one with its problems (``FILE:LINE: /pointer: message``),
+warns of ``${...}`` placeholders left unfilled, then posts it as the state machine named
+``--name`` (one file only) or after the file's stem.  A definition equal to the machine's
+latest version is left alone, as ``serve`` does, so defining twice makes no new version.
+
+Exit codes: 0 when every file was defined (or unchanged), 1 when the API refused one, 2 for
+bad usage, a file that cannot be read or is invalid, or an API that cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from statemachine.cli.client import (
+    ApiClient,
+    ApiError,
+    Unreachable,
+    add_api_options,
+    connect,
+    print_json,
+    quote,
+    report,
+)
+from statemachine.cli.tables import table, when
+
+__all__ = ["configure", "main"]
+
+
+class _Refused(Exception):
+    """A file that cannot be defined; the message is the one line (or lines) to print."""
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    add_api_options(parser)
+    if name == "define":
+        parser.add_argument("files", nargs="+", metavar="FILE",
+                            help="definition files (YAML or JSON)")
+        parser.add_argument("--name", help="state machine name (one FILE only; default: the "
+                            "file's name without its extension)")
+        parser.add_argument("--sub", action="append", default=[], metavar="K=V",
+                            help="replace ${K} with V (repeatable; wins over the "
+                            "substitutions.env beside the file)")
+    else:
+        parser.add_argument("--json", action="store_true", help="print the API's JSON")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.command == "define" and args.name and len(args.files) > 1:
+        print("statemachine define: --name takes one FILE", file=sys.stderr)
+        return 2
+    client = connect(args)
+    try:
+        return _define(client, args) if args.command == "define" else _machines(client, args)
+    except (Unreachable, ApiError) as exc:
+        return report(args.command, exc)
+
+
+def _define(client: ApiClient, args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            print(_define_one(client, Path(path), args.name or Path(path).stem, args.sub))
+        except _Refused as exc:
+            print(exc, file=sys.stderr)
+            status = 2
+        except ApiError as exc:
+            status = max(status, report("define", exc))
+    return status
+
+
+def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str]) -> str:
+    """Define one file; the line to print.  Raises _Refused for a bad file."""
+    from statemachine.cli.substitutions import substitutions_for
+    from statemachine.cli.validate import check
+    from statemachine.errors import DefinitionError
+    from statemachine.language.source import load_file
+
+    try:
+        substitutions = substitutions_for(path, pairs)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise _Refused(f"statemachine define: {exc}") from None
+    problems, unfilled = check(str(path), substitutions)
+    unreadable = [d for d in problems if d.code == "FILE_UNREADABLE"]
+    if unreadable:
+        raise _Refused(f"statemachine define: {path}: {unreadable[0].message}")
+    if problems:
+        lines = [d.format() if d.file else f"{path}: {d.pointer or '/'}: {d.message}"
+                 for d in problems]
+        raise _Refused("\n".join(lines) + f"\nstatemachine define: {path} NOT defined")
+    for warning in unfilled:
+        print(f"warning: {warning.format()}", file=sys.stderr)
+    try:
+        source = load_file(path, substitutions=substitutions)
+    except DefinitionError as exc:  # the file changed since check() read it
+        raise _Refused(f"statemachine define: {path}: {exc.diagnostics[0].message}") from None
+    latest = _latest(client, name)
+    if latest is not None and latest.get("definition") == source.definition:
+        return f"{name} (version {latest['version']}) unchanged, from {path}"
+    # The loaded definition (placeholders filled), so the API stores what was compared.
+    machine = client.call("POST", "/v1/state-machines",
+                          {"name": name, "definition": source.definition})
+    return f"defined {name} version {machine['version']} from {path}"
+
+
+def _latest(client: ApiClient, name: str) -> dict[str, Any] | None:
+    try:
+        latest: dict[str, Any] = client.call("GET", f"/v1/state-machines/{quote(name)}")
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return latest
+
+
+def _machines(client: ApiClient, args: argparse.Namespace) -> int:
+    listed = client.call("GET", "/v1/state-machines")
+    if args.json:
+        print_json(listed)
+        return 0
+    rows = [[m["name"], str(m["version"]), m.get("type", ""), when(m.get("createdAt"))]
+            for m in listed["stateMachines"]]
+    print(table(["NAME", "VERSION", "TYPE", "CREATED"], rows, empty="no state machines"))
+    return 0
