@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from moto.server import ThreadedMotoServer
 
+from statemachine.api.problems import store_trouble
 from statemachine.runtime.store import RedisStore
+from statemachine.runtime.store.archiving import StoreArchiveError
 from statemachine.runtime.store.gateway import open_bucket
 from statemachine.runtime.worker.archiver import Archiver
 from statemachine.runtime.worker.loops import Guard, Stats
@@ -215,3 +218,23 @@ async def test_a_map_child_reads_its_archived_roots_history(
         assert not await redis.exists(shard.history(xid))
         for x, seen in before.items():
             assert await everything(rt.service, x) == seen
+
+
+async def test_a_missing_object_is_reported_without_naming_the_bucket(
+        runtime: Any, moto_url: str, bucket: str) -> None:
+    """The API hands a caller this error's own words (StoreError.public): they say what
+    happened, not where the archive lives."""
+    async with runtime(**archive_settings(moto_url, bucket)) as rt:
+        await rt.service.define("shapes", MACHINE)
+        xid = (await rt.service.start("shapes", {"a": 1, "z": 1}))["executionId"]
+        await rt.drain()
+        async with archiver(rt.settings) as (part, _):
+            assert await part.round() == 1
+        s3 = s3_client(moto_url)
+        for item in s3.list_objects_v2(Bucket=bucket)["Contents"]:
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+        with pytest.raises(StoreArchiveError) as caught:
+            await rt.service.describe(xid)
+        said = store_trouble(caught.value)
+        assert "missing from the archive" in said
+        assert bucket not in said and "runs" not in said

@@ -13,6 +13,7 @@ keys of one shard, all passed in KEYS.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from statemachine.errors import StoreError
@@ -29,6 +30,8 @@ __all__ = ["Archiving", "StoreArchiveError", "listed_record", "listed_view"]
 _FINAL = {status.value.encode() for status in TERMINAL}
 _EXTRAS = ("name", "redrives", "redriven_at", "published_version", "alias", "express", "place")
 """Record fields a listing shows that most records lack (``name``: when it is not the id)."""
+
+log = logging.getLogger(__name__)
 
 
 def listed_record(raw: bytes) -> bytes:
@@ -116,8 +119,12 @@ class Archiving:
                                     "has no archive to read it from (--archive-url)")
         archived = await self.bucket.get(execution_id)
         if archived is None:
+            # The caller reads the message (StoreArchiveError.public): the bucket is named
+            # in the log only.
+            log.warning("archived execution %s has no object in %s", execution_id,
+                        self.bucket.location)
             raise StoreArchiveError(f"execution {execution_id} is archived, but its object "
-                                    f"is missing from {self.bucket.location}")
+                                    "is missing from the archive")
         return archived
 
     async def restore(self, execution_id: str) -> RestoreReply:
