@@ -7,7 +7,7 @@ the invokers (no HTTP request, no SQS message, no callback wait: a mocked
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.language.mocks import MockCase, MockReturn, MockThrow
@@ -19,13 +19,15 @@ def mocked(invoke: Invoke, case: MockCase) -> Invoke:
     """``invoke`` with ``case``'s mocked states answered from the mock config."""
 
     async def perform(command: InvokeTask) -> dict[str, Any] | None:
-        match case.outcome(command.state, command.attempt):
+        outcome = case.outcome(command.state, command.attempt)
+        match outcome:
             case None:
                 return await invoke(command)
             case MockReturn(value=value):
                 return succeeded(command, value)
             case MockThrow(error=error, cause=cause):
                 return failed(command, error, cause)
-        raise AssertionError("unreachable")  # mypy: the match above is exhaustive
+            case _:
+                assert_never(outcome)
 
     return perform
