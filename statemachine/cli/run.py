@@ -3,7 +3,8 @@
 Prints exactly one JSON object on stdout:
 ``{"status", "output", "error", "cause"}`` (plus ``"history"`` with ``--history``).
 Exit 0 when SUCCEEDED, 1 for any other final status, 2 for an invalid
-definition or bad usage (the validation messages go to stderr).  ``${Name}`` values come
+definition or bad usage (the validation messages go to stderr).  ``--skip-time`` runs it on
+a virtual clock (see :class:`~statemachine.runtime.local.LocalRunner`).  ``${Name}`` values come
 from the ``substitutions.env`` beside the definition, then ``--sub`` (as for ``serve``).
 """
 
@@ -41,6 +42,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--test-case", metavar="C", help="the test case of --mock-config to run")
     parser.add_argument("--machine", metavar="NAME",
                         help="the machine's name under StateMachines (default: the file's stem)")
+    parser.add_argument("--skip-time", action="store_true",
+                        help="run on a virtual clock: whenever nothing is in flight, time jumps "
+                        "to the next timer (Wait states, retry intervals, timeouts), and $$ and "
+                        "the history show the virtual time")
 
 
 def read_input(args: argparse.Namespace) -> Any:
@@ -99,7 +104,7 @@ def load_mock_case(args: argparse.Namespace, machine: Any) -> Any:
 
 
 async def execute(machine: Any, input: Any, name: str | None, machine_name: str,
-                  express: bool = False, mock_case: Any = None) -> Any:
+                  express: bool = False, mock_case: Any = None, skip_time: bool = False) -> Any:
     from statemachine.runtime.invokers import Invokers, InvokerSettings
     from statemachine.runtime.local import LocalRunner
     from statemachine.runtime.mocking import mocked
@@ -107,7 +112,8 @@ async def execute(machine: Any, input: Any, name: str | None, machine_name: str,
     invokers = Invokers(InvokerSettings.from_env())
     invoke = invokers.invoke if mock_case is None else mocked(invokers.invoke, mock_case)
     try:
-        runner = LocalRunner(machine, invoke, name=machine_name, express=express)
+        runner = LocalRunner(machine, invoke, name=machine_name, express=express,
+                             virtual_time=skip_time)
         return await runner.run(input, execution_name=name)
     finally:
         await invokers.close()
@@ -139,7 +145,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"statemachine run: {args.mock_config}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     result = asyncio.run(execute(machine, input_value, args.name, Path(args.file).stem,
-                                 args.type == "EXPRESS", mock_case))
+                                 args.type == "EXPRESS", mock_case, args.skip_time))
     ex = result.execution
     out: dict[str, Any] = {
         "status": ex["status"],
