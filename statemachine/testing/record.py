@@ -147,7 +147,8 @@ def _retried(live: list[_Entry], parameters: Any, resource: Any) -> _Entry | Non
     """The failed task a ``*Scheduled`` that follows no state entry retries."""
     failed = [e for e in live if e.retrying and e.task is not None]
     same = [e for e in failed if e.task is not None and e.task == (parameters, resource)]
-    return (same or failed or [None])[0]
+    candidates = same or failed
+    return candidates[0] if candidates else None
 
 
 def _exited(live: list[_Entry], current: _Entry | None, name: str) -> _Entry | None:
