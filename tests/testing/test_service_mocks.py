@@ -139,6 +139,9 @@ def test_an_express_machine_runs_a_case_synchronously(
     with pytest.raises(ClientError) as error:
         sfn.start_sync_execution(stateMachineArn=f"{machine_arn('quick')}#Slow", input="{}")
     assert code(error) == "ValidationException"
+    status, ran = _rest(service, "POST", "/v1/state-machines/quick/executions/sync",
+                        {"testCase": "Fast"})
+    assert status == 200 and ran["output"] == {"fast": True}, ran
     assert recorder.bodies("/never") == []
 
 
