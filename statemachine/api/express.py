@@ -37,11 +37,13 @@ def _value(text: str | None) -> Any:
 
 async def start_sync_execution(request: web.Request) -> web.Response:
     """``POST /v1/state-machines/{name}/executions/sync`` ``{"input"?, "name"?, "version"?,
-    "alias"?}``: run an EXPRESS execution to its end; 200 with its outcome (400
+    "alias"?, "testCase"?}``: run an EXPRESS execution to its end; 200 with its outcome (400
     StateMachineTypeNotSupported for a STANDARD machine)."""
-    machine, execution_input, name, qualifier = await read_start(request)
-    done = await request.app[SERVICE].start_sync(machine, execution_input, name,
-                                                 qualifier=qualifier)
+    start = await read_start(request)
+    machine = start.machine
+    done = await request.app[SERVICE].start_sync(machine, start.input, start.name,
+                                                 qualifier=start.qualifier,
+                                                 test_case=start.test_case)
     return json_response({
         "executionArn": done["executionArn"], "name": done["name"], "stateMachine": machine,
         "status": done["status"], "startDate": done["startDate"], "stopDate": done["stopDate"],

@@ -47,6 +47,7 @@ from statemachine.api.problems import (
 from statemachine.api.versions import MAX_VERSION as MAX_PUBLISHED
 from statemachine.interpreter.records import Status
 from statemachine.service import DEAD_ID, EXECUTIONS_CURSOR, HISTORY_CURSOR
+from statemachine.service.mocks import MAX_TEST_CASE
 from statemachine.web import ASSETS
 
 __all__ = ["document"]
@@ -99,6 +100,10 @@ def _schemas() -> dict[str, Schema]:
                         "description": "Run this published version (not the latest)"},
             "alias": {"type": "string", "minLength": 1, "maxLength": 80,
                       "description": "Run a version this alias picks by its weights"},
+            "testCase": {"type": "string", "minLength": 1, "maxLength": MAX_TEST_CASE,
+                         "description": "Run with this test case of the mock config the "
+                         "service was started with (serve --mock-config): its mocked states "
+                         "answer from the file, the others run for real"},
         }), "not": {"required": ["version", "alias"]}},
         "ExecutionStarted": obj(["executionId", "name", "stateMachine", "status"], {
             "executionId": {"type": "string"},
@@ -131,6 +136,8 @@ def _schemas() -> dict[str, Schema]:
             "stalledBy": {"type": "array", "items": ref("Stall"),
                           "description": "The dead letters holding it up, newest first "
                           "(only when stalled)"},
+            "testCase": {"type": "string",
+                         "description": "The mock config's test case it runs (only then)"},
             **REDRIVE_DESCRIBED,
         }, closed=False),
         "Stall": obj(["id", "kind", "executionId", "error", "at"], {

@@ -111,9 +111,12 @@ async def get_state_machine(request: web.Request) -> web.Response:
 
 async def start_execution(request: web.Request) -> web.Response:
     """``POST /v1/state-machines/{name}/executions``: 201 new, 200 for an idempotent repeat;
-    ``version`` or ``alias`` start a published version (or one an alias picks)."""
-    machine, execution_input, name, qualifier = await read_start(request)
-    started = await _service(request).start(machine, execution_input, name, qualifier=qualifier)
+    ``version`` or ``alias`` start a published version (or one an alias picks); ``testCase``
+    runs a test case of the service's mock config (``serve --mock-config``)."""
+    start = await read_start(request)
+    machine = start.machine
+    started = await _service(request).start(machine, start.input, start.name,
+                                            qualifier=start.qualifier, test_case=start.test_case)
     created = bool(started.get("created", True))
     if created:
         _metrics(request).started.inc(state_machine=machine)

@@ -27,6 +27,7 @@ from statemachine.api.problems import (
     read_body,
 )
 from statemachine.security.roles import Role
+from statemachine.service.mocks import MAX_TEST_CASE
 
 __all__ = ["CATALOG_ROUTES", "MAX_CURSOR", "MAX_DESCRIPTION", "MAX_TAG_KEY", "MAX_VERSION", "StartRequest",
            "integer", "read_start"]
@@ -111,22 +112,26 @@ async def delete_version(request: web.Request) -> web.Response:
 
 class StartRequest(NamedTuple):
     """A start's request, durable or synchronous: ``{"input"?, "name"?, "version"? |
-    "alias"?}`` on ``/v1/state-machines/{name}/executions[/sync]``."""
+    "alias"?, "testCase"?}`` on ``/v1/state-machines/{name}/executions[/sync]``
+    (``testCase``: a test case of the service's mock config, checked by the service)."""
 
     machine: str
     input: Any
     name: str | None
     qualifier: int | str | None
+    test_case: str | None
 
 
 async def read_start(request: web.Request) -> StartRequest:
     """The checked start request (a 4xx for anything wrong in it)."""
     machine = check_name(request.match_info["name"], "state machine name")
-    body = (await read_body(request, optional=True)).only(("input", "name", "version", "alias"))
+    body = (await read_body(request, optional=True)).only(("input", "name", "version", "alias",
+                                                            "testCase"))
     execution_input = body.value("input", {}) if body.has("input") else {}
     check_payload_size(execution_input, "input")
     name = body.name("name", "execution name", required=False)
-    return StartRequest(machine, execution_input, name, _start_qualifier(body))
+    test_case = body.string("testCase", max_length=MAX_TEST_CASE)
+    return StartRequest(machine, execution_input, name, _start_qualifier(body), test_case)
 
 
 def _start_qualifier(body: Body) -> int | str | None:

@@ -82,7 +82,8 @@ def load_machine(path: str, subs: dict[str, str]) -> Any:
 def load_mock_case(args: argparse.Namespace, machine: Any) -> Any:
     """The test case ``--mock-config``/``--test-case`` name (None without them), checked
     against ``machine``; raises ValueError (a one-line message) or OSError."""
-    from statemachine.language.mocks import MAX_MOCK_CONFIG_BYTES, parse_mock_config, unknown_states
+    from statemachine.language.mocks import unknown_states
+    from statemachine.runtime.mocking import load_mock_config
 
     if args.mock_config is None and args.test_case is None:
         if args.machine is not None:
@@ -90,10 +91,7 @@ def load_mock_case(args: argparse.Namespace, machine: Any) -> Any:
         return None
     if args.mock_config is None or args.test_case is None:
         raise ValueError("--mock-config and --test-case go together")
-    path = Path(args.mock_config)
-    if path.is_file() and path.stat().st_size > MAX_MOCK_CONFIG_BYTES:
-        raise ValueError(f"{args.mock_config}: larger than {MAX_MOCK_CONFIG_BYTES} bytes")
-    config = parse_mock_config(path.read_bytes(), args.mock_config)
+    config = load_mock_config(args.mock_config)
     case = config.case(args.machine or Path(args.file).stem, args.test_case)
     unknown = unknown_states(case, machine)
     if unknown:

@@ -26,6 +26,9 @@ one-time link that logs the dashboard in.  ``--metrics-public`` opens ``/metrics
 ``--insecure-no-auth`` turns keys off, allowed on a loopback address only, with a warning
 at every start.
 
+``--mock-config F`` runs the test cases of a Step Functions Local mock config
+(:mod:`statemachine.cli.mock_config`).
+
 Exit codes: 0 after a clean shutdown, 1 when a worker crashed, 2 for bad usage or when
 no Redis can be had.
 """
@@ -51,6 +54,11 @@ from statemachine.cli.egress import (
     check_egress,
     endpoint,
     with_egress,
+)
+from statemachine.cli.mock_config import (
+    add_mock_config_argument,
+    check_mock_config,
+    load_mock_config_option,
 )
 from statemachine.cli.substitutions import SUBSTITUTIONS_FILE, read_substitutions
 from statemachine.errors import DefinitionError, InputError, NotFound, StoreError
@@ -101,6 +109,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         "must share it)")
     add_egress_arguments(parser)
     storage.add_storage_arguments(parser)
+    add_mock_config_argument(parser)
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
 
@@ -117,7 +126,8 @@ def main(args: argparse.Namespace) -> int:
         # No log line shows the thread or process: not looking them up makes every record
         # (one audit line per state-changing request) cheaper.
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    problem = check_egress(args) or storage.archive_problem(_settings(args))
+    problem = (load_mock_config_option(args) or check_egress(args)
+               or storage.archive_problem(_settings(args)))
     if problem:
         _say(f"statemachine {args.command}: {problem}")
         return 2
@@ -194,6 +204,9 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         auth, admin = access
         for line in await register_definitions(service, args.definitions, args.substitutions):
             _say(line)
+        if problem := await check_mock_config(args, service):
+            _say(f"statemachine serve: {problem}")
+            return 2
         listening = [endpoint(args.host, args.port)]
         worker = _worker(url, args.workers, args, listening)
         app = create_app(service, workers=[worker] if worker is not None else [], auth=auth)
@@ -399,7 +412,8 @@ def _settings(args: argparse.Namespace) -> Any:
     (replica acknowledgement, archive, retention)."""
     from statemachine.runtime.settings import Settings
 
-    return storage.with_storage(Settings.from_env(data_dir=str(args.data_dir)), args)
+    return storage.with_storage(Settings.from_env(data_dir=str(args.data_dir)), args).with_(
+        mock_config=getattr(args, "mocks", None))
 
 
 def _stop_event() -> asyncio.Event:

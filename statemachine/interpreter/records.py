@@ -91,6 +91,7 @@ class ParentFields(TypedDict):
     place: NotRequired[str]
     express: NotRequired[bool]
     redrives: NotRequired[int]
+    test_case: NotRequired[str]
 
 
 class Execution(TypedDict):
@@ -177,4 +178,8 @@ class Execution(TypedDict):
     ``machine_version``); absent: started through the machine itself"""
     alias: NotRequired[str]
     """the alias a start went through, if any"""
+    test_case: NotRequired[str]
+    """the test case of the service's mock config a start named (``<arn>#<case>``, REST's
+    ``testCase``): the runtime answers the states it mocks (:mod:`statemachine.runtime.
+    mocking`); Map/Parallel children inherit it; absent: no mocks, every task runs for real"""
 

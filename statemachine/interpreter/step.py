@@ -79,10 +79,13 @@ def new_execution(
     salt: str,
     place: str | None = None,
     express: bool = False,
+    test_case: str | None = None,
 ) -> Execution:
     """A fresh top-level record; deliver ``{"type": "Started"}`` to it next.  ``place``:
     ``"<region>:<account>"`` of its ARNs, when not the default; ``express``: an EXPRESS
-    execution (``execution_id`` is then the id its ARN ends with)."""
+    execution (``execution_id`` is then the id its ARN ends with); ``test_case``: the mock
+    config's test case it runs with (the runtime reads the config; the core only carries
+    the name)."""
     record: Execution = {
         "id": execution_id,
         "name": name,
@@ -116,6 +119,8 @@ def new_execution(
         record["place"] = place
     if express:
         record["express"] = True
+    if test_case is not None:
+        record["test_case"] = test_case
     return record
 
 
@@ -160,6 +165,8 @@ def child_execution(
         child["place"] = parent["place"]
     if parent.get("express"):
         child["express"] = True
+    if "test_case" in parent:
+        child["test_case"] = parent["test_case"]
     if value is not MISSING:
         child["item"] = {"Index": index, "Value": value}
     elif kind == "map":

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from statemachine.language.arns import DEFAULT_ACCOUNT, DEFAULT_PLACE, DEFAULT_REGION, Place
+from statemachine.language.mocks import MockConfig
 from statemachine.runtime.invokers.base import InvokerSettings
 from statemachine.runtime.redaction import names_from_env
 
@@ -128,6 +129,10 @@ class Settings:
                             archived ones whose retention ended, to delete)
     ``archive_batch``       executions archived per shard per round
     ``archive_concurrency`` uploads in flight per worker process
+    ``mock_config``         the loaded mock config (``serve``/``worker --mock-config F`` or
+                            ``STATEMACHINE_MOCK_CONFIG``; Step Functions Local's format): starts
+                            may name its test cases, whose mocked states the workers answer
+                            (:mod:`statemachine.runtime.mocking`); None: no test cases
     """
 
     redis_url: str = field(default=DEFAULT_REDIS_URL, repr=False)  # may hold a password
@@ -164,6 +169,7 @@ class Settings:
     archive_interval_ms: int = 10_000
     archive_batch: int = 200
     archive_concurrency: int = 16
+    mock_config: MockConfig | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         Place(self.region, self.account)  # ValueError naming the bad one

@@ -40,11 +40,13 @@ import orjson
 from statemachine.errors import InputError, NotFound
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import Status
+from statemachine.language.mocks import MockCase
 from statemachine.language.model import Machine, compile_machine
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
-from statemachine.runtime.local import LocalRunner
+from statemachine.runtime.local import Invoke, LocalRunner
+from statemachine.runtime.mocking import mocked
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, api_listeners
 
@@ -162,12 +164,14 @@ class Express:
 
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
                          qualifier: int | str | None = None, trace_header: str | None = None,
-                         include_data: bool = True) -> dict[str, Any]:
+                         include_data: bool = True,
+                         mock_case: MockCase | None = None) -> dict[str, Any]:
         """Run an execution of ``machine`` to its end here and return AWS's
         ``StartSyncExecution`` result (timestamps as ISO text, input/output as JSON text).
 
         ``qualifier``: run the published version (int) or a version the alias (str) picks.
         ``include_data`` False: AWS's ``includedData=METADATA_ONLY``, no input or output.
+        ``mock_case``: a mock config's test case answers the states it mocks.
         ``name`` is checked by the caller (the facade's ``check_name``).
         """
         settings = self._settings
@@ -187,7 +191,10 @@ class Express:
             case _:
                 assert_never(kind)
         name = name or str(uuid.uuid4())
-        runner = LocalRunner(compiled, (await self.invokers()).invoke, name=machine,
+        invoke: Invoke = (await self.invokers()).invoke
+        if mock_case is not None:
+            invoke = mocked(invoke, mock_case)
+        runner = LocalRunner(compiled, invoke, name=machine,
                              express=True, place=settings.record_place)
         started = time.monotonic()
         with self.slot():

@@ -61,6 +61,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
+from statemachine.service.mocks import check_test_case
 from statemachine.service.operations import Operations
 from statemachine.service.probe import InspectionLevel, Mock, run_test_state
 from statemachine.service.redrive import (
@@ -179,10 +180,13 @@ class Service:
     async def start(self, machine: str, input: Any = None, name: str | None = None, *,
                     qualifier: int | str | None = None,
                     express: bool | None = None,
-                    trace_header: str | None = None) -> dict[str, Any]:
+                    trace_header: str | None = None,
+                    test_case: str | None = None) -> dict[str, Any]:
         """Start an execution of ``machine``'s latest version (idempotent by ``name``), or of
         its published version ``qualifier`` (int) or of a version its alias (str) picks;
-        ``trace_header`` (AWS X-Ray's) is kept and shown by describe.
+        ``trace_header`` (AWS X-Ray's) is kept and shown by describe; ``test_case``: run with
+        that test case of the mock config (:mod:`.mocks`; part of what makes a start by the
+        same name the same).
 
         An EXPRESS machine's (asynchronous) start: the durable engine runs it (at-least-once,
         as AWS does), its record flagged so that ``$$.Execution`` and the 5-minute limit are
@@ -196,6 +200,8 @@ class Service:
         """
         if name is not None:
             check_name(name, "execution name")
+        if test_case is not None:
+            check_test_case(self.settings.mock_config, machine, test_case)
         data = orjson.dumps({} if input is None else input, option=orjson.OPT_SORT_KEYS)
         if len(data) > self.settings.max_input_bytes:
             raise InputError(f"input is {len(data)} bytes, over the limit of "
@@ -208,7 +214,7 @@ class Service:
         record = new_execution(execution_id=execution_id, name=name, machine=machine,
                                machine_version=0, input=orjson.loads(data), now=now,
                                salt=secrets.token_hex(16), place=self.settings.record_place,
-                               express=express)
+                               express=express, test_case=test_case)
         if trace_header:
             record["trace"] = trace_header  # X-Ray's header: kept, shown by describe
         revision = None
@@ -217,7 +223,10 @@ class Service:
             revision, record["published_version"] = pin.revision, pin.version
             if pin.alias is not None:
                 record["alias"] = pin.alias
-        started = await self.store.executions.start(record, hashlib.sha256(data).hexdigest(),
+        digest = hashlib.sha256(data)
+        if test_case is not None:  # the same name with another case is another execution
+            digest.update(f"#{test_case}".encode())
+        started = await self.store.executions.start(record, digest.hexdigest(),
                                                     unnamed=unnamed, revision=revision)
         match started.reply:
             case StartReply.CREATED:
@@ -281,6 +290,8 @@ class Service:
                          cause=record["cause"], **redrive_fields(record, now_ms()))
         if "trace" in record:
             described["traceHeader"] = record["trace"]
+        if "test_case" in record:
+            described["testCase"] = record["test_case"]
         # Stalled: a dead letter holds work of this execution (see Operations.stalls).
         stalls = (await self.store.operations.stalls(execution_id)
                   if record["status"] == Status.RUNNING else [])
@@ -350,14 +361,21 @@ class Service:
 
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
                          qualifier: int | str | None = None, trace_header: str | None = None,
-                         include_data: bool = True) -> dict[str, Any]:
+                         include_data: bool = True,
+                         test_case: str | None = None) -> dict[str, Any]:
         """Run an EXPRESS execution to its end in this process (AWS's StartSyncExecution;
-        see :meth:`.express.Express.start_sync`)."""
+        see :meth:`.express.Express.start_sync`), with the mock config's ``test_case``."""
         if name is not None:
             check_name(name, "execution name")
+        case = None
+        if test_case is not None:
+            config = self.settings.mock_config
+            check_test_case(config, machine, test_case)
+            assert config is not None  # check_test_case refuses a case without one
+            case = config.cases[machine][test_case]
         return await self.express.start_sync(
             machine, input, name, qualifier=qualifier, trace_header=trace_header,
-            include_data=include_data)
+            include_data=include_data, mock_case=case)
 
     async def test_state(self, definition: Any, *, input: Any = None, state_name: str | None = None,
                          inspection_level: InspectionLevel = InspectionLevel.INFO,

@@ -54,7 +54,8 @@ REFUSED_BY_STATE: dict[str, frozenset[str]] = {
     "sendTaskFailure": frozenset({"InvalidToken", "TaskTimedOut"}),
     "sendTaskHeartbeat": frozenset({"InvalidToken", "TaskTimedOut"}),
     "createConnection": frozenset({"InvalidConnection"}),
-    "startSyncExecution": frozenset({"StateMachineTypeNotSupported"}),
+    "startExecution": frozenset({"InvalidTestCase"}),
+    "startSyncExecution": frozenset({"StateMachineTypeNotSupported", "InvalidTestCase"}),
     "testState": frozenset({"InvalidDefinition"}),
     "createAlias": frozenset({"ValidationException", "ServiceQuotaExceededException"}),
     "updateAlias": frozenset({"ValidationException"}),
@@ -64,7 +65,8 @@ REFUSED_BY_STATE: dict[str, frozenset[str]] = {
     "listAliases": frozenset({"InvalidToken"}),
 }
 """Per operation, the 400 error codes a schema-valid request may get: they depend on what
-the service holds (a definition's meaning, the tokens it issued) or on a rule between fields
+the service holds (a definition's meaning, the tokens it issued, the test cases of its mock
+config) or on a rule between fields
 the schema does not state (the one auth-parameters block an authorizationType takes, an
 alias's weights summing to 100 over distinct versions), on a quota (tags, versions,
 aliases) or on a cursor being one the service gave, not on each field's shape."""

@@ -21,6 +21,7 @@ from statemachine.interpreter.commands import (
     StopChildren,
 )
 from statemachine.interpreter.step import Decision, new_execution
+from statemachine.language.mocks import parse_mock_config
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan
 from statemachine.runtime.store import keys as K
@@ -133,6 +134,33 @@ def test_a_group_opens_with_its_inputs_and_first_children() -> None:
     big, _, _ = planned([children([1, 2, 3])])  # more than input_chunk: written before
     assert big.prewrites == [(SHARD.group_inputs(XID, "7"), {0: b"[1,null]", 1: b"[2,null]",
                                                              2: b"[3,null]"})]
+
+
+def test_a_test_cases_tasks_carry_it_its_mocked_activity_is_dispatched_its_children_inherit_it(
+        ) -> None:
+    mocks = parse_mock_config(orjson.dumps({
+        "StateMachines": {"m": {"TestCases": {"T": {"Review": "R"}}}},
+        "MockedResponses": {"R": {"0": {"Return": 1}}}}), "mocks.json")
+    planner = Planner(Settings(mock_config=mocks), "me")
+    activity = "arn:aws:states:local:000000000000:activity:review"
+
+    def plan(state: str, commands: list[Any]) -> list[Op]:
+        ex = record(rev=5, state=state, waiting="task", token="t1", test_case="T")
+        decision = Decision(ex, [], commands)
+        made, _, _ = planner.plan(SHARD, decision, {"type": "Started"}, NOW,
+                                  loaded=record(rev=4), child=None, entry_id=b"1-1",
+                                  dispatch=False, groups={})
+        return read(made)[2]
+
+    mocked = InvokeTask(**{**orjson.loads(orjson.dumps(task(activity))), "state": "Review"})
+    ops = plan("Review", [mocked])  # mocked: the dispatcher answers it, no poller waits
+    assert ops[-1][:2] == ("XADD", SHARD.tasks)
+    assert orjson.loads(ops[-1][2][1])["t"] == ["m", "T"]
+    ops = plan("S", [task(activity)])  # not mocked: the activity's pollers take it
+    assert ops[-1][:2] == ("RPUSH", SHARD.activity("review"))
+    ops = plan("M", [children([10])])
+    spec = orjson.loads(next(op[2][1] for op in ops if op[2][:1] == ["spec"]))
+    assert spec["parent"]["test_case"] == "T"
 
 
 def test_stopping_a_group_stops_its_running_children_under_its_next_counter() -> None:

@@ -60,6 +60,7 @@ _CODES = {
     "Conflict": "ConflictException",
     "InvalidStatus": "ValidationException",
     "InvalidCursor": "InvalidToken",
+    "InvalidTestCase": "ValidationException",
 }
 
 

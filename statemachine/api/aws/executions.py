@@ -22,7 +22,16 @@ from statemachine.language.arns import ExecutionArn, InvalidArn, MachineArn, Pla
 from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.security.roles import Role
 
-__all__ = ["OPERATIONS", "execution_id", "execution_view", "machine_of", "ours", "read_payload"]
+__all__ = ["OPERATIONS", "execution_id", "execution_view", "machine_and_case", "machine_of",
+           "ours", "read_payload"]
+
+
+def machine_and_case(call: Call, arn: str) -> tuple[MachineArn, str | None]:
+    """The state machine a start's ARN names and the test case after its ``#``, if any:
+    ``<stateMachineArn>#<TestCase>`` runs that case of the service's mock config, as Step
+    Functions Local takes it (:mod:`statemachine.service.mocks`)."""
+    arn, sharp, case = arn.partition("#")
+    return machine_of(call, arn), case if sharp else None
 
 
 def machine_of(call: Call, arn: str) -> MachineArn:
@@ -95,11 +104,12 @@ def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:
 
 
 async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    machine = machine_of(call, body["stateMachineArn"])
+    machine, test_case = machine_and_case(call, body["stateMachineArn"])
     qualifier = machine.version if machine.version is not None else machine.alias
     started = await call.service.start(machine.name, read_payload(body.get("input"), "input"),
                                        body.get("name"), qualifier=qualifier,
-                                       trace_header=body.get("traceHeader"))
+                                       trace_header=body.get("traceHeader"),
+                                       test_case=test_case)
     # An EXPRESS machine's start runs durably too, its ARN an express one (service/express.py).
     express_id = started["executionId"] if started.get("express") else None
     arn = call.place.execution(machine.name, started["name"], express_id=express_id)

@@ -1,5 +1,6 @@
 """The AWS operations that run in the API process: StartSyncExecution (an EXPRESS execution
-start to end, :mod:`statemachine.service.express`) and TestState (one state,
+start to end, :mod:`statemachine.service.express`; ``<arn>#<TestCase>`` with a mock config's
+test case, as StartExecution) and TestState (one state,
 :mod:`statemachine.service.probe`)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from statemachine.api.aws.call import AwsError, Call, Operation
-from statemachine.api.aws.executions import machine_of, read_payload
+from statemachine.api.aws.executions import machine_and_case, read_payload
 from statemachine.security.roles import Role
 from statemachine.service.probe import InspectionLevel, Mock
 
@@ -15,12 +16,12 @@ __all__ = ["OPERATIONS"]
 
 
 async def start_sync_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    machine = machine_of(call, body["stateMachineArn"])
+    machine, test_case = machine_and_case(call, body["stateMachineArn"])
     reply: dict[str, Any] = await call.service.start_sync(
         machine.name, read_payload(body.get("input"), "input"), body.get("name"),
         qualifier=machine.version if machine.version is not None else machine.alias,
         trace_header=body.get("traceHeader"),
-        include_data=body.get("includedData", "ALL_DATA") == "ALL_DATA")
+        include_data=body.get("includedData", "ALL_DATA") == "ALL_DATA", test_case=test_case)
     return reply
 
 

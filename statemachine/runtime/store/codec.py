@@ -158,24 +158,30 @@ def children_finished(parent_id: str, group: str, *, total: int | None = None,
 @dataclass(slots=True)
 class Dispatch:
     """A decoded dispatch: the execution and its stored ``InvokeTask`` (as a dict: a
-    dispatch is checked against its execution's token before it is turned into a task)."""
+    dispatch is checked against its execution's token before it is turned into a task);
+    ``mock``: ``(machine, test case)`` when the execution runs a mock config's test case."""
 
     execution: str
     command: dict[str, Any]
+    mock: tuple[str, str] | None = None
 
     @property
     def token(self) -> str:
         return str(self.command["token"])
 
 
-def dispatch(execution_id: str, command: Any) -> bytes:
-    """The outbox message of an ``InvokeTask`` (a dict, or a dataclass orjson serialises)."""
-    return dumps({"x": execution_id, "c": command})
+def dispatch(execution_id: str, command: Any, mock: tuple[str, str] | None = None) -> bytes:
+    """The outbox message of an ``InvokeTask`` (a dict, or a dataclass orjson serialises);
+    ``"t"``: the execution's machine and test case, only when it has one."""
+    if mock is None:
+        return dumps({"x": execution_id, "c": command})
+    return dumps({"x": execution_id, "c": command, "t": mock})
 
 
 def read_dispatch(raw: bytes) -> Dispatch:
     message = loads(raw)
-    return Dispatch(message["x"], message["c"])
+    mock = message.get("t")
+    return Dispatch(message["x"], message["c"], None if mock is None else (mock[0], mock[1]))
 
 
 @dataclass(slots=True)

@@ -113,9 +113,11 @@ class Plan:
 
     # -- tasks and timers --------------------------------------------------------------------
 
-    def dispatch(self, execution_id: str, command: Any) -> None:
-        """Add an ``InvokeTask`` to the outbox (the shard's tasks stream)."""
-        self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command))
+    def dispatch(self, execution_id: str, command: Any,
+                 mock: tuple[str, str] | None = None) -> None:
+        """Add an ``InvokeTask`` to the outbox (the shard's tasks stream); ``mock``: the
+        execution's machine and test case (see :func:`.codec.dispatch`)."""
+        self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command, mock))
 
     def take_dispatch(self, consumer: str) -> None:
         """Hand the dispatch just added to ``consumer`` (no stream read in between)."""

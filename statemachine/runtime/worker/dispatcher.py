@@ -9,17 +9,22 @@ result comes later, through the API) is just acknowledged.  A dispatch taken ove
 another worker, or requeued, is checked first: one whose execution no longer waits for its
 token (stopped, timed out) is dropped unperformed.  At most a few dispatches per destination
 are performed at once (:mod:`.destinations`): the others wait parked, without holding a hand.
+A dispatch of an execution that runs a mock config's test case is answered from the config
+when the case mocks its state (:mod:`statemachine.runtime.mocking`), per attempt, without an
+invoker: no request, no message, no callback wait.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from typing import Any, cast
 
 from statemachine.interpreter.commands import invoke_task
 from statemachine.interpreter.events import TaskFailed, TaskSucceeded
+from statemachine.language.mocks import MockConfig
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.invokers.base import TaskResult
+from statemachine.runtime.mocking import answer
 from statemachine.runtime.store import Records
 from statemachine.runtime.store.codec import read_dispatch
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
@@ -45,8 +50,9 @@ class Dispatcher:
 
     def __init__(self, records: Records, inbox: Inbox, transitions: Transitions,
                  invokers: Invokers, stats: Stats, housekeeping: Housekeeping,
-                 gate: DestinationGate) -> None:
+                 gate: DestinationGate, mock_config: MockConfig | None = None) -> None:
         self._records = records
+        self._mock_config = mock_config
         self._inbox = inbox
         self._transitions = transitions
         self.invokers = invokers
@@ -69,6 +75,10 @@ class Dispatcher:
         stored = read_dispatch(message)
         xid, token = stored.execution, stored.token
         command = invoke_task(stored.command)
+        if stored.mock is not None:
+            mocked = answer(self._mock_config, stored.mock, command)
+            if mocked is not None:
+                return await self._mocked(item, xid, token, mocked, cached)
         destination = self.invokers.destination(command)
         if not self._gate.enter(destination, item, cached):
             self._inbox.park(item)  # its destination is at its cap: wait without a hand
@@ -88,3 +98,15 @@ class Dispatcher:
             parked = self._gate.leave(destination)
             if parked is not None:
                 self._inbox.resume(*parked)
+
+    async def _mocked(self, item: Item, xid: str, token: str, event: dict[str, Any],
+                      cached: Cached | None) -> Follow | None:
+        """Apply a mocked result as a performed task's (no invoker, no destination slot; not
+        counted among the tasks performed)."""
+        shard, _, entry_id, _, fresh = item
+        if fresh or await self._records.awaits(shard, xid, token):
+            result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
+            return await self._transitions.apply(shard, xid, result, None, entry_id,
+                                                 dispatch=True, cached=cached)
+        await self._inbox.streams.ack(shard.tasks, entry_id)
+        return None

@@ -7,6 +7,10 @@ applies atomically — the compare-and-set guard, the history, the record, task 
 timers, Map/Parallel groups, the listing indexes, the acknowledgement — and so it is
 tested without Redis (``tests/runtime/test_plan.py``).
 
+A task of an execution that runs a test case is dispatched with its ``(machine, case)``
+(the dispatcher answers the mocked states: :mod:`statemachine.runtime.mocking`), an activity
+task too when the case mocks its state.
+
 Map and Parallel: ``StartChildren`` stores the children's inputs by index, the group's
 counters and spec, and enqueues ``Started`` items for the first ``MaxConcurrency``
 children; no child record exists yet (the worker taking a child's ``Started`` builds it
@@ -37,6 +41,7 @@ from statemachine.interpreter.events import Event
 from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
 from statemachine.interpreter.step import Decision
 from statemachine.runtime.invokers import kind
+from statemachine.runtime.mocking import answered_here, mock_of
 from statemachine.runtime.redaction import Redactor
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan, Shard
@@ -101,11 +106,13 @@ class Planner:
             match command:
                 case InvokeTask():
                     resource = command.resource or ""
-                    if kind(resource) == "activity":
+                    mock = mock_of(ex)
+                    if kind(resource) == "activity" and (mock is None or not answered_here(
+                            self.settings.mock_config, mock, command.state)):
                         plan.activity_task(resource.rsplit(":", 1)[1], xid, command.token,
                                            command.input)
                     else:
-                        plan.dispatch(xid, command)
+                        plan.dispatch(xid, command, mock)
                         if dispatch:
                             plan.take_dispatch(self.consumer)
                 case StartTimer():
@@ -146,14 +153,17 @@ class Planner:
         root: Root = parent["root"] or root_fields(parent)
         if not execution_input:
             root = {**root, "input": None}
+        inherited: ParentFields = {
+            "id": pid, "name": parent["name"], "machine": parent["machine"],
+            "machine_version": parent["machine_version"], "salt": parent["salt"],
+            "input": None, "start": parent["start"], "root": root,
+        }
+        if "test_case" in parent:  # the children's tasks are mocked as the parent's are
+            inherited["test_case"] = parent["test_case"]
         spec: GroupSpec = {
             "kind": command.kind, "paths": command.paths, "vars": command.vars or {},
             "items": items is not None, "execution_input": execution_input,
-            "parent": {
-                "id": pid, "name": parent["name"], "machine": parent["machine"],
-                "machine_version": parent["machine_version"], "salt": parent["salt"],
-                "input": None, "start": parent["start"], "root": root,
-            },
+            "parent": inherited,
         }
         if command.reuse is not None:
             spec["reuse"] = command.reuse

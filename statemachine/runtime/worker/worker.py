@@ -94,7 +94,8 @@ class Worker:
         invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve)
         dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
                                 DestinationGate(default_cap(s.invoke_concurrency,
-                                                            s.max_per_destination)))
+                                                            s.max_per_destination)),
+                                s.mock_config)
         watch = ListenerWatch(store, invokers, guard)
         await watch.refresh()  # before the first task is sent
         background = [asyncio.create_task(part.run())
