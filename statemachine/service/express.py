@@ -41,6 +41,7 @@ from statemachine.errors import InputError, NotFound
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import Status
 from statemachine.language.model import Machine, compile_machine
+from statemachine.runtime import clock
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
@@ -189,6 +190,7 @@ class Express:
         name = name or str(uuid.uuid4())
         runner = LocalRunner(compiled, (await self.invokers()).invoke, name=machine,
                              express=True, place=settings.record_place)
+        runner.virtual_time = clock.virtual()  # serve --time-skipping: its waits skip too
         started = time.monotonic()
         with self.slot():
             result = await runner.run(orjson.loads(data), execution_name=name)
