@@ -14,6 +14,10 @@ clock (:func:`statemachine.runtime.clock.go_virtual`) and promotes the timers no
 (promoting is safe beside the workers' schedulers), so the work they start is picked up at
 once.  It looks at Redis every few tens of milliseconds while things move and backs off to
 :data:`MAX_PAUSE_S` while nothing changes; it runs only in a time-skipping ``serve``.
+
+Races are harmless: a start arriving while the skipper jumps may take its first step after
+the jump (it reads as started just before it), and an execution whose dispatch went to the
+dead letters holds the clock until it is requeued or stopped.
 """
 
 from __future__ import annotations
