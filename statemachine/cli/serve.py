@@ -47,7 +47,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from statemachine.cli import storage
+from statemachine.cli import storage, time_skipping
 from statemachine.cli.egress import (
     add_egress_arguments,
     announce,
@@ -95,6 +95,7 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                             "network)")
         parser.add_argument("--insecure-no-auth", action="store_true",
                             help="accept every request without a key (loopback --host only)")
+        time_skipping.add_argument(parser)
     else:
         parser.add_argument("--concurrency", type=_positive, default=4,
                             help="work items handled at once")
@@ -143,6 +144,11 @@ def _serve_main(args: argparse.Namespace) -> int:
     from statemachine.cli.access import is_loopback
     from statemachine.runtime.embedded import EmbeddedRedis, EmbeddedRedisError
 
+    if problem := time_skipping.refusal(args, _settings(args)):
+        _say(f"statemachine serve: {problem}")
+        return 2
+    if args.time_skipping:
+        _say(time_skipping.WARNING)
     if args.insecure_no_auth:
         if not is_loopback(args.host):
             _say(f"statemachine serve: --insecure-no-auth is allowed on a loopback address "
@@ -195,7 +201,8 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         _say(f"statemachine serve: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
     try:
-        if problem := await storage.check_bucket(service):
+        if problem := (await time_skipping.prepare(service.store.core, args.time_skipping)
+                       or await storage.check_bucket(service)):
             _say(f"statemachine serve: {problem}")
             return 2
         access = await _access(args, service)
@@ -221,6 +228,7 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
             return 2
         announcing = asyncio.create_task(announce(service, listening), name="listeners")
         worker_task = asyncio.create_task(worker.run(), name="worker") if worker else None
+        skipping = time_skipping.start(service.store.core) if args.time_skipping else None
         base = f"http://{_display_host(args.host)}:{args.port}"
         _say(f"statemachine: API on {base} ({args.workers} in-process workers); "
              f"dashboard at {base}/ui/; OpenAPI at {base}/openapi.json; "
@@ -234,6 +242,8 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         crashed = await _until_stopped(stop, worker_task)
         _say("statemachine: shutting down")
         announcing.cancel()
+        if skipping is not None:
+            skipping.cancel()
         await runner.cleanup()
         with contextlib.suppress(StoreError):
             await service.withdraw_listeners(listening)
@@ -389,7 +399,9 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
     except (StoreError, ValueError) as exc:
         _say(f"statemachine worker: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
-    if problem := await storage.check_bucket(service, close=True):
+    if problem := await time_skipping.prepare(service.store.core, False):
+        await service.close()
+    if problem := problem or await storage.check_bucket(service, close=True):
         _say(f"statemachine worker: {problem}")
         return 2
     worker = _worker(url, concurrency, args)

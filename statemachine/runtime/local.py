@@ -72,7 +72,9 @@ class LocalRunner:
         place: str | None = None,
     ) -> None:
         """``virtual_time``: when nothing is in flight, jump the clock to the next timer
-        instead of sleeping (tests use it; ``cli.py run`` waits for real).  ``redactor``
+        instead of sleeping (``cli.py run --skip-time``; without it waits are real).  A task
+        being performed is in flight: while one is, time passes for real (its
+        TimeoutSeconds and HeartbeatSeconds count real time, the other timers wait).  ``redactor``
         masks sensitive task headers in history (default: as the environment says, like
         the durable runtime).  ``express``: run it as an EXPRESS execution (its record id
         is a fresh UUID, the id of its ARN; the interpreter applies their 5-minute limit);
@@ -203,13 +205,12 @@ class LocalRunner:
     async def _wait_for_something(self) -> None:
         while self.timers and self.timers[0][2] not in self.timer_events:
             heapq.heappop(self.timers)
-        timeout = None
-        if self.timers:
-            timeout = max(0.0, (self.timers[0][0] - self.clock()) / 1000)
+        due = self.timers[0][0] if self.timers else None
+        timeout = None if due is None else max(0.0, (due - self.clock()) / 1000)
         if self.inflight:
             await asyncio.wait(set(self.inflight), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        elif timeout is not None and self.virtual_time:
-            self._offset += int(timeout * 1000) + 1
+        elif due is not None and self.virtual_time:
+            self._offset += max(0, due - self.clock())  # exactly to the due time
         elif timeout is not None:
             await asyncio.sleep(timeout)
         else:

@@ -42,6 +42,7 @@ from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import Status
 from statemachine.language.mocks import MockCase
 from statemachine.language.model import Machine, compile_machine
+from statemachine.runtime import clock
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
@@ -196,6 +197,7 @@ class Express:
             invoke = mocked(invoke, mock_case)
         runner = LocalRunner(compiled, invoke, name=machine,
                              express=True, place=settings.record_place)
+        runner.virtual_time = clock.virtual()  # serve --time-skipping: its waits skip too
         started = time.monotonic()
         with self.slot():
             result = await runner.run(orjson.loads(data), execution_name=name)

@@ -13,7 +13,8 @@
   workers — :mod:`.records` (load, group reads, ``commit(plan)`` of a :class:`Plan`),
   :mod:`.streams` (read, claim, leases, acks, dead letters), :mod:`.timers` (promote,
   wake-ups), :mod:`.housekeeping` (sweep, stats); for both — :mod:`.listeners` (where the
-  API listens, for the egress policy).
+  API listens, for the egress policy); for ``serve --time-skipping`` — :mod:`.virtual_clock`
+  (the clock's stored offset, the tasks awaited).
 
 Modules inside the package import each other by module, never through this file.
 """

@@ -63,6 +63,10 @@ Global keys (small, never used in a script together with shard keys)::
                                             the entry holds; renewed by ``serve`` while it
                                             runs, read by the workers' egress policy
                                             (store/listeners.py)
+    sm:clock                        string  the virtual clock's offset from wall time (ms) of
+                                            a ``serve --time-skipping`` service (its marker:
+                                            only such a service runs on this Redis; a
+                                            restart resumes the offset; store/virtual_clock.py)
 
 Shard keys (``T`` is the tag ``{s<n>}``)::
 
@@ -168,6 +172,7 @@ STATS = f"{PREFIX}:stats"
 API_KEYS = f"{PREFIX}:apikeys"
 API_KEY_DIGESTS = f"{PREFIX}:apikeys:digest"
 LISTENERS = f"{PREFIX}:listeners"
+VIRTUAL_CLOCK = f"{PREFIX}:clock"
 WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
 TIMERS_CHANNEL = f"{PREFIX}:timers"
