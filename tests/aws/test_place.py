@@ -71,3 +71,26 @@ def test_a_connection_arn_carries_the_configured_place(placed: AwsService) -> No
     assert response.status == 201, response.data
     assert response.json()["connectionArn"].startswith(
         f"arn:aws:events:{REGION}:{ACCOUNT}:connection/crm/")
+
+
+MAPPED = {"StartAt": "Each", "States": {"Each": {
+    "Type": "Map", "ItemsPath": "$.items", "End": True,
+    "ItemProcessor": {"StartAt": "Look", "States": {"Look": {
+        "Type": "Pass", "End": True,
+        "Parameters": {"execution.$": "$$.Execution.Id", "machine.$": "$$.StateMachine.Id"}}}}}}}
+
+
+def test_map_children_carry_the_configured_place_too(placed: AwsService) -> None:
+    sfn = _client(placed)
+    made = sfn.create_state_machine(name="mapped", definition=json.dumps(MAPPED),
+                                    roleArn=f"arn:aws:iam::{ACCOUNT}:role/x")
+    started = sfn.start_execution(stateMachineArn=made["stateMachineArn"], name="each",
+                                  input=json.dumps({"items": [1, 2]}))
+    deadline = time.monotonic() + 30
+    while (described := sfn.describe_execution(executionArn=started["executionArn"]))[
+            "status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert described["status"] == "SUCCEEDED"
+    seen = {"execution": f"{PREFIX}:execution:mapped:each",
+            "machine": f"{PREFIX}:stateMachine:mapped"}
+    assert json.loads(described["output"]) == [seen, seen]

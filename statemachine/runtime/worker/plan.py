@@ -158,6 +158,8 @@ class Planner:
             "machine_version": parent["machine_version"], "salt": parent["salt"],
             "input": None, "start": parent["start"], "root": root,
         }
+        if "place" in parent:  # the children's ARNs in $$ name the parent's region/account
+            inherited["place"] = parent["place"]
         if "test_case" in parent:  # the children's tasks are mocked as the parent's are
             inherited["test_case"] = parent["test_case"]
         spec: GroupSpec = {
