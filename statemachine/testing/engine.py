@@ -9,6 +9,7 @@ starts, so loading the pytest plugin costs a user's suite nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +71,10 @@ def machine_from_dict(definition: dict[str, Any], subs: dict[str, str]) -> Machi
         text = orjson.dumps(definition).decode()
     except TypeError as exc:
         raise SetupError(f"<definition>: not JSON: {exc}") from None
-    return _compiled(load_definition(text, substitutions=subs))
+    try:
+        return _compiled(load_definition(text, substitutions=subs))
+    except DefinitionError as exc:  # the lines are of the JSON made here: none of the caller's
+        raise DefinitionError([replace(d, line=None) for d in exc.diagnostics]) from None
 
 
 def _compiled(source: Any) -> Machine:
