@@ -6,6 +6,8 @@ Exit 0 when SUCCEEDED, 1 for any other final status, 2 for an invalid
 definition or bad usage (the validation messages go to stderr).  ``--skip-time`` runs it on
 a virtual clock (see :class:`~statemachine.runtime.local.LocalRunner`).  ``${Name}`` values come
 from the ``substitutions.env`` beside the definition, then ``--sub`` (as for ``serve``).
+Loading, the mock config's checks and the run itself are :mod:`statemachine.testing.engine`'s,
+shared with ``statemachine.testing.run()``.
 """
 
 from __future__ import annotations

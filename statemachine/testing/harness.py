@@ -77,13 +77,13 @@ async def run_async(definition: Definition, input: Any = None, *, mocks: Mocks |
                     skip_time: bool = True, substitutions: Mapping[str, str] | None = None,
                     name: str | None = None) -> RunResult:
     """:func:`run` for a caller already in an event loop."""
-    ready = prepare(definition, input, mocks, case, machine, substitutions)
+    ready = _prepare(definition, input, mocks, case, machine, substitutions)
     local = await execute(ready.machine, ready.input, name, ready.name, case=ready.case,
                           skip_time=skip_time)
     return run_result(local, ready.case)
 
 
-def prepare(definition: Definition, input: Any, mocks: Mocks | None, case: str | None,
+def _prepare(definition: Definition, input: Any, mocks: Mocks | None, case: str | None,
             machine: str | None, substitutions: Mapping[str, str] | None) -> _Prepared:
     """Everything checked before the run starts; raises SetupError."""
     extra = dict(substitutions or {})
