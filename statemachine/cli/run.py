@@ -6,6 +6,8 @@ Exit 0 when SUCCEEDED, 1 for any other final status, 2 for an invalid
 definition or bad usage (the validation messages go to stderr).  ``--skip-time`` runs it on
 a virtual clock (see :class:`~statemachine.runtime.local.LocalRunner`).  ``${Name}`` values come
 from the ``substitutions.env`` beside the definition, then ``--sub`` (as for ``serve``).
+Loading, the mock config's checks and the run itself are :mod:`statemachine.testing.engine`'s,
+shared with ``statemachine.testing.run()``.
 """
 
 from __future__ import annotations
@@ -14,13 +16,26 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from statemachine.cli.substitutions import substitutions_for
 from statemachine.errors import DefinitionError
+from statemachine.language.mocks import MockCase
 from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
+from statemachine.testing.engine import (
+    diagnostic_line,
+    execute,
+    load_machine,
+    mock_case,
+    read_mock_config,
+)
+
+if TYPE_CHECKING:
+    from statemachine.language.model import Machine
+
+__all__ = ["configure", "load_mock_case", "main", "read_input"]
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -66,55 +81,18 @@ def read_input(args: argparse.Namespace) -> Any:
     return value
 
 
-def load_machine(path: str, subs: dict[str, str]) -> Any:
-    """Load, validate and compile a definition; raises DefinitionError."""
-    from statemachine.language.model import compile_machine
-    from statemachine.language.source import load_file
-    from statemachine.language.validate import validate
-
-    source = load_file(path, substitutions=subs)
-    problems = validate(source.definition, source=source)
-    if problems:
-        raise DefinitionError(problems)
-    return compile_machine(source.definition)
-
-
-def load_mock_case(args: argparse.Namespace, machine: Any) -> Any:
+def load_mock_case(args: argparse.Namespace, machine: Machine) -> MockCase | None:
     """The test case ``--mock-config``/``--test-case`` name (None without them), checked
     against ``machine``; raises ValueError (a one-line message) or OSError."""
-    from statemachine.language.mocks import unknown_states
-    from statemachine.runtime.mocking import load_mock_config
-
     if args.mock_config is None and args.test_case is None:
         if args.machine is not None:
             raise ValueError("--machine needs --mock-config and --test-case")
         return None
     if args.mock_config is None or args.test_case is None:
         raise ValueError("--mock-config and --test-case go together")
-    config = load_mock_config(args.mock_config)
-    case = config.case(args.machine or Path(args.file).stem, args.test_case)
-    unknown = unknown_states(case, machine)
-    if unknown:
-        raise ValueError(f"{args.mock_config}: test case '{case.name}' mocks "
-                         f"{', '.join(repr(s) for s in unknown)}, which {args.file} has no "
-                         "Task state of that name for")
-    return case
-
-
-async def execute(machine: Any, input: Any, name: str | None, machine_name: str,
-                  express: bool = False, mock_case: Any = None, skip_time: bool = False) -> Any:
-    from statemachine.runtime.invokers import Invokers, InvokerSettings
-    from statemachine.runtime.local import LocalRunner
-    from statemachine.runtime.mocking import mocked
-
-    invokers = Invokers(InvokerSettings.from_env())
-    invoke = invokers.invoke if mock_case is None else mocked(invokers.invoke, mock_case)
-    try:
-        runner = LocalRunner(machine, invoke, name=machine_name, express=express,
-                             virtual_time=skip_time)
-        return await runner.run(input, execution_name=name)
-    finally:
-        await invokers.close()
+    config = read_mock_config(args.mock_config)
+    return mock_case(config, args.machine or Path(args.file).stem, args.test_case, machine,
+                     args.file)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -128,14 +106,13 @@ def main(args: argparse.Namespace) -> int:
         machine = load_machine(args.file, subs)
     except DefinitionError as exc:
         for d in exc.diagnostics:
-            print(d.format() if d.file else f"{args.file}{':' + str(d.line) if d.line else ''}: "
-                  f"{d.pointer or '/'}: {d.message}", file=sys.stderr)
+            print(diagnostic_line(d, args.file), file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"statemachine run: {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
-        mock_case = load_mock_case(args, machine)
+        case = load_mock_case(args, machine)
     except ValueError as exc:  # MockConfigError is one
         print(f"statemachine run: {exc}", file=sys.stderr)
         return 2
@@ -143,7 +120,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"statemachine run: {args.mock_config}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     result = asyncio.run(execute(machine, input_value, args.name, Path(args.file).stem,
-                                 args.type == "EXPRESS", mock_case, args.skip_time))
+                                 args.type == "EXPRESS", case, args.skip_time))
     ex = result.execution
     out: dict[str, Any] = {
         "status": ex["status"],

@@ -50,10 +50,24 @@ class _Group:
 
 
 @dataclass
+class TaskRecord:
+    """A task the run performed, and the ``TaskSucceeded``/``TaskFailed`` event it ended with
+    (None: no answer before the run ended, e.g. a call still in flight when it timed out)."""
+
+    command: InvokeTask
+    result: dict[str, Any] | None = None
+
+
+@dataclass
 class LocalResult:
     execution: Execution
     history: list[HistoryEvent]
     transitions: int
+    origins: list[str] = field(default_factory=list)
+    """the id of the execution each history event came from: the root's, or a Map/Parallel
+    child's ``<parent id>/<group>/<index>`` (their events interleave in ``history``)"""
+    tasks: list[TaskRecord] = field(default_factory=list)
+    """every task performed, in the order dispatched (what statemachine.testing reports)"""
 
 
 class LocalRunner:
@@ -95,6 +109,8 @@ class LocalRunner:
         self.groups: dict[tuple[str, str], _Group] = {}
         self.inflight: set[asyncio.Task[None]] = set()
         self.history: list[HistoryEvent] = []
+        self.origins: list[str] = []
+        self.tasks: list[TaskRecord] = []
         self.transitions = 0
         self._timer_seq = 0
 
@@ -123,7 +139,8 @@ class LocalRunner:
         finally:
             for task in self.inflight:
                 task.cancel()
-        return LocalResult(self.records[root["id"]], self.history, self.transitions)
+        return LocalResult(self.records[root["id"]], self.history, self.transitions,
+                           self.origins, self.tasks)
 
     def clock(self) -> int:
         return self._wall() + self._offset
@@ -143,6 +160,7 @@ class LocalRunner:
                 merged["id"] = base + i + 1
                 merged["previousEventId"] = base + i
                 self.history.append(merged)
+                self.origins.append(execution_id)
             self.transitions += sum(1 for h in decision.history if h["type"].endswith("StateEntered"))
         for command in decision.commands:
             self._command(decision.execution, command)
@@ -150,7 +168,9 @@ class LocalRunner:
     def _command(self, ex: Execution, command: Command) -> None:
         match command:
             case InvokeTask():
-                task = asyncio.ensure_future(self._invoke(ex["id"], command))
+                record = TaskRecord(command)
+                self.tasks.append(record)
+                task = asyncio.ensure_future(self._invoke(ex["id"], record))
                 self.inflight.add(task)
                 task.add_done_callback(self.inflight.discard)
             case StartTimer(id=timer, due=due, event=event):
@@ -176,7 +196,8 @@ class LocalRunner:
             case _:
                 assert_never(command)
 
-    async def _invoke(self, execution_id: str, command: InvokeTask) -> None:
+    async def _invoke(self, execution_id: str, record: TaskRecord) -> None:
+        command = record.command
         try:
             result = await self.invoke(command)
         except Exception as exc:  # noqa: BLE001 -- an invoker bug must not hang the run
@@ -188,6 +209,7 @@ class LocalRunner:
                 "cause": f"The resource '{command.resource}' waits for a task token callback, "
                 "which needs the service: run it with 'cli.py serve' and 'cli.py start'.",
             }
+        record.result = result
         event = cast("E.TaskSucceeded | E.TaskFailed", {**result, "token": command.token})
         self.queue.append((execution_id, event))
 
