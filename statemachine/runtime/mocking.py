@@ -58,7 +58,7 @@ def mocked(invoke: Invoke, case: MockCase) -> Invoke:
         outcome = case.outcome(command.state, command.attempt)
         if outcome is None:
             return await invoke(command)
-        return _event(command, outcome)
+        return outcome_event(command, outcome)
 
     return perform
 
@@ -77,7 +77,7 @@ def answer(config: MockConfig | None, mock: MockRef, command: InvokeTask) -> dic
     if case is None:
         return failed(command, "States.Runtime", _missing(config, mock))
     outcome = case.outcome(command.state, command.attempt)
-    return None if outcome is None else _event(command, outcome)
+    return None if outcome is None else outcome_event(command, outcome)
 
 
 def answered_here(config: MockConfig | None, mock: MockRef, state: str) -> bool:
@@ -101,7 +101,8 @@ def _missing(config: MockConfig | None, mock: MockRef) -> str:
             "its task is not performed for real in the mock's place.")
 
 
-def _event(command: InvokeTask, outcome: MockOutcome) -> dict[str, Any]:
+def outcome_event(command: InvokeTask, outcome: MockOutcome) -> dict[str, Any]:
+    """The task result event a mocked (or recorded) outcome stands for."""
     match outcome:
         case MockReturn(value=value):
             return succeeded(command, value)

@@ -180,22 +180,8 @@ def first_divergence(recorded: Sequence[dict[str, Any]],
 def _span_divergence(item: _Item, other: _Item, end: dict[str, Any] | None) -> Divergence | None:
     """The first recorded event of a span the replay's span lacks (or, when it lacks none,
     the first it adds), comparing the two as multisets."""
-    left = Counter(essence(e) for e in other.events)
-    missing = None
-    for event in item.events:
-        key = essence(event)
-        if left[key] > 0:
-            left[key] -= 1
-        elif missing is None:
-            missing = event
-    right = Counter(essence(e) for e in item.events)
-    added = None
-    for event in other.events:
-        key = essence(event)
-        if right[key] > 0:
-            right[key] -= 1
-        elif added is None:
-            added = event
+    missing = _first_unmatched(item.events, other.events)
+    added = _first_unmatched(other.events, item.events)
     if missing is None and added is None:
         return None
     where = missing if missing is not None else end
@@ -204,6 +190,18 @@ def _span_divergence(item: _Item, other: _Item, end: dict[str, Any] | None) -> D
     now = (describe(added) if added is not None
            else f"nothing like it in {item.state}'s iterations and branches")
     return _at(where, where, _state_in(item, where) or item.state, recorded, now)
+
+
+def _first_unmatched(events: Sequence[dict[str, Any]],
+                     against: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first of ``events`` that ``against``, taken as a multiset, has no match left for."""
+    left = Counter(essence(e) for e in against)
+    for event in events:
+        key = essence(event)
+        if left[key] <= 0:
+            return event
+        left[key] -= 1
+    return None
 
 
 def _state_in(item: _Item, event: dict[str, Any] | None) -> str:

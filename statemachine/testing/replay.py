@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, assert_never
+from typing import Any
 
 from statemachine.interpreter.commands import InvokeTask
-from statemachine.language.mocks import MockOutcome, MockReturn, MockThrow
+from statemachine.language.mocks import MockOutcome
 from statemachine.language.model import Machine
-from statemachine.runtime.invokers.base import failed, succeeded
+from statemachine.runtime.invokers.base import failed
 from statemachine.runtime.local import LocalRunner
+from statemachine.runtime.mocking import outcome_event
 from statemachine.testing.compare import Divergence, canonical, first_divergence
 from statemachine.testing.record import RecordedCall, details, parse_payload, recorded_calls
 
@@ -66,16 +67,10 @@ class RecordedAnswers:
 
     async def invoke(self, command: InvokeTask) -> dict[str, Any] | None:
         outcome = self.answer(command)
-        match outcome:
-            case None:
-                return failed(command, NO_ANSWER, f"the recording has no answer for attempt "
-                              f"{command.attempt} of state '{command.state}' with this input")
-            case MockReturn(value=value):
-                return succeeded(command, value)
-            case MockThrow(error=error, cause=cause):
-                return failed(command, error, cause)
-            case _:
-                assert_never(outcome)
+        if outcome is None:
+            return failed(command, NO_ANSWER, f"the recording has no answer for attempt "
+                          f"{command.attempt} of state '{command.state}' with this input")
+        return outcome_event(command, outcome)
 
 
 def started(events: Sequence[dict[str, Any]]) -> tuple[Any, int]:
