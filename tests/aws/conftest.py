@@ -120,14 +120,19 @@ def sfn(aws_service: AwsService) -> Any:
     return aws_service.client()
 
 
+def describe_when_done(sfn: Any, execution_arn: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll DescribeExecution until the execution has finished (or ``timeout``); its description."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            return described
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def wait_done(sfn: Any) -> Callable[[str], dict[str, Any]]:
     """Poll DescribeExecution until the execution has finished; its description."""
     def wait(execution_arn: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-            if described["status"] != "RUNNING" or time.monotonic() > deadline:
-                return described
-            time.sleep(0.05)
+        return describe_when_done(sfn, execution_arn, timeout)
     return wait

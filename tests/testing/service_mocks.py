@@ -5,7 +5,6 @@ mock config in Step Functions Local's format, and a ``serve`` started on them.""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -154,16 +153,6 @@ def serve(workdir: Path, definitions: Path, mocks: Path | None) -> AwsService:
     if mocks is not None:
         extra += ["--mock-config", str(mocks)]
     return start_service(workdir, *extra)
-
-
-def wait_done(sfn: Any, execution_arn: str, timeout: float = 30) -> dict[str, Any]:
-    """DescribeExecution once the execution has finished (polled)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING" or time.monotonic() > deadline:
-            return described
-        time.sleep(0.05)
 
 
 def history_types(sfn: Any, execution_arn: str) -> list[tuple[str, str | None]]:

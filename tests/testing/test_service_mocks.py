@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from statemachine.security.keys import ADMIN_KEY_ENV, new_key_id, new_secret
-from tests.aws.conftest import ROOT, AwsService, _clean_env, stop_service
+from tests.aws.conftest import ROOT, AwsService, _clean_env, describe_when_done, stop_service
 from tests.aws.helpers import ROLE, code, execution_arn, machine_arn
 from tests.testing.service_mocks import (
     Recorder,
@@ -29,7 +29,6 @@ from tests.testing.service_mocks import (
     quick,
     recording_service,
     serve,
-    wait_done,
     write_files,
 )
 
@@ -62,7 +61,7 @@ def _run(sfn: Any, case: str, name: str) -> dict[str, Any]:
     started = sfn.start_execution(stateMachineArn=f"{machine_arn('orders')}#{case}",
                                   name=name, input=INPUT)
     assert started["executionArn"] == execution_arn("orders", name)  # no "#case" in it
-    described = wait_done(sfn, started["executionArn"])
+    described = describe_when_done(sfn, started["executionArn"])
     assert described["stateMachineArn"] == machine_arn("orders")
     return described
 
@@ -109,7 +108,7 @@ def test_catch_path_routes_the_thrown_error_to_the_unmocked_state(
 def test_a_start_without_a_case_runs_for_real(sfn: Any, recorder: Recorder) -> None:
     started = sfn.start_execution(stateMachineArn=machine_arn("orders"), name="real",
                                   input=INPUT)
-    described = wait_done(sfn, started["executionArn"])
+    described = describe_when_done(sfn, started["executionArn"])
     assert described["status"] == "FAILED"  # Charge reached /never, which answers 500
     assert described["error"] == "States.Http.StatusCode.500"
     assert recorder.bodies("/never") == [{"lines": ["a", "b", "c"]}]  # the real call
@@ -162,7 +161,7 @@ def test_rest_starts_take_a_test_case(service: AwsService, sfn: Any, recorder: R
     status, started = _rest(service, "POST", "/v1/state-machines/orders/executions",
                             {"input": json.loads(INPUT), "testCase": "HappyPath"})
     assert status == 201, started
-    wait_done(sfn, execution_arn("orders", started["name"]))
+    describe_when_done(sfn, execution_arn("orders", started["name"]))
     status, described = _rest(service, "GET", f"/v1/executions/{started['executionId']}")
     assert status == 200 and described["status"] == "SUCCEEDED", described
     assert described["testCase"] == "HappyPath"

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.aws.conftest import AwsService, stop_service
+from tests.aws.conftest import AwsService, describe_when_done, stop_service
 from tests.aws.helpers import code, machine_arn
-from tests.testing.service_mocks import Recorder, recording_service, serve, wait_done, write_files
+from tests.testing.service_mocks import Recorder, recording_service, serve, write_files
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def _crash(service: AwsService) -> None:
 def _answer(service: AwsService, token: str, arn: str) -> dict[str, Any]:
     sfn = service.client()
     sfn.send_task_success(taskToken=token, output=json.dumps({"opened": True}))
-    return wait_done(sfn, arn)
+    return describe_when_done(sfn, arn)
 
 
 def test_a_case_outlives_a_crash_and_fails_clearly_without_its_mock_config(
