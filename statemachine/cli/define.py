@@ -77,10 +77,10 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
 
 def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str]) -> str:
     """Define one file; the line to print.  Raises _Refused for a bad file."""
-    from statemachine.cli.substitutions import substitutions_for
     from statemachine.cli.validate import check
     from statemachine.errors import DefinitionError
     from statemachine.language.source import load_file
+    from statemachine.language.substitutions import substitutions_for
 
     try:
         substitutions = substitutions_for(path, pairs)

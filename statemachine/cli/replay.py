@@ -21,8 +21,8 @@ from typing import Any
 
 from statemachine.cli import recorded
 from statemachine.cli.client import ApiError, Unreachable, add_api_options, connect, report
-from statemachine.cli.substitutions import substitutions_for
 from statemachine.errors import DefinitionError
+from statemachine.language.substitutions import substitutions_for
 from statemachine.testing.engine import load_machine
 from statemachine.testing.replay import ReplayResult, replay
 

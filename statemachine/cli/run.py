@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from statemachine.cli.substitutions import substitutions_for
 from statemachine.errors import DefinitionError
 from statemachine.language.mocks import MockCase
+from statemachine.language.substitutions import substitutions_for
 from statemachine.language.values import MAX_NESTING, may_nest_deeper_than, nested_deeper_than
 from statemachine.testing.engine import (
     diagnostic_line,

@@ -61,8 +61,8 @@ from statemachine.cli.mock_config import (
     load_mock_config_option,
 )
 from statemachine.cli.registration import register_definitions
-from statemachine.cli.substitutions import SUBSTITUTIONS_FILE, read_substitutions
 from statemachine.errors import StoreError
+from statemachine.language.substitutions import SUBSTITUTIONS_FILE, read_substitutions
 
 __all__ = ["configure", "main", "read_substitutions", "register_definitions", "run_loop"]
 

@@ -14,8 +14,8 @@ import json
 import sys
 from typing import Any
 
-from statemachine.cli.substitutions import parse_substitutions, substitutions_for
 from statemachine.errors import DefinitionError, Diagnostic
+from statemachine.language.substitutions import parse_substitutions, substitutions_for
 
 __all__ = ["check_file", "configure", "main", "parse_substitutions"]
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 
-from statemachine.cli.substitutions import substitutions_for
 from statemachine.errors import DefinitionError
 from statemachine.language.mocks import MockCase, MockConfig, MockConfigError, parse_mock_config
 from statemachine.language.model import Machine
+from statemachine.language.substitutions import substitutions_for
 from statemachine.language.values import MAX_NESTING, nested_deeper_than
 from statemachine.testing.engine import (
     SetupError,

@@ -1,7 +1,8 @@
 """The values of a definition's ``${Name}`` placeholders, as every command finds them: the
 ``substitutions.env`` beside the definition (``KEY=VALUE`` lines, ``#`` comments), then
-``--sub K=V`` (which wins).  ``serve``, ``run``, ``validate`` and ``define`` all read them
-here, so a definition means the same thing to each of them.
+``--sub K=V`` (which wins).  ``serve``, ``run``, ``validate``, ``define``,
+``replay`` and ``statemachine.testing`` all read them here, so a definition means the same
+thing to each of them.
 """
 
 from __future__ import annotations
