@@ -19,8 +19,8 @@ definition and returns :class:`~statemachine.errors.Diagnostic` values.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from statemachine.errors import Diagnostic
