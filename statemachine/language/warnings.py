@@ -7,14 +7,19 @@
 - ``NO_PATH``: a field that takes a literal (``Error``, ``Cause``, ``Timestamp``) given a
   value that looks like a path: its ``...Path`` twin was meant;
 - ``PASS_RESULT_IS_STATIC``: a Pass state's ``Result`` holding a path (``Result`` is
-  never evaluated: ``Parameters`` was meant).
+  never evaluated: ``Parameters`` was meant);
+- ``UNSUPPORTED_SYNC``: a Task whose ``Resource`` waits for a job of another service
+  (``arn:aws:states:::glue:startJobRun.sync``): valid on AWS, but this runtime performs
+  ``.sync`` only for nested executions (``states:startExecution``), so an execution that
+  reaches the state fails with ``States.Runtime``.
 
-Only JSONPath states are looked at (JSONata has no ``.$`` fields).  Pure: it reads the
+The path warnings look at JSONPath states only (JSONata has no ``.$`` fields).  Pure: it reads the
 definition and returns :class:`~statemachine.errors.Diagnostic` values.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,11 +27,13 @@ from statemachine.errors import Diagnostic
 from statemachine.language.source import pointer_join
 from statemachine.language.validate_tables import JSONATA, JSONPATH
 
-__all__ = ["NO_DOLLAR", "NO_PATH", "PASS_RESULT_IS_STATIC", "warnings"]
+__all__ = ["NO_DOLLAR", "NO_PATH", "PASS_RESULT_IS_STATIC", "UNSUPPORTED_SYNC", "warnings"]
 
 NO_DOLLAR = "NO_DOLLAR"
 NO_PATH = "NO_PATH"
 PASS_RESULT_IS_STATIC = "PASS_RESULT_IS_STATIC"
+UNSUPPORTED_SYNC = "UNSUPPORTED_SYNC"
+_SYNC = re.compile(r"^arn:[^:]*:states:::(?:aws-sdk:)?([a-z0-9-]+):[A-Za-z0-9]+\.sync(?::2)?$")
 _TEMPLATES = ("Parameters", "ResultSelector", "ItemSelector")
 _LITERALS = ("Error", "Cause", "Timestamp")
 _CHILDREN = ("ItemProcessor", "Iterator")
@@ -60,6 +67,15 @@ def _state(state: dict[str, Any], at: str, language: Any) -> Iterator[Diagnostic
         yield from _machine(branch, pointer_join(pointer_join(at, "Branches"), index), language)
     for field in _CHILDREN:
         yield from _machine(state.get(field), pointer_join(at, field), language)
+    resource = state.get("Resource") if state.get("Type") == "Task" else None
+    sync = _SYNC.match(resource) if isinstance(resource, str) else None
+    if sync is not None and (sync.group(1) != "states" or ":aws-sdk:" in resource):
+        yield Diagnostic(pointer_join(at, "Resource"), UNSUPPORTED_SYNC,
+                         f"The resource '{resource}' waits for the {sync.group(1)} job to "
+                         f"finish (.sync), which this runtime performs only for "
+                         f"states:startExecution: an execution reaching this state fails "
+                         f"with States.Runtime (call it request-response, without .sync, "
+                         f"and poll its status, or use .waitForTaskToken)")
     if language == JSONATA:
         return
     for field in _TEMPLATES:

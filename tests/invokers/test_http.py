@@ -286,7 +286,7 @@ async def test_http_invoke_callback(service, invokers) -> None:
 
 
 async def test_unsupported_resource_fails_naming_it(invokers) -> None:
-    resource = "arn:aws:states:::dynamodb:putItem"
+    resource = "arn:aws:states:::glue:startJobRun.sync"
     result = await invokers.invoke(command(resource, {}))
     assert result is not None and result["type"] == "TaskFailed"
     assert result["error"] == "States.Runtime"
@@ -311,7 +311,12 @@ async def test_activity_is_left_to_pollers(invokers) -> None:
     ("arn:aws:lambda:us-east-1:111111111111:function:f:prod", "request"),
     ("arn:aws:states:eu-west-1:123456789012:activity:approve", "activity"),
     ("arn:aws:states:::states:startExecution.sync", None),
-    ("arn:aws:states:::dynamodb:putItem", None),
+    ("arn:aws:states:::dynamodb:putItem", "request"),
+    ("arn:aws:states:::sns:publish.waitForTaskToken", "callback"),
+    ("arn:aws:states:::aws-sdk:s3:getObject", "request"),
+    ("arn:aws:states:::aws-sdk:sfn:sendTaskSuccess.waitForTaskToken", "callback"),
+    ("arn:aws:states:::glue:startJobRun.sync", None),
+    ("arn:aws:states:::aws-sdk:s3:getObject.sync", None),
     ("ftp://example.com", None),
 ])
 def test_kind(resource: str, expected: str | None) -> None:

@@ -111,11 +111,13 @@ async def test_missing_queue_is_an_sqs_error(moto_url, invokers) -> None:
     assert result["cause"].endswith("; Proxy: null)")
 
 
-async def test_missing_message_body_is_a_client_error(sqs, invokers) -> None:
+async def test_missing_message_body_is_the_services_refusal(sqs, invokers) -> None:
+    # the service judges the parameters, as for Step Functions (AWS answers MissingParameter,
+    # moto an internal error): either way the SDK's base exception
     url = await new_queue(sqs, "nobody")
-    result = await invokers.invoke(command(SEND, {"QueueUrl": url}))
-    assert result is not None and result["error"] == "SQS.SdkClientException"
-    assert "MessageBody" in result["cause"]
+    result = await invokers.invoke(command(SEND, {"QueueUrl": url, "MessageBody": None}))
+    assert result is not None and result["error"] == "SQS.AmazonSQSException"
+    assert "(Service: AmazonSQS; Status Code: " in result["cause"]
 
 
 async def test_unreachable_endpoint_is_a_client_error(closed_port_url) -> None:

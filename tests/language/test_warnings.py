@@ -46,3 +46,16 @@ def test_branches_and_map_processors_are_looked_at_and_jsonata_is_not() -> None:
     assert _codes(definition) == [("NO_DOLLAR", "/States/Par/Branches/0/States/I/Parameters/x"),
                                   ("NO_DOLLAR", "/States/Map/ItemProcessor/States/J/Parameters/x")]
     assert warnings({"States": "not a machine"}) == []
+
+
+def test_a_sync_task_of_another_service_is_named_and_nested_executions_are_not() -> None:
+    def task(resource: str, then: str | None) -> dict[str, Any]:
+        return {"Type": "Task", "Resource": resource, **({"Next": then} if then else {"End": True})}
+
+    definition = {"StartAt": "Glue", "QueryLanguage": "JSONata", "States": {
+        "Glue": task("arn:aws:states:::glue:startJobRun.sync", "Child"),
+        "Child": task("arn:aws:states:::states:startExecution.sync:2", "Sdk"),
+        "Sdk": task("arn:aws:states:::aws-sdk:s3:getObject", None)}}
+    found = warnings(definition)
+    assert [(d.code, d.pointer) for d in found] == [("UNSUPPORTED_SYNC", "/States/Glue/Resource")]
+    assert "'arn:aws:states:::glue:startJobRun.sync'" in found[0].message

@@ -15,8 +15,9 @@ know nothing about either.  ``Invokers.invoke(command)`` picks a plug-in by the 
 neither aiohttp nor aiobotocore; the plug-ins are loaded when :class:`Invokers` is built.
 
 Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``http_invoke``
-(:mod:`.http`; connections' credentials: :mod:`.connections`), ``sqs_send`` (:mod:`.sqs`), ``lambda_function`` and ``lambda_invoke``
-(:mod:`.lambda_`).
+(:mod:`.http`; connections' credentials: :mod:`.connections`), ``sqs_send`` (:mod:`.sqs`),
+``lambda_function`` and ``lambda_invoke`` (:mod:`.lambda_`), ``aws_sdk`` and ``aws_service``
+(:mod:`.aws.invoker`).  Every AWS client comes from one factory (:mod:`.aws.clients`).
 """
 
 from __future__ import annotations
@@ -55,12 +56,14 @@ ConnectionLookup = Callable[[str], Awaitable[Any]]
 """Finds a connection by ARN for the HTTP task's ``Authentication`` (the runtime's
 ``ConnectionBook.resolve``); see :mod:`.connections`.  Without one, such tasks fail."""
 
-SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::sqs:sendMessage, "
-             "arn:aws:states:::lambda:invoke (and their .waitForTaskToken variants), Lambda "
+SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::lambda:invoke, "
+             "arn:aws:states:::aws-sdk:<service>:<action> and arn:aws:states:::<service>:<action> "
+             "request-response AWS integrations (and their .waitForTaskToken variants), Lambda "
              "function ARNs and activity ARNs")
 
 
-_FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lambda_invoke"})
+_FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lambda_invoke",
+                       "aws_sdk", "aws_service"})
 
 
 class Plugin(Protocol):
@@ -77,7 +80,7 @@ class Invokers:
         self.settings = settings or InvokerSettings.from_env()
         self.connections = connections
         self._http: Any = None
-        self._sqs: Any = None
+        self._aws: Any = None
         self.plugins: dict[str, Plugin] = {}
 
     def _plugin(self, family: str) -> Plugin | None:
@@ -86,27 +89,49 @@ class Invokers:
         plugin = self.plugins.get(family)
         if plugin is not None or family not in _FAMILIES:
             return plugin
+        if family in ("sqs_send", "aws_sdk", "aws_service"):
+            plugin = self._aws_plugin(family)
+        else:
+            from statemachine.runtime.invokers.lambda_ import LambdaInvoker
+
+            http = self._http_client()
+            if family == "url":
+                from statemachine.runtime.invokers.http import UrlInvoker
+
+                plugin = UrlInvoker(http, self.settings)
+            elif family == "http_invoke":
+                from statemachine.runtime.invokers.connections import Authorizer
+                from statemachine.runtime.invokers.http import HttpInvokeInvoker
+
+                plugin = HttpInvokeInvoker(http, self.settings, Authorizer(http, self.connections))
+            else:
+                plugin = LambdaInvoker(http, self.settings)
+        self.plugins[family] = plugin
+        return plugin
+
+    def _http_client(self) -> Any:
+        """The shared HTTP client (its session opens on first request); it also holds the
+        egress policy every AWS client obeys."""
+        if self._http is None:
+            from statemachine.runtime.invokers.http import HttpClient
+
+            self._http = HttpClient(self.settings)
+        return self._http
+
+    def _aws_plugin(self, family: str) -> Plugin:
+        """An AWS plug-in over the one client factory."""
+        if self._aws is None:
+            from statemachine.runtime.invokers.aws.clients import AwsClients
+
+            http = self._http_client()
+            self._aws = AwsClients(self.settings, lambda: http.policy)
         if family == "sqs_send":
             from statemachine.runtime.invokers.sqs import SqsInvoker
 
-            self._sqs = plugin = SqsInvoker(self.settings)
-        else:
-            from statemachine.runtime.invokers import http as _http
-            from statemachine.runtime.invokers.lambda_ import LambdaInvoker
+            return SqsInvoker(self._aws, self.settings)
+        from statemachine.runtime.invokers.aws.invoker import AwsInvoker
 
-            if self._http is None:
-                self._http = _http.HttpClient(self.settings)
-            if family == "url":
-                plugin = _http.UrlInvoker(self._http, self.settings)
-            elif family == "http_invoke":
-                from statemachine.runtime.invokers.connections import Authorizer
-
-                plugin = _http.HttpInvokeInvoker(self._http, self.settings,
-                                                 Authorizer(self._http, self.connections))
-            else:
-                plugin = LambdaInvoker(self._http, self.settings)
-        self.plugins[family] = plugin
-        return plugin
+        return AwsInvoker(self._aws, self.settings)
 
     def protect(self, api_endpoints: tuple[str, ...]) -> None:
         """The API's listeners, learned after start: the egress policy denies them (and
@@ -116,6 +141,8 @@ class Invokers:
         self.settings = replace(self.settings, api_endpoints=api_endpoints)
         if self._http is not None:
             self._http.use(self.settings)
+        if self._aws is not None:
+            self._aws.use(self.settings)
 
     def destination(self, command: InvokeTask) -> str | None:
         """``host:port`` the task's request goes to (None: nothing is sent)."""
@@ -141,11 +168,11 @@ class Invokers:
                           f"{type(exc).__name__}: {exc}")
 
     async def close(self) -> None:
-        """Close the shared HTTP pool and the SQS client."""
+        """Close the shared HTTP pool and the AWS clients."""
         if self._http is not None:
             await self._http.close()
-        if self._sqs is not None:
-            await self._sqs.close()
+        if self._aws is not None:
+            await self._aws.close()
 
     async def __aenter__(self) -> Self:
         return self

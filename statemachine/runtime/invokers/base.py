@@ -13,6 +13,12 @@ Resources understood (the ``Resource`` field of a Task state)::
     arn:aws:lambda:<region>:<account>:function:<name>[:<q>]  lambda_function  Lambda, direct
     arn:aws:states:::lambda:invoke[.waitForTaskToken]        lambda_invoke    Lambda, integration
     arn:aws:states:<region>:<account>:activity:<name>        activity         polled by workers
+    arn:aws:states:::aws-sdk:<service>:<apiAction>[.wait..]  aws_sdk          any AWS API (aws/)
+    arn:aws:states:::<service>:<action>[.waitForTaskToken]   aws_service      optimised integration
+
+``aws_service`` is every other ``<service>:<action>`` of Step Functions' optimised
+integrations (``sns:publish``, ``dynamodb:getItem``, ``events:putEvents``, ...), performed
+request-response through :mod:`.aws`; their ``.sync`` forms are not performed here.
 
 Any AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``) is accepted in ARNs.
 """
@@ -39,6 +45,11 @@ _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([^:]*):([^:]*):(.+)$")
 _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$")
 _INTEGRATIONS = {"http:invoke": "http_invoke", "sqs:sendMessage": "sqs_send",
                  "lambda:invoke": "lambda_invoke"}
+_AWS_SDK = re.compile(r"^aws-sdk:[a-z0-9-]+:[a-zA-Z0-9]+$")
+_AWS_SERVICE = re.compile(r"^([a-z0-9-]+):[a-zA-Z0-9]+$")
+_NOT_AWS_SERVICE = frozenset({"states", "http", "activity", "aws-sdk"})
+"""Services whose ``<service>:<action>`` is not an optimised AWS API call (nested
+executions are ``states``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,11 @@ def parse_resource(resource: str) -> Resource | None:
     if region or account:
         return None
     family = _INTEGRATIONS.get(rest)
+    if family is None and _AWS_SDK.match(rest):
+        family = "aws_sdk"
+    elif family is None and (service := _AWS_SERVICE.match(rest)) \
+            and service.group(1) not in _NOT_AWS_SERVICE:
+        family = "aws_service"
     return Resource(family, kind, resource) if family else None
 
 
@@ -102,6 +118,10 @@ def destination(resource: Resource, params: Any, settings: InvokerSettings) -> s
             url = settings.lambda_endpoint or f"https://lambda.{settings.lambda_region}"
         case "sqs_send":
             url = settings.sqs_endpoint_url or f"https://sqs.{settings.sqs_region}"
+        case "aws_sdk" | "aws_service":
+            service = resource.target.split(":::", 1)[1].removeprefix("aws-sdk:").split(":")[0]
+            url = (settings.aws_endpoint(service)
+                   or f"https://{service}.{settings.aws_region}.amazonaws.com")
         case _:
             return None
     if not isinstance(url, str):
@@ -112,6 +132,14 @@ def destination(resource: Resource, params: Any, settings: InvokerSettings) -> s
     except ValueError:
         return None
     return f"{parts.hostname}:{port}" if parts.hostname else None
+
+
+AWS_ENDPOINT_ENV = "STATEMACHINE_AWS_ENDPOINT"
+
+
+def endpoint_key(service: str) -> str:
+    """A service's name as the endpoint variables spell it: ``dynamodb`` -> ``DYNAMODB``."""
+    return service.upper().replace("-", "").replace("_", "")
 
 
 def _env(*names: str) -> str | None:
@@ -141,6 +169,11 @@ class InvokerSettings:
     host names); ``api_endpoints``, the ``host:port``s the service's API listens on, and
     ``redis_endpoint``, its Redis (URL or ``host:port``): requests to them are denied, and
     loopback is open only while every API listener is on loopback (or none is known).
+
+    AWS calls (:mod:`.aws`) go to ``aws_region``, to ``aws_endpoint_url`` for every service
+    when set, or to a service's own entry of ``aws_service_endpoints`` (``(NAME, url)``
+    pairs, ``NAME`` upper case without ``-``/``_``: ``S3``, ``DYNAMODB``, ``EVENTS``);
+    ``sqs_endpoint_url`` is SQS's entry.
     """
 
     http_timeout_s: float = 60.0
@@ -161,6 +194,22 @@ class InvokerSettings:
     egress_deny: tuple[str, ...] = ()
     api_endpoints: tuple[str, ...] = ()
     redis_endpoint: str | None = None
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    aws_service_endpoints: tuple[tuple[str, str], ...] = ()
+
+    def aws_endpoint(self, *services: str) -> str | None:
+        """The endpoint override for the first of ``services`` (botocore or Step Functions
+        spellings: ``events``, ``eventbridge``) that has one, else the one for all services;
+        None: AWS's own endpoint (or botocore's ``AWS_ENDPOINT_URL*`` variables)."""
+        overrides = dict(self.aws_service_endpoints)
+        for service in services:
+            key = endpoint_key(service)
+            if key == "SQS" and self.sqs_endpoint_url:
+                return self.sqs_endpoint_url
+            if key in overrides:
+                return overrides[key]
+        return self.aws_endpoint_url
 
     @classmethod
     def from_env(cls, **overrides: Any) -> InvokerSettings:
@@ -170,13 +219,23 @@ class InvokerSettings:
         ``AWS_DEFAULT_REGION``, the usual ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` /
         ``AWS_SESSION_TOKEN``, ``STATEMACHINE_LAMBDA_ENDPOINT``, ``STATEMACHINE_CALLBACK_URL``,
         ``STATEMACHINE_HTTP_TIMEOUT`` (seconds), ``TRACEPARENT``, and
-        ``STATEMACHINE_EGRESS_ALLOW`` / ``STATEMACHINE_EGRESS_DENY`` (comma-separated rules).
+        ``STATEMACHINE_EGRESS_ALLOW`` / ``STATEMACHINE_EGRESS_DENY`` (comma-separated rules),
+        ``STATEMACHINE_AWS_ENDPOINT`` (every AWS service) and
+        ``STATEMACHINE_AWS_ENDPOINT_<SERVICE>`` (one: ``_S3``, ``_DYNAMODB``, ``_SNS``, ...).
         """
         region = _env("AWS_REGION", "AWS_DEFAULT_REGION") or "us-east-1"
         timeout = _env("STATEMACHINE_HTTP_TIMEOUT")
+        prefix = f"{AWS_ENDPOINT_ENV}_"
+        services = tuple(sorted((endpoint_key(name[len(prefix):]), value)
+                                for name, value in os.environ.items()
+                                if name.startswith(prefix) and value))
         values: dict[str, Any] = {
-            "sqs_endpoint_url": _env("STATEMACHINE_SQS_ENDPOINT", "AWS_ENDPOINT_URL_SQS"),
+            "sqs_endpoint_url": _env("STATEMACHINE_SQS_ENDPOINT", f"{prefix}SQS",
+                                     "AWS_ENDPOINT_URL_SQS"),
             "sqs_region": region,
+            "aws_region": region,
+            "aws_endpoint_url": _env(AWS_ENDPOINT_ENV),
+            "aws_service_endpoints": services,
             "lambda_region": region,
             "aws_access_key_id": _env("AWS_ACCESS_KEY_ID"),
             "aws_secret_access_key": _env("AWS_SECRET_ACCESS_KEY"),
