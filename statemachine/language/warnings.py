@@ -68,7 +68,9 @@ def _state(state: dict[str, Any], at: str, language: Any) -> Iterator[Diagnostic
     for field in _CHILDREN:
         yield from _machine(state.get(field), pointer_join(at, field), language)
     resource = state.get("Resource") if state.get("Type") == "Task" else None
-    sync = _SYNC.match(resource) if isinstance(resource, str) else None
+    if not isinstance(resource, str):
+        resource = ""
+    sync = _SYNC.match(resource)
     if sync is not None and (sync.group(1) != "states" or ":aws-sdk:" in resource):
         yield Diagnostic(pointer_join(at, "Resource"), UNSUPPORTED_SYNC,
                          f"The resource '{resource}' waits for the {sync.group(1)} job to "
