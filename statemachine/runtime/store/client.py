@@ -56,6 +56,10 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (*TRANSIENT, StoreError)
 """Redis unreachable or loading (or :meth:`RedisStore.retry` gave up waiting for it)."""
 
 
+REPLICAS_GRACE_S = 30.0
+"""How long a start waits for every master to have the replicas ``--min-replicas-ack`` asks
+for before refusing (a failover's promoted master has none until the old one rejoins)."""
+REPLICAS_RECHECK_S = 1.0
 _TLS_DROPS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
 """TLS errors of a connection that was dropped (a restart): an outage, not a refusal."""
 
@@ -182,20 +186,43 @@ class RedisStore:
         """Refuse ``min_replicas_ack`` N when a master has fewer than N replicas: every
         write would wait out the timeout and fail.  ``WAIT N timeout`` answers as soon as N
         replicas have acknowledged the master's latest offset (not ``WAIT 0 0``: it counts
-        only the replicas whose last once-a-second acknowledgement is that recent)."""
+        only the replicas whose last once-a-second acknowledgement is that recent).
+
+        A shortfall is waited out for up to :data:`REPLICAS_GRACE_S` first: a process that
+        starts during a failover finds the promoted master without a replica until the old
+        master rejoins, and must not exit for that."""
         wanted = self.settings.min_replicas_ack
-        wait = ("WAIT", wanted, self.settings.min_replicas_timeout_ms)
+        deadline = time.monotonic() + REPLICAS_GRACE_S
+        warned = False
+        while True:
+            counts = await self.retry(self._replica_counts)
+            short = [(shard.n, count) for shard, count in zip(self.shards, counts, strict=True)
+                     if count < wanted]
+            if not short:
+                return
+            n, count = short[0]
+            if time.monotonic() > deadline:
+                raise Refused(f"--min-replicas-ack {wanted} asks for more replicas than the "
+                              f"Redis master of shard {n} has ({count} connected)")
+            if not warned:
+                log.warning("the Redis master of shard %d has %d of the %d replicas "
+                            "--min-replicas-ack asks for; waiting up to %.0f s (a failover in "
+                            "progress?)", n, count, wanted, REPLICAS_GRACE_S)
+                warned = True
+            await asyncio.sleep(REPLICAS_RECHECK_S)
+
+    async def _replica_counts(self) -> list[int]:
+        """How many replicas acknowledge each shard's master (``WAIT`` on its stream)."""
+        wait = ("WAIT", self.settings.min_replicas_ack, self.settings.min_replicas_timeout_ms)
         nodes = Nodes(self.client, cluster=self.cluster)
         try:
             counts = await nodes.execute([(shard.ready, wait) for shard in self.shards])
         finally:
             nodes.close()
-        for shard, count in zip(self.shards, counts, strict=True):
+        for count in counts:
             if isinstance(count, Exception):
                 raise count
-            if int(count) < wanted:
-                raise Refused(f"--min-replicas-ack {wanted} asks for more replicas than the "
-                              f"Redis master of shard {shard.n} has ({count} connected)")
+        return [int(count) for count in counts]
 
     async def ensure_groups(self) -> None:
         """Create the "workers" and "invokers" groups (again, after a Redis without AOF lost them)."""
