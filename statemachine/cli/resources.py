@@ -28,7 +28,7 @@ from statemachine.errors import DefinitionError
 from statemachine.language.resources import ResourceUse, resources
 from statemachine.runtime.invokers import kind
 
-__all__ = ["Classified", "DefinitionResources", "classify", "main", "of_file"]
+__all__ = ["Classified", "DefinitionResources", "classify", "fill_arn_fields", "main", "of_file"]
 
 Class = Literal["performable", "placeholder", "unsupported"]
 TOP = 15
@@ -63,10 +63,10 @@ def classify(resource: str) -> Class:
     """``resource``'s verdict (see the module docstring); pure."""
     if _PLACEHOLDER.fullmatch(resource):
         return "placeholder"
-    return "performable" if kind(_fill_arn_fields(resource)) is not None else "unsupported"
+    return "performable" if kind(fill_arn_fields(resource)) is not None else "unsupported"
 
 
-def _fill_arn_fields(resource: str) -> str:
+def fill_arn_fields(resource: str) -> str:
     """``resource`` with placeholders in an ARN's partition, region or account field read as
     the defaults; other placeholders stay."""
     if not resource.startswith("arn:") or "${" not in resource:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import REGION, AwsService, start_service, stop_service
+from tests.aws.conftest import REGION, REPORT, AwsService, start_service, stop_service
 from tests.conformance import aws_run, services_run
 from tests.conftest import FAKE_AWS_ENV
 
@@ -44,8 +44,8 @@ def _client(service: AwsService) -> Any:
 
 
 @pytest.fixture(scope="module")
-def verdicts(moto_url: str, tmp_path_factory: pytest.TempPathFactory,
-             pytestconfig: pytest.Config) -> Iterator[dict[str, str | None]]:
+def verdicts(moto_url: str,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str | None]]:
     """Every case run once (the first test pays for it); the verdicts by case key."""
     env = {**FAKE_AWS_ENV, "STATEMACHINE_AWS_ENDPOINT": moto_url,
            "STATEMACHINE_SQS_ENDPOINT": moto_url}
@@ -57,10 +57,7 @@ def verdicts(moto_url: str, tmp_path_factory: pytest.TempPathFactory,
         result = services_run.run(prepared, aws_run.Runner(sfn, aws_run.boto3_define(sfn)))
     finally:
         stop_service(service)
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    line = f"services conformance through the service: {services_run.summary(result)}"
-    if reporter is not None:
-        reporter.write_line(f"\n{line}")
+    REPORT.append(f"services conformance through the service: {services_run.summary(result)}")
     yield result
 
 
