@@ -122,3 +122,27 @@ def test_real_world_acceptance() -> None:
     rejected = {path.name: lines for path in REAL_WORLD if (lines := _lines(path))}
     assert set(rejected) == REJECTED_REAL_WORLD, rejected
     assert 1 - len(rejected) / len(REAL_WORLD) >= 0.99
+
+
+#: Real-world definitions whose every resource this runtime performs, measured on the day
+#: the measurement was added (``cli.py validate --resources``).  A floor: it rises as
+#: integrations land (issue 13's goal is 205), and a change that loses one fails here.
+PERFORMABLE_FLOOR = 52
+
+
+def test_real_world_resources_measured(capsys: pytest.CaptureFixture[str]) -> None:
+    from statemachine.cli import main as cli_main
+    from statemachine.cli.resources import of_file
+
+    reports = [of_file(str(path), {}) for path in REAL_WORLD]
+    assert all(r.problem is None for r in reports)
+    performable = sum(r.performable for r in reports)
+    code = cli_main(["validate", "--resources", *map(str, REAL_WORLD)])
+    summary = capsys.readouterr().out.splitlines()
+    with capsys.disabled():
+        print(f"\nreal-world corpus: {performable} of {len(REAL_WORLD)} definitions use only "
+              f"resources this runtime performs")
+    assert code == (0 if performable == len(REAL_WORLD) else 1)
+    assert any(line.startswith(f"{performable} of {len(REAL_WORLD)} definitions")
+               for line in summary)
+    assert performable >= PERFORMABLE_FLOOR

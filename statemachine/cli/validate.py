@@ -4,7 +4,8 @@ Prints one line per problem, ``FILE:LINE: /json/pointer: message`` (``:LINE`` wh
 known), then one line per file saying whether it is valid; or with ``--json`` a JSON
 document listing every file and its diagnostics.  ``${Name}`` values come from the
 ``substitutions.env`` beside each file, then ``--sub``; a placeholder left unfilled is a
-warning (an error with ``--strict``).
+warning (an error with ``--strict``).  ``--resources`` reports instead which resources each
+definition calls and whether this runtime performs them (:mod:`statemachine.cli.resources`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     )
     parser.add_argument("--strict", action="store_true",
                         help="count an unfilled ${...} placeholder as an error")
+    parser.add_argument(
+        "--resources", action="store_true",
+        help="instead of validating, report the resources each definition calls and whether "
+        "this runtime performs them (exit 1 when one is unsupported)")
 
 
 def check_file(path: str, substitutions: dict[str, str]) -> list[Diagnostic]:
@@ -67,6 +72,10 @@ def main(args: argparse.Namespace) -> int:
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         print(f"statemachine validate: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    if args.resources:
+        from statemachine.cli import resources
+
+        return resources.main(args.files, per_file, args.json)
     status = EXIT_VALID
     report: list[dict[str, Any]] = []
     for path in args.files:

@@ -27,6 +27,14 @@ from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+REPORT: list[str] = []
+"""Lines a module adds for the end of the run (a corpus's pass count), printed by
+:func:`pytest_terminal_summary` whatever the capture and verbosity."""
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in REPORT:
+        terminalreporter.write_line(line)
 
 
 @dataclass(frozen=True)
