@@ -50,6 +50,9 @@ _AWS_SERVICE = re.compile(r"^([a-z0-9-]+):[a-zA-Z0-9]+$")
 _NOT_AWS_SERVICE = frozenset({"states", "http", "activity", "aws-sdk"})
 """Services whose ``<service>:<action>`` is not an optimised AWS API call (nested
 executions are ``states``)."""
+_NOT_AN_API_CALL = frozenset({"apigateway:invoke", "eks:call"})
+"""Optimised integrations that are no botocore operation (API Gateway's invoke calls the
+deployed API, EKS's call the cluster's Kubernetes API): not performed here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,7 @@ def parse_resource(resource: str) -> Resource | None:
     if family is None and _AWS_SDK.match(rest):
         family = "aws_sdk"
     elif family is None and (service := _AWS_SERVICE.match(rest)) \
-            and service.group(1) not in _NOT_AWS_SERVICE:
+            and service.group(1) not in _NOT_AWS_SERVICE and rest not in _NOT_AN_API_CALL:
         family = "aws_service"
     return Resource(family, kind, resource) if family else None
 

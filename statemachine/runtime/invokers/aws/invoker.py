@@ -171,7 +171,8 @@ class AwsInvoker:
         service = names.botocore_service(wanted)
         if service is None:
             return (f"The resource 'arn:aws:states:::{_prefix(call)}{call.service}:{call.action}'"
-                    f" names a service this runtime does not know ('{call.service}').")
+                    f" is not supported by this runtime: it names a service botocore does not know "
+                    f"('{call.service}').")
         candidates = [service]
         if call.style == "optimized" and call.service in _FALLBACK:
             candidates.append(_FALLBACK[call.service])
@@ -181,7 +182,8 @@ class AwsInvoker:
             if operation is not None:
                 return candidate, model, operation
         return (f"The resource 'arn:aws:states:::{_prefix(call)}{call.service}:{call.action}'"
-                f" names an action {service} does not have ('{call.action}').")
+                f" is not supported by this runtime: it names an action {service} does not have "
+                f"('{call.action}').")
 
     async def _read_stream(self, shape: Any, response: dict[str, Any]) -> dict[str, Any] | None:
         """Read a streamed payload (an S3 object's ``Body``) into the response, up to the
