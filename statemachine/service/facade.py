@@ -27,6 +27,7 @@ and ``test_state`` (AWS's TestState, :mod:`.probe`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -292,6 +293,13 @@ class Service:
             described["traceHeader"] = record["trace"]
         if "test_case" in record:
             described["testCase"] = record["test_case"]
+        if "started_by" in record:  # a nested execution: the parent whose task started it
+            link = record["started_by"]
+            described["startedBy"] = {"executionId": link["id"], "pattern": link["pattern"]}
+        nested = await self.store.nested.children(execution_id)
+        if nested:
+            described["nestedExecutions"] = [{"executionId": child, "pattern": pattern}
+                                             for child, pattern in sorted(nested.items())]
         # Stalled: a dead letter holds work of this execution (see Operations.stalls).
         stalls = (await self.store.operations.stalls(execution_id)
                   if record["status"] == Status.RUNNING else [])
@@ -357,6 +365,11 @@ class Service:
             return {"executionId": execution_id, "status": record["status"],
                     "stopDate": iso(record["stop"]) if record["stop"] else None}
         await self.store.executions.stop(execution_id, error, cause)
+        # as AWS does, a stopped parent stops the nested executions its .sync tasks wait for
+        for child, pattern in (await self.store.nested.children(execution_id)).items():
+            if pattern in ("sync", "sync2"):
+                with contextlib.suppress(NotFound):
+                    await self.stop(child, error, cause)
         return {"executionId": execution_id, "status": Status.RUNNING, "stopDate": iso(now_ms())}
 
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,

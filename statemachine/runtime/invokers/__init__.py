@@ -16,7 +16,8 @@ neither aiohttp nor aiobotocore; the plug-ins are loaded when :class:`Invokers` 
 
 Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``http_invoke``
 (:mod:`.http`; connections' credentials: :mod:`.connections`), ``sqs_send`` (:mod:`.sqs`), ``lambda_function`` and ``lambda_invoke``
-(:mod:`.lambda_`).
+(:mod:`.lambda_`), ``states_start`` (:mod:`.nested`: nested executions, started through the
+runtime's ``starter``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers.base import (
@@ -38,6 +39,9 @@ from statemachine.runtime.invokers.base import (
     parse_resource,
     traceparent,
 )
+
+if TYPE_CHECKING:
+    from statemachine.runtime.invokers.nested import Starter
 
 __all__ = [
     "InvokerSettings",
@@ -56,11 +60,13 @@ ConnectionLookup = Callable[[str], Awaitable[Any]]
 ``ConnectionBook.resolve``); see :mod:`.connections`.  Without one, such tasks fail."""
 
 SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::sqs:sendMessage, "
-             "arn:aws:states:::lambda:invoke (and their .waitForTaskToken variants), Lambda "
+             "arn:aws:states:::lambda:invoke, arn:aws:states:::states:startExecution (and their "
+             ".waitForTaskToken variants; .sync and .sync:2 for startExecution), Lambda "
              "function ARNs and activity ARNs")
 
 
-_FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lambda_invoke"})
+_FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lambda_invoke",
+                       "states_start"})
 
 
 class Plugin(Protocol):
@@ -73,9 +79,12 @@ class Invokers:
     """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
 
     def __init__(self, settings: InvokerSettings | None = None,
-                 connections: ConnectionLookup | None = None) -> None:
+                 connections: ConnectionLookup | None = None, starter: Starter | None = None) -> None:
+        """``starter``: starts nested executions (the runtime's, over its store); without
+        one, ``states:startExecution`` tasks fail with ``States.Runtime``."""
         self.settings = settings or InvokerSettings.from_env()
         self.connections = connections
+        self.starter = starter
         self._http: Any = None
         self._sqs: Any = None
         self.plugins: dict[str, Plugin] = {}
@@ -86,7 +95,11 @@ class Invokers:
         plugin = self.plugins.get(family)
         if plugin is not None or family not in _FAMILIES:
             return plugin
-        if family == "sqs_send":
+        if family == "states_start":
+            from statemachine.runtime.invokers.nested import StartExecutionInvoker
+
+            plugin = StartExecutionInvoker(self.starter)
+        elif family == "sqs_send":
             from statemachine.runtime.invokers.sqs import SqsInvoker
 
             self._sqs = plugin = SqsInvoker(self.settings)
@@ -141,7 +154,9 @@ class Invokers:
                           f"{type(exc).__name__}: {exc}")
 
     async def close(self) -> None:
-        """Close the shared HTTP pool and the SQS client."""
+        """Close the shared HTTP pool, the SQS client and the nested executions' starter."""
+        if self.starter is not None:
+            self.starter.close()
         if self._http is not None:
             await self._http.close()
         if self._sqs is not None:

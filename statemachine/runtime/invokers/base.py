@@ -13,6 +13,8 @@ Resources understood (the ``Resource`` field of a Task state)::
     arn:aws:lambda:<region>:<account>:function:<name>[:<q>]  lambda_function  Lambda, direct
     arn:aws:states:::lambda:invoke[.waitForTaskToken]        lambda_invoke    Lambda, integration
     arn:aws:states:<region>:<account>:activity:<name>        activity         polled by workers
+    arn:aws:states:::states:startExecution[.sync[:2]|.waitForTaskToken]
+                                                             states_start     a nested execution
 
 Any AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``) is accepted in ARNs.
 """
@@ -37,6 +39,8 @@ MAX_CAUSE_CHARS = 32768
 
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([^:]*):([^:]*):(.+)$")
 _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$")
+_STATES_START = "states:startExecution"
+_SYNC_SUFFIXES = (".sync", ".sync:2")
 _INTEGRATIONS = {"http:invoke": "http_invoke", "sqs:sendMessage": "sqs_send",
                  "lambda:invoke": "lambda_invoke"}
 
@@ -73,6 +77,11 @@ def parse_resource(resource: str) -> Resource | None:
         return Resource("activity", "activity", resource)
     if region or account:
         return None
+    suffixes = ("",) if callback else ("", *_SYNC_SUFFIXES)
+    if rest.startswith(_STATES_START) and rest[len(_STATES_START):] in suffixes:
+        # .sync waits for the child's end, which arrives later like a callback's result
+        waits = callback or rest != _STATES_START
+        return Resource("states_start", "callback" if waits else "request", resource)
     family = _INTEGRATIONS.get(rest)
     return Resource(family, kind, resource) if family else None
 

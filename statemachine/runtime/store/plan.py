@@ -24,6 +24,7 @@ from statemachine.runtime.store.codec import (
     child_started,
     dispatch,
     dumps,
+    parent_notice,
     timer_item,
     work_item,
 )
@@ -118,6 +119,12 @@ class Plan:
         """Add an ``InvokeTask`` to the outbox (the shard's tasks stream); ``mock``: the
         execution's machine and test case (see :func:`.codec.dispatch`)."""
         self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command, mock))
+
+    def notify_parent(self, parent_id: str, event: Mapping[str, Any]) -> None:
+        """Tell a nested execution's ``.sync`` parent (on any shard) that it ended: through
+        this shard's outbox, so the notice survives a crash between this commit and its
+        delivery (the dispatcher delivers it as a callback, at least once)."""
+        self.op("XADD", self.shard.tasks, "m", parent_notice(parent_id, event))
 
     def take_dispatch(self, consumer: str) -> None:
         """Hand the dispatch just added to ``consumer`` (no stream read in between)."""
