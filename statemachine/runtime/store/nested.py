@@ -1,5 +1,6 @@
 """Nested executions by parent: which children a parent's ``states:startExecution`` tasks
-started (``sm:T:nx:<parent id>``, on the parent's shard), for stop and describe.
+started (``sm:T:nx:<root id>``, on the parent's shard), for stop and describe.  A task inside
+a Map or Parallel counts for the root execution: stopping the root reaches those children too.
 
 The link is written right after the child's start, outside the start script (the child may
 live on another shard); a crash in between loses only this index entry — the child's own
@@ -9,6 +10,7 @@ record still names its parent (``started_by``).
 from __future__ import annotations
 
 from statemachine.runtime.store.client import RedisStore
+from statemachine.runtime.store.keys import root_of
 from statemachine.runtime.store.machines import WAIT_S
 
 __all__ = ["NestedLinks"]
@@ -22,7 +24,8 @@ class NestedLinks:
     async def add(self, parent_id: str, child_id: str, pattern: str) -> None:
         """Record ``child_id`` as started by ``parent_id``'s task waiting as ``pattern``; the
         entry lives while the parent may (a running parent's retention is renewed here)."""
-        key = self._store.shard(parent_id).nested(parent_id)
+        root = root_of(parent_id)
+        key = self._store.shard(root).nested(root)
 
         async def write() -> None:
             await self._store.write("HSET", key, child_id, pattern)
