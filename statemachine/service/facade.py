@@ -57,6 +57,7 @@ from statemachine.runtime.store import (
     announce_listeners,
     withdraw_listeners,
 )
+from statemachine.runtime.store.keys import root_of
 from statemachine.service.activities import ActivityBook
 from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
@@ -294,8 +295,9 @@ class Service:
         if "test_case" in record:
             described["testCase"] = record["test_case"]
         if "started_by" in record:  # a nested execution: the parent whose task started it
-            link = record["started_by"]
-            described["startedBy"] = {"executionId": link["id"], "pattern": link["pattern"]}
+            link = record["started_by"]  # (the root, for a task inside a Map or Parallel)
+            described["startedBy"] = {"executionId": root_of(link["id"]),
+                                      "pattern": link["pattern"]}
         nested = await self.store.nested.children(execution_id)
         if nested:
             described["nestedExecutions"] = [{"executionId": child, "pattern": pattern}

@@ -310,7 +310,8 @@ async def test_activity_is_left_to_pollers(invokers) -> None:
     ("arn:aws:lambda:us-east-1:111111111111:function:f", "request"),
     ("arn:aws:lambda:us-east-1:111111111111:function:f:prod", "request"),
     ("arn:aws:states:eu-west-1:123456789012:activity:approve", "activity"),
-    ("arn:aws:states:::states:startExecution.sync", None),
+    ("arn:aws:states:::states:startExecution.sync", "callback"),
+    ("arn:aws:states:::states:startExecution.sync:3", None),
     ("arn:aws:states:::dynamodb:putItem", None),
     ("ftp://example.com", None),
 ])

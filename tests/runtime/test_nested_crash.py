@@ -100,7 +100,7 @@ async def test_killed_workers_start_each_child_once_and_every_parent_resumes(
         seen = Counter()
         for child in listed:
             described = await service.describe(child["executionId"])
-            seen[(described["startedBy"]["executionId"].split("/")[0],
+            seen[(described["startedBy"]["executionId"],
                   described["input"]["parent"], described["input"]["item"])] += 1
         assert set(seen.values()) == {1}
         assert {(ids[p], p, i) for p in range(PARENTS) for i in range(ITEMS)} == set(seen)
