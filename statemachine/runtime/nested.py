@@ -45,7 +45,7 @@ class StoreStarter:
         self._settings = settings
         self._executions = Executions(store)
         self._catalog = Catalog(store)
-        self.links = NestedLinks(store, settings.retention_s)
+        self.links = NestedLinks(store)
 
     def close(self) -> None:
         self._executions.close()

@@ -42,7 +42,7 @@ class Store:
         self.operations = Operations(core)
         self.apikeys = ApiKeys(core)
         self.connections = Connections(core)
-        self.nested = NestedLinks(core, core.settings.retention_s)
+        self.nested = NestedLinks(core)
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> Store:

@@ -138,7 +138,8 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             ``states:startExecution`` tasks started: child id
                                             -> how the task waits (request, sync, sync2,
                                             token); stop and describe read it
-                                            (store/nested.py); expires with the retention
+                                            (store/nested.py); expires with the root's
+                                            record once it ends
     sm:T:ix:m:<machine>             zset    root id -> start ms, per state machine
     sm:T:ix:s:<status>              zset    root id -> start ms, per status (a root is in
                                             exactly one: listing them all merges these)

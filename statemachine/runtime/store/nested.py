@@ -15,21 +15,23 @@ from statemachine.runtime.store.machines import WAIT_S
 
 __all__ = ["NestedLinks"]
 
+RUNNING_TTL_S = 400 * 24 * 3600
+"""How long links live while their root runs (longer than AWS's one-year limit of a STANDARD
+execution); the commit that ends the root cuts it to the retention."""
+
 
 class NestedLinks:
-    def __init__(self, store: RedisStore, retention_s: int) -> None:
+    def __init__(self, store: RedisStore) -> None:
         self._store = store
-        self._retention_s = retention_s
 
     async def add(self, parent_id: str, child_id: str, pattern: str) -> None:
-        """Record ``child_id`` as started by ``parent_id``'s task waiting as ``pattern``; the
-        entry lives while the parent may (a running parent's retention is renewed here)."""
+        """Record ``child_id`` as started by ``parent_id``'s task waiting as ``pattern``."""
         root = root_of(parent_id)
         key = self._store.shard(root).nested(root)
 
         async def write() -> None:
             await self._store.write("HSET", key, child_id, pattern)
-            await self._store.write("EXPIRE", key, self._retention_s * 2)
+            await self._store.write("EXPIRE", key, RUNNING_TTL_S)
         await self._store.retry(write, give_up_s=WAIT_S)
 
     async def children(self, parent_id: str) -> dict[str, str]:

@@ -209,8 +209,8 @@ class Plan:
 
     def finish_root(self, execution_id: str, machine: str, name: str, status: str, start: int,
                     retention_s: int, archive_at: int | None = None) -> None:
-        """A root execution ended: listed under its final status; its record, history and
-        name entry expire after ``retention_s``; with ``archive_at`` (its stop, ms) it is
+        """A root execution ended: listed under its final status; its record, history,
+        name entry and nested-execution links expire after ``retention_s``; with ``archive_at`` (its stop, ms) it is
         to be archived (``sm:T:fin``)."""
         shard = self.shard
         if archive_at is not None:
@@ -220,6 +220,7 @@ class Plan:
         self.op("EXPIRE", shard.record(execution_id), retention_s)
         self.op("EXPIRE", shard.history(execution_id), retention_s)
         self.op("EXPIRE", shard.name(machine, name), retention_s)
+        self.op("EXPIRE", shard.nested(execution_id), retention_s)  # no-op without children
 
     def finish_child(self, execution_id: str, parent_id: str, group: str, index: int,
                      outcome: Mapping[str, Any], retention_s: int) -> None:
