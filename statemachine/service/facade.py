@@ -367,12 +367,13 @@ class Service:
             return {"executionId": execution_id, "status": record["status"],
                     "stopDate": iso(record["stop"]) if record["stop"] else None}
         await self.store.executions.stop(execution_id, error, cause)
+        stopped = {"executionId": execution_id, "status": Status.RUNNING, "stopDate": iso(now_ms())}
         # as AWS does, a stopped parent stops the nested executions its .sync tasks wait for
         for child, pattern in (await self.store.nested.children(execution_id)).items():
             if pattern in ("sync", "sync2"):
                 with contextlib.suppress(NotFound):
                     await self.stop(child, error, cause)
-        return {"executionId": execution_id, "status": Status.RUNNING, "stopDate": iso(now_ms())}
+        return stopped
 
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
                          qualifier: int | str | None = None, trace_header: str | None = None,
