@@ -55,6 +55,11 @@ __all__ = ["document"]
 DATE: Schema = {"type": "string", "format": "date-time"}
 ANY: Schema = {"description": "Any JSON value"}
 NULLABLE_STR: Schema = {"type": ["string", "null"]}
+NESTED_LINK: Schema = {
+    "type": "object", "required": ["executionId", "pattern"],
+    "properties": {"executionId": {"type": "string"},
+                   "pattern": {"enum": ["request", "sync", "sync2", "token"],
+                               "description": "How the parent's task waits for the child"}}}
 STATUS: Schema = {"enum": [status.value for status in Status]}
 
 
@@ -138,6 +143,11 @@ def _schemas() -> dict[str, Schema]:
                           "(only when stalled)"},
             "testCase": {"type": "string",
                          "description": "The mock config's test case it runs (only then)"},
+            "startedBy": {**NESTED_LINK, "description": "A nested execution's parent: the "
+                          "execution whose states:startExecution task started it (only then)"},
+            "nestedExecutions": {"type": "array", "items": NESTED_LINK,
+                                 "description": "The nested executions this one's "
+                                 "states:startExecution tasks started (only when any)"},
             **REDRIVE_DESCRIBED,
         }, closed=False),
         "Stall": obj(["id", "kind", "executionId", "error", "at"], {

@@ -77,6 +77,16 @@ class Root(TypedDict):
     """the root's redrive count when its children were made (``$$.Execution.RedriveCount``)"""
 
 
+class StartedBy(TypedDict):
+    """The execution whose ``states:startExecution`` task started this one (a nested
+    execution): its id, the task's token (a ``.sync`` parent is told of this execution's end
+    with it) and how that task waits: ``request``, ``sync``, ``sync2`` or ``token``."""
+
+    id: str
+    token: str
+    pattern: str
+
+
 class ParentFields(TypedDict):
     """What a child's record is made from, of its parent's (every :class:`Execution` has it)."""
 
@@ -178,6 +188,8 @@ class Execution(TypedDict):
     ``machine_version``); absent: started through the machine itself"""
     alias: NotRequired[str]
     """the alias a start went through, if any"""
+    started_by: NotRequired[StartedBy]
+    """a nested execution's parent (absent: started through the API)"""
     test_case: NotRequired[str]
     """the test case of the service's mock config a start named (``<arn>#<case>``, REST's
     ``testCase``): the runtime answers the states it mocks (:mod:`statemachine.runtime.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_ACCOUNT", "DEFAULT_PLACE", "DEFAULT_REGION", "ActivityArn", "Arn", "ExecutionArn",
-    "InvalidArn", "MachineArn", "Place", "parse",
+    "InvalidArn", "MachineArn", "Place", "name_problem", "parse",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -34,6 +34,21 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}|local")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _VERSION = re.compile(r"[1-9][0-9]{0,8}")
 _PART = re.compile(r"[^:]{1,80}")
+MAX_NAME = 80
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(name: object) -> str | None:
+    """What makes ``name`` no state machine, execution or activity name AWS accepts (None:
+    nothing): empty, longer than 80 characters, or a character AWS refuses."""
+    if not isinstance(name, str) or not name:
+        return "must be a non-empty string"
+    if len(name) > MAX_NAME:
+        return f"is longer than {MAX_NAME} characters"
+    bad = _BAD_NAME.search(name)
+    if bad is not None:
+        return f"{name!r} contains the character {bad.group()!r}, which is not allowed"
+    return None
 
 
 class InvalidArn(ValueError):

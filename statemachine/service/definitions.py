@@ -7,30 +7,24 @@ or JSON/YAML text) must load, validate and compile; it is returned as the object
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
 
 from statemachine.errors import DefinitionError, InputError
+from statemachine.language.arns import MAX_NAME, name_problem
 from statemachine.language.values import MAX_NESTING, nested_deeper_than
 
 __all__ = ["MAX_NAME", "check_name", "checked_definition"]
 
-MAX_NAME = 80
-_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
 def check_name(name: Any, what: str) -> str:
     """A state machine, execution or activity name as AWS accepts it, else InputError."""
-    if not isinstance(name, str) or not name:
-        raise InputError(f"{what} must be a non-empty string", "InvalidName")
-    if len(name) > MAX_NAME:
-        raise InputError(f"{what} is longer than {MAX_NAME} characters", "InvalidName")
-    bad = _BAD_NAME.search(name)
-    if bad is not None:
-        raise InputError(f"{what} {name!r} contains the character {bad.group()!r}, which is not allowed",
-                         "InvalidName")
+    problem = name_problem(name)
+    if problem is not None:
+        raise InputError(f"{what} {problem}", "InvalidName")
+    assert isinstance(name, str)
     return name
 
 

@@ -48,6 +48,7 @@ from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.local import Invoke, LocalRunner
 from statemachine.runtime.mocking import mocked
+from statemachine.runtime.nested import StoreStarter
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, api_listeners
 
@@ -101,7 +102,8 @@ class Express:
         settings = self._settings
         if self._invokers is None:
             self._invokers = Invokers(replace(settings.invokers, redis_endpoint=settings.redis_url),
-                                      self._connections.resolve)
+                                      self._connections.resolve,
+                                      StoreStarter(self._store, settings))
             self._configured = settings.invokers.api_endpoints
         if time.monotonic() - self._listeners_read >= LISTENERS_REFRESH_S:
             self._listeners_read = time.monotonic()

@@ -27,6 +27,7 @@ and ``test_state`` (AWS's TestState, :mod:`.probe`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -56,6 +57,7 @@ from statemachine.runtime.store import (
     announce_listeners,
     withdraw_listeners,
 )
+from statemachine.runtime.store.keys import root_of
 from statemachine.service.activities import ActivityBook
 from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
@@ -292,6 +294,14 @@ class Service:
             described["traceHeader"] = record["trace"]
         if "test_case" in record:
             described["testCase"] = record["test_case"]
+        if "started_by" in record:  # a nested execution: the parent whose task started it
+            link = record["started_by"]  # (the root, for a task inside a Map or Parallel)
+            described["startedBy"] = {"executionId": root_of(link["id"]),
+                                      "pattern": link["pattern"]}
+        nested = await self.store.nested.children(execution_id)
+        if nested:
+            described["nestedExecutions"] = [{"executionId": child, "pattern": pattern}
+                                             for child, pattern in sorted(nested.items())]
         # Stalled: a dead letter holds work of this execution (see Operations.stalls).
         stalls = (await self.store.operations.stalls(execution_id)
                   if record["status"] == Status.RUNNING else [])
@@ -357,7 +367,13 @@ class Service:
             return {"executionId": execution_id, "status": record["status"],
                     "stopDate": iso(record["stop"]) if record["stop"] else None}
         await self.store.executions.stop(execution_id, error, cause)
-        return {"executionId": execution_id, "status": Status.RUNNING, "stopDate": iso(now_ms())}
+        stopped = {"executionId": execution_id, "status": Status.RUNNING, "stopDate": iso(now_ms())}
+        # as AWS does, a stopped parent stops the nested executions its .sync tasks wait for
+        for child, pattern in (await self.store.nested.children(execution_id)).items():
+            if pattern in ("sync", "sync2"):
+                with contextlib.suppress(NotFound):
+                    await self.stop(child, error, cause)
+        return stopped
 
     async def start_sync(self, machine: str, input: Any = None, name: str | None = None, *,
                          qualifier: int | str | None = None, trace_header: str | None = None,

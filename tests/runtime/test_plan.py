@@ -185,7 +185,8 @@ def test_a_root_ends_in_its_status_index_a_child_in_its_group() -> None:
     assert ops[2:] == [("ZREM", SHARD.index_status("RUNNING"), [XID]),
                        ("ZADD", SHARD.index_status("SUCCEEDED"), [NOW, XID]),
                        ("EXPIRE", SHARD.record(XID), [60]), ("EXPIRE", SHARD.history(XID), [60]),
-                       ("EXPIRE", SHARD.name("m", XID), [60])]
+                       ("EXPIRE", SHARD.name("m", XID), [60]),
+                       ("EXPIRE", SHARD.nested(XID), [60])]
     child_id = f"{XID}/7/2"
     child = record(id=child_id, rev=1, status="FAILED", error="E",
                    parent={"id": XID, "group": "7", "index": 2})
@@ -195,6 +196,24 @@ def test_a_root_ends_in_its_status_index_a_child_in_its_group() -> None:
     assert ops[0] == ("HDEL", SHARD.group_inputs(XID, "7"), [2])
     assert ops[-2] == ("EXPIRE", SHARD.record(child_id), [60])
     assert ops[-1][0] == "CHILD" and ops[-1][2][2] == 2
+
+
+def test_a_nested_execution_tells_its_sync_parent_through_the_outbox() -> None:
+    parent = "5d2b7c1e-0000-4000-8000-000000000001/3/0"  # a Map iteration's task started it
+    done = record(rev=5, status="SUCCEEDED", output={"b": 1}, stop=NOW,
+                  started_by={"id": parent, "token": "tok", "pattern": "sync2"})
+    plan, _, _ = planned([Finish("SUCCEEDED", {"b": 1}, None, None, 3)], after=done)
+    _, _, ops = read(plan)
+    name, key, [field, message] = ops[-1]
+    assert (name, key, field) == ("XADD", SHARD.tasks, "m")
+    notice = orjson.loads(message)
+    assert notice["x"] == parent
+    assert (notice["n"]["type"], notice["n"]["token"]) == ("TaskSucceeded", "tok")
+    assert notice["n"]["output"]["Output"] == {"b": 1}
+    quiet = record(rev=5, status="SUCCEEDED", output=1, stop=NOW,
+                   started_by={"id": parent, "token": "tok", "pattern": "request"})
+    plan, _, _ = planned([Finish("SUCCEEDED", 1, None, None, 3)], after=quiet)
+    assert all(op[1] != SHARD.tasks for op in read(plan)[2])
 
 
 def test_a_finished_group_is_dropped_by_the_transition_that_reads_it() -> None:

@@ -17,7 +17,8 @@ neither aiohttp nor aiobotocore; the plug-ins are loaded when :class:`Invokers` 
 Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``http_invoke``
 (:mod:`.http`; connections' credentials: :mod:`.connections`), ``sqs_send`` (:mod:`.sqs`),
 ``lambda_function`` and ``lambda_invoke`` (:mod:`.lambda_`), ``aws_sdk`` and ``aws_service``
-(:mod:`.aws.invoker`).  Every AWS client comes from one factory (:mod:`.aws.clients`).
+(:mod:`.aws.invoker`), ``states_start`` (:mod:`.nested`: nested executions, started through
+the runtime's ``starter``).  Every AWS client comes from one factory (:mod:`.aws.clients`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers.base import (
@@ -39,6 +40,9 @@ from statemachine.runtime.invokers.base import (
     parse_resource,
     traceparent,
 )
+
+if TYPE_CHECKING:
+    from statemachine.runtime.invokers.nested import Starter
 
 __all__ = [
     "InvokerSettings",
@@ -58,12 +62,13 @@ ConnectionLookup = Callable[[str], Awaitable[Any]]
 
 SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::lambda:invoke, "
              "arn:aws:states:::aws-sdk:<service>:<action> and arn:aws:states:::<service>:<action> "
-             "request-response AWS integrations (and their .waitForTaskToken variants), Lambda "
+             "request-response AWS integrations, arn:aws:states:::states:startExecution (.sync and "
+             ".sync:2 too) (and their .waitForTaskToken variants), Lambda "
              "function ARNs and activity ARNs")
 
 
 _FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lambda_invoke",
-                       "aws_sdk", "aws_service"})
+                       "aws_sdk", "aws_service", "states_start"})
 
 
 class Plugin(Protocol):
@@ -76,9 +81,12 @@ class Invokers:
     """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
 
     def __init__(self, settings: InvokerSettings | None = None,
-                 connections: ConnectionLookup | None = None) -> None:
+                 connections: ConnectionLookup | None = None, starter: Starter | None = None) -> None:
+        """``starter``: starts nested executions (the runtime's, over its store); without
+        one, ``states:startExecution`` tasks fail with ``States.Runtime``."""
         self.settings = settings or InvokerSettings.from_env()
         self.connections = connections
+        self.starter = starter
         self._http: Any = None
         self._aws: Any = None
         self.plugins: dict[str, Plugin] = {}
@@ -89,7 +97,11 @@ class Invokers:
         plugin = self.plugins.get(family)
         if plugin is not None or family not in _FAMILIES:
             return plugin
-        if family in ("sqs_send", "aws_sdk", "aws_service"):
+        if family == "states_start":
+            from statemachine.runtime.invokers.nested import StartExecutionInvoker
+
+            plugin = StartExecutionInvoker(self.starter)
+        elif family in ("sqs_send", "aws_sdk", "aws_service"):
             plugin = self._aws_plugin(family)
         else:
             from statemachine.runtime.invokers.lambda_ import LambdaInvoker
@@ -168,7 +180,9 @@ class Invokers:
                           f"{type(exc).__name__}: {exc}")
 
     async def close(self) -> None:
-        """Close the shared HTTP pool and the AWS clients."""
+        """Close the shared HTTP pool, the AWS clients and the nested executions' starter."""
+        if self.starter is not None:
+            self.starter.close()
         if self._http is not None:
             await self._http.close()
         if self._aws is not None:

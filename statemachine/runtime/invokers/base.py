@@ -15,6 +15,8 @@ Resources understood (the ``Resource`` field of a Task state)::
     arn:aws:states:<region>:<account>:activity:<name>        activity         polled by workers
     arn:aws:states:::aws-sdk:<service>:<apiAction>[.wait..]  aws_sdk          any AWS API (aws/)
     arn:aws:states:::<service>:<action>[.waitForTaskToken]   aws_service      optimised integration
+    arn:aws:states:::states:startExecution[.sync[:2]|.waitForTaskToken]
+                                                             states_start     a nested execution
 
 ``aws_service`` is every other ``<service>:<action>`` of Step Functions' optimised
 integrations (``sns:publish``, ``dynamodb:getItem``, ``events:putEvents``, ...), performed
@@ -43,6 +45,8 @@ MAX_CAUSE_CHARS = 32768
 
 _STATES_ARN = re.compile(r"^arn:aws[a-z-]*:states:([^:]*):([^:]*):(.+)$")
 _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$")
+_STATES_START = "states:startExecution"
+_SYNC_SUFFIXES = (".sync", ".sync:2")
 _INTEGRATIONS = {"http:invoke": "http_invoke", "sqs:sendMessage": "sqs_send",
                  "lambda:invoke": "lambda_invoke"}
 _AWS_SDK = re.compile(r"^aws-sdk:[a-z0-9-]+:[a-zA-Z0-9]+$")
@@ -87,6 +91,11 @@ def parse_resource(resource: str) -> Resource | None:
         return Resource("activity", "activity", resource)
     if region or account:
         return None
+    suffixes = ("",) if callback else ("", *_SYNC_SUFFIXES)
+    if rest.startswith(_STATES_START) and rest[len(_STATES_START):] in suffixes:
+        # .sync waits for the child's end, which arrives later like a callback's result
+        waits = callback or rest != _STATES_START
+        return Resource("states_start", "callback" if waits else "request", resource)
     family = _INTEGRATIONS.get(rest)
     if family is None and _AWS_SDK.match(rest):
         family = "aws_sdk"

@@ -20,6 +20,7 @@ Modules inside the package import each other by module, never through this file.
 """
 
 from statemachine.runtime.store.apikeys import KeyRecord
+from statemachine.runtime.store.callbacks import Callbacks
 from statemachine.runtime.store.client import UNAVAILABLE, RedisStore, Refused
 from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.gateway import Store
@@ -39,7 +40,8 @@ from statemachine.runtime.store.scripts import (
 )
 from statemachine.runtime.store.streams import Backlog, StreamGroup, backlog, leases
 
-__all__ = ["UNAVAILABLE", "AliasReply", "Backlog", "CallbackReply", "ChildStart", "Connections",
+__all__ = ["UNAVAILABLE", "AliasReply", "Backlog", "CallbackReply", "Callbacks", "ChildStart",
+           "Connections",
            "GroupState", "KeyRecord", "Plan", "PublishReply", "Records", "RedisStore",
            "RedriveReply", "Refused", "Shard", "StartReply", "Store", "StreamGroup",
            "UnpublishReply", "announce_listeners", "api_listeners", "backlog", "leases",

@@ -178,6 +178,19 @@ def dispatch(execution_id: str, command: Any, mock: tuple[str, str] | None = Non
     return dumps({"x": execution_id, "c": command, "t": mock})
 
 
+def parent_notice(parent_id: str, event: Mapping[str, Any]) -> bytes:
+    """The outbox message telling a ``.sync`` parent that its nested execution ended:
+    ``event`` is the parent's task result (TaskSucceeded/TaskFailed with its token)."""
+    return dumps({"x": parent_id, "n": event})
+
+
+def read_parent_notice(raw: bytes) -> tuple[str, dict[str, Any]] | None:
+    """``(parent id, event)`` of a :func:`parent_notice`; None for a task dispatch."""
+    message = loads(raw)
+    notice = message.get("n")
+    return None if notice is None else (message["x"], notice)
+
+
 def read_dispatch(raw: bytes) -> Dispatch:
     message = loads(raw)
     mock = message.get("t")

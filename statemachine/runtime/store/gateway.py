@@ -3,7 +3,8 @@
 ``await Store.connect(settings)`` connects (riding out a Redis that is still starting)
 and offers the operations by subject: :attr:`~Store.machines`, :attr:`~Store.catalog`, :attr:`~Store.executions`,
 :attr:`~Store.callbacks`, :attr:`~Store.activities`, :attr:`~Store.operations`,
-:attr:`~Store.apikeys` (API keys, dashboard sessions, login tokens), :attr:`~Store.connections`.  The
+:attr:`~Store.apikeys` (API keys, dashboard sessions, login tokens), :attr:`~Store.connections`,
+:attr:`~Store.nested` (the nested executions a parent started).  The
 workers build their own parts over a :class:`~statemachine.runtime.store.client.RedisStore`
 (see :mod:`statemachine.runtime.worker`).
 """
@@ -20,6 +21,7 @@ from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.executions import Executions
 from statemachine.runtime.store.keys import Shard
 from statemachine.runtime.store.machines import Machines
+from statemachine.runtime.store.nested import NestedLinks
 from statemachine.runtime.store.operations import Operations
 
 __all__ = ["Store", "open_bucket"]
@@ -40,6 +42,7 @@ class Store:
         self.operations = Operations(core)
         self.apikeys = ApiKeys(core)
         self.connections = Connections(core)
+        self.nested = NestedLinks(core)
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> Store:

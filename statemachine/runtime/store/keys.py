@@ -92,8 +92,12 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             group, index]; consumer group "workers"
                                             (codec.work_item)
     sm:T:tasks                      stream  task dispatches (outbox), field ``m`` =
-                                            {"x": id, "c": InvokeTask command};
-                                            consumer group "invokers" (codec.dispatch)
+                                            {"x": id, "c": InvokeTask command}, or a nested
+                                            execution's end for its ``.sync`` parent
+                                            {"x": parent id, "n": the task result event}
+                                            (codec.parent_notice; delivered like a
+                                            callback); consumer group "invokers"
+                                            (codec.dispatch)
     sm:T:dead                       stream  dead letters: work items and dispatches whose
                                             handling raised on each of ``max_deliveries``
                                             deliveries, moved here (dead.lua) from their stream
@@ -130,6 +134,12 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:gx:<parent id>:<group>     set     indexes of the group's started, unfinished children
     sm:T:act:<activity name>        list    activity tasks waiting for a poller:
                                             {"x", "token", "input"} (codec.activity_task)
+    sm:T:nx:<parent id>             hash    nested executions a parent's
+                                            ``states:startExecution`` tasks started: child id
+                                            -> how the task waits (request, sync, sync2,
+                                            token); stop and describe read it
+                                            (store/nested.py); expires with the root's
+                                            record once it ends
     sm:T:ix:m:<machine>             zset    root id -> start ms, per state machine
     sm:T:ix:s:<status>              zset    root id -> start ms, per status (a root is in
                                             exactly one: listing them all merges these)
@@ -263,6 +273,9 @@ class Shard:
 
     def activity(self, name: str) -> str:
         return self._base + "act:" + name
+
+    def nested(self, parent_id: str) -> str:
+        return self._base + "nx:" + parent_id
 
     def index_machine(self, machine_name: str) -> str:
         return self._base + "ix:m:" + machine_name

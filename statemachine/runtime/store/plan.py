@@ -24,6 +24,7 @@ from statemachine.runtime.store.codec import (
     child_started,
     dispatch,
     dumps,
+    parent_notice,
     timer_item,
     work_item,
 )
@@ -119,6 +120,12 @@ class Plan:
         execution's machine and test case (see :func:`.codec.dispatch`)."""
         self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command, mock))
 
+    def notify_parent(self, parent_id: str, event: Mapping[str, Any]) -> None:
+        """Tell a nested execution's ``.sync`` parent (on any shard) that it ended: through
+        this shard's outbox, so the notice survives a crash between this commit and its
+        delivery (the dispatcher delivers it as a callback, at least once)."""
+        self.op("XADD", self.shard.tasks, "m", parent_notice(parent_id, event))
+
     def take_dispatch(self, consumer: str) -> None:
         """Hand the dispatch just added to ``consumer`` (no stream read in between)."""
         self.take(self.shard.tasks, INVOKERS_GROUP, consumer)
@@ -202,8 +209,8 @@ class Plan:
 
     def finish_root(self, execution_id: str, machine: str, name: str, status: str, start: int,
                     retention_s: int, archive_at: int | None = None) -> None:
-        """A root execution ended: listed under its final status; its record, history and
-        name entry expire after ``retention_s``; with ``archive_at`` (its stop, ms) it is
+        """A root execution ended: listed under its final status; its record, history,
+        name entry and nested-execution links expire after ``retention_s``; with ``archive_at`` (its stop, ms) it is
         to be archived (``sm:T:fin``)."""
         shard = self.shard
         if archive_at is not None:
@@ -213,6 +220,7 @@ class Plan:
         self.op("EXPIRE", shard.record(execution_id), retention_s)
         self.op("EXPIRE", shard.history(execution_id), retention_s)
         self.op("EXPIRE", shard.name(machine, name), retention_s)
+        self.op("EXPIRE", shard.nested(execution_id), retention_s)  # no-op without children
 
     def finish_child(self, execution_id: str, parent_id: str, group: str, index: int,
                      outcome: Mapping[str, Any], retention_s: int) -> None:

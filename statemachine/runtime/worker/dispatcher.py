@@ -25,8 +25,8 @@ from statemachine.language.mocks import MockConfig
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.invokers.base import TaskResult
 from statemachine.runtime.mocking import answer
-from statemachine.runtime.store import Records
-from statemachine.runtime.store.codec import read_dispatch
+from statemachine.runtime.store import Callbacks, Records
+from statemachine.runtime.store.codec import read_dispatch, read_parent_notice
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
 from statemachine.runtime.worker.destinations import DestinationGate
 from statemachine.runtime.worker.housekeeping import Housekeeping
@@ -50,8 +50,10 @@ class Dispatcher:
 
     def __init__(self, records: Records, inbox: Inbox, transitions: Transitions,
                  invokers: Invokers, stats: Stats, housekeeping: Housekeeping,
-                 gate: DestinationGate, mock_config: MockConfig | None = None) -> None:
+                 gate: DestinationGate, callbacks: Callbacks,
+                 mock_config: MockConfig | None = None) -> None:
         self._records = records
+        self._callbacks = callbacks
         self._mock_config = mock_config
         self._inbox = inbox
         self._transitions = transitions
@@ -72,6 +74,12 @@ class Dispatcher:
     async def dispatch(self, item: Item, cached: Cached | None = None) -> Follow | None:
         """Perform one task and apply its result, the dispatch acknowledged by the commit."""
         shard, _, entry_id, message, fresh = item
+        notice = read_parent_notice(message)
+        if notice is not None:
+            parent, report = notice
+            await self._callbacks.callback(parent, str(report["token"]), report, True)
+            await self._inbox.streams.ack(shard.tasks, entry_id)
+            return None
         stored = read_dispatch(message)
         xid, token = stored.execution, stored.token
         command = invoke_task(stored.command)

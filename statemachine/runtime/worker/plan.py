@@ -17,7 +17,8 @@ children; no child record exists yet (the worker taking a child's ``Started`` bu
 from the spec and its input).  A child's final commit applies the policy of
 :mod:`statemachine.interpreter.children` inside ``commit.lua``: outcome by index, counters,
 the next ``Started`` items, the verdict — atomically with the child's own end, so siblings
-finish in parallel without any lock or retry.
+finish in parallel without any lock or retry.  A nested execution's end (``states:startExecution``)
+goes to its ``.sync`` parent, which may live on any shard, as a notice in the outbox.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from statemachine.interpreter.events import Event
 from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
 from statemachine.interpreter.step import Decision
 from statemachine.runtime.invokers import kind
+from statemachine.runtime.invokers.nested import child_report
 from statemachine.runtime.mocking import answered_here, mock_of
 from statemachine.runtime.redaction import Redactor
 from statemachine.runtime.settings import Settings
@@ -179,6 +181,9 @@ class Planner:
         if link is None:
             plan.finish_root(ex["id"], ex["machine"], ex["name"], ex["status"], ex["start"], keep,
                              ex["stop"] if self.settings.archive_url else None)
+            report = child_report(ex)  # a nested execution's end, for its .sync parent
+            if report is not None:
+                plan.notify_parent(ex["started_by"]["id"], report)
             return
         outcome = {"status": command.status, "output": command.output, "error": command.error,
                    "cause": command.cause}

@@ -16,8 +16,16 @@ from dataclasses import replace
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
+from statemachine.runtime.nested import StoreStarter
 from statemachine.runtime.settings import Settings
-from statemachine.runtime.store import Connections, Records, RedisStore, StreamGroup, backlog
+from statemachine.runtime.store import (
+    Callbacks,
+    Connections,
+    Records,
+    RedisStore,
+    StreamGroup,
+    backlog,
+)
 from statemachine.runtime.store.gateway import open_bucket
 from statemachine.runtime.worker.archiver import Archiver
 from statemachine.runtime.worker.consumer import Consumer, Inbox
@@ -91,11 +99,12 @@ class Worker:
         transitions = Transitions(records, ready, tasks.streams, Planner(s, self.consumer), s,
                                   self.stats, housekeeping, scheduler.wake)
         book = ConnectionBook(Connections(store), s.data_dir, place=s.place)
-        invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve)
+        invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve,
+                            StoreStarter(store, s))
         dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
                                 DestinationGate(default_cap(s.invoke_concurrency,
                                                             s.max_per_destination)),
-                                s.mock_config)
+                                Callbacks(store), s.mock_config)
         watch = ListenerWatch(store, invokers, guard)
         await watch.refresh()  # before the first task is sent
         background = [asyncio.create_task(part.run())

@@ -1,5 +1,6 @@
 /* The head of an execution's page (its name, status and the Stop or Redrive button) and its
- * summary card (status, ids, version and alias, redrives, times, input and output). */
+ * summary card (status, ids, version and alias, redrives, nested-execution links, times,
+ * input and output). */
 
 import {api, enc} from "../api.js";
 import {badge, card, h} from "../dom.js";
@@ -47,6 +48,11 @@ export function executionHead(execution, reload, can) {
       stop, redrive));
 }
 
+/** A link to the execution page of `executionId`. */
+function executionLink(executionId, cls) {
+  return h("a", {href: "#/executions/" + enc(executionId), class: cls}, executionId);
+}
+
 export function summaryCard(execution) {
   const start = toMillis(execution.startDate);
   const stop = toMillis(execution.stopDate);
@@ -59,6 +65,12 @@ export function summaryCard(execution) {
       execution.stateMachineVersionArn)] : null,
     execution.stateMachineAliasArn ? ["Alias", h("code", {id: "x-alias-arn"},
       execution.stateMachineAliasArn)] : null,
+    execution.startedBy ? ["Started by", h("span", {id: "x-started-by"},
+      executionLink(execution.startedBy.executionId, "parent-link"),
+      h("span", {class: "muted"}, " · " + execution.startedBy.pattern))] : null,
+    execution.nestedExecutions ? ["Nested executions", h("span", {id: "x-nested"},
+      execution.nestedExecutions.map((child, i) => [i ? ", " : null,
+        executionLink(child.executionId, "child-link")]))] : null,
     ["Redrives", h("span", {id: "x-redrives"}, String(redrives),
       execution.redriveDate ? h("span", {class: "muted"},
         " · last " + formatTime(execution.redriveDate)) : null)],
