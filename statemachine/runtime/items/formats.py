@@ -17,6 +17,8 @@ from typing import Any
 NOT_A_LIST = "Attempting to map over non-iterable node."
 DUPLICATE_HEADERS = "CSV headers cannot contain duplicates."
 _WHITESPACE = " \t\r\n"
+_AFTER_ITEM = _WHITESPACE + ",]"
+"""What may follow a complete element (anything else may be the rest of a number cut short)."""
 _DECODER = json.JSONDecoder()
 
 
@@ -54,8 +56,8 @@ async def lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
 async def json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
     """The elements of a top-level JSON array, one at a time.
 
-    An element is decoded only once the character after it is in the buffer: a number cut
-    by a chunk boundary ("12" | "34") is not taken for a shorter one.
+    An element is taken only once a character that may follow it is in the buffer: a number
+    cut by a chunk boundary ("12" | "34", "5.5e" | "3") is not taken for a shorter one.
     """
     pieces = text(chunks)
     buffer, at, ended = "", 0, False
@@ -97,7 +99,7 @@ async def json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
                 if await more():
                     continue
                 raise ReaderError(f"The object is not valid JSON: {exc.msg}") from exc
-            if end < len(buffer) or ended or not await more():
+            if (end < len(buffer) and buffer[end] in _AFTER_ITEM) or ended or not await more():
                 break
         at = end
         yield item
