@@ -6,6 +6,8 @@ a worker drained); the reader finds S3 through ``STATEMACHINE_AWS_ENDPOINT_S3``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gzip
 import json
 import uuid
@@ -19,6 +21,7 @@ import pytest
 from statemachine.language.model import compile_machine
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 from statemachine.runtime.local import LocalRunner
+from statemachine.runtime.worker import Worker
 
 
 @dataclass
@@ -215,3 +218,35 @@ async def test_a_missing_object_is_caught_by_name(engine: Any, s3: Any) -> None:
     assert got.status == "SUCCEEDED"
     assert got.output["error"]["Error"] == "States.ItemReaderFailed"
     assert "(Service: S3, Status Code: 404" in got.output["error"]["Cause"]
+
+
+async def test_a_worker_that_dies_while_reading_leaves_the_read_to_another(
+        runtime: Any, s3: Any, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read is a task dispatch: until its result is committed it stays pending, so when
+    the worker reading dies (here: cancelled while S3 does not answer), another worker takes
+    the dispatch over after the lease and reads the object again, from the start."""
+    s3.put_object(Bucket=s3.bucket, Key="data", Body=b"[1, 2, 3]")
+    connected = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()  # an S3 that takes the request and never answers
+        await reader.read(-1)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("STATEMACHINE_AWS_ENDPOINT_S3", f"http://127.0.0.1:{port}")
+    try:
+        async with runtime() as rt:
+            await rt.service.define("dies-reading", dmap(get_object({"InputType": "JSON"})))
+            started = await rt.service.start("dies-reading", {"bucket": s3.bucket})
+            doomed = Worker(rt.settings.redis_url, rt.settings, 4)
+            running = asyncio.create_task(doomed.run())
+            await asyncio.wait_for(connected.wait(), 30)
+            running.cancel()  # dies mid-read: nothing committed, the dispatch stays pending
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            monkeypatch.setenv("STATEMACHINE_AWS_ENDPOINT_S3", moto_url)
+            done = await rt.finished(started["executionId"])
+    finally:
+        server.close()
+    assert (done["status"], done["output"]) == ("SUCCEEDED", [1, 2, 3])
