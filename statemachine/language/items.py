@@ -10,7 +10,7 @@ written down, for both sides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 READ_ITEMS = "statemachine:ReadItems"
 """The ``resource`` of the ``InvokeTask`` that reads a Distributed Map's items (not an ASL
@@ -65,4 +65,3 @@ class ReadRequest(TypedDict):
     Resource: str
     Arguments: dict[str, Any]
     ReaderConfig: ReaderConfig
-    State: NotRequired[str]

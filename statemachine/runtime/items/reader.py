@@ -62,8 +62,6 @@ class ItemReader:
         """Every item (up to ``MaxItems``, 0 meaning all)."""
         limit = request["ReaderConfig"]["MaxItems"] or I.MAX_ITEMS_LIMIT
         out: list[Any] = []
-        if limit <= 0:
-            return out
         async for item in self.items(request):
             out.append(item)
             if len(out) >= limit:
@@ -114,8 +112,7 @@ class ItemReader:
 
     async def _manifest(self, bucket: str, key: str) -> AsyncIterator[Any]:
         """The rows of the CSV files an S3 Inventory manifest lists (they are in its bucket)."""
-        manifest = [m async for m in _whole_json(self.source.chunks(bucket, key))]
-        spec = manifest[0]
+        spec = await _whole_json(self.source.chunks(bucket, key))
         if not isinstance(spec, dict) or not isinstance(spec.get("files"), list):
             raise ReaderError("The manifest is not an S3 Inventory manifest (no 'files' list)")
         if str(spec.get("fileFormat", "CSV")).upper() != "CSV":
@@ -138,11 +135,11 @@ class ItemReader:
         await self.source.close()
 
 
-async def _whole_json(chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+async def _whole_json(chunks: AsyncIterator[bytes]) -> Any:
     """One small JSON document (a manifest), read whole."""
     data = b"".join([c async for c in chunks])
     try:
-        yield json.loads(data)
+        return json.loads(data)
     except ValueError as exc:
         raise ReaderError(f"The manifest is not valid JSON: {exc}") from exc
 
