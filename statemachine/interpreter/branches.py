@@ -13,8 +13,10 @@ from statemachine.interpreter.commands import StartChildren
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
 from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
-from statemachine.interpreter.formats import check_nesting, dumps
+from statemachine.interpreter.formats import check_nesting, dumps, error_details
+from statemachine.interpreter.item_source import batches, map_run_arn, read_task
 from statemachine.interpreter.outcomes import complete, fail_state
+from statemachine.language.items import ITEM_READER_FAILED
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
@@ -69,9 +71,20 @@ def _map_limit(step: Step, state: State, spec: Any, value: Any, field: str, kind
 
 
 def map_(step: Step, state: State, value: Any) -> Go:
-    ex = step.ex
     flow: DataFlow = state.flow
+    if state.item_reader is not None:
+        return _read_items(step, state, flow.effective_input(step, state, value))
     effective, items = flow.items(step, state, value)
+    limits = _limits(step, state, effective)
+    inputs, kept = _inputs(step, state, effective, items)
+    group = str(step.emit("MapStateStarted", {"length": len(items)}))
+    if state.distributed:
+        group = _run_started(step, state, group)
+    return _start_map(step, state, value, inputs, kept, group, limits)
+
+
+def _limits(step: Step, state: State, effective: Any) -> tuple[int, int | None, float | None]:
+    """MaxConcurrency, ToleratedFailureCount, ToleratedFailurePercentage, evaluated."""
     max_concurrency = _map_limit(step, state, state.max_concurrency, effective, "MaxConcurrency", int) or 0
     count = _map_limit(step, state, state.tolerated_count, effective, "ToleratedFailureCount", int)
     pct = _map_limit(step, state, state.tolerated_percentage, effective, "ToleratedFailurePercentage", float)
@@ -79,6 +92,63 @@ def map_(step: Step, state: State, value: Any) -> Go:
         raise StatesError(F.RUNTIME, "ToleratedFailureCount cannot be negative.")
     if pct is not None and not 0 <= pct <= 100:
         raise StatesError(F.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    return max_concurrency, count, pct
+
+
+def _run_started(step: Step, state: State, started: str) -> str:
+    """``MapRunStarted``; its id names the children group (children number their events on
+    from it, after every event of the parent's before them)."""
+    return str(step.emit("MapRunStarted", {"mapRunArn": map_run_arn(step, state, started)}))
+
+
+def _read_items(step: Step, state: State, effective: Any) -> Go:
+    """A Distributed Map with an ItemReader: the Map Run starts, the runtime reads the items
+    (a task of this state; :mod:`.item_source`), :func:`items_read` goes on with them."""
+    ex = step.ex
+    _limits(step, state, effective)  # a bad limit fails before anything is read
+    group = _run_started(step, state, str(step.emit("MapStateStarted")))
+    try:
+        command = read_task(step, state, effective)
+    except StatesError as err:
+        return read_failed(step, state, err.error, step.cause_of(err))
+    ex["waiting"] = "task"
+    ex["token"] = command.token
+    ex["group"] = group  # the Map Run's, kept while its items are read
+    step.commands.append(command)
+    return None
+
+
+def items_read(step: Step, state: State, items: Any) -> Go:
+    """The reader's result: the Map goes on over ``items`` (a list)."""
+    ex = step.ex
+    value = ex["state_input"]
+    group = ex["group"] or str(ex["entered"])
+    ex["group"] = None
+    try:
+        if not isinstance(items, list):
+            raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.",
+                              prefixed=False)
+        effective = state.flow.effective_input(step, state, value)
+        limits = _limits(step, state, effective)
+        inputs, kept = _inputs(step, state, effective, items)
+        return _start_map(step, state, value, inputs, kept, group, limits)
+    except StatesError as err:
+        return read_failed(step, state, err.error, step.cause_of(err))
+
+
+def read_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
+    """The items could not be read (or started): the Map Run fails, then the Map state."""
+    step.ex["group"] = None
+    step.emit("MapRunFailed", error_details(error, cause))
+    step.emit("MapStateFailed")
+    return fail_state(step, state, error, cause)
+
+
+def _inputs(step: Step, state: State, effective: Any,
+            items: list[Any]) -> tuple[list[Any], list[Any] | None]:
+    """The children's inputs (ItemSelector, then ItemBatcher) and the item values they see as
+    ``$$.Map.Item.Value`` (None for batches: a batch has no single item)."""
+    flow: DataFlow = state.flow
     if state.item_selector is not None:
         inputs = []
         base_context = step.context(state)
@@ -91,8 +161,18 @@ def map_(step: Step, state: State, value: Any) -> Go:
             inputs.append(selected)
     else:
         inputs = items
-    group = str(step.emit("MapStateStarted", {"length": len(items)}))
-    if not items:
+    if state.item_batcher is not None:
+        return batches(step, state, effective, inputs), None
+    return inputs, items
+
+
+def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: list[Any] | None,
+               group: str, limits: tuple[int, int | None, float | None]) -> Go:
+    ex = step.ex
+    max_concurrency, count, pct = limits
+    if not inputs:
+        if state.distributed:
+            step.emit("MapRunSucceeded")
         step.emit("MapStateSucceeded")
         return complete(step, state, value, [])
     ex["waiting"] = "children"
@@ -103,7 +183,7 @@ def map_(step: Step, state: State, value: Any) -> Go:
             kind="map",
             paths=[[*ex["path"], "States", state.name, "ItemProcessor"]],
             inputs=inputs,
-            items=items,
+            items=kept,
             max_concurrency=max_concurrency,
             tolerated_count=count,
             tolerated_percentage=pct,
@@ -120,13 +200,20 @@ def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
     value = step.ex["state_input"]
     prefix = "Map" if state.type == "Map" else "Parallel"
     failed = event.get("failed")
+    run = state.type == "Map" and state.distributed
     if failed is not None:
+        if run:
+            step.emit("MapRunFailed", error_details(
+                F.TOLERATED if failed.get("threshold") else failed.get("error") or F.BRANCH_FAILED,
+                None if failed.get("threshold") else failed.get("cause")))
         step.emit(prefix + "StateFailed")
         if failed.get("threshold"):
             return fail_state(step, state, F.TOLERATED, "The specified tolerated failure threshold was exceeded")
         return fail_state(step, state, failed.get("error") or F.BRANCH_FAILED, failed.get("cause"))
     outcomes = event.get("outcomes") or []
     results = [o.get("output") if o.get("status") == "SUCCEEDED" else _failed_item(o) for o in outcomes]
+    if run:
+        step.emit("MapRunSucceeded")
     step.emit(prefix + "StateSucceeded")
     return complete(step, state, value, results)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from statemachine.language import choice as _choice
+from statemachine.language import items as _items
 from statemachine.language import jsonata as _jsonata
 from statemachine.language import paths as _paths
 from statemachine.language import templates as _templates
@@ -116,6 +117,8 @@ class State:
     tolerated_count: Any = None
     tolerated_percentage: Any = None
     distributed: bool = False
+    item_reader: _items.ItemReader | None = None
+    item_batcher: _items.ItemBatcher | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     # The interpreter's input/output data flow for ``language`` (a strategy object), given
     # once per compiled machine by statemachine.interpreter.dataflow.bind: language/ does
@@ -344,6 +347,32 @@ def _compile_map(s: State, raw: dict[str, Any], language: str, top: str) -> None
     s.tolerated_percentage = _number_field(raw, "ToleratedFailurePercentage", language)
     if "Label" in raw:
         s.extras["Label"] = raw["Label"]
+    reader = raw.get("ItemReader")
+    if isinstance(reader, dict):
+        s.item_reader = _item_reader(reader, language)
+    batcher = raw.get("ItemBatcher")
+    if isinstance(batcher, dict):
+        s.item_batcher = _items.ItemBatcher(
+            max_items=_number_field(batcher, "MaxItemsPerBatch", language),
+            max_bytes=_number_field(batcher, "MaxInputBytesPerBatch", language),
+            batch_input=(_template(batcher["BatchInput"], language)
+                         if "BatchInput" in batcher else None),
+        )
+
+
+def _item_reader(raw: dict[str, Any], language: str) -> _items.ItemReader:
+    config = raw.get("ReaderConfig") or {}
+    arguments = raw.get("Arguments" if language == JSONATA else "Parameters")
+    headers = config.get("CSVHeaders")
+    return _items.ItemReader(
+        resource=str(raw.get("Resource", "")),
+        arguments=_template(arguments, language) if arguments is not None else None,
+        input_type=config.get("InputType"),
+        csv_header_location=str(config.get("CSVHeaderLocation", "FIRST_ROW")),
+        csv_headers=tuple(str(h) for h in headers) if isinstance(headers, list) else None,
+        csv_delimiter=str(config.get("CSVDelimiter", "COMMA")),
+        max_items=_number_field(config, "MaxItems", language),
+    )
 
 
 _COMPILERS = {

@@ -460,6 +460,7 @@ class _Checker(FieldChecker):
                 where = pointer_join(pointer_join(pointer, "ItemReader"), "ReaderConfig")
                 self._at_most_one(config, ("MaxItems", "MaxItemsPath"), where)
                 self.sub_path(config, "MaxItemsPath", where, language)
+                self.reader_config(config, where)
         writer = state.get("ResultWriter")
         if isinstance(writer, dict):
             self._integration(writer, pointer_join(pointer, "ResultWriter"), language)

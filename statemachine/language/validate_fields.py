@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from statemachine.errors import Diagnostic
+from statemachine.language import items as _items
 from statemachine.language.source import pointer_join
 from statemachine.language.validate_tables import (
     BAD_INTRINSIC,
@@ -56,6 +57,21 @@ class FieldChecker:
 
     def report(self, pointer: str, code: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(pointer, code, message))
+
+    def reader_config(self, config: dict[str, Any], pointer: str) -> None:
+        """An ItemReader's ``ReaderConfig``, past the schema: a ``CSVDelimiter`` of AWS's names,
+        ``CSVHeaders`` when ``GIVEN``, a constant ``MaxItems`` of at most 100,000,000."""
+        delimiter = config.get("CSVDelimiter")
+        if delimiter is not None and delimiter not in _items.DELIMITERS:
+            self.report(pointer_join(pointer, "CSVDelimiter"), SCHEMA,
+                        f"CSVDelimiter must be one of {', '.join(_items.DELIMITERS)}")
+        if config.get("CSVHeaderLocation") == "GIVEN" and not config.get("CSVHeaders"):
+            self.report(pointer_join(pointer, "CSVHeaders"), SCHEMA,
+                        "CSVHeaderLocation GIVEN needs CSVHeaders (a list of strings)")
+        most = config.get("MaxItems")
+        if isinstance(most, int) and not isinstance(most, bool) and most > _items.MAX_ITEMS_LIMIT:
+            self.report(pointer_join(pointer, "MaxItems"), SCHEMA,
+                        f"MaxItems must be at most {_items.MAX_ITEMS_LIMIT}")
 
     def path(self, value: Any, pointer: str, field: str) -> Any:
         """A JSONPath (``$.a``, ``$$.Execution.Id``, ``$var.x``); returns it compiled."""

@@ -94,6 +94,9 @@ export function traceHistory(events, definition, execution) {
         }
         cur = entry;
       }
+    } else if (type === "MapRunStarted") {
+      // a Distributed Map's iterations are named after its Map Run's event, not MapStateStarted
+      if (cur && cur.type === "Map") cur.group = String(event.id);
     } else if (type === "MapIterationStarted") {
       // A nested Map's group is counted in its own record: only the top's is unique.
       const maps = open.filter((e) => e.type === "Map" && e.attempt === "pending" &&

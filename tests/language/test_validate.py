@@ -459,3 +459,22 @@ def test_cli_unfilled_placeholders_warn_or_fail_with_strict(
     (tmp_path / "substitutions.env").write_text("no equals sign\n")
     assert cli_main(["validate", path]) == 2
     assert "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_reader_config_beyond_the_schema() -> None:
+    """CSVDelimiter names, CSVHeaders for GIVEN, MaxItems' ceiling (the schema has the rest)."""
+    def reader(config: dict[str, Any]) -> dict[str, Any]:
+        return machine({"M": {
+            "Type": "Map", "End": True,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": config,
+                           "Parameters": {"Bucket": "b", "Key": "k"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "P",
+                              "States": {"P": {"Type": "Pass", "End": True}}}}})
+
+    good = {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["a"],
+            "CSVDelimiter": "PIPE", "MaxItems": 100_000_000}
+    assert validate(reader(good)) == []
+    bad = {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVDelimiter": ":",
+           "MaxItems": 100_000_001}
+    assert sorted(d.pointer.rsplit("/", 1)[1] for d in validate(reader(bad))) == [
+        "CSVDelimiter", "CSVHeaders", "MaxItems"]

@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from statemachine.interpreter.commands import InvokeTask
+from statemachine.language.items import READ_ITEMS
 from statemachine.runtime.invokers.base import (
     InvokerSettings,
     Kind,
@@ -77,6 +78,14 @@ class Plugin(Protocol):
     async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult: ...
 
 
+class ItemReaderPlugin(Protocol):
+    """What reads a Distributed Map's items (:mod:`statemachine.runtime.items`)."""
+
+    async def invoke(self, command: InvokeTask) -> TaskResult: ...
+
+    async def close(self) -> None: ...
+
+
 class Invokers:
     """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
 
@@ -89,6 +98,7 @@ class Invokers:
         self.starter = starter
         self._http: Any = None
         self._aws: Any = None
+        self._items: ItemReaderPlugin | None = None
         self.plugins: dict[str, Plugin] = {}
 
     def _plugin(self, family: str) -> Plugin | None:
@@ -163,6 +173,8 @@ class Invokers:
 
     async def invoke(self, command: InvokeTask) -> TaskResult:
         """Perform ``command`` (an ``InvokeTask``); never raises for a task's failure."""
+        if command.resource == READ_ITEMS:  # a Distributed Map's items (runtime.items)
+            return await self._item_reader().invoke(command)
         resource = parse_resource(command.resource)
         if resource is not None and resource.family == "activity":
             return None
@@ -179,10 +191,20 @@ class Invokers:
                           f"Internal error while invoking '{command.resource}': "
                           f"{type(exc).__name__}: {exc}")
 
+    def _item_reader(self) -> ItemReaderPlugin:
+        if self._items is None:
+            from statemachine.runtime.items.reader import ItemReader
+
+            self._items = ItemReader()
+        return self._items
+
     async def close(self) -> None:
-        """Close the shared HTTP pool, the AWS clients and the nested executions' starter."""
+        """Close the shared HTTP pool, the AWS and S3 clients and the nested executions'
+        starter."""
         if self.starter is not None:
             self.starter.close()
+        if self._items is not None:
+            await self._items.close()
         if self._http is not None:
             await self._http.close()
         if self._aws is not None:

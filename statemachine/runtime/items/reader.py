@@ -1,0 +1,167 @@
+"""Reads a Distributed Map's items: the task of resource ``statemachine:ReadItems``.
+
+The interpreter sends a :class:`~statemachine.language.items.ReadRequest` (the ItemReader's
+``Resource``, its evaluated ``Parameters``/``Arguments``, its ``ReaderConfig``); the answer
+is ``TaskSucceeded`` with the list of items, or ``TaskFailed`` with
+``States.ItemReaderFailed`` and AWS's cause.  Readers, by resource and ``InputType``:
+
+* ``arn:aws:states:::s3:getObject`` — ``JSON`` (a top-level array), ``JSONL`` (a value per
+  line), ``CSV`` (``CSVHeaderLocation`` ``FIRST_ROW`` or ``GIVEN`` with ``CSVHeaders``;
+  ``CSVDelimiter`` COMMA, PIPE, SEMICOLON, SPACE or TAB; every field a string), ``MANIFEST``
+  (an S3 Inventory ``manifest.json``: the rows of its gzipped CSV files, keyed by its
+  ``fileSchema``);
+* ``arn:aws:states:::s3:listObjectsV2`` — the objects under ``Bucket``/``Prefix``, each
+  ``{"Etag", "Key", "LastModified" (epoch seconds), "Size", "StorageClass"}``.
+
+Objects are streamed (:mod:`.formats`) and reading stops at ``MaxItems``: memory holds the
+items read so far, never the object's text.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from statemachine.interpreter.commands import InvokeTask
+from statemachine.language import items as I
+from statemachine.runtime.invokers.base import TaskResult, failed, succeeded
+from statemachine.runtime.items import formats
+from statemachine.runtime.items.formats import ReaderError
+from statemachine.runtime.items.s3 import S3Source
+
+GET_OBJECT = "arn:aws:states:::s3:getObject"
+LIST_OBJECTS = "arn:aws:states:::s3:listObjectsV2"
+_GET_PARAMETERS = ("VersionId", "IfMatch", "IfNoneMatch", "Range", "RequestPayer",
+                   "ExpectedBucketOwner", "SSECustomerAlgorithm", "SSECustomerKey",
+                   "SSECustomerKeyMD5")
+
+
+class ItemReader:
+    """Performs ``statemachine:ReadItems`` tasks over one :class:`S3Source`."""
+
+    def __init__(self, source: S3Source | None = None) -> None:
+        self.source = source or S3Source()
+
+    async def invoke(self, command: InvokeTask) -> TaskResult:
+        request = cast(I.ReadRequest, command.input)
+        try:
+            items = await self.read(request)
+        except ReaderError as exc:
+            return failed(command, I.ITEM_READER_FAILED, str(exc))
+        except ClientError as exc:
+            return failed(command, I.ITEM_READER_FAILED, _service_cause(exc))
+        except BotoCoreError as exc:
+            return failed(command, I.ITEM_READER_FAILED, f"S3 could not be reached: {exc}")
+        return succeeded(command, items)
+
+    async def read(self, request: I.ReadRequest) -> list[Any]:
+        """Every item (up to ``MaxItems``, 0 meaning all)."""
+        limit = request["ReaderConfig"]["MaxItems"] or I.MAX_ITEMS_LIMIT
+        out: list[Any] = []
+        async for item in self.items(request):
+            out.append(item)
+            if len(out) >= limit:
+                break
+        return out
+
+    def items(self, request: I.ReadRequest) -> AsyncIterator[Any]:
+        """The items one at a time, as the source streams in."""
+        resource = request["Resource"]
+        args = request["Arguments"]
+        config = request["ReaderConfig"]
+        bucket, key = args.get("Bucket"), args.get("Key")
+        if not isinstance(bucket, str) or not bucket:
+            raise ReaderError("The ItemReader's parameters must name a 'Bucket'")
+        if resource == LIST_OBJECTS:
+            return self._listed(bucket, args)
+        if resource != GET_OBJECT:
+            raise ReaderError(f"The ItemReader resource '{resource}' is not supported; "
+                              f"supported are {GET_OBJECT} and {LIST_OBJECTS}")
+        if not isinstance(key, str) or not key:
+            raise ReaderError("The ItemReader's parameters must name a 'Key'")
+        extra = {k: v for k, v in args.items() if k in _GET_PARAMETERS}
+        chunks = self.source.chunks(bucket, key, **extra)
+        match config["InputType"]:
+            case "JSON" | None:
+                return formats.json_array(chunks)
+            case "JSONL":
+                return formats.json_lines(chunks)
+            case "CSV":
+                delimiter = I.DELIMITERS.get(config["CSVDelimiter"], ",")
+                given = config["CSVHeaderLocation"] == "GIVEN"
+                return formats.csv_items(chunks, delimiter, config["CSVHeaders"] if given else None)
+            case "MANIFEST":
+                return self._manifest(bucket, key)
+            case other:
+                raise ReaderError(f"InputType '{other}' is not supported")
+
+    async def _listed(self, bucket: str, args: dict[str, Any]) -> AsyncIterator[Any]:
+        async for entry in self.source.objects(bucket, **args):
+            modified = entry.get("LastModified")
+            yield {
+                "Etag": entry.get("ETag"),
+                "Key": entry.get("Key"),
+                "LastModified": int(modified.timestamp()) if modified is not None else None,
+                "Size": entry.get("Size"),
+                "StorageClass": entry.get("StorageClass"),
+            }
+
+    async def _manifest(self, bucket: str, key: str) -> AsyncIterator[Any]:
+        """The rows of the CSV files an S3 Inventory manifest lists (they are in its bucket)."""
+        spec = await _whole_json(self.source.chunks(bucket, key))
+        if not isinstance(spec, dict) or not isinstance(spec.get("files"), list):
+            raise ReaderError("The manifest is not an S3 Inventory manifest (no 'files' list)")
+        if str(spec.get("fileFormat", "CSV")).upper() != "CSV":
+            raise ReaderError(f"S3 Inventory files of format '{spec.get('fileFormat')}' are "
+                              "not supported (only CSV)")
+        columns = [c.strip() for c in str(spec.get("fileSchema", "")).split(",") if c.strip()]
+        if not columns:
+            raise ReaderError("The manifest has no 'fileSchema'")
+        for file in spec["files"]:
+            name = file.get("key") if isinstance(file, dict) else None
+            if not isinstance(name, str):
+                raise ReaderError("A manifest file entry has no 'key'")
+            chunks = self.source.chunks(bucket, name)
+            if name.endswith(".gz"):
+                chunks = _gunzip(chunks)
+            async for row in formats.csv_items(chunks, ",", columns):
+                yield row
+
+    async def close(self) -> None:
+        await self.source.close()
+
+
+async def _whole_json(chunks: AsyncIterator[bytes]) -> Any:
+    """One small JSON document (a manifest), read whole."""
+    data = b"".join([c async for c in chunks])
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise ReaderError(f"The manifest is not valid JSON: {exc}") from exc
+
+
+async def _gunzip(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    decompressor = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
+    try:
+        async for chunk in chunks:
+            out = decompressor.decompress(chunk)
+            if out:
+                yield out
+        tail = decompressor.flush()
+    except zlib.error as exc:
+        raise ReaderError(f"An inventory file is not valid gzip: {exc}") from exc
+    if tail:
+        yield tail
+
+
+def _service_cause(exc: ClientError) -> str:
+    """AWS's SDK wording: ``<message> (Service: S3, Status Code: n, Request ID: id)``."""
+    error = exc.response.get("Error") or {}
+    meta = exc.response.get("ResponseMetadata") or {}
+    message = error.get("Message") or error.get("Code") or str(exc)
+    return (f"{message} (Service: S3, Status Code: {meta.get('HTTPStatusCode', 0)}, "
+            f"Request ID: {meta.get('RequestId', '')})")
