@@ -264,6 +264,21 @@ class InvokerSettings:
         return cls(**values)
 
 
+def sdk_metadata(all_headers: dict[str, list[str]], status: int,
+                 request_id: str) -> dict[str, Any]:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata``: the Java SDK's view of the HTTP answer,
+    which request-response AWS integrations (Lambda, SNS, DynamoDB, StartExecution, ...) add
+    to their results; ``HttpHeaders`` keeps each header's last value."""
+    return {
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": all_headers,
+            "HttpHeaders": {name: values[-1] for name, values in all_headers.items()},
+            "HttpStatusCode": status,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+    }
+
+
 def succeeded(command: InvokeTask, output: Any) -> dict[str, Any]:
     """The ``TaskSucceeded`` event for ``command``."""
     return {"type": "TaskSucceeded", "token": command.token, "output": output}

@@ -48,6 +48,7 @@ from statemachine.runtime.invokers.base import (
     Resource,
     TaskResult,
     failed,
+    sdk_metadata,
     succeeded,
     task_headers,
 )
@@ -166,12 +167,7 @@ def invoke_result(answer: Response, request_id: str) -> dict[str, Any]:
     return {
         "ExecutedVersion": answer.header("X-Amz-Executed-Version") or "$LATEST",
         "Payload": parse_json_or_text(answer.body),
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": all_headers,
-            "HttpHeaders": {name: values[-1] for name, values in all_headers.items()},
-            "HttpStatusCode": answer.status,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
+        **sdk_metadata(all_headers, answer.status, request_id),
         "StatusCode": answer.status,
     }
 

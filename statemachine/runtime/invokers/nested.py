@@ -37,7 +37,13 @@ import orjson
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.interpreter.formats import place_of
 from statemachine.interpreter.records import Execution, Status
-from statemachine.runtime.invokers.base import Resource, TaskResult, failed, succeeded
+from statemachine.runtime.invokers.base import (
+    Resource,
+    TaskResult,
+    failed,
+    sdk_metadata,
+    succeeded,
+)
 
 __all__ = ["NestedStart", "NestedStarted", "Pattern", "StartExecutionInvoker", "StartRefused",
            "Starter", "child_report", "pattern_of"]
@@ -154,9 +160,7 @@ def _response(started: NestedStarted, request_id: str) -> dict[str, Any]:
                "Content-Type": "application/x-amz-json-1.0"}
     return {
         "ExecutionArn": started.execution_arn,
-        "SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()},
-                            "HttpHeaders": headers, "HttpStatusCode": 200},
-        "SdkResponseMetadata": {"RequestId": request_id},
+        **sdk_metadata({name: [value] for name, value in headers.items()}, 200, request_id),
         "StartDate": started.start_ms,
     }
 

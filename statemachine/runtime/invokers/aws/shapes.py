@@ -19,6 +19,8 @@ import datetime as dt
 import json
 from typing import Any
 
+from statemachine.runtime.invokers.base import sdk_metadata as _metadata
+
 __all__ = ["ParameterError", "request", "result", "sdk_metadata", "timestamp"]
 
 
@@ -121,16 +123,9 @@ _HEADER_CASE = {"content-length": "Content-Length", "content-type": "Content-Typ
 
 
 def sdk_metadata(response: dict[str, Any]) -> dict[str, Any]:
-    """``SdkHttpMetadata`` and ``SdkResponseMetadata``, which optimised integrations add to
-    their results (the Java SDK v1's view of the HTTP answer)."""
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` of a botocore response, which
+    optimised integrations add to their results."""
     meta = response.get("ResponseMetadata", {})
-    headers = {_HEADER_CASE.get(name, name): value
+    headers = {_HEADER_CASE.get(name, name): [value]
                for name, value in meta.get("HTTPHeaders", {}).items()}
-    return {
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {name: [value] for name, value in headers.items()},
-            "HttpHeaders": headers,
-            "HttpStatusCode": meta.get("HTTPStatusCode", 200),
-        },
-        "SdkResponseMetadata": {"RequestId": meta.get("RequestId", "")},
-    }
+    return _metadata(headers, meta.get("HTTPStatusCode", 200), meta.get("RequestId", ""))
