@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gzip
 import json
 import uuid
@@ -35,7 +36,7 @@ class Outcome:
 
 class Memory:
     def __init__(self) -> None:
-        self.invokers = Invokers(InvokerSettings())
+        self.invokers = Invokers(InvokerSettings.from_env())
 
     async def run(self, definition: dict[str, Any], input: Any) -> Outcome:
         result = await LocalRunner(compile_machine(definition), self.invokers.invoke).run(input)
@@ -246,7 +247,23 @@ async def test_a_worker_that_dies_while_reading_leaves_the_read_to_another(
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             monkeypatch.setenv("STATEMACHINE_AWS_ENDPOINT_S3", moto_url)
+            # the next worker finds S3 where its settings, read now, say
+            rt.settings = dataclasses.replace(rt.settings, invokers=InvokerSettings.from_env())
             done = await rt.finished(started["executionId"])
     finally:
         server.close()
     assert (done["status"], done["output"]) == ("SUCCEEDED", [1, 2, 3])
+
+
+async def test_the_egress_policy_guards_the_s3_endpoint_the_reader_uses(
+        s3: Any, moto_url: str) -> None:
+    """The reader's S3 client is the AWS client factory's: an endpoint the egress policy denies
+    fails the Map with States.Permissions, and nothing is read."""
+    s3.put_object(Bucket=s3.bucket, Key="data", Body=b"[1, 2, 3]")
+    settings = InvokerSettings.from_env(egress_deny=(moto_url.removeprefix("http://"),))
+    async with Invokers(settings) as invokers:
+        machine = compile_machine(dmap(get_object({"InputType": "JSON"})))
+        result = await LocalRunner(machine, invokers.invoke).run({"bucket": s3.bucket})
+    ex = result.execution
+    assert (ex["status"], ex["error"]) == ("FAILED", "States.Permissions")
+    assert "egress policy denies" in ex["cause"]

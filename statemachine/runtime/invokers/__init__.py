@@ -83,8 +83,6 @@ class ItemReaderPlugin(Protocol):
 
     async def invoke(self, command: InvokeTask) -> TaskResult: ...
 
-    async def close(self) -> None: ...
-
 
 class Invokers:
     """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
@@ -140,13 +138,18 @@ class Invokers:
             self._http = HttpClient(self.settings)
         return self._http
 
-    def _aws_plugin(self, family: str) -> Plugin:
-        """An AWS plug-in over the one client factory."""
+    def _aws_clients(self) -> Any:
+        """The one AWS client factory (the HTTP client's egress policy applies to it)."""
         if self._aws is None:
             from statemachine.runtime.invokers.aws.clients import AwsClients
 
             http = self._http_client()
             self._aws = AwsClients(self.settings, lambda: http.policy)
+        return self._aws
+
+    def _aws_plugin(self, family: str) -> Plugin:
+        """An AWS plug-in over the one client factory."""
+        self._aws_clients()
         if family == "sqs_send":
             from statemachine.runtime.invokers.sqs import SqsInvoker
 
@@ -194,17 +197,17 @@ class Invokers:
     def _item_reader(self) -> ItemReaderPlugin:
         if self._items is None:
             from statemachine.runtime.items.reader import ItemReader
+            from statemachine.runtime.items.s3 import S3Source
 
-            self._items = ItemReader()
+            clients = self._aws_clients()
+            self._items = ItemReader(S3Source(lambda: clients.client("s3")))
         return self._items
 
     async def close(self) -> None:
-        """Close the shared HTTP pool, the AWS and S3 clients and the nested executions'
+        """Close the shared HTTP pool, the AWS clients and the nested executions'
         starter."""
         if self.starter is not None:
             self.starter.close()
-        if self._items is not None:
-            await self._items.close()
         if self._http is not None:
             await self._http.close()
         if self._aws is not None:

@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.language import items as I
 from statemachine.runtime.invokers.base import TaskResult, failed, succeeded
+from statemachine.runtime.invokers.egress import EGRESS_ERROR, EgressDenied
 from statemachine.runtime.items import formats
 from statemachine.runtime.items.formats import ReaderError
 from statemachine.runtime.items.s3 import S3Source
@@ -43,8 +44,8 @@ _GET_PARAMETERS = ("VersionId", "IfMatch", "IfNoneMatch", "Range", "RequestPayer
 class ItemReader:
     """Performs ``statemachine:ReadItems`` tasks over one :class:`S3Source`."""
 
-    def __init__(self, source: S3Source | None = None) -> None:
-        self.source = source or S3Source()
+    def __init__(self, source: S3Source) -> None:
+        self.source = source
 
     async def invoke(self, command: InvokeTask) -> TaskResult:
         request = cast(I.ReadRequest, command.input)
@@ -56,6 +57,8 @@ class ItemReader:
             return failed(command, I.ITEM_READER_FAILED, _service_cause(exc))
         except BotoCoreError as exc:
             return failed(command, I.ITEM_READER_FAILED, f"S3 could not be reached: {exc}")
+        except EgressDenied as exc:  # the S3 endpoint is one task requests may not reach
+            return failed(command, EGRESS_ERROR, str(exc))
         return succeeded(command, items)
 
     async def read(self, request: I.ReadRequest) -> list[Any]:
@@ -131,8 +134,6 @@ class ItemReader:
             async for row in formats.csv_items(chunks, ",", columns):
                 yield row
 
-    async def close(self) -> None:
-        await self.source.close()
 
 
 async def _whole_json(chunks: AsyncIterator[bytes]) -> Any:
