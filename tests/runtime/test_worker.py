@@ -116,3 +116,34 @@ async def test_map_of_ten_thousand_items(runtime: Any, redis: Any, gap_free: Any
         assert indexes == items, kind
     assert leftovers == []
     assert child is not None and child["root"]["input"] is None and child["input"] == 9999
+
+
+async def test_a_lost_child_outcome_fails_the_map_instead_of_completing_it(
+        runtime: Any, redis: Any, serve_app: Any) -> None:
+    """A child's outcome lost while the group's count survives (a failover without replica
+    acknowledgement can do that: they live in different slots) fails the Map as
+    ``States.Runtime``; the Map never completes as if that child had a result."""
+
+    async def work(request: web.Request) -> web.Response:
+        item = (await request.json())["item"]
+        if item == 1:  # child 0 has finished (MaxConcurrency 1): lose its outcome
+            keys = [k async for k in redis.scan_iter(match="*gr:*")]
+            assert len(keys) == 1, keys
+            assert await redis.hdel(keys[0], "0") == 1
+        return web.json_response({"done": item})
+
+    app = web.Application()
+    app.router.add_post("/work", work)
+    async with serve_app(app) as base, runtime() as rt:
+        service = rt.service
+        await service.define("lossy", {"StartAt": "Fan", "States": {
+            "Fan": {"Type": "Map", "MaxConcurrency": 1, "End": True,
+                    "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+                    "ItemProcessor": item_processor({"Work": {
+                        "Type": "Task", "Resource": f"{base}/work", "End": True}}, "Work")}}})
+        started = await service.start("lossy", [0, 1])
+        done = await rt.finished(started["executionId"])
+        assert (done["status"], done["error"], done["cause"]) == (
+            "FAILED", "States.Runtime", "lost child outcome"), done
+        types = [e["type"] for e in await rt.events(started["executionId"])]
+        assert "MapStateFailed" in types and "MapStateSucceeded" not in types

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import cast
 
 from statemachine.interpreter.commands import StopChildren
-from statemachine.interpreter.events import ChildOutcome, ChildrenFinished, Event, Reused
+from statemachine.interpreter.events import ChildrenFinished, Event, Reused
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
@@ -56,8 +56,9 @@ class _Lost:
 
 
 _LOST = _Lost()
-LOST_OUTCOME: ChildOutcome = {"status": "FAILED", "output": None, "error": "States.Runtime",
-                              "cause": "lost child outcome"}
+LOST_CAUSE = "lost child outcome"
+"""Why a Map/Parallel fails whose child's outcome a Redis failover without replica
+acknowledgement lost: its result is unknown, so the group cannot complete as if it had one."""
 
 
 class Transitions:
@@ -256,10 +257,17 @@ class Transitions:
     async def _with_outcomes(self, shard: Shard, record: Execution,
                              event: GroupTotal) -> ChildrenFinished:
         """The ``ChildrenFinished`` to deliver: with the outcomes read back by index (none
-        when the record no longer waits for the group: the event is stale then)."""
+        when the record no longer waits for the group: the event is stale then), or failed
+        as ``States.Runtime`` when an outcome is missing (lost, never to be counted as done)."""
         group = event["group"]
         if record["waiting"] != "children" or record["group"] != group:
             return {"type": "ChildrenFinished", "group": group}
         values = await self._records.outcomes(shard, record["id"], group, event["total"])
-        outcomes = [loads(v) if v is not None else LOST_OUTCOME.copy() for v in values]
-        return {"type": "ChildrenFinished", "group": group, "outcomes": outcomes}
+        found = [v for v in values if v is not None]
+        if len(found) < len(values):
+            lost = values.index(None)
+            log.error("execution %s: group %s lost child %d's outcome", record["id"], group, lost)
+            return {"type": "ChildrenFinished", "group": group, "failed": {
+                "index": lost, "status": "FAILED", "error": "States.Runtime",
+                "cause": LOST_CAUSE, "threshold": False}}
+        return {"type": "ChildrenFinished", "group": group, "outcomes": [loads(v) for v in found]}
