@@ -51,6 +51,10 @@ def create_app(service: Any, *, workers: Sequence[Any] = (),
     app[SHUTDOWN] = asyncio.Event()
     app[WORKERS] = tuple(workers)
     app.on_shutdown.append(_release_long_polls)
+    if hasattr(service, "express"):  # aws-sdk:sfn tasks of in-process runs reach this API
+        from statemachine.api.aws.local import attach
+
+        attach(service)
     add_routes(app)
     return app
 

@@ -279,9 +279,10 @@ def _worker(url: str, concurrency: int, args: argparse.Namespace,
     the API's own listeners, which its task requests may not reach."""
     if concurrency == 0:
         return None
+    from statemachine.api.aws.local import over_store
     from statemachine.runtime.worker import Worker
 
-    return Worker(url, with_egress(_settings(args), args, listening), concurrency)
+    return Worker(url, with_egress(_settings(args), args, listening), concurrency, over_store)
 
 
 async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None,

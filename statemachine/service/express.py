@@ -46,6 +46,7 @@ from statemachine.runtime import clock
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
+from statemachine.runtime.invokers.aws.sfn import SfnApi
 from statemachine.runtime.local import Invoke, LocalRunner
 from statemachine.runtime.mocking import mocked
 from statemachine.runtime.nested import StoreStarter
@@ -90,6 +91,8 @@ class Express:
         self._get_machine = get_machine
         self._pin = pin
         self._invokers: Invokers | None = None
+        self.sfn: SfnApi | None = None
+        """The service's AWS API for ``aws-sdk:sfn`` tasks, set by the API layer."""
         self._configured: tuple[str, ...] = ()
         self._listeners_read = -math.inf
         self._machines: dict[tuple[str, int], Machine] = {}
@@ -103,7 +106,7 @@ class Express:
         if self._invokers is None:
             self._invokers = Invokers(replace(settings.invokers, redis_endpoint=settings.redis_url),
                                       self._connections.resolve,
-                                      StoreStarter(self._store, settings))
+                                      StoreStarter(self._store, settings), self.sfn)
             self._configured = settings.invokers.api_endpoints
         if time.monotonic() - self._listeners_read >= LISTENERS_REFRESH_S:
             self._listeners_read = time.monotonic()

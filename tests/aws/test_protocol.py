@@ -84,9 +84,12 @@ def test_payloads_nested_too_deep_are_refused_at_the_edge(aws_service: AwsServic
         sfn.describe_execution(
             executionArn="arn:aws:states:us-east-1:123456789012:execution:hello:deep")
     assert _code(nothing) == "ExecutionDoesNotExist"  # nothing was started
-    with pytest.raises(ClientError) as output:
-        sfn.send_task_success(taskToken="x" * 40, output=deep)
+    with pytest.raises(ClientError) as output:  # a well-formed token: AWS judges it first
+        sfn.send_task_success(taskToken="bm9ib2R5." + "x" * 40, output=deep)
     assert _code(output) == "InvalidOutput"
+    with pytest.raises(ClientError) as malformed:
+        sfn.send_task_success(taskToken="x" * 40, output=deep)
+    assert _code(malformed) == "InvalidToken"
 
 
 def test_signatures(aws_service: AwsService) -> None:

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from statemachine.interpreter.commands import InvokeTask
-from statemachine.runtime.invokers import Invokers, InvokerSettings
+from statemachine.runtime.invokers import Invokers, InvokerSettings, kind
 from statemachine.testing import run_async
 
 SDK = "arn:aws:states:::aws-sdk:"
@@ -83,6 +83,16 @@ async def test_s3_put_and_get_object_through_the_sdk_integration(aws, invokers) 
     assert got["Body"] == '{"a":1}'  # a JSON body is stored as its text and read back as text
     assert got["ContentLength"] == 7 and got["Metadata"] == {} and ISO.match(got["LastModified"])
     assert "SdkHttpMetadata" not in got
+
+
+async def test_a_regional_sdk_arn_is_performed_like_the_region_less_one(aws, invokers) -> None:
+    name = bucket(aws)
+    regional = "arn:aws:states:us-east-1:123456789012:aws-sdk:s3"
+    await ok(invokers, f"{regional}:putObject", {"Bucket": name, "Key": "k", "Body": "hi"})
+    got = await ok(invokers, f"{regional}:getObject", {"Bucket": name, "Key": "k"})
+    assert got["Body"] == "hi"
+    assert kind(f"{regional}:getObject.waitForTaskToken") == "callback"
+    assert kind("arn:aws:states:us-east-1:123456789012:sns:publish") is None  # SDK ARNs only
 
 
 async def test_s3_errors_are_named_as_step_functions_names_them(aws, invokers) -> None:

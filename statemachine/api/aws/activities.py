@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from statemachine.api.aws.call import Call, Operation
+from statemachine.api.aws.call import AwsError, Call, Operation
 from statemachine.api.aws.executions import ours
 from statemachine.api.aws.paging import page_size, read_token, write_token
 from statemachine.api.polling import MAX_POLL_SECONDS
@@ -61,6 +61,8 @@ async def list_activities(call: Call, body: dict[str, Any]) -> dict[str, Any]:
 
 async def get_activity_task(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     name = activity_name(call, body["activityArn"])
+    if call.request is None:  # a long poll needs an HTTP caller (see .local)
+        raise AwsError("UnknownOperationException", "GetActivityTask needs an HTTP caller")
     task = await long_poll(call.request, name, MAX_POLL_SECONDS, body.get("workerName"))
     if task is None:
         return {}

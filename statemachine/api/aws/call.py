@@ -35,7 +35,8 @@ class Call:
     place: Place
     key: ApiKey | None
     """The signing key; None when the service runs with --insecure-no-auth."""
-    request: web.Request
+    request: web.Request | None
+    """None for a call made in process (:mod:`.local`: an ``aws-sdk:sfn`` task's)."""
     operation: str
 
     def may(self, role: Role) -> bool:

@@ -47,6 +47,8 @@ async def _execution_gone(call: Call, token: str) -> bool:
 
 async def send_task_success(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     token = body["taskToken"]
+    if not token_execution(token):  # AWS judges the token before the output
+        raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'")
     output = read_payload(body["output"], "output", "InvalidOutput")
     return await _answer(call, token, call.service.send_task_success(token, output))
 

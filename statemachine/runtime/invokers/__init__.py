@@ -43,6 +43,7 @@ from statemachine.runtime.invokers.base import (
 )
 
 if TYPE_CHECKING:
+    from statemachine.runtime.invokers.aws.sfn import SfnApi
     from statemachine.runtime.invokers.nested import Starter
 
 __all__ = [
@@ -88,13 +89,17 @@ class Invokers:
     """The registry: one plug-in per resource family, sharing one HTTP connection pool."""
 
     def __init__(self, settings: InvokerSettings | None = None,
-                 connections: ConnectionLookup | None = None, starter: Starter | None = None) -> None:
+                 connections: ConnectionLookup | None = None, starter: Starter | None = None,
+                 sfn: SfnApi | None = None) -> None:
         """``starter``: starts nested executions (the runtime's, over its store); without
-        one, ``states:startExecution`` tasks fail with ``States.Runtime``."""
+        one, ``states:startExecution`` tasks fail with ``States.Runtime``.  ``sfn``: this
+        service's AWS API, which answers ``aws-sdk:sfn`` tasks (:mod:`.aws.sfn`; its maker
+        closes it); without one they go to AWS."""
         self.settings = settings or InvokerSettings.from_env()
         self.connections = connections
         self.starter = starter
         self._http: Any = None
+        self.sfn = sfn
         self._aws: Any = None
         self._items: ItemReaderPlugin | None = None
         self.plugins: dict[str, Plugin] = {}
@@ -156,7 +161,7 @@ class Invokers:
             return SqsInvoker(self._aws, self.settings)
         from statemachine.runtime.invokers.aws.invoker import AwsInvoker
 
-        return AwsInvoker(self._aws, self.settings)
+        return AwsInvoker(self._aws, self.settings, self.sfn)
 
     def protect(self, api_endpoints: tuple[str, ...]) -> None:
         """The API's listeners, learned after start: the egress policy denies them (and

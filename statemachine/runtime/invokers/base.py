@@ -14,6 +14,7 @@ Resources understood (the ``Resource`` field of a Task state)::
     arn:aws:states:::lambda:invoke[.waitForTaskToken]        lambda_invoke    Lambda, integration
     arn:aws:states:<region>:<account>:activity:<name>        activity         polled by workers
     arn:aws:states:::aws-sdk:<service>:<apiAction>[.wait..]  aws_sdk          any AWS API (aws/)
+    arn:aws:states:<region>:<account>:aws-sdk:...            aws_sdk          the same (see below)
     arn:aws:states:::<service>:<action>[.waitForTaskToken]   aws_service      optimised integration
     arn:aws:states:::states:startExecution[.sync[:2]|.waitForTaskToken]
                                                              states_start     a nested execution
@@ -22,7 +23,12 @@ Resources understood (the ``Resource`` field of a Task state)::
 integrations (``sns:publish``, ``dynamodb:getItem``, ``events:putEvents``, ...), performed
 request-response through :mod:`.aws`; their ``.sync`` forms are not performed here.
 
-Any AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``) is accepted in ARNs.
+Any AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``) is accepted in ARNs.  An
+``aws-sdk`` ARN may name a region and account (``arn:aws:states:us-east-1:123456789012:
+aws-sdk:s3:getObject``, as CloudFormation's ``${AWS::Region}``/``${AWS::AccountId}`` fill it):
+AWS accepts it and, SDK integrations not being cross-region, calls the service in the
+state machine's own region, so it is performed as the region-less form (in the configured
+``aws_region``).
 """
 
 from __future__ import annotations
@@ -89,7 +95,7 @@ def parse_resource(resource: str) -> Resource | None:
     region, account, rest = match.groups()
     if rest.startswith("activity:") and region and account and not callback:
         return Resource("activity", "activity", resource)
-    if region or account:
+    if (region or account) and not _AWS_SDK.match(rest):
         return None
     suffixes = ("",) if callback else ("", *_SYNC_SUFFIXES)
     if rest.startswith(_STATES_START) and rest[len(_STATES_START):] in suffixes:
@@ -103,6 +109,13 @@ def parse_resource(resource: str) -> Resource | None:
             and service.group(1) not in _NOT_AWS_SERVICE and rest not in _NOT_AN_API_CALL:
         family = "aws_service"
     return Resource(family, kind, resource) if family else None
+
+
+def integration(target: str) -> str:
+    """What an integration ARN calls, after its region and account: ``aws-sdk:s3:getObject``
+    for ``arn:aws:states:::aws-sdk:s3:getObject`` and its regional form alike."""
+    match = _STATES_ARN.match(target)
+    return match.group(3) if match else target
 
 
 def kind(resource: str) -> Kind | None:
@@ -131,7 +144,7 @@ def destination(resource: Resource, params: Any, settings: InvokerSettings) -> s
         case "sqs_send":
             url = settings.sqs_endpoint_url or f"https://sqs.{settings.sqs_region}"
         case "aws_sdk" | "aws_service":
-            service = resource.target.split(":::", 1)[1].removeprefix("aws-sdk:").split(":")[0]
+            service = integration(resource.target).removeprefix("aws-sdk:").split(":")[0]
             url = (settings.aws_endpoint(service)
                    or f"https://{service}.{settings.aws_region}.amazonaws.com")
         case _:

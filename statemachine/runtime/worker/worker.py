@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import replace
 
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.invokers import Invokers
+from statemachine.runtime.invokers.aws.sfn import SfnApi
 from statemachine.runtime.nested import StoreStarter
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import (
@@ -52,8 +54,12 @@ class Worker:
     """One worker process's parts; ``run()`` until ``stop()`` (or, draining, until idle)."""
 
     def __init__(self, redis_url: str | None = None, settings: Settings | None = None,
-                 concurrency: int | None = None) -> None:
+                 concurrency: int | None = None,
+                 sfn: Callable[[RedisStore], SfnApi] | None = None) -> None:
+        """``sfn`` makes the service's AWS API over the worker's store, which answers
+        ``aws-sdk:sfn`` tasks (``cli.py`` passes the API layer's); without it they go to AWS."""
         base = settings or Settings.from_env()
+        self._sfn = sfn
         self.settings = base.with_(redis_url=redis_url, concurrency=concurrency)
         self.consumer = self.settings.consumer or f"{socket.gethostname()}:{os.getpid()}"
         self.stats = Stats()
@@ -99,8 +105,9 @@ class Worker:
         transitions = Transitions(records, ready, tasks.streams, Planner(s, self.consumer), s,
                                   self.stats, housekeeping, scheduler.wake)
         book = ConnectionBook(Connections(store), s.data_dir, place=s.place)
+        local_sfn = self._sfn(store) if self._sfn is not None else None
         invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve,
-                            StoreStarter(store, s))
+                            StoreStarter(store, s), local_sfn)
         dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
                                 DestinationGate(default_cap(s.invoke_concurrency,
                                                             s.max_per_destination)),
@@ -137,6 +144,8 @@ class Worker:
             for task in [*hands, *background]:
                 task.cancel()
             await dispatcher.close()
+            if local_sfn is not None:
+                await local_sfn.close()
             records.close()
             await store.close()
             self._done.set()

@@ -36,13 +36,14 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
 from statemachine.interpreter.commands import InvokeTask
-from statemachine.runtime.invokers.aws import names, shapes
+from statemachine.runtime.invokers.aws import names, sfn, shapes
 from statemachine.runtime.invokers.aws.clients import AwsClients
 from statemachine.runtime.invokers.base import (
     InvokerSettings,
     Resource,
     TaskResult,
     failed,
+    integration,
     request_timeout,
     succeeded,
     timeout_failure,
@@ -68,8 +69,7 @@ class Call:
 
 def parse_call(resource: Resource) -> Call:
     """The call a ``aws_sdk`` or ``aws_service`` resource names."""
-    rest = resource.target.split(":::", 1)[1]
-    rest = rest.removesuffix(".waitForTaskToken")
+    rest = integration(resource.target).removesuffix(".waitForTaskToken")
     if rest.startswith("aws-sdk:"):
         service, action = rest[len("aws-sdk:"):].split(":", 1)
         return Call("sdk", service, action)
@@ -113,9 +113,12 @@ def client_failure(command: InvokeTask, prefix: str, exc: BaseException) -> dict
 class AwsInvoker:
     """Performs ``aws_sdk`` and ``aws_service`` tasks through the shared client factory."""
 
-    def __init__(self, clients: AwsClients, settings: InvokerSettings) -> None:
+    def __init__(self, clients: AwsClients, settings: InvokerSettings,
+                 local_sfn: sfn.SfnApi | None = None) -> None:
+        """``local_sfn``: this service's own AWS API, which answers ``aws-sdk:sfn`` (:mod:`.sfn`)."""
         self._clients = clients
         self._settings = settings
+        self._sfn = local_sfn
 
     async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
         call = parse_call(resource)
@@ -133,9 +136,14 @@ class AwsInvoker:
         seconds, from_state = request_timeout(command, self._settings.http_timeout_s)
         try:
             async with asyncio.timeout(seconds):
-                client = await self._clients.client(
-                    service, role_arn=role_of(command.credentials), aliases=(call.service,))
-                response = await getattr(client, xform_name(operation))(**arguments)
+                local = self._sfn if sfn.is_local(service, self._settings, self._sfn) else None
+                if local is not None:
+                    response = await sfn.call_local(local, op_model, arguments, sfn.request_id(
+                        f"{command.idempotency_key}:{command.attempt}"))
+                else:
+                    client = await self._clients.client(
+                        service, role_arn=role_of(command.credentials), aliases=(call.service,))
+                    response = await getattr(client, xform_name(operation))(**arguments)
                 body = await self._read_stream(op_model.output_shape, response)
         except TimeoutError:
             return timeout_failure(command, f"{call.service}:{call.action}", seconds, from_state)
