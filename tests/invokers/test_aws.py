@@ -259,3 +259,23 @@ async def test_errors_are_caught_by_name_in_a_run(aws, moto_url, monkeypatch) ->
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["s3"]["Error"] == "S3.NoSuchKeyException"
     assert result.output["ddb"]["Error"] == "DynamoDB.ResourceNotFoundException"
+
+
+async def test_the_client_cache_is_bounded_least_recently_used_first(
+        moto_url, monkeypatch: pytest.MonkeyPatch) -> None:
+    from statemachine.runtime.invokers.aws import clients as factory
+    from statemachine.runtime.invokers.egress import EgressPolicy
+
+    monkeypatch.setattr(factory, "MAX_CLIENTS", 2)
+    settings = InvokerSettings.from_env(aws_endpoint_url=moto_url)
+    made = factory.AwsClients(settings, lambda: EgressPolicy.build(api=()))
+    try:
+        s3 = await made.client("s3")
+        await made.client("sns")
+        assert await made.client("s3") is s3  # used again: now the most recent
+        await made.client("sqs")  # evicts sns, the least recently used
+        assert await made.client("s3") is s3
+        assert [key[0] for key in made._clients] == ["sqs", "s3"]
+        assert (await s3.list_buckets())["ResponseMetadata"]["HTTPStatusCode"] == 200
+    finally:
+        await made.close()

@@ -17,8 +17,8 @@ neither aiohttp nor aiobotocore; the plug-ins are loaded when :class:`Invokers` 
 Plug-ins by resource family (see :mod:`.base` for the grammar): ``url`` and ``http_invoke``
 (:mod:`.http`; connections' credentials: :mod:`.connections`), ``sqs_send`` (:mod:`.sqs`),
 ``lambda_function`` and ``lambda_invoke`` (:mod:`.lambda_`), ``aws_sdk`` and ``aws_service``
-(:mod:`.aws.invoker`), ``states_start`` (:mod:`.nested`: nested executions, started through
-the runtime's ``starter``).  Every AWS client comes from one factory (:mod:`.aws.clients`).
+(:mod:`.aws.invoker`), ``apigateway_invoke`` (:mod:`.apigateway`), ``states_start``
+(:mod:`.nested`: nested executions, started through the runtime's ``starter``).  Every AWS client comes from one factory (:mod:`.aws.clients`).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ ConnectionLookup = Callable[[str], Awaitable[Any]]
 ``ConnectionBook.resolve``); see :mod:`.connections`.  Without one, such tasks fail."""
 
 SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::lambda:invoke, "
+             "arn:aws:states:::apigateway:invoke, "
              "arn:aws:states:::aws-sdk:<service>:<action> and arn:aws:states:::<service>:<action> "
              "request-response AWS integrations, arn:aws:states:::states:startExecution (.sync and "
              ".sync:2 too) (and their .waitForTaskToken variants), Lambda "
@@ -70,7 +71,7 @@ SUPPORTED = ("http(s) URLs, arn:aws:states:::http:invoke, arn:aws:states:::lambd
 
 
 _FAMILIES = frozenset({"url", "http_invoke", "sqs_send", "lambda_function", "lambda_invoke",
-                       "aws_sdk", "aws_service", "states_start"})
+                       "aws_sdk", "aws_service", "states_start", "apigateway_invoke"})
 
 
 class Plugin(Protocol):
@@ -98,6 +99,7 @@ class Invokers:
         self.settings = settings or InvokerSettings.from_env()
         self.connections = connections
         self.starter = starter
+        self.sfn = sfn
         self._http: Any = None
         self.sfn = sfn
         self._aws: Any = None
@@ -116,6 +118,10 @@ class Invokers:
             plugin = StartExecutionInvoker(self.starter)
         elif family in ("sqs_send", "aws_sdk", "aws_service"):
             plugin = self._aws_plugin(family)
+        elif family == "apigateway_invoke":
+            from statemachine.runtime.invokers.apigateway import ApiGatewayInvoker
+
+            plugin = ApiGatewayInvoker(self._http_client(), self._aws_clients(), self.settings)
         else:
             from statemachine.runtime.invokers.lambda_ import LambdaInvoker
 

@@ -16,6 +16,7 @@ Resources understood (the ``Resource`` field of a Task state)::
     arn:aws:states:::aws-sdk:<service>:<apiAction>[.wait..]  aws_sdk          any AWS API (aws/)
     arn:aws:states:<region>:<account>:aws-sdk:...            aws_sdk          the same (see below)
     arn:aws:states:::<service>:<action>[.waitForTaskToken]   aws_service      optimised integration
+    arn:aws:states:::apigateway:invoke[.waitForTaskToken]   apigateway_invoke  a deployed API
     arn:aws:states:::states:startExecution[.sync[:2]|.waitForTaskToken]
                                                              states_start     a nested execution
 
@@ -54,15 +55,15 @@ _LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:[^:]+(:[^
 _STATES_START = "states:startExecution"
 _SYNC_SUFFIXES = (".sync", ".sync:2")
 _INTEGRATIONS = {"http:invoke": "http_invoke", "sqs:sendMessage": "sqs_send",
-                 "lambda:invoke": "lambda_invoke"}
+                 "lambda:invoke": "lambda_invoke", "apigateway:invoke": "apigateway_invoke"}
 _AWS_SDK = re.compile(r"^aws-sdk:[a-z0-9-]+:[a-zA-Z0-9]+$")
 _AWS_SERVICE = re.compile(r"^([a-z0-9-]+):[a-zA-Z0-9]+$")
 _NOT_AWS_SERVICE = frozenset({"states", "http", "activity", "aws-sdk"})
 """Services whose ``<service>:<action>`` is not an optimised AWS API call (nested
 executions are ``states``)."""
-_NOT_AN_API_CALL = frozenset({"apigateway:invoke", "eks:call"})
-"""Optimised integrations that are no botocore operation (API Gateway's invoke calls the
-deployed API, EKS's call the cluster's Kubernetes API): not performed here."""
+_NOT_AN_API_CALL = frozenset({"eks:call"})
+"""Optimised integrations that are no botocore operation and not performed here (EKS's
+call goes to the cluster's Kubernetes API); API Gateway's invoke has its own family."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,10 @@ def destination(resource: Resource, params: Any, settings: InvokerSettings) -> s
             url = settings.lambda_endpoint or f"https://lambda.{settings.lambda_region}"
         case "sqs_send":
             url = settings.sqs_endpoint_url or f"https://sqs.{settings.sqs_region}"
+        case "apigateway_invoke":  # the host of apigateway.endpoint_url's URL
+            host = params.get("ApiEndpoint") if isinstance(params, dict) else None
+            url = settings.aws_endpoint("apigateway", "execute-api") or (
+                host if not isinstance(host, str) or "://" in host else f"https://{host}")
         case "aws_sdk" | "aws_service":
             service = integration(resource.target).removeprefix("aws-sdk:").split(":")[0]
             url = (settings.aws_endpoint(service)

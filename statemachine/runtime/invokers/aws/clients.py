@@ -1,5 +1,7 @@
 """One factory for every AWS client the invokers use: aiobotocore clients per service,
-endpoint and credentials, opened on first use and kept until :meth:`AwsClients.close`.
+endpoint and credentials, opened on first use and kept until :meth:`AwsClients.close`, at
+most :data:`MAX_CLIENTS` of them (the least recently used is closed first: a task may name
+any role, so the set of (service, endpoint, role) keys is the users' to grow).
 
 Credentials
     botocore's default chain (environment, shared config and credential files, SSO, the
@@ -26,7 +28,9 @@ Egress
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -35,12 +39,19 @@ from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
+from botocore.exceptions import NoCredentialsError
 
 from statemachine.runtime.invokers.base import InvokerSettings
 from statemachine.runtime.invokers.connector import EgressResolver
 from statemachine.runtime.invokers.egress import EgressDenied, EgressPolicy
 
-__all__ = ["REFRESH_BEFORE_S", "AwsClients", "Credentials"]
+__all__ = ["MAX_CLIENTS", "REFRESH_BEFORE_S", "RETIRED_FOR_S", "AwsClients", "Credentials"]
+
+MAX_CLIENTS = 64
+"""Clients (and assumed roles' credentials) kept at most; each holds a connection pool."""
+RETIRED_FOR_S = 900.0
+"""A replaced or evicted client stays open this long, for the calls that began with it
+(Lambda's longest; an AWS call of a task is bounded by the task's timeout)."""
 
 REFRESH_BEFORE_S = 300.0
 """An assumed role's credentials are renewed this long before they expire."""
@@ -72,9 +83,9 @@ class AwsClients:
         self._settings = settings
         self._policy = policy
         self._session: AioSession | None = None
-        self._clients: dict[tuple[str, str | None, str | None], _Held] = {}
-        self._roles: dict[str, Credentials] = {}
-        self._retired: list[AsyncExitStack] = []
+        self._clients: OrderedDict[tuple[str, str | None, str | None], _Held] = OrderedDict()
+        self._roles: OrderedDict[str, Credentials] = OrderedDict()
+        self._retired: list[tuple[float, AsyncExitStack]] = []
         self._lock = asyncio.Lock()
 
     def use(self, settings: InvokerSettings) -> None:
@@ -101,8 +112,29 @@ class AwsClients:
                     await self._retire(held.stack)
                 held = await self._open(service, url, credentials)
                 self._clients[key] = held
+                while len(self._clients) > MAX_CLIENTS:
+                    _, evicted = self._clients.popitem(last=False)
+                    await self._retire(evicted.stack)
+            self._clients.move_to_end(key)
         self.check(str(held.client.meta.endpoint_url))
         return held.client
+
+    async def credentials(self, role_arn: str | None = None) -> Credentials:
+        """The keys a call signs with: the role's when given, else the settings' or
+        botocore's default chain's (for requests made without a client: API Gateway's)."""
+        if role_arn:
+            return await self._role(role_arn)
+        s = self._settings
+        if s.aws_access_key_id and s.aws_secret_access_key:
+            return Credentials(s.aws_access_key_id, s.aws_secret_access_key,
+                               s.aws_session_token or "", math.inf)
+        if self._session is None:
+            self._session = get_session()
+        found = await self._session.get_credentials()
+        if found is None:
+            raise NoCredentialsError()
+        frozen = await found.get_frozen_credentials()
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token or "", math.inf)
 
     def check(self, url: str) -> None:
         """Raise :class:`EgressDenied` when the policy refuses ``url``'s host."""
@@ -146,6 +178,7 @@ class AwsClients:
         """The role's credentials, assumed again when they are about to expire."""
         held = self._roles.get(role_arn)
         if held is not None and held.expires - REFRESH_BEFORE_S > time.time():
+            self._roles.move_to_end(role_arn)
             return held
         sts = await self.client("sts")
         answer = await sts.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)
@@ -153,18 +186,24 @@ class AwsClients:
         held = Credentials(got["AccessKeyId"], got["SecretAccessKey"], got["SessionToken"],
                            got["Expiration"].timestamp())
         self._roles[role_arn] = held
+        while len(self._roles) > MAX_CLIENTS:
+            self._roles.popitem(last=False)
         return held
 
     async def _retire(self, stack: AsyncExitStack) -> None:
-        """Keep a replaced client open until the next replacement: a call that began with it
-        may still be running now, but not an hour later."""
-        self._retired, older = [stack], self._retired
-        for old in older:
+        """Keep a replaced client open for :data:`RETIRED_FOR_S`: a call that began with it
+        may still be running now, but not a quarter of an hour later."""
+        now = time.monotonic()
+        due = [old for at, old in self._retired if now - at >= RETIRED_FOR_S]
+        self._retired = [(at, old) for at, old in self._retired if now - at < RETIRED_FOR_S]
+        self._retired.append((now, stack))
+        for old in due:
             await old.aclose()
 
     async def close(self) -> None:
         """Close every client."""
-        stacks = [held.stack for held in self._clients.values()] + self._retired
-        self._clients, self._retired, self._roles = {}, [], {}
+        stacks = [held.stack for held in self._clients.values()]
+        stacks += [stack for _, stack in self._retired]
+        self._clients, self._retired, self._roles = OrderedDict(), [], OrderedDict()
         for stack in stacks:
             await stack.aclose()
