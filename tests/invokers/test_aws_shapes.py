@@ -13,14 +13,17 @@ from statemachine.runtime.invokers.aws import names, shapes
 @pytest.mark.parametrize(("written", "botocore"), [
     ("s3", "s3"), ("dynamodb", "dynamodb"), ("sfn", "stepfunctions"), ("eventbridge", "events"),
     ("cloudwatchlogs", "logs"), ("redshiftdata", "redshift-data"),
-    ("bedrockagent", "bedrock-agent"), ("emrserverless", "emr-serverless"), ("nope", None)])
+    ("bedrockagent", "bedrock-agent"), ("emrserverless", "emr-serverless"), ("nope", None),
+    ("sesv2", "sesv2"), ("migrationhub", "mgh"), ("costandusagereport", "cur"),
+    ("iotjobsdataplane", "iot-jobs-data"), ("iotdataplane", "iot-data")])
 def test_service_names(written: str, botocore: str | None) -> None:
     assert names.botocore_service(written) == botocore
 
 
 @pytest.mark.parametrize(("service_id", "java"), [
     ("DynamoDB", "DynamoDb"), ("SFN", "Sfn"), ("S3", "S3"), ("ACM PCA", "AcmPca"),
-    ("EC2", "Ec2"), ("CloudWatch Logs", "CloudWatchLogs"), ("EventBridge", "EventBridge")])
+    ("EC2", "Ec2"), ("CloudWatch Logs", "CloudWatchLogs"), ("EventBridge", "EventBridge"),
+    ("SESv2", "SesV2"), ("IoT Data Plane", "IotDataPlane"), ("CloudHSM V2", "CloudHsmV2")])
 def test_java_client_names(service_id: str, java: str) -> None:
     assert names.java_client_name(service_id) == java
 

@@ -39,6 +39,7 @@ ALIASES = {
     "lexruntimev2": "lexv2-runtime", "lexmodelsv2": "lexv2-models", "lexruntime": "lex-runtime",
     "lexmodelbuilding": "lex-models", "marketplacemetering": "meteringmarketplace",
     "configservice": "config", "sagemakerruntime": "sagemaker-runtime",
+    "migrationhub": "mgh", "costandusagereport": "cur", "iotjobsdataplane": "iot-jobs-data",
 }
 """Step Functions' service names that are not botocore's name without hyphens."""
 
@@ -57,6 +58,7 @@ _QUERY_CODES = {"AWS.SimpleQueueService.NonExistentQueue": "QueueDoesNotExist",
 """Error codes of services that left the query protocol, which their models no longer list."""
 
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_VERSION = re.compile(r"([A-Z]{2,})v([0-9]+)")
 
 
 @lru_cache(maxsize=1)
@@ -85,8 +87,11 @@ def operation_name(service_model: Any, action: str) -> str | None:
 
 def java_client_name(service_id: str) -> str:
     """The Java SDK v2 client name of a botocore ``serviceId``: ``DynamoDB`` is
-    ``DynamoDb``, ``SFN`` is ``Sfn``, ``ACM PCA`` is ``AcmPca``."""
-    return "".join(word.capitalize() for word in _WORD.findall(service_id))
+    ``DynamoDb``, ``SFN`` is ``Sfn``, ``ACM PCA`` is ``AcmPca``, ``SESv2`` is ``SesV2``
+    (a version after a capitals' run is a word of its own) and ``IoT Data Plane``
+    ``IotDataPlane`` (the SDK's clients write IoT as ``Iot``)."""
+    words = _VERSION.sub(r"\1 V\2", service_id).replace("IoT", "Iot")
+    return "".join(word.capitalize() for word in _WORD.findall(words))
 
 
 @dataclass(frozen=True, slots=True)
