@@ -7,7 +7,7 @@ callbacks are made harmless.
 
 from __future__ import annotations
 
-from typing import Never
+from typing import Any, Never
 
 from statemachine.interpreter import events as E
 from statemachine.interpreter import failures as F
@@ -42,6 +42,8 @@ def deliver(step: Step, event: E.Event) -> bool:
         return _on_heartbeat(step, event)
     if event["type"] == "TaskTaken":
         return _on_taken(step, event)
+    if event["type"] == "TaskSubmitted":
+        return _on_submitted(step, event)
     if event["type"] == "TimerFired":
         return _on_timer(step, event)
     if event["type"] == "ChildrenFinished":
@@ -103,7 +105,12 @@ def _pending_task(step: Step, event: E.TaskSucceeded | E.TaskFailed) -> State | 
     if ex["waiting"] != "task" or event.get("token") != ex["token"]:
         return None
     cancel_task_timers(step)
-    return step.current()
+    state = step.current()
+    if "submitted" in event and ex.get("submitted") != ex["token"]:
+        # the job ended before its start's TaskSubmitted arrived: AWS's order is kept
+        _emit_submitted(step, state, event["submitted"])
+    ex.pop("submitted", None)
+    return state
 
 
 def _on_task_succeeded(step: Step, event: E.TaskSucceeded) -> bool:
@@ -174,6 +181,22 @@ def _on_taken(step: Step, event: E.TaskTaken) -> bool:
     worker = event.get("worker")
     step.emit("ActivityStarted", {"workerName": worker} if worker else None)
     return True
+
+
+def _on_submitted(step: Step, event: E.TaskSubmitted) -> bool:
+    """A ``.sync`` task's job started: ``TaskSubmitted`` with the start's response (AWS
+    writes it between ``TaskStarted`` and the job's end); the task still waits."""
+    ex = step.ex
+    if ex["waiting"] != "task" or event.get("token") != ex["token"]:
+        return False
+    _emit_submitted(step, step.current(), event.get("output"))
+    ex["submitted"] = str(ex["token"])
+    return True
+
+
+def _emit_submitted(step: Step, state: State, output: Any) -> None:
+    step.emit("TaskSubmitted", {**resource_details(state), "output": dumps(output),
+                                "outputDetails": {"truncated": False}})
 
 
 def _on_timer(step: Step, event: E.TimerFired) -> bool:

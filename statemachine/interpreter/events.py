@@ -30,6 +30,8 @@ class TaskSucceeded(TypedDict):
     type: Literal["TaskSucceeded"]
     token: str
     output: Any
+    submitted: NotRequired[Any]
+    """a ``.sync`` job's start response, for a ``TaskSubmitted`` the end overtook"""
 
 
 class TaskFailed(TypedDict):
@@ -37,6 +39,8 @@ class TaskFailed(TypedDict):
     token: str
     error: str | None
     cause: str | None
+    submitted: NotRequired[Any]
+    """as :attr:`TaskSucceeded.submitted`"""
 
 
 class TaskHeartbeat(TypedDict):
@@ -51,6 +55,15 @@ class TaskTaken(TypedDict):
     type: Literal["TaskTaken"]
     token: str
     worker: str | None
+
+
+class TaskSubmitted(TypedDict):
+    """A ``.sync`` task's job was started (a nested execution): AWS's ``TaskSubmitted``,
+    with the start's response as ``output``; the task goes on waiting for the job's end."""
+
+    type: Literal["TaskSubmitted"]
+    token: str
+    output: Any
 
 
 class TimerFired(TypedDict):
@@ -114,6 +127,6 @@ class Continue(TypedDict):
 
 
 Event = (
-    Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TaskTaken | TimerFired
+    Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TaskTaken | TaskSubmitted | TimerFired
     | ChildrenFinished | StopRequested | Continue | Redriven
 )

@@ -155,6 +155,9 @@ class Execution(TypedDict):
     """the pending task's TimeoutSeconds while waiting for a task"""
     heartbeat_s: NotRequired[float | None]
     """the pending task's HeartbeatSeconds while waiting for a task"""
+    submitted: NotRequired[str]
+    """the token of the pending ``.sync`` task whose ``TaskSubmitted`` history has (absent:
+    none yet)"""
     group: str | None
     """the children group waited for (Map/Parallel); kept when the execution stops while
     waiting for it"""

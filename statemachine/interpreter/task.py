@@ -3,6 +3,7 @@ heartbeat timers, and the names AWS gives a task in history."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from statemachine.interpreter import failures as F
@@ -14,12 +15,15 @@ from statemachine.interpreter.tokens import derive, task_token
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
+_INTEGRATION = re.compile(r"^arn:aws:states:(?:[^:]*:[^:]*:(?=aws-sdk:)|::)(.+)$")
+
 
 def resource_details(state: State) -> dict[str, Any]:
     """``resourceType``/``resource`` as AWS splits a Resource in task history events."""
     resource = state.resource or ""
-    if resource.startswith("arn:aws:states:::"):
-        service, _, action = resource[len("arn:aws:states:::") :].partition(":")
+    integration = _INTEGRATION.match(resource)
+    if integration is not None:  # region and account only in aws-sdk ARNs
+        service, _, action = integration.group(1).partition(":")
         return {"resourceType": service, "resource": action}
     if resource.startswith("arn:aws:lambda:"):
         return {"resourceType": "lambda", "resource": resource}

@@ -19,12 +19,14 @@ from typing import Any
 
 import orjson
 
+from statemachine.interpreter.events import TaskSubmitted
 from statemachine.interpreter.records import StartedBy, Status
 from statemachine.interpreter.step import new_execution
 from statemachine.language.arns import InvalidArn, MachineArn, name_problem, parse
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.invokers.nested import NestedStart, NestedStarted, Pattern, StartRefused
 from statemachine.runtime.settings import Settings
+from statemachine.runtime.store.callbacks import Callbacks
 from statemachine.runtime.store.catalog import Catalog
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.executions import Executions
@@ -46,6 +48,7 @@ class StoreStarter:
         self._executions = Executions(store)
         self._catalog = Catalog(store)
         self.links = NestedLinks(store)
+        self._callbacks = Callbacks(store)
 
     def close(self) -> None:
         self._executions.close()
@@ -86,6 +89,12 @@ class StoreStarter:
                 raise StartRefused("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
             case StartReply.NO_VERSION:
                 raise _missing(start.machine_arn)
+
+    async def submitted(self, start: NestedStart, output: dict[str, Any]) -> None:
+        """``TaskSubmitted`` for the parent's waiting task (not consuming it; a task closed
+        meanwhile, by a child that already ended, takes nothing)."""
+        event: TaskSubmitted = {"type": "TaskSubmitted", "token": start.token, "output": output}
+        await self._callbacks.callback(start.parent, start.token, dict(event), False)
 
     def _machine(self, arn: str) -> MachineArn:
         try:
@@ -138,4 +147,4 @@ class StoreStarter:
             raise StartRefused("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         if ours:
             await self.links.add(start.parent, execution_id, start.pattern)
-        return NestedStarted(arn, existing["start"])
+        return NestedStarted(arn, existing["start"], created=False)

@@ -122,6 +122,18 @@ def test_sync2_gives_input_and_output_as_json(
     assert output["Input"] == {"k": [1, 2]}
     assert output["Output"] == {"k": [1, 2], "made": {"Arg1": "argument1"}}
     assert output["OutputDetails"] == {"Included": True}
+    # AWS notes the child's start between TaskStarted and the end: TaskSubmitted
+    events = sfn.get_execution_history(executionArn=parent["executionArn"])["events"]
+    [submitted] = [e for e in events if e["type"] == "TaskSubmitted"]
+    details = submitted["taskSubmittedEventDetails"]
+    assert details["resourceType"] == "states"
+    assert details["resource"] == "startExecution.sync:2"
+    assert json.loads(details["output"])["ExecutionArn"].endswith(":nested-sync2-child:" + (
+        json.loads(parent["output"])["Name"]))
+    assert "SdkHttpMetadata" in json.loads(details["output"])
+    types = [e["type"] for e in events]
+    assert types.index("TaskScheduled") < types.index("TaskSubmitted") < types.index(
+        "TaskSucceeded")
 
 
 def test_wait_for_task_token_waits_for_the_child_to_call_back(

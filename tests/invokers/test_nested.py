@@ -52,6 +52,11 @@ def ended(pattern: str, status: Status, **fields: Any) -> Any:
 
 def test_a_sync_parent_gets_the_description_with_json_text() -> None:
     report = child_report(ended("sync", Status.SUCCEEDED, output={"b": 2}))
+    assert report is not None
+    # the start's response rides along, for a TaskSubmitted the end overtook
+    submitted = report.pop("submitted")
+    assert submitted["ExecutionArn"] == "arn:aws:states:us-east-1:123456789012:execution:m:kid"
+    assert submitted["StartDate"] == 1000 and "SdkHttpMetadata" in submitted
     assert report == {"type": "TaskSucceeded", "token": "tok", "output": {
         "ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:kid",
         "Input": '{"a":1}', "InputDetails": {"Included": True}, "Name": "kid",

@@ -9,7 +9,9 @@ records its parent (``started_by``).  Then, by the resource's suffix:
 
 * none: the task's result is ``{ExecutionArn, StartDate, SdkHttpMetadata,
   SdkResponseMetadata}`` at once;
-* ``.sync`` / ``.sync:2``: the task waits; the child's end reaches it through the store
+* ``.sync`` / ``.sync:2``: the task waits, its history noting ``TaskSubmitted`` (the
+  start's response, as above) once the child is started (:meth:`Starter.submitted`; a
+  dispatch delivered again finds its child and notes nothing twice); the child's end reaches it through the store
   (:func:`child_report`, sent by the child's final commit) as the child's DescribeExecution,
   ``Input``/``Output`` as JSON text (``.sync``) or as JSON (``.sync:2``); a child that failed,
   timed out or was aborted fails the task with ``States.TaskFailed``, that description (JSON
@@ -88,6 +90,8 @@ class NestedStart:
 class NestedStarted:
     execution_arn: str
     start_ms: int
+    created: bool = True
+    """False when the child existed already (this dispatch delivered again)."""
 
 
 class StartRefused(Exception):
@@ -101,6 +105,9 @@ class StartRefused(Exception):
 
 class Starter(Protocol):
     async def start_child(self, start: NestedStart) -> NestedStarted: ...
+
+    async def submitted(self, start: NestedStart, output: dict[str, Any]) -> None:
+        """Tell the waiting parent task its child started (``TaskSubmitted``)."""
 
     def close(self) -> None: ...
 
@@ -138,16 +145,19 @@ class StartExecutionInvoker:
                                        f"Invalid State Machine Execution Input: '{child_input[:64]}'"
                                        ) from None
             pattern = pattern_of(resource.target)
-            started = await self._starter.start_child(NestedStart(
-                arn, {} if child_input is None else child_input, name, command.execution,
-                str(command.token), pattern, seed))
+            start = NestedStart(arn, {} if child_input is None else child_input, name,
+                                command.execution, str(command.token), pattern, seed)
+            started = await self._starter.start_child(start)
         except StartRefused as refused:
             return failed(command, f"StepFunctions.{refused.code}Exception",
                           f"{refused.message} (Service: AWSStepFunctions; Status Code: 400; "
                           f"Error Code: {refused.code}; Request ID: {request_id}; Proxy: null)")
+        response = _response(started, request_id)
+        if pattern in (Pattern.SYNC, Pattern.SYNC2) and started.created:
+            await self._starter.submitted(start, response)
         if pattern != Pattern.REQUEST:
             return None  # the result comes later: the child's end, or a callback
-        return succeeded(command, _response(started, request_id))
+        return succeeded(command, response)
 
 
 def _response(started: NestedStarted, request_id: str) -> dict[str, Any]:
@@ -200,8 +210,12 @@ def child_report(ex: Execution) -> dict[str, Any] | None:
     if link is None or link["pattern"] not in (Pattern.SYNC, Pattern.SYNC2):
         return None
     described = describe_child(ex, link["pattern"] == Pattern.SYNC2)
+    # the start's response, in case this end overtakes the task's TaskSubmitted
+    submitted = _response(NestedStarted(described["ExecutionArn"], ex["start"]),
+                          _uuid(f"request:{ex['id']}"))
     if ex["status"] == Status.SUCCEEDED:
-        return {"type": "TaskSucceeded", "token": link["token"], "output": described}
+        return {"type": "TaskSucceeded", "token": link["token"], "output": described,
+                "submitted": submitted}
     cause = orjson.dumps(describe_child(ex, False), option=orjson.OPT_SORT_KEYS).decode()
     return {"type": "TaskFailed", "token": link["token"], "error": "States.TaskFailed",
-            "cause": cause}
+            "cause": cause, "submitted": submitted}
