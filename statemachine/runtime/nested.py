@@ -9,6 +9,11 @@ delivered again after a crash finds the child it started (its ``started_by`` tok
 task's) instead of starting a second one.  The parent's index of its children
 (:class:`~.store.nested.NestedLinks`) lets a stop reach its ``.sync`` children and describe
 list them.
+
+A ``.sync`` child is also stopped (best effort, after the parent's commit) when the task
+waiting for it times out (its ``TimeoutSeconds`` or ``HeartbeatSeconds``) or the parent
+execution times out: :func:`sync_stops` reads that from a transition, :meth:`StoreStarter.
+stop_sync` finds the children (a stop through the API stops them in the service facade).
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from typing import Any
 
 import orjson
 
-from statemachine.interpreter.events import TaskSubmitted
-from statemachine.interpreter.records import StartedBy, Status
+from statemachine.interpreter.events import Event, TaskSubmitted
+from statemachine.interpreter.records import Execution, HistoryEvent, StartedBy, Status
 from statemachine.interpreter.step import new_execution
 from statemachine.language.arns import InvalidArn, MachineArn, name_problem, parse
 from statemachine.runtime.clock import now_ms
@@ -30,10 +35,38 @@ from statemachine.runtime.store.callbacks import Callbacks
 from statemachine.runtime.store.catalog import Catalog
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.executions import Executions
+from statemachine.runtime.store.keys import root_of
 from statemachine.runtime.store.nested import NestedLinks
 from statemachine.runtime.store.scripts import StartReply
 
-__all__ = ["StoreStarter"]
+__all__ = ["StoreStarter", "sync_stops"]
+
+_SYNC = (Pattern.SYNC, Pattern.SYNC2)
+
+
+def sync_stops(before: Execution, event: Event, history: list[HistoryEvent],
+               after: Execution) -> tuple[str, str | None] | None:
+    """Whose ``.sync`` children a committed transition ends: ``(execution id, task token)``
+    for a ``.sync`` task that timed out, ``(execution id, None)`` for all of a top-level
+    execution that timed out; None when it ends none."""
+    if after["status"] == Status.TIMED_OUT and before["status"] == Status.RUNNING \
+            and "/" not in before["id"]:
+        return before["id"], None
+    timer = event.get("timer") if event["type"] == "TimerFired" else None
+    if not isinstance(timer, str):
+        return None
+    for marker in (":timeout:", ":heartbeat:"):
+        _, found, token = timer.rpartition(marker)
+        if found and any(_sync_timed_out(e) for e in history):
+            return before["id"], token
+    return None
+
+
+def _sync_timed_out(event: HistoryEvent) -> bool:
+    details = event.get("taskTimedOutEventDetails")
+    return (event["type"] == "TaskTimedOut" and isinstance(details, dict)
+            and details.get("resourceType") == "states"
+            and str(details.get("resource", "")).startswith("startExecution.sync"))
 
 
 def _missing(arn: str) -> StartRefused:
@@ -95,6 +128,19 @@ class StoreStarter:
         meanwhile, by a child that already ended, takes nothing)."""
         event: TaskSubmitted = {"type": "TaskSubmitted", "token": start.token, "output": output}
         await self._callbacks.callback(start.parent, start.token, dict(event), False)
+
+    async def stop_sync(self, parent_id: str, token: str | None) -> None:
+        """Stop the running ``.sync`` children of ``parent_id``'s task ``token`` (None: all
+        of them), as an ordinary stop (ABORTED)."""
+        for child_id, pattern in (await self.links.children(root_of(parent_id))).items():
+            if pattern not in _SYNC:
+                continue
+            child = await self._executions.load(child_id)
+            link = child.get("started_by") if child is not None else None
+            if child is None or link is None or child["status"] != Status.RUNNING:
+                continue
+            if link["id"] == parent_id and (token is None or link["token"] == token):
+                await self._executions.stop(child_id, None, None)
 
     def _machine(self, arn: str) -> MachineArn:
         try:

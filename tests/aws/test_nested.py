@@ -200,3 +200,28 @@ def test_stopping_the_parent_stops_its_sync_child(
     sfn.stop_execution(executionArn=started["executionArn"], error="Enough", cause="stopped")
     assert wait_done(started["executionArn"])["status"] == "ABORTED"
     assert wait_done(child_arn)["status"] == "ABORTED"
+
+
+@pytest.mark.parametrize("resource", [".sync", ".sync:2"])
+def test_a_sync_task_that_times_out_stops_its_child(
+        sfn: Any, wait_done: Callable[..., dict[str, Any]], resource: str) -> None:
+    suffix = resource.replace(".", "").replace(":", "")
+    child = machine(sfn, f"nested-timeout-child-{suffix}", {"StartAt": "W", "States": {"W": {
+        "Type": "Wait", "Seconds": 3600, "End": True}}})
+    parent = run(sfn, wait_done, f"nested-timeout-{suffix}", task(resource, {
+        "StateMachineArn": child, "Name": "slow"}, TimeoutSeconds=1))
+    assert (parent["status"], parent["error"]) == ("FAILED", "States.Timeout")
+    child_arn = f"{ACCOUNT_ARN}:execution:nested-timeout-child-{suffix}:slow"
+    assert wait_done(child_arn)["status"] == "ABORTED"
+
+
+def test_a_parent_execution_that_times_out_stops_its_sync_child(
+        sfn: Any, wait_done: Callable[..., dict[str, Any]]) -> None:
+    child = machine(sfn, "nested-exec-timeout-child", {"StartAt": "W", "States": {"W": {
+        "Type": "Wait", "Seconds": 3600, "End": True}}})
+    definition = {**task(".sync", {"StateMachineArn": child, "Name": "slow"}),
+                  "TimeoutSeconds": 1}
+    parent = run(sfn, wait_done, "nested-exec-timeout", definition)
+    assert parent["status"] == "TIMED_OUT"
+    child_arn = f"{ACCOUNT_ARN}:execution:nested-exec-timeout-child:slow"
+    assert wait_done(child_arn)["status"] == "ABORTED"

@@ -28,6 +28,7 @@ from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
 from statemachine.runtime.clock import now_ms
+from statemachine.runtime.nested import StoreStarter, sync_stops
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import UNAVAILABLE, GroupState, Records, Shard, StreamGroup
 from statemachine.runtime.store.codec import (
@@ -66,7 +67,9 @@ class Transitions:
 
     def __init__(self, records: Records, inbox: Inbox, tasks: StreamGroup, planner: Planner,
                  settings: Settings, stats: Stats, housekeeping: Housekeeping,
-                 timer_set: Callable[[], None]) -> None:
+                 timer_set: Callable[[], None], nested: StoreStarter | None = None) -> None:
+        """``nested``: stops the ``.sync`` children a committed transition ends
+        (:func:`~statemachine.runtime.nested.sync_stops`)."""
         self._records = records
         self._inbox = inbox
         self._ready = inbox.streams
@@ -76,6 +79,7 @@ class Transitions:
         self._stats = stats
         self._housekeeping = housekeeping
         self._timer_set = timer_set
+        self._nested = nested
         self._machines: dict[tuple[str, int], Machine] = {}
         self._loading: dict[tuple[str, int], asyncio.Future[Machine | None]] = {}
         self._specs: dict[tuple[str, str], GroupSpec] = {}
@@ -186,6 +190,9 @@ class Transitions:
                 self._stats.transitions += 1
                 if soon:
                     self._timer_set()
+                ended = sync_stops(record, current, decision.history, decision.execution)
+                if ended is not None and self._nested is not None:
+                    await self._stop_sync(*ended)
                 if not plan.taken:
                     return None
                 taken_id, fields = plan.taken[0]
@@ -193,6 +200,14 @@ class Transitions:
             self._stats.counts["conflicts"] += 1
         log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
         return _LOST
+
+    async def _stop_sync(self, execution_id: str, token: str | None) -> None:
+        """Best effort, as AWS's: the transition is committed whatever happens here."""
+        assert self._nested is not None
+        try:
+            await self._nested.stop_sync(execution_id, token)
+        except UNAVAILABLE as exc:  # a child left running is no reason to redo the transition
+            log.warning("could not stop the .sync children of %s: %s", execution_id, exc)
 
     async def _load(self, shard: Shard, execution_id: str, child: ChildLink | None, now: int,
                     first: bool) -> tuple[Execution | None, ChildLink | None, Reused | None]:

@@ -102,12 +102,13 @@ class Worker:
         scheduler = Scheduler(store, s, guard)
         housekeeping = Housekeeping(store, s, self.consumer, self.stats, guard,
                                     [ready.streams, tasks.streams])
+        starter = StoreStarter(store, s)
         transitions = Transitions(records, ready, tasks.streams, Planner(s, self.consumer), s,
-                                  self.stats, housekeeping, scheduler.wake)
+                                  self.stats, housekeeping, scheduler.wake, starter)
         book = ConnectionBook(Connections(store), s.data_dir, place=s.place)
         local_sfn = self._sfn(store) if self._sfn is not None else None
         invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve,
-                            StoreStarter(store, s), local_sfn)
+                            starter, local_sfn)
         dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
                                 DestinationGate(default_cap(s.invoke_concurrency,
                                                             s.max_per_destination)),
