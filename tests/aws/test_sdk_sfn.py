@@ -97,3 +97,17 @@ def test_the_sfn_endpoint_setting_sends_the_calls_elsewhere(
     assert done["status"] == "SUCCEEDED", done
     names = [m["Name"] for m in json.loads(done["output"])["StateMachines"]]
     assert "only-in-moto" in names and "sdk-sfn-lister" not in names  # moto's, not ours
+
+
+def test_start_sync_execution_runs_an_express_child_to_its_end(
+        sfn: Any, wait_done: Callable[..., dict[str, Any]]) -> None:
+    child = sfn.create_state_machine(
+        name="sdk-sfn-express-child", definition=json.dumps(PASS_CHILD), type="EXPRESS",
+        roleArn="arn:aws:iam::123456789012:role/sfn-role")["stateMachineArn"]
+    parent = run(sfn, wait_done, "sdk-sfn-sync-parent", {"StartAt": "Run", "States": {
+        "Run": {"Type": "Task", "Resource": f"{SDK}:startSyncExecution",
+                "Parameters": {"StateMachineArn": child, "Input": {"n": 1}}, "End": True}}})
+    assert parent["status"] == "SUCCEEDED", parent
+    result = json.loads(parent["output"])
+    assert result["Status"] == "SUCCEEDED"
+    assert json.loads(result["Output"]) == {"n": 1, "made": {"Arg1": "argument1"}}
