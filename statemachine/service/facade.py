@@ -58,6 +58,7 @@ from statemachine.runtime.store import (
     withdraw_listeners,
 )
 from statemachine.runtime.store.keys import root_of
+from statemachine.security.roles import Role
 from statemachine.service.activities import ActivityBook
 from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
@@ -65,7 +66,7 @@ from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
 from statemachine.service.mocks import check_test_case
 from statemachine.service.operations import Operations
-from statemachine.service.probe import InspectionLevel, Mock, run_test_state
+from statemachine.service.probe import CALLER_ROLE, InspectionLevel, Mock, run_test_state
 from statemachine.service.redrive import (
     check_redrive_filter,
     redrive,
@@ -400,12 +401,16 @@ class Service:
         """Run one state once (AWS's TestState; :mod:`.probe`); ``admin``: the caller may
         ``reveal_secrets``."""
         invokers = await self.express.invokers()
-        with self.express.slot():
-            return await run_test_state(
-                self.settings, invokers, definition, input=input, state_name=state_name,
-                inspection_level=inspection_level, variables=variables,
-                reveal_secrets=reveal_secrets, admin=admin,
-                retrier_retry_count=retrier_retry_count, mock=mock)
+        acting = CALLER_ROLE.set(Role.ADMIN if admin else Role.OPERATOR)
+        try:
+            with self.express.slot():
+                return await run_test_state(
+                    self.settings, invokers, definition, input=input, state_name=state_name,
+                    inspection_level=inspection_level, variables=variables,
+                    reveal_secrets=reveal_secrets, admin=admin,
+                    retrier_retry_count=retrier_retry_count, mock=mock)
+        finally:
+            CALLER_ROLE.reset(acting)
 
     # -- callbacks ---------------------------------------------------------------------------
 

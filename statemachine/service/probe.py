@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -40,8 +41,15 @@ from statemachine.runtime.invokers import Invokers, TaskResult
 from statemachine.runtime.local import LocalResult, LocalRunner
 from statemachine.runtime.redaction import MASK, Redactor
 from statemachine.runtime.settings import Settings
+from statemachine.security.roles import Role
 
-__all__ = ["HTTP_INVOKE", "InspectionLevel", "Mock", "run_test_state"]
+__all__ = ["CALLER_ROLE", "HTTP_INVOKE", "InspectionLevel", "Mock", "run_test_state"]
+
+CALLER_ROLE: ContextVar[Role | None] = ContextVar("statemachine_caller_role", default=None)
+"""The role of whoever wrote the definition a task in this context runs (None: the
+service's own machines, which only admins define).  TestState runs the caller's own
+definition, so its ``aws-sdk:sfn`` calls to this service (:mod:`statemachine.api.aws.local`)
+may do only what the caller's key may."""
 
 HTTP_INVOKE = "arn:aws:states:::http:invoke"
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from tests.aws.conftest import REGION, AwsService, describe_when_done, start_service, stop_service
 from tests.aws.test_nested import PASS_CHILD, machine, run
@@ -111,3 +112,24 @@ def test_start_sync_execution_runs_an_express_child_to_its_end(
     result = json.loads(parent["output"])
     assert result["Status"] == "SUCCEEDED"
     assert json.loads(result["Output"]) == {"n": 1, "made": {"Arg1": "argument1"}}
+
+
+def test_test_state_may_do_only_what_its_callers_key_may(aws_service: AwsService) -> None:
+    """TestState runs the caller's own definition: an operator's cannot create activities
+    (an admin's operation) through aws-sdk:sfn; an admin's can."""
+    state = {"Type": "Task", "Resource": f"{SDK}:createActivity",
+             "Parameters": {"Name": "made-by-test-state"}, "End": True}
+    def client(key_id: str, secret: str) -> Any:  # TestState's host prefix off: a local port
+        return boto3.client("stepfunctions", endpoint_url=aws_service.endpoint,
+                            region_name=REGION, aws_access_key_id=key_id,
+                            aws_secret_access_key=secret,
+                            config=Config(retries={"max_attempts": 1}, inject_host_prefix=False))
+
+    refused = client(*aws_service.create_key("operator")).test_state(definition=json.dumps(state), input="{}",
+                                  roleArn="arn:aws:iam::123456789012:role/r")
+    assert refused["status"] == "FAILED", refused
+    assert "may not perform states:CreateActivity" in refused["cause"]
+    made = client(aws_service.key_id, aws_service.secret).test_state(definition=json.dumps(state), input="{}",
+                                           roleArn="arn:aws:iam::123456789012:role/r")
+    assert made["status"] == "SUCCEEDED", made
+    assert json.loads(made["output"])["ActivityArn"].endswith(":activity:made-by-test-state")

@@ -6,8 +6,10 @@ invokers are given: one AWS JSON 1.0 exchange (operation name, request body) ans
 same operation handlers as ``POST /`` (:mod:`.protocol`), the body checked against the
 input shape and the result written through the output shape, refusals as ``{"__type",
 "message"}`` with their HTTP status.  Nothing is signed or checked against a key: the
-caller is an execution of this service, whose definition an operator deployed.  Only
-GetActivityTask is refused (a long poll belongs to an HTTP caller, not to a task).
+caller is an execution of this service, whose definition an admin deployed; a TestState
+run, whose definition is its caller's, may do only what the caller's role may
+(:data:`~statemachine.service.probe.CALLER_ROLE`).  GetActivityTask is refused (a long poll
+belongs to an HTTP caller, not to a task).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from statemachine.api.aws.operations import OPERATIONS
 from statemachine.api.problems import STORE_UNAVAILABLE, store_trouble
 from statemachine.errors import DefinitionError, InputError
 from statemachine.language.arns import InvalidArn
+from statemachine.service.probe import CALLER_ROLE
 
 __all__ = ["LocalSfn", "attach", "over_store"]
 
@@ -71,6 +74,11 @@ class LocalSfn:
         if operation is None or name in _NOT_IN_PROCESS:
             raise AwsError("UnknownOperationException",
                            f"{name} is not answered for a task of this service's executions")
+        caller = CALLER_ROLE.get()
+        if caller is not None and not caller.allows(operation.role):
+            raise AwsError("AccessDeniedException",
+                           f"the definition's author (a key of role {caller.value!r}) may not "
+                           f"perform states:{name} (it needs {operation.role.value!r})")
         try:
             body = orjson.loads(raw) if raw else {}
         except orjson.JSONDecodeError:
