@@ -27,9 +27,10 @@ request-response through :mod:`.aws`; their ``.sync`` forms are not performed he
 Any AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``) is accepted in ARNs.  An
 ``aws-sdk`` ARN may name a region and account (``arn:aws:states:us-east-1:123456789012:
 aws-sdk:s3:getObject``, as CloudFormation's ``${AWS::Region}``/``${AWS::AccountId}`` fill it):
-AWS accepts it and, SDK integrations not being cross-region, calls the service in the
-state machine's own region, so it is performed as the region-less form (in the configured
-``aws_region``).
+AWS accepts it and calls the service in the state machine's own region ("cross-Region AWS
+SDK integration [is not] available in Step Functions": the developer guide's "Accessing
+resources in other AWS accounts"), so it is performed as the region-less form, in the
+configured ``aws_region``.
 """
 
 from __future__ import annotations
