@@ -15,6 +15,15 @@ from statemachine.interpreter.events import ChildOutcome, FailedChild
 
 Counters = dict[str, Any]
 
+RUN_GROUP = "r"
+"""The first letter of a Distributed Map's group name (``r<MapRunStarted id>``): its children
+are executions of their own, each with a history of its own (the runtime keys it by that)."""
+
+
+def is_run(group: str | None) -> bool:
+    """Whether ``group`` is a Distributed Map's Map Run."""
+    return group is not None and group.startswith(RUN_GROUP)
+
 
 class Verdict(TypedDict, total=False):
     """How a group ended: ``done`` (every child finished within tolerance) or ``failed``

@@ -59,6 +59,16 @@ class ParentLink(TypedDict):
     index: int
 
 
+class MapRun(TypedDict):
+    """A Distributed Map's child execution's Map Run: its ARN, the Map's ``Label`` (or state
+    name: the child's ARN is ``...:execution:<machine>/<label>:<name>``) and whether its
+    input is a batch (``ItemBatcher``: the Map Run counts its items)."""
+
+    arn: str
+    label: str
+    batched: bool
+
+
 class MapItem(TypedDict):
     """``$$.Map.Item`` of a Map child (``Value`` left out when the item values are not kept)."""
 
@@ -75,6 +85,8 @@ class Root(TypedDict):
     start: int
     redrives: NotRequired[int]
     """the root's redrive count when its children were made (``$$.Execution.RedriveCount``)"""
+    label: NotRequired[str]
+    """a Map Run child's label (the root is then that child: its ARN names the label)"""
 
 
 class StartedBy(TypedDict):
@@ -102,6 +114,7 @@ class ParentFields(TypedDict):
     express: NotRequired[bool]
     redrives: NotRequired[int]
     test_case: NotRequired[str]
+    map_run: NotRequired[MapRun]
 
 
 class Execution(TypedDict):
@@ -190,6 +203,10 @@ class Execution(TypedDict):
     """the alias a start went through, if any"""
     started_by: NotRequired[StartedBy]
     """a nested execution's parent (absent: started through the API)"""
+    map_run: NotRequired[MapRun]
+    """a Distributed Map's child: an execution of its own (its own history, from
+    ExecutionStarted to its end, ``$$.Execution`` its own) in this Map Run; ``parent`` still
+    links it to its group"""
     test_case: NotRequired[str]
     """the test case of the service's mock config a start named (``<arn>#<case>``, REST's
     ``testCase``): the runtime answers the states it mocks (:mod:`statemachine.runtime.

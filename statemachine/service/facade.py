@@ -45,7 +45,7 @@ from statemachine.errors import (
 )
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
-from statemachine.interpreter.step import new_execution
+from statemachine.interpreter.step import new_execution, run_child_id
 from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
@@ -63,6 +63,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
+from statemachine.service.map_runs import MapRunBook
 from statemachine.service.mocks import check_test_case
 from statemachine.service.operations import Operations
 from statemachine.service.probe import InspectionLevel, Mock, run_test_state
@@ -118,6 +119,7 @@ class Service:
         self.aliases = Aliases(store, store.settings)
         self.express = Express(store.settings, store.core, self.connections, self.get_machine,
                                self.aliases.pin)
+        self.map_runs = MapRunBook(store, self._summary)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -254,7 +256,17 @@ class Service:
                 assert_never(started.reply)
 
     async def find_execution(self, machine: str, name: str) -> str:
-        """The id of ``machine``'s execution named ``name`` (what its ARN names)."""
+        """The id of ``machine``'s execution named ``name`` (what its ARN names); a Map Run
+        child's machine is ``<machine>/<label>``, its id read from its name."""
+        if "/" in machine:
+            base, _, label = machine.partition("/")
+            record = await self.store.executions.load(run_child_id(name))
+            if (record is None or record["machine"] != base or "map_run" not in record
+                    or record["map_run"]["label"] != label):
+                raise NotFound("Execution Does Not Exist: "
+                               f"'{self.settings.place.execution(machine, name)}'",
+                               "ExecutionDoesNotExist")
+            return record["id"]
         found = await self.store.executions.find(machine, check_name(name, "execution name"))
         if found is None:
             raise NotFound(f"Execution Does Not Exist: '{self.settings.place.execution(machine, name)}'",
@@ -277,6 +289,9 @@ class Service:
             "stopDate": iso(record["stop"]) if record["stop"] is not None else None,
             **redrive_summary(record),
         }
+        if "map_run" in record:  # a Distributed Map's child: its ARN names the Map's label
+            summary["label"] = record["map_run"]["label"]
+            summary["mapRunArn"] = record["map_run"]["arn"]
         if "published_version" in record:  # started through a version or an alias
             place = self.settings.place
             summary["stateMachineVersionArn"] = place.machine(record["machine"],

@@ -186,7 +186,7 @@ def test_a_root_ends_in_its_status_index_a_child_in_its_group() -> None:
                        ("ZADD", SHARD.index_status("SUCCEEDED"), [NOW, XID]),
                        ("EXPIRE", SHARD.record(XID), [60]), ("EXPIRE", SHARD.history(XID), [60]),
                        ("EXPIRE", SHARD.name("m", XID), [60]),
-                       ("EXPIRE", SHARD.nested(XID), [60])]
+                       ("EXPIRE", SHARD.nested(XID), [60]), ("EXPIRE", SHARD.map_runs(XID), [60])]
     child_id = f"{XID}/7/2"
     child = record(id=child_id, rev=1, status="FAILED", error="E",
                    parent={"id": XID, "group": "7", "index": 2})
