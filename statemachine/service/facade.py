@@ -45,7 +45,7 @@ from statemachine.errors import (
 )
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
-from statemachine.interpreter.step import new_execution, run_child_id
+from statemachine.interpreter.step import new_execution
 from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
@@ -63,7 +63,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
-from statemachine.service.map_runs import MapRunBook
+from statemachine.service.map_runs import MapRunBook, own_id
 from statemachine.service.mocks import check_test_case
 from statemachine.service.operations import Operations
 from statemachine.service.probe import InspectionLevel, Mock, run_test_state
@@ -259,14 +259,7 @@ class Service:
         """The id of ``machine``'s execution named ``name`` (what its ARN names); a Map Run
         child's machine is ``<machine>/<label>``, its id read from its name."""
         if "/" in machine:
-            base, _, label = machine.partition("/")
-            record = await self.store.executions.load(run_child_id(name))
-            if (record is None or record["machine"] != base or "map_run" not in record
-                    or record["map_run"]["label"] != label):
-                raise NotFound("Execution Does Not Exist: "
-                               f"'{self.settings.place.execution(machine, name)}'",
-                               "ExecutionDoesNotExist")
-            return record["id"]
+            return await self.map_runs.find_child(machine, name)
         found = await self.store.executions.find(machine, check_name(name, "execution name"))
         if found is None:
             raise NotFound(f"Execution Does Not Exist: '{self.settings.place.execution(machine, name)}'",
@@ -301,6 +294,7 @@ class Service:
         return summary
 
     async def describe(self, execution_id: str) -> dict[str, Any]:
+        execution_id = own_id(execution_id)
         record = await self._record(execution_id)
         described = self._summary(record)
         described.update(input=record["input"], output=record["output"], error=record["error"],
@@ -357,6 +351,7 @@ class Service:
 
         A page is one read by position, as cheap at event 100,000 as at event 10.
         """
+        execution_id = own_id(execution_id)
         await self._record(execution_id)
         limit = max(1, min(int(limit), 1000))
         at = None
@@ -377,6 +372,7 @@ class Service:
 
     async def stop(self, execution_id: str, error: str | None = None, cause: str | None = None) -> dict[str, Any]:
         """Ask the workers to abort a running execution (its children and tasks stop too)."""
+        execution_id = own_id(execution_id)
         record = await self._record(execution_id)
         if record["status"] in TERMINAL:
             return {"executionId": execution_id, "status": record["status"],

@@ -17,12 +17,25 @@ from typing import Any
 from statemachine.errors import InputError, NotFound
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import Execution, Status
+from statemachine.interpreter.step import run_child_id
 from statemachine.runtime.store import Store
 from statemachine.runtime.store.map_runs import MapRunRecord
 
-__all__ = ["MapRunBook", "counts"]
+__all__ = ["MAX_CONCURRENCY", "MAX_COUNT", "MapRunBook", "counts", "own_id"]
 
 MAX_PAGE = 1000
+MAX_CONCURRENCY = 2**31 - 1
+"""AWS's MaxConcurrency is an integer (32 bits)."""
+MAX_COUNT = 2**53
+"""AWS's ToleratedFailureCount is a long; JSON numbers are exact up to 2**53."""
+
+
+def own_id(execution_id: Any) -> Any:
+    """An execution id as given, or a Map Run child's from its name (``<id>`` with "." for
+    "/": how a URL path names it)."""
+    if isinstance(execution_id, str) and "." in execution_id and "/" not in execution_id:
+        return run_child_id(execution_id)
+    return execution_id
 
 
 def _not_found(run_id: str) -> NotFound:
@@ -64,6 +77,17 @@ class MapRunBook:
             "redriveCount": 0, "redriveDate": None,
         }
 
+    async def find_child(self, machine: str, name: str) -> str:
+        """The id of the Map Run child an ARN names (``<machine>/<label>``, its name)."""
+        base, _, label = machine.partition("/")
+        record = await self._store.executions.load(run_child_id(name))
+        if (record is None or record["machine"] != base or "map_run" not in record
+                or record["map_run"]["label"] != label):
+            raise NotFound("Execution Does Not Exist: "
+                           f"'{self._store.settings.place.execution(machine, name)}'",
+                           "ExecutionDoesNotExist")
+        return record["id"]
+
     async def find(self, run_id: str) -> MapRunRecord:
         if not isinstance(run_id, str) or not run_id or len(run_id) > 80:
             raise _not_found(run_id)
@@ -83,8 +107,8 @@ class MapRunBook:
                      tolerated_count: Any = None, tolerated_percentage: Any = None) -> None:
         """UpdateMapRun: applies at once (a raised limit starts more children now; a
         tolerance counts from the next child's end)."""
-        mc = _integer(max_concurrency, "maxConcurrency", 0, None)
-        tc = _integer(tolerated_count, "toleratedFailureCount", 0, None)
+        mc = _integer(max_concurrency, "maxConcurrency", MAX_CONCURRENCY)
+        tc = _integer(tolerated_count, "toleratedFailureCount", MAX_COUNT)
         tp = _percentage(tolerated_percentage)
         if mc is None and tc is None and tp is None:
             raise InputError("At least one of maxConcurrency, toleratedFailureCount or "
@@ -117,13 +141,14 @@ class MapRunBook:
         return {"executions": items, "nextCursor": str(at) if at < run.total else None}
 
 
-def _integer(value: Any, field: str, least: int, most: int | None) -> int | None:
+def _integer(value: Any, field: str, most: int) -> int | None:
+    """A count from 0 to ``most`` (an integral float too: JSON does not tell them apart)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < least or (
-            most is not None and value > most):
-        raise InputError(f"{field} must be an integer of at least {least}",
-                         "ValidationException")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise InputError(f"{field} must be an integer from 0 to {most}", "ValidationException")
     return value
 
 
