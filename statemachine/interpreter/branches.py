@@ -116,9 +116,13 @@ def _map_run(step: Step, state: State, group: str) -> MapRun:
     """The Map Run of ``group`` (``r<MapRunStarted id>``; MapStateStarted is the event just
     before, what :func:`map_run_arn` derives the run's id from)."""
     started = str(int(group[len(RUN_GROUP):]) - 1)
-    return {"arn": map_run_arn(step, state, started),
-            "label": state.extras.get("Label") or state.name,
-            "batched": state.item_batcher is not None}
+    run: MapRun = {"arn": map_run_arn(step, state, started),
+                   "label": state.extras.get("Label") or state.name,
+                   "batched": state.item_batcher is not None}
+    processor = state.raw.get("ItemProcessor") or {}
+    if (processor.get("ProcessorConfig") or {}).get("ExecutionType") == "EXPRESS":
+        run["express"] = True
+    return run
 
 
 def _read_items(step: Step, state: State, effective: Any) -> Go:

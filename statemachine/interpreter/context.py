@@ -199,6 +199,8 @@ def root_fields(top: ParentFields) -> Root:
     root: Root = {"id": top["id"], "name": top["name"], "input": top["input"], "start": top["start"]}
     if "map_run" in top:  # a Map Run child: its ARN names its Map's label
         root["label"] = top["map_run"]["label"]
+        if top["map_run"].get("express"):
+            root["quiet"] = True
     redrives = top.get("redrives")
     if redrives:
         root["redrives"] = redrives

@@ -62,11 +62,13 @@ class ParentLink(TypedDict):
 class MapRun(TypedDict):
     """A Distributed Map's child execution's Map Run: its ARN, the Map's ``Label`` (or state
     name: the child's ARN is ``...:execution:<machine>/<label>:<name>``) and whether its
-    input is a batch (``ItemBatcher``: the Map Run counts its items)."""
+    input is a batch (``ItemBatcher``: the Map Run counts its items); ``express``: its
+    ``ExecutionType`` is EXPRESS (no history is kept; counted in its Map Run all the same)."""
 
     arn: str
     label: str
     batched: bool
+    express: NotRequired[bool]
 
 
 class MapItem(TypedDict):
@@ -87,6 +89,8 @@ class Root(TypedDict):
     """the root's redrive count when its children were made (``$$.Execution.RedriveCount``)"""
     label: NotRequired[str]
     """a Map Run child's label (the root is then that child: its ARN names the label)"""
+    quiet: NotRequired[bool]
+    """the root is an EXPRESS Map Run child: no history is kept of it or its children"""
 
 
 class StartedBy(TypedDict):

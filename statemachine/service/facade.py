@@ -43,6 +43,7 @@ from statemachine.errors import (
     NotFound,
     TaskTimedOut,
 )
+from statemachine.interpreter.children import batch_size
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
@@ -283,8 +284,12 @@ class Service:
             **redrive_summary(record),
         }
         if "map_run" in record:  # a Distributed Map's child: its ARN names the Map's label
-            summary["label"] = record["map_run"]["label"]
-            summary["mapRunArn"] = record["map_run"]["arn"]
+            run = record["map_run"]
+            summary["label"] = run["label"]
+            summary["mapRunArn"] = run["arn"]
+            summary["itemCount"] = batch_size(record["input"]) if run["batched"] else 1
+            if run.get("express"):  # no history kept; AWS's ListExecutions leaves it out
+                summary["executionType"] = "EXPRESS"
         if "published_version" in record:  # started through a version or an alias
             place = self.settings.place
             summary["stateMachineVersionArn"] = place.machine(record["machine"],

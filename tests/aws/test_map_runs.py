@@ -157,3 +157,39 @@ def test_stopping_the_parent_aborts_the_run_and_its_children(aws_service: AwsSer
         assert wait_done(child["executionArn"])["status"] == "ABORTED"
     history = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
     assert [e["type"] for e in history][-2:] == ["MapRunAborted", "ExecutionAborted"]
+
+
+def test_express_children_keep_no_history_and_are_not_listed(aws_service: AwsService, sfn: Any,
+                                                             wait_done: Wait) -> None:
+    name = f"express-{uuid.uuid4().hex[:6]}"
+    definition = dmap(CHECK, "Check", ItemBatcher={"MaxItemsPerBatch": 2},
+                      ItemSelector={"n.$": "$$.Map.Item.Value.n"})
+    processor = definition["States"]["Orders"]["ItemProcessor"]
+    processor["ProcessorConfig"]["ExecutionType"] = "EXPRESS"
+    processor["States"] = {"Count": {"Type": "Pass", "Parameters": {
+        "count.$": "States.ArrayLength($.Items)"}, "End": True}}
+    processor["StartAt"] = "Count"
+    arn = define(aws_service, name, definition)
+    started = sfn.start_execution(stateMachineArn=arn, input=json.dumps(
+        {"items": [{"n": n} for n in range(5)]}))
+    done = wait_done(started["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == [{"count": 2}, {"count": 2}, {"count": 1}]
+    run_arn = sfn.list_map_runs(executionArn=started["executionArn"])["mapRuns"][0]["mapRunArn"]
+    run = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (run["executionCounts"]["succeeded"], run["executionCounts"]["total"]) == (3, 3)
+    assert (run["itemCounts"]["succeeded"], run["itemCounts"]["total"]) == (5, 5)
+    assert sfn.list_executions(mapRunArn=run_arn)["executions"] == []  # EXPRESS: not listed
+
+
+def test_standard_children_list_their_item_count(aws_service: AwsService, sfn: Any,
+                                                 wait_done: Wait) -> None:
+    name = f"batched-{uuid.uuid4().hex[:6]}"
+    definition = dmap({"P": {"Type": "Pass", "End": True}}, "P",
+                      ItemBatcher={"MaxItemsPerBatch": 3})
+    arn = define(aws_service, name, definition)
+    started = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": [1, 2, 3, 4]}))
+    assert wait_done(started["executionArn"])["status"] == "SUCCEEDED"
+    run_arn = sfn.list_map_runs(executionArn=started["executionArn"])["mapRuns"][0]["mapRunArn"]
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert sorted(c["itemCount"] for c in children) == [1, 3]

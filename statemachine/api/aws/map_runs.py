@@ -99,11 +99,14 @@ async def list_run_executions(call: Call, body: dict[str, Any]) -> dict[str, Any
         raise AwsError("ResourceNotFound", str(missing)) from None
     items = []
     for summary in page["executions"]:
+        if summary.get("executionType") == "EXPRESS":
+            continue  # AWS lists no EXPRESS execution
         machine = f"{summary['stateMachine']}/{summary['label']}"
         items.append({"executionArn": execution_arn(call.place, summary),
                       "stateMachineArn": call.place.machine(machine), "name": summary["name"],
                       "status": summary["status"], "startDate": summary["startDate"],
-                      "stopDate": summary.get("stopDate"), "mapRunArn": summary["mapRunArn"]})
+                      "stopDate": summary.get("stopDate"), "mapRunArn": summary["mapRunArn"],
+                      "itemCount": summary["itemCount"]})
     return {"executions": items, "nextToken": write_token(kind, page["nextCursor"])}
 
 

@@ -29,7 +29,7 @@ from typing import Any, Literal, NotRequired, TypedDict, assert_never
 
 from statemachine.interpreter import children
 from statemachine.interpreter.branches import run_uuid
-from statemachine.interpreter.children import RUN_GROUP, is_run
+from statemachine.interpreter.children import RUN_GROUP, batch_size, is_run
 from statemachine.interpreter.commands import (
     CancelTimer,
     Continue,
@@ -106,8 +106,10 @@ class Planner:
             plan.guard_record(xid, loaded["rev"])
         else:
             plan.begin_child(xid, *child)
-        plan.append_history(xid, map(history_event, self._redactor.history(decision.history)),
-                            begins=child is not None)
+        if not _quiet(ex):
+            plan.append_history(xid, map(history_event,
+                                         self._redactor.history(decision.history)),
+                                begins=child is not None)
         if child is not None and "map_run" in ex:
             _count_child(plan, ex, "started")
         self._map_runs(plan, loaded, decision, now)
@@ -186,7 +188,7 @@ class Planner:
             spec["reuse"] = command.reuse
         if command.map_run is not None:
             spec["map_run"] = command.map_run
-            item_count = (sum(_batch_size(i) for i in inputs) if command.map_run["batched"]
+            item_count = (sum(batch_size(i) for i in inputs) if command.map_run["batched"]
                           else len(inputs))
             plan.run_opened(history_owner(pid), f"{pid}/{command.group}",
                             int(command.max_concurrency or 0), command.tolerated_count,
@@ -244,11 +246,15 @@ def _count_child(plan: Plan, ex: Execution, what: str) -> None:
     the items of its batch."""
     link = ex["parent"]
     assert link is not None
-    items = _batch_size(ex["input"]) if ex["map_run"]["batched"] else 1
+    items = batch_size(ex["input"]) if ex["map_run"]["batched"] else 1
     plan.run_counted(history_owner(link["id"]), f"{link['id']}/{link['group']}", what, items)
 
 
-def _batch_size(batch: Any) -> int:
-    """How many items a child's input carries (``ItemBatcher``'s ``{"Items": [...]}``)."""
-    items = batch.get("Items") if isinstance(batch, dict) else None
-    return len(items) if isinstance(items, list) else 1
+def _quiet(ex: Execution) -> bool:
+    """Whether ``ex``'s events are not kept: an EXPRESS Map Run child's (or its children's),
+    whose history AWS does not keep either (CloudWatch Logs has it there)."""
+    run = ex.get("map_run")
+    if run is not None:
+        return bool(run.get("express"))
+    root = ex["root"]
+    return root is not None and bool(root.get("quiet"))
