@@ -85,6 +85,8 @@ def test_children_are_executions_of_a_map_run(aws_service: AwsService, sfn: Any,
     assert [e["type"] for e in own] == ["ExecutionStarted", "ChoiceStateEntered",
                                         "ChoiceStateExited", "PassStateEntered",
                                         "PassStateExited", "ExecutionSucceeded"]
+    machine = sfn.describe_state_machine_for_execution(executionArn=child)
+    assert (machine["mapRunArn"], machine["label"]) == (run_arn, "Orders")
     bad = sfn.describe_execution(executionArn=failed[0]["executionArn"])
     assert (bad["error"], bad["cause"]) == ("Odd", "three")
 

@@ -203,6 +203,8 @@ async def describe_state_machine_for_execution(call: Call,
     described = await call.service.describe(await execution_id(call, body["executionArn"]))
     found: dict[str, Any] = await call.service.catalog.revision(described["stateMachine"],
                                                                described["version"])
+    if described.get("mapRunArn"):  # a Map Run's child: the run and its Map's label
+        found = {**found, "mapRunArn": described["mapRunArn"], "label": described["label"]}
     return found
 
 
