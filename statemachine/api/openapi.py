@@ -17,6 +17,8 @@ from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
 from statemachine.api.openapi_connections import SCHEMAS as CONNECTION_SCHEMAS
 from statemachine.api.openapi_express import SCHEMAS as EXPRESS_SCHEMAS
 from statemachine.api.openapi_express import paths as express_paths
+from statemachine.api.openapi_map_runs import SCHEMAS as MAP_RUN_SCHEMAS
+from statemachine.api.openapi_map_runs import paths as map_run_paths
 from statemachine.api.openapi_parts import (
     NAME,
     Schema,
@@ -480,7 +482,9 @@ def document() -> dict[str, Any]:
         "paths": with_error_responses(_merged(_paths(), redrive_paths(EXECUTION_ID),
                                               CONNECTION_PATHS, CATALOG_PATHS,
                                               express_paths(MACHINE_NAME),
-                                              activity_paths(NAME, LIMIT))),
+                                              activity_paths(NAME, LIMIT),
+                                              map_run_paths(EXECUTION_ID, LIMIT))),
         "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS,
-                                   **CATALOG_SCHEMAS, **EXPRESS_SCHEMAS, **ACTIVITY_SCHEMAS}},
+                                   **CATALOG_SCHEMAS, **EXPRESS_SCHEMAS, **ACTIVITY_SCHEMAS,
+                                   **MAP_RUN_SCHEMAS}},
     }

@@ -27,6 +27,7 @@ from statemachine.api.connections import (
 )
 from statemachine.api.express import start_sync_execution, test_state
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
+from statemachine.api.map_runs import MAP_RUN_ROUTES
 from statemachine.api.metrics import Metrics, from_service, render
 from statemachine.api.openapi_security import secured_document
 from statemachine.api.polling import MAX_POLL_SECONDS
@@ -398,6 +399,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/ui/", ui_index, _PUBLIC),
     Route("GET", "/ui/{file:.+}", asset, _PUBLIC),
     *(Route(*route) for route in CATALOG_ROUTES),
+    *(Route(*route) for route in MAP_RUN_ROUTES),
 )
 """Every route. Public routes hold no data (the dashboard's files, this API's description,
 liveness) or are the login itself; ``/v1/tasks/*`` are authorised by the task token."""

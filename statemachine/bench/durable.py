@@ -179,11 +179,17 @@ async def loop(s: Session, executions: int | None) -> Figures:
     return await run_batch(s, "loop", "loop1000", work["definition"], [work["input"]] * n)
 
 
-def map10000(max_concurrency: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def map10000(max_concurrency: int | None,
+             distributed: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """The 10,000-item Map, built in code: items are numbers (the input stays under 256 KiB)
-    and an ItemSelector makes each one the ``{"id", "v"}`` object the 1,000-item files use."""
+    and an ItemSelector makes each one the ``{"id", "v"}`` object the 1,000-item files use;
+    ``distributed``: a Distributed Map (each child an execution of its own in a Map Run)."""
     definition = load_workload("map1000")["definition"]
     fan = dict(definition["States"]["Fan"])
+    if distributed:
+        processor = dict(fan["ItemProcessor"])
+        processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+        fan["ItemProcessor"] = processor
     fan["ItemSelector"] = {"id.$": "$$.Map.Item.Value",
                            "v.$": "States.Format('item-{}', $$.Map.Item.Value)"}
     if max_concurrency:
@@ -197,7 +203,7 @@ def map_case(name: str, max_concurrency: int | None = None) -> Case:
 
     async def run(s: Session, executions: int | None) -> Figures:
         if name.startswith("map10000"):
-            definition, input = map10000(max_concurrency)
+            definition, input = map10000(max_concurrency, name.endswith("_distributed"))
         else:
             work = load_workload(name)
             definition, input = work["definition"], work["input"]

@@ -143,7 +143,8 @@ def _cases(name: str) -> list[tuple[str, Case]]:
     if name == "map":
         return [(f"map:{m}", _in_session(durable.map_case(m, mc)))
                 for m, mc in (("map1000", None), ("map1000_mc40", None),
-                              ("map10000", None), ("map10000_mc40", 40))]
+                              ("map10000", None), ("map10000_mc40", 40),
+                              ("map10000_distributed", None))]
     if name == "costs":
         return [(name, _in_session(costs.costs))]
     runner = {"loop": durable.loop, "parallel": durable.parallel, "http": durable.http,

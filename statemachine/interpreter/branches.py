@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from statemachine.interpreter import failures as F
+from statemachine.interpreter.children import RUN_GROUP
 from statemachine.interpreter.commands import StartChildren
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
@@ -16,6 +17,8 @@ from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
 from statemachine.interpreter.formats import check_nesting, dumps, error_details
 from statemachine.interpreter.item_source import batches, map_run_arn, read_task
 from statemachine.interpreter.outcomes import complete, fail_state
+from statemachine.interpreter.records import Execution, MapRun
+from statemachine.interpreter.tokens import derive
 from statemachine.language.items import ITEM_READER_FAILED
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
@@ -98,7 +101,28 @@ def _limits(step: Step, state: State, effective: Any) -> tuple[int, int | None, 
 def _run_started(step: Step, state: State, started: str) -> str:
     """``MapRunStarted``; its id names the children group (children number their events on
     from it, after every event of the parent's before them)."""
-    return str(step.emit("MapRunStarted", {"mapRunArn": map_run_arn(step, state, started)}))
+    run = step.emit("MapRunStarted", {"mapRunArn": map_run_arn(step, state, started)})
+    return f"{RUN_GROUP}{run}"
+
+
+def run_uuid(ex: Execution, group: str) -> str:
+    """The id that ends the ARN of ``ex``'s Map Run ``group`` (as :func:`map_run_arn` derives
+    it from the MapStateStarted event just before MapRunStarted): the runtime finds a Map
+    Run back by it."""
+    return derive(ex["salt"], "map-run", ex["id"], str(int(group[len(RUN_GROUP):]) - 1))
+
+
+def _map_run(step: Step, state: State, group: str) -> MapRun:
+    """The Map Run of ``group`` (``r<MapRunStarted id>``; MapStateStarted is the event just
+    before, what :func:`map_run_arn` derives the run's id from)."""
+    started = str(int(group[len(RUN_GROUP):]) - 1)
+    run: MapRun = {"arn": map_run_arn(step, state, started),
+                   "label": state.extras.get("Label") or state.name,
+                   "batched": state.item_batcher is not None}
+    processor = state.raw.get("ItemProcessor") or {}
+    if (processor.get("ProcessorConfig") or {}).get("ExecutionType") == "EXPRESS":
+        run["express"] = True
+    return run
 
 
 def _read_items(step: Step, state: State, effective: Any) -> Go:
@@ -190,6 +214,7 @@ def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: li
             vars=ex["vars"],
             execution_input=state.processor is not None and state.processor.reads_execution_input,
             reuse=step.reuse,
+            map_run=_map_run(step, state, group) if state.distributed else None,
         )
     )
     return None

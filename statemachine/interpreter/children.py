@@ -15,6 +15,21 @@ from statemachine.interpreter.events import ChildOutcome, FailedChild
 
 Counters = dict[str, Any]
 
+RUN_GROUP = "r"
+"""The first letter of a Distributed Map's group name (``r<MapRunStarted id>``): its children
+are executions of their own, each with a history of its own (the runtime keys it by that)."""
+
+
+def batch_size(batch: Any) -> int:
+    """How many items a Map Run child's input carries (``ItemBatcher``'s ``{"Items": [...]}``)."""
+    items = batch.get("Items") if isinstance(batch, dict) else None
+    return len(items) if isinstance(items, list) else 1
+
+
+def is_run(group: str | None) -> bool:
+    """Whether ``group`` is a Distributed Map's Map Run."""
+    return group is not None and group.startswith(RUN_GROUP)
+
 
 class Verdict(TypedDict, total=False):
     """How a group ended: ``done`` (every child finished within tolerance) or ``failed``

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from statemachine.interpreter.events import TimerFired
-from statemachine.interpreter.records import JsonPath, Status
+from statemachine.interpreter.records import JsonPath, MapRun, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,8 @@ class StartChildren:
     unbounded; ``execution_input``: whether the children may read ``$$.Execution.Input``
     (when false, the root's input is left out of their records); ``reuse``: after a redrive,
     the group of the state's failed run: its children that succeeded end at once with their
-    output instead of running again (the runtime looks them up).
+    output instead of running again (the runtime looks them up); ``map_run``: a Distributed
+    Map's Map Run, whose children are executions of their own.
     """
 
     group: str
@@ -75,6 +76,7 @@ class StartChildren:
     vars: dict[str, Any]
     execution_input: bool
     reuse: str | None = None
+    map_run: MapRun | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,8 +122,9 @@ class Step:
         root = ex["root"] or root_fields(ex)
         place = place_of(ex.get("place"))
         express = ex.get("express", False)
+        machine = ex["machine"] if "label" not in root else f"{ex['machine']}/{root['label']}"
         execution: dict[str, Any] = {
-            "Id": place.execution(ex["machine"], root["name"],
+            "Id": place.execution(machine, root["name"],
                                   express_id=root["id"] if express else None),
             "Input": root["input"],
             "Name": root["name"],
@@ -134,7 +135,7 @@ class Step:
             execution["RedriveCount"] = root.get("redrives", 0)
         ctx: dict[str, Any] = {
             "Execution": execution,
-            "StateMachine": {"Id": place.machine(ex["machine"]), "Name": ex["machine"]},
+            "StateMachine": {"Id": place.machine(machine), "Name": machine},
         }
         if state is not None:
             ctx["State"] = {"EnteredTime": iso(ex.get("entered_at") or self.now), "Name": state.name}
@@ -196,6 +197,10 @@ class Step:
 def root_fields(top: ParentFields) -> Root:
     """A top-level execution's fields that its children (and ``$$.Execution``) see as the root."""
     root: Root = {"id": top["id"], "name": top["name"], "input": top["input"], "start": top["start"]}
+    if "map_run" in top:  # a Map Run child: its ARN names its Map's label
+        root["label"] = top["map_run"]["label"]
+        if top["map_run"].get("express"):
+            root["quiet"] = True
     redrives = top.get("redrives")
     if redrives:
         root["redrives"] = redrives

@@ -7,13 +7,15 @@ callbacks are made harmless.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, Never
 
 from statemachine.interpreter import events as E
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.branches import children_done, items_read, read_failed
+from statemachine.interpreter.children import is_run
 from statemachine.interpreter.commands import CancelTimer, StopChildren
-from statemachine.interpreter.context import Step
+from statemachine.interpreter.context import HistoryFull, Step
 from statemachine.interpreter.formats import dumps, error_details, payload, place_of
 from statemachine.interpreter.outcomes import complete, fail_state, finish
 from statemachine.interpreter.records import Status
@@ -68,6 +70,9 @@ def stop_children(step: Step, error: str | None, cause: str | None) -> None:
     """Whatever the execution waits for is called off: its children, its task's timers, its timer."""
     ex = step.ex
     if ex["waiting"] == "children" and ex["group"] is not None:
+        if is_run(ex["group"]):  # a Distributed Map's Map Run ends with it
+            with suppress(HistoryFull):  # a full history keeps its room for the end event
+                step.emit("MapRunAborted")
         step.commands.append(StopChildren(ex["group"], error, cause))
     if ex["waiting"] == "task":
         cancel_task_timers(step)
@@ -80,19 +85,19 @@ def _on_started(step: Step, event: E.Started) -> bool:
     if ex["rev"] != 0:
         return False
     parent = ex["parent"]
-    if parent is None:
+    reused = event.get("reused")
+    if parent is not None and reused is not None:  # succeeded before a redrive: not run again
+        finish(step, Status.SUCCEEDED, output=reused["output"], quiet=True)
+        return True
+    if parent is None or "map_run" in ex:  # a Map Run's child is an execution of its own
         step.emit(
             "ExecutionStarted",
             {"input": dumps(ex["input"]), "inputDetails": {"truncated": False}, "roleArn": place_of(ex.get("place")).role},
         )
-        limit = step.timeout_s()
+        limit = step.timeout_s() if parent is None else None
         if limit is not None:
             step.timer(f"{ex['id']}:exec-timeout", step.now + int(limit * 1000))
     else:
-        reused = event.get("reused")
-        if reused is not None:  # succeeded before a redrive: not run again
-            finish(step, Status.SUCCEEDED, output=reused["output"], quiet=True)
-            return True
         if ex["item"] is not None:
             step.emit("MapIterationStarted", {"index": parent["index"], "name": parent["group"]})
     run(step, (step.machine.start_at, ex["input"]))

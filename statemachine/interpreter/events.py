@@ -79,6 +79,12 @@ class ChildOutcome(TypedDict):
     error: str | None
     cause: str | None
     events: NotRequired[int]
+    arn: NotRequired[str]
+    """a Distributed Map child's: its execution ARN, name, input and start/stop (ms)"""
+    name: NotRequired[str]
+    input: NotRequired[Any]
+    start: NotRequired[int]
+    stop: NotRequired[int | None]
 
 
 class FailedChild(TypedDict):

@@ -63,7 +63,8 @@ def finish(step: Step, status: Status, *, output: Any = None, error: str | None 
     ex["timer"] = None
     ex["waiting"] = None
     parent = ex["parent"]
-    if parent is None:
+    own = "map_run" in ex  # a Map Run's child: an execution of its own, ending as one
+    if parent is None or (own and not quiet):
         match status:
             case Status.SUCCEEDED:
                 step.emit("ExecutionSucceeded", {"output": dumps(output), "outputDetails": {"truncated": False}})
@@ -73,14 +74,17 @@ def finish(step: Step, status: Status, *, output: Any = None, error: str | None 
                 step.emit("ExecutionTimedOut", error_details(error, cause))
             case _:
                 step.emit("ExecutionAborted", error_details(error, cause))
-        if step.timeout_s() is not None:
+        if parent is None and step.timeout_s() is not None:
             step.commands.append(CancelTimer(f"{ex['id']}:exec-timeout"))
-    elif ex["item"] is not None and not quiet:
+    elif ex["item"] is not None and not quiet and not own:
         kind = {"SUCCEEDED": "MapIterationSucceeded", "FAILED": "MapIterationFailed"}.get(
             status, "MapIterationAborted"
         )
         step.emit(kind, {"index": parent["index"], "name": parent["group"]})
-    step.commands.append(Finish(status, output, error, cause, ex["seq"] - ex.get("seq0", 0)))
+    # events: how far the parent's numbering moves on (none for a Map Run's child: its events
+    # are in its own history)
+    events = 0 if own else ex["seq"] - ex.get("seq0", 0)
+    step.commands.append(Finish(status, output, error, cause, events))
 
 
 def fail_state(step: Step, state: State, error: str, cause: str | None) -> Go:

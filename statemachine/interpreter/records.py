@@ -59,6 +59,18 @@ class ParentLink(TypedDict):
     index: int
 
 
+class MapRun(TypedDict):
+    """A Distributed Map's child execution's Map Run: its ARN, the Map's ``Label`` (or state
+    name: the child's ARN is ``...:execution:<machine>/<label>:<name>``) and whether its
+    input is a batch (``ItemBatcher``: the Map Run counts its items); ``express``: its
+    ``ExecutionType`` is EXPRESS (no history is kept; counted in its Map Run all the same)."""
+
+    arn: str
+    label: str
+    batched: bool
+    express: NotRequired[bool]
+
+
 class MapItem(TypedDict):
     """``$$.Map.Item`` of a Map child (``Value`` left out when the item values are not kept)."""
 
@@ -75,6 +87,10 @@ class Root(TypedDict):
     start: int
     redrives: NotRequired[int]
     """the root's redrive count when its children were made (``$$.Execution.RedriveCount``)"""
+    label: NotRequired[str]
+    """a Map Run child's label (the root is then that child: its ARN names the label)"""
+    quiet: NotRequired[bool]
+    """the root is an EXPRESS Map Run child: no history is kept of it or its children"""
 
 
 class StartedBy(TypedDict):
@@ -102,6 +118,7 @@ class ParentFields(TypedDict):
     express: NotRequired[bool]
     redrives: NotRequired[int]
     test_case: NotRequired[str]
+    map_run: NotRequired[MapRun]
 
 
 class Execution(TypedDict):
@@ -193,6 +210,10 @@ class Execution(TypedDict):
     """the alias a start went through, if any"""
     started_by: NotRequired[StartedBy]
     """a nested execution's parent (absent: started through the API)"""
+    map_run: NotRequired[MapRun]
+    """a Distributed Map's child: an execution of its own (its own history, from
+    ExecutionStarted to its end, ``$$.Execution`` its own) in this Map Run; ``parent`` still
+    links it to its group"""
     test_case: NotRequired[str]
     """the test case of the service's mock config a start named (``<arn>#<case>``, REST's
     ``testCase``): the runtime answers the states it mocks (:mod:`statemachine.runtime.

@@ -26,6 +26,7 @@ from statemachine.interpreter.records import (
     Execution,
     HistoryEvent,
     JsonPath,
+    MapRun,
     ParentFields,
     Root,
     Status,
@@ -124,30 +125,45 @@ def new_execution(
     return record
 
 
+def run_child_name(child_id: str) -> str:
+    """A Map Run child's execution name: its id with "." for "/" (ids are UUIDs, digits and
+    "r", so the id reads back from the name, and so from the child's ARN)."""
+    return child_id.replace("/", ".")
+
+
+def run_child_id(name: str) -> str:
+    """The id of the Map Run child named ``name`` (:func:`run_child_name`)."""
+    return name.replace(".", "/")
+
+
 def new_child(parent: Execution, command: StartChildren, index: int, now: int) -> Execution:
     """The record of child ``index`` of a ``StartChildren`` command, before its ``Started``."""
     items = command.items
     return child_execution(
         parent, command.group, command.kind, command.paths, index, command.inputs[index],
         MISSING if items is None else items[index], command.vars, command.execution_input, now,
+        command.map_run,
     )
 
 
 def child_execution(
     parent: ParentFields, group: str, kind: str, paths: list[JsonPath], index: int, input: Any,
     value: Any, vars: dict[str, Any], execution_input: bool, now: int,
+    map_run: MapRun | None = None,
 ) -> Execution:
     """The record of child ``index`` of a group, from the group's fields and this child's own
     ``input`` and Map item ``value`` (MISSING when the item values are not kept): what
     :func:`new_child` does for a whole command, for a runtime that stores the group's fields
-    and the children's inputs apart."""
+    and the children's inputs apart.  With ``map_run``, the child of a Distributed Map: an
+    execution of its own (:func:`run_child_name`), numbering its own events from 1."""
     path = paths[index] if len(paths) > 1 else paths[0]
     root: Root = parent["root"] or root_fields(parent)
     if not execution_input and root.get("input") is not None:
         root = {**root, "input": None}  # nothing below reads it: don't copy it into every child
+    child_id = f"{parent['id']}/{group}/{index}"
     child = new_execution(
-        execution_id=f"{parent['id']}/{group}/{index}",
-        name=parent["name"],
+        execution_id=child_id,
+        name=parent["name"] if map_run is None else run_child_name(child_id),
         machine=parent["machine"],
         machine_version=parent["machine_version"],
         input=input,
@@ -161,6 +177,10 @@ def child_execution(
     child["vars"] = dict(vars or {})
     child["parent"] = {"id": parent["id"], "group": group, "index": index}
     child["root"] = root
+    if map_run is not None:  # its own root: $$.Execution is the child's own (root_fields)
+        child["seq"] = child["seq0"] = 0
+        child["root"] = None
+        child["map_run"] = map_run
     if "place" in parent:
         child["place"] = parent["place"]
     if parent.get("express"):

@@ -9,6 +9,8 @@ and read.
     arn:aws:states:<region>:<account>:execution:<machine>:<name>      a STANDARD execution
     arn:aws:states:<region>:<account>:express:<machine>:<name>:<id>   an EXPRESS execution
     arn:aws:states:<region>:<account>:activity:<name>                 an activity
+    arn:aws:states:<region>:<account>:mapRun:<machine>/<label>:<id>   a Distributed Map's run
+    arn:aws:states:<region>:<account>:execution:<machine>/<label>:<name>  a Map Run's child
 
 The region and account are the service's (:class:`Place`; ``STATEMACHINE_REGION`` and
 ``STATEMACHINE_ACCOUNT``, by default ``us-east-1`` and ``123456789012``).  :func:`parse`
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_ACCOUNT", "DEFAULT_PLACE", "DEFAULT_REGION", "ActivityArn", "Arn", "ExecutionArn",
-    "InvalidArn", "MachineArn", "Place", "name_problem", "parse",
+    "InvalidArn", "MachineArn", "MapRunArn", "Place", "name_problem", "parse",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -121,7 +123,16 @@ class ActivityArn:
     name: str
 
 
-Arn = MachineArn | ExecutionArn | ActivityArn
+@dataclass(frozen=True, slots=True)
+class MapRunArn:
+    """A Map Run: ``machine/label`` and the run's ``id``."""
+
+    place: Place
+    machine: str
+    id: str
+
+
+Arn = MachineArn | ExecutionArn | ActivityArn | MapRunArn
 
 
 def parse(arn: object) -> Arn:
@@ -153,5 +164,7 @@ def parse(arn: object) -> Arn:
             return ExecutionArn(place, machine, name, express_id)
         case "activity", [name]:
             return ActivityArn(place, name)
+        case "mapRun", [machine, run_id] if "/" in machine:
+            return MapRunArn(place, machine, run_id)
         case _:
             raise InvalidArn(f"Invalid Arn: '{arn}'")

@@ -34,6 +34,7 @@ from statemachine.interpreter.step import advance, new_child, new_execution
 from statemachine.language.model import Machine
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.redaction import Redactor
+from statemachine.runtime.store.keys import history_owner, root_of
 
 Invoke = Callable[[InvokeTask], Awaitable[dict[str, Any] | None]]
 """Perform a task: its ``TaskSucceeded``/``TaskFailed`` event (as the invokers make them),
@@ -110,6 +111,8 @@ class LocalRunner:
         self.inflight: set[asyncio.Task[None]] = set()
         self.history: list[HistoryEvent] = []
         self.origins: list[str] = []
+        self.run_histories: dict[str, list[HistoryEvent]] = {}
+        """the histories of Distributed Maps' children (executions of their own), by id"""
         self.tasks: list[TaskRecord] = []
         self.transitions = 0
         self._timer_seq = 0
@@ -154,13 +157,17 @@ class LocalRunner:
         decision = advance(self.machine, record, event, now=self.clock())
         self.records[execution_id] = decision.execution
         if decision.history:
-            base = len(self.history)
+            owner = history_owner(execution_id)
+            own = owner != root_of(execution_id)  # a Map Run's child: a history of its own
+            history = self.run_histories.setdefault(owner, []) if own else self.history
+            base = len(history)
             for i, h in enumerate(self._redactor.history(decision.history)):
                 merged = dict(h)
                 merged["id"] = base + i + 1
                 merged["previousEventId"] = base + i
-                self.history.append(merged)
-                self.origins.append(execution_id)
+                history.append(merged)
+                if not own:
+                    self.origins.append(execution_id)
             self.transitions += sum(1 for h in decision.history if h["type"].endswith("StateEntered"))
         for command in decision.commands:
             self._command(decision.execution, command)

@@ -43,6 +43,7 @@ from statemachine.errors import (
     NotFound,
     TaskTimedOut,
 )
+from statemachine.interpreter.children import batch_size
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
@@ -64,6 +65,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
+from statemachine.service.map_runs import MapRunBook, own_id
 from statemachine.service.mocks import check_test_case
 from statemachine.service.operations import Operations
 from statemachine.service.probe import CALLER_ROLE, InspectionLevel, Mock, run_test_state
@@ -119,6 +121,7 @@ class Service:
         self.aliases = Aliases(store, store.settings)
         self.express = Express(store.settings, store.core, self.connections, self.get_machine,
                                self.aliases.pin)
+        self.map_runs = MapRunBook(store, self._summary)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -255,7 +258,10 @@ class Service:
                 assert_never(started.reply)
 
     async def find_execution(self, machine: str, name: str) -> str:
-        """The id of ``machine``'s execution named ``name`` (what its ARN names)."""
+        """The id of ``machine``'s execution named ``name`` (what its ARN names); a Map Run
+        child's machine is ``<machine>/<label>``, its id read from its name."""
+        if "/" in machine:
+            return await self.map_runs.find_child(machine, name)
         found = await self.store.executions.find(machine, check_name(name, "execution name"))
         if found is None:
             raise NotFound(f"Execution Does Not Exist: '{self.settings.place.execution(machine, name)}'",
@@ -278,6 +284,13 @@ class Service:
             "stopDate": iso(record["stop"]) if record["stop"] is not None else None,
             **redrive_summary(record),
         }
+        if "map_run" in record:  # a Distributed Map's child: its ARN names the Map's label
+            run = record["map_run"]
+            summary["label"] = run["label"]
+            summary["mapRunArn"] = run["arn"]
+            summary["itemCount"] = batch_size(record["input"]) if run["batched"] else 1
+            if run.get("express"):  # no history kept; AWS's ListExecutions leaves it out
+                summary["executionType"] = "EXPRESS"
         if "published_version" in record:  # started through a version or an alias
             place = self.settings.place
             summary["stateMachineVersionArn"] = place.machine(record["machine"],
@@ -287,6 +300,7 @@ class Service:
         return summary
 
     async def describe(self, execution_id: str) -> dict[str, Any]:
+        execution_id = own_id(execution_id)
         record = await self._record(execution_id)
         described = self._summary(record)
         described.update(input=record["input"], output=record["output"], error=record["error"],
@@ -343,6 +357,7 @@ class Service:
 
         A page is one read by position, as cheap at event 100,000 as at event 10.
         """
+        execution_id = own_id(execution_id)
         await self._record(execution_id)
         limit = max(1, min(int(limit), 1000))
         at = None
@@ -363,6 +378,7 @@ class Service:
 
     async def stop(self, execution_id: str, error: str | None = None, cause: str | None = None) -> dict[str, Any]:
         """Ask the workers to abort a running execution (its children and tasks stop too)."""
+        execution_id = own_id(execution_id)
         record = await self._record(execution_id)
         if record["status"] in TERMINAL:
             return {"executionId": execution_id, "status": record["status"],

@@ -4,6 +4,7 @@ import {clear} from "./dom.js";
 import {flash} from "./notice.js";
 import {executionPage} from "./pages/execution.js";
 import {executionsPage} from "./pages/executions.js";
+import {mapRunPage} from "./pages/map-run.js";
 import {machinePage} from "./pages/machine.js";
 import {machinesPage} from "./pages/machines.js";
 import {view} from "./view.js";
@@ -29,6 +30,7 @@ export function route() {
     link.classList.toggle("active", link.dataset.nav === section);
   }
   if (parts[0] === "executions" && parts[1]) return executionPage(main, parts[1]);
+  if (parts[0] === "map-runs" && parts[1]) return mapRunPage(main, parts[1]);
   if (parts[0] === "machines" && parts[1]) return machinePage(main, parts[1], query);
   if (parts[0] === "machines") return machinesPage(main);
   return executionsPage(main, query);

@@ -186,7 +186,7 @@ def test_a_root_ends_in_its_status_index_a_child_in_its_group() -> None:
                        ("ZADD", SHARD.index_status("SUCCEEDED"), [NOW, XID]),
                        ("EXPIRE", SHARD.record(XID), [60]), ("EXPIRE", SHARD.history(XID), [60]),
                        ("EXPIRE", SHARD.name("m", XID), [60]),
-                       ("EXPIRE", SHARD.nested(XID), [60])]
+                       ("EXPIRE", SHARD.nested(XID), [60]), ("EXPIRE", SHARD.map_runs(XID), [60])]
     child_id = f"{XID}/7/2"
     child = record(id=child_id, rev=1, status="FAILED", error="E",
                    parent={"id": XID, "group": "7", "index": 2})
@@ -219,3 +219,43 @@ def test_a_nested_execution_tells_its_sync_parent_through_the_outbox() -> None:
 def test_a_finished_group_is_dropped_by_the_transition_that_reads_it() -> None:
     plan, _, _ = planned([], event={"type": "ChildrenFinished", "group": "7", "outcomes": []})
     assert [op[0] for op in read(plan)[2]] == ["HIST", "HSET", "DEL", "DEL", "DEL", "DEL"]
+
+
+RUN = {"arn": "arn:aws:states:us-east-1:123456789012:mapRun:m/L:u1", "label": "L",
+       "batched": True}
+
+
+def test_a_map_run_child_writes_its_own_history_and_is_counted_in_its_run() -> None:
+    child_id = f"{XID}/r7/2"
+    began = record(id=child_id, name=child_id.replace("/", "."), rev=1, state="S",
+                   waiting="task", token="t1", parent={"id": XID, "group": "r7", "index": 2},
+                   map_run=RUN, input={"Items": [1, 2, 3]})
+    plan, _, _ = planned([task()], after=began, child=(XID, "r7", 2))
+    _, _, ops = read(plan)
+    hist = next(op for op in ops if op[0] == "HIST")
+    assert hist[1] == SHARD.history(child_id) == f"sm:{SHARD.tag}:h:{child_id}"
+    assert hist[2][0] == 0  # its record is made by this commit: no status to check
+    counted = [op for op in ops if op[0] == "HINCRBY"]
+    assert counted == [("HINCRBY", SHARD.map_runs(XID), [f"{XID}/r7:started", 1]),
+                       ("HINCRBY", SHARD.map_runs(XID), [f"{XID}/r7:i:started", 3])]
+
+    ended = {**began, "status": "FAILED", "error": "E", "stop": NOW, "rev": 2}
+    plan, _, _ = planned([Finish("FAILED", None, "E", None, 0)], after=ended)
+    _, _, ops = read(plan)
+    assert ("HINCRBY", SHARD.map_runs(XID), [f"{XID}/r7:FAILED", 1]) in ops
+    assert ("EXPIRE", SHARD.history(child_id), [60]) in ops
+    child_op = ops[-1]
+    assert child_op[0] == "CHILD"
+    outcome = orjson.loads(child_op[2][3])
+    assert outcome["arn"].endswith(f":execution:m/L:{began['name']}")
+    assert (outcome["name"], outcome["input"], outcome["stop"]) == (
+        began["name"], {"Items": [1, 2, 3]}, NOW)
+
+
+def test_an_express_map_run_child_keeps_no_history() -> None:
+    child_id = f"{XID}/r7/0"
+    began = record(id=child_id, rev=1, state="S", waiting="task", token="t1",
+                   parent={"id": XID, "group": "r7", "index": 0},
+                   map_run={**RUN, "express": True})
+    plan, _, _ = planned([task()], after=began, child=(XID, "r7", 0))
+    assert "HIST" not in [op[0] for op in read(plan)[2]]

@@ -81,6 +81,8 @@ def read_payload(text: Any, field: str, code: str = "InvalidExecutionInput") -> 
 def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:
     """A described execution (``Service.describe``) as DescribeExecution's output."""
     machine, name = described["stateMachine"], described["name"]
+    if described.get("label"):  # a Map Run's child: <machine>/<label> (AWS's labelled ARNs)
+        machine = f"{machine}/{described['label']}"
     view = {
         "executionArn": place.execution(machine, name),
         "stateMachineArn": place.machine(machine),
@@ -91,7 +93,7 @@ def execution_view(place: Place, described: dict[str, Any]) -> dict[str, Any]:
         "error": described.get("error"),
         "cause": described.get("cause"),
     }
-    for field in ("stateMachineVersionArn", "stateMachineAliasArn", "redriveCount",
+    for field in ("mapRunArn", "stateMachineVersionArn", "stateMachineAliasArn", "redriveCount",
                   "redriveDate", "redriveStatus", "redriveStatusReason", "traceHeader"):
         view[field] = described.get(field)
     if "input" in described:
@@ -130,9 +132,7 @@ _SUMMARY_EXTRAS = ("stateMachineVersionArn", "stateMachineAliasArn", "redriveCou
 
 
 async def list_executions(call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    if body.get("mapRunArn") is not None:
-        raise AwsError("ValidationException", "Map runs are not supported yet: list the "
-                       "executions of a state machine (stateMachineArn)")
+    """ListExecutions of a state machine (with ``mapRunArn``: api/aws/map_runs.py's)."""
     if body.get("stateMachineArn") is None:
         raise AwsError("ValidationException", "Must specify either a stateMachineArn or a "
                        "mapRunArn")
@@ -203,6 +203,8 @@ async def describe_state_machine_for_execution(call: Call,
     described = await call.service.describe(await execution_id(call, body["executionArn"]))
     found: dict[str, Any] = await call.service.catalog.revision(described["stateMachine"],
                                                                described["version"])
+    if described.get("mapRunArn"):  # a Map Run's child: the run and its Map's label
+        found = {**found, "mapRunArn": described["mapRunArn"], "label": described["label"]}
     return found
 
 

@@ -8,6 +8,7 @@ from statemachine.api.aws import (
     catalog,
     executions,
     express,
+    map_runs,
     redrive,
     tasks,
     validation,
@@ -24,4 +25,5 @@ OPERATIONS: dict[str, Operation] = {
     **catalog.OPERATIONS,
     **express.OPERATIONS,
     **redrive.OPERATIONS,
+    **map_runs.OPERATIONS,
 }

@@ -32,7 +32,13 @@ from statemachine.runtime.store.codec import (
     work_item,
 )
 from statemachine.runtime.store.ids import new_id
-from statemachine.runtime.store.keys import Shard, machine, root_of, shard_of, shard_of_name
+from statemachine.runtime.store.keys import (
+    Shard,
+    history_owner,
+    machine,
+    shard_of,
+    shard_of_name,
+)
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pipe import ScriptBatch
 from statemachine.runtime.store.scripts import RedriveReply, StartReply
@@ -183,7 +189,7 @@ class Executions:
                              stop: int) -> tuple[int, list[bytes]]:
         """The root's history length and its events ``start``..``stop`` (LRANGE's indexes),
         in one round trip; for an archived root (its record a stub) from the bucket."""
-        root = root_of(execution_id)
+        root = history_owner(execution_id)  # a root, or a Map Run's child
         shard = self._shard(root)
 
         async def read() -> list[Any]:
@@ -257,6 +263,10 @@ class Executions:
         if after is not None:
             rows = [r for r in rows if _newest_first(r) > _newest_first(after)]
         return rows[:want], exhausted and len(rows) <= want
+
+    async def load_many(self, ids: list[str], status: Status | None) -> list[Execution]:
+        """The records of ``ids`` that exist (and have ``status``), in one round trip."""
+        return [record for _, record in await self._load_rows(list(enumerate(ids)), status)]
 
     async def _load_rows(self, rows: list[Row],
                          status: Status | None) -> list[tuple[Row, Execution]]:

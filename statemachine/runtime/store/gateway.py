@@ -21,6 +21,7 @@ from statemachine.runtime.store.connections import Connections
 from statemachine.runtime.store.executions import Executions
 from statemachine.runtime.store.keys import Shard
 from statemachine.runtime.store.machines import Machines
+from statemachine.runtime.store.map_runs import MapRuns
 from statemachine.runtime.store.nested import NestedLinks
 from statemachine.runtime.store.operations import Operations
 
@@ -43,6 +44,7 @@ class Store:
         self.apikeys = ApiKeys(core)
         self.connections = Connections(core)
         self.nested = NestedLinks(core)
+        self.map_runs = MapRuns(core)
 
     @classmethod
     async def connect(cls, settings: Settings, *, wait_s: float = 30.0) -> Store:

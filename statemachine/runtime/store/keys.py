@@ -81,7 +81,9 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                                       {"count", "date", "token"}; while
                                                       status is RUNNING and r has ended, a
                                                       worker has yet to apply it
-    sm:T:h:<root id>                list    history of a root and all its children: event n
+    sm:T:h:<owner id>               list    history of a root and all its children (or of a
+                                            Distributed Map's child execution and its own
+                                            inline children: keys.history_owner): event n
                                             at position n-1 (orjson, stored without its
                                             id/previousEventId: they come from the
                                             position; codec.history_event).  A list, not a
@@ -132,6 +134,14 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             large; read and deleted when the child begins)
     sm:T:gr:<parent id>:<group>     hash    child index -> outcome {status, output, error, cause}
     sm:T:gx:<parent id>:<group>     set     indexes of the group's started, unfinished children
+    sm:T:mr:<execution id>          hash    the Map Runs a Distributed Map of the execution
+                                            started, fields ``<group>:<name>`` (store/map_runs.py:
+                                            arn, status, start, stop, mc, tc, tp, total, items,
+                                            started, and per-status ended counters, HINCRBY'd by
+                                            each child's final commit); expires with the record
+    sm:T:ma:<map run ARN's id>      string  "<owner> <run>": the Map Run an ARN names (its
+                                            owner's shard; a lookup asks every shard);
+                                            expires the retention after the run ends
     sm:T:act:<activity name>        list    activity tasks waiting for a poller:
                                             {"x", "token", "input"} (codec.activity_task)
     sm:T:nx:<parent id>             hash    nested executions a parent's
@@ -172,6 +182,8 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+
+from statemachine.interpreter.children import RUN_GROUP
 
 PREFIX = "sm"
 META = f"{PREFIX}:meta"
@@ -214,6 +226,17 @@ def root_of(execution_id: str) -> str:
     return execution_id.split("/", 1)[0]
 
 
+def history_owner(execution_id: str) -> str:
+    """The execution whose history list holds ``execution_id``'s events: its root, or the
+    nearest Map Run child (``.../r<n>/<index>``) it is or belongs to (an inline Map or
+    Parallel inside a Map Run child numbers its events into that child's history)."""
+    parts = execution_id.split("/")
+    for i in range(len(parts) - 2, 0, -2):
+        if parts[i].startswith(RUN_GROUP):
+            return "/".join(parts[:i + 2])
+    return parts[0]
+
+
 def shard_of(execution_id: str, shards: int) -> int:
     """The shard of an execution: a hash of its root id."""
     return zlib.crc32(root_of(execution_id).encode()) % shards
@@ -254,7 +277,13 @@ class Shard:
         return self._base + "x:" + execution_id
 
     def history(self, execution_id: str) -> str:
-        return self._base + "h:" + root_of(execution_id)
+        return self._base + "h:" + history_owner(execution_id)
+
+    def map_runs(self, execution_id: str) -> str:
+        return self._base + "mr:" + execution_id
+
+    def map_run_arn(self, run_uuid: str) -> str:
+        return self._base + "ma:" + run_uuid
 
     def name(self, machine_name: str, name: str) -> str:
         return f"{self._base}n:{machine_name}:{name}"

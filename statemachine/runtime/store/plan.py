@@ -28,7 +28,7 @@ from statemachine.runtime.store.codec import (
     timer_item,
     work_item,
 )
-from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard, root_of
+from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard, history_owner
 
 __all__ = ["GroupState", "Plan"]
 
@@ -99,14 +99,18 @@ class Plan:
         self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev, "status", status,
                 "token", token)
 
-    def append_history(self, execution_id: str, events: Iterable[bytes]) -> None:
-        """Append stored events (codec.history_event) to the root's history, while the root
-        is RUNNING."""
+    def append_history(self, execution_id: str, events: Iterable[bytes], *,
+                       begins: bool = False) -> None:
+        """Append stored events (codec.history_event) to the history they belong to (the
+        root's, or a Map Run child's: keys.history_owner), while its owner is RUNNING;
+        ``begins``: the owner is the execution this commit creates (no record to check)."""
         events = list(events)
         if events:
             shard = self.shard
+            owner = history_owner(execution_id)
+            check = 0 if begins and owner == execution_id else self.key(shard.record(owner))
             self.ops += ("HIST", self.key(shard.history(execution_id)), len(events) + 1,
-                         self.key(shard.record(root_of(execution_id))), *events)
+                         check, *events)
 
     def enqueue(self, execution_id: str, event: Mapping[str, Any]) -> None:
         """A work item for ``execution_id`` on this shard's ready stream."""
@@ -205,6 +209,34 @@ class Plan:
                      dumps(outcome.get("cause")), dumps(parent_id), dumps(group),
                      pieces.started_head, pieces.started_middle, pieces.stop)
 
+    # -- Map Runs (a Distributed Map's; store/map_runs.py reads them) ---------------------
+
+    def run_started(self, owner: str, run: str, arn: str, run_uuid: str, start: int) -> None:
+        """Map Run ``run`` (``<execution id>/<group>``) of ``owner`` (the execution whose
+        history records it) began: its record's first fields, and its ARN's id found back."""
+        self.op("HSET", self.shard.map_runs(owner), f"{run}:arn", arn, f"{run}:status",
+                "RUNNING", f"{run}:start", start)
+        self.op("SET", self.shard.map_run_arn(run_uuid), f"{owner} {run}")
+
+    def run_opened(self, owner: str, run: str, limit: int, tc: int | None, tp: float | None,
+                   total: int, items: int) -> None:
+        """The Map Run's children were opened: its settings and totals."""
+        self.op("HSET", self.shard.map_runs(owner), f"{run}:mc", limit,
+                f"{run}:tc", "" if tc is None else tc, f"{run}:tp", "" if tp is None else tp,
+                f"{run}:total", total, f"{run}:items", items)
+
+    def run_counted(self, owner: str, run: str, what: str, items: int) -> None:
+        """One more child ``what`` (``started`` or its final status), and its ``items``."""
+        key = self.shard.map_runs(owner)
+        self.op("HINCRBY", key, f"{run}:{what}", 1)
+        self.op("HINCRBY", key, f"{run}:i:{what}", items)
+
+    def run_ended(self, owner: str, run: str, run_uuid: str, status: str, stop: int,
+                  retention_s: int) -> None:
+        """The Map Run ended; its ARN's lookup expires after the retention."""
+        self.op("HSET", self.shard.map_runs(owner), f"{run}:status", status, f"{run}:stop", stop)
+        self.op("EXPIRE", self.shard.map_run_arn(run_uuid), retention_s)
+
     # -- endings -----------------------------------------------------------------------------
 
     def finish_root(self, execution_id: str, machine: str, name: str, status: str, start: int,
@@ -221,9 +253,14 @@ class Plan:
         self.op("EXPIRE", shard.history(execution_id), retention_s)
         self.op("EXPIRE", shard.name(machine, name), retention_s)
         self.op("EXPIRE", shard.nested(execution_id), retention_s)  # no-op without children
+        self.op("EXPIRE", shard.map_runs(execution_id), retention_s)  # no-op without Map Runs
 
     def finish_child(self, execution_id: str, parent_id: str, group: str, index: int,
                      outcome: Mapping[str, Any], retention_s: int) -> None:
-        """A child ended: its record expires, its outcome goes to its group."""
+        """A child ended: its record expires (a Map Run child's history and Map Runs too),
+        its outcome goes to its group."""
         self.op("EXPIRE", self.shard.record(execution_id), retention_s)
+        if history_owner(execution_id) == execution_id:
+            self.op("EXPIRE", self.shard.history(execution_id), retention_s)
+            self.op("EXPIRE", self.shard.map_runs(execution_id), retention_s)
         self.child_finished(parent_id, group, index, outcome)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 __all__ = ["LUA_DIR", "REPLIES", "SCRIPTS", "AliasReply", "ArchiveReply", "CallbackReply", "CommitReply",
            "PromoteReply", "PublishReply", "RaiseReply", "RedriveReply", "RestoreReply", "Script", "StartReply",
-           "TagReply", "UnpublishReply"]
+           "TagReply", "UnpublishReply", "UpdateRunReply"]
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 SCRIPTS = ("commit", "promote", "start", "callback", "dead", "requeue", "sweep",
            "raise_version", "redrive", "publish", "unpublish", "alias", "tag", "hand_over",
-           "archive", "restore")
+           "archive", "restore", "update_run")
 
 
 class StartReply(IntEnum):
@@ -106,6 +106,11 @@ class RestoreReply(IntEnum):
     GONE = -2
 
 
+class UpdateRunReply(IntEnum):
+    UPDATED = 1
+    NO_RUN = 0
+
+
 class TagReply(IntEnum):
     TAGGED = 1
     TOO_MANY = 0
@@ -115,7 +120,7 @@ REPLIES: dict[str, type[IntEnum]] = {
     "start": StartReply, "commit": CommitReply, "callback": CallbackReply,
     "promote": PromoteReply, "raise_version": RaiseReply, "redrive": RedriveReply,
     "publish": PublishReply, "unpublish": UnpublishReply, "alias": AliasReply, "tag": TagReply,
-    "archive": ArchiveReply, "restore": RestoreReply,
+    "archive": ArchiveReply, "restore": RestoreReply, "update_run": UpdateRunReply,
 }
 """The reply codes of each script that has any (the test reads the Lua side's)."""
 

@@ -28,6 +28,8 @@ from dataclasses import replace
 from typing import Any, Literal, NotRequired, TypedDict, assert_never
 
 from statemachine.interpreter import children
+from statemachine.interpreter.branches import run_uuid
+from statemachine.interpreter.children import RUN_GROUP, batch_size, is_run
 from statemachine.interpreter.commands import (
     CancelTimer,
     Continue,
@@ -38,8 +40,9 @@ from statemachine.interpreter.commands import (
     StopChildren,
 )
 from statemachine.interpreter.context import root_fields
-from statemachine.interpreter.events import Event
-from statemachine.interpreter.records import Execution, JsonPath, ParentFields, Root
+from statemachine.interpreter.events import ChildOutcome, Event
+from statemachine.interpreter.formats import place_of
+from statemachine.interpreter.records import Execution, JsonPath, MapRun, ParentFields, Root
 from statemachine.interpreter.step import Decision
 from statemachine.runtime.invokers import kind
 from statemachine.runtime.invokers.nested import child_report
@@ -48,8 +51,13 @@ from statemachine.runtime.redaction import Redactor
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan, Shard
 from statemachine.runtime.store.codec import ChildLink, dumps, history_event, pack_record
+from statemachine.runtime.store.keys import history_owner
 
 __all__ = ["GroupSpec", "Planned", "Planner"]
+
+_RUN_ENDS = {"MapRunSucceeded": "SUCCEEDED", "MapRunFailed": "FAILED",
+             "MapRunAborted": "ABORTED"}
+"""A Map Run's status after each of its ending events."""
 
 Planned = tuple[Plan, bool, bytes]
 """A plan, whether it sets a timer due soon (wake the scheduler), the record it writes."""
@@ -70,6 +78,7 @@ class GroupSpec(TypedDict):
     execution_input: bool
     parent: ParentFields
     reuse: NotRequired[str]
+    map_run: NotRequired[MapRun]
 
 
 class Planner:
@@ -97,7 +106,13 @@ class Planner:
             plan.guard_record(xid, loaded["rev"])
         else:
             plan.begin_child(xid, *child)
-        plan.append_history(xid, map(history_event, self._redactor.history(decision.history)))
+        if not _quiet(ex):
+            plan.append_history(xid, map(history_event,
+                                         self._redactor.history(decision.history)),
+                                begins=child is not None)
+        if child is not None and "map_run" in ex:
+            _count_child(plan, ex, "started")
+        self._map_runs(plan, loaded, decision, now)
         raw = pack_record(ex)
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
         plan.write_record(xid, raw, ex["rev"], ex["status"], token)
@@ -171,8 +186,35 @@ class Planner:
         }
         if command.reuse is not None:
             spec["reuse"] = command.reuse
+        if command.map_run is not None:
+            spec["map_run"] = command.map_run
+            item_count = (sum(batch_size(i) for i in inputs) if command.map_run["batched"]
+                          else len(inputs))
+            plan.run_opened(history_owner(pid), f"{pid}/{command.group}",
+                            int(command.max_concurrency or 0), command.tolerated_count,
+                            command.tolerated_percentage, len(inputs), item_count)
         plan.open_group(pid, command.group, counters, dumps(spec), stored, first,
                         s.input_chunk)
+
+    def _map_runs(self, plan: Plan, loaded: Execution, decision: Decision, now: int) -> None:
+        """The Map Run records the decision's MapRun* events begin and end (a run ends in the
+        execution's group: the one it waited for, or one begun in this very decision)."""
+        ex = decision.execution
+        owner = history_owner(ex["id"])
+        group = loaded["group"]
+        for event in decision.history:
+            kind = event["type"]
+            if not kind.startswith("MapRun"):
+                continue
+            if kind == "MapRunStarted":
+                group = f"{RUN_GROUP}{event['id']}"
+                arn = event["mapRunStartedEventDetails"]["mapRunArn"]
+                plan.run_started(owner, f"{ex['id']}/{group}", arn, arn.rsplit(":", 1)[1], now)
+            elif group is not None and is_run(group):
+                status = _RUN_ENDS.get(kind)
+                if status is not None:
+                    plan.run_ended(owner, f"{ex['id']}/{group}", run_uuid(ex, group), status, now,
+                                   self.settings.retention_s)
 
     def _finish(self, plan: Plan, ex: Execution, command: Finish) -> None:
         """A root is listed under its final status; a child's end goes to its group."""
@@ -185,6 +227,34 @@ class Planner:
             if report is not None:
                 plan.notify_parent(ex["started_by"]["id"], report)
             return
-        outcome = {"status": command.status, "output": command.output, "error": command.error,
-                   "cause": command.cause}
+        outcome: ChildOutcome = {"status": command.status, "output": command.output,
+                                 "error": command.error, "cause": command.cause}
+        if "map_run" in ex:  # an execution of its own: what ResultWriter writes of it
+            _count_child(plan, ex, command.status)
+            place = place_of(ex.get("place"))
+            outcome["arn"] = place.execution(f"{ex['machine']}/{ex['map_run']['label']}",
+                                             ex["name"])
+            outcome["name"] = ex["name"]
+            outcome["input"] = ex["input"]
+            outcome["start"] = ex["start"]
+            outcome["stop"] = ex["stop"]
         plan.finish_child(ex["id"], link["id"], link["group"], link["index"], outcome, keep)
+
+
+def _count_child(plan: Plan, ex: Execution, what: str) -> None:
+    """A Map Run child began (``started``) or ended (its status): its Map Run counts it, and
+    the items of its batch."""
+    link = ex["parent"]
+    assert link is not None
+    items = batch_size(ex["input"]) if ex["map_run"]["batched"] else 1
+    plan.run_counted(history_owner(link["id"]), f"{link['id']}/{link['group']}", what, items)
+
+
+def _quiet(ex: Execution) -> bool:
+    """Whether ``ex``'s events are not kept: an EXPRESS Map Run child's (or its children's),
+    whose history AWS does not keep either (CloudWatch Logs has it there)."""
+    run = ex.get("map_run")
+    if run is not None:
+        return bool(run.get("express"))
+    root = ex["root"]
+    return root is not None and bool(root.get("quiet"))

@@ -232,7 +232,7 @@ class Transitions:
         child_input, item = loads(found.input)
         record = child_execution(spec["parent"], group, spec["kind"], spec["paths"], index,
                                  child_input, item if spec["items"] else MISSING, spec["vars"],
-                                 spec["execution_input"], now)
+                                 spec["execution_input"], now, spec.get("map_run"))
         return record, child, await self._reused(shard, pid, spec.get("reuse"), index)
 
     async def _reused(self, shard: Shard, parent_id: str, group: str | None,

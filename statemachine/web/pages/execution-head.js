@@ -7,6 +7,7 @@ import {badge, card, h} from "../dom.js";
 import {formatDuration, formatTime, pretty, toMillis} from "../format.js";
 import {flash} from "../notice.js";
 import {Status} from "../statuses.js";
+import {runId} from "./map-run.js";
 
 /** The statuses AWS lets an execution be redriven from (RedriveExecution). */
 const REDRIVABLE = [Status.FAILED, Status.TIMED_OUT, Status.ABORTED];
@@ -53,7 +54,8 @@ function executionLink(executionId, cls) {
   return h("a", {href: "#/executions/" + enc(executionId), class: cls}, executionId);
 }
 
-export function summaryCard(execution) {
+/** `mapRuns`: the Map Runs of the execution's Distributed Maps (links to their pages). */
+export function summaryCard(execution, mapRuns) {
   const start = toMillis(execution.startDate);
   const stop = toMillis(execution.stopDate);
   const redrives = execution.redriveCount || 0;
@@ -68,6 +70,12 @@ export function summaryCard(execution) {
     execution.startedBy ? ["Started by", h("span", {id: "x-started-by"},
       executionLink(execution.startedBy.executionId, "parent-link"),
       h("span", {class: "muted"}, " · " + execution.startedBy.pattern))] : null,
+    execution.mapRunArn ? ["Map Run", h("a", {id: "x-map-run", href: "#/map-runs/" +
+      enc(runId(execution.mapRunArn))}, execution.label)] : null,
+    mapRuns && mapRuns.length ? ["Map Runs", h("span", {id: "x-map-runs"},
+      mapRuns.map((run, i) => [i ? ", " : null, h("a", {class: "map-run-link",
+        href: "#/map-runs/" + enc(run.mapRunId)}, run.mapRunId), " ", badge(run.status)]))]
+      : null,
     execution.nestedExecutions ? ["Nested executions", h("span", {id: "x-nested"},
       execution.nestedExecutions.map((child, i) => [i ? ", " : null,
         executionLink(child.executionId, "child-link")]))] : null,

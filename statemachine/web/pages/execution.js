@@ -31,6 +31,7 @@ export async function executionPage(main, id) {
     enc(execution.version)).catch(() => null);
   let events = await loadHistory(id);
   const redrive = await hasRoute("POST", "/v1/executions/{id}/redrive");
+  let mapRuns = await loadMapRuns(id);
   if (!current(generation)) return;
   const definition = machine ? parseDefinition(machine.definition) : null;
   let key = "";
@@ -38,6 +39,7 @@ export async function executionPage(main, id) {
   const reload = async () => {
     execution = await api("GET", "/v1/executions/" + enc(id));
     events = await loadHistory(id);
+    mapRuns = await loadMapRuns(id);
     if (current(generation)) render();
   };
 
@@ -49,7 +51,7 @@ export async function executionPage(main, id) {
       executionHead(execution, reload, {redrive}),
       stallCard(execution, reload),
       h("div", {class: "columns"},
-        h("div", {class: "col-narrow"}, summaryCard(execution)),
+        h("div", {class: "col-narrow"}, summaryCard(execution, mapRuns)),
         h("div", {class: "col-wide"}, card("Graph",
           definition ? graphView(definition, trace) : h("p", {class: "muted"},
             "The state machine definition is not available."),
@@ -64,9 +66,11 @@ export async function executionPage(main, id) {
     if (execution.status !== Status.RUNNING) return;
     const fresh = await api("GET", "/v1/executions/" + enc(id));
     const freshEvents = await loadHistory(id);
+    const freshRuns = await loadMapRuns(id);
     if (!current(generation)) return;
     execution = fresh;
     events = freshEvents;
+    mapRuns = freshRuns;
     if (stateKey(execution, events) !== key) render();
   };
 }
@@ -101,6 +105,12 @@ function stallCard(execution, reload) {
       "dead letters: the execution will not move on until it is requeued (once its cause " +
       "is fixed)."),
     h("ul", {class: "stalls"}, rows));
+}
+
+/** The execution's Map Runs (none from a server without the route). */
+async function loadMapRuns(id) {
+  if (!(await hasRoute("GET", "/v1/executions/{id}/map-runs"))) return [];
+  return (await api("GET", `/v1/executions/${enc(id)}/map-runs`)).mapRuns;
 }
 
 async function loadHistory(id) {

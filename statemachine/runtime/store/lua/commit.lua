@@ -16,9 +16,11 @@
 --   HSET k f v ...    HDEL k f ...     ZADD k score member   ZREM k member ...
 --   SADD k m ...      SREM k m ...     XADD k field value ... (id "*")
 --   RPUSH k v ...     EXPIRE k seconds DEL k
+--   HINCRBY k f n     SET k v
 --   HIST k c e1 e2 ...  append events to the history list k (event id = list position, so
 --                       ids are 1..n without gaps); skipped when hash KEYS[c]'s status is
---                       not RUNNING (a stopped root's late children write no history)
+--                       not RUNNING (a stopped root's late children write no history); c = 0:
+--                       no check (a Map Run child's first commit: its record is being made)
 --   TIMER k e id due message
 --                       ZADD timer id at due to zset k, its work item to hash KEYS[e] (none
 --                       when message is "": promote.lua builds the plain TimerFired); when
@@ -133,7 +135,7 @@ for g = 1, guard_count do
 end
 
 local simple = {HSET = true, HDEL = true, ZADD = true, ZREM = true, SADD = true, SREM = true,
-                RPUSH = true, EXPIRE = true, DEL = true}
+                RPUSH = true, EXPIRE = true, DEL = true, HINCRBY = true, SET = true}
 local n = #argv
 local taken = false
 while i <= n do
@@ -143,7 +145,8 @@ while i <= n do
   local first = i + 3
   local last = i + 2 + count
   if op == 'HIST' then
-    if redis.call('HGET', KEYS[tonumber(argv[first])], 'status') == 'RUNNING' then
+    local c = tonumber(argv[first])
+    if c == 0 or redis.call('HGET', KEYS[c], 'status') == 'RUNNING' then
       call_chunked('RPUSH', key, first + 1, last)
     end
   elseif op == 'XADD' then
