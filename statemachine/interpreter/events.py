@@ -59,13 +59,21 @@ class TimerFired(TypedDict):
 
 
 class ChildOutcome(TypedDict):
-    """How one Map/Parallel child ended (the fields of its ``Finish``)."""
+    """How one Map/Parallel child ended (the fields of its ``Finish``); a Distributed Map's
+    child adds what its Map Run's ``ResultWriter`` writes of it (AWS's result file entry,
+    :mod:`statemachine.interpreter.run_results`): its execution ``arn`` and ``name``, its
+    ``input``, and when it started and stopped (ms)."""
 
     status: str
     output: Any
     error: str | None
     cause: str | None
     events: NotRequired[int]
+    arn: NotRequired[str]
+    name: NotRequired[str]
+    input: NotRequired[Any]
+    start: NotRequired[int]
+    stop: NotRequired[int]
 
 
 class FailedChild(TypedDict):

@@ -12,6 +12,7 @@ from statemachine.interpreter.commands import CancelTimer, Finish
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.formats import EXITED, dumps, error_details, payload
 from statemachine.interpreter.records import Status
+from statemachine.interpreter.run_results import run_fields
 from statemachine.language.model import Catcher, State
 from statemachine.language.scope import Entropy, StatesError
 
@@ -80,7 +81,8 @@ def finish(step: Step, status: Status, *, output: Any = None, error: str | None 
             status, "MapIterationAborted"
         )
         step.emit(kind, {"index": parent["index"], "name": parent["group"]})
-    step.commands.append(Finish(status, output, error, cause, ex["seq"] - ex.get("seq0", 0)))
+    step.commands.append(Finish(status, output, error, cause, ex["seq"] - ex.get("seq0", 0),
+                                run_fields(step)))
 
 
 def fail_state(step: Step, state: State, error: str, cause: str | None) -> Go:

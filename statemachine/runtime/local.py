@@ -266,6 +266,8 @@ class LocalRunner:
         outcome: E.ChildOutcome = {"status": command.status, "output": command.output,
                                    "error": command.error, "cause": command.cause,
                                    "events": command.events}
+        if command.run is not None:  # a Distributed Map child: what its Map Run's results show
+            outcome.update(command.run)  # type: ignore[typeddict-item]
         group.outcomes[index] = outcome
         group.counters, start, verdict = _children.child_finished(group.counters, index, outcome)
         self.records.pop(ex["id"], None)

@@ -187,4 +187,6 @@ class Planner:
             return
         outcome = {"status": command.status, "output": command.output, "error": command.error,
                    "cause": command.cause}
+        if command.run is not None:  # a Distributed Map child: what its Map Run's results show
+            outcome.update(command.run)
         plan.finish_child(ex["id"], link["id"], link["group"], link["index"], outcome, keep)
