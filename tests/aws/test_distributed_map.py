@@ -173,3 +173,45 @@ def test_a_bucket_that_is_not_there_fails_with_result_writer_failed(
     caught = json.loads(done["output"])
     assert caught["Error"] == "States.ResultWriterFailed"
     assert "bucket does not exist" in caught["Cause"] and "Service: S3" in caught["Cause"]
+
+
+def test_a_100000_line_csv_is_processed_once_and_its_results_written(
+        served: AwsService, moto_url: str) -> None:
+    """The issue's done-when: 100,000 CSV lines in moto's S3, batches of 100, EXPRESS children
+    calling a real aiohttp task that notes every item it sees, ResultWriter to S3 — through
+    the service and its workers.  Each item reaches the task once (a re-send under the same
+    Idempotency-Key counts once), the result files and manifest are AWS's."""
+    from aiohttp import web
+
+    from statemachine.bench.dmap import Recorder, csv_body, machine
+    from tests.conftest import app_in_thread
+
+    lines = 100_000
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+    bucket = f"big-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="lines.csv", Body=csv_body(lines))
+    notes = Recorder()
+    app = web.Application(client_max_size=8 * 2**20)
+    app.router.add_post("/items", notes.items)
+    with app_in_thread(app, "items") as base:
+        done = _run(served, machine(f"{base}/items", bucket))
+    assert done["status"] == "SUCCEEDED", done
+    seen = notes.seen()
+    assert len(seen) == lines and set(seen.values()) == {1}
+    assert set(seen) == {str(i) for i in range(lines)}
+    details = json.loads(done["output"])["ResultWriterDetails"]
+    run_id = json.loads(done["output"])["MapRunArn"].rsplit(":", 1)[-1]
+    assert details == {"Bucket": bucket, "Key": f"results/{run_id}/manifest.json"}
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=details["Key"])["Body"].read())
+    assert manifest["ResultFiles"]["FAILED"] == [] and manifest["ResultFiles"]["PENDING"] == []
+    entries: list[dict[str, Any]] = []
+    for file in manifest["ResultFiles"]["SUCCEEDED"]:
+        assert file["Key"].startswith(f"results/{run_id}/SUCCEEDED_")
+        head = s3.head_object(Bucket=bucket, Key=file["Key"])
+        assert head["ContentLength"] == file["Size"]
+        entries += json.loads(s3.get_object(Bucket=bucket, Key=file["Key"])["Body"].read())
+    assert len(entries) == lines // 100
+    assert all(e["Status"] == "SUCCEEDED" and json.loads(e["Output"]) == {"n": 100} for e in entries)
+    written = [row["id"] for e in entries for row in json.loads(e["Input"])["Items"]]
+    assert sorted(written, key=int) == [str(i) for i in range(lines)]
