@@ -238,7 +238,7 @@ def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOut
     writer = state.result_writer
     assert writer is not None
     if writer.resource is None:
-        results = transformed(arn, outcomes, writer_config(state)["Transformation"])
+        results = list(transformed(arn, outcomes, writer_config(state)["Transformation"]))
         step.emit("MapRunSucceeded")
         step.emit("MapStateSucceeded")
         return complete(step, state, value, results)

@@ -17,6 +17,7 @@ succeed is always written as its entry (AWS: "as if NONE").
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from statemachine.interpreter.commands import InvokeTask
@@ -101,17 +102,17 @@ def entry(map_run_arn: str, outcome: ChildOutcome) -> dict[str, Any]:
     return out
 
 
-def transformed(map_run_arn: str, outcomes: list[ChildOutcome], transformation: str) -> list[Any]:
-    """The results as ``Transformation`` says (see the module's docstring)."""
-    out: list[Any] = []
+def transformed(map_run_arn: str, outcomes: Iterable[ChildOutcome],
+                transformation: str) -> Iterator[Any]:
+    """The results as ``Transformation`` says (see the module's docstring), one at a time
+    (a writer turns each into bytes before it makes the next)."""
     for outcome in outcomes:
         if transformation == "NONE" or outcome.get("status") != SUCCEEDED:
-            out.append(entry(map_run_arn, outcome))
+            yield entry(map_run_arn, outcome)
         elif transformation == "FLATTEN" and isinstance(outcome.get("output"), list):
-            out.extend(outcome["output"])
+            yield from outcome["output"]
         else:
-            out.append(outcome.get("output"))
-    return out
+            yield outcome.get("output")
 
 
 def writer_config(state: State) -> I.WriterConfig:

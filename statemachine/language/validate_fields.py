@@ -76,7 +76,7 @@ class FieldChecker:
     def writer_config(self, writer: dict[str, Any], pointer: str, language: str) -> None:
         """A ``ResultWriter``, past the schema, as AWS checks it: not empty (a ``Resource``
         with its ``Parameters``/``Arguments``, a ``WriterConfig``, or all three), the one
-        resource ``s3:putObject``, ``WriterConfig``'s enums."""
+        resource ``s3:putObject``, ``WriterConfig``'s enums (the schema knows its fields)."""
         arguments = "Arguments" if language == JSONATA else "Parameters"
         resource, config = writer.get("Resource"), writer.get("WriterConfig")
         if resource is None and config is None:
@@ -99,10 +99,6 @@ class FieldChecker:
             if field in config and config[field] not in allowed:
                 self.report(pointer_join(where, field), SCHEMA,
                             f"{field} must be one of {', '.join(allowed)} (got {config[field]!r})")
-        for field in config:
-            if field not in ("OutputType", "Transformation"):
-                self.report(pointer_join(where, field), SCHEMA,
-                            f"WriterConfig has no field '{field}'")
 
     def path(self, value: Any, pointer: str, field: str) -> Any:
         """A JSONPath (``$.a``, ``$$.Execution.Id``, ``$var.x``); returns it compiled."""

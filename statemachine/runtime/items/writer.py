@@ -17,7 +17,7 @@ task sent again (a worker died after writing) writes the same objects again: ide
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
 import orjson
@@ -80,7 +80,7 @@ class ResultWriter:
         await self.source.put(bucket, key, orjson.dumps(manifest))
         return key
 
-    def files(self, values: list[Any], output_type: str) -> Iterator[bytes]:
+    def files(self, values: Iterable[Any], output_type: str) -> Iterator[bytes]:
         """The values as file bodies of at most ``file_limit`` bytes (a value larger than
         that alone makes a file of one): a JSON array each, or JSON Lines."""
         lines = output_type == "JSONL"
