@@ -62,7 +62,9 @@ class ChildOutcome(TypedDict):
     """How one Map/Parallel child ended (the fields of its ``Finish``); a Distributed Map's
     child adds what its Map Run's ``ResultWriter`` writes of it (AWS's result file entry,
     :mod:`statemachine.interpreter.run_results`): its execution ``arn`` and ``name``, its
-    ``input``, and when it started and stopped (ms)."""
+    ``input`` as JSON text (as the entry shows it: one string per child rather than its
+    parsed items, for the worker that reads a whole group's outcomes back), and when it
+    started and stopped (ms)."""
 
     status: str
     output: Any
@@ -71,7 +73,7 @@ class ChildOutcome(TypedDict):
     events: NotRequired[int]
     arn: NotRequired[str]
     name: NotRequired[str]
-    input: NotRequired[Any]
+    input: NotRequired[str]
     start: NotRequired[int]
     stop: NotRequired[int]
 

@@ -35,7 +35,7 @@ SUCCEEDED = "SUCCEEDED"
 def run_fields(step: Step) -> dict[str, Any] | None:
     """What a finishing child of a Distributed Map adds to its outcome (None for any other
     execution): its ``name`` (a UUID, derived from its salt, as AWS names Map Run children),
-    ``input``, ``start`` and ``stop``."""
+    ``input`` (JSON text), ``start`` and ``stop``."""
     ex = step.ex
     path = ex["path"]
     if ex["parent"] is None or ex["item"] is None or len(path) < 3:
@@ -43,7 +43,7 @@ def run_fields(step: Step) -> dict[str, Any] | None:
     owner = step.root.sub(path[:-3]).states.get(str(path[-2]))
     if owner is None or not owner.distributed:
         return None
-    return {"name": _uuid(derive(ex["salt"], "name")), "input": ex["input"],
+    return {"name": _uuid(derive(ex["salt"], "name")), "input": dumps(ex["input"]),
             "start": ex["start"], "stop": ex["stop"] if ex["stop"] is not None else step.now}
 
 
@@ -81,7 +81,7 @@ def entry(map_run_arn: str, outcome: ChildOutcome) -> dict[str, Any]:
         if outcome.get("error") is not None:
             out["Error"] = outcome["error"]
     out["ExecutionArn"] = execution_arn(map_run_arn, outcome)
-    out["Input"] = dumps(outcome.get("input"))
+    out["Input"] = outcome.get("input") or "null"
     out["InputDetails"] = {"Included": True}
     out["Name"] = outcome.get("name") or out["ExecutionArn"].rsplit(":", 1)[-1]
     if status == SUCCEEDED:

@@ -76,7 +76,7 @@ async def test_results_past_the_file_limit_go_on_in_the_next_file(s3: Any) -> No
         writer = ResultWriter(S3Source(lambda: invokers._aws_clients().client("s3")),
                               file_limit=100)
         results = [{"status": "SUCCEEDED", "output": {"n": "x" * 30}, "error": None,
-                    "cause": None, "name": f"child-{i}", "input": {}, "start": 0, "stop": 1}
+                    "cause": None, "name": f"child-{i}", "input": "{}", "start": 0, "stop": 1}
                    for i in range(5)]
         request = {"Bucket": s3.bucket, "Prefix": "", "MapRunArn": RUN, "Results": results,
                    "WriterConfig": {"OutputType": "JSON", "Transformation": "COMPACT"}}
