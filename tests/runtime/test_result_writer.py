@@ -7,13 +7,19 @@ results into several files past its size limit, as AWS does past 5 GB.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import json
 from typing import Any
+
+import pytest
 
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.runtime.invokers import Invokers, InvokerSettings
 from statemachine.runtime.items.s3 import S3Source
 from statemachine.runtime.items.writer import ResultWriter
+from statemachine.runtime.worker import Worker
 from tests.runtime import test_item_reader as reading
 from tests.runtime.test_item_reader import dmap, get_object
 
@@ -97,3 +103,45 @@ async def test_results_past_the_file_limit_go_on_in_the_next_file(s3: Any) -> No
         assert f["Size"] == len(body) <= 100
         values += json.loads(body)
     assert values == [{"n": "x" * 30}] * 5
+
+
+async def test_a_worker_that_dies_while_writing_leaves_the_write_to_another(
+        runtime: Any, s3: Any, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write is a task dispatch: a worker that dies while S3 does not answer leaves it
+    pending, and another worker writes the same files again after the lease."""
+    connected = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()  # an S3 that takes the request and never answers
+        await reader.read(-1)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("STATEMACHINE_AWS_ENDPOINT_S3", f"http://127.0.0.1:{port}")
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Parameters": {"Bucket.$": "$.bucket", "Prefix": "again"}}}}}
+    try:
+        async with runtime() as rt:
+            await rt.service.define("dies-writing", definition)
+            started = await rt.service.start("dies-writing", {"bucket": s3.bucket,
+                                                              "items": [1, 2, 3]})
+            doomed = Worker(rt.settings.redis_url, rt.settings, 4)
+            running = asyncio.create_task(doomed.run())
+            await asyncio.wait_for(connected.wait(), 30)
+            running.cancel()  # dies mid-write: nothing committed, the dispatch stays pending
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            monkeypatch.setenv("STATEMACHINE_AWS_ENDPOINT_S3", moto_url)
+            rt.settings = dataclasses.replace(rt.settings, invokers=InvokerSettings.from_env())
+            done = await rt.finished(started["executionId"])
+    finally:
+        server.close()
+    assert done["status"] == "SUCCEEDED", done
+    details = done["output"]["ResultWriterDetails"]
+    manifest = json.loads(_body(s3, details["Key"]))
+    [file] = manifest["ResultFiles"]["SUCCEEDED"]
+    assert [json.loads(e["Output"]) for e in json.loads(_body(s3, file["Key"]))] == [1, 2, 3]
