@@ -145,3 +145,22 @@ async def test_a_worker_that_dies_while_writing_leaves_the_write_to_another(
     manifest = json.loads(_body(s3, details["Key"]))
     [file] = manifest["ResultFiles"]["SUCCEEDED"]
     assert [json.loads(e["Output"]) for e in json.loads(_body(s3, file["Key"]))] == [1, 2, 3]
+
+
+async def test_jsonata_arguments(engine: Any, s3: Any) -> None:
+    _rows(s3, 2)
+    definition = {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                       "Arguments": {"Bucket": "{% $states.input.bucket %}", "Key": "data"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Arguments": {"Bucket": "{% $states.input.bucket %}",
+                                       "Prefix": "{% 'by-' & $states.input.who %}"}}}}}
+    got = await engine.run(definition, {"bucket": s3.bucket, "who": "jsonata"})
+    assert got.status == "SUCCEEDED", got
+    assert got.output["ResultWriterDetails"]["Key"].startswith("by-jsonata/")
+    manifest = json.loads(_body(s3, got.output["ResultWriterDetails"]["Key"]))
+    assert manifest["DestinationBucket"] == s3.bucket
