@@ -88,3 +88,15 @@ def test_costs_prints_one_row_per_scenario_with_its_redis_commands() -> None:
     assert by_name["costs:pass"]["transitions"] == 5 * 11  # 10 Pass states and the Succeed
     assert abs(by_name["costs:pass"]["op_scripts"]) < 0.5  # Pass states run through in one commit
     assert by_name["costs:http"]["op_scripts"] > 0.5  # the invoker's result script
+
+
+def test_dmap_reads_writes_and_counts_each_item_once() -> None:
+    """The Distributed Map workload, 300 CSV lines per case (its own moto S3): every item
+    reached the task once, the execution succeeded, the memory figures are there."""
+    rows = bench("--workload", "dmap", "--executions", "300", "--workers", "1", timeout=240)
+    assert [r["workload"] for r in rows] == ["dmap:300", "dmap:300"]
+    for row in rows:
+        assert row["status"] == "SUCCEEDED" and row["items_once"] is True, row
+        assert row["items"] == 300 and row["task_requests"] == 3
+        positive(row, "items_per_s", "peak_rss_mb")
+        assert row["redis_bytes_per_item"] >= 0

@@ -14,7 +14,9 @@ and counted from their stored histories.
 Workloads: memory, validate (no Redis); loop, map, parallel, http, history, start, wait,
 express (StartSyncExecution over the AWS API: :mod:`statemachine.bench.express`), costs
 (Redis commands, bytes and CPU per operation, one row per scenario:
-:mod:`statemachine.bench.costs`).
+:mod:`statemachine.bench.costs`), dmap (a Distributed Map over 10,000 then 100,000 CSV
+lines in a private moto S3, results written back: items/s, worker RSS, Redis peak memory:
+:mod:`statemachine.bench.dmap`).
 Each runs ``--runs`` times (medians are printed) and is bounded by ``--timeout`` seconds;
 a workload that runs out of time prints what it got and says ``timed_out``.
 
@@ -47,7 +49,8 @@ CLUSTER_NODE_TIMEOUT_MS = 15_000
 is not failed over."""
 
 OFFLINE = ("memory", "validate")
-DURABLE = ("loop", "map", "parallel", "http", "history", "start", "wait", "express", "costs")
+DURABLE = ("loop", "map", "parallel", "http", "history", "start", "wait", "express", "costs",
+           "dmap")
 ORDER = OFFLINE + DURABLE
 
 COLUMNS = (
@@ -76,7 +79,8 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         help="work items in flight per worker process (default 32)")
     parser.add_argument("--executions", type=_positive, default=None,
                         help="scale the workload: executions (loop 20, http 100, wait 100000, "
-                        "map/parallel 1), loop count (history 10000), repeats (memory 5, "
+                        "map/parallel 1), loop count (history 10000), CSV lines (dmap: "
+                        "10000 and 100000), repeats (memory 5, "
                         "validate 3), starts at 500/s (start and express 5000, no ramp), "
                         "executions per scenario (costs 1000)")
     parser.add_argument("--runs", type=_positive, default=1,
@@ -135,7 +139,7 @@ Case = Callable[[Bench], Awaitable[Figures | list[Figures]]]
 
 
 def _cases(name: str) -> list[tuple[str, Case]]:
-    from statemachine.bench import costs, durable, express, offline, starts
+    from statemachine.bench import costs, dmap, durable, express, offline, starts
 
     if name in OFFLINE:
         offline_case = getattr(offline, name)
@@ -147,6 +151,8 @@ def _cases(name: str) -> list[tuple[str, Case]]:
                               ("map10000_distributed", None))]
     if name == "costs":
         return [(name, _in_session(costs.costs))]
+    if name == "dmap":  # each case starts its moto S3 before its session's workers
+        return [(f"dmap:{n}", dmap.dmap_case(n)) for n in dmap.LINES]
     runner = {"loop": durable.loop, "parallel": durable.parallel, "http": durable.http,
               "history": durable.history_growth, "start": starts.start, "wait": durable.wait,
               "express": express.express}[name]

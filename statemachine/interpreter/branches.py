@@ -18,6 +18,7 @@ from statemachine.interpreter.formats import check_nesting, dumps, error_details
 from statemachine.interpreter.item_source import batches, map_run_arn, read_task
 from statemachine.interpreter.outcomes import complete, fail_state
 from statemachine.interpreter.records import Execution, MapRun
+from statemachine.interpreter.run_results import transformed, write_task, writer_config
 from statemachine.interpreter.tokens import derive
 from statemachine.language.items import ITEM_READER_FAILED
 from statemachine.language.model import State
@@ -236,6 +237,8 @@ def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
             return fail_state(step, state, F.TOLERATED, "The specified tolerated failure threshold was exceeded")
         return fail_state(step, state, failed.get("error") or F.BRANCH_FAILED, failed.get("cause"))
     outcomes = event.get("outcomes") or []
+    if run and state.result_writer is not None:
+        return _write_results(step, state, value, outcomes)
     results = [o.get("output") if o.get("status") == "SUCCEEDED" else _failed_item(o) for o in outcomes]
     if run:
         step.emit("MapRunSucceeded")
@@ -248,3 +251,49 @@ def _failed_item(outcome: ChildOutcome) -> dict[str, Any]:
     if outcome.get("cause") is not None:
         item["Cause"] = outcome["cause"]
     return item
+
+
+def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOutcome]) -> Go:
+    """A Map Run with a ``ResultWriter`` ended: export its results (a task of this state,
+    :func:`results_written` goes on), or with a ``WriterConfig`` alone return them
+    transformed."""
+    ex = step.ex
+    group = ex.get("done_group") or ""
+    arn = map_run_arn(step, state, _started_of(group))
+    writer = state.result_writer
+    assert writer is not None
+    if writer.resource is None:
+        results = list(transformed(arn, outcomes, writer_config(state)["Transformation"]))
+        step.emit("MapRunSucceeded")
+        step.emit("MapStateSucceeded")
+        return complete(step, state, value, results)
+    try:
+        command = write_task(step, state, state.flow.effective_input(step, state, value), arn,
+                             outcomes)
+    except StatesError as err:
+        return write_failed(step, state, err.error, step.cause_of(err))
+    ex["waiting"] = "task"
+    ex["token"] = command.token
+    step.commands.append(command)
+    return None
+
+
+def _started_of(group: str) -> str:
+    """The ``MapStateStarted`` event id a Map Run's ARN is derived from: the event just before
+    its ``MapRunStarted`` (whose id names the children group, see :func:`_run_started`)."""
+    return str(int(group) - 1) if group.isdigit() else group
+
+
+def results_written(step: Step, state: State, output: Any) -> Go:
+    """The writer's result (``{MapRunArn, ResultWriterDetails}``) is the Map's result."""
+    step.emit("MapRunSucceeded")
+    step.emit("MapStateSucceeded")
+    return complete(step, state, step.ex["state_input"], output)
+
+
+def write_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
+    """The results could not be written: the Map Run fails, then the Map state
+    (``States.ResultWriterFailed``, retried and caught as any error)."""
+    step.emit("MapRunFailed", error_details(error, cause))
+    step.emit("MapStateFailed")
+    return fail_state(step, state, error, cause)

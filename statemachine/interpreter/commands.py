@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from statemachine.interpreter.events import TimerFired
+from statemachine.interpreter.events import RunEntry, TimerFired
 from statemachine.interpreter.records import JsonPath, MapRun, Status
 
 
@@ -95,13 +95,16 @@ class Continue:
 @dataclass(frozen=True, slots=True)
 class Finish:
     """The execution ended.  ``events``: how many history events it wrote (a parent's ids
-    continue after its children's).  A child's Finish goes to its parent's group."""
+    continue after its children's).  A child's Finish goes to its parent's group; ``run``:
+    a Distributed Map child's fields for its Map Run's results (``ChildOutcome``'s ``name``,
+    ``input``, ``start``, ``stop``), None for any other execution."""
 
     status: Status
     output: Any
     error: str | None
     cause: str | None
     events: int
+    run: RunEntry | None = None
 
 
 Command = InvokeTask | StartTimer | CancelTimer | StartChildren | StopChildren | Continue | Finish

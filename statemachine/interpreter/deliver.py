@@ -12,7 +12,13 @@ from typing import Any, Never
 
 from statemachine.interpreter import events as E
 from statemachine.interpreter import failures as F
-from statemachine.interpreter.branches import children_done, items_read, read_failed
+from statemachine.interpreter.branches import (
+    children_done,
+    items_read,
+    read_failed,
+    results_written,
+    write_failed,
+)
 from statemachine.interpreter.children import is_run
 from statemachine.interpreter.commands import CancelTimer, StopChildren
 from statemachine.interpreter.context import HistoryFull, Step
@@ -124,10 +130,13 @@ def _on_task_succeeded(step: Step, event: E.TaskSucceeded) -> bool:
     if state is None:
         return False
     output = event.get("output")
-    if state.type == "Map":  # a Distributed Map's items, read (no task events, no size limit)
+    if state.type == "Map":  # a Distributed Map's items read, or its results written
         ex["waiting"] = None
         ex["token"] = None
-        run(step, items_read(step, state, output))
+        if ex.get("done_group"):  # its children have ended: this was the ResultWriter
+            run(step, results_written(step, state, output))
+        else:  # (no task events, no size limit)
+            run(step, items_read(step, state, output))
         return True
     try:
         text = payload(output, task_label(state))
@@ -155,10 +164,11 @@ def _on_task_failed(step: Step, event: E.TaskFailed) -> bool:
         return False
     error = event.get("error") or F.TASK_FAILED
     cause = event.get("cause")
-    if state.type == "Map":  # a Distributed Map's items could not be read
+    if state.type == "Map":  # a Distributed Map's items could not be read, or written
         ex["waiting"] = None
         ex["token"] = None
-        run(step, read_failed(step, state, error, cause))
+        failing = write_failed if ex.get("done_group") else read_failed
+        run(step, failing(step, state, error, cause))
         return True
     step.emit(task_event(state, "Failed"), {**resource_details(state), **error_details(error, cause)})
     ex["waiting"] = None

@@ -71,8 +71,24 @@ class TimerFired(TypedDict):
     timer: str
 
 
+class RunEntry(TypedDict):
+    """What a Distributed Map child's outcome carries for its Map Run's ResultWriter: its
+    execution ARN, name, input (JSON text) and start/stop (ms)."""
+
+    arn: str
+    name: str
+    input: str
+    start: int
+    stop: int
+
+
 class ChildOutcome(TypedDict):
-    """How one Map/Parallel child ended (the fields of its ``Finish``)."""
+    """How one Map/Parallel child ended (the fields of its ``Finish``); a Distributed Map's
+    child adds what its Map Run's ``ResultWriter`` writes of it (AWS's result file entry,
+    :mod:`statemachine.interpreter.run_results`): its execution ``arn`` and ``name``, its
+    ``input`` as JSON text (as the entry shows it: one string per child rather than its
+    parsed items, for the worker that reads a whole group's outcomes back), and when it
+    started and stopped (ms)."""
 
     status: str
     output: Any
@@ -80,11 +96,12 @@ class ChildOutcome(TypedDict):
     cause: str | None
     events: NotRequired[int]
     arn: NotRequired[str]
-    """a Distributed Map child's: its execution ARN, name, input and start/stop (ms)"""
+    """a Distributed Map child's: its execution ARN, name, input (JSON text) and start/stop
+    (ms), what its Map Run's ResultWriter writes of it"""
     name: NotRequired[str]
-    input: NotRequired[Any]
+    input: NotRequired[str]
     start: NotRequired[int]
-    stop: NotRequired[int | None]
+    stop: NotRequired[int]
 
 
 class FailedChild(TypedDict):

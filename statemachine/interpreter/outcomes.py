@@ -12,6 +12,7 @@ from statemachine.interpreter.commands import CancelTimer, Finish
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.formats import EXITED, dumps, error_details, payload
 from statemachine.interpreter.records import Status
+from statemachine.interpreter.run_results import run_fields
 from statemachine.language.model import Catcher, State
 from statemachine.language.scope import Entropy, StatesError
 
@@ -84,7 +85,7 @@ def finish(step: Step, status: Status, *, output: Any = None, error: str | None 
     # events: how far the parent's numbering moves on (none for a Map Run's child: its events
     # are in its own history)
     events = 0 if own else ex["seq"] - ex.get("seq0", 0)
-    step.commands.append(Finish(status, output, error, cause, events))
+    step.commands.append(Finish(status, output, error, cause, events, run_fields(step)))
 
 
 def fail_state(step: Step, state: State, error: str, cause: str | None) -> Go:

@@ -65,3 +65,45 @@ class ReadRequest(TypedDict):
     Resource: str
     Arguments: dict[str, Any]
     ReaderConfig: ReaderConfig
+
+
+WRITE_RESULTS = "statemachine:WriteResults"
+"""The ``resource`` of the ``InvokeTask`` that writes a Map Run's results to S3 (AWS's
+``ResultWriter``); its ``input`` is a :class:`WriteRequest`."""
+
+RESULT_WRITER_FAILED = "States.ResultWriterFailed"
+PUT_OBJECT = "arn:aws:states:::s3:putObject"
+"""The one ``ResultWriter`` resource AWS has."""
+OUTPUT_TYPES = ("JSON", "JSONL")
+TRANSFORMATIONS = ("NONE", "COMPACT", "FLATTEN")
+
+
+@dataclass(frozen=True, slots=True)
+class ResultWriter:
+    """``ResultWriter``: ``resource`` None when only ``WriterConfig`` is given (the results
+    are transformed, not exported); ``arguments`` the compiled ``Parameters``/``Arguments``;
+    ``transformation``/``output_type`` as given (None: AWS's default for the case)."""
+
+    resource: str | None
+    arguments: Any
+    transformation: str | None
+    output_type: str | None
+
+
+class WriterConfig(TypedDict):
+    """``WriterConfig`` resolved: NONE and JSON when the results are exported without one."""
+
+    Transformation: str
+    OutputType: str
+
+
+class WriteRequest(TypedDict):
+    """The ``input`` of a :data:`WRITE_RESULTS` task: where (``Bucket``, ``Prefix``), how
+    (``WriterConfig``), the Map Run and its children's ends (``Results``: each child's
+    :class:`~statemachine.interpreter.events.ChildOutcome`, by index)."""
+
+    Bucket: str
+    Prefix: str
+    WriterConfig: WriterConfig
+    MapRunArn: str
+    Results: list[dict[str, Any]]

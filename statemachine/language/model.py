@@ -119,6 +119,7 @@ class State:
     distributed: bool = False
     item_reader: _items.ItemReader | None = None
     item_batcher: _items.ItemBatcher | None = None
+    result_writer: _items.ResultWriter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     # The interpreter's input/output data flow for ``language`` (a strategy object), given
     # once per compiled machine by statemachine.interpreter.dataflow.bind: language/ does
@@ -350,6 +351,9 @@ def _compile_map(s: State, raw: dict[str, Any], language: str, top: str) -> None
     reader = raw.get("ItemReader")
     if isinstance(reader, dict):
         s.item_reader = _item_reader(reader, language)
+    writer = raw.get("ResultWriter")
+    if isinstance(writer, dict):
+        s.result_writer = _result_writer(writer, language)
     batcher = raw.get("ItemBatcher")
     if isinstance(batcher, dict):
         s.item_batcher = _items.ItemBatcher(
@@ -372,6 +376,18 @@ def _item_reader(raw: dict[str, Any], language: str) -> _items.ItemReader:
         csv_headers=tuple(str(h) for h in headers) if isinstance(headers, list) else None,
         csv_delimiter=str(config.get("CSVDelimiter", "COMMA")),
         max_items=_number_field(config, "MaxItems", language),
+    )
+
+
+def _result_writer(raw: dict[str, Any], language: str) -> _items.ResultWriter:
+    config = raw.get("WriterConfig") or {}
+    arguments = raw.get("Arguments" if language == JSONATA else "Parameters")
+    resource = raw.get("Resource")
+    return _items.ResultWriter(
+        resource=str(resource) if resource is not None else None,
+        arguments=_template(arguments, language) if arguments is not None else None,
+        transformation=config.get("Transformation"),
+        output_type=config.get("OutputType"),
     )
 
 

@@ -464,6 +464,7 @@ class _Checker(FieldChecker):
         writer = state.get("ResultWriter")
         if isinstance(writer, dict):
             self._integration(writer, pointer_join(pointer, "ResultWriter"), language)
+            self.writer_config(writer, pointer_join(pointer, "ResultWriter"), language)
         batcher = state.get("ItemBatcher")
         if isinstance(batcher, dict):
             where = pointer_join(pointer, "ItemBatcher")

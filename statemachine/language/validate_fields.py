@@ -73,6 +73,33 @@ class FieldChecker:
             self.report(pointer_join(pointer, "MaxItems"), SCHEMA,
                         f"MaxItems must be at most {_items.MAX_ITEMS_LIMIT}")
 
+    def writer_config(self, writer: dict[str, Any], pointer: str, language: str) -> None:
+        """A ``ResultWriter``, past the schema, as AWS checks it: not empty (a ``Resource``
+        with its ``Parameters``/``Arguments``, a ``WriterConfig``, or all three), the one
+        resource ``s3:putObject``, ``WriterConfig``'s enums (the schema knows its fields)."""
+        arguments = "Arguments" if language == JSONATA else "Parameters"
+        resource, config = writer.get("Resource"), writer.get("WriterConfig")
+        if resource is None and config is None:
+            self.report(pointer, SCHEMA, "ResultWriter must have a Resource with "
+                                         f"{arguments}, a WriterConfig, or all three")
+        if resource is not None and arguments not in writer:
+            self.report(pointer, SCHEMA, f"ResultWriter's Resource needs {arguments} "
+                                         "(Bucket and Prefix)")
+        if isinstance(resource, str) and "${" not in resource and resource != _items.PUT_OBJECT:
+            self.report(pointer_join(pointer, "Resource"), SCHEMA,
+                        f"ResultWriter's Resource must be {_items.PUT_OBJECT} (got '{resource}')")
+        if config is None:
+            return
+        where = pointer_join(pointer, "WriterConfig")
+        if not isinstance(config, dict):
+            self.report(where, SCHEMA, "WriterConfig must be an object")
+            return
+        for field, allowed in (("OutputType", _items.OUTPUT_TYPES),
+                               ("Transformation", _items.TRANSFORMATIONS)):
+            if field in config and config[field] not in allowed:
+                self.report(pointer_join(where, field), SCHEMA,
+                            f"{field} must be one of {', '.join(allowed)} (got {config[field]!r})")
+
     def path(self, value: Any, pointer: str, field: str) -> Any:
         """A JSONPath (``$.a``, ``$$.Execution.Id``, ``$var.x``); returns it compiled."""
         if not isinstance(value, str) or "${" in value:

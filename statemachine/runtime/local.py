@@ -30,6 +30,7 @@ from statemachine.interpreter.commands import (
     StopChildren,
 )
 from statemachine.interpreter.records import TERMINAL, Execution, HistoryEvent
+from statemachine.interpreter.run_results import add_run
 from statemachine.interpreter.step import advance, new_child, new_execution
 from statemachine.language.model import Machine
 from statemachine.runtime.clock import now_ms
@@ -273,6 +274,8 @@ class LocalRunner:
         outcome: E.ChildOutcome = {"status": command.status, "output": command.output,
                                    "error": command.error, "cause": command.cause,
                                    "events": command.events}
+        if command.run is not None:  # a Distributed Map child: what its Map Run's results show
+            add_run(outcome, command.run)
         group.outcomes[index] = outcome
         group.counters, start, verdict = _children.child_finished(group.counters, index, outcome)
         self.records.pop(ex["id"], None)

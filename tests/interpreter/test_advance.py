@@ -51,7 +51,7 @@ def test_pass_chain_runs_through_in_one_decision() -> None:
                      "ChoiceStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
     assert [h["id"] for h in d.history] == list(range(1, 9))
     assert commands(d, "Finish") == [{"type": "Finish", "status": "SUCCEEDED", "output": {"n": 1},
-                                      "error": None, "cause": None, "events": 8}]
+                                      "error": None, "cause": None, "events": 8, "run": None}]
 
 
 def test_advance_does_not_mutate_its_input_record() -> None:

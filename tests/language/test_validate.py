@@ -478,3 +478,26 @@ def test_reader_config_beyond_the_schema() -> None:
            "MaxItems": 100_000_001}
     assert sorted(d.pointer.rsplit("/", 1)[1] for d in validate(reader(bad))) == [
         "CSVDelimiter", "CSVHeaders", "MaxItems"]
+
+
+def test_result_writer_as_aws_checks_it() -> None:
+    """Not empty; s3:putObject only, with Parameters; WriterConfig's enums and fields."""
+    def writer(spec: dict[str, Any]) -> dict[str, Any]:
+        return machine({"M": {
+            "Type": "Map", "End": True, "ResultWriter": spec,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "P",
+                              "States": {"P": {"Type": "Pass", "End": True}}}}})
+
+    put = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "p"}}
+    assert validate(writer(put)) == []
+    assert validate(writer({"WriterConfig": {"OutputType": "JSONL", "Transformation": "FLATTEN"}})) == []
+    assert validate(writer({**put, "WriterConfig": {"Transformation": "NONE"}})) == []
+    [empty] = validate(writer({}))
+    assert empty.pointer == "/States/M/ResultWriter" and "WriterConfig" in empty.message
+    [other] = validate(writer({**put, "Resource": "arn:aws:states:::s3:getObject"}))
+    assert other.pointer == "/States/M/ResultWriter/Resource" and "s3:putObject" in other.message
+    [bare] = validate(writer({"Resource": "arn:aws:states:::s3:putObject"}))
+    assert "Parameters" in bare.message
+    bad = validate(writer({"WriterConfig": {"OutputType": "CSV", "Transformation": "ALL", "X": 1}}))
+    assert sorted(d.pointer.rsplit("/", 1)[1] for d in bad) == ["OutputType", "Transformation", "X"]
+    assert {d.code for d in bad} == {"SCHEMA_VALIDATION_FAILED"}

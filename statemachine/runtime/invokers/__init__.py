@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from statemachine.interpreter.commands import InvokeTask
-from statemachine.language.items import READ_ITEMS
+from statemachine.language.items import READ_ITEMS, WRITE_RESULTS
 from statemachine.runtime.invokers.base import (
     InvokerSettings,
     Kind,
@@ -81,7 +81,8 @@ class Plugin(Protocol):
 
 
 class ItemReaderPlugin(Protocol):
-    """What reads a Distributed Map's items (:mod:`statemachine.runtime.items`)."""
+    """What reads a Distributed Map's items or writes its results
+    (:mod:`statemachine.runtime.items`)."""
 
     async def invoke(self, command: InvokeTask) -> TaskResult: ...
 
@@ -104,6 +105,7 @@ class Invokers:
         self.sfn = sfn
         self._aws: Any = None
         self._items: ItemReaderPlugin | None = None
+        self._results: ItemReaderPlugin | None = None
         self.plugins: dict[str, Plugin] = {}
 
     def _plugin(self, family: str) -> Plugin | None:
@@ -189,6 +191,8 @@ class Invokers:
         """Perform ``command`` (an ``InvokeTask``); never raises for a task's failure."""
         if command.resource == READ_ITEMS:  # a Distributed Map's items (runtime.items)
             return await self._item_reader().invoke(command)
+        if command.resource == WRITE_RESULTS:  # a Map Run's results (runtime.items.writer)
+            return await self._result_writer().invoke(command)
         resource = parse_resource(command.resource)
         if resource is not None and resource.family == "activity":
             return None
@@ -213,6 +217,15 @@ class Invokers:
             clients = self._aws_clients()
             self._items = ItemReader(S3Source(lambda: clients.client("s3")))
         return self._items
+
+    def _result_writer(self) -> ItemReaderPlugin:
+        if self._results is None:
+            from statemachine.runtime.items.s3 import S3Source
+            from statemachine.runtime.items.writer import ResultWriter
+
+            clients = self._aws_clients()
+            self._results = ResultWriter(S3Source(lambda: clients.client("s3")))
+        return self._results
 
     async def close(self) -> None:
         """Close the shared HTTP pool, the AWS clients and the nested executions'

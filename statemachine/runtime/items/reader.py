@@ -54,7 +54,7 @@ class ItemReader:
         except ReaderError as exc:
             return failed(command, I.ITEM_READER_FAILED, str(exc))
         except ClientError as exc:
-            return failed(command, I.ITEM_READER_FAILED, _service_cause(exc))
+            return failed(command, I.ITEM_READER_FAILED, service_cause(exc))
         except BotoCoreError as exc:
             return failed(command, I.ITEM_READER_FAILED, f"S3 could not be reached: {exc}")
         except EgressDenied as exc:  # the S3 endpoint is one task requests may not reach
@@ -159,7 +159,7 @@ async def _gunzip(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         yield tail
 
 
-def _service_cause(exc: ClientError) -> str:
+def service_cause(exc: ClientError) -> str:
     """AWS's SDK wording: ``<message> (Service: S3, Status Code: n, Request ID: id)``."""
     error = exc.response.get("Error") or {}
     meta = exc.response.get("ResponseMetadata") or {}

@@ -1,9 +1,10 @@
-"""The S3 access a Distributed Map's item reader needs, behind a narrow interface.
+"""The S3 access a Distributed Map needs, behind a narrow interface.
 
 :class:`S3Source` reads with the S3 client of the service-wide AWS client factory
 (:class:`~statemachine.runtime.invokers.aws.clients.AwsClients`: its endpoint overrides,
 credentials and egress policy): an object streamed as byte chunks (:meth:`S3Source.chunks`,
-never loaded whole) and a bucket listed page by page (:meth:`S3Source.objects`).
+never loaded whole) and a bucket listed page by page (:meth:`S3Source.objects`); and it
+writes a Map Run's result files (:meth:`S3Source.put`).
 """
 
 from __future__ import annotations
@@ -50,3 +51,8 @@ class S3Source:
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
+
+    async def put(self, bucket: str, key: str, body: bytes) -> None:
+        """Write one object (a Map Run's result file or manifest)."""
+        client = await self._get()
+        await client.put_object(Bucket=bucket, Key=key, Body=body)

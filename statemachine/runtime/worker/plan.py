@@ -41,8 +41,8 @@ from statemachine.interpreter.commands import (
 )
 from statemachine.interpreter.context import root_fields
 from statemachine.interpreter.events import ChildOutcome, Event
-from statemachine.interpreter.formats import place_of
 from statemachine.interpreter.records import Execution, JsonPath, MapRun, ParentFields, Root
+from statemachine.interpreter.run_results import add_run
 from statemachine.interpreter.step import Decision
 from statemachine.runtime.invokers import kind
 from statemachine.runtime.invokers.nested import child_report
@@ -229,15 +229,10 @@ class Planner:
             return
         outcome: ChildOutcome = {"status": command.status, "output": command.output,
                                  "error": command.error, "cause": command.cause}
-        if "map_run" in ex:  # an execution of its own: what ResultWriter writes of it
+        if "map_run" in ex:  # an execution of its own, counted in its Map Run
             _count_child(plan, ex, command.status)
-            place = place_of(ex.get("place"))
-            outcome["arn"] = place.execution(f"{ex['machine']}/{ex['map_run']['label']}",
-                                             ex["name"])
-            outcome["name"] = ex["name"]
-            outcome["input"] = ex["input"]
-            outcome["start"] = ex["start"]
-            outcome["stop"] = ex["stop"]
+        if command.run is not None:  # what its Map Run's ResultWriter writes of it
+            add_run(outcome, command.run)
         plan.finish_child(ex["id"], link["id"], link["group"], link["index"], outcome, keep)
 
 

@@ -1,0 +1,166 @@
+"""A Distributed Map's ``ResultWriter`` in both runtimes (moto's S3), and the writer's files.
+
+The in-memory runner (``cli.py run``) and the durable runtime (Redis, a worker drained)
+write the same layout; :class:`~statemachine.runtime.items.writer.ResultWriter` splits
+results into several files past its size limit, as AWS does past 5 GB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from statemachine.interpreter.commands import InvokeTask
+from statemachine.runtime.invokers import Invokers, InvokerSettings
+from statemachine.runtime.items.s3 import S3Source
+from statemachine.runtime.items.writer import ResultWriter
+from statemachine.runtime.worker import Worker
+from tests.runtime import test_item_reader as reading
+from tests.runtime.test_item_reader import dmap, get_object
+
+engine, s3 = reading.engine, reading.s3  # its fixtures: both runtimes, a bucket on moto
+
+RUN = "arn:aws:states:us-east-1:123456789012:mapRun:m/Rows:0c9d7c1e-run"
+
+
+def _rows(s3: Any, n: int) -> None:
+    s3.put_object(Bucket=s3.bucket, Key="data",
+                  Body=("id\n" + "".join(f"{i}\n" for i in range(n))).encode())
+
+
+def _body(s3: Any, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read())
+
+
+async def test_entries_and_manifest_in_both_runtimes(engine: Any, s3: Any) -> None:
+    _rows(s3, 4)
+    definition = dmap(get_object({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}),
+                      Label="Rows", ResultWriter={
+                          "Resource": "arn:aws:states:::s3:putObject",
+                          "Parameters": {"Bucket.$": "$.bucket", "Prefix": "out/"}})
+    got = await engine.run(definition, {"bucket": s3.bucket})
+    assert got.status == "SUCCEEDED", got
+    run_id = got.output["MapRunArn"].rsplit(":", 1)[1]
+    key = f"out/{run_id}/manifest.json"  # a Prefix ending in "/" gets no second one
+    assert got.output["ResultWriterDetails"] == {"Bucket": s3.bucket, "Key": key}
+    parent = [t for t in got.types if not t.startswith(("MapIteration", "Pass"))]
+    # the Map Run succeeds once its results are written (no task events for the writing)
+    assert parent == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted",
+                      "MapRunSucceeded", "MapStateSucceeded", "MapStateExited",
+                      "ExecutionSucceeded"]
+    manifest = json.loads(_body(s3, key))
+    [file] = manifest["ResultFiles"]["SUCCEEDED"]
+    entries = json.loads(_body(s3, file["Key"]))
+    assert [json.loads(e["Output"]) for e in entries] == [{"id": str(i)} for i in range(4)]
+    assert all(e["StartDate"] <= e["StopDate"] and len(e["Name"]) == 36 for e in entries)
+    assert len({e["Name"] for e in entries}) == 4
+
+
+async def test_jsonl_compact_output(engine: Any, s3: Any) -> None:
+    _rows(s3, 3)
+    definition = dmap(get_object({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}),
+                      ResultWriter={
+                          "Resource": "arn:aws:states:::s3:putObject",
+                          "Parameters": {"Bucket.$": "$.bucket", "Prefix": "jl"},
+                          "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"}})
+    got = await engine.run(definition, {"bucket": s3.bucket})
+    assert got.status == "SUCCEEDED", got
+    manifest = json.loads(_body(s3, got.output["ResultWriterDetails"]["Key"]))
+    [file] = manifest["ResultFiles"]["SUCCEEDED"]
+    lines = _body(s3, file["Key"]).decode().splitlines()
+    assert [json.loads(line) for line in lines] == [{"id": "0"}, {"id": "1"}, {"id": "2"}]
+
+
+async def test_results_past_the_file_limit_go_on_in_the_next_file(s3: Any) -> None:
+    invokers = Invokers(InvokerSettings.from_env())
+    try:
+        writer = ResultWriter(S3Source(lambda: invokers._aws_clients().client("s3")),
+                              file_limit=100)
+        results = [{"status": "SUCCEEDED", "output": {"n": "x" * 30}, "error": None,
+                    "cause": None, "name": f"child-{i}", "input": "{}", "start": 0, "stop": 1}
+                   for i in range(5)]
+        request = {"Bucket": s3.bucket, "Prefix": "", "MapRunArn": RUN, "Results": results,
+                   "WriterConfig": {"OutputType": "JSON", "Transformation": "COMPACT"}}
+        command = InvokeTask(token="t", resource="statemachine:WriteResults", input=request,
+                             state="M", entered=1, idempotency_key="k", attempt=0,
+                             timeout_s=None, heartbeat_s=None, credentials=None, execution="x")
+        event = await writer.invoke(command)
+    finally:
+        await invokers.close()
+    assert event is not None and event["type"] == "TaskSucceeded"
+    assert event["output"]["ResultWriterDetails"]["Key"] == "0c9d7c1e-run/manifest.json"
+    manifest = json.loads(_body(s3, "0c9d7c1e-run/manifest.json"))
+    files = manifest["ResultFiles"]["SUCCEEDED"]
+    assert [f["Key"] for f in files] == [f"0c9d7c1e-run/SUCCEEDED_{i}.json" for i in range(3)]
+    values = []
+    for f in files:
+        body = _body(s3, f["Key"])
+        assert f["Size"] == len(body) <= 100
+        values += json.loads(body)
+    assert values == [{"n": "x" * 30}] * 5
+
+
+async def test_a_worker_that_dies_while_writing_leaves_the_write_to_another(
+        runtime: Any, s3: Any, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write is a task dispatch: a worker that dies while S3 does not answer leaves it
+    pending, and another worker writes the same files again after the lease."""
+    connected = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()  # an S3 that takes the request and never answers
+        await reader.read(-1)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("STATEMACHINE_AWS_ENDPOINT_S3", f"http://127.0.0.1:{port}")
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Parameters": {"Bucket.$": "$.bucket", "Prefix": "again"}}}}}
+    try:
+        async with runtime() as rt:
+            await rt.service.define("dies-writing", definition)
+            started = await rt.service.start("dies-writing", {"bucket": s3.bucket,
+                                                              "items": [1, 2, 3]})
+            doomed = Worker(rt.settings.redis_url, rt.settings, 4)
+            running = asyncio.create_task(doomed.run())
+            await asyncio.wait_for(connected.wait(), 30)
+            running.cancel()  # dies mid-write: nothing committed, the dispatch stays pending
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            monkeypatch.setenv("STATEMACHINE_AWS_ENDPOINT_S3", moto_url)
+            rt.settings = dataclasses.replace(rt.settings, invokers=InvokerSettings.from_env())
+            done = await rt.finished(started["executionId"])
+    finally:
+        server.close()
+    assert done["status"] == "SUCCEEDED", done
+    details = done["output"]["ResultWriterDetails"]
+    manifest = json.loads(_body(s3, details["Key"]))
+    [file] = manifest["ResultFiles"]["SUCCEEDED"]
+    assert [json.loads(e["Output"]) for e in json.loads(_body(s3, file["Key"]))] == [1, 2, 3]
+
+
+async def test_jsonata_arguments(engine: Any, s3: Any) -> None:
+    _rows(s3, 2)
+    definition = {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                       "Arguments": {"Bucket": "{% $states.input.bucket %}", "Key": "data"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Arguments": {"Bucket": "{% $states.input.bucket %}",
+                                       "Prefix": "{% 'by-' & $states.input.who %}"}}}}}
+    got = await engine.run(definition, {"bucket": s3.bucket, "who": "jsonata"})
+    assert got.status == "SUCCEEDED", got
+    assert got.output["ResultWriterDetails"]["Key"].startswith("by-jsonata/")
+    manifest = json.loads(_body(s3, got.output["ResultWriterDetails"]["Key"]))
+    assert manifest["DestinationBucket"] == s3.bucket
