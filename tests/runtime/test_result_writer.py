@@ -57,7 +57,8 @@ async def test_entries_and_manifest_in_both_runtimes(engine: Any, s3: Any) -> No
     [file] = manifest["ResultFiles"]["SUCCEEDED"]
     entries = json.loads(_body(s3, file["Key"]))
     assert [json.loads(e["Output"]) for e in entries] == [{"id": str(i)} for i in range(4)]
-    assert all(e["StartDate"] <= e["StopDate"] and len(e["Name"]) == 36 for e in entries)
+    assert all(e["StartDate"] <= e["StopDate"] and e["ExecutionArn"].endswith(":" + e["Name"])
+               for e in entries)
     assert len({e["Name"] for e in entries}) == 4
 
 
