@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from statemachine.api.aws.call import AwsError, Call, aws_error
-from statemachine.api.aws.model import check_input, render_output
+from statemachine.api.aws.model import perform
 from statemachine.api.aws.operations import OPERATIONS
 from statemachine.api.problems import STORE_UNAVAILABLE, store_trouble
 from statemachine.errors import DefinitionError, InputError
@@ -79,16 +79,9 @@ class LocalSfn:
             raise AwsError("AccessDeniedException",
                            f"the definition's author (a key of role {caller.value!r}) may not "
                            f"perform states:{name} (it needs {operation.role.value!r})")
-        try:
-            body = orjson.loads(raw) if raw else {}
-        except orjson.JSONDecodeError:
-            raise AwsError("SerializationException", "the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise AwsError("SerializationException", "the request body must be a JSON object")
-        check_input(name, body)
         service = self._service
-        call = Call(service, service.settings.place, None, None, name)
-        return render_output(name, await operation.handler(call, body))
+        return await perform(Call(service, service.settings.place, None, None, name), operation,
+                             raw)
 
 
 def _refusal(error: AwsError) -> tuple[int, bytes]:

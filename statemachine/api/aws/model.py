@@ -15,8 +15,9 @@ from functools import cache
 from typing import Any
 
 import botocore.session
+import orjson
 
-from statemachine.api.aws.call import AwsError
+from statemachine.api.aws.call import AwsError, Call, Operation
 
 __all__ = ["check_input", "operation_names", "render_output"]
 
@@ -153,3 +154,17 @@ def _epoch_seconds(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return int(value) / 1000
+
+
+async def perform(call: Call, operation: Operation, raw: bytes) -> dict[str, Any]:
+    """``operation``'s answer to the JSON body ``raw`` (HTTP's or an in-process call's): the
+    body parsed and checked against the input shape, the handler's result written through
+    the output shape."""
+    try:
+        body = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        raise AwsError("SerializationException", "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise AwsError("SerializationException", "the request body must be a JSON object")
+    check_input(call.operation, body)
+    return render_output(call.operation, await operation.handler(call, body))

@@ -25,7 +25,7 @@ from statemachine.api.appkeys import SERVICE
 from statemachine.api.audit import AWS_OPERATION, READ_ONLY
 from statemachine.api.auth import AUTH, Principal, set_principal
 from statemachine.api.aws.call import AwsError, Call, aws_error
-from statemachine.api.aws.model import check_input, render_output
+from statemachine.api.aws.model import perform
 from statemachine.api.aws.operations import OPERATIONS
 from statemachine.api.aws.sigv4 import check_signature, read_authorization
 from statemachine.api.problems import MAX_DEFINITION_BYTES, STORE_UNAVAILABLE, store_trouble
@@ -88,16 +88,8 @@ async def _perform(request: web.Request) -> dict[str, Any]:
                        f"User: {key.id} is not authorized to perform: states:{name} (the "
                        f"operation needs a key of role {operation.role.value!r}; this one is "
                        f"{key.role.value!r})")
-    try:
-        body = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError:
-        raise AwsError("SerializationException", "the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise AwsError("SerializationException", "the request body must be a JSON object")
-    check_input(name, body)
     service = request.app[SERVICE]
-    call = Call(service, service.settings.place, key, request, name)
-    return render_output(name, await operation.handler(call, body))
+    return await perform(Call(service, service.settings.place, key, request, name), operation, raw)
 
 
 async def _read(request: web.Request) -> bytes:
