@@ -52,7 +52,9 @@ def test_verdicts() -> None:
     assert classify("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:f") \
         == "performable"
     assert classify("${ProcessFunctionArn}") == "placeholder"
-    assert classify("arn:aws:states:::apigateway:invoke") == "unsupported"
+    assert classify("arn:aws:states:::apigateway:invoke") == "performable"
+    assert classify("arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject") == "performable"
+    assert classify("arn:aws:states:::batch:submitJob.sync") == "unsupported"
     assert classify("arn:aws:lambda:::function:${fn}") == "unsupported"
 
 
@@ -66,7 +68,7 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         return str(path)
 
     good = write("good.json", "http://127.0.0.1:9/f")
-    odd = write("odd.json", "arn:aws:states:::apigateway:invoke")
+    odd = write("odd.json", "arn:aws:states:::batch:submitJob.sync")
     hidden = write("hidden.json", "${Fn}")
     assert cli_main(["validate", "--resources", good]) == 0
     assert capsys.readouterr().out.splitlines() == [
@@ -75,12 +77,12 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["validate", "--resources", good, odd, hidden]) == 1
     assert capsys.readouterr().out.splitlines() == [
         f"{good}: performable (1 resource)",
-        f"{odd}: unsupported arn:aws:states:::apigateway:invoke",
+        f"{odd}: unsupported arn:aws:states:::batch:submitJob.sync",
         f"{hidden}: placeholder ${{Fn}}",
         ("1 of 3 definitions use only resources this runtime performs (1 more call a resource "
          "hidden behind a ${...} placeholder)"),
         "most used unsupported resources (definitions using each):",
-        "     1  arn:aws:states:::apigateway:invoke"]
+        "     1  arn:aws:states:::batch:submitJob.sync"]
     # The substitutions fill the placeholder, as for validation.
     assert cli_main(["validate", "--resources", "--json", hidden, "--sub",
                      "Fn=http://127.0.0.1:9/g"]) == 0
