@@ -4,8 +4,9 @@ A Map Run is written by the commits of its execution and of its children (worker
 ``sm:T:mr:<owner>`` holds every Map Run of one owner (the execution whose history records
 it: a root, or a Map Run's child), its fields ``<run>:<name>`` where ``run`` is
 ``<parent id>/<group>`` (the prefix of its children's ids); ``sm:T:ma:<id>`` finds a run
-from the id its ARN ends with.  Counters: ``started`` and one per final status, each also
-as ``i:<what>`` counting items (a batch's items).
+from the id its ARN ends with.  Counters: ``started``, one per final status and ``written``
+(the children whose results its ResultWriter wrote), each also as ``i:<what>`` counting
+items (a batch's items).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 @dataclass(frozen=True, slots=True)
 class MapRunRecord:
-    """One Map Run as stored; ``counts`` and ``items``: started and ended by final status
-    (children and items), ``total``/``item_total`` None until its children are opened."""
+    """One Map Run as stored; ``counts`` and ``items``: started, ended by final status and
+    written by its ResultWriter (children and items), ``total``/``item_total`` None until its children are opened."""
 
     owner: str
     run: str
@@ -114,6 +115,6 @@ def _record(owner: str, run: str, f: dict[str, str]) -> MapRunRecord:
         max_concurrency=int(f.get("mc") or 0),
         tolerated_count=None if tc is None else int(tc), tolerated_percentage=tp,
         total=int(f.get("total") or 0), item_total=int(f.get("items") or 0),
-        counts={w: int(f.get(w) or 0) for w in ("started", *ENDED)},
-        items={w: int(f.get("i:" + w) or 0) for w in ("started", *ENDED)},
+        counts={w: int(f.get(w) or 0) for w in ("started", *ENDED, "written")},
+        items={w: int(f.get("i:" + w) or 0) for w in ("started", *ENDED, "written")},
     )

@@ -231,6 +231,11 @@ class Plan:
         self.op("HINCRBY", key, f"{run}:{what}", 1)
         self.op("HINCRBY", key, f"{run}:i:{what}", items)
 
+    def run_written(self, owner: str, run: str, executions: int, items: int) -> None:
+        """The run's ResultWriter wrote the results of ``executions`` children (``items``)."""
+        self.op("HSET", self.shard.map_runs(owner), f"{run}:written", executions,
+                f"{run}:i:written", items)
+
     def run_ended(self, owner: str, run: str, run_uuid: str, status: str, stop: int,
                   retention_s: int) -> None:
         """The Map Run ended; its ARN's lookup expires after the retention."""

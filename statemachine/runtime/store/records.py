@@ -100,6 +100,21 @@ class Records:
         return await self._store.hmget_chunked(key, list(range(total)),
                                                self._store.settings.input_chunk)
 
+    async def group_head(self, shard: Shard, parent_id: str,
+                         group: str) -> tuple[bytes | None, int, int]:
+        """A group's spec, ``next`` (children begun or asked to) and ``total`` (spec None:
+        the group is gone)."""
+        spec, nxt, total = await self._client.hmget(shard.group(parent_id, group),
+                                                    ["spec", "next", "total"])
+        return spec, int(nxt or 0), int(total or 0)
+
+    async def inputs(self, shard: Shard, parent_id: str, group: str,
+                     indexes: list[int]) -> list[bytes | None]:
+        """The stored inputs of children ``indexes`` (None: begun, its input moved to its
+        record)."""
+        key = shard.group_inputs(parent_id, group)
+        return await self._store.hmget_chunked(key, indexes, self._store.settings.input_chunk)
+
     async def group_state(self, shard: Shard, parent_id: str, group: str) -> GroupState | None:
         """A group's ``next`` counter and running children (None: the group is gone)."""
         pipe = self._client.pipeline(transaction=False)
