@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from statemachine.interpreter import failures as F
-from statemachine.interpreter.children import RUN_GROUP
+from statemachine.interpreter.children import RUN_GROUP, is_run
 from statemachine.interpreter.commands import StartChildren
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
@@ -308,7 +308,10 @@ def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOut
 
 def _started_of(group: str) -> str:
     """The ``MapStateStarted`` event id a Map Run's ARN is derived from: the event just before
-    its ``MapRunStarted`` (whose id names the children group, see :func:`_run_started`)."""
+    its ``MapRunStarted`` (whose id names the children group ``r<id>``, see
+    :func:`_run_started`): the ARN the run was started with, which its results name."""
+    if is_run(group) and group[len(RUN_GROUP):].isdigit():
+        group = group[len(RUN_GROUP):]
     return str(int(group) - 1) if group.isdigit() else group
 
 

@@ -20,6 +20,7 @@ from statemachine.interpreter.records import Execution, Status
 from statemachine.interpreter.step import run_child_id
 from statemachine.runtime.store import Store
 from statemachine.runtime.store.map_runs import MapRunRecord
+from statemachine.runtime.store.scripts import UpdateRunReply
 
 __all__ = ["MAX_CONCURRENCY", "MAX_COUNT", "MapRunBook", "counts", "own_id"]
 
@@ -107,7 +108,8 @@ class MapRunBook:
     async def update(self, run_id: str, max_concurrency: Any = None,
                      tolerated_count: Any = None, tolerated_percentage: Any = None) -> None:
         """UpdateMapRun: applies at once (a raised limit starts more children now; a
-        tolerance counts from the next child's end)."""
+        tolerance counts from the next child's end); a run that has ended is refused
+        (ValidationException, as AWS's)."""
         mc = _integer(max_concurrency, "maxConcurrency", MAX_CONCURRENCY)
         tc = _integer(tolerated_count, "toleratedFailureCount", MAX_COUNT)
         tp = _percentage(tolerated_percentage)
@@ -115,8 +117,12 @@ class MapRunBook:
             raise InputError("At least one of maxConcurrency, toleratedFailureCount or "
                              "toleratedFailurePercentage must be given", "ValidationException")
         run = await self.find(run_id)
-        if not await self._store.map_runs.update(run, mc, tc, tp):
-            raise _not_found(run_id)
+        match await self._store.map_runs.update(run, mc, tc, tp):
+            case UpdateRunReply.NO_RUN:
+                raise _not_found(run_id)
+            case UpdateRunReply.ENDED:  # AWS updates an in-progress Map Run only
+                raise InputError(f"Map Run {run.arn} is not RUNNING: a Map Run that has "
+                                 "ended cannot be updated", "ValidationException")
 
     async def executions(self, run_id: str, status: str | None = None, limit: int = 100,
                          cursor: str | None = None) -> dict[str, Any]:
