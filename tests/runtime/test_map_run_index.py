@@ -29,7 +29,7 @@ async def test_a_map_run_is_found_by_its_index_alone(runtime: Any) -> None:
         client = aioredis.Redis.from_url(rt.settings.redis_url)
         try:
             value = await client.get(index)
-            assert value is not None and value.decode().startswith(f"{xid} {xid}/r")
+            assert isinstance(value, bytes) and value.decode().startswith(f"{xid} {xid}/r")
             ttl = await client.ttl(index)
             assert 0 < ttl <= rt.settings.retention_s < RUN_INDEX_TTL_S  # ended: retention
             if owner != index:  # the owner shard's copy is not what a lookup reads
