@@ -79,7 +79,8 @@ def paths(execution_id: Schema, limit: Schema) -> dict[str, Schema]:
                     "responses": {"200": ok(ref("MapRun"), "The Map Run"), **errors(404)}},
             "patch": {"operationId": "updateMapRun", "tags": ["map runs"],
                       "summary": "Change a running Map Run's maxConcurrency and tolerated "
-                                 "failures; applies at once",
+                                 "failures; applies at once (400 ValidationException once it "
+                                 "has ended)",
                       "parameters": [_RUN_ID],
                       "requestBody": json_body(ref("UpdateMapRun"), "At least one field"),
                       "responses": {"200": ok(ref("MapRun"), "The Map Run after the change"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from statemachine.interpreter import failures as F
-from statemachine.interpreter.children import RUN_GROUP
+from statemachine.interpreter.children import RUN_GROUP, is_run
 from statemachine.interpreter.commands import StartChildren
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
@@ -17,8 +17,13 @@ from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
 from statemachine.interpreter.formats import check_nesting, dumps, error_details
 from statemachine.interpreter.item_source import batches, map_run_arn, read_task
 from statemachine.interpreter.outcomes import complete, fail_state
-from statemachine.interpreter.records import Execution, MapRun
-from statemachine.interpreter.run_results import transformed, write_task, writer_config
+from statemachine.interpreter.records import Execution, MapRun, RunFailure
+from statemachine.interpreter.run_results import (
+    transformed,
+    write_task,
+    writer_config,
+    written_counts,
+)
 from statemachine.interpreter.tokens import derive
 from statemachine.language.items import ITEM_READER_FAILED
 from statemachine.language.model import State
@@ -123,6 +128,8 @@ def _map_run(step: Step, state: State, group: str) -> MapRun:
     processor = state.raw.get("ItemProcessor") or {}
     if (processor.get("ProcessorConfig") or {}).get("ExecutionType") == "EXPRESS":
         run["express"] = True
+    if _exports(state):
+        run["writes"] = True
     return run
 
 
@@ -222,21 +229,21 @@ def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: li
 
 
 def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
-    """The group ended: complete with the results by index, or fail as the policy said."""
+    """The group ended: complete with the results by index, or fail as the policy said (a
+    Distributed Map that exports its results writes them first, failed run or not, as
+    AWS's: ``outcomes`` then come with ``failed``, by index, PENDING for those not begun)."""
     value = step.ex["state_input"]
     prefix = "Map" if state.type == "Map" else "Parallel"
     failed = event.get("failed")
     run = state.type == "Map" and state.distributed
+    outcomes = event.get("outcomes")
     if failed is not None:
-        if run:
-            step.emit("MapRunFailed", error_details(
-                F.TOLERATED if failed.get("threshold") else failed.get("error") or F.BRANCH_FAILED,
-                None if failed.get("threshold") else failed.get("cause")))
-        step.emit(prefix + "StateFailed")
-        if failed.get("threshold"):
-            return fail_state(step, state, F.TOLERATED, "The specified tolerated failure threshold was exceeded")
-        return fail_state(step, state, failed.get("error") or F.BRANCH_FAILED, failed.get("cause"))
-    outcomes = event.get("outcomes") or []
+        failure: RunFailure = {"error": failed.get("error"), "cause": failed.get("cause"),
+                               "threshold": bool(failed.get("threshold"))}
+        if run and _exports(state) and outcomes is not None:
+            return _write_results(step, state, value, outcomes, failure)
+        return _group_failed(step, state, failure)
+    outcomes = outcomes or []
     if run and state.result_writer is not None:
         return _write_results(step, state, value, outcomes)
     results = [o.get("output") if o.get("status") == "SUCCEEDED" else _failed_item(o) for o in outcomes]
@@ -246,6 +253,23 @@ def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
     return complete(step, state, value, results)
 
 
+def _exports(state: State) -> bool:
+    """Whether the Map's ResultWriter exports its results (has a ``Resource``)."""
+    return state.result_writer is not None and state.result_writer.resource is not None
+
+
+def _group_failed(step: Step, state: State, failed: RunFailure) -> Go:
+    """The Map/Parallel fails as its group did (a Map Run first, for a Distributed Map)."""
+    if state.type == "Map" and state.distributed:
+        step.emit("MapRunFailed", error_details(
+            F.TOLERATED if failed["threshold"] else failed["error"] or F.BRANCH_FAILED,
+            None if failed["threshold"] else failed["cause"]))
+    step.emit(("Map" if state.type == "Map" else "Parallel") + "StateFailed")
+    if failed["threshold"]:
+        return fail_state(step, state, F.TOLERATED, "The specified tolerated failure threshold was exceeded")
+    return fail_state(step, state, failed["error"] or F.BRANCH_FAILED, failed["cause"])
+
+
 def _failed_item(outcome: ChildOutcome) -> dict[str, Any]:
     item = {"Error": outcome.get("error")}
     if outcome.get("cause") is not None:
@@ -253,10 +277,11 @@ def _failed_item(outcome: ChildOutcome) -> dict[str, Any]:
     return item
 
 
-def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOutcome]) -> Go:
+def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOutcome],
+                   failed: RunFailure | None = None) -> Go:
     """A Map Run with a ``ResultWriter`` ended: export its results (a task of this state,
-    :func:`results_written` goes on), or with a ``WriterConfig`` alone return them
-    transformed."""
+    :func:`results_written` goes on; a run that ``failed`` fails with it afterwards), or
+    with a ``WriterConfig`` alone return them transformed."""
     ex = step.ex
     group = ex.get("done_group") or ""
     arn = map_run_arn(step, state, _started_of(group))
@@ -274,18 +299,29 @@ def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOut
         return write_failed(step, state, err.error, step.cause_of(err))
     ex["waiting"] = "task"
     ex["token"] = command.token
+    ex["writing"] = written_counts(outcomes, state.item_batcher is not None)
+    if failed is not None:
+        ex["writing"]["failed"] = failed
     step.commands.append(command)
     return None
 
 
 def _started_of(group: str) -> str:
     """The ``MapStateStarted`` event id a Map Run's ARN is derived from: the event just before
-    its ``MapRunStarted`` (whose id names the children group, see :func:`_run_started`)."""
+    its ``MapRunStarted`` (whose id names the children group ``r<id>``, see
+    :func:`_run_started`): the ARN the run was started with, which its results name."""
+    if is_run(group) and group[len(RUN_GROUP):].isdigit():
+        group = group[len(RUN_GROUP):]
     return str(int(group) - 1) if group.isdigit() else group
 
 
 def results_written(step: Step, state: State, output: Any) -> Go:
-    """The writer's result (``{MapRunArn, ResultWriterDetails}``) is the Map's result."""
+    """The writer's result (``{MapRunArn, ResultWriterDetails}``) is the Map's result; a
+    run that failed fails the Map now, with its own error (its results are written)."""
+    writing = step.ex.pop("writing", None)
+    failed = writing.get("failed") if writing is not None else None
+    if failed is not None:
+        return _group_failed(step, state, failed)
     step.emit("MapRunSucceeded")
     step.emit("MapStateSucceeded")
     return complete(step, state, step.ex["state_input"], output)
@@ -294,6 +330,7 @@ def results_written(step: Step, state: State, output: Any) -> Go:
 def write_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
     """The results could not be written: the Map Run fails, then the Map state
     (``States.ResultWriterFailed``, retried and caught as any error)."""
+    step.ex.pop("writing", None)
     step.emit("MapRunFailed", error_details(error, cause))
     step.emit("MapStateFailed")
     return fail_state(step, state, error, cause)

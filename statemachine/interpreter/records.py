@@ -69,6 +69,28 @@ class MapRun(TypedDict):
     label: str
     batched: bool
     express: NotRequired[bool]
+    writes: NotRequired[bool]
+    """the Map exports its results (a ``ResultWriter`` with a ``Resource``): a run that
+    fails hands every child's outcome over too, for the files AWS writes of a failed run"""
+
+
+class RunFailure(TypedDict):
+    """Why a Distributed Map's run failed (``threshold``: its tolerated failure threshold
+    was exceeded), kept while its results are written: the Map fails with it afterwards."""
+
+    error: str | None
+    cause: str | None
+    threshold: bool
+
+
+class RunWriting(TypedDict):
+    """A Distributed Map's results being exported (its ``ResultWriter``'s task pending): the
+    children and items the files hold (DescribeMapRun's ``resultsWritten`` once written),
+    and, for a run that failed, the failure the Map fails with afterwards."""
+
+    executions: int
+    items: int
+    failed: NotRequired[RunFailure]
 
 
 class MapItem(TypedDict):
@@ -214,6 +236,8 @@ class Execution(TypedDict):
     """a Distributed Map's child: an execution of its own (its own history, from
     ExecutionStarted to its end, ``$$.Execution`` its own) in this Map Run; ``parent`` still
     links it to its group"""
+    writing: NotRequired[RunWriting]
+    """while a Distributed Map's ResultWriter exports its results (see :class:`RunWriting`)"""
     test_case: NotRequired[str]
     """the test case of the service's mock config a start named (``<arn>#<case>``, REST's
     ``testCase``): the runtime answers the states it mocks (:mod:`statemachine.runtime.

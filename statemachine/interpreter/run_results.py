@@ -20,29 +20,71 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
+from statemachine.interpreter.children import batch_size
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.interpreter.context import Step
 from statemachine.interpreter.events import ChildOutcome, RunEntry
 from statemachine.interpreter.formats import dumps, iso, place_of
+from statemachine.interpreter.records import Execution, RunWriting
 from statemachine.interpreter.tokens import derive, task_token
 from statemachine.language import items as I
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
 SUCCEEDED = "SUCCEEDED"
+PENDING = "PENDING"
+"""A child a failed Map Run never began (AWS's ``PENDING_n.json``)."""
 
 
 def run_fields(step: Step) -> RunEntry | None:
     """What a finishing child of a Distributed Map (an execution of its own in a Map Run)
     adds to its outcome, for its Map Run's ResultWriter (None for any other execution): its
     ``arn``, ``name``, ``input`` (JSON text), ``start`` and ``stop``."""
-    ex = step.ex
+    return run_entry(step.ex, step.now)
+
+
+def run_entry(ex: Execution, now: int) -> RunEntry | None:
+    """:func:`run_fields` of the record ``ex`` (stopping at ``now`` if it has not ended: a
+    child its failing Map Run aborts)."""
     run = ex.get("map_run")
     if run is None or ex["parent"] is None:
         return None
     arn = place_of(ex.get("place")).execution(f"{ex['machine']}/{run['label']}", ex["name"])
     return {"arn": arn, "name": ex["name"], "input": dumps(ex["input"]), "start": ex["start"],
-            "stop": ex["stop"] if ex["stop"] is not None else step.now}
+            "stop": ex["stop"] if ex["stop"] is not None else now}
+
+
+def aborted(ex: Execution, now: int) -> ChildOutcome:
+    """The outcome of a child its failing Map Run stops: ABORTED (as the run's results show
+    it), or how it ended if it did end before the stop reached it."""
+    status = "ABORTED" if ex["status"] == "RUNNING" else str(ex["status"])
+    outcome: ChildOutcome = {"status": status,
+                             "output": ex["output"] if status == SUCCEEDED else None,
+                             "error": ex["error"], "cause": ex["cause"]}
+    run = run_entry(ex, now)
+    if run is not None:
+        add_run(outcome, run)
+    return outcome
+
+
+def pending(child_input: Any) -> ChildOutcome:
+    """The outcome of a child a failing Map Run never began (its ``PENDING_n.json`` entry)."""
+    return {"status": PENDING, "output": None, "error": None, "cause": None,
+            "input": dumps(child_input)}
+
+
+def written_counts(outcomes: Iterable[ChildOutcome], batched: bool) -> RunWriting:
+    """The children and items whose results the files hold (DescribeMapRun's
+    ``resultsWritten``): every child that ran, not the PENDING ones."""
+    executions = items = 0
+    for outcome in outcomes:
+        if outcome.get("status") == PENDING:
+            continue
+        executions += 1
+        items += batch_size(orjson.loads(outcome.get("input") or "null")) if batched else 1
+    return {"executions": executions, "items": items}
 
 
 def add_run(outcome: ChildOutcome, run: RunEntry) -> None:
@@ -77,6 +119,9 @@ def machine_arn(map_run_arn: str) -> str:
 def entry(map_run_arn: str, outcome: ChildOutcome) -> dict[str, Any]:
     """One child's entry in a result file (Transformation ``NONE``)."""
     status = outcome.get("status") or "FAILED"
+    if status == PENDING:  # never began: no execution, only what it would have run on
+        return {"Input": outcome.get("input") or "null", "InputDetails": {"Included": True},
+                "StateMachineArn": machine_arn(map_run_arn), "Status": PENDING}
     out: dict[str, Any] = {}
     if status != SUCCEEDED:
         if outcome.get("cause") is not None:

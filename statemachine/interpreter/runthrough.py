@@ -68,6 +68,7 @@ def enter(step: Step, state: State, value: Any) -> Go:
     ex["state_input"] = value
     ex["retry"] = {}
     ex.pop("done_group", None)
+    ex.pop("writing", None)
     ex["entered_at"] = step.now
     ex["entered"] = step.emit(
         ENTERED[state.type], {"name": state.name, "input": dumps(value), "inputDetails": {"truncated": False}}

@@ -30,7 +30,7 @@ from statemachine.interpreter.commands import (
     StopChildren,
 )
 from statemachine.interpreter.records import TERMINAL, Execution, HistoryEvent
-from statemachine.interpreter.run_results import add_run
+from statemachine.interpreter.run_results import aborted, add_run, pending
 from statemachine.interpreter.step import advance, new_child, new_execution
 from statemachine.language.model import Machine
 from statemachine.runtime.clock import now_ms
@@ -261,6 +261,21 @@ class LocalRunner:
         group.running.add(child["id"])
         self.queue.append((child["id"], {"type": "Started"}))
 
+    def _failed_run_outcomes(self, parent_id: str, group: _Group) -> list[E.ChildOutcome]:
+        """Every child's outcome when a Map Run fails: those ended, those it stops (ABORTED)
+        and those never begun (PENDING), by index."""
+        now = self.clock()
+        outcomes: list[E.ChildOutcome] = []
+        for index, ended in enumerate(group.outcomes):
+            child = self.records.get(f"{parent_id}/{group.command.group}/{index}")
+            if ended is not None:
+                outcomes.append(ended)
+            elif child is not None:
+                outcomes.append(aborted(child, now))
+            else:
+                outcomes.append(pending(group.command.inputs[index]))
+        return outcomes
+
     def _child_finished(self, ex: Execution, command: Finish) -> None:
         link = ex.get("parent")
         if link is None:
@@ -289,6 +304,9 @@ class LocalRunner:
                 self.queue.append((child_id, {"type": "StopRequested", "error": None, "cause": None}))
             failed: E.FailedChild = {**verdict["failed"], "events": outcome.get("events") or 0}
             event: E.ChildrenFinished = {"type": "ChildrenFinished", "group": link["group"], "failed": failed}
+            map_run = group.command.map_run
+            if map_run is not None and map_run.get("writes"):  # its results are written
+                event["outcomes"] = self._failed_run_outcomes(link["id"], group)
         else:  # every child has ended: no outcome is missing
             outcomes = cast("list[E.ChildOutcome]", group.outcomes)
             event = {"type": "ChildrenFinished", "group": link["group"], "outcomes": outcomes}

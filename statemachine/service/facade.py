@@ -358,7 +358,15 @@ class Service:
         A page is one read by position, as cheap at event 100,000 as at event 10.
         """
         execution_id = own_id(execution_id)
-        await self._record(execution_id)
+        record = await self._record(execution_id)
+        run = record.get("map_run")
+        if run is not None and run.get("express"):
+            # AWS keeps no history of an EXPRESS execution (CloudWatch Logs has it) and its
+            # GetExecutionHistory serves none: an EXPRESS Map Run child's is refused as such.
+            raise InputError("Invalid Arn: 'Resource type not valid in this context: express' "
+                             f"(execution {record['name']} is an EXPRESS Map Run child; "
+                             "GetExecutionHistory does not serve EXPRESS executions)",
+                             "InvalidArn")
         limit = max(1, min(int(limit), 1000))
         at = None
         if cursor:

@@ -5,7 +5,7 @@ ListExecutions(mapRunArn); REST's ``/v1/map-runs``).
 A Map Run is named by the id its ARN ends with (``...:mapRun:<machine>/<label>:<id>``);
 its record is kept while the execution that started it is (store/map_runs.py).  Counts
 follow DescribeMapRun's ``MapRunExecutionCounts``: ``running`` children began and not ended,
-``pending`` not begun yet; ``resultsWritten`` the children whose result the Map collected.
+``pending`` not begun; ``resultsWritten`` the children whose results its ResultWriter wrote.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from statemachine.interpreter.records import Execution, Status
 from statemachine.interpreter.step import run_child_id
 from statemachine.runtime.store import Store
 from statemachine.runtime.store.map_runs import MapRunRecord
+from statemachine.runtime.store.scripts import UpdateRunReply
 
 __all__ = ["MAX_CONCURRENCY", "MAX_COUNT", "MapRunBook", "counts", "own_id"]
 
@@ -42,14 +43,16 @@ def _not_found(run_id: str) -> NotFound:
     return NotFound(f"Map Run Does Not Exist: {run_id!r}", "ResourceNotFound")
 
 
-def counts(total: int, got: dict[str, int], ended_run: bool) -> dict[str, int]:
-    """``MapRunExecutionCounts``/``MapRunItemCounts`` from a run's counters."""
+def counts(total: int, got: dict[str, int]) -> dict[str, int]:
+    """``MapRunExecutionCounts``/``MapRunItemCounts`` from a run's counters: ``pending``
+    those never begun (a failed or aborted run keeps them, as AWS's), ``resultsWritten``
+    those whose results the ResultWriter wrote (0 without one, or until it has)."""
     ended = sum(got[s] for s in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"))
     return {
-        "pending": 0 if ended_run else max(0, total - got["started"]),
+        "pending": max(0, total - got["started"]),
         "running": max(0, got["started"] - ended),
         "succeeded": got["SUCCEEDED"], "failed": got["FAILED"], "timedOut": got["TIMED_OUT"],
-        "aborted": got["ABORTED"], "total": total, "resultsWritten": ended,
+        "aborted": got["ABORTED"], "total": total, "resultsWritten": got.get("written", 0),
         "failuresNotRedrivable": 0, "pendingRedrive": 0,
     }
 
@@ -64,7 +67,6 @@ class MapRunBook:
 
     def view(self, run: MapRunRecord) -> dict[str, Any]:
         """A Map Run as DescribeMapRun shows it (``executionId``: the execution it began in)."""
-        ended = run.status != "RUNNING"
         return {
             "mapRunId": run.arn.rsplit(":", 1)[1], "mapRunArn": run.arn,
             "executionId": run.owner, "status": run.status, "startDate": iso(run.start),
@@ -72,8 +74,8 @@ class MapRunBook:
             "maxConcurrency": run.max_concurrency,
             "toleratedFailurePercentage": run.tolerated_percentage or 0.0,
             "toleratedFailureCount": run.tolerated_count or 0,
-            "itemCounts": counts(run.item_total, run.items, ended),
-            "executionCounts": counts(run.total, run.counts, ended),
+            "itemCounts": counts(run.item_total, run.items),
+            "executionCounts": counts(run.total, run.counts),
             "redriveCount": 0, "redriveDate": None,
         }
 
@@ -106,7 +108,8 @@ class MapRunBook:
     async def update(self, run_id: str, max_concurrency: Any = None,
                      tolerated_count: Any = None, tolerated_percentage: Any = None) -> None:
         """UpdateMapRun: applies at once (a raised limit starts more children now; a
-        tolerance counts from the next child's end)."""
+        tolerance counts from the next child's end); a run that has ended is refused
+        (ValidationException, as AWS's)."""
         mc = _integer(max_concurrency, "maxConcurrency", MAX_CONCURRENCY)
         tc = _integer(tolerated_count, "toleratedFailureCount", MAX_COUNT)
         tp = _percentage(tolerated_percentage)
@@ -114,8 +117,12 @@ class MapRunBook:
             raise InputError("At least one of maxConcurrency, toleratedFailureCount or "
                              "toleratedFailurePercentage must be given", "ValidationException")
         run = await self.find(run_id)
-        if not await self._store.map_runs.update(run, mc, tc, tp):
-            raise _not_found(run_id)
+        match await self._store.map_runs.update(run, mc, tc, tp):
+            case UpdateRunReply.NO_RUN:
+                raise _not_found(run_id)
+            case UpdateRunReply.ENDED:  # AWS updates an in-progress Map Run only
+                raise InputError(f"Map Run {run.arn} is not RUNNING: a Map Run that has "
+                                 "ended cannot be updated", "ValidationException")
 
     async def executions(self, run_id: str, status: str | None = None, limit: int = 100,
                          cursor: str | None = None) -> dict[str, Any]:

@@ -139,6 +139,56 @@ def test_result_writer_lays_out_aws_files(served: AwsService, moto_url: str) -> 
     failure = bad[0]
     assert failure["Error"] == "Row.Bad" and failure["Cause"] == "ends in 7"
     assert failure["Status"] == "FAILED" and "Output" not in failure
+    counts = served.client().describe_map_run(mapRunArn=run_arn)["executionCounts"]
+    assert counts["resultsWritten"] == 30  # every child's result is in the files
+
+
+def test_a_failed_run_writes_failed_aborted_and_pending_children(
+        served: AwsService, moto_url: str) -> None:
+    """A run that fails still writes its results (AWS's FAILED_n.json with the failed and
+    the aborted children, PENDING_n.json with those never begun) before the Map fails with
+    the run's error; DescribeMapRun counts what was written."""
+    s3, bucket = _bucket_with_rows(moto_url)
+    machine = _results_machine(bucket, {"Resource": "arn:aws:states:::s3:putObject",
+                                        "Parameters": {"Bucket": bucket, "Prefix": "failing"}})
+    rows = machine["States"]["Rows"]
+    del rows["ToleratedFailurePercentage"]
+    rows["MaxConcurrency"] = 2
+    rows["ItemReader"]["ReaderConfig"]["MaxItems"] = 6
+    # row 0 fails after 2 s (row 1 has begun its long wait by then: it is stopped), the
+    # rest never begin
+    rows["ItemProcessor"] = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Which", "States": {
+            "Which": {"Type": "Choice", "Choices": [
+                {"Variable": "$.id", "StringEquals": "0", "Next": "Soon"}], "Default": "Long"},
+            "Soon": {"Type": "Wait", "Seconds": 2, "Next": "Bad"},
+            "Bad": {"Type": "Fail", "Error": "Row.Bad", "Cause": "row 0"},
+            "Long": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    done = _run(served, machine)
+    assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Row.Bad", "row 0")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="failing/")["Contents"]
+    [key] = [o["Key"] for o in listed if o["Key"].endswith("/manifest.json")]
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    files = manifest["ResultFiles"]
+    assert files["SUCCEEDED"] == []
+
+    def entries(status: str) -> list[dict[str, Any]]:
+        [only] = files[status]
+        return list(json.loads(s3.get_object(Bucket=bucket, Key=only["Key"])["Body"].read()))
+
+    failed = entries("FAILED")
+    assert [(json.loads(e["Input"])["id"], e["Status"]) for e in failed] == [
+        ("0", "FAILED"), ("1", "ABORTED")]
+    assert failed[0]["Error"] == "Row.Bad" and "Error" not in failed[1]
+    assert [json.loads(e["Input"])["id"] for e in entries("PENDING")] == ["2", "3", "4", "5"]
+    sfn = served.client()
+    run = sfn.describe_map_run(mapRunArn=manifest["MapRunArn"])
+    assert run["status"] == "FAILED"
+    assert (run["executionCounts"]["resultsWritten"], run["executionCounts"]["pending"]) == (2, 4)
+    history = sfn.get_execution_history(executionArn=done["executionArn"])["events"]
+    assert [e["type"] for e in history][-3:] == ["MapRunFailed", "MapStateFailed",
+                                                  "ExecutionFailed"]
 
 
 def test_writer_config_flatten_returns_the_outputs(served: AwsService, moto_url: str) -> None:

@@ -182,6 +182,14 @@ def test_express_children_keep_no_history_and_are_not_listed(aws_service: AwsSer
     assert (run["executionCounts"]["succeeded"], run["executionCounts"]["total"]) == (3, 3)
     assert (run["itemCounts"]["succeeded"], run["itemCounts"]["total"]) == (5, 5)
     assert sfn.list_executions(mapRunArn=run_arn)["executions"] == []  # EXPRESS: not listed
+    history = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
+    [run_started] = [e["id"] for e in history if e["type"] == "MapRunStarted"]
+    parent = started["executionArn"].rsplit(":", 1)[1]
+    child = f"{PREFIX}:execution:{name}/Orders:{parent}.r{run_started}.0"
+    assert sfn.describe_execution(executionArn=child)["status"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as error:  # AWS serves no EXPRESS execution's history
+        sfn.get_execution_history(executionArn=child)
+    assert code(error) == "InvalidArn"
 
 
 def test_standard_children_list_their_item_count(aws_service: AwsService, sfn: Any,
@@ -195,3 +203,26 @@ def test_standard_children_list_their_item_count(aws_service: AwsService, sfn: A
     run_arn = sfn.list_map_runs(executionArn=started["executionArn"])["mapRuns"][0]["mapRunArn"]
     children = sfn.list_executions(mapRunArn=run_arn)["executions"]
     assert sorted(c["itemCount"] for c in children) == [1, 3]
+
+
+def test_a_failed_run_keeps_its_pending_children_and_refuses_updates(
+        aws_service: AwsService, sfn: Any, wait_done: Wait) -> None:
+    """A run past its tolerance fails; its children never begun stay ``pending`` (as AWS
+    reports them), nothing was written (no ResultWriter), and UpdateMapRun is refused."""
+    name = f"failing-{uuid.uuid4().hex[:6]}"
+    arn = define(aws_service, name, dmap(CHECK, "Check", MaxConcurrency=1))
+    started = sfn.start_execution(stateMachineArn=arn, input=json.dumps(
+        {"items": [{"n": n} for n in range(3, 8)]}))  # the first child fails
+    done = wait_done(started["executionArn"])
+    assert (done["status"], done["error"]) == ("FAILED", "Odd")
+    run_arn = sfn.list_map_runs(executionArn=started["executionArn"])["mapRuns"][0]["mapRunArn"]
+    run = sfn.describe_map_run(mapRunArn=run_arn)
+    counts = run["executionCounts"]
+    assert run["status"] == "FAILED"
+    assert (counts["failed"], counts["pending"], counts["running"], counts["total"],
+            counts["resultsWritten"]) == (1, 4, 0, 5, 0)
+    assert run["itemCounts"]["pending"] == 4
+    with pytest.raises(ClientError) as error:
+        sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=5)
+    assert code(error) == "ValidationException"
+    assert sfn.describe_map_run(mapRunArn=run_arn)["maxConcurrency"] == 1

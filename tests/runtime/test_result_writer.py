@@ -165,3 +165,64 @@ async def test_jsonata_arguments(engine: Any, s3: Any) -> None:
     assert got.output["ResultWriterDetails"]["Key"].startswith("by-jsonata/")
     manifest = json.loads(_body(s3, got.output["ResultWriterDetails"]["Key"]))
     assert manifest["DestinationBucket"] == s3.bucket
+
+
+FAIL_TWO_AND_THREE = {
+    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+    "StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Choices": [
+            {"Or": [{"Variable": "$.id", "StringEquals": "2"},
+                    {"Variable": "$.id", "StringEquals": "3"}], "Next": "Bad"}],
+                  "Default": "Good"},
+        "Bad": {"Type": "Fail", "Error": "Odd", "Cause": "not wanted"},
+        "Good": {"Type": "Pass", "End": True}}}
+
+
+async def test_a_failed_run_writes_its_results_then_fails(engine: Any, s3: Any) -> None:
+    """Past its tolerated failures a Map Run still writes its results, as AWS's: the
+    succeeded, the failed, and the children it never began (PENDING); then the Map fails
+    with the run's own error."""
+    _rows(s3, 6)
+    definition = dmap(get_object({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}),
+                      processor=FAIL_TWO_AND_THREE, Label="Rows", MaxConcurrency=1,
+                      ToleratedFailureCount=1, ResultWriter={
+                          "Resource": "arn:aws:states:::s3:putObject",
+                          "Parameters": {"Bucket.$": "$.bucket", "Prefix": "failed"}})
+    got = await engine.run(definition, {"bucket": s3.bucket})
+    assert (got.status, got.error) == ("FAILED", "States.ExceedToleratedFailureThreshold"), got
+    parent = [t for t in got.types if not t.startswith(("MapIteration", "Pass", "Choice",
+                                                         "Fail"))]
+    assert parent == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted",
+                      "MapRunFailed", "MapStateFailed", "ExecutionFailed"]
+    listed = s3.list_objects_v2(Bucket=s3.bucket, Prefix="failed/")["Contents"]
+    [key] = [o["Key"] for o in listed if o["Key"].endswith("/manifest.json")]
+    manifest = json.loads(_body(s3, key))
+    assert manifest["MapRunArn"].startswith("arn:aws:states:") and ":mapRun:" in manifest["MapRunArn"]
+    files = manifest["ResultFiles"]
+    assert [[f["Key"].rsplit("/", 1)[1] for f in files[s]] for s in
+            ("FAILED", "PENDING", "SUCCEEDED")] == [["FAILED_0.json"], ["PENDING_0.json"],
+                                                    ["SUCCEEDED_0.json"]]
+    by = {s: json.loads(_body(s3, files[s][0]["Key"])) for s in files}
+    assert [json.loads(e["Input"])["id"] for e in by["SUCCEEDED"]] == ["0", "1"]
+    assert [(json.loads(e["Input"])["id"], e["Status"], e["Error"], e["Cause"])
+            for e in by["FAILED"]] == [("2", "FAILED", "Odd", "not wanted"),
+                                       ("3", "FAILED", "Odd", "not wanted")]
+    assert all(e["RedriveStatus"] == "REDRIVABLE_BY_MAP_RUN" for e in by["FAILED"])
+    assert [(json.loads(e["Input"]), e["Status"]) for e in by["PENDING"]] == [
+        ({"id": "4"}, "PENDING"), ({"id": "5"}, "PENDING")]
+    assert all(e["StateMachineArn"].endswith("/Rows") and "ExecutionArn" not in e
+               for e in by["PENDING"])
+
+
+async def test_a_failed_run_without_an_export_writes_nothing(engine: Any, s3: Any) -> None:
+    """A ``WriterConfig`` alone returns results only when the run succeeds: a failed run
+    fails the Map as any Map Run (no files, no extra events)."""
+    _rows(s3, 4)
+    definition = dmap(get_object({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}),
+                      processor=FAIL_TWO_AND_THREE, MaxConcurrency=1,
+                      ResultWriter={"WriterConfig": {"Transformation": "COMPACT",
+                                                     "OutputType": "JSON"}})
+    got = await engine.run(definition, {"bucket": s3.bucket})
+    assert (got.status, got.error, got.cause) == ("FAILED", "Odd", "not wanted"), got
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket).get("Contents", [])] == [
+        "data"]

@@ -6,9 +6,9 @@ children have ended; the answer is ``TaskSucceeded`` with AWS's result,
 ``TaskFailed`` with ``States.ResultWriterFailed`` and the S3 error as AWS words it.
 
 Layout, as AWS's: under ``<Prefix>/<map run id>/`` the children's results by status in
-``SUCCEEDED_<n>.json``, ``FAILED_<n>.json`` (every end other than success) and
-``PENDING_<n>.json`` (children that never ran: none here, a Map Run is written once all
-have ended), a new file each time one would pass :data:`FILE_LIMIT` bytes, and
+``SUCCEEDED_<n>.json``, ``FAILED_<n>.json`` (every end other than success: a failed run's
+children it stopped are ABORTED) and ``PENDING_<n>.json`` (children a failed run never
+began), a new file each time one would pass :data:`FILE_LIMIT` bytes, and
 ``manifest.json`` last: ``{"DestinationBucket", "MapRunArn", "ResultFiles": {"FAILED",
 "PENDING", "SUCCEEDED": [{"Key", "Size"}]}}``.  Entries are shaped by
 :mod:`statemachine.interpreter.run_results`.  Every key is derived from the request, so a
@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.interpreter.events import ChildOutcome
-from statemachine.interpreter.run_results import SUCCEEDED, run_id, transformed
+from statemachine.interpreter.run_results import PENDING, SUCCEEDED, run_id, transformed
 from statemachine.language import items as I
 from statemachine.runtime.invokers.base import TaskResult, failed, succeeded
 from statemachine.runtime.invokers.egress import EGRESS_ERROR, EgressDenied
@@ -34,7 +34,7 @@ from statemachine.runtime.items.s3 import S3Source
 
 FILE_LIMIT = 5 * 1024**3
 """AWS's largest result file (5 GB): more results go on in the next file."""
-STATUSES = ("FAILED", "PENDING", SUCCEEDED)
+STATUSES = ("FAILED", PENDING, SUCCEEDED)
 
 
 class ResultWriter:
@@ -66,7 +66,8 @@ class ResultWriter:
         config = request["WriterConfig"]
         by_status: dict[str, list[ChildOutcome]] = {s: [] for s in STATUSES}
         for outcome in cast(list[ChildOutcome], request["Results"]):
-            status = SUCCEEDED if outcome.get("status") == SUCCEEDED else "FAILED"
+            status = outcome.get("status")
+            status = status if status in (SUCCEEDED, PENDING) else "FAILED"
             by_status[status].append(outcome)
         files: dict[str, list[dict[str, Any]]] = {s: [] for s in STATUSES}
         for status in STATUSES:

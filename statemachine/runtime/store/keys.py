@@ -139,8 +139,10 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                             arn, status, start, stop, mc, tc, tp, total, items,
                                             started, and per-status ended counters, HINCRBY'd by
                                             each child's final commit); expires with the record
-    sm:T:ma:<map run ARN's id>      string  "<owner> <run>": the Map Run an ARN names (its
-                                            owner's shard; a lookup asks every shard);
+    sm:T:ma:<map run ARN's id>      string  "<owner> <run>": the Map Run an ARN names, on
+                                            its owner's shard (written by the commits) and
+                                            on the shard the id picks (the index a lookup
+                                            reads, written around them: Records.commit);
                                             expires the retention after the run ends
     sm:T:act:<activity name>        list    activity tasks waiting for a poller:
                                             {"x", "token", "input"} (codec.activity_task)

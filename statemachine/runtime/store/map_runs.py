@@ -4,8 +4,10 @@ A Map Run is written by the commits of its execution and of its children (worker
 ``sm:T:mr:<owner>`` holds every Map Run of one owner (the execution whose history records
 it: a root, or a Map Run's child), its fields ``<run>:<name>`` where ``run`` is
 ``<parent id>/<group>`` (the prefix of its children's ids); ``sm:T:ma:<id>`` finds a run
-from the id its ARN ends with.  Counters: ``started`` and one per final status, each also
-as ``i:<what>`` counting items (a batch's items).
+from the id its ARN ends with: on its owner's shard (written by the commits), and on the
+shard the id itself picks (the index a lookup reads: one key).  Counters: ``started``, one per final status and ``written``
+(the children whose results its ResultWriter wrote), each also as ``i:<what>`` counting
+items (a batch's items).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 @dataclass(frozen=True, slots=True)
 class MapRunRecord:
-    """One Map Run as stored; ``counts`` and ``items``: started and ended by final status
-    (children and items), ``total``/``item_total`` None until its children are opened."""
+    """One Map Run as stored; ``counts`` and ``items``: started, ended by final status and
+    written by its ResultWriter (children and items), ``total``/``item_total`` None until its children are opened."""
 
     owner: str
     run: str
@@ -66,10 +68,15 @@ class MapRuns:
         return sorted(runs, key=lambda r: (r.start, r.run))
 
     async def find(self, run_uuid: str) -> MapRunRecord | None:
-        """The Map Run whose ARN ends with ``run_uuid`` (looked up on every shard)."""
+        """The Map Run whose ARN ends with ``run_uuid``: one key, its index on the shard the
+        id picks (a run begun before that index was kept is looked up on every shard)."""
         client = self._store.client
+        index = self._store.shard(run_uuid).map_run_arn(run_uuid)
 
         async def look() -> list[Any]:
+            found = await client.get(index)
+            if found is not None:
+                return [found]
             return list(await asyncio.gather(*(client.get(shard.map_run_arn(run_uuid))
                                                for shard in self._store.shards)))
 
@@ -80,8 +87,9 @@ class MapRuns:
         return None
 
     async def update(self, run: MapRunRecord, max_concurrency: int | None,
-                     tolerated_count: int | None, tolerated_percentage: float | None) -> bool:
-        """UpdateMapRun (update_run.lua): False when the run is gone."""
+                     tolerated_count: int | None,
+                     tolerated_percentage: float | None) -> UpdateRunReply:
+        """UpdateMapRun (update_run.lua): UPDATED, NO_RUN (gone) or ENDED (not changed)."""
         shard = self._store.shard(run.owner)
         parent, group = run.run.rsplit("/", 1)
         pieces = child_pieces(parent, group)
@@ -94,7 +102,7 @@ class MapRuns:
                 pieces.started_middle]
         reply = await self._store.retry(
             lambda: self._store.script("update_run", keys, [run.run, *args]), give_up_s=WAIT_S)
-        return UpdateRunReply(reply[0]) == UpdateRunReply.UPDATED
+        return UpdateRunReply(reply[0])
 
 
 def owner_of(run: str) -> str:
@@ -114,6 +122,6 @@ def _record(owner: str, run: str, f: dict[str, str]) -> MapRunRecord:
         max_concurrency=int(f.get("mc") or 0),
         tolerated_count=None if tc is None else int(tc), tolerated_percentage=tp,
         total=int(f.get("total") or 0), item_total=int(f.get("items") or 0),
-        counts={w: int(f.get(w) or 0) for w in ("started", *ENDED)},
-        items={w: int(f.get("i:" + w) or 0) for w in ("started", *ENDED)},
+        counts={w: int(f.get(w) or 0) for w in ("started", *ENDED, "written")},
+        items={w: int(f.get("i:" + w) or 0) for w in ("started", *ENDED, "written")},
     )

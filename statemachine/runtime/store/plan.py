@@ -42,10 +42,16 @@ class GroupState:
     running: list[int]
 
 
+RUN_INDEX_TTL_S = 366 * 24 * 3600
+"""How long a Map Run's index on its own id's shard lives before its run ends (then the
+retention): longer than an execution may run (a year), so a live run is always found."""
+
+
 class Plan:
     """The arguments of ``commit.lua`` for one shard: keys by index, guards, operations."""
 
-    __slots__ = ("_index", "ack_id", "guards", "keys", "ops", "prewrites", "shard", "taken")
+    __slots__ = ("_index", "ack_id", "guards", "keys", "ops", "prewrites", "run_index", "shard",
+                 "taken")
 
     def __init__(self, shard: Shard, ack_id: str | bytes = "") -> None:
         """``ack_id``: the ready-stream entry acknowledged with the commit ("" none)."""
@@ -56,6 +62,9 @@ class Plan:
         self.ops: list[Any] = []
         self.ack_id = ack_id
         self.prewrites: list[tuple[str, dict[Any, Any]]] = []
+        self.run_index: list[tuple[str, str | None, int]] = []
+        """Map Run ARN ids to index on their own shard (``Records.commit``): (id, "<owner>
+        <run>", ttl) written before the commit, (id, None, retention) expired after it"""
         self.taken: list[tuple[bytes, dict[bytes, bytes]]] = []
 
     # -- the script's vocabulary -----------------------------------------------------------
@@ -217,6 +226,7 @@ class Plan:
         self.op("HSET", self.shard.map_runs(owner), f"{run}:arn", arn, f"{run}:status",
                 "RUNNING", f"{run}:start", start)
         self.op("SET", self.shard.map_run_arn(run_uuid), f"{owner} {run}")
+        self.run_index.append((run_uuid, f"{owner} {run}", RUN_INDEX_TTL_S))
 
     def run_opened(self, owner: str, run: str, limit: int, tc: int | None, tp: float | None,
                    total: int, items: int) -> None:
@@ -231,11 +241,17 @@ class Plan:
         self.op("HINCRBY", key, f"{run}:{what}", 1)
         self.op("HINCRBY", key, f"{run}:i:{what}", items)
 
+    def run_written(self, owner: str, run: str, executions: int, items: int) -> None:
+        """The run's ResultWriter wrote the results of ``executions`` children (``items``)."""
+        self.op("HSET", self.shard.map_runs(owner), f"{run}:written", executions,
+                f"{run}:i:written", items)
+
     def run_ended(self, owner: str, run: str, run_uuid: str, status: str, stop: int,
                   retention_s: int) -> None:
         """The Map Run ended; its ARN's lookup expires after the retention."""
         self.op("HSET", self.shard.map_runs(owner), f"{run}:status", status, f"{run}:stop", stop)
         self.op("EXPIRE", self.shard.map_run_arn(run_uuid), retention_s)
+        self.run_index.append((run_uuid, None, retention_s))
 
     # -- endings -----------------------------------------------------------------------------
 

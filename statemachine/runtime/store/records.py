@@ -100,6 +100,21 @@ class Records:
         return await self._store.hmget_chunked(key, list(range(total)),
                                                self._store.settings.input_chunk)
 
+    async def group_head(self, shard: Shard, parent_id: str,
+                         group: str) -> tuple[bytes | None, int, int]:
+        """A group's spec, ``next`` (children begun or asked to) and ``total`` (spec None:
+        the group is gone)."""
+        spec, nxt, total = await self._client.hmget(shard.group(parent_id, group),
+                                                    ["spec", "next", "total"])
+        return spec, int(nxt or 0), int(total or 0)
+
+    async def inputs(self, shard: Shard, parent_id: str, group: str,
+                     indexes: list[int]) -> list[bytes | None]:
+        """The stored inputs of children ``indexes`` (None: begun, its input moved to its
+        record)."""
+        key = shard.group_inputs(parent_id, group)
+        return await self._store.hmget_chunked(key, indexes, self._store.settings.input_chunk)
+
     async def group_state(self, shard: Shard, parent_id: str, group: str) -> GroupState | None:
         """A group's ``next`` counter and running children (None: the group is gone)."""
         pipe = self._client.pipeline(transaction=False)
@@ -128,15 +143,31 @@ class Records:
         turn; dispatches the commit took (TAKE) are left in ``plan.taken``."""
         for key, mapping in plan.prewrites:
             await self._store.hset_chunked(key, mapping, self._store.settings.input_chunk)
+        await self._index_runs(plan, before=True)
         try:
             result = await self._commits.run(plan.keys, plan.args())
         except ReplicaAckShort as short:  # applied; a failover now may undo it: redone then
             result = self._store.short(short)
         if result[0] != CommitReply.APPLIED:
             return False, int(result[1])
+        await self._index_runs(plan, before=False)
         if len(result) > 1:
             plan.taken = [(entry_id, _fields(flat)) for entry_id, flat in result[1]]
         return True, 0
+
+    async def _index_runs(self, plan: Plan, *, before: bool) -> None:
+        """A Map Run's index on the shard its ARN's id picks (``store/map_runs.py``): written
+        before the commit that starts the run (so it exists once the run does; the same value
+        again if that commit is refused and redone), given the retention after the commit
+        that ends it.  Outside ``commit.lua``, whose keys are all its own shard's."""
+        for run_uuid, value, ttl in plan.run_index:
+            if (value is not None) != before:
+                continue
+            key = self._store.shard(run_uuid).map_run_arn(run_uuid)
+            if value is not None:
+                await self._client.set(key, value, ex=ttl)
+            else:
+                await self._client.expire(key, ttl)
 
 
 def _fields(flat: list[bytes]) -> dict[bytes, bytes]:

@@ -109,6 +109,7 @@ class RestoreReply(IntEnum):
 class UpdateRunReply(IntEnum):
     UPDATED = 1
     NO_RUN = 0
+    ENDED = 2
 
 
 class TagReply(IntEnum):

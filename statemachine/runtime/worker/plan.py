@@ -112,7 +112,7 @@ class Planner:
                                 begins=child is not None)
         if child is not None and "map_run" in ex:
             _count_child(plan, ex, "started")
-        self._map_runs(plan, loaded, decision, now)
+        self._map_runs(plan, loaded, decision, event, now)
         raw = pack_record(ex)
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
         plan.write_record(xid, raw, ex["rev"], ex["status"], token)
@@ -196,25 +196,33 @@ class Planner:
         plan.open_group(pid, command.group, counters, dumps(spec), stored, first,
                         s.input_chunk)
 
-    def _map_runs(self, plan: Plan, loaded: Execution, decision: Decision, now: int) -> None:
+    def _map_runs(self, plan: Plan, loaded: Execution, decision: Decision, event: Event,
+                  now: int) -> None:
         """The Map Run records the decision's MapRun* events begin and end (a run ends in the
-        execution's group: the one it waited for, or one begun in this very decision)."""
+        execution's group: the one it waited for, the one whose results it waited to write,
+        or one begun in this very decision); a run whose results were just written counts
+        them (``written``)."""
         ex = decision.execution
         owner = history_owner(ex["id"])
-        group = loaded["group"]
-        for event in decision.history:
-            kind = event["type"]
+        group = loaded["group"] or loaded.get("done_group")
+        for history in decision.history:
+            kind = history["type"]
             if not kind.startswith("MapRun"):
                 continue
             if kind == "MapRunStarted":
-                group = f"{RUN_GROUP}{event['id']}"
-                arn = event["mapRunStartedEventDetails"]["mapRunArn"]
+                group = f"{RUN_GROUP}{history['id']}"
+                arn = history["mapRunStartedEventDetails"]["mapRunArn"]
                 plan.run_started(owner, f"{ex['id']}/{group}", arn, arn.rsplit(":", 1)[1], now)
             elif group is not None and is_run(group):
                 status = _RUN_ENDS.get(kind)
-                if status is not None:
-                    plan.run_ended(owner, f"{ex['id']}/{group}", run_uuid(ex, group), status, now,
-                                   self.settings.retention_s)
+                if status is None:
+                    continue
+                run = f"{ex['id']}/{group}"
+                plan.run_ended(owner, run, run_uuid(ex, group), status, now,
+                               self.settings.retention_s)
+                writing = loaded.get("writing")
+                if writing is not None and event["type"] == "TaskSucceeded":
+                    plan.run_written(owner, run, writing["executions"], writing["items"])
 
     def _finish(self, plan: Plan, ex: Execution, command: Finish) -> None:
         """A root is listed under its final status; a child's end goes to its group."""

@@ -40,6 +40,7 @@ from statemachine.runtime.store.codec import (
     unpack_record,
 )
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
+from statemachine.runtime.worker.failed_runs import with_run_outcomes
 from statemachine.runtime.worker.housekeeping import Housekeeping, error_text
 from statemachine.runtime.worker.loops import Stats, log
 from statemachine.runtime.worker.plan import GroupSpec, Planner
@@ -163,6 +164,9 @@ class Transitions:
             current: Event
             if "total" in event:  # a group all done: its outcomes are read back by index
                 current = await self._with_outcomes(shard, record, cast(GroupTotal, event))
+            elif event.get("type") == "ChildrenFinished" and "failed" in event:
+                current = await with_run_outcomes(self._records, shard, record,
+                                                  cast(ChildrenFinished, event), now)
             elif reused is not None:
                 current = {"type": "Started", "reused": reused}
             else:

@@ -8,19 +8,25 @@
 -- ARGV[2..4] max concurrency, tolerated count, tolerated percentage ("" each: unchanged)
 -- ARGV[5]  the group limit for a max concurrency of 0 (the runtime's children in flight)
 -- ARGV[6..7] started1, started2: the pieces of a child's Started item (as commit.lua's CHILD)
--- Returns UPDATED, or NO_RUN when the owner has no such Map Run.  A raised limit starts the
+-- Returns UPDATED, NO_RUN when the owner has no such Map Run, or ENDED when the run has
+-- ended (AWS updates in-progress Map Runs only: nothing is changed).  A raised limit starts the
 -- next children at once; tolerances apply from the next child's end (commit.lua reads
 -- tc/tp there).
 
 local UPDATED = 1
 local NO_RUN = 0
+local ENDED = 2
 
 local ready, runs, group, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local run, mc, tc, tp = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local unbounded, started1, started2 = tonumber(ARGV[5]), ARGV[6], ARGV[7]
 
-if redis.call('HEXISTS', runs, run .. ':arn') == 0 then
+local found = redis.call('HMGET', runs, run .. ':arn', run .. ':status')
+if not found[1] then
   return {NO_RUN}
+end
+if found[2] and found[2] ~= 'RUNNING' then
+  return {ENDED}
 end
 if mc ~= '' then redis.call('HSET', runs, run .. ':mc', mc) end
 if tc ~= '' then redis.call('HSET', runs, run .. ':tc', tc) end
