@@ -257,9 +257,12 @@ class Plan:
 
     def finish_child(self, execution_id: str, parent_id: str, group: str, index: int,
                      outcome: Mapping[str, Any], retention_s: int) -> None:
-        """A child ended: its record expires (a Map Run child's history and Map Runs too),
-        its outcome goes to its group."""
-        self.op("EXPIRE", self.shard.record(execution_id), retention_s)
+        """A child ended: its record expires (a Map Run child's history and Map Runs too;
+        ``retention_s`` 0: its record is deleted now), its outcome goes to its group."""
+        if retention_s <= 0:
+            self.op("DEL", self.shard.record(execution_id))
+        else:
+            self.op("EXPIRE", self.shard.record(execution_id), retention_s)
         if history_owner(execution_id) == execution_id:
             self.op("EXPIRE", self.shard.history(execution_id), retention_s)
             self.op("EXPIRE", self.shard.map_runs(execution_id), retention_s)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Literal, NotRequired, TypedDict, assert_never
+from typing import Any, Literal, NotRequired, TypedDict, assert_never, cast
 
 from statemachine.interpreter import children
 from statemachine.interpreter.branches import run_uuid
@@ -115,7 +115,10 @@ class Planner:
         self._map_runs(plan, loaded, decision, now)
         raw = pack_record(ex)
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
-        plan.write_record(xid, raw, ex["rev"], ex["status"], token)
+        kept = raw
+        if _express_child(ex) and any(isinstance(c, Finish) for c in decision.commands):
+            kept = pack_record(_slim(ex))
+        plan.write_record(xid, kept, ex["rev"], ex["status"], token)
         if event["type"] == "ChildrenFinished":
             plan.drop_group(xid, event["group"])
         soon = False
@@ -233,6 +236,11 @@ class Planner:
             _count_child(plan, ex, command.status)
         if command.run is not None:  # what its Map Run's ResultWriter writes of it
             add_run(outcome, command.run)
+        # An EXPRESS Map Run child keeps no record once it ended unsuccessfully (AWS keeps
+        # nothing of an Express execution; a redrive runs it again anyway), and a slim one
+        # when it succeeded: what a redrive of its failed Map Run needs to skip it.
+        if _express_child(ex) and command.status != "SUCCEEDED":
+            keep = 0
         plan.finish_child(ex["id"], link["id"], link["group"], link["index"], outcome, keep)
 
 
@@ -243,6 +251,26 @@ def _count_child(plan: Plan, ex: Execution, what: str) -> None:
     assert link is not None
     items = batch_size(ex["input"]) if ex["map_run"]["batched"] else 1
     plan.run_counted(history_owner(link["id"]), f"{link['id']}/{link['group']}", what, items)
+
+
+def _express_child(ex: Execution) -> bool:
+    """Whether ``ex`` is an EXPRESS Map Run child (not one of its own Map/Parallel children)."""
+    run = ex.get("map_run")
+    return run is not None and bool(run.get("express"))
+
+
+_SLIMMED = ("state_input", "vars", "retry", "root", "item", "path")
+"""What an ended EXPRESS Map Run child's kept record leaves out: only its identity, status,
+output and error are read again (a redrive's reuse of a succeeded child, a late event)."""
+
+
+def _slim(ex: Execution) -> Execution:
+    """``ex`` without what nothing reads once it ended (see :data:`_SLIMMED`): the bulk of
+    a batch child's record is its input, which the Map Run's stored inputs had already."""
+    slim: dict[str, Any] = {**ex, "input": None}
+    for field in _SLIMMED:  # each a field unpack_record restores at its default
+        slim.pop(field, None)
+    return cast(Execution, slim)
 
 
 def _quiet(ex: Execution) -> bool:
