@@ -20,7 +20,7 @@ from statemachine.interpreter.outcomes import complete, fail_state
 from statemachine.interpreter.records import Execution, MapRun
 from statemachine.interpreter.run_results import transformed, write_task, writer_config
 from statemachine.interpreter.tokens import derive
-from statemachine.language.items import ITEM_READER_FAILED
+from statemachine.language.items import ITEM_READER_FAILED, StoredResults
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
@@ -238,7 +238,7 @@ def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
         return fail_state(step, state, failed.get("error") or F.BRANCH_FAILED, failed.get("cause"))
     outcomes = event.get("outcomes") or []
     if run and state.result_writer is not None:
-        return _write_results(step, state, value, outcomes)
+        return _write_results(step, state, value, outcomes, event.get("stored"))
     results = [o.get("output") if o.get("status") == "SUCCEEDED" else _failed_item(o) for o in outcomes]
     if run:
         step.emit("MapRunSucceeded")
@@ -253,15 +253,19 @@ def _failed_item(outcome: ChildOutcome) -> dict[str, Any]:
     return item
 
 
-def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOutcome]) -> Go:
+def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOutcome],
+                   stored: int | None = None) -> Go:
     """A Map Run with a ``ResultWriter`` ended: export its results (a task of this state,
-    :func:`results_written` goes on), or with a ``WriterConfig`` alone return them
-    transformed."""
+    :func:`results_written` goes on; ``stored``: the runtime kept that many outcomes for the
+    writer to read), or with a ``WriterConfig`` alone return them transformed."""
     ex = step.ex
     group = ex.get("done_group") or ""
     arn = map_run_arn(step, state, _started_of(group))
     writer = state.result_writer
     assert writer is not None
+    kept: StoredResults | None = None
+    if stored is not None:
+        kept = {"Execution": ex["id"], "Group": group, "Total": stored}
     if writer.resource is None:
         results = list(transformed(arn, outcomes, writer_config(state)["Transformation"]))
         step.emit("MapRunSucceeded")
@@ -269,7 +273,7 @@ def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOut
         return complete(step, state, value, results)
     try:
         command = write_task(step, state, state.flow.effective_input(step, state, value), arn,
-                             outcomes)
+                             outcomes, kept)
     except StatesError as err:
         return write_failed(step, state, err.error, step.cause_of(err))
     ex["waiting"] = "task"

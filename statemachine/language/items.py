@@ -10,7 +10,7 @@ written down, for both sides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 READ_ITEMS = "statemachine:ReadItems"
 """The ``resource`` of the ``InvokeTask`` that reads a Distributed Map's items (not an ASL
@@ -97,13 +97,25 @@ class WriterConfig(TypedDict):
     OutputType: str
 
 
+class StoredResults(TypedDict):
+    """Where a durable runtime left a Map Run's outcomes (its children group's results, by
+    index ``0 .. Total-1``): the writer reads them from there a page at a time, so neither the
+    task nor the worker ever holds them all."""
+
+    Execution: str
+    Group: str
+    Total: int
+
+
 class WriteRequest(TypedDict):
     """The ``input`` of a :data:`WRITE_RESULTS` task: where (``Bucket``, ``Prefix``), how
     (``WriterConfig``), the Map Run and its children's ends (``Results``: each child's
-    :class:`~statemachine.interpreter.events.ChildOutcome`, by index)."""
+    :class:`~statemachine.interpreter.events.ChildOutcome`, by index; or, with ``Stored``,
+    none here: they are read where the runtime keeps them)."""
 
     Bucket: str
     Prefix: str
     WriterConfig: WriterConfig
     MapRunArn: str
     Results: list[dict[str, Any]]
+    Stored: NotRequired[StoredResults]

@@ -181,11 +181,18 @@ class Plan:
         for i in first:
             self.op("XADD", shard.ready, "m", child_started(parent_id, group, i))
 
-    def drop_group(self, parent_id: str, group: str) -> None:
+    def drop_group(self, parent_id: str, group: str, *, results: bool = True) -> None:
+        """Delete the group's keys (``results`` False: all but its outcomes, which a Map
+        Run's ResultWriter reads next; :meth:`drop_results` deletes them at the run's end)."""
         shard = self.shard
         for key in (shard.group(parent_id, group), shard.group_inputs(parent_id, group),
-                    shard.group_results(parent_id, group), shard.group_running(parent_id, group)):
-            self.op("DEL", key)
+                    shard.group_results(parent_id, group) if results else None,
+                    shard.group_running(parent_id, group)):
+            if key is not None:
+                self.op("DEL", key)
+
+    def drop_results(self, parent_id: str, group: str) -> None:
+        self.op("DEL", self.shard.group_results(parent_id, group))
 
     def stop_children(self, parent_id: str, group: str, state: GroupState,
                       error: str | None, cause: str | None) -> None:

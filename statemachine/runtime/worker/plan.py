@@ -120,7 +120,8 @@ class Planner:
             kept = pack_record(_slim(ex))
         plan.write_record(xid, kept, ex["rev"], ex["status"], token)
         if event["type"] == "ChildrenFinished":
-            plan.drop_group(xid, event["group"])
+            # outcomes left for a ResultWriter stay until its Map Run ends (_map_runs)
+            plan.drop_group(xid, event["group"], results="stored" not in event)
         soon = False
         for command in decision.commands:
             match command:
@@ -204,7 +205,8 @@ class Planner:
         execution's group: the one it waited for, or one begun in this very decision)."""
         ex = decision.execution
         owner = history_owner(ex["id"])
-        group = loaded["group"]
+        # the group waited for; while a ResultWriter writes, the one that just ended
+        group = loaded["group"] or loaded.get("done_group")
         for event in decision.history:
             kind = event["type"]
             if not kind.startswith("MapRun"):
@@ -218,6 +220,7 @@ class Planner:
                 if status is not None:
                     plan.run_ended(owner, f"{ex['id']}/{group}", run_uuid(ex, group), status, now,
                                    self.settings.retention_s)
+                    plan.drop_results(ex["id"], group)  # kept for its writer, if it had one
 
     def _finish(self, plan: Plan, ex: Execution, command: Finish) -> None:
         """A root is listed under its final status; a child's end goes to its group."""

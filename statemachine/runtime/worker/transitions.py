@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Callable
 from typing import cast
 
+from statemachine.interpreter.children import is_run
 from statemachine.interpreter.commands import StopChildren
 from statemachine.interpreter.events import ChildrenFinished, Event, Reused
 from statemachine.interpreter.records import TERMINAL, Execution, Status
@@ -161,12 +162,18 @@ class Transitions:
                 await streams.ack(stream, entry_id)
                 return None
             current: Event
-            if "total" in event:  # a group all done: its outcomes are read back by index
-                current = await self._with_outcomes(shard, record, cast(GroupTotal, event))
+            total = cast(GroupTotal, event) if "total" in event else None
+            if total is not None and _writes_results(machine, record, total["group"]):
+                # a Map Run whose ResultWriter exports its outcomes: the writer reads them
+                # where they are, a page at a time (runtime.items.writer)
+                current = {"type": "ChildrenFinished", "group": total["group"],
+                           "stored": total["total"]}
+            elif total is not None:  # a group all done: its outcomes are read back by index
+                current = await self._with_outcomes(shard, record, total)
             elif reused is not None:
                 current = {"type": "Started", "reused": reused}
             else:
-                current = event
+                current = cast(Event, event)
             decision = advance(machine, record, current, now=now)
             if decision.execution is record:
                 if (record["status"] in TERMINAL and current["type"] != "Redriven"
@@ -286,3 +293,15 @@ class Transitions:
                 "index": lost, "status": "FAILED", "error": "States.Runtime",
                 "cause": LOST_CAUSE, "threshold": False}}
         return {"type": "ChildrenFinished", "group": group, "outcomes": [loads(v) for v in found]}
+
+
+def _writes_results(machine: Machine, record: Execution, group: str) -> bool:
+    """Whether ``record`` waits for ``group``, a Map Run whose ``ResultWriter`` exports its
+    outcomes to S3 (then they stay in the store for the writer; see
+    :meth:`.plan.Planner.plan`)."""
+    name = record["state"]
+    if (record["waiting"] != "children" or record["group"] != group or name is None
+            or not is_run(group)):
+        return False
+    writer = machine.sub(record["path"]).states[name].result_writer
+    return writer is not None and writer.resource is not None
