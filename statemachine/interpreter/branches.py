@@ -10,7 +10,7 @@ from typing import Any
 
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.children import RUN_GROUP
-from statemachine.interpreter.commands import StartChildren
+from statemachine.interpreter.commands import ExtendChildren, StartChildren, StopChildren
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
 from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
@@ -143,22 +143,78 @@ def _read_items(step: Step, state: State, effective: Any) -> Go:
     return None
 
 
-def items_read(step: Step, state: State, items: Any) -> Go:
-    """The reader's result: the Map goes on over ``items`` (a list)."""
+def _page(output: Any) -> tuple[list[Any], bool]:
+    """A read's items and whether more pages follow (a runtime may answer a paged read with
+    every item, a list)."""
+    if isinstance(output, dict) and isinstance(output.get("Items"), list):
+        return output["Items"], bool(output.get("More"))
+    if not isinstance(output, list):
+        raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.",
+                          prefixed=False)
+    return output, False
+
+
+def items_read(step: Step, state: State, output: Any) -> Go:
+    """The reader's result, the first page of items (or all of them): the Map goes on over
+    them; with more pages to come, its group stays open for them (:func:`page_wanted`)."""
     ex = step.ex
     value = ex["state_input"]
     group = ex["group"] or str(ex["entered"])
     ex["group"] = None
     try:
-        if not isinstance(items, list):
-            raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.",
-                              prefixed=False)
+        items, more = _page(output)
         effective = state.flow.effective_input(step, state, value)
         limits = _limits(step, state, effective)
         inputs, kept = _inputs(step, state, effective, items)
-        return _start_map(step, state, value, inputs, kept, group, limits)
+        if more and inputs:
+            ex["page"] = {"skip": len(items), "inputs": len(inputs), "token": None}
+        return _start_map(step, state, value, inputs, kept, group, limits, more and bool(inputs))
     except StatesError as err:
         return read_failed(step, state, err.error, step.cause_of(err))
+
+
+def page_wanted(step: Step, state: State) -> None:
+    """The open group runs low: read the next page (a task of this state, as the first)."""
+    ex = step.ex
+    page = ex["page"]
+    effective = state.flow.effective_input(step, state, ex["state_input"])
+    command = read_task(step, state, effective, page["skip"])
+    page["token"] = command.token
+    step.commands.append(command)
+
+
+def page_read(step: Step, state: State, output: Any) -> Go:
+    """The next page: its children join the open group (their indexes, and the items'
+    ``$$.Map.Item.Index``, go on from the pages before)."""
+    ex = step.ex
+    page = ex["page"]
+    group = ex["group"]
+    assert group is not None
+    try:
+        items, more = _page(output)
+        effective = state.flow.effective_input(step, state, ex["state_input"])
+        inputs, kept = _inputs(step, state, effective, items, page["skip"])
+    except StatesError as err:
+        return page_failed(step, state, err.error, step.cause_of(err))
+    more = more and bool(items)
+    step.commands.append(ExtendChildren(group, inputs, kept, more))
+    if more:
+        ex["page"] = {"skip": page["skip"] + len(items), "inputs": page["inputs"] + len(inputs),
+                      "token": None}
+    else:
+        ex.pop("page", None)
+    return None
+
+
+def page_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
+    """A later page could not be read: the children still running are stopped, the Map Run
+    fails, then the Map state (as when the first page fails)."""
+    ex = step.ex
+    ex.pop("page", None)
+    if ex["group"] is not None:
+        step.commands.append(StopChildren(ex["group"], error, cause))
+    ex["waiting"] = None
+    return read_failed(step, state, error, cause)
 
 
 def read_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
@@ -169,15 +225,16 @@ def read_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
     return fail_state(step, state, error, cause)
 
 
-def _inputs(step: Step, state: State, effective: Any,
-            items: list[Any]) -> tuple[list[Any], list[Any] | None]:
+def _inputs(step: Step, state: State, effective: Any, items: list[Any],
+            first: int = 0) -> tuple[list[Any], list[Any] | None]:
     """The children's inputs (ItemSelector, then ItemBatcher) and the item values they see as
-    ``$$.Map.Item.Value`` (None for batches: a batch has no single item)."""
+    ``$$.Map.Item.Value`` (None for batches: a batch has no single item); ``first``: the
+    index of the first item (a later page's)."""
     flow: DataFlow = state.flow
     if state.item_selector is not None:
         inputs = []
         base_context = step.context(state)
-        for index, item in enumerate(items):
+        for index, item in enumerate(items, first):
             context = dict(base_context)
             context["Map"] = {"Item": {"Index": index, "Value": item}}
             scope = step.scope(state, effective, context=context)
@@ -192,7 +249,8 @@ def _inputs(step: Step, state: State, effective: Any,
 
 
 def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: list[Any] | None,
-               group: str, limits: tuple[int, int | None, float | None]) -> Go:
+               group: str, limits: tuple[int, int | None, float | None],
+               more: bool = False) -> Go:
     ex = step.ex
     max_concurrency, count, pct = limits
     if not inputs:
@@ -216,6 +274,7 @@ def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: li
             execution_input=state.processor is not None and state.processor.reads_execution_input,
             reuse=step.reuse,
             map_run=_map_run(step, state, group) if state.distributed else None,
+            more=more,
         )
     )
     return None
@@ -223,6 +282,7 @@ def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: li
 
 def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
     """The group ended: complete with the results by index, or fail as the policy said."""
+    step.ex.pop("page", None)  # a page read in flight is of no use now
     value = step.ex["state_input"]
     prefix = "Map" if state.type == "Map" else "Parallel"
     failed = event.get("failed")

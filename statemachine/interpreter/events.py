@@ -129,6 +129,14 @@ class ChildrenFinished(TypedDict):
     stored: NotRequired[int]
 
 
+class PageWanted(TypedDict):
+    """A Distributed Map's open group ``group`` is running out of children to start: read the
+    next page of items (sent by the runtime once per page)."""
+
+    type: Literal["PageWanted"]
+    group: str
+
+
 class StopRequested(TypedDict):
     type: Literal["StopRequested"]
     error: str | None
@@ -154,5 +162,5 @@ class Continue(TypedDict):
 
 Event = (
     Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TaskTaken | TaskSubmitted | TimerFired
-    | ChildrenFinished | StopRequested | Continue | Redriven
+    | ChildrenFinished | PageWanted | StopRequested | Continue | Redriven
 )

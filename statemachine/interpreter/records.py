@@ -71,6 +71,16 @@ class MapRun(TypedDict):
     express: NotRequired[bool]
 
 
+class ItemPaging(TypedDict):
+    """A Distributed Map reading its items a page at a time: items read so far (``skip``:
+    the next page's first item index), children added so far (``inputs``: the next page's
+    first child index), and the token of the page read in flight (None: none asked yet)."""
+
+    skip: int
+    inputs: int
+    token: str | None
+
+
 class MapItem(TypedDict):
     """``$$.Map.Item`` of a Map child (``Value`` left out when the item values are not kept)."""
 
@@ -181,6 +191,9 @@ class Execution(TypedDict):
     done_group: NotRequired[str]
     """the children group of the current state entry once it has ended: a redrive of a
     failed Map/Parallel runs again only that group's unsuccessful children"""
+    page: NotRequired[ItemPaging]
+    """while a Distributed Map's group waits for more pages of items: where the next one
+    begins (absent: every page has been read)"""
     start: int
     """ms since the epoch"""
     stop: int | None

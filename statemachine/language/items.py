@@ -58,13 +58,36 @@ class ReaderConfig(TypedDict):
     MaxItems: int
 
 
+PAGE_ITEMS = 10_000
+"""Items a Distributed Map reads at a time (rounded up to a multiple of a literal
+``MaxItemsPerBatch``): the next page is read as the children of the last one start, so
+memory holds about two pages of items, however many the source has."""
+
+
+class ReadPage(TypedDict):
+    """Which page a :class:`ReadRequest` asks for: ``Size`` items after the first ``Skip``."""
+
+    Size: int
+    Skip: int
+
+
+class ItemsPage(TypedDict):
+    """The result of a paged read: the page's ``Items`` and whether ``More`` follow (within
+    ``MaxItems``)."""
+
+    Items: list[Any]
+    More: bool
+
+
 class ReadRequest(TypedDict):
     """The ``input`` of a :data:`READ_ITEMS` task: the reader's resource, its evaluated
-    ``Parameters``/``Arguments`` (``Bucket``, ``Key``, ``Prefix``...), its config."""
+    ``Parameters``/``Arguments`` (``Bucket``, ``Key``, ``Prefix``...), its config; with
+    ``Page``, one page of items (an :class:`ItemsPage`), else all of them (a list)."""
 
     Resource: str
     Arguments: dict[str, Any]
     ReaderConfig: ReaderConfig
+    Page: NotRequired[ReadPage]
 
 
 WRITE_RESULTS = "statemachine:WriteResults"

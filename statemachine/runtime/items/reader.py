@@ -61,15 +61,27 @@ class ItemReader:
             return failed(command, EGRESS_ERROR, str(exc))
         return succeeded(command, items)
 
-    async def read(self, request: I.ReadRequest) -> list[Any]:
-        """Every item (up to ``MaxItems``, 0 meaning all)."""
+    async def read(self, request: I.ReadRequest) -> list[Any] | I.ItemsPage:
+        """Every item (up to ``MaxItems``, 0 meaning all), or with ``Page`` the page it asks
+        for and whether more follow.  A page is found by streaming the source again and
+        skipping the items before it: it holds one page, whatever the source's size."""
         limit = request["ReaderConfig"]["MaxItems"] or I.MAX_ITEMS_LIMIT
+        page = request.get("Page")
+        skip, size = (page["Skip"], page["Size"]) if page is not None else (0, limit)
+        end = min(limit, skip + size)
         out: list[Any] = []
+        seen = 0
+        more = False
         async for item in self.items(request):
-            out.append(item)
-            if len(out) >= limit:
+            if seen >= end:  # one item past the page: there are more (within MaxItems?)
+                more = seen < limit
                 break
-        return out
+            if seen >= skip:
+                out.append(item)
+            seen += 1
+        if page is None:
+            return out
+        return {"Items": out, "More": more}
 
     def items(self, request: I.ReadRequest) -> AsyncIterator[Any]:
         """The items one at a time, as the source streams in."""

@@ -175,11 +175,31 @@ class Plan:
                 "total", counters["total"], "limit", counters["limit"], "next", counters["next"],
                 "running", counters["running"], "done", counters["done"],
                 "failed", counters["failed"], "closed", counters["closed"],
-                "tc", "" if tc is None else tc, "tp", "" if tp is None else tp)
+                "tc", "" if tc is None else tc, "tp", "" if tp is None else tp,
+                "open", counters.get("open", 0), "asked", counters.get("asked", 0),
+                "low", counters.get("low", 0))
         if first:
             self.op("SADD", shard.group_running(parent_id, group), *first)
         for i in first:
             self.op("XADD", shard.ready, "m", child_started(parent_id, group, i))
+        if counters.get("asked"):  # more pages: the next is read while these children run
+            self.enqueue(parent_id, {"type": "PageWanted", "group": group})
+
+    def extend_group(self, parent_id: str, group: str, inputs: dict[int, bytes], more: bool,
+                     chunk: int) -> None:
+        """A Distributed Map's next page: its children's inputs stored under the next indexes
+        (``inputs``), then ``commit.lua``'s EXTEND adds them to the open group (see there)."""
+        shard = self.shard
+        inputs_key = shard.group_inputs(parent_id, group)
+        if len(inputs) > chunk:
+            self.prewrites.append((inputs_key, inputs))
+        elif inputs:
+            self.op("HSET", inputs_key, *(v for pair in inputs.items() for v in pair))
+        pieces = child_pieces(parent_id, group)
+        self.ops += ("EXTEND", self.key(shard.group(parent_id, group)), 9,
+                     self.key(shard.group_running(parent_id, group)), self.key(inputs_key),
+                     len(inputs), 1 if more else 0, len(inputs), dumps(parent_id), dumps(group),
+                     pieces.started_head, pieces.started_middle)
 
     def drop_group(self, parent_id: str, group: str, *, results: bool = True) -> None:
         """Delete the group's keys (``results`` False: all but its outcomes, which a Map
@@ -231,6 +251,12 @@ class Plan:
         self.op("HSET", self.shard.map_runs(owner), f"{run}:mc", limit,
                 f"{run}:tc", "" if tc is None else tc, f"{run}:tp", "" if tp is None else tp,
                 f"{run}:total", total, f"{run}:items", items)
+
+    def run_extended(self, owner: str, run: str, total: int, items: int) -> None:
+        """The Map Run's next page: ``total`` more children, ``items`` more items."""
+        key = self.shard.map_runs(owner)
+        self.op("HINCRBY", key, f"{run}:total", total)
+        self.op("HINCRBY", key, f"{run}:items", items)
 
     def run_counted(self, owner: str, run: str, what: str, items: int) -> None:
         """One more child ``what`` (``started`` or its final status), and its ``items``."""

@@ -33,6 +33,7 @@ from statemachine.interpreter.children import RUN_GROUP, batch_size, is_run
 from statemachine.interpreter.commands import (
     CancelTimer,
     Continue,
+    ExtendChildren,
     Finish,
     InvokeTask,
     StartChildren,
@@ -115,6 +116,9 @@ class Planner:
         self._map_runs(plan, loaded, decision, now)
         raw = pack_record(ex)
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
+        page = ex.get("page")
+        if ex["waiting"] == "children" and page is not None and page["token"]:
+            token = page["token"]  # a Distributed Map's page read, while its children run
         kept = raw
         if _express_child(ex) and any(isinstance(c, Finish) for c in decision.commands):
             kept = pack_record(_slim(ex))
@@ -145,6 +149,8 @@ class Planner:
                     plan.enqueue(xid, _CONTINUE)
                 case StartChildren():
                     self._start_children(plan, ex, command)
+                case ExtendChildren():
+                    self._extend_children(plan, loaded, ex, command)
                 case StopChildren(group=group):
                     state = groups.get(group)
                     if state is not None:
@@ -199,6 +205,21 @@ class Planner:
                             command.tolerated_percentage, len(inputs), item_count)
         plan.open_group(pid, command.group, counters, dumps(spec), stored, first,
                         s.input_chunk)
+
+    def _extend_children(self, plan: Plan, loaded: Execution, ex: Execution,
+                         command: ExtendChildren) -> None:
+        """A Distributed Map's next page joins its open group, under the indexes after the
+        pages before (``page.inputs`` of the record as loaded: how many there are)."""
+        page = loaded.get("page")
+        assert page is not None, "a page read without a page"
+        first, pid = page["inputs"], ex["id"]
+        inputs, items = command.inputs, command.items
+        stored = {first + i: dumps([inputs[i], items[i] if items is not None else None])
+                  for i in range(len(inputs))}
+        # batches keep no item values (interpreter.branches._inputs): count their items
+        item_count = sum(batch_size(i) for i in inputs) if items is None else len(inputs)
+        plan.run_extended(history_owner(pid), f"{pid}/{command.group}", len(inputs), item_count)
+        plan.extend_group(pid, command.group, stored, command.more, self.settings.input_chunk)
 
     def _map_runs(self, plan: Plan, loaded: Execution, decision: Decision, now: int) -> None:
         """The Map Run records the decision's MapRun* events begin and end (a run ends in the
