@@ -168,6 +168,8 @@ def items_read(step: Step, state: State, output: Any) -> Go:
         inputs, kept = _inputs(step, state, effective, items)
         if more and inputs:
             ex["page"] = {"skip": len(items), "inputs": len(inputs), "token": None}
+            if isinstance(output, dict) and output.get("Cursor") is not None:
+                ex["page"]["cursor"] = output["Cursor"]
         return _start_map(step, state, value, inputs, kept, group, limits, more and bool(inputs))
     except StatesError as err:
         return read_failed(step, state, err.error, step.cause_of(err))
@@ -178,7 +180,7 @@ def page_wanted(step: Step, state: State) -> None:
     ex = step.ex
     page = ex["page"]
     effective = state.flow.effective_input(step, state, ex["state_input"])
-    command = read_task(step, state, effective, page["skip"])
+    command = read_task(step, state, effective, page["skip"], page.get("cursor"))
     page["token"] = command.token
     step.commands.append(command)
 
@@ -201,6 +203,8 @@ def page_read(step: Step, state: State, output: Any) -> Go:
     if more:
         ex["page"] = {"skip": page["skip"] + len(items), "inputs": page["inputs"] + len(inputs),
                       "token": None}
+        if isinstance(output, dict) and output.get("Cursor") is not None:
+            ex["page"]["cursor"] = output["Cursor"]
     else:
         ex.pop("page", None)
     return None

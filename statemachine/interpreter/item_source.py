@@ -32,9 +32,10 @@ def map_run_arn(step: Step, state: State, group: str) -> str:
     return f"{place_of(ex.get('place')).prefix}:mapRun:{ex['machine']}/{label}:{run_id}"
 
 
-def read_task(step: Step, state: State, effective: Any, skip: int = 0) -> InvokeTask:
+def read_task(step: Step, state: State, effective: Any, skip: int = 0,
+              cursor: Any = None) -> InvokeTask:
     """The task that reads a page of ``state``'s items, the one after the first ``skip``
-    (raises ``States.ItemReaderFailed`` for a ``MaxItems`` out of range, and the usual
+    (``cursor``: where the reader said the page before ended) (raises ``States.ItemReaderFailed`` for a ``MaxItems`` out of range, and the usual
     errors of its templates)."""
     reader = state.item_reader
     assert reader is not None
@@ -58,6 +59,8 @@ def read_task(step: Step, state: State, effective: Any, skip: int = 0) -> Invoke
         },
         "Page": {"Size": page_size(step, state, effective), "Skip": skip},
     }
+    if cursor is not None:
+        request["Page"]["Cursor"] = cursor
     token = task_token(ex["id"], derive(ex["salt"], "token", ex["seq"], *((skip,) if skip else ())))
     return InvokeTask(
         token=token, resource=I.READ_ITEMS, input=request, state=state.name,

@@ -79,6 +79,9 @@ class ItemPaging(TypedDict):
     skip: int
     inputs: int
     token: str | None
+    cursor: NotRequired[Any]
+    """where the page before ended, as the reader said (a CSV/JSONL object's byte offset):
+    the next read resumes there instead of skipping ``skip`` items"""
 
 
 class MapItem(TypedDict):

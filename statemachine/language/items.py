@@ -65,18 +65,21 @@ memory holds about two pages of items, however many the source has."""
 
 
 class ReadPage(TypedDict):
-    """Which page a :class:`ReadRequest` asks for: ``Size`` items after the first ``Skip``."""
+    """Which page a :class:`ReadRequest` asks for: ``Size`` items after the first ``Skip``;
+    ``Cursor``: where the page before ended, as the reader said (opaque here)."""
 
     Size: int
     Skip: int
+    Cursor: NotRequired[Any]
 
 
 class ItemsPage(TypedDict):
-    """The result of a paged read: the page's ``Items`` and whether ``More`` follow (within
-    ``MaxItems``)."""
+    """The result of a paged read: the page's ``Items``, whether ``More`` follow (within
+    ``MaxItems``) and, for a source that can resume there, the ``Cursor`` of its end."""
 
     Items: list[Any]
     More: bool
+    Cursor: NotRequired[Any]
 
 
 class ReadRequest(TypedDict):

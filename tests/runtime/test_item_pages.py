@@ -150,3 +150,36 @@ async def test_a_worker_killed_between_pages_leaves_the_next_to_another(
     assert done["status"] == "SUCCEEDED", done
     assert done["output"] == [{"index": i, "id": str(i)} for i in range(n)]
     assert json.dumps(done["output"]).count('"index"') == n
+
+
+async def test_csv_pages_resume_where_the_last_ended(runtime: Any, s3: Any) -> None:
+    """A CSV page is read from the byte its page before ended at: a byte-order mark, CRLF
+    line ends, a quoted field over two lines and non-ASCII text keep every row whole."""
+    rows = [f'{i},"note {i}\r\nline two",é{i}' if i % 5 == 0 else f"{i},plain,é{i}"
+            for i in range(20)]
+    s3.put_object(Bucket=s3.bucket, Key="data",
+                  Body=b"\xef\xbb\xbf" + ("id,note,word\r\n" + "\r\n".join(rows)).encode())
+    async with runtime() as rt:
+        _, done = await _run(rt, dmap(get_object(CSV)), {"bucket": s3.bucket})
+    assert done["status"] == "SUCCEEDED", (done.get("error"), done.get("cause"))
+    assert [o["id"] for o in done["output"]] == [str(i) for i in range(20)]
+    assert done["output"][5] == {"id": "5", "note": "note 5\nline two", "word": "é5"}
+    assert done["output"][6] == {"id": "6", "note": "plain", "word": "é6"}
+
+
+async def test_json_lines_pages_and_given_csv_headers(runtime: Any, s3: Any) -> None:
+    s3.put_object(Bucket=s3.bucket, Key="lines",
+                  Body="".join(f'{{"n": {i}}}\n' + ("\n" if i % 4 == 0 else "")
+                               for i in range(17)).encode())
+    s3.put_object(Bucket=s3.bucket, Key="data",
+                  Body="".join(f"{i}|x{i}\n" for i in range(16)).encode())
+    given = {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["a", "b"],
+             "CSVDelimiter": "PIPE"}
+    async with runtime() as rt:
+        _, lines = await _run(rt, dmap(get_object({"InputType": "JSONL"}, "lines")),
+                              {"bucket": s3.bucket})
+        _, csv = await _run(rt, dmap(get_object(given)), {"bucket": s3.bucket})
+    assert lines["status"] == "SUCCEEDED", lines
+    assert lines["output"] == [{"n": i} for i in range(17)]
+    assert csv["status"] == "SUCCEEDED", csv
+    assert csv["output"] == [{"a": str(i), "b": f"x{i}"} for i in range(16)]
