@@ -102,7 +102,7 @@ def child_finished(
                 "threshold": tolerant,
             }
             return c, [], {"failed": failed}
-    if c["done"] >= c["total"]:
+    if c["done"] >= c["total"] and not c.get("open"):  # an open group awaits more pages
         c["closed"] = 1
         return c, [], {"done": True}
     start: list[int] = []

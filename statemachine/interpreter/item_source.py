@@ -3,8 +3,11 @@
 Pure: the items are read by the runtime.  The Map asks for them with an ``InvokeTask`` of
 resource :data:`~statemachine.language.items.READ_ITEMS` (:func:`read_task`, its input a
 :class:`~statemachine.language.items.ReadRequest` with every field evaluated here), waits as
-for a task, and gets the list of items back as that task's result (or
-``States.ItemReaderFailed``).  As AWS, ``ItemsPath`` plays no part once a reader is given.
+for a task, and gets the items back as that task's result (or ``States.ItemReaderFailed``):
+a page of them (:data:`~statemachine.language.items.PAGE_ITEMS`) and whether more follow,
+the next page read the same way when the runtime says the Map Run's children run low
+(``PageWanted``; :mod:`.branches`), or all of them (the in-memory runner).  As AWS,
+``ItemsPath`` plays no part once a reader is given.
 """
 
 from __future__ import annotations

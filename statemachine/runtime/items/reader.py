@@ -14,7 +14,9 @@ is ``TaskSucceeded`` with the list of items, or ``TaskFailed`` with
   ``{"Etag", "Key", "LastModified" (epoch seconds), "Size", "StorageClass"}``.
 
 Objects are streamed (:mod:`.formats`) and reading stops at ``MaxItems``: memory holds the
-items read so far, never the object's text.
+items read so far, never the object's text.  A request with ``Page`` gets one page
+(``{"Items", "More", "Cursor"?}``): a CSV or JSON Lines object is read from the byte the page
+before ended at (its ``Cursor``), any other source streamed again past the items before it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,10 @@ children; no child record exists yet (the worker taking a child's ``Started`` bu
 from the spec and its input).  A child's final commit applies the policy of
 :mod:`statemachine.interpreter.children` inside ``commit.lua``: outcome by index, counters,
 the next ``Started`` items, the verdict — atomically with the child's own end, so siblings
-finish in parallel without any lock or retry.  A nested execution's end (``states:startExecution``)
+finish in parallel without any lock or retry.  A Distributed Map reading pages opens its
+group open-ended: ``commit.lua`` asks the parent for the next page (``PageWanted``) as the
+children run low and ``ExtendChildren`` adds it (EXTEND); the group is done only after the
+last.  A nested execution's end (``states:startExecution``)
 goes to its ``.sync`` parent, which may live on any shard, as a notice in the outbox.
 """
 
