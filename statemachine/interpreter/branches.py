@@ -10,7 +10,7 @@ from typing import Any
 
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.children import RUN_GROUP, is_run
-from statemachine.interpreter.commands import StartChildren
+from statemachine.interpreter.commands import ExtendChildren, StartChildren, StopChildren
 from statemachine.interpreter.context import Go, Step
 from statemachine.interpreter.dataflow import DataFlow
 from statemachine.interpreter.events import ChildOutcome, ChildrenFinished
@@ -25,7 +25,7 @@ from statemachine.interpreter.run_results import (
     written_counts,
 )
 from statemachine.interpreter.tokens import derive
-from statemachine.language.items import ITEM_READER_FAILED
+from statemachine.language.items import ITEM_READER_FAILED, StoredResults
 from statemachine.language.model import State
 from statemachine.language.scope import StatesError
 
@@ -150,22 +150,82 @@ def _read_items(step: Step, state: State, effective: Any) -> Go:
     return None
 
 
-def items_read(step: Step, state: State, items: Any) -> Go:
-    """The reader's result: the Map goes on over ``items`` (a list)."""
+def _page(output: Any) -> tuple[list[Any], bool]:
+    """A read's items and whether more pages follow (a runtime may answer a paged read with
+    every item, a list)."""
+    if isinstance(output, dict) and isinstance(output.get("Items"), list):
+        return output["Items"], bool(output.get("More"))
+    if not isinstance(output, list):
+        raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.",
+                          prefixed=False)
+    return output, False
+
+
+def items_read(step: Step, state: State, output: Any) -> Go:
+    """The reader's result, the first page of items (or all of them): the Map goes on over
+    them; with more pages to come, its group stays open for them (:func:`page_wanted`)."""
     ex = step.ex
     value = ex["state_input"]
     group = ex["group"] or str(ex["entered"])
     ex["group"] = None
     try:
-        if not isinstance(items, list):
-            raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.",
-                              prefixed=False)
+        items, more = _page(output)
         effective = state.flow.effective_input(step, state, value)
         limits = _limits(step, state, effective)
         inputs, kept = _inputs(step, state, effective, items)
-        return _start_map(step, state, value, inputs, kept, group, limits)
+        if more and inputs:
+            ex["page"] = {"skip": len(items), "inputs": len(inputs), "token": None}
+            if isinstance(output, dict) and output.get("Cursor") is not None:
+                ex["page"]["cursor"] = output["Cursor"]
+        return _start_map(step, state, value, inputs, kept, group, limits, more and bool(inputs))
     except StatesError as err:
         return read_failed(step, state, err.error, step.cause_of(err))
+
+
+def page_wanted(step: Step, state: State) -> None:
+    """The open group runs low: read the next page (a task of this state, as the first)."""
+    ex = step.ex
+    page = ex["page"]
+    effective = state.flow.effective_input(step, state, ex["state_input"])
+    command = read_task(step, state, effective, page["skip"], page.get("cursor"))
+    page["token"] = command.token
+    step.commands.append(command)
+
+
+def page_read(step: Step, state: State, output: Any) -> Go:
+    """The next page: its children join the open group (their indexes, and the items'
+    ``$$.Map.Item.Index``, go on from the pages before)."""
+    ex = step.ex
+    page = ex["page"]
+    group = ex["group"]
+    assert group is not None
+    try:
+        items, more = _page(output)
+        effective = state.flow.effective_input(step, state, ex["state_input"])
+        inputs, kept = _inputs(step, state, effective, items, page["skip"])
+    except StatesError as err:
+        return page_failed(step, state, err.error, step.cause_of(err))
+    more = more and bool(items)
+    step.commands.append(ExtendChildren(group, inputs, kept, more))
+    if more:
+        ex["page"] = {"skip": page["skip"] + len(items), "inputs": page["inputs"] + len(inputs),
+                      "token": None}
+        if isinstance(output, dict) and output.get("Cursor") is not None:
+            ex["page"]["cursor"] = output["Cursor"]
+    else:
+        ex.pop("page", None)
+    return None
+
+
+def page_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
+    """A later page could not be read: the children still running are stopped, the Map Run
+    fails, then the Map state (as when the first page fails)."""
+    ex = step.ex
+    ex.pop("page", None)
+    if ex["group"] is not None:
+        step.commands.append(StopChildren(ex["group"], error, cause))
+    ex["waiting"] = None
+    return read_failed(step, state, error, cause)
 
 
 def read_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
@@ -176,15 +236,16 @@ def read_failed(step: Step, state: State, error: str, cause: str | None) -> Go:
     return fail_state(step, state, error, cause)
 
 
-def _inputs(step: Step, state: State, effective: Any,
-            items: list[Any]) -> tuple[list[Any], list[Any] | None]:
+def _inputs(step: Step, state: State, effective: Any, items: list[Any],
+            first: int = 0) -> tuple[list[Any], list[Any] | None]:
     """The children's inputs (ItemSelector, then ItemBatcher) and the item values they see as
-    ``$$.Map.Item.Value`` (None for batches: a batch has no single item)."""
+    ``$$.Map.Item.Value`` (None for batches: a batch has no single item); ``first``: the
+    index of the first item (a later page's)."""
     flow: DataFlow = state.flow
     if state.item_selector is not None:
         inputs = []
         base_context = step.context(state)
-        for index, item in enumerate(items):
+        for index, item in enumerate(items, first):
             context = dict(base_context)
             context["Map"] = {"Item": {"Index": index, "Value": item}}
             scope = step.scope(state, effective, context=context)
@@ -199,7 +260,8 @@ def _inputs(step: Step, state: State, effective: Any,
 
 
 def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: list[Any] | None,
-               group: str, limits: tuple[int, int | None, float | None]) -> Go:
+               group: str, limits: tuple[int, int | None, float | None],
+               more: bool = False) -> Go:
     ex = step.ex
     max_concurrency, count, pct = limits
     if not inputs:
@@ -223,6 +285,7 @@ def _start_map(step: Step, state: State, value: Any, inputs: list[Any], kept: li
             execution_input=state.processor is not None and state.processor.reads_execution_input,
             reuse=step.reuse,
             map_run=_map_run(step, state, group) if state.distributed else None,
+            more=more,
         )
     )
     return None
@@ -232,6 +295,7 @@ def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
     """The group ended: complete with the results by index, or fail as the policy said (a
     Distributed Map that exports its results writes them first, failed run or not, as
     AWS's: ``outcomes`` then come with ``failed``, by index, PENDING for those not begun)."""
+    step.ex.pop("page", None)  # a page read in flight is of no use now
     value = step.ex["state_input"]
     prefix = "Map" if state.type == "Map" else "Parallel"
     failed = event.get("failed")
@@ -245,7 +309,7 @@ def children_done(step: Step, state: State, event: ChildrenFinished) -> Go:
         return _group_failed(step, state, failure)
     outcomes = outcomes or []
     if run and state.result_writer is not None:
-        return _write_results(step, state, value, outcomes)
+        return _write_results(step, state, value, outcomes, stored=event.get("stored"))
     results = [o.get("output") if o.get("status") == "SUCCEEDED" else _failed_item(o) for o in outcomes]
     if run:
         step.emit("MapRunSucceeded")
@@ -278,15 +342,20 @@ def _failed_item(outcome: ChildOutcome) -> dict[str, Any]:
 
 
 def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOutcome],
-                   failed: RunFailure | None = None) -> Go:
+                   failed: RunFailure | None = None, stored: int | None = None) -> Go:
     """A Map Run with a ``ResultWriter`` ended: export its results (a task of this state,
-    :func:`results_written` goes on; a run that ``failed`` fails with it afterwards), or
-    with a ``WriterConfig`` alone return them transformed."""
+    :func:`results_written` goes on; a run that ``failed`` fails with it afterwards;
+    ``stored``: the runtime kept that many outcomes for the writer to read, a page at a
+    time, instead of handing them over), or with a ``WriterConfig`` alone return them
+    transformed."""
     ex = step.ex
     group = ex.get("done_group") or ""
     arn = map_run_arn(step, state, _started_of(group))
     writer = state.result_writer
     assert writer is not None
+    kept: StoredResults | None = None
+    if stored is not None:
+        kept = {"Execution": ex["id"], "Group": group, "Total": stored}
     if writer.resource is None:
         results = list(transformed(arn, outcomes, writer_config(state)["Transformation"]))
         step.emit("MapRunSucceeded")
@@ -294,12 +363,15 @@ def _write_results(step: Step, state: State, value: Any, outcomes: list[ChildOut
         return complete(step, state, value, results)
     try:
         command = write_task(step, state, state.flow.effective_input(step, state, value), arn,
-                             outcomes)
+                             outcomes, kept)
     except StatesError as err:
         return write_failed(step, state, err.error, step.cause_of(err))
     ex["waiting"] = "task"
     ex["token"] = command.token
-    ex["writing"] = written_counts(outcomes, state.item_batcher is not None)
+    # Stored outcomes are all the run's children, every one of which ran (none PENDING):
+    # the runtime counts their items from the run's own count (items None).
+    ex["writing"] = ({"executions": stored, "items": None} if stored is not None
+                     else written_counts(outcomes, state.item_batcher is not None))
     if failed is not None:
         ex["writing"]["failed"] = failed
     step.commands.append(command)

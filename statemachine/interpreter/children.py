@@ -56,6 +56,8 @@ def open_group(command: StartChildren) -> tuple[Counters, list[int]]:
         "tolerated_percentage": command.tolerated_percentage,
         "closed": 0,
     }
+    if command.more:  # a Distributed Map's first page: the group stays open for the next
+        counters.update(open=1, asked=1, low=total)
     return counters, list(range(first))
 
 
@@ -100,7 +102,7 @@ def child_finished(
                 "threshold": tolerant,
             }
             return c, [], {"failed": failed}
-    if c["done"] >= c["total"]:
+    if c["done"] >= c["total"] and not c.get("open"):  # an open group awaits more pages
         c["closed"] = 1
         return c, [], {"done": True}
     start: list[int] = []

@@ -77,6 +77,20 @@ class StartChildren:
     execution_input: bool
     reuse: str | None = None
     map_run: MapRun | None = None
+    more: bool = False
+    """a Distributed Map's first page of items: more pages follow (:class:`ExtendChildren`);
+    the group is not done until the last has been added"""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendChildren:
+    """Add the children of a Distributed Map's next page of items to its open group ``group``
+    (indexes go on from the group's total); ``more``: pages follow still."""
+
+    group: str
+    inputs: list[Any]
+    items: list[Any] | None
+    more: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +121,8 @@ class Finish:
     run: RunEntry | None = None
 
 
-Command = InvokeTask | StartTimer | CancelTimer | StartChildren | StopChildren | Continue | Finish
+Command = (InvokeTask | StartTimer | CancelTimer | StartChildren | ExtendChildren | StopChildren
+           | Continue | Finish)
 
 
 _INVOKE_TASK_FIELDS = frozenset(f.name for f in fields(InvokeTask))

@@ -15,6 +15,9 @@ from statemachine.interpreter import failures as F
 from statemachine.interpreter.branches import (
     children_done,
     items_read,
+    page_failed,
+    page_read,
+    page_wanted,
     read_failed,
     results_written,
     write_failed,
@@ -56,6 +59,8 @@ def deliver(step: Step, event: E.Event) -> bool:
         return _on_timer(step, event)
     if event["type"] == "ChildrenFinished":
         return _on_children(step, event)
+    if event["type"] == "PageWanted":
+        return _on_page_wanted(step, event)
     if event["type"] == "StopRequested":
         return _on_stop(step, event)
     if event["type"] == "Continue":
@@ -124,8 +129,30 @@ def _pending_task(step: Step, event: E.TaskSucceeded | E.TaskFailed) -> State | 
     return state
 
 
+def _page_pending(step: Step, event: E.TaskSucceeded | E.TaskFailed) -> bool:
+    """Whether ``event`` is the result of the page read a Distributed Map's open group
+    waits for (alongside its children)."""
+    ex = step.ex
+    page = ex.get("page")
+    return (ex["waiting"] == "children" and page is not None and page["token"] is not None
+            and event.get("token") == page["token"])
+
+
+def _on_page_wanted(step: Step, event: E.PageWanted) -> bool:
+    ex = step.ex
+    page = ex.get("page")
+    if (ex["waiting"] != "children" or ex["group"] != event.get("group") or page is None
+            or page["token"] is not None):
+        return False  # stale, or the page is being read already
+    page_wanted(step, step.current())
+    return True
+
+
 def _on_task_succeeded(step: Step, event: E.TaskSucceeded) -> bool:
     ex = step.ex
+    if _page_pending(step, event):
+        run(step, page_read(step, step.current(), event.get("output")))
+        return True
     state = _pending_task(step, event)
     if state is None:
         return False
@@ -159,6 +186,10 @@ def _on_task_succeeded(step: Step, event: E.TaskSucceeded) -> bool:
 
 def _on_task_failed(step: Step, event: E.TaskFailed) -> bool:
     ex = step.ex
+    if _page_pending(step, event):
+        run(step, page_failed(step, step.current(), event.get("error") or F.TASK_FAILED,
+                              event.get("cause")))
+        return True
     state = _pending_task(step, event)
     if state is None:
         return False

@@ -118,12 +118,23 @@ class FailedChild(TypedDict):
 
 class ChildrenFinished(TypedDict):
     """A children group ended: ``outcomes`` by index (all done), or ``failed`` (stopped early
-    by policy, the others stopped)."""
+    by policy, the others stopped); or, for a Map Run whose ResultWriter exports them,
+    ``stored``: how many outcomes the runtime keeps for the writer instead of delivering them
+    (all done, none lost: the writer fails the Map Run if one is)."""
 
     type: Literal["ChildrenFinished"]
     group: str
     outcomes: NotRequired[list[ChildOutcome]]
     failed: NotRequired[FailedChild]
+    stored: NotRequired[int]
+
+
+class PageWanted(TypedDict):
+    """A Distributed Map's open group ``group`` is running out of children to start: read the
+    next page of items (sent by the runtime once per page)."""
+
+    type: Literal["PageWanted"]
+    group: str
 
 
 class StopRequested(TypedDict):
@@ -151,5 +162,5 @@ class Continue(TypedDict):
 
 Event = (
     Started | TaskSucceeded | TaskFailed | TaskHeartbeat | TaskTaken | TaskSubmitted | TimerFired
-    | ChildrenFinished | StopRequested | Continue | Redriven
+    | ChildrenFinished | PageWanted | StopRequested | Continue | Redriven
 )

@@ -21,6 +21,9 @@ PARAMETER_PATH = "States.ParameterPathFailure"
 INTRINSIC = "States.IntrinsicFailure"
 QUERY_EVALUATION = "States.QueryEvaluationError"
 TOLERATED = "States.ExceedToleratedFailureThreshold"
+LOST_OUTCOME = "lost child outcome"
+"""The cause (of RUNTIME) when a child's outcome a Redis failover without replica
+acknowledgement lost is needed: its result is unknown, so nothing goes on as if it had one."""
 
 #: Errors that ``States.ALL`` does not match: AWS documents States.Runtime as terminal
 #: (no retrier or catcher can handle it); the recorded corpus shows States.ALL *does*

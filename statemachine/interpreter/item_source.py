@@ -3,8 +3,11 @@
 Pure: the items are read by the runtime.  The Map asks for them with an ``InvokeTask`` of
 resource :data:`~statemachine.language.items.READ_ITEMS` (:func:`read_task`, its input a
 :class:`~statemachine.language.items.ReadRequest` with every field evaluated here), waits as
-for a task, and gets the list of items back as that task's result (or
-``States.ItemReaderFailed``).  As AWS, ``ItemsPath`` plays no part once a reader is given.
+for a task, and gets the items back as that task's result (or ``States.ItemReaderFailed``):
+a page of them (:data:`~statemachine.language.items.PAGE_ITEMS`) and whether more follow,
+the next page read the same way when the runtime says the Map Run's children run low
+(``PageWanted``; :mod:`.branches`), or all of them (the in-memory runner).  As AWS,
+``ItemsPath`` plays no part once a reader is given.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ def map_run_arn(step: Step, state: State, group: str) -> str:
     return f"{place_of(ex.get('place')).prefix}:mapRun:{ex['machine']}/{label}:{run_id}"
 
 
-def read_task(step: Step, state: State, effective: Any) -> InvokeTask:
-    """The task that reads ``state``'s items (raises ``States.ItemReaderFailed`` for a
-    ``MaxItems`` out of range, and the usual errors of its templates)."""
+def read_task(step: Step, state: State, effective: Any, skip: int = 0,
+              cursor: Any = None) -> InvokeTask:
+    """The task that reads a page of ``state``'s items, the one after the first ``skip``
+    (``cursor``: where the reader said the page before ended) (raises ``States.ItemReaderFailed`` for a ``MaxItems`` out of range, and the usual
+    errors of its templates)."""
     reader = state.item_reader
     assert reader is not None
     ex = step.ex
@@ -55,15 +60,35 @@ def read_task(step: Step, state: State, effective: Any) -> InvokeTask:
             "CSVDelimiter": reader.csv_delimiter,
             "MaxItems": _max_items(step, state, effective),
         },
+        "Page": {"Size": page_size(step, state, effective), "Skip": skip},
     }
-    token = task_token(ex["id"], derive(ex["salt"], "token", ex["seq"]))
+    if cursor is not None:
+        request["Page"]["Cursor"] = cursor
+    token = task_token(ex["id"], derive(ex["salt"], "token", ex["seq"], *((skip,) if skip else ())))
     return InvokeTask(
         token=token, resource=I.READ_ITEMS, input=request, state=state.name,
         entered=ex["entered"],
-        idempotency_key=derive(ex["salt"], "idempotency", ex["id"], ex["entered"]),
+        idempotency_key=derive(ex["salt"], "idempotency", ex["id"], ex["entered"],
+                               *((skip,) if skip else ())),
         attempt=sum(ex["retry"].values()) if ex["retry"] else 0,
         timeout_s=None, heartbeat_s=None, credentials=None, execution=ex["id"],
     )
+
+
+def page_size(step: Step, state: State, effective: Any) -> int:
+    """Items per page: :data:`~statemachine.language.items.PAGE_ITEMS`, rounded up to a
+    multiple of ``MaxItemsPerBatch`` so that pages cut no batch short (batches by
+    ``MaxInputBytesPerBatch`` alone may end early at a page's end)."""
+    batcher = state.item_batcher
+    most = None
+    if batcher is not None and batcher.max_items is not None:
+        try:
+            most = _batch_limit(step, state, batcher.max_items, effective, "MaxItemsPerBatch")
+        except StatesError:
+            most = None  # the batching fails with its own error once the items are read
+    if not most:
+        return I.PAGE_ITEMS
+    return -(-I.PAGE_ITEMS // most) * most
 
 
 def _max_items(step: Step, state: State, effective: Any) -> int:

@@ -89,8 +89,23 @@ class RunWriting(TypedDict):
     and, for a run that failed, the failure the Map fails with afterwards."""
 
     executions: int
-    items: int
+    items: int | None
+    """None: every item the run started (its outcomes were left in the store for the
+    writer, so the interpreter never saw their inputs)"""
     failed: NotRequired[RunFailure]
+
+
+class ItemPaging(TypedDict):
+    """A Distributed Map reading its items a page at a time: items read so far (``skip``:
+    the next page's first item index), children added so far (``inputs``: the next page's
+    first child index), and the token of the page read in flight (None: none asked yet)."""
+
+    skip: int
+    inputs: int
+    token: str | None
+    cursor: NotRequired[Any]
+    """where the page before ended, as the reader said (a CSV/JSONL object's byte offset):
+    the next read resumes there instead of skipping ``skip`` items"""
 
 
 class MapItem(TypedDict):
@@ -203,6 +218,9 @@ class Execution(TypedDict):
     done_group: NotRequired[str]
     """the children group of the current state entry once it has ended: a redrive of a
     failed Map/Parallel runs again only that group's unsuccessful children"""
+    page: NotRequired[ItemPaging]
+    """while a Distributed Map's group waits for more pages of items: where the next one
+    begins (absent: every page has been read)"""
     start: int
     """ms since the epoch"""
     stop: int | None

@@ -174,9 +174,11 @@ def writer_config(state: State) -> I.WriterConfig:
 
 
 def write_task(step: Step, state: State, effective: Any, map_run_arn: str,
-               outcomes: list[ChildOutcome]) -> InvokeTask:
+               outcomes: list[ChildOutcome],
+               stored: I.StoredResults | None = None) -> InvokeTask:
     """The task that exports the Map Run's results (raises ``States.ResultWriterFailed``
-    for a ``Bucket``/``Prefix`` that is not a string, and the usual errors of templates)."""
+    for a ``Bucket``/``Prefix`` that is not a string, and the usual errors of templates);
+    ``stored``: where the runtime keeps them instead of ``outcomes``."""
     writer = state.result_writer
     assert writer is not None
     ex = step.ex
@@ -194,6 +196,8 @@ def write_task(step: Step, state: State, effective: Any, map_run_arn: str,
         "Bucket": bucket, "Prefix": prefix, "WriterConfig": writer_config(state),
         "MapRunArn": map_run_arn, "Results": [dict(o) for o in outcomes],
     }
+    if stored is not None:
+        request["Stored"] = stored
     token = task_token(ex["id"], derive(ex["salt"], "token", ex["seq"]))
     return InvokeTask(
         token=token, resource=I.WRITE_RESULTS, input=request, state=state.name,

@@ -10,7 +10,7 @@ written down, for both sides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 READ_ITEMS = "statemachine:ReadItems"
 """The ``resource`` of the ``InvokeTask`` that reads a Distributed Map's items (not an ASL
@@ -58,13 +58,39 @@ class ReaderConfig(TypedDict):
     MaxItems: int
 
 
+PAGE_ITEMS = 10_000
+"""Items a Distributed Map reads at a time (rounded up to a multiple of a literal
+``MaxItemsPerBatch``): the next page is read as the children of the last one start, so
+memory holds about two pages of items, however many the source has."""
+
+
+class ReadPage(TypedDict):
+    """Which page a :class:`ReadRequest` asks for: ``Size`` items after the first ``Skip``;
+    ``Cursor``: where the page before ended, as the reader said (opaque here)."""
+
+    Size: int
+    Skip: int
+    Cursor: NotRequired[Any]
+
+
+class ItemsPage(TypedDict):
+    """The result of a paged read: the page's ``Items``, whether ``More`` follow (within
+    ``MaxItems``) and, for a source that can resume there, the ``Cursor`` of its end."""
+
+    Items: list[Any]
+    More: bool
+    Cursor: NotRequired[Any]
+
+
 class ReadRequest(TypedDict):
     """The ``input`` of a :data:`READ_ITEMS` task: the reader's resource, its evaluated
-    ``Parameters``/``Arguments`` (``Bucket``, ``Key``, ``Prefix``...), its config."""
+    ``Parameters``/``Arguments`` (``Bucket``, ``Key``, ``Prefix``...), its config; with
+    ``Page``, one page of items (an :class:`ItemsPage`), else all of them (a list)."""
 
     Resource: str
     Arguments: dict[str, Any]
     ReaderConfig: ReaderConfig
+    Page: NotRequired[ReadPage]
 
 
 WRITE_RESULTS = "statemachine:WriteResults"
@@ -97,13 +123,25 @@ class WriterConfig(TypedDict):
     OutputType: str
 
 
+class StoredResults(TypedDict):
+    """Where a durable runtime left a Map Run's outcomes (its children group's results, by
+    index ``0 .. Total-1``): the writer reads them from there a page at a time, so neither the
+    task nor the worker ever holds them all."""
+
+    Execution: str
+    Group: str
+    Total: int
+
+
 class WriteRequest(TypedDict):
     """The ``input`` of a :data:`WRITE_RESULTS` task: where (``Bucket``, ``Prefix``), how
     (``WriterConfig``), the Map Run and its children's ends (``Results``: each child's
-    :class:`~statemachine.interpreter.events.ChildOutcome`, by index)."""
+    :class:`~statemachine.interpreter.events.ChildOutcome`, by index; or, with ``Stored``,
+    none here: they are read where the runtime keeps them)."""
 
     Bucket: str
     Prefix: str
     WriterConfig: WriterConfig
     MapRunArn: str
     Results: list[dict[str, Any]]
+    Stored: NotRequired[StoredResults]

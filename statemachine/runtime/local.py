@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, assert_never, cast
 
 from statemachine.interpreter import children as _children
@@ -23,6 +23,7 @@ from statemachine.interpreter.commands import (
     CancelTimer,
     Command,
     Continue,
+    ExtendChildren,
     Finish,
     InvokeTask,
     StartChildren,
@@ -32,6 +33,7 @@ from statemachine.interpreter.commands import (
 from statemachine.interpreter.records import TERMINAL, Execution, HistoryEvent
 from statemachine.interpreter.run_results import aborted, add_run, pending
 from statemachine.interpreter.step import advance, new_child, new_execution
+from statemachine.language.items import READ_ITEMS
 from statemachine.language.model import Machine
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.redaction import Redactor
@@ -201,11 +203,17 @@ class LocalRunner:
                         )
             case Finish():
                 self._child_finished(ex, command)
+            case ExtendChildren():  # never: this runner reads every item at once (_invoke)
+                raise AssertionError("a paged read in the in-memory runner")
             case _:
                 assert_never(command)
 
     async def _invoke(self, execution_id: str, record: TaskRecord) -> None:
         command = record.command
+        if command.resource == READ_ITEMS and isinstance(command.input, dict):
+            # in memory, a Distributed Map's items are read at once, not a page at a time
+            command = replace(command, input={k: v for k, v in command.input.items()
+                                              if k != "Page"})
         try:
             result = await self.invoke(command)
         except Exception as exc:  # noqa: BLE001 -- an invoker bug must not hang the run

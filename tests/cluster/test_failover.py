@@ -43,7 +43,7 @@ import pytest
 from aiohttp import web
 
 from statemachine.errors import InvalidToken, NotFound, StoreError, TaskTimedOut
-from statemachine.runtime.worker.transitions import LOST_CAUSE
+from statemachine.interpreter.failures import LOST_OUTCOME
 from tests.cluster.servers import LocalCluster, Node
 from tests.runtime.test_crash import Payments, Workers, definition, expected_output, order
 
@@ -289,7 +289,7 @@ async def test_a_master_killed_mid_run(ack: int, fresh_cluster: LocalCluster, re
                      if d["status"] == "FAILED" and d.get("error") == "States.Timeout"}
         report["callbacks_lost_then_timed_out"] = len(timed_out)
         lost_outcome = {i for i, d in described.items() if d["status"] == "FAILED"
-                        and d.get("error") == "States.Runtime" and d.get("cause") == LOST_CAUSE}
+                        and d.get("error") == "States.Runtime" and d.get("cause") == LOST_OUTCOME}
         report["child_outcomes_lost"] = len(lost_outcome)
         print(f"\nfailover, --min-replicas-ack {ack}: {report}")
         assert report["histories_on_killed_master"] > 0

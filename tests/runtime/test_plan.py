@@ -261,3 +261,41 @@ def test_an_express_map_run_child_keeps_no_history() -> None:
                    map_run={**RUN, "express": True})
     plan, _, _ = planned([task()], after=began, child=(XID, "r7", 0))
     assert "HIST" not in [op[0] for op in read(plan)[2]]
+
+
+def test_an_ended_express_map_run_child_keeps_a_slim_record_or_none() -> None:
+    child_id = f"{XID}/r7/1"
+    batch = {"Items": [{"id": n, "text": "x" * 40} for n in range(50)]}
+    ended = record(id=child_id, rev=2, status="SUCCEEDED", output={"n": 50}, stop=NOW,
+                   parent={"id": XID, "group": "r7", "index": 1}, input=batch,
+                   map_run={**RUN, "express": True}, vars={"v": 1},
+                   item={"Index": 1, "Value": batch})
+    plan, _, full = planned([Finish("SUCCEEDED", {"n": 50}, None, None, 0, None)], after=ended)
+    _, _, ops = read(plan)
+    written = next(op for op in ops if op[0] == "HSET" and op[1] == SHARD.record(child_id))
+    kept = unpack_record(written[2][1])
+    # what a redrive's reuse reads is there; its input (the batch) and item are not
+    assert (kept["status"], kept["output"], kept["input"], kept["item"]) == (
+        "SUCCEEDED", {"n": 50}, None, None)
+    assert len(written[2][1]) < len(full) / 4
+    assert unpack_record(full)["input"] == batch  # the worker goes on with the whole record
+    assert ("EXPIRE", SHARD.record(child_id), [60]) in ops
+
+    failed = {**ended, "status": "FAILED", "output": None, "error": "E"}
+    plan, _, _ = planned([Finish("FAILED", None, "E", None, 0, None)], after=failed)
+    _, _, ops = read(plan)
+    assert ("DEL", SHARD.record(child_id), []) in ops  # nothing reads it again
+    assert ("EXPIRE", SHARD.record(child_id), [60]) not in ops
+    assert ops[-1][0] == "CHILD"  # its outcome still reaches its group
+
+
+def test_a_standard_map_run_childs_record_is_kept_whole() -> None:
+    child_id = f"{XID}/r7/1"
+    ended = record(id=child_id, rev=2, status="FAILED", error="E", stop=NOW,
+                   parent={"id": XID, "group": "r7", "index": 1}, input={"Items": [1]},
+                   map_run=RUN)
+    plan, _, full = planned([Finish("FAILED", None, "E", None, 0, None)], after=ended)
+    _, _, ops = read(plan)
+    written = next(op for op in ops if op[0] == "HSET" and op[1] == SHARD.record(child_id))
+    assert written[2][1] == full
+    assert ("EXPIRE", SHARD.record(child_id), [60]) in ops

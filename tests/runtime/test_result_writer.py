@@ -226,3 +226,61 @@ async def test_a_failed_run_without_an_export_writes_nothing(engine: Any, s3: An
     assert (got.status, got.error, got.cause) == ("FAILED", "Odd", "not wanted"), got
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket).get("Contents", [])] == [
         "data"]
+
+
+async def test_a_file_larger_than_a_part_goes_up_in_parts(s3: Any) -> None:
+    """Past ``part_bytes`` a file is a multipart upload (S3's least part: 5 MiB), so the
+    writer holds one part, not the file; the object is the same as written whole."""
+    invokers = Invokers(InvokerSettings.from_env())
+    big = "y" * (1024 * 1024)
+    try:
+        writer = ResultWriter(S3Source(lambda: invokers._aws_clients().client("s3")),
+                              part_bytes=5 * 1024 * 1024)
+        results = [{"status": "SUCCEEDED", "output": {"i": i, "big": big}, "error": None,
+                    "cause": None, "name": f"child-{i}", "input": "{}", "start": 0, "stop": 1}
+                   for i in range(12)]
+        request = {"Bucket": s3.bucket, "Prefix": "parts", "MapRunArn": RUN, "Results": results,
+                   "WriterConfig": {"OutputType": "JSON", "Transformation": "COMPACT"}}
+        command = InvokeTask(token="t", resource="statemachine:WriteResults", input=request,
+                             state="M", entered=1, idempotency_key="k", attempt=0,
+                             timeout_s=None, heartbeat_s=None, credentials=None, execution="x")
+        event = await writer.invoke(command)
+    finally:
+        await invokers.close()
+    assert event is not None and event["type"] == "TaskSucceeded", event
+    manifest = json.loads(_body(s3, "parts/0c9d7c1e-run/manifest.json"))
+    [file] = manifest["ResultFiles"]["SUCCEEDED"]
+    body = _body(s3, file["Key"])
+    assert file["Size"] == len(body)
+    assert json.loads(body) == [{"i": i, "big": big} for i in range(12)]
+    etag = s3.head_object(Bucket=s3.bucket, Key=file["Key"])["ETag"]
+    assert etag.strip('"').endswith("-3")  # S3's ETag of a multipart object: its part count
+    assert s3.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", []) == []
+
+
+async def test_stored_outcomes_are_written_a_page_at_a_time_and_dropped_with_the_run(
+        runtime: Any, s3: Any, redis: Any) -> None:
+    """The durable runtime leaves a Map Run's outcomes where its children put them; the
+    writer reads them a page at a time (here three pages), in order of index, and the
+    Map Run's end drops them.  The Map Run is described as SUCCEEDED once written."""
+    n = 1_200
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True, "Label": "Rows",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Parameters": {"Bucket.$": "$.bucket", "Prefix": "paged"}}}}}
+    async with runtime() as rt:
+        await rt.service.define("paged-results", definition)
+        started = await rt.service.start("paged-results", {"bucket": s3.bucket,
+                                                           "items": list(range(n))})
+        done = await rt.finished(started["executionId"])
+        [run] = await rt.service.map_runs.of_execution(started["executionId"])
+    assert done["status"] == "SUCCEEDED", done
+    manifest = json.loads(_body(s3, done["output"]["ResultWriterDetails"]["Key"]))
+    [file] = manifest["ResultFiles"]["SUCCEEDED"]
+    entries = json.loads(_body(s3, file["Key"]))
+    assert [json.loads(e["Output"]) for e in entries] == list(range(n))
+    assert run["status"] == "SUCCEEDED"
+    left = [k async for k in redis.scan_iter(match=f"*:gr:{started['executionId']}:*")]
+    assert left == []  # the outcomes went with the run

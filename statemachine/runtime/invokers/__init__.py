@@ -45,6 +45,7 @@ from statemachine.runtime.invokers.base import (
 if TYPE_CHECKING:
     from statemachine.runtime.invokers.aws.sfn import SfnApi
     from statemachine.runtime.invokers.nested import Starter
+    from statemachine.runtime.items.writer import OutcomePages
 
 __all__ = [
     "InvokerSettings",
@@ -92,11 +93,12 @@ class Invokers:
 
     def __init__(self, settings: InvokerSettings | None = None,
                  connections: ConnectionLookup | None = None, starter: Starter | None = None,
-                 sfn: SfnApi | None = None) -> None:
+                 sfn: SfnApi | None = None, outcomes: OutcomePages | None = None) -> None:
         """``starter``: starts nested executions (the runtime's, over its store); without
         one, ``states:startExecution`` tasks fail with ``States.Runtime``.  ``sfn``: this
         service's AWS API, which answers ``aws-sdk:sfn`` tasks (:mod:`.aws.sfn`; its maker
-        closes it); without one they go to AWS."""
+        closes it); without one they go to AWS.  ``outcomes``: the store's reader of the
+        outcomes a finished Map Run keeps for its ResultWriter (the durable runtime's)."""
         self.settings = settings or InvokerSettings.from_env()
         self.connections = connections
         self.starter = starter
@@ -104,6 +106,7 @@ class Invokers:
         self._http: Any = None
         self.sfn = sfn
         self._aws: Any = None
+        self.outcomes = outcomes
         self._items: ItemReaderPlugin | None = None
         self._results: ItemReaderPlugin | None = None
         self.plugins: dict[str, Plugin] = {}
@@ -224,7 +227,8 @@ class Invokers:
             from statemachine.runtime.items.writer import ResultWriter
 
             clients = self._aws_clients()
-            self._results = ResultWriter(S3Source(lambda: clients.client("s3")))
+            self._results = ResultWriter(S3Source(lambda: clients.client("s3")),
+                                         outcomes=self.outcomes)
         return self._results
 
     async def close(self) -> None:

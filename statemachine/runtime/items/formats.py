@@ -163,3 +163,80 @@ async def csv_items(chunks: AsyncIterator[bytes], delimiter: str,
         if len(row) < width:
             row = row + [""] * (width - len(row))
         yield dict(zip(names, row, strict=False))
+
+
+# -- resumable: CSV and JSON Lines items with the byte offset each ends at ------------------
+
+_BOM = b"\xef\xbb\xbf"
+
+
+async def _byte_lines(chunks: AsyncIterator[bytes], at: int) -> AsyncIterator[tuple[str, int]]:
+    """The lines of an object read from byte ``at`` (0: its start, a byte-order mark
+    dropped), each with the offset just past its ``\\n``: where reading may resume.  A
+    ``\\n`` byte is never inside a UTF-8 sequence, so lines are split before decoding."""
+    rest = b""
+    offset = at
+    first = at == 0
+    async for chunk in chunks:
+        rest += chunk
+        *complete, rest = rest.split(b"\n")
+        for line in complete:
+            offset += len(line) + 1
+            if first:
+                line, first = line.removeprefix(_BOM), False
+            yield _decoded(line), offset
+    if rest:
+        offset += len(rest)
+        yield _decoded(rest.removeprefix(_BOM) if first else rest), offset
+
+
+def _decoded(line: bytes) -> str:
+    try:
+        return line.decode("utf-8").removesuffix("\r")
+    except UnicodeDecodeError as exc:
+        raise ReaderError(f"The object is not valid UTF-8 text: {exc.reason}") from exc
+
+
+async def json_lines_at(chunks: AsyncIterator[bytes],
+                        at: int) -> AsyncIterator[tuple[Any, int]]:
+    """:func:`json_lines` from byte ``at``, each value with the offset it ends at."""
+    async for line, end in _byte_lines(chunks, at):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line), end
+        except json.JSONDecodeError as exc:
+            raise ReaderError(f"A line is not valid JSON: {exc.msg}") from exc
+
+
+async def csv_items_at(chunks: AsyncIterator[bytes], delimiter: str,
+                       headers: Sequence[str] | None,
+                       at: int) -> AsyncIterator[tuple[dict[str, str], list[str], int]]:
+    """:func:`csv_items` from byte ``at`` (past the header row, when resuming: ``headers``
+    are then the ones read at the start), each item with the headers and the offset it
+    ends at."""
+    names: list[str] | None = list(headers) if headers is not None else None
+    if names is not None and len(set(names)) != len(names):
+        raise ReaderError(DUPLICATE_HEADERS)
+    pending = ""
+    async for line, end in _byte_lines(chunks, at):
+        pending = f"{pending}\n{line}" if pending else line
+        if pending.count('"') % 2:  # inside a quoted field: the record goes on
+            continue
+        record, pending = pending, ""
+        if record == "":
+            continue
+        try:
+            row = next(csv.reader([record], delimiter=delimiter, strict=True))
+        except csv.Error as exc:
+            raise ReaderError(f"The CSV record is malformed: {exc}") from exc
+        if names is None:
+            names = row
+            if len(set(names)) != len(names):
+                raise ReaderError(DUPLICATE_HEADERS)
+            continue
+        if len(row) < len(names):
+            row = row + [""] * (len(names) - len(row))
+        yield dict(zip(names, row, strict=False)), names, end
+    if pending:
+        raise ReaderError("The CSV object ends inside a quoted field")

@@ -14,7 +14,9 @@ is ``TaskSucceeded`` with the list of items, or ``TaskFailed`` with
   ``{"Etag", "Key", "LastModified" (epoch seconds), "Size", "StorageClass"}``.
 
 Objects are streamed (:mod:`.formats`) and reading stops at ``MaxItems``: memory holds the
-items read so far, never the object's text.
+items read so far, never the object's text.  A request with ``Page`` gets one page
+(``{"Items", "More", "Cursor"?}``): a CSV or JSON Lines object is read from the byte the page
+before ended at (its ``Cursor``), any other source streamed again past the items before it.
 """
 
 from __future__ import annotations
@@ -61,15 +63,63 @@ class ItemReader:
             return failed(command, EGRESS_ERROR, str(exc))
         return succeeded(command, items)
 
-    async def read(self, request: I.ReadRequest) -> list[Any]:
-        """Every item (up to ``MaxItems``, 0 meaning all)."""
+    async def read(self, request: I.ReadRequest) -> list[Any] | I.ItemsPage:
+        """Every item (up to ``MaxItems``, 0 meaning all), or with ``Page`` the page it asks
+        for and whether more follow.  A page is found by streaming the source again and
+        skipping the items before it: it holds one page, whatever the source's size."""
         limit = request["ReaderConfig"]["MaxItems"] or I.MAX_ITEMS_LIMIT
+        page = request.get("Page")
+        if page is not None and _resumable(request):
+            return await self._page_at(request, page, limit)
+        skip, size = (page["Skip"], page["Size"]) if page is not None else (0, limit)
+        end = min(limit, skip + size)
         out: list[Any] = []
+        seen = 0
+        more = False
         async for item in self.items(request):
-            out.append(item)
-            if len(out) >= limit:
+            if seen >= end:  # one item past the page: there are more (within MaxItems?)
+                more = seen < limit
                 break
-        return out
+            if seen >= skip:
+                out.append(item)
+            seen += 1
+        if page is None:
+            return out
+        return {"Items": out, "More": more}
+
+    async def _page_at(self, request: I.ReadRequest, page: I.ReadPage,
+                       limit: int) -> I.ItemsPage:
+        """A page of a CSV or JSON Lines object, read from where the page before ended (its
+        ``Cursor``: the byte offset, and the CSV headers read at the start): the object is
+        read once over all its pages, from a ``Range``."""
+        args, config = request["Arguments"], request["ReaderConfig"]
+        cursor = dict(page.get("Cursor") or {})
+        at = int(cursor.get("Offset") or 0)
+        extra = {k: v for k, v in args.items() if k in _GET_PARAMETERS}
+        if at:
+            extra["Range"] = f"bytes={at}-"
+        chunks = self.source.chunks(args["Bucket"], args["Key"], **extra)
+        want = max(0, min(limit, page["Skip"] + page["Size"]) - page["Skip"])
+        out: list[Any] = []
+        headers: list[str] | None = cursor.get("Headers")
+        more = False
+        end = at
+        if config["InputType"] == "JSONL":
+            pairs: AsyncIterator[tuple[Any, int]] = formats.json_lines_at(chunks, at)
+        else:
+            given = config["CSVHeaderLocation"] == "GIVEN"
+            names = config["CSVHeaders"] if given else headers
+            pairs = _with_headers(formats.csv_items_at(
+                chunks, I.DELIMITERS.get(config["CSVDelimiter"], ","), names, at), cursor)
+        async for item, offset in pairs:
+            if len(out) >= want:
+                more = page["Skip"] + len(out) < limit
+                break
+            out.append(item)
+            end = offset
+        if config["InputType"] == "CSV":
+            headers = cursor.get("Headers")
+        return {"Items": out, "More": more, "Cursor": {"Offset": end, "Headers": headers}}
 
     def items(self, request: I.ReadRequest) -> AsyncIterator[Any]:
         """The items one at a time, as the source streams in."""
@@ -134,6 +184,26 @@ class ItemReader:
             async for row in formats.csv_items(chunks, ",", columns):
                 yield row
 
+
+
+def _resumable(request: I.ReadRequest) -> bool:
+    """Whether the source can be read from where a page ended: a CSV or JSON Lines object
+    read whole (no ``Range`` of the user's)."""
+    args = request["Arguments"]
+    return (request["Resource"] == GET_OBJECT
+            and request["ReaderConfig"]["InputType"] in ("CSV", "JSONL")
+            and "Range" not in args and isinstance(args.get("Bucket"), str)
+            and bool(args.get("Bucket")) and isinstance(args.get("Key"), str)
+            and bool(args.get("Key")))
+
+
+async def _with_headers(rows: AsyncIterator[tuple[dict[str, str], list[str], int]],
+                        cursor: dict[str, Any]) -> AsyncIterator[tuple[Any, int]]:
+    """CSV items and their end offsets; the headers they were read with are noted in
+    ``cursor`` (the next page resumes past the header row with them)."""
+    async for item, names, end in rows:
+        cursor["Headers"] = names
+        yield item, end
 
 
 async def _whole_json(chunks: AsyncIterator[bytes]) -> Any:

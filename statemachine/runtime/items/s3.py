@@ -4,7 +4,8 @@
 (:class:`~statemachine.runtime.invokers.aws.clients.AwsClients`: its endpoint overrides,
 credentials and egress policy): an object streamed as byte chunks (:meth:`S3Source.chunks`,
 never loaded whole) and a bucket listed page by page (:meth:`S3Source.objects`); and it
-writes a Map Run's result files (:meth:`S3Source.put`).
+writes a Map Run's result files, whole (:meth:`S3Source.put`) or a part at a time (a
+multipart upload: :meth:`S3Source.begin_upload`, ``put_part``, ``end_upload``).
 """
 
 from __future__ import annotations
@@ -56,3 +57,31 @@ class S3Source:
         """Write one object (a Map Run's result file or manifest)."""
         client = await self._get()
         await client.put_object(Bucket=bucket, Key=key, Body=body)
+
+    async def begin_upload(self, bucket: str, key: str) -> str:
+        """Begin a multipart upload of ``key`` (a result file written a part at a time);
+        its upload id."""
+        client = await self._get()
+        response = await client.create_multipart_upload(Bucket=bucket, Key=key)
+        return str(response["UploadId"])
+
+    async def put_part(self, bucket: str, key: str, upload: str, number: int,
+                       body: bytes) -> str:
+        """Upload part ``number`` (from 1; each but the last at least 5 MiB, S3's rule);
+        its ETag."""
+        client = await self._get()
+        response = await client.upload_part(Bucket=bucket, Key=key, UploadId=upload,
+                                            PartNumber=number, Body=body)
+        return str(response["ETag"])
+
+    async def end_upload(self, bucket: str, key: str, upload: str, etags: list[str]) -> None:
+        """Complete the upload from its parts, in order."""
+        client = await self._get()
+        parts = [{"ETag": etag, "PartNumber": n} for n, etag in enumerate(etags, 1)]
+        await client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                               MultipartUpload={"Parts": parts})
+
+    async def abort_upload(self, bucket: str, key: str, upload: str) -> None:
+        """Give an unfinished upload up (its parts are deleted)."""
+        client = await self._get()
+        await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)

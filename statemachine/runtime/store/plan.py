@@ -184,17 +184,44 @@ class Plan:
                 "total", counters["total"], "limit", counters["limit"], "next", counters["next"],
                 "running", counters["running"], "done", counters["done"],
                 "failed", counters["failed"], "closed", counters["closed"],
-                "tc", "" if tc is None else tc, "tp", "" if tp is None else tp)
+                "tc", "" if tc is None else tc, "tp", "" if tp is None else tp,
+                "open", counters.get("open", 0), "asked", counters.get("asked", 0),
+                "low", counters.get("low", 0))
         if first:
             self.op("SADD", shard.group_running(parent_id, group), *first)
         for i in first:
             self.op("XADD", shard.ready, "m", child_started(parent_id, group, i))
+        if counters.get("asked"):  # more pages: the next is read while these children run
+            self.enqueue(parent_id, {"type": "PageWanted", "group": group})
 
-    def drop_group(self, parent_id: str, group: str) -> None:
+    def extend_group(self, parent_id: str, group: str, inputs: dict[int, bytes], more: bool,
+                     chunk: int) -> None:
+        """A Distributed Map's next page: its children's inputs stored under the next indexes
+        (``inputs``), then ``commit.lua``'s EXTEND adds them to the open group (see there)."""
+        shard = self.shard
+        inputs_key = shard.group_inputs(parent_id, group)
+        if len(inputs) > chunk:
+            self.prewrites.append((inputs_key, inputs))
+        elif inputs:
+            self.op("HSET", inputs_key, *(v for pair in inputs.items() for v in pair))
+        pieces = child_pieces(parent_id, group)
+        self.ops += ("EXTEND", self.key(shard.group(parent_id, group)), 9,
+                     self.key(shard.group_running(parent_id, group)), self.key(inputs_key),
+                     len(inputs), 1 if more else 0, len(inputs), dumps(parent_id), dumps(group),
+                     pieces.started_head, pieces.started_middle)
+
+    def drop_group(self, parent_id: str, group: str, *, results: bool = True) -> None:
+        """Delete the group's keys (``results`` False: all but its outcomes, which a Map
+        Run's ResultWriter reads next; :meth:`drop_results` deletes them at the run's end)."""
         shard = self.shard
         for key in (shard.group(parent_id, group), shard.group_inputs(parent_id, group),
-                    shard.group_results(parent_id, group), shard.group_running(parent_id, group)):
-            self.op("DEL", key)
+                    shard.group_results(parent_id, group) if results else None,
+                    shard.group_running(parent_id, group)):
+            if key is not None:
+                self.op("DEL", key)
+
+    def drop_results(self, parent_id: str, group: str) -> None:
+        self.op("DEL", self.shard.group_results(parent_id, group))
 
     def stop_children(self, parent_id: str, group: str, state: GroupState,
                       error: str | None, cause: str | None) -> None:
@@ -235,16 +262,27 @@ class Plan:
                 f"{run}:tc", "" if tc is None else tc, f"{run}:tp", "" if tp is None else tp,
                 f"{run}:total", total, f"{run}:items", items)
 
+    def run_extended(self, owner: str, run: str, total: int, items: int) -> None:
+        """The Map Run's next page: ``total`` more children, ``items`` more items."""
+        key = self.shard.map_runs(owner)
+        self.op("HINCRBY", key, f"{run}:total", total)
+        self.op("HINCRBY", key, f"{run}:items", items)
+
     def run_counted(self, owner: str, run: str, what: str, items: int) -> None:
         """One more child ``what`` (``started`` or its final status), and its ``items``."""
         key = self.shard.map_runs(owner)
         self.op("HINCRBY", key, f"{run}:{what}", 1)
         self.op("HINCRBY", key, f"{run}:i:{what}", items)
 
-    def run_written(self, owner: str, run: str, executions: int, items: int) -> None:
-        """The run's ResultWriter wrote the results of ``executions`` children (``items``)."""
-        self.op("HSET", self.shard.map_runs(owner), f"{run}:written", executions,
-                f"{run}:i:written", items)
+    def run_written(self, owner: str, run: str, executions: int, items: int | None) -> None:
+        """The run's ResultWriter wrote the results of ``executions`` children (``items``;
+        None: as many as the run started)."""
+        key = self.shard.map_runs(owner)
+        self.op("HSET", key, f"{run}:written", executions)
+        if items is None:
+            self.op("HCOPY", key, f"{run}:i:started", f"{run}:i:written")
+        else:
+            self.op("HSET", key, f"{run}:i:written", items)
 
     def run_ended(self, owner: str, run: str, run_uuid: str, status: str, stop: int,
                   retention_s: int) -> None:
@@ -273,9 +311,12 @@ class Plan:
 
     def finish_child(self, execution_id: str, parent_id: str, group: str, index: int,
                      outcome: Mapping[str, Any], retention_s: int) -> None:
-        """A child ended: its record expires (a Map Run child's history and Map Runs too),
-        its outcome goes to its group."""
-        self.op("EXPIRE", self.shard.record(execution_id), retention_s)
+        """A child ended: its record expires (a Map Run child's history and Map Runs too;
+        ``retention_s`` 0: its record is deleted now), its outcome goes to its group."""
+        if retention_s <= 0:
+            self.op("DEL", self.shard.record(execution_id))
+        else:
+            self.op("EXPIRE", self.shard.record(execution_id), retention_s)
         if history_owner(execution_id) == execution_id:
             self.op("EXPIRE", self.shard.history(execution_id), retention_s)
             self.op("EXPIRE", self.shard.map_runs(execution_id), retention_s)

@@ -114,6 +114,13 @@ class Records:
         record)."""
         key = shard.group_inputs(parent_id, group)
         return await self._store.hmget_chunked(key, indexes, self._store.settings.input_chunk)
+    async def outcome_page(self, parent_id: str, group: str, start: int,
+                           count: int) -> list[bytes | None]:
+        """Outcomes ``start .. start+count-1`` a finished Map Run keeps for its ResultWriter
+        (None: lost); one page, so the writer never holds them all."""
+        key = self._store.shard(parent_id).group_results(parent_id, group)
+        found: list[bytes | None] = await self._client.hmget(key, list(range(start, start + count)))
+        return found
 
     async def group_state(self, shard: Shard, parent_id: str, group: str) -> GroupState | None:
         """A group's ``next`` counter and running children (None: the group is gone)."""

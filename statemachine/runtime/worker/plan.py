@@ -17,7 +17,10 @@ children; no child record exists yet (the worker taking a child's ``Started`` bu
 from the spec and its input).  A child's final commit applies the policy of
 :mod:`statemachine.interpreter.children` inside ``commit.lua``: outcome by index, counters,
 the next ``Started`` items, the verdict — atomically with the child's own end, so siblings
-finish in parallel without any lock or retry.  A nested execution's end (``states:startExecution``)
+finish in parallel without any lock or retry.  A Distributed Map reading pages opens its
+group open-ended: ``commit.lua`` asks the parent for the next page (``PageWanted``) as the
+children run low and ``ExtendChildren`` adds it (EXTEND); the group is done only after the
+last.  A nested execution's end (``states:startExecution``)
 goes to its ``.sync`` parent, which may live on any shard, as a notice in the outbox.
 """
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Literal, NotRequired, TypedDict, assert_never
+from typing import Any, Literal, NotRequired, TypedDict, assert_never, cast
 
 from statemachine.interpreter import children
 from statemachine.interpreter.branches import run_uuid
@@ -33,6 +36,7 @@ from statemachine.interpreter.children import RUN_GROUP, batch_size, is_run
 from statemachine.interpreter.commands import (
     CancelTimer,
     Continue,
+    ExtendChildren,
     Finish,
     InvokeTask,
     StartChildren,
@@ -115,9 +119,16 @@ class Planner:
         self._map_runs(plan, loaded, decision, event, now)
         raw = pack_record(ex)
         token = ex["token"] if ex["waiting"] == "task" and ex["token"] else ""
-        plan.write_record(xid, raw, ex["rev"], ex["status"], token)
+        page = ex.get("page")
+        if ex["waiting"] == "children" and page is not None and page["token"]:
+            token = page["token"]  # a Distributed Map's page read, while its children run
+        kept = raw
+        if _express_child(ex) and any(isinstance(c, Finish) for c in decision.commands):
+            kept = pack_record(_slim(ex))
+        plan.write_record(xid, kept, ex["rev"], ex["status"], token)
         if event["type"] == "ChildrenFinished":
-            plan.drop_group(xid, event["group"])
+            # outcomes left for a ResultWriter stay until its Map Run ends (_map_runs)
+            plan.drop_group(xid, event["group"], results="stored" not in event)
         soon = False
         for command in decision.commands:
             match command:
@@ -141,6 +152,8 @@ class Planner:
                     plan.enqueue(xid, _CONTINUE)
                 case StartChildren():
                     self._start_children(plan, ex, command)
+                case ExtendChildren():
+                    self._extend_children(plan, loaded, ex, command)
                 case StopChildren(group=group):
                     state = groups.get(group)
                     if state is not None:
@@ -196,6 +209,21 @@ class Planner:
         plan.open_group(pid, command.group, counters, dumps(spec), stored, first,
                         s.input_chunk)
 
+    def _extend_children(self, plan: Plan, loaded: Execution, ex: Execution,
+                         command: ExtendChildren) -> None:
+        """A Distributed Map's next page joins its open group, under the indexes after the
+        pages before (``page.inputs`` of the record as loaded: how many there are)."""
+        page = loaded.get("page")
+        assert page is not None, "a page read without a page"
+        first, pid = page["inputs"], ex["id"]
+        inputs, items = command.inputs, command.items
+        stored = {first + i: dumps([inputs[i], items[i] if items is not None else None])
+                  for i in range(len(inputs))}
+        # batches keep no item values (interpreter.branches._inputs): count their items
+        item_count = sum(batch_size(i) for i in inputs) if items is None else len(inputs)
+        plan.run_extended(history_owner(pid), f"{pid}/{command.group}", len(inputs), item_count)
+        plan.extend_group(pid, command.group, stored, command.more, self.settings.input_chunk)
+
     def _map_runs(self, plan: Plan, loaded: Execution, decision: Decision, event: Event,
                   now: int) -> None:
         """The Map Run records the decision's MapRun* events begin and end (a run ends in the
@@ -220,6 +248,7 @@ class Planner:
                 run = f"{ex['id']}/{group}"
                 plan.run_ended(owner, run, run_uuid(ex, group), status, now,
                                self.settings.retention_s)
+                plan.drop_results(ex["id"], group)  # kept for its writer, if it had one
                 writing = loaded.get("writing")
                 if writing is not None and event["type"] == "TaskSucceeded":
                     plan.run_written(owner, run, writing["executions"], writing["items"])
@@ -241,6 +270,11 @@ class Planner:
             _count_child(plan, ex, command.status)
         if command.run is not None:  # what its Map Run's ResultWriter writes of it
             add_run(outcome, command.run)
+        # An EXPRESS Map Run child keeps no record once it ended unsuccessfully (AWS keeps
+        # nothing of an Express execution; a redrive runs it again anyway), and a slim one
+        # when it succeeded: what a redrive of its failed Map Run needs to skip it.
+        if _express_child(ex) and command.status != "SUCCEEDED":
+            keep = 0
         plan.finish_child(ex["id"], link["id"], link["group"], link["index"], outcome, keep)
 
 
@@ -251,6 +285,26 @@ def _count_child(plan: Plan, ex: Execution, what: str) -> None:
     assert link is not None
     items = batch_size(ex["input"]) if ex["map_run"]["batched"] else 1
     plan.run_counted(history_owner(link["id"]), f"{link['id']}/{link['group']}", what, items)
+
+
+def _express_child(ex: Execution) -> bool:
+    """Whether ``ex`` is an EXPRESS Map Run child (not one of its own Map/Parallel children)."""
+    run = ex.get("map_run")
+    return run is not None and bool(run.get("express"))
+
+
+_SLIMMED = ("state_input", "vars", "retry", "root", "item", "path")
+"""What an ended EXPRESS Map Run child's kept record leaves out: only its identity, status,
+output and error are read again (a redrive's reuse of a succeeded child, a late event)."""
+
+
+def _slim(ex: Execution) -> Execution:
+    """``ex`` without what nothing reads once it ended (see :data:`_SLIMMED`): the bulk of
+    a batch child's record is its input, which the Map Run's stored inputs had already."""
+    slim: dict[str, Any] = {**ex, "input": None}
+    for field in _SLIMMED:  # each a field unpack_record restores at its default
+        slim.pop(field, None)
+    return cast(Execution, slim)
 
 
 def _quiet(ex: Execution) -> bool:

@@ -21,6 +21,8 @@ import asyncio
 from collections.abc import Callable
 from typing import cast
 
+from statemachine.interpreter import failures as F
+from statemachine.interpreter.children import is_run
 from statemachine.interpreter.commands import StopChildren
 from statemachine.interpreter.events import ChildrenFinished, Event, Reused
 from statemachine.interpreter.records import TERMINAL, Execution, Status
@@ -58,10 +60,6 @@ class _Lost:
 
 
 _LOST = _Lost()
-LOST_CAUSE = "lost child outcome"
-"""Why a Map/Parallel fails whose child's outcome a Redis failover without replica
-acknowledgement lost: its result is unknown, so the group cannot complete as if it had one."""
-
 
 class Transitions:
     """Applies events to executions: the hands of the ready inbox, and task results."""
@@ -162,15 +160,21 @@ class Transitions:
                 await streams.ack(stream, entry_id)
                 return None
             current: Event
-            if "total" in event:  # a group all done: its outcomes are read back by index
-                current = await self._with_outcomes(shard, record, cast(GroupTotal, event))
+            total = cast(GroupTotal, event) if "total" in event else None
+            if total is not None and _writes_results(machine, record, total["group"]):
+                # a Map Run whose ResultWriter exports its outcomes: the writer reads them
+                # where they are, a page at a time (runtime.items.writer)
+                current = {"type": "ChildrenFinished", "group": total["group"],
+                           "stored": total["total"]}
+            elif total is not None:  # a group all done: its outcomes are read back by index
+                current = await self._with_outcomes(shard, record, total)
             elif event.get("type") == "ChildrenFinished" and "failed" in event:
                 current = await with_run_outcomes(self._records, shard, record,
                                                   cast(ChildrenFinished, event), now)
             elif reused is not None:
                 current = {"type": "Started", "reused": reused}
             else:
-                current = event
+                current = cast(Event, event)
             decision = advance(machine, record, current, now=now)
             if decision.execution is record:
                 if (record["status"] in TERMINAL and current["type"] != "Redriven"
@@ -287,6 +291,18 @@ class Transitions:
             lost = values.index(None)
             log.error("execution %s: group %s lost child %d's outcome", record["id"], group, lost)
             return {"type": "ChildrenFinished", "group": group, "failed": {
-                "index": lost, "status": "FAILED", "error": "States.Runtime",
-                "cause": LOST_CAUSE, "threshold": False}}
+                "index": lost, "status": "FAILED", "error": F.RUNTIME,
+                "cause": F.LOST_OUTCOME, "threshold": False}}
         return {"type": "ChildrenFinished", "group": group, "outcomes": [loads(v) for v in found]}
+
+
+def _writes_results(machine: Machine, record: Execution, group: str) -> bool:
+    """Whether ``record`` waits for ``group``, a Map Run whose ``ResultWriter`` exports its
+    outcomes to S3 (then they stay in the store for the writer; see
+    :meth:`.plan.Planner.plan`)."""
+    name = record["state"]
+    if (record["waiting"] != "children" or record["group"] != group or name is None
+            or not is_run(group)):
+        return False
+    writer = machine.sub(record["path"]).states[name].result_writer
+    return writer is not None and writer.resource is not None

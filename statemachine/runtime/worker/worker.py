@@ -108,7 +108,7 @@ class Worker:
         book = ConnectionBook(Connections(store), s.data_dir, place=s.place)
         local_sfn = self._sfn(store) if self._sfn is not None else None
         invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve,
-                            starter, local_sfn)
+                            starter, local_sfn, outcomes=records)
         dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
                                 DestinationGate(default_cap(s.invoke_concurrency,
                                                             s.max_per_destination)),

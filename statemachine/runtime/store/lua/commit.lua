@@ -17,6 +17,7 @@
 --   SADD k m ...      SREM k m ...     XADD k field value ... (id "*")
 --   RPUSH k v ...     EXPIRE k seconds DEL k
 --   HINCRBY k f n     SET k v
+--   HCOPY k from to   field ``to`` of hash k set to field ``from``'s value (0 if missing)
 --   HIST k c e1 e2 ...  append events to the history list k (event id = list position, so
 --                       ids are 1..n without gaps); skipped when hash KEYS[c]'s status is
 --                       not RUNNING (a stopped root's late children write no history); c = 0:
@@ -35,6 +36,9 @@
 --   CHILD g r x index outcome status error cause parent group started1 started2 stop
 --                       a Map/Parallel child ended: the policy of interpreter/children.py
 --                       applied to the counters in group hash g (see child_finished below)
+--   EXTEND g x i add open low parent group started1 started2
+--                       a Distributed Map's next page: add children to open group g (their
+--                       inputs, in hash i, were written by an HSET before); see extend below
 -- Returns {APPLIED} ({APPLIED, entries} after TAKE, entries as XREADGROUP gives them for
 -- stream k), {REFUSED, i} when guard i failed (nothing written, item not acked).
 
@@ -60,14 +64,26 @@ end
 -- (ChildrenFinished{total}), or the next children are started: their index joins the
 -- running set and a Started work item (started[1] .. i .. started[2] .. i .. ']}') is
 -- enqueued; the worker taking it creates the child's record from its stored input.
+-- An open group (a Distributed Map still reading pages: field open = 1) is not done when
+-- every child so far has ended; when fewer than `low` children are left to start, a
+-- PageWanted goes to the parent once (asked = 1) and its next page comes as EXTEND.
+local function page_wanted(g, nxt, total, open, asked, low, parent, group)
+  if open == 1 and asked == 0 and total - nxt < low then
+    redis.call('XADD', ready, '*', 'm', '{"x":' .. parent .. ',"e":{"type":"PageWanted","group":' ..
+               group .. '}}')
+    redis.call('HSET', g, 'asked', 1)
+  end
+end
+
 local function child_finished(g, results, running, index, outcome, status, err, cause,
                               parent, group, started1, started2, stop)
   local c = redis.call('HMGET', g, 'closed', 'done', 'running', 'failed', 'next', 'total',
-                       'limit', 'kind', 'tc', 'tp')
+                       'limit', 'kind', 'tc', 'tp', 'open', 'asked', 'low')
   if c[1] ~= '0' then return end
   local done, run, failed = tonumber(c[2]) + 1, tonumber(c[3]) - 1, tonumber(c[4])
   local nxt, total, limit, kind = tonumber(c[5]), tonumber(c[6]), tonumber(c[7]), c[8]
   local tc, tp = tonumber(c[9]), tonumber(c[10])
+  local open, asked, low = tonumber(c[11]) or 0, tonumber(c[12]) or 0, tonumber(c[13]) or 0
   redis.call('HSET', results, index, outcome)
   redis.call('SREM', running, index)
   -- verdict: the end of the parent's ChildrenFinished event (codec.children_finished)
@@ -82,7 +98,7 @@ local function child_finished(g, results, running, index, outcome, status, err, 
                 ',"cause":' .. cause .. ',"threshold":' .. (tolerant and 'true' or 'false') .. '}'
     end
   end
-  if verdict == nil and done >= total then
+  if verdict == nil and done >= total and open == 0 then
     verdict = ',"total":' .. total
   end
   if verdict == nil then
@@ -95,7 +111,10 @@ local function child_finished(g, results, running, index, outcome, status, err, 
   end
   redis.call('HSET', g, 'done', done, 'running', run, 'failed', failed, 'next', nxt,
              'closed', verdict == nil and 0 or 1)
-  if verdict == nil then return end
+  if verdict == nil then
+    page_wanted(g, nxt, total, open, asked, low, parent, group)
+    return
+  end
   if group_failed then
     local left = redis.call('SMEMBERS', running)
     table.sort(left, function(a, b) return tonumber(a) < tonumber(b) end)
@@ -105,6 +124,36 @@ local function child_finished(g, results, running, index, outcome, status, err, 
   end
   redis.call('XADD', ready, '*', 'm', '{"x":' .. parent .. ',"e":{"type":"ChildrenFinished","group":' ..
              group .. verdict .. '}}')
+end
+
+-- A Distributed Map's next page: `add` more children (inputs already stored under the next
+-- indexes), `open` 0 when it was the last page.  The children the limit allows start; the
+-- group is done at once when every child has ended and no page is to come.  A group closed
+-- (failed) or dropped (stopped) meanwhile takes none: the page's stored inputs are deleted.
+local function extend(g, running, inputs, add, open, low, parent, group, started1, started2)
+  local c = redis.call('HMGET', g, 'closed', 'done', 'running', 'next', 'total', 'limit')
+  if c[1] ~= '0' then
+    redis.call('DEL', inputs)
+    return
+  end
+  local done, run, nxt = tonumber(c[2]), tonumber(c[3]), tonumber(c[4])
+  local total, limit = tonumber(c[5]) + tonumber(add), tonumber(c[6])
+  open, low = tonumber(open), tonumber(low)
+  while nxt < total and (limit <= 0 or run < limit) do
+    redis.call('SADD', running, nxt)
+    redis.call('XADD', ready, '*', 'm', started1 .. nxt .. started2 .. nxt .. ']}')
+    nxt = nxt + 1
+    run = run + 1
+  end
+  local closed = (open == 0 and done >= total) and 1 or 0
+  redis.call('HSET', g, 'total', total, 'next', nxt, 'running', run, 'open', open,
+             'asked', 0, 'low', low, 'closed', closed)
+  if closed == 1 then
+    redis.call('XADD', ready, '*', 'm', '{"x":' .. parent .. ',"e":{"type":"ChildrenFinished","group":' ..
+               group .. ',"total":' .. total .. '}}')
+    return
+  end
+  page_wanted(g, nxt, total, open, 0, low, parent, group)
 end
 
 -- redis.call(op, key, argv[from..to]) in pieces of at most 1,000 arguments: Lua's unpack
@@ -149,6 +198,8 @@ while i <= n do
     if c == 0 or redis.call('HGET', KEYS[c], 'status') == 'RUNNING' then
       call_chunked('RPUSH', key, first + 1, last)
     end
+  elseif op == 'HCOPY' then
+    redis.call('HSET', key, argv[last], redis.call('HGET', key, argv[first]) or 0)
   elseif op == 'XADD' then
     redis.call('XADD', key, '*', unpack(argv, first, last))
   elseif op == 'TIMER' then
@@ -170,6 +221,9 @@ while i <= n do
   elseif op == 'CHILD' then
     child_finished(key, KEYS[tonumber(argv[first])], KEYS[tonumber(argv[first + 1])],
                    unpack(argv, first + 2, last))
+  elseif op == 'EXTEND' then
+    extend(key, KEYS[tonumber(argv[first])], KEYS[tonumber(argv[first + 1])],
+           unpack(argv, first + 2, last))
   elseif simple[op] then
     call_chunked(op, key, first, last)
   else
