@@ -39,6 +39,22 @@ class Verdict(TypedDict, total=False):
     failed: FailedChild
 
 
+def root_of(execution_id: str) -> str:
+    """The root execution id of any execution (itself for a root)."""
+    return execution_id.split("/", 1)[0]
+
+
+def history_owner(execution_id: str) -> str:
+    """The execution whose history list holds ``execution_id``'s events: its root, or the
+    nearest Map Run child (``.../r<n>/<index>``) it is or belongs to (an inline Map or
+    Parallel inside a Map Run child numbers its events into that child's history)."""
+    parts = execution_id.split("/")
+    for i in range(len(parts) - 2, 0, -2):
+        if parts[i].startswith(RUN_GROUP):
+            return "/".join(parts[:i + 2])
+    return parts[0]
+
+
 def open_group(command: StartChildren) -> tuple[Counters, list[int]]:
     """Counters for a ``StartChildren`` command and the indexes to start right away."""
     total = len(command.inputs)

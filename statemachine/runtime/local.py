@@ -19,6 +19,7 @@ from typing import Any, assert_never, cast
 
 from statemachine.interpreter import children as _children
 from statemachine.interpreter import events as E
+from statemachine.interpreter.children import history_owner, root_of
 from statemachine.interpreter.commands import (
     CancelTimer,
     Command,
@@ -37,7 +38,6 @@ from statemachine.language.items import READ_ITEMS
 from statemachine.language.model import Machine
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.redaction import Redactor
-from statemachine.runtime.store.keys import history_owner, root_of
 
 Invoke = Callable[[InvokeTask], Awaitable[dict[str, Any] | None]]
 """Perform a task: its ``TaskSucceeded``/``TaskFailed`` event (as the invokers make them),

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from statemachine.interpreter.children import root_of
 from statemachine.interpreter.events import Event, TaskSubmitted
 from statemachine.interpreter.records import Execution, HistoryEvent, StartedBy, Status
 from statemachine.interpreter.step import new_execution
@@ -35,7 +36,6 @@ from statemachine.runtime.store.callbacks import Callbacks
 from statemachine.runtime.store.catalog import Catalog
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.executions import Executions
-from statemachine.runtime.store.keys import root_of
 from statemachine.runtime.store.nested import NestedLinks
 from statemachine.runtime.store.scripts import StartReply
 

@@ -43,7 +43,7 @@ from statemachine.errors import (
     NotFound,
     TaskTimedOut,
 )
-from statemachine.interpreter.children import batch_size
+from statemachine.interpreter.children import batch_size, root_of
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
@@ -58,7 +58,6 @@ from statemachine.runtime.store import (
     announce_listeners,
     withdraw_listeners,
 )
-from statemachine.runtime.store.keys import root_of
 from statemachine.security.roles import Role
 from statemachine.service.activities import ActivityBook
 from statemachine.service.aliases import Aliases

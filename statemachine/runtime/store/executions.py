@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from statemachine.interpreter.children import history_owner
 from statemachine.interpreter.events import Redriven
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.runtime.archive import Bucket
@@ -32,13 +33,7 @@ from statemachine.runtime.store.codec import (
     work_item,
 )
 from statemachine.runtime.store.ids import new_id
-from statemachine.runtime.store.keys import (
-    Shard,
-    history_owner,
-    machine,
-    shard_of,
-    shard_of_name,
-)
+from statemachine.runtime.store.keys import Shard, machine, shard_of, shard_of_name
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pipe import ScriptBatch
 from statemachine.runtime.store.scripts import RedriveReply, StartReply

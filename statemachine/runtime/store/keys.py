@@ -185,7 +185,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 
-from statemachine.interpreter.children import RUN_GROUP
+from statemachine.interpreter.children import history_owner, root_of
 
 PREFIX = "sm"
 META = f"{PREFIX}:meta"
@@ -221,22 +221,6 @@ def session(digest: str) -> str:
 
 def login_token(digest: str) -> str:
     return f"{PREFIX}:login:{digest}"
-
-
-def root_of(execution_id: str) -> str:
-    """The root execution id of any execution (itself for a root)."""
-    return execution_id.split("/", 1)[0]
-
-
-def history_owner(execution_id: str) -> str:
-    """The execution whose history list holds ``execution_id``'s events: its root, or the
-    nearest Map Run child (``.../r<n>/<index>``) it is or belongs to (an inline Map or
-    Parallel inside a Map Run child numbers its events into that child's history)."""
-    parts = execution_id.split("/")
-    for i in range(len(parts) - 2, 0, -2):
-        if parts[i].startswith(RUN_GROUP):
-            return "/".join(parts[:i + 2])
-    return parts[0]
 
 
 def shard_of(execution_id: str, shards: int) -> int:

@@ -16,9 +16,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from statemachine.interpreter.children import history_owner
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import child_pieces
-from statemachine.runtime.store.keys import history_owner
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.scripts import UpdateRunReply
 

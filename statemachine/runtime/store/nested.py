@@ -9,8 +9,8 @@ record still names its parent (``started_by``).
 
 from __future__ import annotations
 
+from statemachine.interpreter.children import root_of
 from statemachine.runtime.store.client import RedisStore
-from statemachine.runtime.store.keys import root_of
 from statemachine.runtime.store.machines import WAIT_S
 
 __all__ = ["NestedLinks"]

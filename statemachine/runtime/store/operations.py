@@ -17,16 +17,11 @@ from typing import Any
 
 from redis import exceptions as rexc
 
+from statemachine.interpreter.children import root_of
 from statemachine.interpreter.records import Status
 from statemachine.runtime.store.client import TRANSIENT, RedisStore
 from statemachine.runtime.store.codec import message_execution
-from statemachine.runtime.store.keys import (
-    INVOKERS_GROUP,
-    STATS,
-    WORKERS_GROUP,
-    Shard,
-    root_of,
-)
+from statemachine.runtime.store.keys import INVOKERS_GROUP, STATS, WORKERS_GROUP, Shard
 from statemachine.runtime.store.machines import WAIT_S
 
 __all__ = ["STALL_SCAN", "DeadRef", "Operations", "RuntimeStats"]

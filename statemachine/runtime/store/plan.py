@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from statemachine.interpreter.children import history_owner
 from statemachine.runtime.store.codec import (
     activity_task,
     child_pieces,
@@ -28,7 +29,7 @@ from statemachine.runtime.store.codec import (
     timer_item,
     work_item,
 )
-from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard, history_owner
+from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard
 
 __all__ = ["GroupState", "Plan"]
 

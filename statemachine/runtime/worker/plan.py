@@ -32,7 +32,7 @@ from typing import Any, Literal, NotRequired, TypedDict, assert_never, cast
 
 from statemachine.interpreter import children
 from statemachine.interpreter.branches import run_uuid
-from statemachine.interpreter.children import RUN_GROUP, batch_size, is_run
+from statemachine.interpreter.children import RUN_GROUP, batch_size, history_owner, is_run
 from statemachine.interpreter.commands import (
     CancelTimer,
     Continue,
@@ -55,7 +55,6 @@ from statemachine.runtime.redaction import Redactor
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan, Shard
 from statemachine.runtime.store.codec import ChildLink, dumps, history_event, pack_record
-from statemachine.runtime.store.keys import history_owner
 
 __all__ = ["GroupSpec", "Planned", "Planner"]
 
