@@ -11,10 +11,7 @@ Behaviour taken from Step Functions:
 * ``start`` is idempotent by name: the same name and input give back the same execution,
   another input is a ``Conflict`` (AWS's ExecutionAlreadyExists).  Input is limited to
   256 KiB, names to 80 characters without whitespace or ``<>{}[]?*"#%\\^|~`$&,;:/``.
-* Callbacks (``SendTaskSuccess`` & co.): a token that was never issued is ``InvalidToken``;
-  one whose task is closed (answered, timed out, execution stopped) is ``TaskTimedOut``
-  ("The task token has either expired or the task associated with the token has already
-  been closed").  Only the first success/failure for a token transitions.
+* Callbacks (``SendTaskSuccess`` & co.) are answered as AWS's: :mod:`.callbacks`.
 
 Operations: ``dead_letters`` lists the work items the workers gave up on (see
 :mod:`statemachine.runtime.worker`) and ``requeue_dead_letter`` puts one back, like an SQS
@@ -39,20 +36,16 @@ import orjson
 from statemachine.errors import (
     Conflict,
     InputError,
-    InvalidToken,
     NotFound,
-    TaskTimedOut,
 )
 from statemachine.interpreter.children import batch_size, root_of
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
-from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import (
-    CallbackReply,
     StartReply,
     Store,
     announce_listeners,
@@ -61,6 +54,7 @@ from statemachine.runtime.store import (
 from statemachine.security.roles import Role
 from statemachine.service.activities import ActivityBook
 from statemachine.service.aliases import Aliases
+from statemachine.service.callbacks import Callbacks
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import Express, MachineType
@@ -77,12 +71,10 @@ from statemachine.service.redrive import (
 )
 from statemachine.service.validation import Checked, check_definition
 
-MAX_TOKEN = 1024
 # The cursors ``nextCursor`` gives: ``<start ms>|<execution id>`` of executions, an event
 # number of a history; numbers short enough for Redis.  The OpenAPI document states these.
 EXECUTIONS_CURSOR = re.compile(r"([0-9]{1,18})\|([^|]+)")
 HISTORY_CURSOR = re.compile(r"[0-9]{1,18}")
-_INVALID_TOKEN = "The provided token is not valid."
 _STATUSES = frozenset(Status)
 
 
@@ -121,6 +113,7 @@ class Service:
         self.express = Express(store.settings, store.core, self.connections, self.get_machine,
                                self.aliases.pin)
         self.map_runs = MapRunBook(store, self._summary)
+        self.callbacks = Callbacks(store)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -438,37 +431,13 @@ class Service:
     # -- callbacks ---------------------------------------------------------------------------
 
     async def send_task_success(self, token: str, output: Any) -> None:
-        data = orjson.dumps(output)
-        if len(data) > self.settings.max_input_bytes:
-            raise InputError(f"output is {len(data)} bytes, over the limit of "
-                             f"{self.settings.max_input_bytes} bytes", "InvalidOutput")
-        await self._callback(token, {"type": "TaskSucceeded", "token": token,
-                                     "output": orjson.loads(data)}, True)
+        await self.callbacks.success(token, output)
 
     async def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
-        await self._callback(token, {"type": "TaskFailed", "token": token, "error": error, "cause": cause}, True)
+        await self.callbacks.failure(token, error, cause)
 
     async def send_task_heartbeat(self, token: str) -> None:
-        await self._callback(token, {"type": "TaskHeartbeat", "token": token}, False)
-
-    async def _callback(self, token: str, event: dict[str, Any], consume: bool) -> None:
-        execution_id = token_execution(token) if isinstance(token, str) and len(token) <= MAX_TOKEN else None
-        if not execution_id or not self.store.shards:
-            raise InvalidToken(_INVALID_TOKEN)
-        reply = await self.store.callbacks.callback(execution_id, token, event, consume)
-        match reply:
-            case CallbackReply.ENQUEUED:
-                return
-            case CallbackReply.NOT_AWAITED:
-                record = await self.store.executions.load(execution_id)
-                if record is not None and _issued(record, token):
-                    raise TaskTimedOut("The task token has either expired or the task associated "
-                                       "with the token has already been closed.")
-                raise InvalidToken(_INVALID_TOKEN)
-            case CallbackReply.NO_RECORD:
-                raise InvalidToken(_INVALID_TOKEN)
-            case _:
-                assert_never(reply)
+        await self.callbacks.heartbeat(token)
 
     # -- activities --------------------------------------------------------------------------
 
@@ -492,12 +461,3 @@ class Service:
 
     async def stats(self) -> dict[str, Any]:
         return await self.operations.stats()
-
-
-def _issued(record: Execution, token: str) -> bool:
-    """Whether ``token`` is one this execution handed out at some point (it moved on since)."""
-    secret = token.partition(".")[2]
-    if task_token(record["id"], secret) != token:
-        return False
-    salt = record["salt"]
-    return any(derive(salt, "token", seq) == secret for seq in range(record["seq"] + 1))
