@@ -35,6 +35,15 @@ def map_run_arn(step: Step, state: State, group: str) -> str:
     return f"{place_of(ex.get('place')).prefix}:mapRun:{ex['machine']}/{label}:{run_id}"
 
 
+def arguments_of(step: Step, state: State, spec: Any, effective: Any) -> Any:
+    """An ItemReader's or ResultWriter's ``Parameters`` (JSONPath) or ``Arguments``
+    (JSONata), evaluated (``{}`` when it has none)."""
+    if spec is None:
+        return {}
+    field = "Arguments" if state.language == "JSONata" else "Parameters"
+    return state.flow.value_of(spec, step.scope(state, effective), field)
+
+
 def read_task(step: Step, state: State, effective: Any, skip: int = 0,
               cursor: Any = None) -> InvokeTask:
     """The task that reads a page of ``state``'s items, the one after the first ``skip``
@@ -43,10 +52,7 @@ def read_task(step: Step, state: State, effective: Any, skip: int = 0,
     reader = state.item_reader
     assert reader is not None
     ex = step.ex
-    arguments: Any = {}
-    if reader.arguments is not None:
-        field = "Arguments" if state.language == "JSONata" else "Parameters"
-        arguments = state.flow.value_of(reader.arguments, step.scope(state, effective), field)
+    arguments = arguments_of(step, state, reader.arguments, effective)
     if not isinstance(arguments, dict):
         raise StatesError(I.ITEM_READER_FAILED, "The ItemReader's parameters must be an object: "
                           + dumps(arguments), prefixed=False)

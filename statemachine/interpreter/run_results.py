@@ -27,6 +27,7 @@ from statemachine.interpreter.commands import InvokeTask
 from statemachine.interpreter.context import Step
 from statemachine.interpreter.events import ChildOutcome, RunEntry
 from statemachine.interpreter.formats import dumps, iso, place_of
+from statemachine.interpreter.item_source import arguments_of
 from statemachine.interpreter.records import Execution, RunWriting
 from statemachine.interpreter.tokens import derive, task_token
 from statemachine.language import items as I
@@ -182,10 +183,7 @@ def write_task(step: Step, state: State, effective: Any, map_run_arn: str,
     writer = state.result_writer
     assert writer is not None
     ex = step.ex
-    arguments: Any = {}
-    if writer.arguments is not None:
-        field = "Arguments" if state.language == "JSONata" else "Parameters"
-        arguments = state.flow.value_of(writer.arguments, step.scope(state, effective), field)
+    arguments = arguments_of(step, state, writer.arguments, effective)
     bucket = arguments.get("Bucket") if isinstance(arguments, dict) else None
     prefix = arguments.get("Prefix", "") if isinstance(arguments, dict) else None
     if not isinstance(bucket, str) or not bucket or not isinstance(prefix, str):

@@ -26,15 +26,12 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from statemachine.interpreter.commands import InvokeTask
 from statemachine.language import items as I
 from statemachine.runtime.invokers.base import TaskResult, failed, succeeded
-from statemachine.runtime.invokers.egress import EGRESS_ERROR, EgressDenied
 from statemachine.runtime.items import formats
 from statemachine.runtime.items.formats import ReaderError
-from statemachine.runtime.items.s3 import S3Source
+from statemachine.runtime.items.s3 import S3_ERRORS, S3Source, s3_failed
 
 GET_OBJECT = "arn:aws:states:::s3:getObject"
 LIST_OBJECTS = "arn:aws:states:::s3:listObjectsV2"
@@ -55,12 +52,8 @@ class ItemReader:
             items = await self.read(request)
         except ReaderError as exc:
             return failed(command, I.ITEM_READER_FAILED, str(exc))
-        except ClientError as exc:
-            return failed(command, I.ITEM_READER_FAILED, service_cause(exc))
-        except BotoCoreError as exc:
-            return failed(command, I.ITEM_READER_FAILED, f"S3 could not be reached: {exc}")
-        except EgressDenied as exc:  # the S3 endpoint is one task requests may not reach
-            return failed(command, EGRESS_ERROR, str(exc))
+        except S3_ERRORS as exc:
+            return s3_failed(command, I.ITEM_READER_FAILED, exc)
         return succeeded(command, items)
 
     async def read(self, request: I.ReadRequest) -> list[Any] | I.ItemsPage:
@@ -227,12 +220,3 @@ async def _gunzip(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         raise ReaderError(f"An inventory file is not valid gzip: {exc}") from exc
     if tail:
         yield tail
-
-
-def service_cause(exc: ClientError) -> str:
-    """AWS's SDK wording: ``<message> (Service: S3, Status Code: n, Request ID: id)``."""
-    error = exc.response.get("Error") or {}
-    meta = exc.response.get("ResponseMetadata") or {}
-    message = error.get("Message") or error.get("Code") or str(exc)
-    return (f"{message} (Service: S3, Status Code: {meta.get('HTTPStatusCode', 0)}, "
-            f"Request ID: {meta.get('RequestId', '')})")

@@ -13,11 +13,41 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from statemachine.interpreter.commands import InvokeTask
+from statemachine.runtime.invokers.base import TaskResult, failed
+from statemachine.runtime.invokers.egress import EGRESS_ERROR, EgressDenied
+
 CHUNK_BYTES = 64 * 1024
 """How much of an object is read at a time."""
 LIST_PARAMETERS = ("Prefix", "Delimiter", "StartAfter", "EncodingType", "FetchOwner",
                    "RequestPayer", "ExpectedBucketOwner", "OptionalObjectAttributes")
 """What ``s3:listObjectsV2``'s parameters may carry besides ``Bucket`` (paging is ours)."""
+
+S3_ERRORS = (ClientError, BotoCoreError, EgressDenied)
+"""What S3 (or the way to it) can answer a reader's or writer's task with."""
+
+
+def s3_failed(command: InvokeTask, error: str, exc: Exception) -> TaskResult:
+    """``command`` (a ReadItems or WriteResults task) failed on S3's side: ``error`` with
+    AWS's SDK wording, or the egress policy's refusal."""
+    match exc:
+        case EgressDenied():  # the S3 endpoint is one task requests may not reach
+            return failed(command, EGRESS_ERROR, str(exc))
+        case ClientError():
+            return failed(command, error, service_cause(exc))
+        case _:
+            return failed(command, error, f"S3 could not be reached: {exc}")
+
+
+def service_cause(exc: ClientError) -> str:
+    """AWS's SDK wording: ``<message> (Service: S3, Status Code: n, Request ID: id)``."""
+    error = exc.response.get("Error") or {}
+    meta = exc.response.get("ResponseMetadata") or {}
+    message = error.get("Message") or error.get("Code") or str(exc)
+    return (f"{message} (Service: S3, Status Code: {meta.get('HTTPStatusCode', 0)}, "
+            f"Request ID: {meta.get('RequestId', '')})")
 
 
 class S3Source:

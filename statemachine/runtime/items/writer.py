@@ -35,9 +35,8 @@ from statemachine.interpreter.events import ChildOutcome
 from statemachine.interpreter.run_results import PENDING, SUCCEEDED, run_id, transformed
 from statemachine.language import items as I
 from statemachine.runtime.invokers.base import TaskResult, failed, succeeded
-from statemachine.runtime.invokers.egress import EGRESS_ERROR, EgressDenied
-from statemachine.runtime.items.reader import service_cause
-from statemachine.runtime.items.s3 import S3Source
+from statemachine.runtime.invokers.egress import EgressDenied
+from statemachine.runtime.items.s3 import S3_ERRORS, S3Source, s3_failed
 
 FILE_LIMIT = 5 * 1024**3
 """AWS's largest result file (5 GB): more results go on in the next file."""
@@ -73,12 +72,8 @@ class ResultWriter:
         request = cast(I.WriteRequest, command.input)
         try:
             key = await self.write(request)
-        except ClientError as exc:
-            return failed(command, I.RESULT_WRITER_FAILED, service_cause(exc))
-        except BotoCoreError as exc:
-            return failed(command, I.RESULT_WRITER_FAILED, f"S3 could not be reached: {exc}")
-        except EgressDenied as exc:  # the S3 endpoint is one task requests may not reach
-            return failed(command, EGRESS_ERROR, str(exc))
+        except S3_ERRORS as exc:
+            return s3_failed(command, I.RESULT_WRITER_FAILED, exc)
         except LostOutcome:
             return failed(command, F.RUNTIME, F.LOST_OUTCOME)
         return succeeded(command, {"MapRunArn": request["MapRunArn"],
