@@ -125,6 +125,14 @@ async def json_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
             raise ReaderError(f"Line {number} is not valid JSON: {exc.msg}") from exc
 
 
+def _parsed(record: str, delimiter: str) -> list[str]:
+    """One whole CSV record's fields (``record`` may span lines inside quotes)."""
+    try:
+        return next(csv.reader([record], delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise ReaderError(f"The CSV record is malformed: {exc}") from exc
+
+
 async def csv_rows(chunks: AsyncIterator[bytes], delimiter: str) -> AsyncIterator[list[str]]:
     """The CSV records (a quoted field may span lines; empty lines are skipped)."""
     pending = ""
@@ -133,12 +141,8 @@ async def csv_rows(chunks: AsyncIterator[bytes], delimiter: str) -> AsyncIterato
         if pending.count('"') % 2:  # inside a quoted field: the record goes on
             continue
         record, pending = pending, ""
-        if record == "":
-            continue
-        try:
-            yield next(csv.reader([record], delimiter=delimiter, strict=True))
-        except csv.Error as exc:
-            raise ReaderError(f"The CSV record is malformed: {exc}") from exc
+        if record:
+            yield _parsed(record, delimiter)
     if pending:
         raise ReaderError("The CSV object ends inside a quoted field")
 
@@ -224,12 +228,9 @@ async def csv_items_at(chunks: AsyncIterator[bytes], delimiter: str,
         if pending.count('"') % 2:  # inside a quoted field: the record goes on
             continue
         record, pending = pending, ""
-        if record == "":
+        if not record:
             continue
-        try:
-            row = next(csv.reader([record], delimiter=delimiter, strict=True))
-        except csv.Error as exc:
-            raise ReaderError(f"The CSV record is malformed: {exc}") from exc
+        row = _parsed(record, delimiter)
         if names is None:
             names = row
             if len(set(names)) != len(names):
