@@ -56,6 +56,8 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (*TRANSIENT, StoreError)
 """Redis unreachable or loading (or :meth:`RedisStore.retry` gave up waiting for it)."""
 
 
+DEMOTED = "cannot be used with replica instances"
+"""What ``WAIT`` answers on a node that is a replica now (a master failed over)."""
 REPLICAS_GRACE_S = 30.0
 """How long a start waits for every master to have the replicas ``--min-replicas-ack`` asks
 for before refusing (a failover's promoted master has none until the old one rejoins)."""
@@ -217,11 +219,16 @@ class RedisStore:
         nodes = Nodes(self.client, cluster=self.cluster)
         try:
             counts = await nodes.execute([(shard.ready, wait) for shard in self.shards])
+            for count in counts:
+                if isinstance(count, rexc.ResponseError) and DEMOTED in str(count):
+                    # Not MOVED (WAIT names no key): the slot map is older than a failover
+                    # that made this master a replica. Read it again and ask again.
+                    await nodes.refresh_quietly()
+                    raise rexc.TryAgainError(f"the slot map was stale: {count}")
+                if isinstance(count, Exception):
+                    raise count
         finally:
             nodes.close()
-        for count in counts:
-            if isinstance(count, Exception):
-                raise count
         return [int(count) for count in counts]
 
     async def ensure_groups(self) -> None:
