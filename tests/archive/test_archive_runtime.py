@@ -161,7 +161,9 @@ async def test_retention_deletes_the_archived_object(
         xid = (await rt.service.start("shapes", {"a": 1, "z": 1}))["executionId"]
         await rt.drain()
         async with archiver(rt.settings) as (part, stats):
-            assert await part.round() == 1
+            # Archived by this round, or already by the drained worker's own archiver (it
+            # runs one too: on a loaded machine it can get there first).
+            await part.round()
             s3 = s3_client(moto_url)
             assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 1
             shard = rt.service.store.shard(xid)
