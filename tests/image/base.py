@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -57,11 +58,9 @@ def apt_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
 
 def _one_line_mirror(text: str) -> str | None:
     for line in text.splitlines():
-        words = line.split("#", 1)[0].split()
-        if words[:1] == ["deb"]:
-            words = [w for w in words[1:] if not w.startswith("[")]
-            if len(words) >= 3 and words[1] == SUITE and "main" in words[2:]:
-                return words[0]
+        words = re.sub(r"\[[^]]*\]", " ", line.split("#", 1)[0]).split()  # no [options]
+        if words[:1] == ["deb"] and len(words) >= 4 and words[2] == SUITE and "main" in words[3:]:
+            return words[1]
     return None
 
 
