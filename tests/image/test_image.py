@@ -114,6 +114,26 @@ def test_the_image_serves_an_example_and_stops_gracefully(prepared: Prepared,
         engine.run("rm", "--force", name, check=False)
 
 
+def test_a_container_stopped_while_waiting_for_redis_exits_at_once(prepared: Prepared) -> None:
+    engine = prepared.engine
+    name = f"statemachine-test-{uuid.uuid4().hex[:8]}"
+    nothing_there = f"redis://127.0.0.1:{free_port()}/0"
+    engine.run("run", "--detach", "--name", name, "--network", "host",
+               "--env", f"REDIS_URL={nothing_there}", prepared.image, "worker")
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while "Redis is unreachable" not in (logs := _logs(engine, name)):
+            assert time.monotonic() < deadline and not _exited(engine, name), logs
+            time.sleep(0.2)
+        engine.run("stop", "--time", str(STOP_SECONDS), name, timeout=STOP_SECONDS + 30)
+        state = json.loads(engine.run("inspect", "--format", "{{json .State}}", name).stdout)
+        logs = _logs(engine, name)
+        assert state["ExitCode"] == 0, logs  # not 137: it did not wait for docker's SIGKILL
+        assert "stopped while connecting to Redis" in logs
+    finally:
+        engine.run("rm", "--force", name, check=False)
+
+
 def test_compose_file_runs_the_api_two_workers_and_redis() -> None:
     spec = yaml.safe_load(COMPOSE.read_text())
     services = spec["services"]
