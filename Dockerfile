@@ -7,6 +7,14 @@
 # BASE: any Debian-like image with Python 3.11+ and pip (the tests pass a stand-in made with
 # debootstrap, as they reach no image registry).
 ARG BASE=python:3.11-slim
+
+# The dependency list alone, read from pyproject.toml: the slow layer below is rebuilt only
+# when the list changes, not for any other edit of pyproject.toml or of the source.
+FROM ${BASE} AS requirements
+COPY pyproject.toml /
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /requirements.txt
+
 FROM ${BASE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,21 +30,16 @@ ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_TRUSTED_HOST
 
-WORKDIR /app
-
-# The dependencies first, read from pyproject.toml alone: a change of the source keeps this
-# layer (the slow one) cached.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+COPY --from=requirements /requirements.txt /tmp/requirements.txt
+RUN pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt \
     && useradd --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin statemachine \
     && mkdir /data && chown statemachine /data && chmod 700 /data
 
+WORKDIR /app
 # The source, run in place (cli.py imports the package next to it, which finds schemas/ and
 # definitions/ next to itself, as in a checkout).
-COPY cli.py README.md ./
+COPY cli.py ./
 COPY schemas ./schemas
 COPY definitions ./definitions
 COPY statemachine ./statemachine

@@ -38,6 +38,9 @@ EXAMPLE_OUTPUT = "Hello, Ada!"
 STARTUP_SECONDS = 60.0
 RUN_SECONDS = 60.0
 STOP_SECONDS = 10
+# The first test also waits for the preparation: on a new machine, debootstrap and a first
+# build (minutes, on a busy machine more than the suite's 300 s per test).
+pytestmark = pytest.mark.timeout(900)
 
 
 @dataclass(frozen=True)
