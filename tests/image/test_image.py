@@ -243,22 +243,21 @@ def _compose_tool(engine: Engine) -> list[str] | None:
     return None
 
 
-def _project_containers(engine: Engine, project: str) -> list[str]:
-    listed = engine.run("ps", "--all", "--quiet", "--filter",
+def _project_states(engine: Engine, project: str) -> dict[str, str]:
+    """Each container of the compose project by name: its state (running, exited...)."""
+    listed = engine.run("ps", "--all", "--format", "{{.Names}} {{.State}}", "--filter",
                         f"label=com.docker.compose.project={project}")
-    return listed.stdout.split()
+    return dict(line.rsplit(" ", 1) for line in listed.stdout.splitlines())
 
 
 def _exit_codes(engine: Engine, project: str) -> dict[str, int]:
-    containers = _project_containers(engine, project)
-    inspected = engine.run("inspect", "--format", "{{.Name}} {{.State.ExitCode}}", *containers)
+    inspected = engine.run("inspect", "--format", "{{.Name}} {{.State.ExitCode}}",
+                           *_project_states(engine, project))
     return {name: int(code) for name, code in
             (line.rsplit(" ", 1) for line in inspected.stdout.splitlines())}
 
 
 def _compose_exited(engine: Engine, project: str) -> str | None:
-    exits = {c: engine.run("inspect", "--format", "{{.State.Status}}", c).stdout.strip()
-             for c in _project_containers(engine, project)}
-    stopped = [c for c, status in exits.items() if status not in ("running", "created")]
+    stopped = [name for name, state in _project_states(engine, project).items()
+               if state not in ("running", "created")]
     return f"containers stopped: {stopped}" if stopped else None
-
