@@ -16,6 +16,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/pyproject.tom
         > /requirements.txt
 
 FROM ${BASE}
+LABEL org.opencontainers.image.title=statemachine
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -39,6 +39,8 @@ LOCK = STATE_DIR / "prepare.lock"
 STARTED_IN_BACKGROUND = STATE_DIR / "started-in-background"
 LOG = STATE_DIR / "prepare.log"
 BUILD_SECONDS = 900
+#: The Dockerfile's label of the project's image.
+IMAGE_LABEL = "org.opencontainers.image.title=statemachine"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ def build(engine: Engine, stand_in: str, pip: host_pip.HostPip, say: base.Say) -
         raise RuntimeError(f"docker build failed ({built.returncode}):\n"
                            f"{built.stderr.strip()[-4000:]}")
     cached = built.stderr.count(" CACHED")
+    # The images this tag named before (untagged now), and only those: the engine may be
+    # a developer's own.
+    engine.run("image", "prune", "--force", "--filter", f"label={IMAGE_LABEL}")
     say(f"build: {cached} steps from the cache")
     return tag
 
