@@ -4,7 +4,10 @@ Standard library only: this runs before anything is installed.  It makes ``.venv
 installs the package into it (with the test extras for ``test``), installs
 ``redis-server`` (and, for ``test``, ``chromium``) with apt-get when missing, then hands over
 to ``cli.py serve`` or, for ``test``, mypy, ruff and ``pytest`` inside the venv.  Re-running
-is cheap: the install step is skipped while pyproject.toml is unchanged.
+is cheap: the install step is skipped while pyproject.toml is unchanged.  A whole ``test`` run
+also prepares the container image test in the background (Debian's docker.io, debootstrap
+and docker-compose when missing, a Docker engine, the stand-in base image, the first build:
+``tests/image/prepare.py``), and stops the engine it started when the tests end.
 """
 
 from __future__ import annotations
@@ -71,6 +74,46 @@ def ensure_chromium() -> None:
         _apt_install("chromium")
 
 
+#: Debian's packages the container image test (tests/image) uses, by the program each brings.
+CONTAINER_TOOLS = {"dockerd": "docker.io", "debootstrap": "debootstrap",
+                   "docker-compose": "docker-compose"}
+#: The image test's preparation, which ``test`` starts in the background (its own log).
+IMAGE_PREPARATION = ["-m", "tests.image.prepare"]
+
+
+def ensure_container_tools() -> None:
+    """Debian's Docker engine, debootstrap (the stand-in base image) and docker-compose, for
+    the image test; only ``test`` needs them, and it installs them in the background."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    missing = [package for program, package in CONTAINER_TOOLS.items()
+               if shutil.which(program, path=path) is None]
+    if missing:
+        _say(f"{', '.join(missing)} missing: installing with apt-get (for the image test)")
+        _apt_install(*missing)
+
+
+def _start_image_preparation() -> subprocess.Popen[bytes] | None:
+    """The image test's slow cold steps (apt-get, debootstrap, the first build), started now
+    so that they overlap the rest of the suite; the test waits for them."""
+    if not (ROOT / "tests" / "image" / "prepare.py").exists():
+        return None
+    _say("preparing the container image test in the background")
+    return subprocess.Popen([sys.executable, *IMAGE_PREPARATION], cwd=ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _end_image_preparation(preparing: subprocess.Popen[bytes] | None) -> None:
+    """Stop the preparation if the tests ended before it, and the dockerd it started."""
+    if preparing is None:
+        return
+    if preparing.poll() is None:
+        preparing.terminate()
+        preparing.wait(30)
+    subprocess.call([sys.executable, *IMAGE_PREPARATION, "--stop"], cwd=ROOT,
+                    stdin=subprocess.DEVNULL)
+
+
 def ensure_venv(extras: str) -> None:
     if not PYTHON.exists():
         try:
@@ -99,6 +142,14 @@ def main(args: argparse.Namespace) -> int:
         os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "cli.py"), "serve", *rest])
     ensure_redis()
     ensure_chromium()
+    preparing = None if rest else _start_image_preparation()
+    try:
+        return _check_and_test(rest)
+    finally:
+        _end_image_preparation(preparing)
+
+
+def _check_and_test(rest: list[str]) -> int:
     ensure_venv("[test]")
     os.chdir(ROOT)
     failed = 0

@@ -61,6 +61,7 @@ from statemachine.cli.mock_config import (
     load_mock_config_option,
 )
 from statemachine.cli.registration import register_definitions
+from statemachine.cli.start_up import exit_at_once, unless_stopped
 from statemachine.errors import StoreError
 from statemachine.language.substitutions import SUBSTITUTIONS_FILE, read_substitutions
 
@@ -116,6 +117,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Until the graceful handlers are in place (_stop_event), SIGTERM ends the process at
+    # once: as a container's PID 1 it would otherwise be ignored, and `docker stop` during
+    # start-up would wait for its SIGKILL.
+    signal.signal(signal.SIGTERM, exit_at_once)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":  # the audit trail is written whatever --log-level says
@@ -194,12 +199,14 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
     try:
         # The egress rules and the API's own address, for the tasks EXPRESS executions
         # perform in this process (as for the worker's).
-        service = await Service.connect(url, settings=with_egress(
-            _settings(args), args, [endpoint(args.host, args.port)]))
+        service = await unless_stopped(stop, Service.connect(url, settings=with_egress(
+            _settings(args), args, [endpoint(args.host, args.port)])))
     except (StoreError, ValueError) as exc:  # unreachable after the retries, refused, or a
         # malformed URL
         _say(f"statemachine serve: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
+    if service is None:
+        return 0
     try:
         if problem := (await time_skipping.prepare(service.store.core, args.time_skipping)
                        or await storage.check_bucket(service)):
@@ -341,10 +348,12 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
     drain = bool(args.drain)
     stop = _stop_event()
     try:  # first, so that a refusing or absent Redis is one clear line, not a traceback
-        service = await Service.connect(url, settings=_settings(args))
+        service = await unless_stopped(stop, Service.connect(url, settings=_settings(args)))
     except (StoreError, ValueError) as exc:
         _say(f"statemachine worker: cannot connect to Redis at {redacted_url(url)}: {exc}")
         return 2
+    if service is None:
+        return 0
     if problem := await time_skipping.prepare(service.store.core, False):
         await service.close()
     if problem := problem or await storage.check_bucket(service, close=True):
