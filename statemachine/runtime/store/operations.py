@@ -132,7 +132,11 @@ class Operations:
         letter, atomically (``requeue.lua``): ``{"stream", "kind", "entryId"}``, or None
         when there is no such dead letter."""
         shard = self._store.shards[shard_number]
-        keys = [shard.dead, shard.ready, shard.tasks]
+        found = await self._store.retry(lambda: self._client.xrange(shard.dead, entry_id, entry_id),
+                                        give_up_s=WAIT_S)
+        stream = found[0][1].get(b"stream", b"").decode() if found else ""
+        lane = shard.lane_of_stream(stream) or shard.default  # its queue's streams
+        keys = [shard.dead, lane.ready, lane.tasks]
         result = await self._store.retry(lambda: self._store.script("requeue", keys, [entry_id]),
                                          give_up_s=WAIT_S)
         if not result:
@@ -208,7 +212,8 @@ def _number(reply: Any) -> int:
 
 
 def _stream_kind(shard: Shard, stream: str) -> str | None:
-    return "ready" if stream == shard.ready else "tasks" if stream == shard.tasks else None
+    lane = shard.lane_of_stream(stream)
+    return None if lane is None else "ready" if stream == lane.ready else "tasks"
 
 
 def _dead_letter(shard: Shard, entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from statemachine.runtime.worker.housekeeping import Housekeeping
 from statemachine.runtime.worker.listeners import ListenerWatch
 from statemachine.runtime.worker.loops import Guard, Stats
 from statemachine.runtime.worker.plan import Planner
+from statemachine.runtime.worker.pool import PoolMembership
 from statemachine.runtime.worker.scheduler import Scheduler
 from statemachine.runtime.worker.transitions import Transitions
 
@@ -115,8 +116,10 @@ class Worker:
                                 Callbacks(store), s.mock_config)
         watch = ListenerWatch(store, invokers, guard)
         await watch.refresh()  # before the first task is sent
+        membership = PoolMembership(store, s, self.consumer, guard)
+        await membership.join()
         background = [asyncio.create_task(part.run())
-                      for part in (consumer, scheduler, housekeeping, watch)]
+                      for part in (consumer, scheduler, housekeeping, watch, membership)]
         bucket = open_bucket(s)
         if bucket is not None:
             archiver = Archiver(store, s, bucket, self.stats, guard)
@@ -144,6 +147,7 @@ class Worker:
             stopping.cancel()
             for task in [*hands, *background]:
                 task.cancel()
+            await membership.leave()
             await dispatcher.close()
             if local_sfn is not None:
                 await local_sfn.close()
