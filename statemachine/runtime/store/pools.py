@@ -21,8 +21,8 @@ from statemachine.language.queues import DEFAULT_QUEUE
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.keys import QUEUES, pool
 
-__all__ = ["ANNOUNCE_S", "HOLD_S", "QueueFigures", "announce", "figures", "live_workers",
-           "register", "retire"]
+__all__ = ["ANNOUNCE_S", "HOLD_S", "QueueFigures", "announce", "figures", "known_queues",
+           "live_workers", "register", "retire"]
 
 ANNOUNCE_S = 5.0
 """How often a worker renews its announcement."""
@@ -83,11 +83,16 @@ async def live_workers(store: RedisStore, queue: str) -> int:
                                  give_up_s=WAIT_S))
 
 
+async def known_queues(store: RedisStore) -> list[str]:
+    """Every known queue: the default one first, then the others by name (one SMEMBERS)."""
+    named = await store.client.smembers(QUEUES)
+    return [DEFAULT_QUEUE, *sorted(q.decode() for q in named)]
+
+
 async def figures(store: RedisStore, now: int) -> list[QueueFigures]:
     """Every known queue's :class:`QueueFigures` (the default queue first, then by name);
     ``now``: the service's clock (virtual under time skipping), for the timers due."""
-    named = await store.retry(lambda: store.client.smembers(QUEUES), give_up_s=SCRAPE_WAIT_S)
-    queues = [DEFAULT_QUEUE, *sorted(q.decode() for q in named)]
+    queues = await store.retry(lambda: known_queues(store), give_up_s=SCRAPE_WAIT_S)
     wall = _wall_ms()
 
     async def read() -> list[Any]:
