@@ -78,7 +78,7 @@ class Worker:
 
         ``drain``: also return once no work is left — like arq's burst mode, for tests and
         batch runs.  No work is left when this worker holds no entry, every shard's ready
-        and tasks streams are empty (an acknowledged entry is deleted, so nothing is
+        and tasks streams of the worker's queues are empty (an acknowledged entry is deleted, so nothing is
         waiting or pending anywhere, for any worker), and no timer is due within
         ``drain_timers_ms`` (default 5 s): the timers a run sets for its own next steps
         (Wait states, retry intervals, short timeouts) are waited for, while an execution
