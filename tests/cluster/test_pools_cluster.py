@@ -33,6 +33,10 @@ async def test_a_worker_of_two_queues_finishes_both_on_a_cluster(runtime: Any, s
         settled = await service.describe(ids[3])
         assert settled["queue"] == "payments"
         assert settled["output"]["each"] == [{"ok": True}, {"ok": True}]
+        stats = await service.stats()  # /metrics' figures, read over the cluster's nodes
+        for queue in ("default", "payments"):
+            assert stats["queue_workers_current"][(("queue", queue),)] == 1
+            assert stats["queue_work_current"][(("queue", queue),)] == 0
         for shard in service.store.shards:  # every stream worked off, both queues
             for lane in (shard.lane(None), shard.lane("payments")):
                 assert await redis.xlen(lane.ready) == 0

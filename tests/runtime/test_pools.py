@@ -26,7 +26,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from statemachine.runtime.settings import Settings
 from statemachine.service import Service
 from tests.api.client import keyed_app
-from tests.api.test_metrics_runtime import parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEADLINE_S = 60.0
@@ -67,6 +66,12 @@ def pool(redis_url: str, queues: str, name: str) -> Iterator[subprocess.Popen[by
         assert proc.returncode == 0, err.decode()
 
 
+def gauges(text: str) -> dict[str, float]:
+    """Prometheus text: the value of each ``name{labels}``."""
+    return {line.rpartition(" ")[0]: float(line.rpartition(" ")[2])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
 async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not await check():
@@ -102,7 +107,7 @@ async def test_a_stopped_pool_holds_its_queue_only_and_resumes_with_a_new_worker
             async def scrape() -> dict[str, float]:
                 response = await api.get("/metrics")
                 assert response.status == 200
-                return parse(await response.text())[0]
+                return gauges(await response.text())
 
             def gauge(values: dict[str, float], name: str, queue: str) -> float:
                 return values[f'statemachine_queue_{name}_current{{queue="{queue}"}}']
@@ -216,7 +221,7 @@ async def test_a_queue_is_set_by_define_or_tag_and_a_bad_one_is_a_400(redis_url:
             assert "queue" not in await service.get_machine("hello")
             await service.define("other", {"StartAt": "T", "States": {"T": {
                 "Type": "Task", "Resource": "https://x.test/a", "x-queue": "gpu", "End": True}}})
-            metrics = parse(await (await api.get("/metrics")).text())[0]
+            metrics = gauges(await (await api.get("/metrics")).text())
             known = {k for k in metrics if k.startswith("statemachine_queue_workers_current")}
             assert known == {f'statemachine_queue_workers_current{{queue="{q}"}}'
                              for q in ("default", "batch", "nightly", "gpu")}
