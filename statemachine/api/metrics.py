@@ -57,6 +57,11 @@ RUNTIME_HELP: dict[str, str] = {
     "redis_used_memory_bytes_current": "Redis used_memory (INFO memory), summed over the "
                                        "nodes; compare with maxmemory (docs/scaling.md).",
     "redis_maxmemory_bytes_current": "Redis maxmemory (0: no limit), summed over the nodes.",
+    "queue_work_current": "Work of each queue not yet done: work items and task dispatches "
+                          "waiting or in hand, and timers due but not promoted (README "
+                          "Worker pools).",
+    "queue_workers_current": "Live workers taking each queue's work (announced every 5 s); 0 "
+                             "with work waiting: no worker takes that queue.",
 }
 
 

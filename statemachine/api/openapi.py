@@ -34,6 +34,9 @@ from statemachine.api.openapi_parts import (
     text,
     with_error_responses,
 )
+from statemachine.api.openapi_queues import DEFINED as QUEUE_DEFINED
+from statemachine.api.openapi_queues import DESCRIBED as QUEUE_DESCRIBED
+from statemachine.api.openapi_queues import MACHINE as QUEUE_MACHINE
 from statemachine.api.openapi_redrive import DESCRIBED as REDRIVE_DESCRIBED
 from statemachine.api.openapi_redrive import FILTER as REDRIVE_FILTER
 from statemachine.api.openapi_redrive import LISTED as REDRIVE_LISTED
@@ -89,12 +92,14 @@ def _schemas() -> dict[str, Schema]:
                            "description": "An ASL definition: an object, or JSON/YAML text"},
             "substitutions": {"type": "object", "additionalProperties": {"type": "string"},
                               "description": "Values for ${NAME} placeholders"},
+            **QUEUE_DEFINED,
         }),
         "StateMachine": obj(["name", "version", "createdAt"], {
             "name": NAME,
             "version": {"type": "integer", "minimum": 1},
             "createdAt": DATE,
             "definition": {"type": "object"},
+            **QUEUE_MACHINE,
         }, closed=False),
         "StateMachineList": obj(["stateMachines"], {
             "stateMachines": {"type": "array", "items": ref("StateMachine")},
@@ -150,7 +155,7 @@ def _schemas() -> dict[str, Schema]:
             "nestedExecutions": {"type": "array", "items": NESTED_LINK,
                                  "description": "The nested executions this one's "
                                  "states:startExecution tasks started (only when any)"},
-            **REDRIVE_DESCRIBED,
+            **REDRIVE_DESCRIBED, **QUEUE_DESCRIBED,
         }, closed=False),
         "Stall": obj(["id", "kind", "executionId", "error", "at"], {
             "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+-[0-9]+$",

@@ -78,7 +78,7 @@ def _metrics(request: web.Request) -> Metrics:
 async def create_state_machine(request: web.Request) -> web.Response:
     """``POST /v1/state-machines``: register a definition; each POST of a name is a new version."""
     body = (await read_body(request, max_bytes=MAX_DEFINITION_BYTES)).only(
-        ("name", "definition", "substitutions")
+        ("name", "definition", "substitutions", "queue")
     )
     name = body.name("name", "state machine name")
     assert name is not None
@@ -89,7 +89,8 @@ async def create_state_machine(request: web.Request) -> web.Response:
         bad_request("field 'definition' must be an object or a string of JSON/YAML text",
                     "InvalidType")
     substitutions = body.str_map("substitutions")
-    machine = await _service(request).define(name, definition, substitutions)
+    queue = body.value("queue")  # checked by the service (InvalidQueue)
+    machine = await _service(request).define(name, definition, substitutions, queue=queue)
     return json_response(machine, status=201)
 
 

@@ -1,4 +1,4 @@
-"""``cli.py define FILE... [--name N] [--sub K=V]`` and ``cli.py machines``: register
+"""``cli.py define FILE... [--name N] [--sub K=V] [--queue Q]`` and ``cli.py machines``: register
 definitions over the REST API straight from their YAML or JSON files, and list them.
 
 ``define`` loads each file as ``validate`` does (the ``substitutions.env`` beside it, then
@@ -6,6 +6,8 @@ definitions over the REST API straight from their YAML or JSON files, and list t
 warns of ``${...}`` placeholders left unfilled, then posts it as the state machine named
 ``--name`` (one file only) or after the file's stem.  A definition equal to the machine's
 latest version is left alone, as ``serve`` does, so defining twice makes no new version.
+``--queue`` makes Q the queue of the machine's new executions (README "Worker pools"):
+only workers started with ``--queues Q`` take their work; without it the queue stays.
 
 Exit codes: 0 when every file was defined (or unchanged), 1 when the API refused one, 2 for
 bad usage, a file that cannot be read or is invalid, or an API that cannot be reached.
@@ -47,6 +49,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--sub", action="append", default=[], metavar="K=V",
                             help="replace ${K} with V (repeatable; wins over the "
                             "substitutions.env beside the file)")
+        parser.add_argument("--queue", metavar="Q",
+                            help="the queue whose workers take the machine's work ('default': "
+                            "the default queue; without it: left as it is)")
     else:
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
@@ -66,7 +71,8 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            print(_define_one(client, Path(path), args.name or Path(path).stem, args.sub))
+            print(_define_one(client, Path(path), args.name or Path(path).stem, args.sub,
+                              args.queue))
         except _Refused as exc:
             print(exc, file=sys.stderr)
             status = 2
@@ -75,7 +81,8 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
     return status
 
 
-def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str]) -> str:
+def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str],
+                queue: str | None = None) -> str:
     """Define one file; the line to print.  Raises _Refused for a bad file."""
     from statemachine.cli.validate import check
     from statemachine.errors import DefinitionError
@@ -101,12 +108,16 @@ def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str]) -> s
     except DefinitionError as exc:  # the file changed since check() read it
         raise _Refused(f"statemachine define: {path}: {exc.diagnostics[0].message}") from None
     latest = _latest(client, name)
-    if latest is not None and latest.get("definition") == source.definition:
+    moved = queue is not None and (latest is None or latest.get("queue", "default") != queue)
+    if latest is not None and latest.get("definition") == source.definition and not moved:
         return f"{name} (version {latest['version']}) unchanged, from {path}"
     # The loaded definition (placeholders filled), so the API stores what was compared.
-    machine = client.call("POST", "/v1/state-machines",
-                          {"name": name, "definition": source.definition})
-    return f"defined {name} version {machine['version']} from {path}"
+    body: dict[str, Any] = {"name": name, "definition": source.definition}
+    if queue is not None:
+        body["queue"] = queue
+    machine = client.call("POST", "/v1/state-machines", body)
+    on = "" if queue is None else f" on queue {queue}"
+    return f"defined {name} version {machine['version']} from {path}{on}"
 
 
 def _latest(client: ApiClient, name: str) -> dict[str, Any] | None:
@@ -124,7 +135,8 @@ def _machines(client: ApiClient, args: argparse.Namespace) -> int:
     if args.json:
         print_json(listed)
         return 0
-    rows = [[m["name"], str(m["version"]), m.get("type", ""), when(m.get("createdAt"))]
-            for m in listed["stateMachines"]]
-    print(table(["NAME", "VERSION", "TYPE", "CREATED"], rows, empty="no state machines"))
+    rows = [[m["name"], str(m["version"]), m.get("type", ""), m.get("queue", "default"),
+             when(m.get("createdAt"))] for m in listed["stateMachines"]]
+    print(table(["NAME", "VERSION", "TYPE", "QUEUE", "CREATED"], rows,
+                empty="no state machines"))
     return 0

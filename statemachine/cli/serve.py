@@ -103,6 +103,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--drain", action="store_true",
                             help="exit once no work is left (no stream entry on any shard, no "
                             "timer due within STATEMACHINE_DRAIN_TIMERS_MS, default 5 s)")
+    parser.add_argument("--queues", type=_queues, default=None, metavar="Q[,Q...]",
+                        help="take only the work of these queues (default: $STATEMACHINE_QUEUES, "
+                        "else the default queue alone; README 'Worker pools')")
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("STATEMACHINE_DATA_DIR") or ".statemachine"),
                         help="data folder: the private redis-server's data, admin.key, and "
@@ -237,7 +240,8 @@ async def _serve(args: argparse.Namespace, url: str) -> int:
         worker_task = asyncio.create_task(worker.run(), name="worker") if worker else None
         skipping = time_skipping.start(service.store.core) if args.time_skipping else None
         base = f"http://{_display_host(args.host)}:{args.port}"
-        _say(f"statemachine: API on {base} ({args.workers} in-process workers); "
+        pools = f" on queues {','.join(args.queues)}" if args.queues and args.workers else ""
+        _say(f"statemachine: API on {base} ({args.workers} in-process workers{pools}); "
              f"dashboard at {base}/ui/; OpenAPI at {base}/openapi.json; "
              "try: python cli.py start hello --input-file definitions/inputs/hello.json --wait")
         if auth.enforce:
@@ -362,8 +366,9 @@ async def _work(url: str, concurrency: int, args: argparse.Namespace) -> int:
     worker = _worker(url, concurrency, args)
     _freeze_heap()
     task = asyncio.create_task(worker.run(drain=drain), name="worker")
-    _say(f"statemachine: worker running against {redacted_url(url)} (concurrency {concurrency}"
-         + (", until no work is left)" if drain else ")"))
+    queues = ",".join(worker.settings.queues)
+    _say(f"statemachine: worker running against {redacted_url(url)} (concurrency {concurrency}, "
+         f"queues {queues}" + (", until no work is left)" if drain else ")"))
     crashed = await _until_stopped(stop, task, drain)
     if not crashed:
         _say("statemachine: worker shutting down")
@@ -380,7 +385,7 @@ def _settings(args: argparse.Namespace) -> Any:
     from statemachine.runtime.settings import Settings
 
     return storage.with_storage(Settings.from_env(data_dir=str(args.data_dir)), args).with_(
-        mock_config=getattr(args, "mocks", None))
+        mock_config=getattr(args, "mocks", None), queues=getattr(args, "queues", None))
 
 
 def _stop_event() -> asyncio.Event:
@@ -444,6 +449,20 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _queues(text: str) -> tuple[str, ...]:
+    """``--queues payments,default``: the queue names, each checked."""
+    from statemachine.language.queues import queue_problem
+    from statemachine.runtime.settings import parse_queues
+
+    queues = parse_queues(text)
+    if not queues:
+        raise argparse.ArgumentTypeError("name one queue at least")
+    for queue in queues:
+        if problem := queue_problem(queue):
+            raise argparse.ArgumentTypeError(problem)
+    return queues
 
 
 def _positive(text: str) -> int:

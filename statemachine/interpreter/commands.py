@@ -36,6 +36,8 @@ class InvokeTask:
     heartbeat_s: float | None
     credentials: Any
     execution: str
+    queue: str | None = None
+    """the queue the task is performed on (the Task's ``x-queue``); None: the execution's"""
 
 
 @dataclass(frozen=True, slots=True)

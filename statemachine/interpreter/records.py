@@ -156,6 +156,7 @@ class ParentFields(TypedDict):
     redrives: NotRequired[int]
     test_case: NotRequired[str]
     map_run: NotRequired[MapRun]
+    queue: NotRequired[str]
 
 
 class Execution(TypedDict):
@@ -260,4 +261,7 @@ class Execution(TypedDict):
     """the test case of the service's mock config a start named (``<arn>#<case>``, REST's
     ``testCase``): the runtime answers the states it mocks (:mod:`statemachine.runtime.
     mocking`); Map/Parallel children inherit it; absent: no mocks, every task runs for real"""
+    queue: NotRequired[str]
+    """the queue whose workers take the execution's work, its machine's when it started
+    (:mod:`statemachine.language.queues`); children inherit it; absent: the default queue"""
 

@@ -107,6 +107,7 @@ def task(step: Step, state: State, value: Any) -> Go:
             heartbeat_s=heartbeat,
             credentials=credentials,
             execution=ex["id"],
+            queue=state.queue,
         )
     )
     for kind, seconds in (("timeout", timeout), ("heartbeat", heartbeat)):

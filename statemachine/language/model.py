@@ -22,6 +22,7 @@ from statemachine.language import items as _items
 from statemachine.language import jsonata as _jsonata
 from statemachine.language import paths as _paths
 from statemachine.language import templates as _templates
+from statemachine.language.queues import QUEUE_FIELD
 
 JSONPATH = "JSONPath"
 
@@ -99,6 +100,7 @@ class State:
     timeout: Any = None  # ("const", n) | ("path", Path) | ("expr", Template)
     heartbeat: Any = None
     credentials: Any = None
+    queue: str | None = None  # the x-queue extension field (None: the execution's queue)
     # Choice
     choices: tuple[ChoiceRule, ...] = ()
     default: str | None = None
@@ -290,6 +292,7 @@ def _compile_task(s: State, raw: dict[str, Any], language: str, top: str) -> Non
     s.heartbeat = _number_field(raw, "HeartbeatSeconds", language)
     if "Credentials" in raw:
         s.credentials = _template(raw["Credentials"], language)
+    s.queue = raw.get(QUEUE_FIELD)
 
 
 def _compile_choice(s: State, raw: dict[str, Any], language: str, top: str) -> None:

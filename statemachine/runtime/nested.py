@@ -107,6 +107,8 @@ class StoreStarter:
                                salt=secrets.token_hex(16), place=s.record_place, express=express)
         link: StartedBy = {"id": start.parent, "token": start.token, "pattern": str(start.pattern)}
         record["started_by"] = link
+        if head.queue is not None:  # its own machine's queue, not its parent's
+            record["queue"] = head.queue
         revision = await self._revision(machine, start, record)
         started = await self._executions.start(record, hashlib.sha256(data).hexdigest(),
                                                 unnamed=False, revision=revision)

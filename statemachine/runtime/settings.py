@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from statemachine.language.arns import DEFAULT_ACCOUNT, DEFAULT_PLACE, DEFAULT_REGION, Place
 from statemachine.language.mocks import MockConfig
+from statemachine.language.queues import DEFAULT_QUEUE, lane_name, queue_problem
 from statemachine.runtime.invokers.base import InvokerSettings
 from statemachine.runtime.redaction import names_from_env
 
@@ -32,6 +33,11 @@ def redacted_url(url: str) -> str:
     except ValueError:  # a malformed URL (a bad port...): say nothing of what it holds
         return "<a malformed Redis URL>"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+def parse_queues(text: str) -> tuple[str, ...]:
+    """``payments,default`` as a tuple of queue names (checked by :class:`Settings`)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
 
 _ENV: dict[str, str] = {
     "redis_url": "REDIS_URL",
@@ -129,6 +135,9 @@ class Settings:
                             archived ones whose retention ended, to delete)
     ``archive_batch``       executions archived per shard per round
     ``archive_concurrency`` uploads in flight per worker process
+    ``queues``              the queues whose work this process's workers take (``worker
+                            --queues``, ``STATEMACHINE_QUEUES``, comma-separated; the default
+                            queue alone by default): see the README's Worker pools
     ``mock_config``         the loaded mock config (``serve``/``worker --mock-config F`` or
                             ``STATEMACHINE_MOCK_CONFIG``; Step Functions Local's format): starts
                             may name its test cases, whose mocked states the workers answer
@@ -169,10 +178,21 @@ class Settings:
     archive_interval_ms: int = 10_000
     archive_batch: int = 200
     archive_concurrency: int = 16
+    queues: tuple[str, ...] = (DEFAULT_QUEUE,)
     mock_config: MockConfig | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         Place(self.region, self.account)  # ValueError naming the bad one
+        if not self.queues:
+            raise ValueError("a worker takes the work of one queue at least")
+        for queue in self.queues:
+            if problem := queue_problem(queue):
+                raise ValueError(problem)
+
+    @property
+    def lanes(self) -> tuple[str | None, ...]:
+        """The queues as the store's lanes name them (None: the default queue), each once."""
+        return tuple(dict.fromkeys(lane_name(q) for q in self.queues))
 
     @property
     def place(self) -> Place:
@@ -195,6 +215,8 @@ class Settings:
                 values[name] = int(raw) if types[name] == "int" else raw
         values["invokers"] = InvokerSettings.from_env()
         values["redact_headers"] = names_from_env()
+        if queues := os.environ.get("STATEMACHINE_QUEUES"):
+            values["queues"] = parse_queues(queues)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -60,6 +60,8 @@ class Callbacks:
                 raise InvalidToken(_INVALID_TOKEN)
             case CallbackReply.NO_RECORD:
                 raise InvalidToken(_INVALID_TOKEN)
+            case CallbackReply.OTHER_QUEUE:  # answered inside the store (it calls again)
+                raise AssertionError("callback.lua's OTHER_QUEUE reached the service")
             case _:
                 assert_never(reply)
 

@@ -30,11 +30,14 @@ import orjson
 from statemachine.errors import Conflict, InputError, NotFound
 from statemachine.interpreter.formats import iso
 from statemachine.language.arns import MachineArn
+from statemachine.language.queues import definition_queues
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import PublishReply, Store, UnpublishReply
+from statemachine.runtime.store.pools import register
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.express import MachineType
+from statemachine.service.queues import tagged
 from statemachine.service.resources import (
     MAX_TAGS,
     MAX_VERSIONS,
@@ -104,8 +107,10 @@ class Catalog:
         except BaseException:
             await self.store.catalog.release(name, created)
             raise
+        await register(self.store.core, definition_queues(checked))
         if given_tags:
             await self.store.catalog.tag("m", name, given_tags, MAX_TAGS)
+            await tagged(self.store, given_tags)
         made: dict[str, Any] = {"stateMachineArn": arn, "creationDate": created}
         if publish:
             made["stateMachineVersionArn"] = (await self._publish(name, revision, note))[0]
@@ -203,6 +208,7 @@ class Catalog:
             definition = stored["definition"] if definition is None else definition
             config = new_revision_config(**updated)
         revision = await self.store.machines.define(name, definition, created, config=config)
+        await register(self.store.core, definition_queues(definition))
         return revision, created, True
 
     async def update(self, stateMachineArn: str, definition: str | None = None,
@@ -332,6 +338,8 @@ class Catalog:
         kind, name = await self._tagged(resourceArn)
         if await self.store.catalog.tag(kind, name, given, MAX_TAGS) is None:
             raise too_many_tags()
+        if kind == "m":
+            await tagged(self.store, given)
         return {}
 
     async def untag(self, resourceArn: str, tagKeys: Any) -> dict[str, Any]:

@@ -62,6 +62,7 @@ from statemachine.service.map_runs import MapRunBook, own_id
 from statemachine.service.mocks import check_test_case
 from statemachine.service.operations import Operations
 from statemachine.service.probe import CALLER_ROLE, InspectionLevel, Mock, run_test_state
+from statemachine.service.queues import Queues, checked_queue
 from statemachine.service.redrive import (
     check_redrive_filter,
     redrive,
@@ -114,6 +115,7 @@ class Service:
                                self.aliases.pin)
         self.map_runs = MapRunBook(store, self._summary)
         self.callbacks = Callbacks(store)
+        self.queues = Queues(store)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -138,12 +140,18 @@ class Service:
     # -- state machines ----------------------------------------------------------------------
 
     async def define(self, name: str, definition: dict[str, Any] | str,
-                     substitutions: dict[str, str] | None = None) -> dict[str, Any]:
-        """Validate and compile ``definition``, store it as ``name``'s next version."""
+                     substitutions: dict[str, str] | None = None,
+                     queue: str | None = None) -> dict[str, Any]:
+        """Validate and compile ``definition``, store it as ``name``'s next version; with
+        ``queue``, make it the queue of the machine's new executions (:mod:`.queues`)."""
         check_name(name, "state machine name")
+        queue = None if queue is None else checked_queue(queue)
         checked = checked_definition(definition, substitutions)
         version, created, _ = await self.catalog.revise(name, checked)
-        return {"name": name, "version": version, "createdAt": created, "definition": checked}
+        if queue is not None:
+            await self.queues.assign(name, queue)
+        return {"name": name, "version": version, "createdAt": created, "definition": checked,
+                **({} if queue is None else {"queue": queue})}
 
     @staticmethod
     def validate_definition(text: str, machine_type: str = "STANDARD") -> Checked:
@@ -171,7 +179,8 @@ class Service:
             raise NotFound(f"state machine {name!r} has no version {version}",
                            "StateMachineDoesNotExist")
         return {"name": name, "version": version, "createdAt": stored["createdAt"],
-                "type": head.type, "definition": stored["definition"]}
+                "type": head.type, "definition": stored["definition"],
+                **({} if head.queue is None else {"queue": head.queue})}
 
     # -- executions ----------------------------------------------------------------------------
 
@@ -215,6 +224,8 @@ class Service:
                                express=express, test_case=test_case)
         if trace_header:
             record["trace"] = trace_header  # X-Ray's header: kept, shown by describe
+        if (queue := await self.queues.of(machine)) is not None:
+            record["queue"] = queue  # its work goes to that queue's workers
         revision = None
         if qualifier is not None:
             pin = await self.aliases.pin(machine, qualifier)
@@ -301,6 +312,7 @@ class Service:
             described["traceHeader"] = record["trace"]
         if "test_case" in record:
             described["testCase"] = record["test_case"]
+        described.update(await self.queues.describe(record))
         if "started_by" in record:  # a nested execution: the parent whose task started it
             link = record["started_by"]  # (the root, for a task inside a Map or Parallel)
             described["startedBy"] = {"executionId": root_of(link["id"]),

@@ -9,6 +9,7 @@ from typing import Any
 
 from statemachine.errors import InputError, NotFound
 from statemachine.runtime.store import Store
+from statemachine.service.queues import queue_gauges
 
 __all__ = ["DEAD_ID", "TASK_RESULTS", "Operations"]
 
@@ -89,4 +90,5 @@ class Operations:
             "shard_backlog_max_current": stats.busiest_shard,
             "redis_used_memory_bytes_current": stats.redis_memory,
             "redis_maxmemory_bytes_current": stats.redis_maxmemory,
+            **await queue_gauges(self.store),
         }

@@ -19,6 +19,7 @@ import orjson
 from statemachine.errors import InputError, NotFound
 from statemachine.language import arns
 from statemachine.language.arns import ActivityArn, Arn, MachineArn, Place
+from statemachine.language.queues import QUEUE_TAG, queue_problem
 
 __all__ = ["DEFAULT_PAGE", "MAX_ALIASES", "MAX_PAGE", "MAX_TAGS", "MAX_VERSIONS",
            "check_description", "logging_config", "machine_arn", "not_found", "page",
@@ -135,6 +136,8 @@ def tag_map(tags: Any) -> dict[str, str]:
             raise validation("tag keys starting with 'aws:' are reserved")
         if not isinstance(value, str) or len(value) > MAX_TAG_VALUE:
             raise validation(f"a tag value must be a string of at most {MAX_TAG_VALUE} characters")
+        if key == QUEUE_TAG and (problem := queue_problem(value)):  # a machine's queue
+            raise validation(f"tag {QUEUE_TAG}: {problem}")
         found[key] = value
     if len(found) > MAX_TAGS:
         raise too_many_tags()

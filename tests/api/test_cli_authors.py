@@ -97,11 +97,18 @@ def test_define_registers_yaml_and_json_files_and_machines_lists_them(
     ran = _cli("start", "hola", "--wait", "--timeout", "30", "--api", base, cwd=work)
     assert ran.returncode == 0 and json.loads(ran.stdout)["output"] == {"greeting": "hola"}
 
+    queued = _cli("define", str(folder / "plain.json"), "--queue", "batch", "--api", base,
+                  cwd=work)  # unchanged, but its queue moves: no new version
+    assert queued.stdout.strip() == f"defined plain version 1 from {folder / 'plain.json'} on queue batch"
+    bad = _cli("define", str(folder / "plain.json"), "--queue", "a b", "--api", base, cwd=work)
+    assert bad.returncode == 1 and "InvalidQueue" in bad.stderr
+
     machines = _cli("machines", "--api", base, cwd=work)
     assert machines.returncode == 0, machines.stderr
     lines = machines.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "VERSION", "TYPE", "CREATED"]
-    assert {line.split()[0] for line in lines[1:]} == {"greet", "hola", "plain"}
+    assert lines[0].split() == ["NAME", "VERSION", "TYPE", "QUEUE", "CREATED"]
+    assert {tuple(line.split()[:4:3]) for line in lines[1:]} == {
+        ("greet", "default"), ("hola", "default"), ("plain", "batch")}
     as_json = json.loads(_cli("machines", "--json", "--api", base, cwd=work).stdout)
     assert {m["name"] for m in as_json["stateMachines"]} == {"greet", "hola", "plain"}
 

@@ -274,6 +274,25 @@ def test_tags(aws_service: AwsService, sfn: Any) -> None:
     _refused(sfn.list_tags_for_resource, "InvalidArn", resourceArn=_arn("tagged", 1))
 
 
+def test_a_queue_tag_names_the_workers_of_a_machine(sfn: Any, wait_done: Any) -> None:
+    """The statemachine:queue tag (AWS has no field for it): its value is checked, and the
+    machine's executions wait for a worker of that queue (the service's run the default
+    queue only), while an untagged machine's finish."""
+    queue = [{"key": "statemachine:queue", "value": "payments"}]
+    _refused(sfn.create_state_machine, "ValidationException", name="queued",
+             definition=_definition("x"), roleArn=ROLE,
+             tags=[{"key": "statemachine:queue", "value": "no spaces"}])
+    sfn.create_state_machine(name="queued", definition=_definition("x"), roleArn=ROLE, tags=queue)
+    sfn.create_state_machine(name="unqueued", definition=_definition("x"), roleArn=ROLE)
+    assert sfn.list_tags_for_resource(resourceArn=_arn("queued"))["tags"] == queue
+    held = sfn.start_execution(stateMachineArn=_arn("queued"))["executionArn"]
+    done = sfn.start_execution(stateMachineArn=_arn("unqueued"))["executionArn"]
+    assert wait_done(done)["status"] == "SUCCEEDED"
+    assert sfn.describe_execution(executionArn=held)["status"] == "RUNNING"
+    _refused(sfn.tag_resource, "ValidationException", resourceArn=_arn("queued"),
+             tags=[{"key": "statemachine:queue", "value": "{s1}"}])
+
+
 def _has_activities(sfn: Any) -> bool:
     """Whether this service answers CreateActivity yet (the lead's activities module)."""
     try:

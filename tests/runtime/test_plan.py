@@ -69,7 +69,9 @@ def planned(commands: list[Any], *, event: dict[str, Any] | None = None, dispatc
     ex = after if after is not None else record(rev=5, state="S", waiting="task", token="t1")
     decision = Decision(ex, [{"id": 3, "previousEventId": 2, "type": "TaskScheduled"}], commands)
     return PLANNER.plan(SHARD, decision, event or {"type": "Started"}, NOW, loaded=loaded,
-                        child=child, entry_id=b"1-1", dispatch=dispatch, groups=groups or {})
+                        child=child, entry_id=b"1-1",
+                        stream=SHARD.tasks if dispatch else SHARD.ready, dispatch=dispatch,
+                        groups=groups or {})
 
 
 def test_a_work_item_writes_history_and_record_under_its_rev_and_is_acked_with_it() -> None:
@@ -150,7 +152,7 @@ def test_a_test_cases_tasks_carry_it_its_mocked_activity_is_dispatched_its_child
         decision = Decision(ex, [], commands)
         made, _, _ = planner.plan(SHARD, decision, {"type": "Started"}, NOW,
                                   loaded=record(rev=4), child=None, entry_id=b"1-1",
-                                  dispatch=False, groups={})
+                                  stream=SHARD.ready, dispatch=False, groups={})
         return read(made)[2]
 
     mocked = InvokeTask(**{**orjson.loads(orjson.dumps(task(activity))), "state": "Review"})

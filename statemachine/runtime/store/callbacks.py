@@ -35,13 +35,21 @@ class Callbacks:
     async def callback(self, execution_id: str, token: str, event: dict[str, Any],
                        consume: bool) -> CallbackReply:
         """Deliver ``event`` (a task result or heartbeat) if the execution waits for
-        ``token``; ``consume`` closes the task (success, failure) so no second one counts."""
+        ``token``; ``consume`` closes the task (success, failure) so no second one counts.
+        One script call for an execution of the default queue; another one's answers with
+        its queue first (OTHER_QUEUE), and the event goes to that queue's stream."""
         shard = self._store.shard(execution_id)
-        keys = [shard.record(execution_id), shard.ready]
-        args = [token, work_item(execution_id, event), "1" if consume else "0"]
-        reply = await self._store.retry(lambda: self._store.script("callback", keys, args),
-                                        give_up_s=WAIT_S)
-        return CallbackReply(reply)
+        message = work_item(execution_id, event)
+        queue = ""
+        for _ in range(2):  # a record's queue never changes: the second call is the last
+            keys = [shard.record(execution_id), shard.lane(queue or None).ready]
+            args = [token, message, "1" if consume else "0", queue]
+            reply = await self._store.retry(partial(self._store.script, "callback", keys, args),
+                                            give_up_s=WAIT_S)
+            if not isinstance(reply, list):
+                return CallbackReply(reply)
+            queue = reply[1].decode()
+        raise AssertionError(f"callback.lua named two queues for {execution_id}")
 
 
 class Activities:

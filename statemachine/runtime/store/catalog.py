@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from statemachine.language.queues import QUEUE_TAG, lane_name
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import dumps, loads
 from statemachine.runtime.store.keys import MACHINES, catalog, machine, tags
@@ -25,12 +26,14 @@ __all__ = ["Catalog", "Head"]
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """What a describe needs first: the latest revision (None: no such machine), the type
-    and the creation date (None when the machine does not exist)."""
+    """What a describe needs first: the latest revision (None: no such machine), the type,
+    the creation date (None when the machine does not exist) and the queue its executions
+    go to (its ``statemachine:queue`` tag; None: the default queue)."""
 
     latest: int | None
     type: str
     created: str | None
+    queue: str | None = None
 
 
 class Catalog:
@@ -44,18 +47,20 @@ class Catalog:
         return await self._store.retry(call, give_up_s=WAIT_S)
 
     async def head(self, name: str) -> Head:
-        """Latest revision, type and creation date, in one round trip."""
+        """Latest revision, type, creation date and queue, in one round trip."""
         async def read() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
             pipe.hget(machine(name), "latest")
             pipe.hget(catalog(name), "type")
             pipe.hget(MACHINES, name)
+            pipe.hget(tags("m", name), QUEUE_TAG)
             return await pipe.execute()  # type: ignore[no-any-return]
 
-        latest, kind, created = await self._retry(read)
+        latest, kind, created, queue = await self._retry(read)
         alive = latest is not None and int(latest) > 0
         return Head(int(latest) if alive else None, kind.decode() if kind else "STANDARD",
-                    created.decode() if alive and created else None)
+                    created.decode() if alive and created else None,
+                    lane_name(queue.decode()) if alive and queue else None)
 
     async def listing(self) -> dict[str, str]:
         """Every state machine: name -> creationDate."""

@@ -232,11 +232,13 @@ class RedisStore:
         return [int(count) for count in counts]
 
     async def ensure_groups(self) -> None:
-        """Create the "workers" and "invokers" groups (again, after a Redis without AOF lost them)."""
+        """Create the "workers" and "invokers" groups of the streams of this process's
+        queues (``Settings.queues``), again after a Redis without AOF lost them.  From id 0:
+        what was added to a queue's streams before its first worker came is delivered."""
         pipe = self.client.pipeline(transaction=False)
-        for shard in self.shards:
-            pipe.xgroup_create(shard.ready, WORKERS_GROUP, id="0", mkstream=True)
-            pipe.xgroup_create(shard.tasks, INVOKERS_GROUP, id="0", mkstream=True)
+        for lane in (shard.lane(queue) for shard in self.shards for queue in self.settings.lanes):
+            pipe.xgroup_create(lane.ready, WORKERS_GROUP, id="0", mkstream=True)
+            pipe.xgroup_create(lane.tasks, INVOKERS_GROUP, id="0", mkstream=True)
         for result in await pipe.execute(raise_on_error=False):
             if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
                 raise result

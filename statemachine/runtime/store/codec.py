@@ -159,23 +159,31 @@ def children_finished(parent_id: str, group: str, *, total: int | None = None,
 class Dispatch:
     """A decoded dispatch: the execution and its stored ``InvokeTask`` (as a dict: a
     dispatch is checked against its execution's token before it is turned into a task);
-    ``mock``: ``(machine, test case)`` when the execution runs a mock config's test case."""
+    ``mock``: ``(machine, test case)`` when the execution runs a mock config's test case;
+    ``queue``: the execution's queue (None: the default), where a result that cannot be
+    applied is handed over to."""
 
     execution: str
     command: dict[str, Any]
     mock: tuple[str, str] | None = None
+    queue: str | None = None
 
     @property
     def token(self) -> str:
         return str(self.command["token"])
 
 
-def dispatch(execution_id: str, command: Any, mock: tuple[str, str] | None = None) -> bytes:
+def dispatch(execution_id: str, command: Any, mock: tuple[str, str] | None = None,
+             queue: str | None = None) -> bytes:
     """The outbox message of an ``InvokeTask`` (a dict, or a dataclass orjson serialises);
-    ``"t"``: the execution's machine and test case, only when it has one."""
-    if mock is None:
-        return dumps({"x": execution_id, "c": command})
-    return dumps({"x": execution_id, "c": command, "t": mock})
+    ``"t"``: the execution's machine and test case, only when it has one; ``"q"``: the
+    execution's queue, only when not the default one."""
+    message: dict[str, Any] = {"x": execution_id, "c": command}
+    if mock is not None:
+        message["t"] = mock
+    if queue is not None:
+        message["q"] = queue
+    return dumps(message)
 
 
 def parent_notice(parent_id: str, event: Mapping[str, Any]) -> bytes:
@@ -194,7 +202,8 @@ def read_parent_notice(raw: bytes) -> tuple[str, dict[str, Any]] | None:
 def read_dispatch(raw: bytes) -> Dispatch:
     message = loads(raw)
     mock = message.get("t")
-    return Dispatch(message["x"], message["c"], None if mock is None else (mock[0], mock[1]))
+    return Dispatch(message["x"], message["c"], None if mock is None else (mock[0], mock[1]),
+                    message.get("q"))
 
 
 @dataclass(slots=True)

@@ -33,12 +33,12 @@ from statemachine.runtime.store.codec import (
     work_item,
 )
 from statemachine.runtime.store.ids import new_id
-from statemachine.runtime.store.keys import Shard, machine, shard_of, shard_of_name
+from statemachine.runtime.store.keys import Lane, Shard, machine, shard_of, shard_of_name
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pipe import ScriptBatch
 from statemachine.runtime.store.scripts import RedriveReply, StartReply
 
-__all__ = ["Executions", "Row", "Started"]
+__all__ = ["Executions", "Row", "Started", "lane_of"]
 
 Row = tuple[int, str]
 """A listing index row: (start ms, execution id)."""
@@ -55,6 +55,15 @@ class Started:
     reply: StartReply
     execution_id: str = ""
     version: int = 0
+
+
+async def lane_of(store: RedisStore, execution_id: str) -> Lane:
+    """The keys of the execution's queue on its shard (its record's ``q`` field; the default
+    queue's for a record that has none, or no record)."""
+    shard = store.shard(execution_id)
+    queue = await store.retry(lambda: store.client.hget(shard.record(execution_id), "q"),
+                              give_up_s=WAIT_S)
+    return shard.lane(None if queue is None else queue.decode())
 
 
 class Executions:
@@ -78,7 +87,8 @@ class Executions:
         """Create ``record`` (from :meth:`new_id` and ``interpreter.step.new_execution``)
         unless its name exists; its ``machine_version`` field is dropped (from ``record``
         itself): the script writes the latest version it finds on the shard, or
-        ``revision`` when given (a start through a published version or an alias)."""
+        ``revision`` when given (a start through a published version or an alias).  Its
+        ``Started`` goes to the lane of its ``queue``."""
         cast("dict[str, Any]", record).pop("machine_version", None)
         execution_id, name, machine_name = record["id"], record["name"], record["machine"]
         shards = self._store.shards
@@ -91,11 +101,13 @@ class Executions:
             mode, same_name = "check", shard.record(name)
         else:
             mode, same_name = "", shard.record(execution_id)
-        keys = [shard.name(machine_name, name), shard.record(execution_id), shard.ready,
-                shard.index_machine(machine_name), shard.index_status(Status.RUNNING),
-                shard.versions, same_name]
+        queue = record.get("queue")
+        keys = [shard.name(machine_name, name), shard.record(execution_id),
+                shard.lane(queue).ready, shard.index_machine(machine_name),
+                shard.index_status(Status.RUNNING), shard.versions, same_name]
         args = [execution_id, input_hash, pack_record(record), work_item(execution_id, _STARTED),
-                record["start"], machine_name, "", mode, "" if revision is None else revision]
+                record["start"], machine_name, "", mode, "" if revision is None else revision,
+                queue or ""]
         result = await self._starts.run(keys, args)
         if result[0] == StartReply.NO_VERSION:
             latest = await self._store.retry(
@@ -142,7 +154,7 @@ class Executions:
         execution_id = record["id"]
         shard = self._shard(execution_id)
         keys = [shard.record(execution_id), shard.history(execution_id),
-                shard.name(record["machine"], record["name"]), shard.ready,
+                shard.name(record["machine"], record["name"]), shard.lane(record.get("queue")).ready,
                 shard.index_status(Status.RUNNING), shard.index_status(record["status"])]
         pending = dumps({"count": event["count"], "date": event["date"], "token": token})
         args = [record["rev"], "" if repeat_only else record["status"], work_item(execution_id, event), pending, token,
@@ -201,11 +213,13 @@ class Executions:
         return len(history), _lrange(history, start, stop)
 
     async def stop(self, execution_id: str, error: str | None, cause: str | None) -> None:
-        """Ask the workers to abort the execution (a ``StopRequested`` work item)."""
-        shard = self._shard(execution_id)
+        """Ask the workers to abort the execution (a ``StopRequested`` work item, on its
+        queue's lane)."""
+        lane = await lane_of(self._store, execution_id)
         message = work_item(execution_id, {"type": "StopRequested", "error": error, "cause": cause})
-        await self._store.retry(lambda: self._store.write("XADD", shard.ready, "*", "m", message),
+        await self._store.retry(lambda: self._store.write("XADD", lane.ready, "*", "m", message),
                                 give_up_s=WAIT_S)
+
 
     async def list_page(self, machine_name: str | None, status: Status | None, limit: int,
                         after: Row | None,

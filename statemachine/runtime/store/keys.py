@@ -63,6 +63,14 @@ Global keys (small, never used in a script together with shard keys)::
                                             the entry holds; renewed by ``serve`` while it
                                             runs, read by the workers' egress policy
                                             (store/listeners.py)
+    sm:queues                       set     the names of the queues other than the default
+                                            one that a machine, a Task state or a worker
+                                            named (store/pools.py; never shrinks: a queue
+                                            no longer used shows 0 work and 0 workers)
+    sm:pool:<queue>                 zset    the workers taking the queue's work: consumer
+                                            name -> until when (ms) it holds; renewed by
+                                            each worker every few seconds, removed when it
+                                            stops (store/pools.py; the default queue too)
     sm:clock                        string  the virtual clock's offset from wall time (ms) of
                                             a ``serve --time-skipping`` service (its marker:
                                             only such a service runs on this Redis; a
@@ -77,6 +85,9 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                               status  RUNNING | SUCCEEDED | ...
                                               token   the task token it waits for ("" none;
                                                       emptied by the first callback)
+                                              q       the execution's queue (absent: the
+                                                      default; a copy of the record's
+                                                      ``queue`` for the scripts, see Lanes)
                                               redrive the last redrive asked for (redrive.lua):
                                                       {"count", "date", "token"}; while
                                                       status is RUNNING and r has ended, a
@@ -156,6 +167,14 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
     sm:T:ix:s:<status>              zset    root id -> start ms, per status (a root is in
                                             exactly one: listing them all merges these)
 
+Lanes: the ready, tasks, timers and timer-events keys above are the *default queue*'s.
+Every other queue (:mod:`statemachine.language.queues`) has the same four on every shard,
+``sm:T:q:<queue>:ready``, ``...:tasks``, ``...:timers``, ``...:timer-events`` (a
+:class:`Lane`), with the same consumer groups.  An execution's work items and timers go to
+its queue's lane (the record's ``queue``, inherited by its children), a task dispatch to
+the lane of the Task's ``x-queue`` if it names one, else the execution's; a worker reads
+and promotes only the lanes of its queues (``worker --queues``).
+
 Archiving (only with ``archive_url``; :mod:`statemachine.runtime.archive`)::
 
     sm:T:fin                        zset    root id -> when it finished (ms): the roots to
@@ -186,6 +205,7 @@ import hashlib
 import zlib
 
 from statemachine.interpreter.children import history_owner, root_of
+from statemachine.language.queues import DEFAULT_QUEUE
 
 PREFIX = "sm"
 META = f"{PREFIX}:meta"
@@ -199,8 +219,14 @@ LISTENERS = f"{PREFIX}:listeners"
 VIRTUAL_CLOCK = f"{PREFIX}:clock"
 WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
+QUEUES = f"{PREFIX}:queues"
 TIMERS_CHANNEL = f"{PREFIX}:timers"
 """Pub/sub channel on which a commit publishes a due time that became its shard's earliest."""
+
+
+def pool(queue: str) -> str:
+    """The zset of the workers taking ``queue``'s work (the default queue's too)."""
+    return f"{PREFIX}:pool:{queue}"
 
 
 def machine(name: str) -> str:
@@ -239,25 +265,60 @@ def shard_of_name(machine_name: str, name: str, shards: int) -> int:
     return int.from_bytes(digest, "big") % shards
 
 
+class Lane:
+    """The keys of one queue on one shard: work items, task dispatches, timers."""
+
+    __slots__ = ("queue", "ready", "shard", "tasks", "timer_events", "timers")
+
+    def __init__(self, shard: Shard, prefix: str, queue: str | None) -> None:
+        """``queue`` None: the default queue, whose keys carry no queue name."""
+        self.shard = shard
+        self.queue = queue
+        self.ready = prefix + "ready"
+        self.tasks = prefix + "tasks"
+        self.timers = prefix + "timers"
+        self.timer_events = prefix + "timer-events"
+
+
 class Shard:
     """The keys of one shard; built once per shard and reused."""
 
-    __slots__ = ("_base", "archived", "dead", "finished", "n", "ready", "sweep", "tag", "tasks",
-                 "timer_events", "timers", "versions")
+    __slots__ = ("_base", "_lanes", "archived", "dead", "default", "finished", "n", "ready",
+                 "sweep", "tag", "tasks", "timer_events", "timers", "versions")
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.tag = f"{{s{n}}}"
         self._base = f"{PREFIX}:{self.tag}:"
-        self.ready = self._base + "ready"
-        self.tasks = self._base + "tasks"
+        self.default = Lane(self, self._base, None)
+        self._lanes: dict[str | None, Lane] = {None: self.default}
+        self.ready = self.default.ready
+        self.tasks = self.default.tasks
         self.dead = self._base + "dead"
-        self.timers = self._base + "timers"
-        self.timer_events = self._base + "timer-events"
+        self.timers = self.default.timers
+        self.timer_events = self.default.timer_events
         self.sweep = self._base + "sweep"
         self.versions = self._base + "mv"
         self.finished = self._base + "fin"
         self.archived = self._base + "arc"
+
+    def lane(self, queue: str | None) -> Lane:
+        """The keys of ``queue`` (None or "default": the default queue) on this shard."""
+        found = self._lanes.get(queue)
+        if found is None:
+            if queue == DEFAULT_QUEUE:
+                return self.default
+            found = self._lanes[queue] = Lane(self, f"{self._base}q:{queue}:", queue)
+        return found
+
+    def lane_of_stream(self, stream: str) -> Lane | None:
+        """The lane whose ready or tasks stream ``stream`` is (None: no stream of a lane)."""
+        if stream in (self.ready, self.tasks):
+            return self.default
+        queue, _, kind = stream.removeprefix(self._base + "q:").rpartition(":")
+        if not stream.startswith(self._base + "q:") or kind not in ("ready", "tasks"):
+            return None
+        return self.lane(queue)
 
     def record(self, execution_id: str) -> str:
         return self._base + "x:" + execution_id

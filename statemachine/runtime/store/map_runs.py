@@ -19,6 +19,7 @@ from typing import Any
 from statemachine.interpreter.children import history_owner
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import child_pieces
+from statemachine.runtime.store.executions import lane_of
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.scripts import UpdateRunReply
 
@@ -93,7 +94,8 @@ class MapRuns:
         shard = self._store.shard(run.owner)
         parent, group = run.run.rsplit("/", 1)
         pieces = child_pieces(parent, group)
-        keys = [shard.ready, shard.map_runs(run.owner), shard.group(parent, group),
+        lane = await lane_of(self._store, parent)  # the children's Started go to its queue
+        keys = [lane.ready, shard.map_runs(run.owner), shard.group(parent, group),
                 shard.group_running(parent, group)]
         args = ["" if max_concurrency is None else max_concurrency,
                 "" if tolerated_count is None else tolerated_count,

@@ -23,6 +23,7 @@ from statemachine.runtime.store.client import TRANSIENT, RedisStore
 from statemachine.runtime.store.codec import message_execution
 from statemachine.runtime.store.keys import INVOKERS_GROUP, STATS, WORKERS_GROUP, Shard
 from statemachine.runtime.store.machines import WAIT_S
+from statemachine.runtime.store.pools import known_queues
 
 __all__ = ["STALL_SCAN", "DeadRef", "Operations", "RuntimeStats"]
 
@@ -42,7 +43,7 @@ class RuntimeStats:
     ``executions``: root executions by status (the status indexes: finished ones stay
     counted until the sweeper drops them, once their records have expired); ``waiting``
     and ``pending``: stream entries not yet delivered / delivered and not acknowledged, by
-    stream kind (``ready``, ``tasks``); ``timers`` set; ``dead`` letters; ``stalled``:
+    stream kind (``ready``, ``tasks``), of every queue; ``timers`` set; ``dead`` letters; ``stalled``:
     RUNNING root executions a dead letter holds up; ``counters``: the workers' totals from
     ``sm:stats``; ``busiest_shard``: the most ready work items (waiting + pending) of any one
     shard (one execution and its Map lives on one shard: a hot shard shows here first);
@@ -132,7 +133,11 @@ class Operations:
         letter, atomically (``requeue.lua``): ``{"stream", "kind", "entryId"}``, or None
         when there is no such dead letter."""
         shard = self._store.shards[shard_number]
-        keys = [shard.dead, shard.ready, shard.tasks]
+        found = await self._store.retry(lambda: self._client.xrange(shard.dead, entry_id, entry_id),
+                                        give_up_s=WAIT_S)
+        stream = found[0][1].get(b"stream", b"").decode() if found else ""
+        lane = shard.lane_of_stream(stream) or shard.default  # its queue's streams
+        keys = [shard.dead, lane.ready, lane.tasks]
         result = await self._store.retry(lambda: self._store.script("requeue", keys, [entry_id]),
                                          give_up_s=WAIT_S)
         if not result:
@@ -141,19 +146,22 @@ class Operations:
         return {"stream": stream, "kind": _stream_kind(shard, stream), "entryId": new_id}
 
     async def stats(self) -> RuntimeStats:
-        """The :class:`RuntimeStats`, read in one pipeline (waits at most 2 s for Redis)."""
+        """The :class:`RuntimeStats` over every known queue's lanes, read in one pipeline
+        after the queues' names (waits at most 2 s for Redis)."""
         shards = self._store.shards
+        queues = await self._store.retry(lambda: known_queues(self._store), give_up_s=2.0)
 
         async def read() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
             for shard in shards:
                 for status in Status:
                     pipe.zcard(shard.index_status(status))
-                pipe.xlen(shard.ready)
-                pipe.xpending(shard.ready, WORKERS_GROUP)
-                pipe.xlen(shard.tasks)
-                pipe.xpending(shard.tasks, INVOKERS_GROUP)
-                pipe.zcard(shard.timers)
+                for lane in map(shard.lane, queues):
+                    pipe.xlen(lane.ready)
+                    pipe.xpending(lane.ready, WORKERS_GROUP)
+                    pipe.xlen(lane.tasks)
+                    pipe.xpending(lane.tasks, INVOKERS_GROUP)
+                    pipe.zcard(lane.timers)
                 pipe.xlen(shard.dead)
             pipe.hgetall(STATS)
             return await pipe.execute(raise_on_error=False)  # type: ignore[no-any-return]
@@ -161,18 +169,23 @@ class Operations:
         replies = await self._store.retry(read, give_up_s=2.0)
         stats = RuntimeStats()
         dead_shards: list[Shard] = []
-        width = len(Status) + 6
+        width = len(Status) + 5 * len(queues) + 1
         for n in range(len(shards)):
             row = [_number(r) for r in replies[n * width:(n + 1) * width]]
             for status, count in zip(Status, row, strict=False):
                 stats.executions[status] += count
-            ready_len, ready_pending, tasks_len, tasks_pending, timers, dead = row[len(Status):]
-            stats.waiting["ready"] += max(0, ready_len - ready_pending)
-            stats.waiting["tasks"] += max(0, tasks_len - tasks_pending)
-            stats.pending["ready"] += ready_pending
-            stats.pending["tasks"] += tasks_pending
-            stats.timers += timers
-            stats.busiest_shard = max(stats.busiest_shard, ready_len)
+            busy = 0
+            for q in range(len(queues)):
+                at = len(Status) + 5 * q
+                ready_len, ready_pending, tasks_len, tasks_pending, timers = row[at:at + 5]
+                stats.waiting["ready"] += max(0, ready_len - ready_pending)
+                stats.waiting["tasks"] += max(0, tasks_len - tasks_pending)
+                stats.pending["ready"] += ready_pending
+                stats.pending["tasks"] += tasks_pending
+                stats.timers += timers
+                busy += ready_len
+            stats.busiest_shard = max(stats.busiest_shard, busy)
+            dead = row[-1]
             stats.dead += dead
             if dead:
                 dead_shards.append(shards[n])
@@ -208,7 +221,8 @@ def _number(reply: Any) -> int:
 
 
 def _stream_kind(shard: Shard, stream: str) -> str | None:
-    return "ready" if stream == shard.ready else "tasks" if stream == shard.tasks else None
+    lane = shard.lane_of_stream(stream)
+    return None if lane is None else "ready" if stream == lane.ready else "tasks"
 
 
 def _dead_letter(shard: Shard, entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from statemachine.runtime.store.codec import (
     timer_item,
     work_item,
 )
-from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard
+from statemachine.runtime.store.keys import INVOKERS_GROUP, WORKERS_GROUP, Lane, Shard
 
 __all__ = ["GroupState", "Plan"]
 
@@ -51,14 +51,17 @@ retention): longer than an execution may run (a year), so a live run is always f
 class Plan:
     """The arguments of ``commit.lua`` for one shard: keys by index, guards, operations."""
 
-    __slots__ = ("_index", "ack_id", "guards", "keys", "ops", "prewrites", "run_index", "shard",
-                 "taken")
+    __slots__ = ("_index", "ack_id", "guards", "keys", "lane", "ops", "prewrites", "run_index",
+                 "shard", "taken", "taken_from")
 
-    def __init__(self, shard: Shard, ack_id: str | bytes = "") -> None:
-        """``ack_id``: the ready-stream entry acknowledged with the commit ("" none)."""
+    def __init__(self, shard: Shard, ack_id: str | bytes = "", lane: Lane | None = None) -> None:
+        """``ack_id``: the entry of ``lane``'s ready stream acknowledged with the commit (""
+        none); ``lane``: the execution's queue's keys (default: the default queue's), where
+        its work items and timers go."""
         self.shard = shard
-        self.keys: list[str] = [shard.ready]
-        self._index: dict[str, int] = {shard.ready: 1}
+        self.lane = lane = shard.default if lane is None else lane
+        self.keys: list[str] = [lane.ready]
+        self._index: dict[str, int] = {lane.ready: 1}
         self.guards: list[Any] = []
         self.ops: list[Any] = []
         self.ack_id = ack_id
@@ -67,6 +70,8 @@ class Plan:
         """Map Run ARN ids to index on their own shard (``Records.commit``): (id, "<owner>
         <run>", ttl) written before the commit, (id, None, retention) expired after it"""
         self.taken: list[tuple[bytes, dict[bytes, bytes]]] = []
+        self.taken_from = ""
+        """the stream of the entries in :attr:`taken`"""
 
     # -- the script's vocabulary -----------------------------------------------------------
 
@@ -88,6 +93,7 @@ class Plan:
         """After the operations, read up to ``count`` new entries of ``stream`` for
         ``consumer`` (XREADGROUP); the commit leaves them in :attr:`taken`."""
         self.ops += ("TAKE", self.key(stream), 3, group, consumer, count)
+        self.taken_from = stream
 
     def args(self) -> list[Any]:
         return [self.ack_id, len(self.guards) // 3, *self.guards, *self.ops]
@@ -98,16 +104,27 @@ class Plan:
         """Apply nothing unless the record's rev is ``rev`` (None: there is no record)."""
         self.guard(self.shard.record(execution_id), "rev", "" if rev is None else str(rev))
 
-    def ack_dispatch(self, entry_id: bytes) -> None:
-        """Acknowledge (and delete) the task dispatch whose result this commit applies."""
-        self.op("ACK", self.shard.tasks, INVOKERS_GROUP, entry_id)
+    def ack_dispatch(self, stream: str, entry_id: bytes) -> None:
+        """Acknowledge (and delete) the task dispatch (of tasks stream ``stream``) whose
+        result this commit applies."""
+        self.op("ACK", stream, INVOKERS_GROUP, entry_id)
+
+    def ack_work(self, stream: str, entry_id: bytes) -> None:
+        """Acknowledge (and delete) a work item of a ready stream that is not the lane's."""
+        self.op("ACK", stream, WORKERS_GROUP, entry_id)
 
     def write_record(self, execution_id: str, raw: bytes, rev: int, status: str,
                      token: str) -> None:
         """Store the record (``raw``, see codec.pack_record) with its rev, status and the
-        task token it waits for ("" none: callbacks are checked against this field)."""
-        self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev, "status", status,
-                "token", token)
+        task token it waits for ("" none: callbacks are checked against this field), and
+        its queue when not the default one (``q``: the callbacks' scripts read it)."""
+        queue = self.lane.queue
+        if queue is None:
+            self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev,
+                    "status", status, "token", token)
+        else:
+            self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev,
+                    "status", status, "token", token, "q", queue)
 
     def append_history(self, execution_id: str, events: Iterable[bytes], *,
                        begins: bool = False) -> None:
@@ -123,26 +140,30 @@ class Plan:
                          check, *events)
 
     def enqueue(self, execution_id: str, event: Mapping[str, Any]) -> None:
-        """A work item for ``execution_id`` on this shard's ready stream."""
-        self.op("XADD", self.shard.ready, "m", work_item(execution_id, event))
+        """A work item for ``execution_id`` on the lane's ready stream."""
+        self.op("XADD", self.lane.ready, "m", work_item(execution_id, event))
 
     # -- tasks and timers --------------------------------------------------------------------
 
     def dispatch(self, execution_id: str, command: Any,
-                 mock: tuple[str, str] | None = None) -> None:
-        """Add an ``InvokeTask`` to the outbox (the shard's tasks stream); ``mock``: the
-        execution's machine and test case (see :func:`.codec.dispatch`)."""
-        self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command, mock))
+                 mock: tuple[str, str] | None = None, queue: str | None = None) -> str:
+        """Add an ``InvokeTask`` to the outbox: the tasks stream of ``queue`` (None: the
+        lane's); ``mock``: the execution's machine and test case (see
+        :func:`.codec.dispatch`).  Returns the stream."""
+        stream = self.lane.tasks if queue is None else self.shard.lane(queue).tasks
+        self.op("XADD", stream, "m", dispatch(execution_id, command, mock, self.lane.queue))
+        return stream
 
     def notify_parent(self, parent_id: str, event: Mapping[str, Any]) -> None:
         """Tell a nested execution's ``.sync`` parent (on any shard) that it ended: through
         this shard's outbox, so the notice survives a crash between this commit and its
         delivery (the dispatcher delivers it as a callback, at least once)."""
-        self.op("XADD", self.shard.tasks, "m", parent_notice(parent_id, event))
+        self.op("XADD", self.lane.tasks, "m", parent_notice(parent_id, event))
 
-    def take_dispatch(self, consumer: str) -> None:
-        """Hand the dispatch just added to ``consumer`` (no stream read in between)."""
-        self.take(self.shard.tasks, INVOKERS_GROUP, consumer)
+    def take_dispatch(self, stream: str, consumer: str) -> None:
+        """Hand the dispatch just added to ``stream`` to ``consumer`` (no stream read in
+        between)."""
+        self.take(stream, INVOKERS_GROUP, consumer)
 
     def activity_task(self, activity: str, execution_id: str, token: str, input: Any) -> None:
         """Queue a task for the pollers of ``activity``."""
@@ -150,15 +171,15 @@ class Plan:
 
     def set_timer(self, execution_id: str, timer_id: str, due: int,
                   event: Mapping[str, Any]) -> None:
-        """Deliver ``event`` at ``due``; schedulers are woken when it becomes the shard's
-        earliest timer."""
-        shard = self.shard
-        self.ops += ("TIMER", self.key(shard.timers), 4, self.key(shard.timer_events), timer_id,
+        """Deliver ``event`` at ``due`` (a timer of the lane); schedulers are woken when it
+        becomes the lane's earliest timer."""
+        lane = self.lane
+        self.ops += ("TIMER", self.key(lane.timers), 4, self.key(lane.timer_events), timer_id,
                      due, timer_item(execution_id, timer_id, event))
 
     def cancel_timer(self, timer_id: str) -> None:
-        self.op("ZREM", self.shard.timers, timer_id)
-        self.op("HDEL", self.shard.timer_events, timer_id)
+        self.op("ZREM", self.lane.timers, timer_id)
+        self.op("HDEL", self.lane.timer_events, timer_id)
 
     # -- Map/Parallel groups -----------------------------------------------------------------
 
@@ -191,7 +212,7 @@ class Plan:
         if first:
             self.op("SADD", shard.group_running(parent_id, group), *first)
         for i in first:
-            self.op("XADD", shard.ready, "m", child_started(parent_id, group, i))
+            self.op("XADD", self.lane.ready, "m", child_started(parent_id, group, i))
         if counters.get("asked"):  # more pages: the next is read while these children run
             self.enqueue(parent_id, {"type": "PageWanted", "group": group})
 

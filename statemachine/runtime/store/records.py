@@ -13,7 +13,7 @@ from typing import Any
 
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import awaits_token, handed_over, loads
-from statemachine.runtime.store.keys import INVOKERS_GROUP, Shard, machine
+from statemachine.runtime.store.keys import INVOKERS_GROUP, Lane, Shard, machine
 from statemachine.runtime.store.nodes import ReplicaAckShort
 from statemachine.runtime.store.pipe import CommandBatch, ScriptBatch
 from statemachine.runtime.store.plan import GroupState, Plan
@@ -78,13 +78,14 @@ class Records:
             return ChildStart(await reads.run("HGET", record_key, "r"), None, None)
         return found
 
-    async def hand_over(self, shard: Shard, execution_id: str, result: Any,
+    async def hand_over(self, lane: Lane, tasks: str, execution_id: str, result: Any,
                         entry_id: bytes) -> None:
         """Move a performed task's ``result`` (its event) from its dispatch, ``entry_id`` on
-        the tasks stream, to the ready stream as a work item (``codec.handed_over``), in one
-        script (``hand_over.lua``): from then on a failure to apply it is retried (and
-        dead-lettered) there, and no later delivery performs the task again."""
-        await self._store.script("hand_over", [shard.ready, shard.tasks],
+        the tasks stream ``tasks``, to the ready stream of the execution's ``lane`` as a
+        work item (``codec.handed_over``), in one script (``hand_over.lua``): from then on a
+        failure to apply it is retried (and dead-lettered) there, and no later delivery
+        performs the task again."""
+        await self._store.script("hand_over", [lane.ready, tasks],
                                  [handed_over(execution_id, result), entry_id, INVOKERS_GROUP],
                                  confirmed=False)
 

@@ -47,6 +47,9 @@ class CallbackReply(IntEnum):
     ENQUEUED = 1
     NOT_AWAITED = 0
     NO_RECORD = -1
+    OTHER_QUEUE = -2
+    """Only inside the store: it comes with the execution's queue, and
+    ``Callbacks.callback`` calls again with that queue's stream."""
 
 
 class PromoteReply(IntEnum):

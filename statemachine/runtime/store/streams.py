@@ -1,11 +1,12 @@
 """The workers' side of the streams: reading, claiming, leases, acks, dead letters.
 
-Each shard has two streams with a consumer group each: ``ready`` (work items, group
-"workers") and ``tasks`` (task dispatches, group "invokers").  A :class:`StreamGroup` is
-one kind of them over every shard; a worker's consumer reads each kind through its own.
-On a single Redis one XREADGROUP reads every shard's stream; a Redis Cluster refuses a
-command over keys of several slots (even on one node), so there each shard's stream is
-read by a reader of its own (:meth:`StreamGroup.read_sets`); claims and leases go as
+Each shard has two streams per queue (a lane: :class:`~.keys.Lane`) with a consumer group
+each: ``ready`` (work items, group "workers") and ``tasks`` (task dispatches, group
+"invokers").  A :class:`StreamGroup` is one kind of them over every shard, for the queues a
+worker takes (``Settings.queues``); a worker's consumer reads each kind through its own.
+On a single Redis one XREADGROUP reads every shard's streams; a Redis Cluster refuses a
+command over keys of several slots (even on one node), so there each shard's streams are
+read by a reader of their own (:meth:`StreamGroup.read_sets`); claims and leases go as
 pipelines, which the cluster client splits by node.
 Entries come back as ``(stream, [(entry id, fields), ...])``, the stream by name.
 """
@@ -33,22 +34,32 @@ after it was delivered (XAUTOCLAIM reports those)."""
 
 
 class StreamGroup:
-    """One kind of stream (``ready`` or ``tasks``) on every shard, and its consumer group."""
+    """One kind of stream (``ready`` or ``tasks``) on every shard, of the queues ``lanes``
+    (default: ``Settings.lanes``), and its consumer group."""
 
-    def __init__(self, store: RedisStore, kind: Literal["ready", "tasks"]) -> None:
+    def __init__(self, store: RedisStore, kind: Literal["ready", "tasks"],
+                 lanes: Iterable[str | None] | None = None) -> None:
         self._store = store
         self._client = store.client
         self.kind = kind
         self.group = WORKERS_GROUP if kind == "ready" else INVOKERS_GROUP
-        self.shards: dict[str, Shard] = {
-            (shard.ready if kind == "ready" else shard.tasks): shard for shard in store.shards}
+        queues = tuple(store.settings.lanes if lanes is None else lanes)
+        self.shards: dict[str, Shard] = {}
+        for shard in store.shards:
+            for lane in map(shard.lane, queues):
+                self.shards[lane.ready if kind == "ready" else lane.tasks] = shard
         self._by_name = {name.encode(): name for name in self.shards}
 
     def read_sets(self) -> list[list[str]]:
         """The streams one XREADGROUP may read together: all of them on a single Redis,
-        one by one on a Redis Cluster."""
+        a shard's (one hash slot) on a Redis Cluster."""
         names = list(self.shards)
-        return [[name] for name in names] if self._store.cluster else [names]
+        if not self._store.cluster:
+            return [names]
+        by_shard: dict[int, list[str]] = {}
+        for name, shard in self.shards.items():
+            by_shard.setdefault(shard.n, []).append(name)
+        return list(by_shard.values())
 
     async def read(self, consumer: str, streams: Iterable[str], count: int,
                    block_ms: int | None = None) -> list[tuple[str, Entries]]:
@@ -109,13 +120,10 @@ class StreamGroup:
         return int(delivered), (f"{shard.n}-{dead.decode()}" if dead else None)
 
 
-async def leases(store: RedisStore, consumer: str, held: Mapping[str, Iterable[bytes]]) -> None:
-    """Reset the idle time of the entries ``consumer`` holds (by stream), so XAUTOCLAIM
-    leaves them alone."""
-    group_of = {}
-    for shard in store.shards:
-        group_of[shard.ready] = WORKERS_GROUP
-        group_of[shard.tasks] = INVOKERS_GROUP
+async def leases(store: RedisStore, consumer: str, held: Mapping[str, Iterable[bytes]],
+                 group_of: Mapping[str, str]) -> None:
+    """Reset the idle time of the entries ``consumer`` holds (by stream, each stream's
+    consumer group in ``group_of``), so XAUTOCLAIM leaves them alone."""
     pipe = store.client.pipeline(transaction=False)
     for stream, ids in held.items():
         ids = list(ids)
@@ -133,18 +141,20 @@ class Backlog:
     next_timer: int | None
 
 
-async def backlog(store: RedisStore) -> Backlog:
-    """The :class:`Backlog` now: one MULTI (on a Redis Cluster, one per shard), so no commit
-    or promotion (which move work between a shard's streams and timers atomically) falls
-    between two of its reads of a shard."""
+async def backlog(store: RedisStore, lanes: Iterable[str | None] | None = None) -> Backlog:
+    """The :class:`Backlog` of the queues ``lanes`` (default: ``Settings.lanes``) now: one
+    MULTI (on a Redis Cluster, one per shard), so no commit or promotion (which move work
+    between a shard's streams and timers atomically) falls between two of its reads of a
+    shard."""
     groups = [[shard] for shard in store.shards] if store.cluster else [store.shards]
+    queues = tuple(store.settings.lanes if lanes is None else lanes)
 
     async def read(shards: list[Shard]) -> list[Any]:
         pipe = store.client.pipeline(transaction=True)
-        for shard in shards:
-            pipe.zrange(shard.timers, 0, 0, withscores=True)
-            pipe.xlen(shard.ready)
-            pipe.xlen(shard.tasks)
+        for lane in (shard.lane(queue) for shard in shards for queue in queues):
+            pipe.zrange(lane.timers, 0, 0, withscores=True)
+            pipe.xlen(lane.ready)
+            pipe.xlen(lane.tasks)
         return cast(list[Any], await pipe.execute())
 
     replies = [reply for part in await asyncio.gather(*map(read, groups)) for reply in part]

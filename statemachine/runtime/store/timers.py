@@ -1,14 +1,16 @@
 """The schedulers' side of the timers: promoting due ones, hearing of earlier ones.
 
-A shard's timers are a sorted set (timer id -> due ms); ``promote.lua`` moves the due ones
-into the ready stream, so any number of schedulers may run side by side.  A commit that
-sets a shard's earliest timer publishes its due time on :data:`~keys.TIMERS_CHANNEL`.
+A lane's timers (a queue's on a shard: :class:`~.keys.Lane`) are a sorted set (timer id ->
+due ms); ``promote.lua`` moves the due ones into the lane's ready stream, so any number of
+schedulers may run side by side.  A commit that sets a lane's earliest timer publishes its
+due time on :data:`~keys.TIMERS_CHANNEL` (whatever the queue: a scheduler of other queues
+wakes for nothing, once).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.keys import TIMERS_CHANNEL
@@ -17,13 +19,16 @@ from statemachine.runtime.store.scripts import PromoteReply
 __all__ = ["promote", "timer_wakeups"]
 
 
-async def promote(store: RedisStore, now: int, limit: int) -> list[tuple[int, int | None]]:
-    """Promote the timers due at ``now`` on every shard, up to ``limit`` per shard: for each
-    shard, (timers promoted, the next due time left, or None)."""
+async def promote(store: RedisStore, now: int, limit: int,
+                  lanes: Iterable[str | None] | None = None) -> list[tuple[int, int | None]]:
+    """Promote the timers due at ``now`` of the queues ``lanes`` (default:
+    ``Settings.lanes``) on every shard, up to ``limit`` per lane: for each lane, (timers
+    promoted, the next due time left, or None)."""
+    queues = tuple(store.settings.lanes if lanes is None else lanes)
     results = await asyncio.gather(*(
-        store.script("promote", [shard.timers, shard.timer_events, shard.ready], [now, limit],
+        store.script("promote", [lane.timers, lane.timer_events, lane.ready], [now, limit],
                      confirmed=False)
-        for shard in store.shards))
+        for lane in (shard.lane(queue) for shard in store.shards for queue in queues)))
     return [(int(promoted), None if int(nxt) == PromoteReply.NO_TIMER else int(nxt))
             for promoted, nxt in results]
 

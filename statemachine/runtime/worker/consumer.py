@@ -218,6 +218,8 @@ class Consumer:
     async def _lease_keeper(self) -> None:
         """Reset the idle time of every entry in hand, so XAUTOCLAIM leaves them alone."""
         held = {name: ids for inbox in self.inboxes for name, ids in inbox.held.items()}
+        groups = {name: inbox.streams.group for inbox in self.inboxes for name in inbox.held}
         while True:
             await asyncio.sleep(self._settings.lease_ms / 3000)
-            await self._guard.round("keeping leases", lambda: leases(self._store, self.name, held))
+            await self._guard.round("keeping leases",
+                                    lambda: leases(self._store, self.name, held, groups))

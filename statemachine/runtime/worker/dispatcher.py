@@ -73,12 +73,12 @@ class Dispatcher:
 
     async def dispatch(self, item: Item, cached: Cached | None = None) -> Follow | None:
         """Perform one task and apply its result, the dispatch acknowledged by the commit."""
-        shard, _, entry_id, message, fresh = item
+        shard, stream, entry_id, message, fresh = item
         notice = read_parent_notice(message)
         if notice is not None:
             parent, report = notice
             await self._callbacks.callback(parent, str(report["token"]), report, True)
-            await self._inbox.streams.ack(shard.tasks, entry_id)
+            await self._inbox.streams.ack(stream, entry_id)
             return None
         stored = read_dispatch(message)
         xid, token = stored.execution, stored.token
@@ -86,7 +86,7 @@ class Dispatcher:
         if stored.mock is not None:
             mocked = answer(self._mock_config, stored.mock, command)
             if mocked is not None:
-                return await self._mocked(item, xid, token, mocked, cached)
+                return await self._mocked(item, xid, token, mocked, cached, stored.queue)
         destination = self.invokers.destination(command)
         if not self._gate.enter(destination, item, cached):
             self._inbox.park(item)  # its destination is at its cap: wait without a hand
@@ -97,10 +97,11 @@ class Dispatcher:
                 self._stats.counts[task_result(event)] += 1
                 if event is not None:
                     result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
-                    return await self._transitions.apply(shard, xid, result, None, entry_id,
-                                                         dispatch=True, cached=cached)
+                    return await self._transitions.apply(shard, stream, xid, result, None,
+                                                         entry_id, dispatch=True, cached=cached,
+                                                         queue=stored.queue)
             # a callback task (its result comes later), or an execution that moved on
-            await self._inbox.streams.ack(shard.tasks, entry_id)
+            await self._inbox.streams.ack(stream, entry_id)
             return None
         finally:
             parked = self._gate.leave(destination)
@@ -108,13 +109,13 @@ class Dispatcher:
                 self._inbox.resume(*parked)
 
     async def _mocked(self, item: Item, xid: str, token: str, event: dict[str, Any],
-                      cached: Cached | None) -> Follow | None:
+                      cached: Cached | None, queue: str | None) -> Follow | None:
         """Apply a mocked result as a performed task's (no invoker, no destination slot; not
         counted among the tasks performed)."""
-        shard, _, entry_id, _, fresh = item
+        shard, stream, entry_id, _, fresh = item
         if fresh or await self._records.awaits(shard, xid, token):
             result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
-            return await self._transitions.apply(shard, xid, result, None, entry_id,
-                                                 dispatch=True, cached=cached)
-        await self._inbox.streams.ack(shard.tasks, entry_id)
+            return await self._transitions.apply(shard, stream, xid, result, None, entry_id,
+                                                 dispatch=True, cached=cached, queue=queue)
+        await self._inbox.streams.ack(stream, entry_id)
         return None

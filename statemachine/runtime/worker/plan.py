@@ -48,6 +48,7 @@ from statemachine.interpreter.events import ChildOutcome, Event
 from statemachine.interpreter.records import Execution, JsonPath, MapRun, ParentFields, Root
 from statemachine.interpreter.run_results import add_run
 from statemachine.interpreter.step import Decision
+from statemachine.language.queues import lane_name
 from statemachine.runtime.invokers import kind
 from statemachine.runtime.invokers.nested import child_report
 from statemachine.runtime.mocking import answered_here, mock_of
@@ -91,20 +92,26 @@ class Planner:
         self.settings = settings
         self.consumer = consumer
         self._redactor = Redactor(settings.redact_headers)
+        self._lanes = frozenset(settings.lanes)
 
     def plan(self, shard: Shard, decision: Decision, event: Event, now: int, *,
-             loaded: Execution, child: ChildLink | None, entry_id: bytes, dispatch: bool,
-             groups: Mapping[str, GroupState | None]) -> Planned:
+             loaded: Execution, child: ChildLink | None, entry_id: bytes, stream: str,
+             dispatch: bool, groups: Mapping[str, GroupState | None]) -> Planned:
         """The plan of one transition of ``loaded`` (which ``child`` begins, when it is a
-        lazy child's first), acknowledging ``entry_id``: a ready work item, or with
-        ``dispatch`` a task dispatch whose result this is (then a task the decision sends is
-        taken for this worker, to be performed next).  ``groups``: the state of each group
-        a ``StopChildren`` stops (None: gone)."""
+        lazy child's first), acknowledging ``entry_id`` of ``stream``: a ready work item, or
+        with ``dispatch`` a task dispatch whose result this is (then a task the decision
+        sends is taken for this worker, to be performed next, when it is of one of the
+        worker's queues).  ``groups``: the state of each group a ``StopChildren`` stops
+        (None: gone)."""
         ex = decision.execution
         xid = ex["id"]
-        plan = Plan(shard, b"" if dispatch else entry_id)
+        lane = shard.lane(ex.get("queue"))
+        own = not dispatch and stream == lane.ready  # else acknowledged by an ACK op
+        plan = Plan(shard, entry_id if own else b"", lane)
         if dispatch:
-            plan.ack_dispatch(entry_id)
+            plan.ack_dispatch(stream, entry_id)
+        elif not own:
+            plan.ack_work(stream, entry_id)
         if child is None:
             plan.guard_record(xid, loaded["rev"])
         else:
@@ -139,9 +146,10 @@ class Planner:
                         plan.activity_task(resource.rsplit(":", 1)[1], xid, command.token,
                                            command.input)
                     else:
-                        plan.dispatch(xid, command, mock)
-                        if dispatch:
-                            plan.take_dispatch(self.consumer)
+                        sent_to = plan.dispatch(xid, command, mock, command.queue)
+                        queue = lane.queue if command.queue is None else lane_name(command.queue)
+                        if dispatch and queue in self._lanes:
+                            plan.take_dispatch(sent_to, self.consumer)
                 case StartTimer():
                     plan.set_timer(xid, command.id, command.due, command.event)
                     soon = soon or command.due - now < self.settings.timer_max_sleep_ms
@@ -191,6 +199,8 @@ class Planner:
             inherited["place"] = parent["place"]
         if "test_case" in parent:  # the children's tasks are mocked as the parent's are
             inherited["test_case"] = parent["test_case"]
+        if "queue" in parent:  # the children's work goes to the parent's queue
+            inherited["queue"] = parent["queue"]
         spec: GroupSpec = {
             "kind": command.kind, "paths": command.paths, "vars": command.vars or {},
             "items": items is not None, "execution_input": execution_input,

@@ -91,56 +91,58 @@ class Transitions:
 
     async def process(self, item: Item, cached: Cached | None = None) -> Follow | None:
         """Apply one work item."""
-        shard, _, entry_id, message, _ = item
+        shard, stream, entry_id, message, _ = item
         work = read_work_item(message)
-        return await self.apply(shard, work.execution, work.event, work.link, entry_id)
+        return await self.apply(shard, stream, work.execution, work.event, work.link, entry_id)
 
-    async def apply(self, shard: Shard, execution_id: str, event: Delivered,
+    async def apply(self, shard: Shard, stream: str, execution_id: str, event: Delivered,
                     child: ChildLink | None, entry_id: bytes, *, dispatch: bool = False,
-                    cached: Cached | None = None) -> Follow | None:
-        """Deliver ``event``: load, advance, commit, acknowledging ``entry_id`` with the
-        commit (or alone when there is nothing to do).  ``entry_id`` is a ready work item,
-        or with ``dispatch`` a task dispatch whose result ``event`` is: until the commit the
-        dispatch stays pending, so a crash performs the task again.  ``child``: a lazy
-        Map/Parallel child's link, when ``event`` is its ``Started``.
+                    cached: Cached | None = None, queue: str | None = None) -> Follow | None:
+        """Deliver ``event``: load, advance, commit, acknowledging ``entry_id`` of ``stream``
+        with the commit (or alone when there is nothing to do).  ``entry_id`` is a ready
+        work item, or with ``dispatch`` a task dispatch whose result ``event`` is: until the
+        commit the dispatch stays pending, so a crash performs the task again.  ``child``: a
+        lazy Map/Parallel child's link, when ``event`` is its ``Started``.
 
         A result that cannot be applied (applying it raised, or its commit kept being
-        refused) is handed over to the ready stream (``Records.hand_over``): retried, and
-        dead-lettered, from there, it never makes another delivery of the dispatch perform
-        the task again."""
+        refused) is handed over to the ready stream of the execution's ``queue``
+        (``Records.hand_over``): retried, and dead-lettered, from there, it never makes
+        another delivery of the dispatch perform the task again."""
         try:
-            follow = await self._apply(shard, execution_id, event, child, entry_id,
+            follow = await self._apply(shard, stream, execution_id, event, child, entry_id,
                                        dispatch=dispatch, cached=cached)
         except UNAVAILABLE:
             raise
         except Exception as exc:
             if not dispatch:
                 raise
-            await self._hand_over(shard, execution_id, event, entry_id, error_text(exc), exc)
+            await self._hand_over(shard, stream, queue, execution_id, event, entry_id,
+                                  error_text(exc), exc)
             return None
         if isinstance(follow, _Lost):
             if dispatch:
-                await self._hand_over(shard, execution_id, event, entry_id,
+                await self._hand_over(shard, stream, queue, execution_id, event, entry_id,
                                       "its commit kept losing the compare-and-set")
             return None
         return follow
 
-    async def _hand_over(self, shard: Shard, execution_id: str, event: Delivered,
-                         entry_id: bytes, why: str, exc: Exception | None = None) -> None:
+    async def _hand_over(self, shard: Shard, stream: str, queue: str | None, execution_id: str,
+                         event: Delivered, entry_id: bytes, why: str,
+                         exc: Exception | None = None) -> None:
         """Log and count (``loop_errors``) the failure, then ``Records.hand_over``."""
+        lane = shard.lane(queue)
         log.error("the result of task dispatch %s for %s could not be applied (%s); handed "
                   "over to %s, the task is not performed again", entry_id.decode(),
-                  execution_id, why, shard.ready, exc_info=exc)
+                  execution_id, why, lane.ready, exc_info=exc)
         self._stats.counts["loop_errors"] += 1
-        await self._records.hand_over(shard, execution_id, event, entry_id)
+        await self._records.hand_over(lane, stream, execution_id, event, entry_id)
 
-    async def _apply(self, shard: Shard, execution_id: str, event: Delivered,
+    async def _apply(self, shard: Shard, stream: str, execution_id: str, event: Delivered,
                      child: ChildLink | None, entry_id: bytes, *, dispatch: bool,
                      cached: Cached | None) -> Follow | None | _Lost:
         if cached is not None and cached[0] != execution_id:
             cached = None
         streams = self._tasks if dispatch else self._ready
-        stream = shard.tasks if dispatch else shard.ready
         for attempt in range(self._settings.commit_retries):
             now = now_ms()
             record: Execution | None
@@ -192,7 +194,7 @@ class Transitions:
                         shard, execution_id, command.group)
             plan, soon, raw = self._planner.plan(
                 shard, decision, current, now, loaded=record, child=begins, entry_id=entry_id,
-                dispatch=dispatch, groups=groups)
+                stream=stream, dispatch=dispatch, groups=groups)
             applied, _ = await self._records.commit(plan)
             if applied:
                 self._stats.transitions += 1
@@ -204,7 +206,7 @@ class Transitions:
                 if not plan.taken:
                     return None
                 taken_id, fields = plan.taken[0]
-                return (shard, shard.tasks, taken_id, fields[b"m"], True), (execution_id, raw)
+                return (shard, plan.taken_from, taken_id, fields[b"m"], True), (execution_id, raw)
             self._stats.counts["conflicts"] += 1
         log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
         return _LOST

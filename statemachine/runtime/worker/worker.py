@@ -37,6 +37,7 @@ from statemachine.runtime.worker.housekeeping import Housekeeping
 from statemachine.runtime.worker.listeners import ListenerWatch
 from statemachine.runtime.worker.loops import Guard, Stats
 from statemachine.runtime.worker.plan import Planner
+from statemachine.runtime.worker.pool import PoolMembership
 from statemachine.runtime.worker.scheduler import Scheduler
 from statemachine.runtime.worker.transitions import Transitions
 
@@ -77,7 +78,7 @@ class Worker:
 
         ``drain``: also return once no work is left — like arq's burst mode, for tests and
         batch runs.  No work is left when this worker holds no entry, every shard's ready
-        and tasks streams are empty (an acknowledged entry is deleted, so nothing is
+        and tasks streams of the worker's queues are empty (an acknowledged entry is deleted, so nothing is
         waiting or pending anywhere, for any worker), and no timer is due within
         ``drain_timers_ms`` (default 5 s): the timers a run sets for its own next steps
         (Wait states, retry intervals, short timeouts) are waited for, while an execution
@@ -115,8 +116,10 @@ class Worker:
                                 Callbacks(store), s.mock_config)
         watch = ListenerWatch(store, invokers, guard)
         await watch.refresh()  # before the first task is sent
+        membership = PoolMembership(store, s, self.consumer, guard)
+        await membership.join()
         background = [asyncio.create_task(part.run())
-                      for part in (consumer, scheduler, housekeeping, watch)]
+                      for part in (consumer, scheduler, housekeeping, watch, membership)]
         bucket = open_bucket(s)
         if bucket is not None:
             archiver = Archiver(store, s, bucket, self.stats, guard)
@@ -144,6 +147,7 @@ class Worker:
             stopping.cancel()
             for task in [*hands, *background]:
                 task.cancel()
+            await membership.leave()
             await dispatcher.close()
             if local_sfn is not None:
                 await local_sfn.close()

@@ -6,8 +6,8 @@
 -- the work item.  So a transition happens exactly once however often its work item is
 -- delivered: a second delivery finds the rev moved on and is refused.
 --
--- KEYS[1]      the shard's ready stream (the work item is XACKed/XDELed there, group "workers";
---              CHILD enqueues there too)
+-- KEYS[1]      the ready stream of the execution's queue (its lane, keys.Lane: the work item
+--              is XACKed/XDELed there, group "workers"; CHILD and EXTEND enqueue there too)
 -- KEYS[2..]    every other key the guards and operations name, by index
 -- ARGV[1]      ack_id: the work item's stream id to acknowledge ("" = none)
 -- ARGV[2]      guard_count G; then G triples:
@@ -25,7 +25,7 @@
 --   TIMER k e id due message
 --                       ZADD timer id at due to zset k, its work item to hash KEYS[e] (none
 --                       when message is "": promote.lua builds the plain TimerFired); when
---                       it is now the shard's earliest timer, PUBLISH due on channel
+--                       it is now the zset's earliest timer, PUBLISH due on channel
 --                       "sm:timers" so sleeping schedulers wake up for it
 --   ACK k group id     XACK and XDEL entry id of stream k (a task dispatch whose result
 --                       this transition applies)

@@ -5,8 +5,8 @@
 -- from then on a failure to apply it is retried (and dead-lettered) there, and no later
 -- delivery performs the task again.
 --
--- KEYS[1]  the shard's ready stream
--- KEYS[2]  the shard's tasks stream
+-- KEYS[1]  the ready stream of the execution's queue (its lane: keys.py)
+-- KEYS[2]  the tasks stream the dispatch is on
 -- ARGV[1]  message: the work item carrying the result (codec.handed_over)
 -- ARGV[2]  entry: the dispatch's entry id on the tasks stream
 -- ARGV[3]  group: the tasks stream's consumer group

@@ -1,14 +1,14 @@
--- promote.lua: move due timers of one shard into its ready stream.
+-- promote.lua: move due timers of one lane (a queue on a shard, keys.Lane) into its ready stream.
 --
 -- Each due timer is removed and its work item enqueued in the same script, so several
 -- schedulers may run side by side: a timer is promoted once.
 --
--- KEYS[1]  the shard's timers zset (timer id -> due ms)
--- KEYS[2]  the shard's timer-events hash (timer id -> work item message), for the timers
+-- KEYS[1]  the lane's timers zset (timer id -> due ms)
+-- KEYS[2]  the lane's timer-events hash (timer id -> work item message), for the timers
 --          whose work item is not the plain TimerFired one; that one, the usual, is built
 --          here from the timer id "<execution id>:..." exactly as codec.work_item would
 --          (codec.timer_item checked it needs no escaping)
--- KEYS[3]  the shard's ready stream
+-- KEYS[3]  the lane's ready stream
 -- ARGV[1]  now (ms since the epoch)
 -- ARGV[2]  limit: the most timers to promote in this call
 -- Returns {promoted, next due ms or NO_TIMER when no timer is left}.

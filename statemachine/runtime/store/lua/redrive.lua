@@ -14,7 +14,7 @@
 -- KEYS[1]  the record hash
 -- KEYS[2]  the root's history list
 -- KEYS[3]  the name index entry (an unnamed execution has none: nothing to persist)
--- KEYS[4]  the shard's ready stream
+-- KEYS[4]  the ready stream of the execution's queue (its lane: keys.py)
 -- KEYS[5]  index zset: status RUNNING
 -- KEYS[6]  index zset: the record's current (final) status
 -- ARGV[1]  rev: the record version the caller read

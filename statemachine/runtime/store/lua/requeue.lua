@@ -5,8 +5,8 @@
 -- a lost reply finds nothing and adds no second copy.
 --
 -- KEYS[1]  the shard's dead-letter stream
--- KEYS[2]  the shard's ready stream
--- KEYS[3]  the shard's tasks stream
+-- KEYS[2]  the ready stream of the dead letter's queue (its lane: keys.py)
+-- KEYS[3]  the tasks stream of that queue
 -- ARGV[1]  dead_id: the dead letter's entry id
 -- Returns {stream, new entry id}, or NOT_FOUND ({}) when there is no such dead letter.
 

@@ -8,7 +8,7 @@
 -- KEYS[1]  the name index hash (sm:T:n:<machine>:<name>); an unnamed execution has none:
 --          its name is its id, random, so nothing can start twice under it
 -- KEYS[2]  the new execution's record hash
--- KEYS[3]  the shard's ready stream
+-- KEYS[3]  the ready stream of the execution's queue (its lane: keys.py)
 -- KEYS[4]  index zset: this state machine
 -- KEYS[5]  index zset: status RUNNING (listing them all merges the status indexes)
 -- KEYS[6]  the shard's latest-version hash (sm:T:mv: machine name -> version)
@@ -25,6 +25,7 @@
 -- ARGV[8]  mode: "unnamed" (no name entry), "check" (named; see KEYS[7]) or "" (named)
 -- ARGV[9]  pinned: "" (run the latest version) or the revision to run (a start through a
 --          published version or an alias: the caller read it from the catalog)
+-- ARGV[10] queue: the execution's queue, "" for the default one (the record's q field)
 -- Returns {CREATED, id, version}, {EXISTS, id} when the name exists with this input,
 --         {OTHER_INPUT, id} when it exists with another input, {NO_VERSION} when this
 --         shard knows no version of the machine (the caller reads the global latest and
@@ -42,6 +43,7 @@ local by_machine, running, versions, same_name = KEYS[4], KEYS[5], KEYS[6], KEYS
 local execution_id, input_hash, record, started = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, machine, known, mode = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
 local pinned = tonumber(ARGV[9])
+local queue = ARGV[10] or ''
 
 local named = mode ~= 'unnamed'
 if named then
@@ -76,6 +78,9 @@ if named then
   redis.call('HSET', name_entry, 'id', execution_id, 'ih', input_hash)
 end
 redis.call('HSET', record_key, 'r', stored, 'rev', '0', 'status', 'RUNNING', 'token', '')
+if queue ~= '' then
+  redis.call('HSET', record_key, 'q', queue)
+end
 redis.call('XADD', ready, '*', 'm', started)
 redis.call('ZADD', by_machine, now, execution_id)
 redis.call('ZADD', running, now, execution_id)

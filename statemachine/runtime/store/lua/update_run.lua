@@ -1,6 +1,6 @@
 -- update_run.lua: UpdateMapRun, live: a Map Run's settings, and its children group's policy.
 --
--- KEYS[1]  the shard's ready stream (the Started items of children the raised limit starts)
+-- KEYS[1]  the parent's queue's ready stream (keys.Lane; the Started items of children the raised limit starts)
 -- KEYS[2]  sm:T:mr:<owner>           the Map Runs of the owner execution (fields <run>:<name>)
 -- KEYS[3]  sm:T:g:<parent>:<group>   the children group's counters (gone once it ended)
 -- KEYS[4]  sm:T:gx:<parent>:<group>  the group's running children

@@ -1,0 +1,105 @@
+"""Queues: which pool of workers takes a state machine's work (README "Worker pools").
+
+A machine's queue is its ``statemachine:queue`` tag (:data:`~statemachine.language.queues.
+QUEUE_TAG`): the REST define's ``queue`` field writes it, the AWS API's TagResource and
+CreateStateMachine's tags may too; untagging it (or ``queue: "default"``) brings the
+machine back to the default queue.  A start reads it (at most once a second per machine,
+:data:`QUEUE_TTL_S`) into the new record, which keeps it: running executions stay on the
+queue they started on.  Task states may name a queue of their own (``x-queue``).
+
+For ``/metrics`` (:func:`queue_gauges`) every known queue's waiting work and live workers;
+for describe (:meth:`Queues.describe`) an execution's queue and whether any worker takes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from statemachine.errors import InputError
+from statemachine.interpreter.records import Execution, Status
+from statemachine.language.queues import QUEUE_TAG, lane_name, queue_problem
+from statemachine.runtime.clock import now_ms
+from statemachine.runtime.store import Store
+from statemachine.runtime.store.pools import figures, live_workers, register
+from statemachine.service.resources import MAX_TAGS, too_many_tags
+
+__all__ = ["QUEUE_TTL_S", "Queues", "checked_queue", "queue_gauges", "tagged"]
+
+QUEUE_TTL_S = 1.0
+"""How long a machine's queue read for a start is reused: a queue changed by another API
+process is seen by this one's starts at most this late (one read per name per second,
+shared by the starts that wait for it, keeps a flood of starts on one round trip each)."""
+
+
+def checked_queue(value: Any) -> str:
+    """A queue name given to the API, or ``InvalidQueue``."""
+    problem = queue_problem(value)
+    if problem is not None:
+        raise InputError(problem, "InvalidQueue")
+    return str(value)
+
+
+async def queue_gauges(store: Store) -> dict[str, Any]:
+    """``/metrics``' gauges of every known queue (``Service.stats`` adds them): its work
+    waiting or in hand and its live workers, so work that no worker takes shows as such:
+    ``queue_work_current{queue}`` > 0 with ``queue_workers_current{queue}`` 0."""
+    found = await figures(store.core, now_ms())
+    return {
+        "queue_work_current": {(("queue", f.queue),): f.work for f in found},
+        "queue_workers_current": {(("queue", f.queue),): f.workers for f in found},
+    }
+
+
+async def tagged(store: Store, tags: dict[str, str]) -> None:
+    """After a machine was tagged (AWS API, REST tags): a queue the tags name is known."""
+    if QUEUE_TAG in tags:
+        await register(store.core, [tags[QUEUE_TAG]])
+
+
+class Queues:
+    """Machines' queues and the pools' figures over one store (``service.queues``)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cached: dict[str, tuple[float, str | None]] = {}
+        self._reading: dict[str, asyncio.Future[str | None]] = {}
+
+    async def of(self, machine: str) -> str | None:
+        """The queue ``machine``'s new executions go to (None: the default queue)."""
+        cached = self._cached.get(machine)
+        if cached is not None and time.monotonic() - cached[0] < QUEUE_TTL_S:
+            return cached[1]
+        reading = self._reading.get(machine)
+        if reading is None:
+            reading = self._reading[machine] = asyncio.ensure_future(self._read(machine))
+            reading.add_done_callback(lambda _: self._reading.pop(machine, None))
+        return await asyncio.shield(reading)
+
+    async def _read(self, machine: str) -> str | None:
+        queue = (await self._store.catalog.head(machine)).queue
+        if len(self._cached) > 10_000:
+            self._cached.clear()
+        self._cached[machine] = (time.monotonic(), queue)
+        return queue
+
+    async def assign(self, machine: str, queue: str) -> None:
+        """Make ``queue`` (checked) the queue of ``machine``'s new executions."""
+        if lane_name(queue) is None:
+            await self._store.catalog.untag("m", machine, [QUEUE_TAG])
+        elif await self._store.catalog.tag("m", machine, {QUEUE_TAG: queue}, MAX_TAGS) is None:
+            raise too_many_tags()
+        self._cached.pop(machine, None)
+        await register(self._store.core, [queue])
+
+    async def describe(self, record: Execution) -> dict[str, Any]:
+        """What describe adds for an execution of a queue other than the default one: the
+        queue, and while it runs, whether no worker takes that queue's work."""
+        queue = record.get("queue")
+        if queue is None:
+            return {}
+        shown: dict[str, Any] = {"queue": queue}
+        if record["status"] == Status.RUNNING:
+            shown["waitingForWorker"] = await live_workers(self._store.core, queue) == 0
+        return shown
