@@ -17,6 +17,8 @@ from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
 from statemachine.api.openapi_connections import SCHEMAS as CONNECTION_SCHEMAS
 from statemachine.api.openapi_express import SCHEMAS as EXPRESS_SCHEMAS
 from statemachine.api.openapi_express import paths as express_paths
+from statemachine.api.openapi_logs import SCHEMAS as LOG_SCHEMAS
+from statemachine.api.openapi_logs import paths as log_paths
 from statemachine.api.openapi_map_runs import SCHEMAS as MAP_RUN_SCHEMAS
 from statemachine.api.openapi_map_runs import paths as map_run_paths
 from statemachine.api.openapi_parts import (
@@ -89,12 +91,14 @@ def _schemas() -> dict[str, Schema]:
                            "description": "An ASL definition: an object, or JSON/YAML text"},
             "substitutions": {"type": "object", "additionalProperties": {"type": "string"},
                               "description": "Values for ${NAME} placeholders"},
+            "loggingConfiguration": ref("LoggingConfiguration"),  # absent: the version before's
         }),
         "StateMachine": obj(["name", "version", "createdAt"], {
             "name": NAME,
             "version": {"type": "integer", "minimum": 1},
             "createdAt": DATE,
             "definition": {"type": "object"},
+            "loggingConfiguration": ref("LoggingConfiguration"),
         }, closed=False),
         "StateMachineList": obj(["stateMachines"], {
             "stateMachines": {"type": "array", "items": ref("StateMachine")},
@@ -483,8 +487,9 @@ def document() -> dict[str, Any]:
                                               CONNECTION_PATHS, CATALOG_PATHS,
                                               express_paths(MACHINE_NAME),
                                               activity_paths(NAME, LIMIT),
-                                              map_run_paths(EXECUTION_ID, LIMIT))),
+                                              map_run_paths(EXECUTION_ID, LIMIT),
+                                              log_paths(EXECUTION_ID, LIMIT))),
         "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS,
                                    **CATALOG_SCHEMAS, **EXPRESS_SCHEMAS, **ACTIVITY_SCHEMAS,
-                                   **MAP_RUN_SCHEMAS}},
+                                   **MAP_RUN_SCHEMAS, **LOG_SCHEMAS}},
     }

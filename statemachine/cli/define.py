@@ -4,8 +4,10 @@ definitions over the REST API straight from their YAML or JSON files, and list t
 ``define`` loads each file as ``validate`` does (the ``substitutions.env`` beside it, then
 ``--sub``), refuses an invalid one with its problems (``FILE:LINE: /pointer: message``),
 warns of ``${...}`` placeholders left unfilled, then posts it as the state machine named
-``--name`` (one file only) or after the file's stem.  A definition equal to the machine's
-latest version is left alone, as ``serve`` does, so defining twice makes no new version.
+``--name`` (one file only) or after the file's stem, with the executions' log level
+``--logging`` (and ``--include-execution-data``) when given.  A definition equal to the
+machine's latest version (and logging as asked) is left alone, as ``serve`` does, so
+defining twice makes no new version.
 
 Exit codes: 0 when every file was defined (or unchanged), 1 when the API refused one, 2 for
 bad usage, a file that cannot be read or is invalid, or an API that cannot be reached.
@@ -29,6 +31,7 @@ from statemachine.cli.client import (
     report,
 )
 from statemachine.cli.tables import table, when
+from statemachine.interpreter.execution_log import LogLevel
 
 __all__ = ["configure", "main"]
 
@@ -47,6 +50,11 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--sub", action="append", default=[], metavar="K=V",
                             help="replace ${K} with V (repeatable; wins over the "
                             "substitutions.env beside the file)")
+        parser.add_argument("--logging", choices=[level.value for level in LogLevel],
+                            metavar="LEVEL", help="the executions' log level: ALL, ERROR, "
+                            "FATAL or OFF (default: the version before's; a new machine's OFF)")
+        parser.add_argument("--include-execution-data", action="store_true",
+                            help="with --logging: keep the events' input and output in the log")
     else:
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
@@ -54,6 +62,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.command == "define" and args.name and len(args.files) > 1:
         print("statemachine define: --name takes one FILE", file=sys.stderr)
+        return 2
+    if args.command == "define" and args.include_execution_data and not args.logging:
+        print("statemachine define: --include-execution-data goes with --logging",
+              file=sys.stderr)
         return 2
     client = connect(args)
     try:
@@ -66,7 +78,8 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            print(_define_one(client, Path(path), args.name or Path(path).stem, args.sub))
+            print(_define_one(client, Path(path), args.name or Path(path).stem, args.sub,
+                              _logging(args)))
         except _Refused as exc:
             print(exc, file=sys.stderr)
             status = 2
@@ -75,7 +88,15 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
     return status
 
 
-def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str]) -> str:
+def _logging(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The loggingConfiguration ``--logging`` asks for (None: the version before's)."""
+    if args.logging is None:
+        return None
+    return {"level": args.logging, "includeExecutionData": args.include_execution_data}
+
+
+def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str],
+                logging: dict[str, Any] | None = None) -> str:
     """Define one file; the line to print.  Raises _Refused for a bad file."""
     from statemachine.cli.validate import check
     from statemachine.errors import DefinitionError
@@ -101,11 +122,14 @@ def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str]) -> s
     except DefinitionError as exc:  # the file changed since check() read it
         raise _Refused(f"statemachine define: {path}: {exc.diagnostics[0].message}") from None
     latest = _latest(client, name)
-    if latest is not None and latest.get("definition") == source.definition:
+    if latest is not None and latest.get("definition") == source.definition and (
+            logging is None or latest.get("loggingConfiguration") == logging):
         return f"{name} (version {latest['version']}) unchanged, from {path}"
     # The loaded definition (placeholders filled), so the API stores what was compared.
-    machine = client.call("POST", "/v1/state-machines",
-                          {"name": name, "definition": source.definition})
+    body: dict[str, Any] = {"name": name, "definition": source.definition}
+    if logging is not None:
+        body["loggingConfiguration"] = logging
+    machine = client.call("POST", "/v1/state-machines", body)
     return f"defined {name} version {machine['version']} from {path}"
 
 

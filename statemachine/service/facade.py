@@ -39,6 +39,7 @@ from statemachine.errors import (
     NotFound,
 )
 from statemachine.interpreter.children import batch_size, root_of
+from statemachine.interpreter.execution_log import OFF, LoggingConfiguration
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
@@ -57,6 +58,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.callbacks import Callbacks
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
+from statemachine.service.execution_logs import ExecutionLogs
 from statemachine.service.express import Express, MachineType
 from statemachine.service.map_runs import MapRunBook, own_id
 from statemachine.service.mocks import check_test_case
@@ -69,6 +71,7 @@ from statemachine.service.redrive import (
     redrive_summary,
     redriven_only,
 )
+from statemachine.service.resources import logging_config
 from statemachine.service.validation import Checked, check_definition
 
 # The cursors ``nextCursor`` gives: ``<start ms>|<execution id>`` of executions, an event
@@ -114,6 +117,7 @@ class Service:
                                self.aliases.pin)
         self.map_runs = MapRunBook(store, self._summary)
         self.callbacks = Callbacks(store)
+        self.logs = ExecutionLogs(store, store.settings.place, self._record)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -138,12 +142,17 @@ class Service:
     # -- state machines ----------------------------------------------------------------------
 
     async def define(self, name: str, definition: dict[str, Any] | str,
-                     substitutions: dict[str, str] | None = None) -> dict[str, Any]:
-        """Validate and compile ``definition``, store it as ``name``'s next version."""
+                     substitutions: dict[str, str] | None = None,
+                     logging: Any = None) -> dict[str, Any]:
+        """Validate and compile ``definition``, store it as ``name``'s next version, with
+        the ``logging`` configuration given (else the version before's)."""
         check_name(name, "state machine name")
+        changes = ({} if logging is None
+                   else {"loggingConfiguration": logging_config(logging, need_destination=False)})
         checked = checked_definition(definition, substitutions)
-        version, created, _ = await self.catalog.revise(name, checked)
-        return {"name": name, "version": version, "createdAt": created, "definition": checked}
+        version, created, _ = await self.catalog.revise(name, checked, **changes)
+        return {"name": name, "version": version, "createdAt": created, "definition": checked,
+                "loggingConfiguration": await self.logging_of(name, version)}
 
     @staticmethod
     def validate_definition(text: str, machine_type: str = "STANDARD") -> Checked:
@@ -171,7 +180,13 @@ class Service:
             raise NotFound(f"state machine {name!r} has no version {version}",
                            "StateMachineDoesNotExist")
         return {"name": name, "version": version, "createdAt": stored["createdAt"],
-                "type": head.type, "definition": stored["definition"]}
+                "type": head.type, "definition": stored["definition"],
+                "loggingConfiguration": stored.get("loggingConfiguration", OFF.shape())}
+
+    async def logging_of(self, name: str, version: int) -> dict[str, Any]:
+        """The loggingConfiguration of ``name``'s version ``version`` (OFF: none set)."""
+        stored = await self.store.machines.version(name, version)
+        return LoggingConfiguration.stored((stored or {}).get("loggingConfiguration")).shape()
 
     # -- executions ----------------------------------------------------------------------------
 

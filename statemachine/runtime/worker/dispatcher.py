@@ -17,6 +17,7 @@ invoker: no request, no message, no callback wait.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, cast
 
 from statemachine.interpreter.commands import invoke_task
@@ -29,6 +30,7 @@ from statemachine.runtime.store import Callbacks, Records
 from statemachine.runtime.store.codec import read_dispatch, read_parent_notice
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
 from statemachine.runtime.worker.destinations import DestinationGate
+from statemachine.runtime.worker.execution_log import Performed
 from statemachine.runtime.worker.housekeeping import Housekeeping
 from statemachine.runtime.worker.loops import Stats
 from statemachine.runtime.worker.transitions import Transitions
@@ -93,12 +95,16 @@ class Dispatcher:
             return None
         try:
             if fresh or await self._records.awaits(shard, xid, token):
+                began = time.monotonic()
                 event = await self.invokers.invoke(command)
                 self._stats.counts[task_result(event)] += 1
                 if event is not None:
                     result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
+                    performed = Performed(destination, (time.monotonic() - began) * 1000,
+                                          command.attempt + 1)
                     return await self._transitions.apply(shard, xid, result, None, entry_id,
-                                                         dispatch=True, cached=cached)
+                                                         dispatch=True, cached=cached,
+                                                         performed=performed)
             # a callback task (its result comes later), or an execution that moved on
             await self._inbox.streams.ack(shard.tasks, entry_id)
             return None
