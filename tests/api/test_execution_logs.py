@@ -250,3 +250,30 @@ async def test_no_secret_in_the_log_or_the_lines_and_every_line_names_its_execut
     assert all(line["state"] == "Charge" for line in by_type["TaskScheduled"])
     assert all(isinstance(r.msg, Event) for r in caplog.records
                if r.name == "statemachine.execution")
+
+
+async def test_a_synchronous_express_execution_is_logged_by_the_api(
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """AWS keeps no history of an EXPRESS execution: its lines are its record.  The API
+    process writes them once the run ended (a Map's iterations too, under ids that begin with
+    the execution's)."""
+    caplog.set_level(logging.INFO, logger="statemachine.execution")
+    await api.service.catalog.create("quick", {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True,
+        "ItemProcessor": {"StartAt": "Double", "States": {
+            "Double": {"Type": "Pass", "End": True}}}}}}, type="EXPRESS",
+        loggingConfiguration={"level": "ALL", "destinations": [
+            {"cloudWatchLogsLogGroup": {"logGroupArn": LOG_GROUP}}]})
+    status, body = await api.call("POST", "/v1/state-machines/quick/executions/sync",
+                                  json={"input": {"items": [1, 2]}})
+    assert status == 200 and body["status"] == "SUCCEEDED", body
+    execution_id = body["executionArn"].rsplit(":", 1)[1]
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records
+             if r.name == "statemachine.execution"]
+    assert lines and all(line["executionId"].startswith(execution_id) for line in lines)
+    assert {line["machine"] for line in lines} == {"quick"}
+    assert lines[0]["type"] == "ExecutionStarted" and lines[-1]["type"] == "ExecutionSucceeded"
+    children = [line for line in lines if line["executionId"] != execution_id]
+    assert {line.get("state") for line in children} == {"Double", None}  # None: not begun
+    assert len({line["executionId"] for line in children}) == 2
+    assert [line["eventId"] for line in lines] == list(range(1, len(lines) + 1))

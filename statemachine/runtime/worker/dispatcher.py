@@ -23,6 +23,7 @@ from typing import Any, cast
 from statemachine.interpreter.commands import invoke_task
 from statemachine.interpreter.events import TaskFailed, TaskSucceeded
 from statemachine.language.mocks import MockConfig
+from statemachine.runtime.execution_lines import Performed
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.invokers.base import TaskResult
 from statemachine.runtime.mocking import answer
@@ -30,7 +31,6 @@ from statemachine.runtime.store import Callbacks, Records
 from statemachine.runtime.store.codec import read_dispatch, read_parent_notice
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
 from statemachine.runtime.worker.destinations import DestinationGate
-from statemachine.runtime.worker.execution_log import Performed
 from statemachine.runtime.worker.housekeeping import Housekeeping
 from statemachine.runtime.worker.loops import Stats
 from statemachine.runtime.worker.transitions import Transitions

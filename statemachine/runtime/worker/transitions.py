@@ -31,6 +31,7 @@ from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
 from statemachine.runtime.clock import now_ms
+from statemachine.runtime.execution_lines import ExecutionLog, Performed
 from statemachine.runtime.nested import StoreStarter, sync_stops
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import UNAVAILABLE, GroupState, Records, Shard, StreamGroup
@@ -43,7 +44,6 @@ from statemachine.runtime.store.codec import (
     unpack_record,
 )
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
-from statemachine.runtime.worker.execution_log import ExecutionLog, Performed
 from statemachine.runtime.worker.failed_runs import with_run_outcomes
 from statemachine.runtime.worker.housekeeping import Housekeeping, error_text
 from statemachine.runtime.worker.loops import Stats, log
