@@ -16,7 +16,9 @@ Behaviour taken from Step Functions:
 Operations: ``dead_letters`` lists the work items the workers gave up on (see
 :mod:`statemachine.runtime.worker`) and ``requeue_dead_letter`` puts one back, like an SQS
 redrive; ``stats`` reads the gauges and the workers' counters ``GET /metrics`` shows.
-Connections (credentials HTTP tasks use) are :attr:`Service.connections`
+An execution's log (its history as its machine's loggingConfiguration logs it) is
+:attr:`Service.logs` (:mod:`.execution_logs`).  Connections (credentials HTTP tasks use) are
+:attr:`Service.connections`
 (:class:`~statemachine.runtime.connections.ConnectionBook`).  Two operations run in this
 process, with the workers' invokers: ``start_sync`` (an EXPRESS execution, :mod:`.express`)
 and ``test_state`` (AWS's TestState, :mod:`.probe`).
