@@ -39,7 +39,7 @@ from statemachine.interpreter.execution_log import (
 from statemachine.interpreter.records import Execution, HistoryEvent
 from statemachine.interpreter.step import Decision
 from statemachine.runtime.invokers.base import destination, parse_resource
-from statemachine.runtime.log_lines import Event
+from statemachine.runtime.log_lines import Event, LineRecord
 from statemachine.runtime.redaction import Redactor
 from statemachine.runtime.settings import Settings
 
@@ -47,6 +47,7 @@ __all__ = ["ExecutionLog", "Performed", "log"]
 
 log = logging.getLogger("statemachine.execution")
 
+_WHERE = "execution_lines.py"
 _RESULTS = ("Succeeded", "Failed", "TimedOut")
 _EXECUTION_ENDS = frozenset({"ExecutionSucceeded", *FATAL_TYPES})
 
@@ -162,8 +163,7 @@ class ExecutionLog:
                 fields["error"] = details["error"]
             fields["details"] = details if config.include_execution_data else without_data(details)
         message = kind if state is None else f"{kind} {state}"
-        log.handle(log.makeRecord(log.name, _level(kind), __file__, 0, Event(message, fields),
-                                  (), None))
+        log.handle(LineRecord(log.name, _level(kind), Event(message, fields), _WHERE))
 
     def _task_fields(self, kind: str, state: str | None, loaded: Execution,
                      decision: Decision, performed: Performed | None) -> dict[str, Any]:

@@ -34,8 +34,8 @@ from typing import Any, TextIO
 
 import orjson
 
-__all__ = ["FIELDS", "FLUSH_S", "Event", "Fields", "JsonFormatter", "LineWriter", "LogFormat",
-           "TextFormatter", "configure", "format_from_env"]
+__all__ = ["FIELDS", "FLUSH_S", "Event", "Fields", "JsonFormatter", "LineRecord", "LineWriter",
+           "LogFormat", "TextFormatter", "configure", "format_from_env"]
 
 FLUSH_S = 0.2
 """The longest a line waits in :class:`LineWriter` before it is written."""
@@ -83,6 +83,34 @@ class Event:
     def __str__(self) -> str:
         return " ".join([self.message, *(f"{key}={_text(value)}"
                                          for key, value in self.fields.items())])
+
+
+class LineRecord(logging.LogRecord):
+    """A record made cheaply, for lines written many times a second (an execution's events,
+    the audit trail): what ``LogRecord`` looks up for every record — the caller's file and
+    line, the process, the thread — is not looked up (``where`` names the writing module)."""
+
+    def __init__(self, name: str, level: int, message: Event | Fields, where: str) -> None:
+        # No super().__init__(): its lookups are most of a line's cost, and no line shows
+        # them.  Every attribute is the instance's own: formatters read record.__dict__.
+        now = time.time()
+        self.__dict__.update(_UNLOOKED)
+        self.name, self.msg, self.levelno = name, message, level
+        self.levelname = _LEVEL_NAMES.get(level) or logging.getLevelName(level)
+        self.pathname = self.filename = where
+        self.module = where.removesuffix(".py")
+        self.created = now
+        self.msecs = (now - int(now)) * 1000
+        self.relativeCreated = (now - _STARTED) * 1000
+
+
+_UNLOOKED: dict[str, Any] = {
+    "args": (), "exc_info": None, "exc_text": None, "stack_info": None, "lineno": 0,
+    "funcName": "", "thread": None, "threadName": None, "process": None, "processName": None,
+    "taskName": None}
+_LEVEL_NAMES = {level: logging.getLevelName(level)
+                for level in (logging.INFO, logging.WARNING, logging.ERROR)}
+_STARTED = time.time()
 
 
 def _text(value: Any) -> str:

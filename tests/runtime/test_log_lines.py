@@ -19,6 +19,7 @@ from statemachine.runtime.log_lines import (
     Event,
     Fields,
     JsonFormatter,
+    LineRecord,
     LineWriter,
     LogFormat,
     TextFormatter,
@@ -121,3 +122,14 @@ def test_configure_sends_every_line_to_one_writer(restore_logging: None) -> None
     assert [line["logger"] for line in lines] == [
         "statemachine.execution", "statemachine.audit", "statemachine.worker"]
     assert [line.get("executionId") for line in lines] == ["x-9", None, "x-9"]
+
+
+def test_a_cheap_record_is_a_record_to_any_formatter() -> None:
+    made = LineRecord("statemachine.execution", logging.WARNING,
+                      Event("TaskFailed Charge", {"executionId": "x-1"}), "execution_lines.py")
+    plain = logging.Formatter("%(levelname)s %(name)s %(filename)s:%(lineno)d %(module)s "
+                              "%(process)s %(message)s").format(made)
+    assert plain == ("WARNING statemachine.execution execution_lines.py:0 execution_lines None "
+                     "TaskFailed Charge executionId=x-1")
+    assert json.loads(JsonFormatter().format(made))["executionId"] == "x-1"
+    assert abs(made.created - logging.makeLogRecord({}).created) < 5
