@@ -34,7 +34,9 @@ function logTable(events) {
   for (const event of events) {
     const type = String(event.type);
     const cls = "history-row" + (FAILURE.test(type) ? " bad" : type.endsWith("Succeeded") ? " good" : "");
-    const details = event.details ? h("details", null, h("summary", null, "details"),
+    const said = event.details ? [event.details.name, event.details.error]
+      .filter((x) => x !== undefined).join(" · ") : "";
+    const details = event.details ? h("details", null, h("summary", null, said || "details"),
       h("pre", {class: "json"}, prettyDetails(event.details))) : h("span", {class: "muted"}, "—");
     append(body, [h("tr", {class: cls},
       h("td", {class: "num"}, event.id),
