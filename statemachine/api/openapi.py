@@ -17,6 +17,8 @@ from statemachine.api.openapi_connections import PATHS as CONNECTION_PATHS
 from statemachine.api.openapi_connections import SCHEMAS as CONNECTION_SCHEMAS
 from statemachine.api.openapi_express import SCHEMAS as EXPRESS_SCHEMAS
 from statemachine.api.openapi_express import paths as express_paths
+from statemachine.api.openapi_logs import SCHEMAS as LOG_SCHEMAS
+from statemachine.api.openapi_logs import paths as log_paths
 from statemachine.api.openapi_map_runs import SCHEMAS as MAP_RUN_SCHEMAS
 from statemachine.api.openapi_map_runs import paths as map_run_paths
 from statemachine.api.openapi_parts import (
@@ -93,6 +95,7 @@ def _schemas() -> dict[str, Schema]:
             "substitutions": {"type": "object", "additionalProperties": {"type": "string"},
                               "description": "Values for ${NAME} placeholders"},
             **QUEUE_DEFINED,
+            "loggingConfiguration": ref("LoggingConfiguration"),  # absent: the version before's
         }),
         "StateMachine": obj(["name", "version", "createdAt"], {
             "name": NAME,
@@ -100,6 +103,7 @@ def _schemas() -> dict[str, Schema]:
             "createdAt": DATE,
             "definition": {"type": "object"},
             **QUEUE_MACHINE,
+            "loggingConfiguration": ref("LoggingConfiguration"),
         }, closed=False),
         "StateMachineList": obj(["stateMachines"], {
             "stateMachines": {"type": "array", "items": ref("StateMachine")},
@@ -488,8 +492,9 @@ def document() -> dict[str, Any]:
                                               CONNECTION_PATHS, CATALOG_PATHS,
                                               express_paths(MACHINE_NAME),
                                               activity_paths(NAME, LIMIT),
-                                              map_run_paths(EXECUTION_ID, LIMIT))),
+                                              map_run_paths(EXECUTION_ID, LIMIT),
+                                              log_paths(EXECUTION_ID, LIMIT))),
         "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS,
                                    **CATALOG_SCHEMAS, **EXPRESS_SCHEMAS, **ACTIVITY_SCHEMAS,
-                                   **MAP_RUN_SCHEMAS}},
+                                   **MAP_RUN_SCHEMAS, **LOG_SCHEMAS}},
     }

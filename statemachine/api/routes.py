@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from statemachine.api.appkeys import METRICS, SERVICE, SHUTDOWN, WORKERS
+from statemachine.api.audit import EXECUTION
 from statemachine.api.auth import ACCESS, Access, Open
 from statemachine.api.aws.protocol import aws_endpoint
 from statemachine.api.connections import (
@@ -27,6 +28,7 @@ from statemachine.api.connections import (
 )
 from statemachine.api.express import start_sync_execution, test_state
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
+from statemachine.api.logs import LOG_ROUTES
 from statemachine.api.map_runs import MAP_RUN_ROUTES
 from statemachine.api.metrics import Metrics, from_service, render
 from statemachine.api.openapi_security import secured_document
@@ -76,9 +78,10 @@ def _metrics(request: web.Request) -> Metrics:
 
 
 async def create_state_machine(request: web.Request) -> web.Response:
-    """``POST /v1/state-machines``: register a definition; each POST of a name is a new version."""
+    """``POST /v1/state-machines``: register a definition; each POST of a name is a new version
+    (with the ``loggingConfiguration`` given, else the version before's)."""
     body = (await read_body(request, max_bytes=MAX_DEFINITION_BYTES)).only(
-        ("name", "definition", "substitutions", "queue")
+        ("name", "definition", "substitutions", "queue", "loggingConfiguration")
     )
     name = body.name("name", "state machine name")
     assert name is not None
@@ -90,7 +93,8 @@ async def create_state_machine(request: web.Request) -> web.Response:
                     "InvalidType")
     substitutions = body.str_map("substitutions")
     queue = body.value("queue")  # checked by the service (InvalidQueue)
-    machine = await _service(request).define(name, definition, substitutions, queue=queue)
+    machine = await _service(request).define(name, definition, substitutions,
+                                             body.value("loggingConfiguration"), queue=queue)
     return json_response(machine, status=201)
 
 
@@ -119,6 +123,7 @@ async def start_execution(request: web.Request) -> web.Response:
     machine = start.machine
     started = await _service(request).start(machine, start.input, start.name,
                                             qualifier=start.qualifier, test_case=start.test_case)
+    request[EXECUTION] = started["executionId"]  # for the audit line
     created = bool(started.get("created", True))
     if created:
         _metrics(request).started.inc(state_machine=machine)
@@ -401,6 +406,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/ui/{file:.+}", asset, _PUBLIC),
     *(Route(*route) for route in CATALOG_ROUTES),
     *(Route(*route) for route in MAP_RUN_ROUTES),
+    *(Route(*route) for route in LOG_ROUTES),
 )
 """Every route. Public routes hold no data (the dashboard's files, this API's description,
 liveness) or are the login itself; ``/v1/tasks/*`` are authorised by the task token."""

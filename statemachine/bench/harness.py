@@ -165,7 +165,7 @@ class WorkerPool:
                  args: Sequence[str] = ()) -> None:
         self.url, self.count, self.concurrency = url, count, concurrency
         self.args = tuple(args)
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 -- the workers' stderr, open while they run
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 -- the workers' output, open while they run
         self.procs: list[subprocess.Popen[bytes]] = []
         self._peak = 0
         self._sampling = threading.Event()
@@ -178,7 +178,7 @@ class WorkerPool:
             self.procs.append(subprocess.Popen(  # noqa: ASYNC220 -- long-lived, not awaited
                 [sys.executable, "-c", CLI, "worker", "--redis-url", self.url,
                  "--concurrency", str(self.concurrency), "--log-level", "WARNING", *self.args],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log, env=env,
+                stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
             ))
         self._sampling.set()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -247,7 +247,7 @@ class WorkerPool:
         self.log.close()
 
     def log_tail(self, size: int = 2000) -> str:
-        """The end of what the workers wrote on stderr."""
+        """The end of what the workers wrote (their log lines and messages)."""
         self.log.seek(0, os.SEEK_END)
         self.log.seek(max(0, self.log.tell() - size))
         return self.log.read().decode(errors="replace")

@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "start": ("statemachine.cli.client", "start an execution over the API"),
     "describe": ("statemachine.cli.client", "describe an execution"),
     "history": ("statemachine.cli.client", "print an execution's history"),
+    "logs": ("statemachine.cli.logs",
+             "print an execution's log (as its machine's loggingConfiguration says); --follow"),
     "list": ("statemachine.cli.client", "list executions"),
     "redrive": ("statemachine.cli.client",
                 "resume a FAILED, TIMED_OUT or ABORTED execution where it failed"),

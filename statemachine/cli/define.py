@@ -4,8 +4,10 @@ definitions over the REST API straight from their YAML or JSON files, and list t
 ``define`` loads each file as ``validate`` does (the ``substitutions.env`` beside it, then
 ``--sub``), refuses an invalid one with its problems (``FILE:LINE: /pointer: message``),
 warns of ``${...}`` placeholders left unfilled, then posts it as the state machine named
-``--name`` (one file only) or after the file's stem.  A definition equal to the machine's
-latest version is left alone, as ``serve`` does, so defining twice makes no new version.
+``--name`` (one file only) or after the file's stem, with the executions' log level
+``--logging`` (and ``--include-execution-data``) when given.  A definition equal to the
+machine's latest version (and logging as asked) is left alone, as ``serve`` does, so
+defining twice makes no new version.
 ``--queue`` makes Q the queue of the machine's new executions (README "Worker pools"):
 only workers started with ``--queues Q`` take their work; without it the queue stays.
 
@@ -31,6 +33,7 @@ from statemachine.cli.client import (
     report,
 )
 from statemachine.cli.tables import table, when
+from statemachine.interpreter.execution_log import LogLevel
 
 __all__ = ["configure", "main"]
 
@@ -52,6 +55,11 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--queue", metavar="Q",
                             help="the queue whose workers take the machine's work ('default': "
                             "the default queue; without it: left as it is)")
+        parser.add_argument("--logging", choices=[level.value for level in LogLevel],
+                            metavar="LEVEL", help="the executions' log level: ALL, ERROR, "
+                            "FATAL or OFF (default: the version before's; a new machine's OFF)")
+        parser.add_argument("--include-execution-data", action="store_true",
+                            help="with --logging: keep the events' input and output in the log")
     else:
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
@@ -59,6 +67,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.command == "define" and args.name and len(args.files) > 1:
         print("statemachine define: --name takes one FILE", file=sys.stderr)
+        return 2
+    if args.command == "define" and args.include_execution_data and not args.logging:
+        print("statemachine define: --include-execution-data goes with --logging",
+              file=sys.stderr)
         return 2
     client = connect(args)
     try:
@@ -72,7 +84,7 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             print(_define_one(client, Path(path), args.name or Path(path).stem, args.sub,
-                              args.queue))
+                              _logging(args), args.queue))
         except _Refused as exc:
             print(exc, file=sys.stderr)
             status = 2
@@ -81,8 +93,15 @@ def _define(client: ApiClient, args: argparse.Namespace) -> int:
     return status
 
 
+def _logging(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The loggingConfiguration ``--logging`` asks for (None: the version before's)."""
+    if args.logging is None:
+        return None
+    return {"level": args.logging, "includeExecutionData": args.include_execution_data}
+
+
 def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str],
-                queue: str | None = None) -> str:
+                logging: dict[str, Any] | None = None, queue: str | None = None) -> str:
     """Define one file; the line to print.  Raises _Refused for a bad file."""
     from statemachine.cli.validate import check
     from statemachine.errors import DefinitionError
@@ -109,10 +128,13 @@ def _define_one(client: ApiClient, path: Path, name: str, pairs: list[str],
         raise _Refused(f"statemachine define: {path}: {exc.diagnostics[0].message}") from None
     latest = _latest(client, name)
     moved = queue is not None and (latest is None or latest.get("queue", "default") != queue)
-    if latest is not None and latest.get("definition") == source.definition and not moved:
+    if latest is not None and latest.get("definition") == source.definition and not moved and (
+            logging is None or latest.get("loggingConfiguration") == logging):
         return f"{name} (version {latest['version']}) unchanged, from {path}"
     # The loaded definition (placeholders filled), so the API stores what was compared.
     body: dict[str, Any] = {"name": name, "definition": source.definition}
+    if logging is not None:
+        body["loggingConfiguration"] = logging
     if queue is not None:
         body["queue"] = queue
     machine = client.call("POST", "/v1/state-machines", body)

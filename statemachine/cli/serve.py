@@ -64,6 +64,8 @@ from statemachine.cli.registration import register_definitions
 from statemachine.cli.start_up import exit_at_once, unless_stopped
 from statemachine.errors import StoreError
 from statemachine.language.substitutions import SUBSTITUTIONS_FILE, read_substitutions
+from statemachine.runtime.log_lines import LogFormat, format_from_env
+from statemachine.runtime.log_lines import configure as configure_logs
 
 __all__ = ["configure", "main", "read_substitutions", "register_definitions", "run_loop"]
 
@@ -117,6 +119,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     add_mock_config_argument(parser)
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="log verbosity")
+    parser.add_argument("--log-format", default=format_from_env(), type=LogFormat,
+                        choices=tuple(LogFormat), help="log lines on stdout: one JSON object "
+                        "each, or text (default: $STATEMACHINE_LOG_FORMAT or json)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -124,17 +129,9 @@ def main(args: argparse.Namespace) -> int:
     # once: as a container's PID 1 it would otherwise be ignored, and `docker stop` during
     # start-up would wait for its SIGKILL.
     signal.signal(signal.SIGTERM, exit_at_once)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":  # the audit trail is written whatever --log-level says
-        from statemachine.api.audit import AuditWriter, audit_log
-
-        audit_log.setLevel(logging.INFO)
-        audit_log.propagate = False
-        audit_log.addHandler(AuditWriter())
-        # No log line shows the thread or process: not looking them up makes every record
-        # (one audit line per state-changing request) cheaper.
-        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # Every line of the process, to stdout; the audit trail and the executions' lines (as
+    # their machines' loggingConfiguration says) whatever --log-level says.
+    configure_logs(args.log_format, args.log_level)
     problem = (load_mock_config_option(args) or check_egress(args)
                or storage.archive_problem(_settings(args)))
     if problem:

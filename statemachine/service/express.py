@@ -38,6 +38,7 @@ from typing import Any, assert_never
 import orjson
 
 from statemachine.errors import InputError, NotFound
+from statemachine.interpreter.execution_log import LoggingConfiguration, LogLevel
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import Status
 from statemachine.language.mocks import MockCase
@@ -45,6 +46,7 @@ from statemachine.language.model import Machine, compile_machine
 from statemachine.runtime import clock
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
+from statemachine.runtime.execution_lines import ExecutionLog
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.invokers.aws.sfn import SfnApi
 from statemachine.runtime.local import Invoke, LocalRunner
@@ -99,6 +101,7 @@ class Express:
         self._types: dict[str, tuple[float, MachineType]] = {}
         self._reading: dict[str, asyncio.Future[MachineType]] = {}
         self._running = 0
+        self._log = ExecutionLog(settings)
 
     async def invokers(self) -> Invokers:
         """The shared invokers, made on first use; the API's listeners refreshed now and then."""
@@ -208,6 +211,9 @@ class Express:
             result = await runner.run(orjson.loads(data), execution_name=name)
         duration_ms = (time.monotonic() - started) * 1000
         ex = result.execution
+        logged = LoggingConfiguration.stored(stored.get("loggingConfiguration"))
+        if logged.level is not LogLevel.OFF:  # AWS's only record of an EXPRESS execution
+            self._log.finished(logged, ex, stored["version"], result.history, result.origins)
         place = settings.place
         status = ex["status"]
         # Nothing stops a synchronous run from outside: ABORTED cannot end one, but if a bug

@@ -16,7 +16,9 @@ Behaviour taken from Step Functions:
 Operations: ``dead_letters`` lists the work items the workers gave up on (see
 :mod:`statemachine.runtime.worker`) and ``requeue_dead_letter`` puts one back, like an SQS
 redrive; ``stats`` reads the gauges and the workers' counters ``GET /metrics`` shows.
-Connections (credentials HTTP tasks use) are :attr:`Service.connections`
+An execution's log (its history as its machine's loggingConfiguration logs it) is
+:attr:`Service.logs` (:mod:`.execution_logs`).  Connections (credentials HTTP tasks use) are
+:attr:`Service.connections`
 (:class:`~statemachine.runtime.connections.ConnectionBook`).  Two operations run in this
 process, with the workers' invokers: ``start_sync`` (an EXPRESS execution, :mod:`.express`)
 and ``test_state`` (AWS's TestState, :mod:`.probe`).
@@ -39,6 +41,7 @@ from statemachine.errors import (
     NotFound,
 )
 from statemachine.interpreter.children import batch_size, root_of
+from statemachine.interpreter.execution_log import OFF, LoggingConfiguration
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import new_execution
@@ -57,6 +60,7 @@ from statemachine.service.aliases import Aliases
 from statemachine.service.callbacks import Callbacks
 from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
+from statemachine.service.execution_logs import ExecutionLogs
 from statemachine.service.express import Express, MachineType
 from statemachine.service.map_runs import MapRunBook, own_id
 from statemachine.service.mocks import check_test_case
@@ -70,6 +74,7 @@ from statemachine.service.redrive import (
     redrive_summary,
     redriven_only,
 )
+from statemachine.service.resources import logging_config
 from statemachine.service.validation import Checked, check_definition
 
 # The cursors ``nextCursor`` gives: ``<start ms>|<execution id>`` of executions, an event
@@ -116,6 +121,7 @@ class Service:
         self.map_runs = MapRunBook(store, self._summary)
         self.callbacks = Callbacks(store)
         self.queues = Queues(store)
+        self.logs = ExecutionLogs(store, store.settings.place, self._record)
 
     @classmethod
     async def connect(cls, redis_url: str, *, settings: Settings | None = None) -> Service:
@@ -141,16 +147,20 @@ class Service:
 
     async def define(self, name: str, definition: dict[str, Any] | str,
                      substitutions: dict[str, str] | None = None,
-                     queue: str | None = None) -> dict[str, Any]:
-        """Validate and compile ``definition``, store it as ``name``'s next version; with
-        ``queue``, make it the queue of the machine's new executions (:mod:`.queues`)."""
+                     logging: Any = None, queue: str | None = None) -> dict[str, Any]:
+        """Validate and compile ``definition``, store it as ``name``'s next version, with
+        the ``logging`` configuration given (else the version before's); with ``queue``,
+        make it the queue of the machine's new executions (:mod:`.queues`)."""
         check_name(name, "state machine name")
         queue = None if queue is None else checked_queue(queue)
+        changes = ({} if logging is None
+                   else {"loggingConfiguration": logging_config(logging, need_destination=False)})
         checked = checked_definition(definition, substitutions)
-        version, created, _ = await self.catalog.revise(name, checked)
+        version, created, _ = await self.catalog.revise(name, checked, **changes)
         if queue is not None:
             await self.queues.assign(name, queue)
         return {"name": name, "version": version, "createdAt": created, "definition": checked,
+                "loggingConfiguration": await self.logging_of(name, version),
                 **({} if queue is None else {"queue": queue})}
 
     @staticmethod
@@ -180,7 +190,13 @@ class Service:
                            "StateMachineDoesNotExist")
         return {"name": name, "version": version, "createdAt": stored["createdAt"],
                 "type": head.type, "definition": stored["definition"],
+                "loggingConfiguration": stored.get("loggingConfiguration", OFF.shape()),
                 **({} if head.queue is None else {"queue": head.queue})}
+
+    async def logging_of(self, name: str, version: int) -> dict[str, Any]:
+        """The loggingConfiguration of ``name``'s version ``version`` (OFF: none set)."""
+        stored = await self.store.machines.version(name, version)
+        return LoggingConfiguration.stored((stored or {}).get("loggingConfiguration")).shape()
 
     # -- executions ----------------------------------------------------------------------------
 

@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 import orjson
 
 from statemachine.errors import InputError, NotFound
+from statemachine.interpreter.execution_log import OFF, LoggingConfiguration, LogLevel
 from statemachine.language import arns
 from statemachine.language.arns import ActivityArn, Arn, MachineArn, Place
 from statemachine.language.queues import QUEUE_TAG, queue_problem
 
-__all__ = ["DEFAULT_PAGE", "MAX_ALIASES", "MAX_PAGE", "MAX_TAGS", "MAX_VERSIONS",
+__all__ = ["DEFAULT_PAGE", "LOG_GROUP", "MAX_ALIASES", "MAX_PAGE", "MAX_TAGS", "MAX_VERSIONS",
            "check_description", "logging_config", "machine_arn", "not_found", "page",
            "parse_arn", "role_arn", "tag_keys", "tag_map", "tag_target", "too_many_tags",
            "tracing_config", "validation"]
@@ -36,7 +37,9 @@ MAX_TAG_VALUE = 256
 MAX_DESCRIPTION = 256
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
-LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+LOG_LEVELS = tuple(LogLevel)
+_LOGGING_FIELDS = frozenset({"level", "includeExecutionData", "destinations"})
+LOG_GROUP = re.compile(r"arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9_./#-]{1,512}:\*")
 _ROLE = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
 
 T = TypeVar("T")
@@ -87,28 +90,48 @@ def check_description(text: Any, what: str = "description") -> str | None:
     return text
 
 
-def logging_config(config: Any) -> dict[str, Any]:
-    """A loggingConfiguration as describe returns it (default: level OFF)."""
+def logging_config(config: Any, *, need_destination: bool = True) -> dict[str, Any]:
+    """A loggingConfiguration as describe returns it (default: level OFF), checked as AWS
+    checks it (``InvalidLoggingConfiguration``): a known level, a boolean
+    includeExecutionData, at most one destination, a CloudWatch Logs log group ARN ending
+    with ``:*``; a level other than OFF needs a destination unless ``need_destination`` is
+    False (the REST API's: this service writes the log itself)."""
     if config is None:
-        return {"level": "OFF", "includeExecutionData": False}
-    if not isinstance(config, dict):
-        raise InputError("loggingConfiguration must be an object", "InvalidLoggingConfiguration")
-    level = config.get("level", "OFF")
+        return OFF.shape()
+    if not isinstance(config, dict) or not set(config) <= _LOGGING_FIELDS:
+        raise _bad_logging(f"loggingConfiguration must be an object of "
+                           f"{', '.join(sorted(_LOGGING_FIELDS))}")
+    level = config.get("level", LogLevel.OFF)
     if level not in LOG_LEVELS:
-        raise InputError(f"loggingConfiguration.level must be one of {', '.join(LOG_LEVELS)}",
-                         "InvalidLoggingConfiguration")
-    destinations = config.get("destinations") or []
+        raise _bad_logging(f"loggingConfiguration.level must be one of {', '.join(LOG_LEVELS)}")
+    include = config.get("includeExecutionData", False)
+    if not isinstance(include, bool):
+        raise _bad_logging("loggingConfiguration.includeExecutionData must be true or false")
+    destinations = config.get("destinations", [])
     if not isinstance(destinations, list) or len(destinations) > 1:
-        raise InputError("loggingConfiguration.destinations takes at most one destination",
-                         "InvalidLoggingConfiguration")
-    if level != "OFF" and not destinations:
-        raise InputError("a loggingConfiguration level other than OFF needs a destination",
-                         "InvalidLoggingConfiguration")
-    normal: dict[str, Any] = {"level": level,
-                              "includeExecutionData": bool(config.get("includeExecutionData"))}
-    if destinations:
-        normal["destinations"] = destinations
-    return normal
+        raise _bad_logging("loggingConfiguration.destinations takes at most one destination")
+    for destination in destinations:
+        if not _log_group(destination):
+            raise _bad_logging("a loggingConfiguration destination is {\"cloudWatchLogsLogGroup\": "
+                               "{\"logGroupArn\": \"arn:aws:logs:<region>:<account>:log-group:"
+                               "<name>:*\"}}")
+    if level != LogLevel.OFF and not destinations and need_destination:
+        raise _bad_logging("a loggingConfiguration level other than OFF needs a destination")
+    return LoggingConfiguration(LogLevel(level), include, tuple(destinations)).shape()
+
+
+def _log_group(destination: Any) -> bool:
+    """Whether ``destination`` is ``{"cloudWatchLogsLogGroup": {"logGroupArn": ...:*}}``."""
+    if not isinstance(destination, dict) or set(destination) != {"cloudWatchLogsLogGroup"}:
+        return False
+    group = destination["cloudWatchLogsLogGroup"]
+    return (isinstance(group, dict) and set(group) == {"logGroupArn"}
+            and isinstance(group["logGroupArn"], str)
+            and LOG_GROUP.fullmatch(group["logGroupArn"]) is not None)
+
+
+def _bad_logging(message: str) -> InputError:
+    return InputError(message, "InvalidLoggingConfiguration")
 
 
 def tracing_config(config: Any) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from typing import Any
 
 import orjson
 
+from statemachine.api.audit import EXECUTION
 from statemachine.api.aws.call import AwsError, Call, Operation
 from statemachine.api.aws.paging import page_size, read_token, write_token
 from statemachine.errors import InputError
+from statemachine.interpreter.execution_log import EXECUTION_DATA
 from statemachine.interpreter.records import Status
 from statemachine.language.arns import ExecutionArn, InvalidArn, MachineArn, Place, parse
 from statemachine.language.values import MAX_NESTING, nested_deeper_than
@@ -112,6 +114,8 @@ async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
                                        body.get("name"), qualifier=qualifier,
                                        trace_header=body.get("traceHeader"),
                                        test_case=test_case)
+    if call.request is not None:  # for the audit line
+        call.request[EXECUTION] = started["executionId"]
     # An EXPRESS machine's start runs durably too, its ARN an express one (service/express.py).
     express_id = started["executionId"] if started.get("express") else None
     arn = call.place.execution(machine.name, started["name"], express_id=express_id)
@@ -169,10 +173,6 @@ def _started_through(item: dict[str, Any], machine: MachineArn, place: Place) ->
     return True
 
 
-_EXECUTION_DATA = ("input", "output", "parameters", "assignedVariables")
-"""What ``includeExecutionData: false`` leaves out of every event's details."""
-
-
 async def get_execution_history(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     found = await execution_id(call, body["executionArn"])
     reverse = bool(body.get("reverseOrder"))
@@ -187,7 +187,7 @@ async def get_execution_history(call: Call, body: dict[str, Any]) -> dict[str, A
 
 
 def _without_data(event: dict[str, Any]) -> dict[str, Any]:
-    return {key: ({k: v for k, v in value.items() if k not in _EXECUTION_DATA}
+    return {key: ({k: v for k, v in value.items() if k not in EXECUTION_DATA}
                   if key.endswith("EventDetails") and isinstance(value, dict) else value)
             for key, value in event.items()}
 

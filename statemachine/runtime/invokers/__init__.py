@@ -207,7 +207,8 @@ class Invokers:
         try:
             return await plugin.invoke(command, resource)
         except Exception as exc:  # a bug in a plug-in must fail the task, not the worker
-            log.exception("invoking %s failed", resource.target)
+            log.exception("invoking %s failed", resource.target,
+                          extra={"executionId": command.execution})
             return failed(command, "States.Runtime",
                           f"Internal error while invoking '{command.resource}': "
                           f"{type(exc).__name__}: {exc}")

@@ -17,11 +17,13 @@ invoker: no request, no message, no callback wait.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, cast
 
 from statemachine.interpreter.commands import invoke_task
 from statemachine.interpreter.events import TaskFailed, TaskSucceeded
 from statemachine.language.mocks import MockConfig
+from statemachine.runtime.execution_lines import Performed
 from statemachine.runtime.invokers import Invokers
 from statemachine.runtime.invokers.base import TaskResult
 from statemachine.runtime.mocking import answer
@@ -93,13 +95,16 @@ class Dispatcher:
             return None
         try:
             if fresh or await self._records.awaits(shard, xid, token):
+                began = time.monotonic()
                 event = await self.invokers.invoke(command)
                 self._stats.counts[task_result(event)] += 1
                 if event is not None:
                     result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
+                    performed = Performed(destination, (time.monotonic() - began) * 1000,
+                                          command.attempt + 1)
                     return await self._transitions.apply(shard, stream, xid, result, None,
                                                          entry_id, dispatch=True, cached=cached,
-                                                         queue=stored.queue)
+                                                         queue=stored.queue, performed=performed)
             # a callback task (its result comes later), or an execution that moved on
             await self._inbox.streams.ack(stream, entry_id)
             return None

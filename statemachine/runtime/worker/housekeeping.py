@@ -22,6 +22,7 @@ import contextlib
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, StreamGroup
+from statemachine.runtime.store.codec import message_execution
 from statemachine.runtime.store.housekeeping import flush_stats, sweep
 from statemachine.runtime.store.machines import Machines
 from statemachine.runtime.worker.consumer import Item
@@ -94,6 +95,7 @@ class Housekeeping:
         stream.  Either way one ERROR log record."""
         shard, stream, entry_id, message, _ = item
         streams, limit = self._streams[stream], self._settings.max_deliveries
+        about = {"executionId": message_execution(message)}  # the line names its execution
         try:
             delivered, dead = await self._store.retry(
                 lambda: streams.dead_letter(stream, entry_id, message, error_text(exc),
@@ -101,13 +103,14 @@ class Housekeeping:
                 give_up_s=5.0)
         except Exception as failed:  # noqa: BLE001 -- logged with the entry's own error
             log.error("work item %s of %s failed; it stays pending (its deliveries could not be "
-                      "counted: %s)", entry_id.decode(), stream, failed, exc_info=exc)
+                      "counted: %s)", entry_id.decode(), stream, failed, exc_info=exc,
+                      extra=about)
             return
         if dead:
             self._stats.counts["dead_lettered"] += 1
             log.error("work item %s of %s failed on each of %d deliveries, last with %s; moved to "
                       "%s as dead letter %s", entry_id.decode(), stream, delivered,
-                      error_text(exc), shard.dead, dead)
+                      error_text(exc), shard.dead, dead, extra=about)
         else:
             log.error("work item %s of %s failed (delivery %d of %d); it stays pending",
-                      entry_id.decode(), stream, delivered, limit, exc_info=exc)
+                      entry_id.decode(), stream, delivered, limit, exc_info=exc, extra=about)

@@ -25,11 +25,13 @@ from statemachine.interpreter import failures as F
 from statemachine.interpreter.children import is_run
 from statemachine.interpreter.commands import StopChildren
 from statemachine.interpreter.events import ChildrenFinished, Event, Reused
+from statemachine.interpreter.execution_log import OFF, LoggingConfiguration, LogLevel
 from statemachine.interpreter.records import TERMINAL, Execution, Status
 from statemachine.interpreter.step import advance, child_execution
 from statemachine.language.model import Machine, compile_machine
 from statemachine.language.scope import MISSING
 from statemachine.runtime.clock import now_ms
+from statemachine.runtime.execution_lines import ExecutionLog, Performed
 from statemachine.runtime.nested import StoreStarter, sync_stops
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import UNAVAILABLE, GroupState, Records, Shard, StreamGroup
@@ -80,6 +82,8 @@ class Transitions:
         self._timer_set = timer_set
         self._nested = nested
         self._machines: dict[tuple[str, int], Machine] = {}
+        self._logging: dict[tuple[str, int], LoggingConfiguration] = {}
+        self._log = ExecutionLog(settings)
         self._loading: dict[tuple[str, int], asyncio.Future[Machine | None]] = {}
         self._specs: dict[tuple[str, str], GroupSpec] = {}
 
@@ -97,12 +101,15 @@ class Transitions:
 
     async def apply(self, shard: Shard, stream: str, execution_id: str, event: Delivered,
                     child: ChildLink | None, entry_id: bytes, *, dispatch: bool = False,
-                    cached: Cached | None = None, queue: str | None = None) -> Follow | None:
+                    cached: Cached | None = None, queue: str | None = None,
+                    performed: Performed | None = None) -> Follow | None:
         """Deliver ``event``: load, advance, commit, acknowledging ``entry_id`` of ``stream``
         with the commit (or alone when there is nothing to do).  ``entry_id`` is a ready
         work item, or with ``dispatch`` a task dispatch whose result ``event`` is: until the
         commit the dispatch stays pending, so a crash performs the task again.  ``child``: a
-        lazy Map/Parallel child's link, when ``event`` is its ``Started``.
+        lazy Map/Parallel child's link, when ``event`` is its ``Started``.  ``performed``: the
+        task attempt whose result ``event`` is, when this worker performed it (its log lines
+        say where it went and how long it took).
 
         A result that cannot be applied (applying it raised, or its commit kept being
         refused) is handed over to the ready stream of the execution's ``queue``
@@ -110,7 +117,7 @@ class Transitions:
         another delivery of the dispatch perform the task again."""
         try:
             follow = await self._apply(shard, stream, execution_id, event, child, entry_id,
-                                       dispatch=dispatch, cached=cached)
+                                       dispatch=dispatch, cached=cached, performed=performed)
         except UNAVAILABLE:
             raise
         except Exception as exc:
@@ -133,13 +140,14 @@ class Transitions:
         lane = shard.lane(queue)
         log.error("the result of task dispatch %s for %s could not be applied (%s); handed "
                   "over to %s, the task is not performed again", entry_id.decode(),
-                  execution_id, why, lane.ready, exc_info=exc)
+                  execution_id, why, lane.ready, exc_info=exc,
+                  extra={"executionId": execution_id})
         self._stats.counts["loop_errors"] += 1
         await self._records.hand_over(lane, stream, execution_id, event, entry_id)
 
     async def _apply(self, shard: Shard, stream: str, execution_id: str, event: Delivered,
                      child: ChildLink | None, entry_id: bytes, *, dispatch: bool,
-                     cached: Cached | None) -> Follow | None | _Lost:
+                     cached: Cached | None, performed: Performed | None) -> Follow | None | _Lost:
         if cached is not None and cached[0] != execution_id:
             cached = None
         streams = self._tasks if dispatch else self._ready
@@ -158,7 +166,8 @@ class Transitions:
             machine = await self._machine(record["machine"], record["machine_version"])
             if machine is None:
                 log.error("no definition %s v%s for %s", record["machine"],
-                          record["machine_version"], execution_id)
+                          record["machine_version"], execution_id,
+                          extra={"executionId": execution_id})
                 await streams.ack(stream, entry_id)
                 return None
             current: Event
@@ -198,6 +207,9 @@ class Transitions:
             applied, _ = await self._records.commit(plan)
             if applied:
                 self._stats.transitions += 1
+                logged = self._logging.get((record["machine"], record["machine_version"]), OFF)
+                if logged.level is not LogLevel.OFF:
+                    self._log.committed(logged, record, decision, performed)
                 if soon:
                     self._timer_set()
                 ended = sync_stops(record, current, decision.history, decision.execution)
@@ -208,7 +220,8 @@ class Transitions:
                 taken_id, fields = plan.taken[0]
                 return (shard, plan.taken_from, taken_id, fields[b"m"], True), (execution_id, raw)
             self._stats.counts["conflicts"] += 1
-        log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id)
+        log.warning("work item %s for %s kept losing its compare-and-set", entry_id, execution_id,
+                    extra={"executionId": execution_id})
         return _LOST
 
     async def _stop_sync(self, execution_id: str, token: str | None) -> None:
@@ -217,7 +230,8 @@ class Transitions:
         try:
             await self._nested.stop_sync(execution_id, token)
         except UNAVAILABLE as exc:  # a child left running is no reason to redo the transition
-            log.warning("could not stop the .sync children of %s: %s", execution_id, exc)
+            log.warning("could not stop the .sync children of %s: %s", execution_id, exc,
+                        extra={"executionId": execution_id})
 
     async def _load(self, shard: Shard, execution_id: str, child: ChildLink | None, now: int,
                     first: bool) -> tuple[Execution | None, ChildLink | None, Reused | None]:
@@ -276,6 +290,8 @@ class Transitions:
         stored = await self._records.definition(name, version)
         if stored is None:
             return None
+        self._logging[(name, version)] = LoggingConfiguration.stored(
+            stored.get("loggingConfiguration"))
         found = self._machines[(name, version)] = compile_machine(stored["definition"])
         return found
 
@@ -291,7 +307,8 @@ class Transitions:
         found = [v for v in values if v is not None]
         if len(found) < len(values):
             lost = values.index(None)
-            log.error("execution %s: group %s lost child %d's outcome", record["id"], group, lost)
+            log.error("execution %s: group %s lost child %d's outcome", record["id"], group, lost,
+                      extra={"executionId": record["id"]})
             return {"type": "ChildrenFinished", "group": group, "failed": {
                 "index": lost, "status": "FAILED", "error": F.RUNTIME,
                 "cause": F.LOST_OUTCOME, "threshold": False}}

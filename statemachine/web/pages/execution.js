@@ -1,5 +1,5 @@
 /* One execution's page: head and summary (execution-head.js), graph with the path taken,
- * timeline and history; when a dead letter holds the execution up, a "Stalled" card with its
+ * timeline, and history with the log beside it (logs.js); when a dead letter holds the execution up, a "Stalled" card with its
  * error and a requeue button. */
 
 import {api, enc, hasRoute} from "../api.js";
@@ -8,6 +8,7 @@ import {append, card, clear, h} from "../dom.js";
 import {formatTime} from "../format.js";
 import {graphView, legend} from "../graph.js";
 import {historyTable} from "../history.js";
+import {hasLogs, historyAndLogs} from "../logs.js";
 import {flash} from "../notice.js";
 import {Status} from "../statuses.js";
 import {timelineView} from "../timeline.js";
@@ -31,6 +32,8 @@ export async function executionPage(main, id) {
     enc(execution.version)).catch(() => null);
   let events = await loadHistory(id);
   const redrive = await hasRoute("POST", "/v1/executions/{id}/redrive");
+  const logs = await hasLogs();
+  const chosen = {tab: "history"};  // the History or Logs tab, kept across renders
   let mapRuns = await loadMapRuns(id);
   if (!current(generation)) return;
   const definition = machine ? parseDefinition(machine.definition) : null;
@@ -57,7 +60,8 @@ export async function executionPage(main, id) {
             "The state machine definition is not available."),
           legend()))),
       card("Timeline", timelineView(trace, execution)),
-      card(`History (${events.length} events)`, historyTable(events, execution)),
+      historyAndLogs(id, `History (${events.length} events)`, historyTable(events, execution),
+        logs, chosen),
     ]);
   }
 
