@@ -49,6 +49,15 @@ Global keys (small, never used in a script together with shard keys)::
                                             archive_failures, archive_deleted (the
                                             archiver's); read by
                                             ``Operations.stats()`` for ``GET /metrics``
+    sm:{timings}:<histogram name>   hash    a latency histogram (runtime/timings.py), summed
+                                            over every process: field JSON [label values...,
+                                            upper bound ("0.005", "+Inf") or "sum_us"] ->
+                                            count (per bucket, not cumulative) or the sum of
+                                            the observations in microseconds; each process
+                                            adds its increments with HINCRBY every
+                                            ``timings_flush_ms`` (store/timings.py).  One hash
+                                            tag for all: one MULTI adds to every family, on a
+                                            Redis Cluster too
     sm:apikeys                      hash    API key id -> {"id", "name", "role", "created",
                                             "sealed" (the secret, encrypted by the service's
                                             secret box), "digest" (SHA-256 of the secret)}
@@ -77,6 +86,10 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                               status  RUNNING | SUCCEEDED | ...
                                               token   the task token it waits for ("" none;
                                                       emptied by the first callback)
+                                              issued  ms when the token of a callback or
+                                                      activity task was issued (written with
+                                                      it, left after; callback.lua returns it:
+                                                      the callback wait histogram)
                                               redrive the last redrive asked for (redrive.lua):
                                                       {"count", "date", "token"}; while
                                                       status is RUNNING and r has ended, a
@@ -201,6 +214,11 @@ WORKERS_GROUP = "workers"
 INVOKERS_GROUP = "invokers"
 TIMERS_CHANNEL = f"{PREFIX}:timers"
 """Pub/sub channel on which a commit publishes a due time that became its shard's earliest."""
+
+
+def timings(histogram: str) -> str:
+    """The hash of one latency histogram (every histogram's key shares one hash tag)."""
+    return f"{PREFIX}:{{timings}}:{histogram}"
 
 
 def machine(name: str) -> str:
