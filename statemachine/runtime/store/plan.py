@@ -103,11 +103,15 @@ class Plan:
         self.op("ACK", self.shard.tasks, INVOKERS_GROUP, entry_id)
 
     def write_record(self, execution_id: str, raw: bytes, rev: int, status: str,
-                     token: str) -> None:
+                     token: str, issued: int | None = None) -> None:
         """Store the record (``raw``, see codec.pack_record) with its rev, status and the
-        task token it waits for ("" none: callbacks are checked against this field)."""
-        self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev, "status", status,
-                "token", token)
+        task token it waits for ("" none: callbacks are checked against this field);
+        ``issued``: when a callback or activity task's token was issued (ms; callback.lua
+        returns it, for the callback wait histogram)."""
+        fields: tuple[Any, ...] = ("r", raw, "rev", rev, "status", status, "token", token)
+        if issued is not None:
+            fields += ("issued", issued)
+        self.op("HSET", self.shard.record(execution_id), *fields)
 
     def append_history(self, execution_id: str, events: Iterable[bytes], *,
                        begins: bool = False) -> None:
@@ -129,10 +133,11 @@ class Plan:
     # -- tasks and timers --------------------------------------------------------------------
 
     def dispatch(self, execution_id: str, command: Any,
-                 mock: tuple[str, str] | None = None) -> None:
+                 mock: tuple[str, str] | None = None, after: float | None = None) -> None:
         """Add an ``InvokeTask`` to the outbox (the shard's tasks stream); ``mock``: the
-        execution's machine and test case (see :func:`.codec.dispatch`)."""
-        self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command, mock))
+        execution's machine and test case; ``after``: when the result of the task it follows
+        was received (see :func:`.codec.dispatch`)."""
+        self.op("XADD", self.shard.tasks, "m", dispatch(execution_id, command, mock, after))
 
     def notify_parent(self, parent_id: str, event: Mapping[str, Any]) -> None:
         """Tell a nested execution's ``.sync`` parent (on any shard) that it ended: through

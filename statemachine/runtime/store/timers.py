@@ -8,7 +8,7 @@ sets a shard's earliest timer publishes its due time on :data:`~keys.TIMERS_CHAN
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.keys import TIMERS_CHANNEL
@@ -17,15 +17,21 @@ from statemachine.runtime.store.scripts import PromoteReply
 __all__ = ["promote", "timer_wakeups"]
 
 
-async def promote(store: RedisStore, now: int, limit: int) -> list[tuple[int, int | None]]:
+async def promote(store: RedisStore, now: int, limit: int,
+                  late: Callable[[int], None] | None = None) -> list[tuple[int, int | None]]:
     """Promote the timers due at ``now`` on every shard, up to ``limit`` per shard: for each
-    shard, (timers promoted, the next due time left, or None)."""
+    shard, (timers promoted, the next due time left, or None).  ``late`` is told each
+    promoted timer's lateness (``now`` - its due, ms)."""
     results = await asyncio.gather(*(
         store.script("promote", [shard.timers, shard.timer_events, shard.ready], [now, limit],
                      confirmed=False)
         for shard in store.shards))
+    if late is not None:
+        for _, _, *lateness in results:
+            for ms in lateness:
+                late(int(ms))
     return [(int(promoted), None if int(nxt) == PromoteReply.NO_TIMER else int(nxt))
-            for promoted, nxt in results]
+            for promoted, nxt, *_ in results]
 
 
 async def timer_wakeups(store: RedisStore) -> AsyncIterator[int | None]:

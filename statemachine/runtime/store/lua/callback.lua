@@ -10,7 +10,9 @@
 -- ARGV[1]  token: the task token
 -- ARGV[2]  message: the work item to enqueue (codec.work_item)
 -- ARGV[3]  consume: "1" to consume the token (success, failure), "0" to keep it (heartbeat)
--- Returns ENQUEUED, NOT_AWAITED (the token is not the one awaited) or NO_RECORD.
+-- Returns {ENQUEUED, issued} (issued: the record's "issued" field, ms when a callback
+-- task's token was issued, or 0 when it has none), {NOT_AWAITED} (the token is not the one
+-- awaited) or {NO_RECORD}.
 
 local ENQUEUED = 1
 local NOT_AWAITED = 0
@@ -19,16 +21,16 @@ local NO_RECORD = -1
 local record, ready = KEYS[1], KEYS[2]
 local token, message, consume = ARGV[1], ARGV[2], ARGV[3] == '1'
 
-local fields = redis.call('HMGET', record, 'token', 'status')
+local fields = redis.call('HMGET', record, 'token', 'status', 'issued')
 local awaited, status = fields[1], fields[2]
 if status == false then
-  return NO_RECORD
+  return {NO_RECORD}
 end
 if status ~= 'RUNNING' or awaited ~= token then
-  return NOT_AWAITED
+  return {NOT_AWAITED}
 end
 if consume then
   redis.call('HSET', record, 'token', '')
 end
 redis.call('XADD', ready, '*', 'm', message)
-return ENQUEUED
+return {ENQUEUED, tonumber(fields[3]) or 0}
