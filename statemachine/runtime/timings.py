@@ -28,7 +28,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
-from time import time
+
+from statemachine.runtime.clock import now_ms
 
 __all__ = ["CALLBACK_WAIT", "FAMILIES", "MAX_SERIES", "NEXT_DISPATCH_DELAY", "NO_HOST", "OTHER",
            "START_LATENCY", "TASK_DURATION", "TIMER_LATENESS", "TRANSITION_COMMIT", "Family",
@@ -147,4 +148,5 @@ def callback_waited(timings: Timings, issued_ms: int | None, event_type: str) ->
     callback was refused)."""
     result = _CLOSED_BY.get(event_type)
     if issued_ms is not None and result is not None:
-        timings.observe(CALLBACK_WAIT, time() - issued_ms / 1000, result)
+        # the runtime's clock, as the issue time was read (virtual under --time-skipping)
+        timings.observe(CALLBACK_WAIT, (now_ms() - issued_ms) / 1000, result)
