@@ -51,7 +51,7 @@ class Callbacks:
         reply = await self._store.retry(lambda: self._store.script("callback", keys, args),
                                         give_up_s=WAIT_S)
         code = CallbackReply(reply[0])
-        return Answer(code, int(reply[1]) or None if code is CallbackReply.ENQUEUED else None)
+        return Answer(code, (int(reply[1]) or None) if code is CallbackReply.ENQUEUED else None)
 
 
 class Activities:

@@ -1,11 +1,11 @@
 """The scheduler: due timers moved into the ready streams, and nothing sleeping in between.
 
 It promotes the due timers of every shard (``promote.lua``), observing each one's lateness
-(due → fired), and sleeps until the next due time.  A commit that sets a shard's earliest timer publishes its due time on
-``sm:timers``; the scheduler listens and wakes earlier when it must, and this worker's own
-transitions wake it directly (:meth:`Scheduler.wake`).  ``timer_max_sleep_ms`` bounds the
-sleep only as a safety net for a lost message: a Wait of three days costs nothing
-meanwhile.
+(due → fired), and sleeps until the next due time.  A commit that sets a shard's earliest
+timer publishes its due time on ``sm:timers``; the scheduler listens and wakes earlier when
+it must, and this worker's own transitions wake it directly (:meth:`Scheduler.wake`).
+``timer_max_sleep_ms`` bounds the sleep only as a safety net for a lost message: a Wait of
+three days costs nothing meanwhile.
 """
 
 from __future__ import annotations
