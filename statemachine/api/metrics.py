@@ -16,6 +16,10 @@ and one more line in :func:`exposition`:
 
 Values that live in Redis are never kept in process-global metric objects: each scrape
 reads them and hands them to prometheus-client's text exposition as families.
+
+prometheus-client is imported where it is used, not with this module: every worker process
+imports the ``api`` package (the in-process AWS API answering ``aws-sdk:sfn`` tasks) and
+would pay some 80 ms of start-up for it.
 """
 
 from __future__ import annotations
@@ -25,25 +29,21 @@ import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import HistogramMetricFamily, Metric
-from prometheus_client.metrics import disable_created_metrics
 
 from statemachine.api.problems import STORE_UNAVAILABLE
 from statemachine.interpreter.records import Status
 from statemachine.runtime.timings import FAMILIES, START_LATENCY, Family, Series
 
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
 __all__ = ["CONTENT_TYPE", "RECEIVED", "RUNTIME_HELP", "Metrics", "exposition", "flush_timings",
            "observe_start", "runtime_families", "timing_families", "worker_families"]
 
 log = logging.getLogger("statemachine.api")
-
-# The text format 0.0.4 would show each counter's OpenMetrics ``_created`` sample as a gauge
-# family of its own; nobody reads them here.
-disable_created_metrics()  # type: ignore[no-untyped-call]  # (untyped upstream)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 RECEIVED: web.RequestKey[float] = web.RequestKey("received", float)
@@ -89,6 +89,12 @@ class Metrics:
     """The API process's own counters (one instance, and registry, per application)."""
 
     def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge
+        from prometheus_client.metrics import disable_created_metrics
+
+        # The text format 0.0.4 would show each counter's OpenMetrics ``_created`` sample as
+        # a gauge family of its own; nobody reads them here.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # (untyped upstream)
         self.registry = CollectorRegistry()
         registry = self.registry
         self.requests = Counter(
@@ -156,6 +162,8 @@ async def flush_timings(service: Any, interval_s: float) -> None:
 
 def runtime_families(stats: Mapping[str, Any]) -> list[Metric]:
     """The service's ``{name: number | {labels: number}}`` figures as metric families."""
+    from prometheus_client.core import Metric
+
     families: list[Metric] = []
     for name, value in sorted(stats.items()):
         full = _metric_name(name)
@@ -177,6 +185,8 @@ def runtime_families(stats: Mapping[str, Any]) -> list[Metric]:
 def timing_families(totals: Mapping[Family, Series]) -> list[Metric]:
     """The latency histograms, every process's buckets summed (a histogram without labels is
     shown at zero before its first observation, as prometheus-client shows its own)."""
+    from prometheus_client.core import HistogramMetricFamily
+
     families: list[Metric] = []
     for family in FAMILIES:
         metric = HistogramMetricFamily(family.name, family.help, labels=family.labels)
@@ -205,6 +215,8 @@ def worker_families(workers: Sequence[Any]) -> list[Metric]:
 async def exposition(metrics: Metrics, service: Any, workers: Sequence[Any]) -> bytes:
     """One scrape in Prometheus' text format 0.0.4: Redis read once (the runtime's figures and
     the histograms side by side); without Redis, the API's own counters and ``up`` 0."""
+    from prometheus_client import generate_latest
+
     read: list[Metric] = []
     try:
         stats, totals = await asyncio.gather(service.stats(), service.operations.timings())
