@@ -9,7 +9,8 @@ HTTP server has stopped).  Every route but the open ones needs an API key (see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from time import perf_counter
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from statemachine.api.appkeys import METRICS, SERVICE, SHUTDOWN, WORKERS
 from statemachine.api.audit import READ_ONLY, audit
 from statemachine.api.auth import AUTH, READS, AuthConfig, auth_middleware
 from statemachine.api.connections import CONNECTIONS
-from statemachine.api.metrics import Metrics
+from statemachine.api.metrics import RECEIVED, Metrics, flush_timings
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
 from statemachine.api.routes import add_routes
 
@@ -51,6 +52,8 @@ def create_app(service: Any, *, workers: Sequence[Any] = (),
     app[SHUTDOWN] = asyncio.Event()
     app[WORKERS] = tuple(workers)
     app.on_shutdown.append(_release_long_polls)
+    if hasattr(service, "timings"):  # this process's latency observations, to Redis
+        app.cleanup_ctx.append(_timings_flusher)
     if hasattr(service, "express"):  # aws-sdk:sfn tasks of in-process runs reach this API
         from statemachine.api.aws.local import attach
 
@@ -64,10 +67,21 @@ async def _release_long_polls(app: web.Application) -> None:
     app[SHUTDOWN].set()
 
 
+async def _timings_flusher(app: web.Application) -> AsyncIterator[None]:
+    """Flush the API's latency histograms (start latency, callback wait) while it runs."""
+    service = app[SERVICE]
+    task = asyncio.create_task(flush_timings(service, service.settings.timings_flush_ms / 1000))
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 @web.middleware
 async def _count_and_audit(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count every answered request by method, route template and status; write the audit
-    line of every call that may change state (all methods but GET and HEAD)."""
+    line of every call that may change state (all methods but GET and HEAD).  Notes when
+    the request was taken (:data:`~statemachine.api.metrics.RECEIVED`)."""
+    request[RECEIVED] = perf_counter()
     status = 500
     try:
         response = await handler(request)
@@ -79,6 +93,7 @@ async def _count_and_audit(request: web.Request, handler: Handler) -> web.Stream
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[METRICS].requests.inc(method=request.method, route=route, status=str(status))
+        request.app[METRICS].requests.labels(method=request.method, route=route,
+                                             status=str(status)).inc()
         if request.method not in READS and not request.get(READ_ONLY, False):
             audit(request, status)

@@ -1,28 +1,53 @@
-"""Counters for ``GET /metrics``, written in Prometheus' text exposition format by hand.
+"""``GET /metrics`` through prometheus-client: the API's own counters, and what Redis holds
+for the whole service, read at scrape time.
 
-The API counts what passes through it (requests, executions started, task callbacks,
-activity tasks handed out).  What only the runtime sees (transitions, task invocations,
-executions finished) comes from the service when it offers it: any object with an async
-``metrics()`` or ``stats()`` method returning ``{metric_name: number}`` or
-``{metric_name: {label_value_tuple_or_dict: number}}`` is merged in, so the API never
-reaches behind the Service facade; a name ending ``_current`` or ``_pending`` is a gauge,
-any other a counter, and :data:`RUNTIME_HELP` gives the names ``Service.stats()`` reports
-their help text.  prometheus-client would add a dependency for what is fifty lines here.
+Groups of families, each made by one function, so that a new group is one more function
+and one more line in :func:`exposition`:
+
+* :class:`Metrics` — what this API process counts (requests, starts, callbacks, activity
+  tasks handed out, Redis up): prometheus-client counters in the application's own
+  registry;
+* :func:`runtime_families` — the runtime's gauges and the workers' counters that
+  ``Service.stats()`` reads from Redis (``{name: number | {labels: number}}``; a name ending
+  ``_total`` is a counter, any other a gauge; :data:`RUNTIME_HELP` gives their help text);
+* :func:`timing_families` — the latency histograms (:mod:`statemachine.runtime.timings`),
+  every process's buckets summed in Redis;
+* :func:`worker_families` — what the in-process workers of ``cli.py serve`` counted.
+
+Values that live in Redis are never kept in process-global metric objects: each scrape
+reads them and hands them to prometheus-client's text exposition as families.
+
+prometheus-client is imported where it is used, not with this module: every worker process
+imports the ``api`` package (the in-process AWS API answering ``aws-sdk:sfn`` tasks) and
+would pay some 80 ms of start-up for it.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+
+from statemachine.api.problems import STORE_UNAVAILABLE
 from statemachine.interpreter.records import Status
+from statemachine.runtime.timings import FAMILIES, START_LATENCY, Family, Series
 
-__all__ = ["RUNTIME_HELP", "Counter", "Metrics", "from_service", "render"]
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
 
-Labels = tuple[tuple[str, str], ...]
+__all__ = ["CONTENT_TYPE", "RECEIVED", "RUNTIME_HELP", "Metrics", "exposition", "flush_timings",
+           "observe_start", "runtime_families", "timing_families", "worker_families"]
+
+log = logging.getLogger("statemachine.api")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+RECEIVED: web.RequestKey[float] = web.RequestKey("received", float)
+"""``perf_counter()`` when the application took the request (the start latency's start)."""
 
 RUNTIME_HELP: dict[str, str] = {
     "executions_current": "Root executions by status (the status indexes in Redis; finished "
@@ -65,50 +90,38 @@ RUNTIME_HELP: dict[str, str] = {
 }
 
 
-@dataclass
-class Counter:
-    """One metric family: a name, help text, type and values by label set."""
-
-    name: str
-    help: str
-    kind: str = "counter"
-    values: dict[Labels, float] = field(default_factory=lambda: defaultdict(float))
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        self.values[tuple(sorted(labels.items()))] += amount
-
-    def set(self, value: float, **labels: str) -> None:
-        self.values[tuple(sorted(labels.items()))] = value
-
-
 class Metrics:
-    """The API layer's counters (one instance per application)."""
+    """The API process's own counters (one instance, and registry, per application)."""
 
     def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge
+        from prometheus_client.metrics import disable_created_metrics
+
+        # The text format 0.0.4 would show each counter's OpenMetrics ``_created`` sample as
+        # a gauge family of its own; nobody reads them here.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # (untyped upstream)
+        self.registry = CollectorRegistry()
+        registry = self.registry
         self.requests = Counter(
-            "statemachine_http_requests_total", "HTTP requests served, by route and status."
-        )
+            "statemachine_http_requests_total", "HTTP requests served, by route and status.",
+            ("method", "route", "status"), registry=registry)
         self.started = Counter(
             "statemachine_executions_started_total",
             "Executions started through the API (idempotent repeats not counted).",
-        )
+            ("state_machine",), registry=registry)
         self.observed_finished = Counter(
             "statemachine_executions_observed_finished_total",
             "Executions seen in a final status by the API (each execution counted once).",
-        )
+            ("status",), registry=registry)
         self.callbacks = Counter(
             "statemachine_task_callbacks_total",
             "SendTaskSuccess/Failure/Heartbeat calls, by kind and outcome.",
-        )
+            ("kind", "outcome"), registry=registry)
         self.activity_tasks = Counter(
-            "statemachine_activity_tasks_total", "Activity tasks handed to pollers."
-        )
-        self.up = Counter("statemachine_redis_up", "1 when Redis answers PING.", kind="gauge")
+            "statemachine_activity_tasks_total", "Activity tasks handed to pollers.",
+            ("activity",), registry=registry)
+        self.up = Gauge("statemachine_redis_up", "1 when Redis answers PING.", registry=registry)
         self._finished_seen: set[str] = set()
-
-    def families(self) -> list[Counter]:
-        return [self.requests, self.started, self.observed_finished, self.callbacks,
-                self.activity_tasks, self.up]
 
     def saw_execution(self, execution: Mapping[str, Any]) -> None:
         """Count an execution the first time the API sees it in a final status."""
@@ -121,25 +134,118 @@ class Metrics:
         if len(self._finished_seen) > 100_000:
             self._finished_seen.clear()
         self._finished_seen.add(execution_id)
-        self.observed_finished.inc(status=str(status))
+        self.observed_finished.labels(status=str(status)).inc()
 
 
-def from_service(stats: Mapping[str, Any]) -> list[Counter]:
-    """Turn a service's ``{name: number | {labels: number}}`` mapping into metric families."""
-    families: list[Counter] = []
+def observe_start(request: web.Request | None, service: Any) -> None:
+    """A start stored: its latency since the request was taken (none for an in-process call,
+    which has no request)."""
+    received = None if request is None else request.get(RECEIVED)
+    if received is not None:
+        service.timings.observe(START_LATENCY, perf_counter() - received)
+
+
+async def flush_timings(service: Any, interval_s: float) -> None:
+    """Add this process's latency observations to Redis every ``interval_s`` until cancelled,
+    then once more (the worker's housekeeping does the same for a worker's)."""
+    try:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await service.operations.flush_timings(service.timings)
+            except STORE_UNAVAILABLE as exc:  # kept for the next flush
+                log.debug("latency histograms not flushed: %s", exc)
+            except Exception:
+                log.exception("flushing the latency histograms failed; going on")
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(service.operations.flush_timings(service.timings), 1.0)
+
+
+# -- the families read at scrape time --------------------------------------------------------
+
+
+def runtime_families(stats: Mapping[str, Any]) -> list[Metric]:
+    """The service's ``{name: number | {labels: number}}`` figures as metric families."""
+    from prometheus_client.core import Metric
+
+    families: list[Metric] = []
     for name, value in sorted(stats.items()):
-        help_text = RUNTIME_HELP.get(name, f"Reported by the runtime: {name}.")
-        metric = Counter(_metric_name(name), help_text,
-                         kind="gauge" if name.endswith(("_current", "_pending")) else "counter")
+        full = _metric_name(name)
+        counter = full.endswith("_total")
+        family = Metric(full.removesuffix("_total") if counter else full,
+                        RUNTIME_HELP.get(name, f"Reported by the runtime: {name}."),
+                        "counter" if counter else "gauge")
         if isinstance(value, Mapping):
             for labels, number in value.items():
-                metric.set(float(number), **_labels(labels))
+                family.add_sample(full, _labels(labels), float(number))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            metric.set(float(value))
+            family.add_sample(full, {}, float(value))
         else:
             continue
+        families.append(family)
+    return families
+
+
+def timing_families(totals: Mapping[Family, Series]) -> list[Metric]:
+    """The latency histograms, every process's buckets summed (a histogram without labels is
+    shown at zero before its first observation, as prometheus-client shows its own)."""
+    from prometheus_client.core import HistogramMetricFamily
+
+    families: list[Metric] = []
+    for family in FAMILIES:
+        metric = HistogramMetricFamily(family.name, family.help, labels=family.labels)
+        series = totals.get(family) or {}
+        if not series and not family.labels:
+            series = {(): [0] * family.width}
+        bounds = [*(repr(float(b)) for b in family.bounds), "+Inf"]  # Go's way, for these
+        for labels, counts in sorted(series.items()):
+            cumulative, buckets = 0, []
+            for bound, n in zip(bounds, counts, strict=False):
+                cumulative += n
+                buckets.append((bound, float(cumulative)))
+            metric.add_metric(list(labels), buckets, counts[-1] / 1e6)
         families.append(metric)
     return families
+
+
+def worker_families(workers: Sequence[Any]) -> list[Metric]:
+    """What the in-process workers (``cli.py serve``) committed."""
+    if not workers:
+        return []
+    return runtime_families({"worker_transitions_total": sum(
+        int(getattr(worker, "transitions", 0)) for worker in workers)})
+
+
+async def exposition(metrics: Metrics, service: Any, workers: Sequence[Any]) -> bytes:
+    """One scrape in Prometheus' text format 0.0.4: Redis read once (the runtime's figures and
+    the histograms side by side); without Redis, the API's own counters and ``up`` 0."""
+    from prometheus_client import generate_latest
+
+    read: list[Metric] = []
+    try:
+        stats, totals = await asyncio.gather(service.stats(), service.operations.timings())
+    except STORE_UNAVAILABLE as exc:  # Redis away: still serve what the API counted
+        log.warning("GET /metrics without the runtime's figures: %s", exc)
+        metrics.up.set(0.0)
+    except Exception:
+        log.exception("GET /metrics without the runtime's figures: a bug")
+        metrics.up.set(0.0)
+    else:
+        metrics.up.set(1.0)
+        read = [*runtime_families(stats), *timing_families(totals)]
+    return generate_latest(_Families([*metrics.registry.collect(), *read,
+                                      *worker_families(workers)]))
+
+
+class _Families:
+    """The families of one scrape, as prometheus-client's exposition takes them."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = list(families)
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
 
 
 def _labels(key: Any) -> dict[str, str]:
@@ -153,37 +259,3 @@ def _labels(key: Any) -> dict[str, str]:
 def _metric_name(name: str) -> str:
     clean = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
     return clean if clean.startswith("statemachine_") else f"statemachine_{clean}"
-
-
-def render(families: Iterable[Counter]) -> str:
-    """Prometheus text format 0.0.4: HELP, TYPE, then one line per label set."""
-    lines: list[str] = []
-    for family in families:
-        lines.append(f"# HELP {family.name} {_escape_help(family.help)}")
-        lines.append(f"# TYPE {family.name} {family.kind}")
-        for labels, value in sorted(family.values.items()):
-            lines.append(f"{family.name}{_format_labels(labels)} {_format_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _format_labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels)
-    return "{" + inner + "}"
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return str(int(value)) if value.is_integer() else repr(value)

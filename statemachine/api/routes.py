@@ -30,7 +30,7 @@ from statemachine.api.express import start_sync_execution, test_state
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
 from statemachine.api.logs import LOG_ROUTES
 from statemachine.api.map_runs import MAP_RUN_ROUTES
-from statemachine.api.metrics import Metrics, from_service, render
+from statemachine.api.metrics import CONTENT_TYPE, Metrics, exposition, observe_start
 from statemachine.api.openapi_security import secured_document
 from statemachine.api.polling import MAX_POLL_SECONDS
 from statemachine.api.polling import poll_activity as long_poll
@@ -126,7 +126,8 @@ async def start_execution(request: web.Request) -> web.Response:
     request[EXECUTION] = started["executionId"]  # for the audit line
     created = bool(started.get("created", True))
     if created:
-        _metrics(request).started.inc(state_machine=machine)
+        _metrics(request).started.labels(state_machine=machine).inc()
+        observe_start(request, _service(request))
     response = json_response(started, status=201 if created else 200)
     response.headers["Location"] = f"/v1/executions/{started['executionId']}"
     return response
@@ -235,9 +236,9 @@ async def _callback(request: web.Request, kind: str, call: Awaitable[None]) -> N
     try:
         await call
     except Exception as exc:
-        _metrics(request).callbacks.inc(kind=kind, outcome=type(exc).__name__)
+        _metrics(request).callbacks.labels(kind=kind, outcome=type(exc).__name__).inc()
         raise
-    _metrics(request).callbacks.inc(kind=kind, outcome="ok")
+    _metrics(request).callbacks.labels(kind=kind, outcome="ok").inc()
 
 
 # activities -----------------------------------------------------------------------------
@@ -285,7 +286,7 @@ async def poll_activity(request: web.Request) -> web.StreamResponse:
     task = await long_poll(request, name, timeout, worker)
     if task is None:
         return web.Response(status=204)
-    _metrics(request).activity_tasks.inc(activity=name)
+    _metrics(request).activity_tasks.labels(activity=name).inc()
     return json_response(task)
 
 
@@ -322,30 +323,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """``GET /metrics``: Prometheus text format."""
-    counters = _metrics(request)
-    families = counters.families()
-    service = _service(request)
-    for attribute in ("metrics", "stats"):
-        method = getattr(service, attribute, None)
-        if callable(method):
-            try:
-                families += from_service(await method())
-            except STORE_UNAVAILABLE as exc:  # Redis away: still serve what the API counted
-                log.warning("GET /metrics without the runtime's figures: %s", exc)
-                counters.up.set(0.0)
-            except Exception:
-                log.exception("GET /metrics without the runtime's figures: a bug")
-                counters.up.set(0.0)
-            else:
-                counters.up.set(1.0)
-            break
+    """``GET /metrics``: Prometheus text format (see :mod:`statemachine.api.metrics`)."""
     workers = request.app[WORKERS]
-    if workers:
-        families += from_service({"worker_transitions_total": sum(
-            int(getattr(worker, "transitions", 0)) for worker in workers)})
-    return web.Response(text=render(families), content_type="text/plain",
-                        headers={"X-Content-Type-Options": "nosniff"}, charset="utf-8")
+    body = await exposition(_metrics(request), _service(request), workers)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE,
+                                            "X-Content-Type-Options": "nosniff"})
 
 
 async def openapi_document(request: web.Request) -> web.Response:

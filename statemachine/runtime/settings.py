@@ -54,6 +54,7 @@ _ENV: dict[str, str] = {
     "consumer": "STATEMACHINE_CONSUMER",
     "max_deliveries": "STATEMACHINE_MAX_DELIVERIES",
     "stats_flush_ms": "STATEMACHINE_STATS_FLUSH_MS",
+    "timings_flush_ms": "STATEMACHINE_TIMINGS_FLUSH_MS",
     "sweep_interval_ms": "STATEMACHINE_SWEEP_INTERVAL_MS",
     "drain_timers_ms": "STATEMACHINE_DRAIN_TIMERS_MS",
     "data_dir": "STATEMACHINE_DATA_DIR",
@@ -100,6 +101,8 @@ class Settings:
                             after every lease forever; 0 never moves one
     ``stats_flush_ms``      how often a worker adds its counters (transitions, tasks, refused
                             commits, dead letters) to ``sm:stats`` for ``GET /metrics``
+    ``timings_flush_ms``    how often a worker or API process adds its latency histograms'
+                            buckets to Redis (``sm:{timings}:*``, runtime/timings.py)
     ``sweep_interval_ms``   how often a worker drops the listing-index entries of finished
                             executions whose records have expired (``sweep.lua``)
     ``data_dir``            the service's data folder (``serve --data-dir``): its
@@ -162,6 +165,7 @@ class Settings:
     consumer: str | None = None
     max_deliveries: int = 5
     stats_flush_ms: int = 5_000
+    timings_flush_ms: int = 1_000
     sweep_interval_ms: int = 60_000
     drain_timers_ms: int = 5_000
     data_dir: str = ".statemachine"

@@ -17,6 +17,7 @@ from statemachine.errors import InputError, InvalidToken, TaskTimedOut
 from statemachine.interpreter.records import Execution
 from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.runtime.store import CallbackReply, Store
+from statemachine.runtime.timings import Timings, callback_waited
 
 __all__ = ["MAX_TOKEN", "Callbacks"]
 
@@ -27,8 +28,10 @@ _INVALID_TOKEN = "The provided token is not valid."
 class Callbacks:
     """Answers to waiting tasks, by token."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, timings: Timings) -> None:
+        """``timings``: where a callback that closes its task observes how long it waited."""
         self._store = store
+        self._timings = timings
 
     async def success(self, token: str, output: Any) -> None:
         data = orjson.dumps(output)
@@ -48,7 +51,8 @@ class Callbacks:
         execution_id = token_execution(token) if isinstance(token, str) and len(token) <= MAX_TOKEN else None
         if not execution_id or not self._store.shards:
             raise InvalidToken(_INVALID_TOKEN)
-        reply = await self._store.callbacks.callback(execution_id, token, event, consume)
+        reply, issued = await self._store.callbacks.callback(execution_id, token, event, consume)
+        callback_waited(self._timings, issued, event["type"])
         match reply:
             case CallbackReply.ENQUEUED:
                 return

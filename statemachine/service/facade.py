@@ -54,6 +54,7 @@ from statemachine.runtime.store import (
     announce_listeners,
     withdraw_listeners,
 )
+from statemachine.runtime.timings import Timings
 from statemachine.security.roles import Role
 from statemachine.service.activities import ActivityBook
 from statemachine.service.aliases import Aliases
@@ -119,7 +120,10 @@ class Service:
         self.express = Express(store.settings, store.core, self.connections, self.get_machine,
                                self.aliases.pin)
         self.map_runs = MapRunBook(store, self._summary)
-        self.callbacks = Callbacks(store)
+        self.timings = Timings()
+        """This process's start latency and callback wait observations (the API flushes
+        them: ``operations.flush_timings``)."""
+        self.callbacks = Callbacks(store, self.timings)
         self.queues = Queues(store)
         self.logs = ExecutionLogs(store, store.settings.place, self._record)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from statemachine.errors import InputError, NotFound
 from statemachine.runtime.store import Store
+from statemachine.runtime.timings import Family, Series, Timings
 from statemachine.service.queues import queue_gauges
 
 __all__ = ["DEAD_ID", "TASK_RESULTS", "Operations"]
@@ -57,6 +58,15 @@ class Operations:
         if requeued is None:
             raise NotFound(f"dead letter {dead_id!r} does not exist", "DeadLetterDoesNotExist")
         return {"id": dead_id, **requeued}
+
+    async def flush_timings(self, timings: Timings) -> None:
+        """Add what this process observed into ``timings`` since the last flush to the
+        service-wide histograms (kept for the next flush when Redis is away)."""
+        await self.store.operations.add_timings(timings)
+
+    async def timings(self) -> dict[Family, Series]:
+        """The latency histograms of every process (runtime/timings.py), read at scrape time."""
+        return await self.store.operations.timings()
 
     async def stats(self) -> dict[str, Any]:
         """What ``GET /metrics`` reports from Redis, read in one pipeline at scrape time.

@@ -17,6 +17,7 @@ import orjson
 from statemachine.api.audit import EXECUTION
 from statemachine.api.aws.call import AwsError, Call, Operation
 from statemachine.api.aws.paging import page_size, read_token, write_token
+from statemachine.api.metrics import observe_start
 from statemachine.errors import InputError
 from statemachine.interpreter.execution_log import EXECUTION_DATA
 from statemachine.interpreter.records import Status
@@ -116,6 +117,8 @@ async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
                                        test_case=test_case)
     if call.request is not None:  # for the audit line
         call.request[EXECUTION] = started["executionId"]
+    if started.get("created", True):
+        observe_start(call.request, call.service)
     # An EXPRESS machine's start runs durably too, its ARN an express one (service/express.py).
     express_id = started["executionId"] if started.get("express") else None
     arn = call.place.execution(machine.name, started["name"], express_id=express_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.codec import (
@@ -25,7 +25,16 @@ from statemachine.runtime.store.keys import ACTIVITIES, Shard
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.scripts import CallbackReply
 
-__all__ = ["Activities", "Callbacks"]
+__all__ = ["Activities", "Answer", "Callbacks"]
+
+
+class Answer(NamedTuple):
+    """``callback.lua``'s answer: its reply code, and when the token was issued (ms; None
+    unless ENQUEUED, and for a token stored without the time: a request task's, or one
+    issued before the field existed)."""
+
+    reply: CallbackReply
+    issued: int | None
 
 
 class Callbacks:
@@ -33,7 +42,7 @@ class Callbacks:
         self._store = store
 
     async def callback(self, execution_id: str, token: str, event: dict[str, Any],
-                       consume: bool) -> CallbackReply:
+                       consume: bool) -> Answer:
         """Deliver ``event`` (a task result or heartbeat) if the execution waits for
         ``token``; ``consume`` closes the task (success, failure) so no second one counts.
         One script call for an execution of the default queue; another one's answers with
@@ -46,8 +55,10 @@ class Callbacks:
             args = [token, message, "1" if consume else "0", queue]
             reply = await self._store.retry(partial(self._store.script, "callback", keys, args),
                                             give_up_s=WAIT_S)
-            if not isinstance(reply, list):
-                return CallbackReply(reply)
+            code = CallbackReply(reply[0])
+            if code is not CallbackReply.OTHER_QUEUE:
+                return Answer(code, (int(reply[1]) or None)
+                              if code is CallbackReply.ENQUEUED else None)
             queue = reply[1].decode()
         raise AssertionError(f"callback.lua named two queues for {execution_id}")
 

@@ -7,7 +7,8 @@ work item) are small JSON objects:
   lazy ``Started`` also carries ``"g": [parent id, group, index]`` (the worker taking it
   builds the child's record); a task's result that a worker could not apply is handed
   over as one too (:func:`handed_over`), so that it is never fetched twice;
-* a *dispatch* (tasks stream, the outbox): ``{"x": execution id, "c": InvokeTask command}``;
+* a *dispatch* (tasks stream, the outbox): ``{"x": execution id, "c": InvokeTask command}``
+  (and ``"t"``, ``"r"``: see :func:`dispatch`);
 * an *activity task* (``sm:T:act:<name>``): ``{"x", "token", "input"}``.
 
 Two scripts build work items too, and must build them exactly like :func:`work_item`
@@ -167,6 +168,9 @@ class Dispatch:
     command: dict[str, Any]
     mock: tuple[str, str] | None = None
     queue: str | None = None
+    after: float | None = None
+    """when the task result this task follows was received (seconds since the epoch), if
+    one transition led from that task to this one: the next-dispatch delay histogram"""
 
     @property
     def token(self) -> str:
@@ -174,15 +178,18 @@ class Dispatch:
 
 
 def dispatch(execution_id: str, command: Any, mock: tuple[str, str] | None = None,
-             queue: str | None = None) -> bytes:
+             queue: str | None = None, after: float | None = None) -> bytes:
     """The outbox message of an ``InvokeTask`` (a dict, or a dataclass orjson serialises);
     ``"t"``: the execution's machine and test case, only when it has one; ``"q"``: the
-    execution's queue, only when not the default one."""
+    execution's queue, only when not the default one; ``"r"``: when the result of the task
+    it follows was received (:attr:`Dispatch.after`), only then."""
     message: dict[str, Any] = {"x": execution_id, "c": command}
     if mock is not None:
         message["t"] = mock
     if queue is not None:
         message["q"] = queue
+    if after is not None:
+        message["r"] = after
     return dumps(message)
 
 
@@ -203,7 +210,7 @@ def read_dispatch(raw: bytes) -> Dispatch:
     message = loads(raw)
     mock = message.get("t")
     return Dispatch(message["x"], message["c"], None if mock is None else (mock[0], mock[1]),
-                    message.get("q"))
+                    message.get("q"), message.get("r"))
 
 
 @dataclass(slots=True)

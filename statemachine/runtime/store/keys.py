@@ -49,6 +49,15 @@ Global keys (small, never used in a script together with shard keys)::
                                             archive_failures, archive_deleted (the
                                             archiver's); read by
                                             ``Operations.stats()`` for ``GET /metrics``
+    sm:{timings}:<histogram name>   hash    a latency histogram (runtime/timings.py), summed
+                                            over every process: field JSON [label values...,
+                                            upper bound ("0.005", "+Inf") or "sum_us"] ->
+                                            count (per bucket, not cumulative) or the sum of
+                                            the observations in microseconds; each process
+                                            adds its increments with HINCRBY every
+                                            ``timings_flush_ms`` (store/timings.py).  One hash
+                                            tag for all: one MULTI adds to every family, on a
+                                            Redis Cluster too
     sm:apikeys                      hash    API key id -> {"id", "name", "role", "created",
                                             "sealed" (the secret, encrypted by the service's
                                             secret box), "digest" (SHA-256 of the secret)}
@@ -88,6 +97,10 @@ Shard keys (``T`` is the tag ``{s<n>}``)::
                                               q       the execution's queue (absent: the
                                                       default; a copy of the record's
                                                       ``queue`` for the scripts, see Lanes)
+                                              issued  ms when the token of a callback or
+                                                      activity task was issued (written with
+                                                      it, left after; callback.lua returns it:
+                                                      the callback wait histogram)
                                               redrive the last redrive asked for (redrive.lua):
                                                       {"count", "date", "token"}; while
                                                       status is RUNNING and r has ended, a
@@ -227,6 +240,11 @@ TIMERS_CHANNEL = f"{PREFIX}:timers"
 def pool(queue: str) -> str:
     """The zset of the workers taking ``queue``'s work (the default queue's too)."""
     return f"{PREFIX}:pool:{queue}"
+
+
+def timings(histogram: str) -> str:
+    """The hash of one latency histogram (every histogram's key shares one hash tag)."""
+    return f"{PREFIX}:{{timings}}:{histogram}"
 
 
 def machine(name: str) -> str:

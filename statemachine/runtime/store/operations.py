@@ -1,5 +1,5 @@
 """Operating the runtime: dead letters (listed, requeued), the executions they stall, and
-the figures of ``/metrics``.
+the figures of ``/metrics`` (the latency histograms too: :mod:`.timings`).
 
 A dead letter is known by ``<shard>-<entry id of the shard's dead-letter stream>``; the
 listing merges the shards' streams newest first, ordered by (entry id, shard).
@@ -24,6 +24,8 @@ from statemachine.runtime.store.codec import message_execution
 from statemachine.runtime.store.keys import INVOKERS_GROUP, STATS, WORKERS_GROUP, Shard
 from statemachine.runtime.store.machines import WAIT_S
 from statemachine.runtime.store.pools import known_queues
+from statemachine.runtime.store.timings import flush_timings, read_timings
+from statemachine.runtime.timings import FAMILIES, Family, Series, Timings
 
 __all__ = ["STALL_SCAN", "DeadRef", "Operations", "RuntimeStats"]
 
@@ -198,6 +200,15 @@ class Operations:
         stats.redis_memory = sum(int(n.get("used_memory", 0)) for n in nodes)
         stats.redis_maxmemory = sum(int(n.get("maxmemory", 0)) for n in nodes)
         return stats
+
+    async def add_timings(self, timings: Timings) -> None:
+        """Add what this process's ``timings`` observed since the last call to Redis."""
+        await flush_timings(self._store, timings)
+
+    async def timings(self) -> dict[Family, Series]:
+        """The latency histograms summed over every process (waits at most 2 s for Redis)."""
+        return await self._store.retry(lambda: read_timings(self._store, FAMILIES),
+                                       give_up_s=2.0)
 
     async def _memory(self) -> list[dict[str, Any]]:
         """``INFO memory`` of every master (none for a user refused INFO, which is

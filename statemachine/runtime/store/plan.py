@@ -114,17 +114,18 @@ class Plan:
         self.op("ACK", stream, WORKERS_GROUP, entry_id)
 
     def write_record(self, execution_id: str, raw: bytes, rev: int, status: str,
-                     token: str) -> None:
+                     token: str, issued: int | None = None) -> None:
         """Store the record (``raw``, see codec.pack_record) with its rev, status and the
-        task token it waits for ("" none: callbacks are checked against this field), and
-        its queue when not the default one (``q``: the callbacks' scripts read it)."""
-        queue = self.lane.queue
-        if queue is None:
-            self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev,
-                    "status", status, "token", token)
-        else:
-            self.op("HSET", self.shard.record(execution_id), "r", raw, "rev", rev,
-                    "status", status, "token", token, "q", queue)
+        task token it waits for ("" none: callbacks are checked against this field), its
+        queue when not the default one (``q``: the callbacks' scripts read it), and
+        ``issued``: when a callback or activity task's token was issued (ms; callback.lua
+        returns it, for the callback wait histogram)."""
+        fields: tuple[Any, ...] = ("r", raw, "rev", rev, "status", status, "token", token)
+        if self.lane.queue is not None:
+            fields += ("q", self.lane.queue)
+        if issued is not None:
+            fields += ("issued", issued)
+        self.op("HSET", self.shard.record(execution_id), *fields)
 
     def append_history(self, execution_id: str, events: Iterable[bytes], *,
                        begins: bool = False) -> None:
@@ -146,12 +147,15 @@ class Plan:
     # -- tasks and timers --------------------------------------------------------------------
 
     def dispatch(self, execution_id: str, command: Any,
-                 mock: tuple[str, str] | None = None, queue: str | None = None) -> str:
+                 mock: tuple[str, str] | None = None, queue: str | None = None,
+                 after: float | None = None) -> str:
         """Add an ``InvokeTask`` to the outbox: the tasks stream of ``queue`` (None: the
-        lane's); ``mock``: the execution's machine and test case (see
-        :func:`.codec.dispatch`).  Returns the stream."""
+        lane's); ``mock``: the execution's machine and test case; ``after``: when the result
+        of the task it follows was received (see :func:`.codec.dispatch`).  Returns the
+        stream."""
         stream = self.lane.tasks if queue is None else self.shard.lane(queue).tasks
-        self.op("XADD", stream, "m", dispatch(execution_id, command, mock, self.lane.queue))
+        self.op("XADD", stream, "m", dispatch(execution_id, command, mock, self.lane.queue,
+                                              after))
         return stream
 
     def notify_parent(self, parent_id: str, event: Mapping[str, Any]) -> None:

@@ -10,7 +10,7 @@ wakes for nothing, once).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from statemachine.runtime.store.client import RedisStore
 from statemachine.runtime.store.keys import TIMERS_CHANNEL
@@ -20,17 +20,23 @@ __all__ = ["promote", "timer_wakeups"]
 
 
 async def promote(store: RedisStore, now: int, limit: int,
-                  lanes: Iterable[str | None] | None = None) -> list[tuple[int, int | None]]:
+                  lanes: Iterable[str | None] | None = None,
+                  late: Callable[[int], None] | None = None) -> list[tuple[int, int | None]]:
     """Promote the timers due at ``now`` of the queues ``lanes`` (default:
     ``Settings.lanes``) on every shard, up to ``limit`` per lane: for each lane, (timers
-    promoted, the next due time left, or None)."""
+    promoted, the next due time left, or None).  ``late`` is told each promoted timer's
+    lateness (``now`` - its due, ms)."""
     queues = tuple(store.settings.lanes if lanes is None else lanes)
     results = await asyncio.gather(*(
         store.script("promote", [lane.timers, lane.timer_events, lane.ready], [now, limit],
                      confirmed=False)
         for lane in (shard.lane(queue) for shard in store.shards for queue in queues)))
+    if late is not None:
+        for _, _, *lateness in results:
+            for ms in lateness:
+                late(int(ms))
     return [(int(promoted), None if int(nxt) == PromoteReply.NO_TIMER else int(nxt))
-            for promoted, nxt in results]
+            for promoted, nxt, *_ in results]
 
 
 async def timer_wakeups(store: RedisStore) -> AsyncIterator[int | None]:

@@ -17,7 +17,7 @@ invoker: no request, no message, no callback wait.
 from __future__ import annotations
 
 import asyncio
-import time
+from time import perf_counter, time
 from typing import Any, cast
 
 from statemachine.interpreter.commands import invoke_task
@@ -29,6 +29,12 @@ from statemachine.runtime.invokers.base import TaskResult
 from statemachine.runtime.mocking import answer
 from statemachine.runtime.store import Callbacks, Records
 from statemachine.runtime.store.codec import read_dispatch, read_parent_notice
+from statemachine.runtime.timings import (
+    NEXT_DISPATCH_DELAY,
+    NO_HOST,
+    TASK_DURATION,
+    callback_waited,
+)
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
 from statemachine.runtime.worker.destinations import DestinationGate
 from statemachine.runtime.worker.housekeeping import Housekeeping
@@ -39,12 +45,13 @@ __all__ = ["Dispatcher"]
 
 
 def task_result(event: TaskResult) -> str:
-    """The ``sm:stats`` field counting a performed task by its result."""
+    """A performed task's result as ``sm:stats`` (``tasks:<result>``) and the task duration
+    histogram name it."""
     if event is None:
-        return "tasks:sent"  # a callback task: the result comes later
+        return "sent"  # a callback task: the result comes later
     if event["type"] == "TaskSucceeded":
-        return "tasks:succeeded"
-    return "tasks:timed_out" if event.get("error") == "States.Timeout" else "tasks:failed"
+        return "succeeded"
+    return "timed_out" if event.get("error") == "States.Timeout" else "failed"
 
 
 class Dispatcher:
@@ -61,6 +68,7 @@ class Dispatcher:
         self._transitions = transitions
         self.invokers = invokers
         self._stats = stats
+        self._timings = stats.timings
         self._housekeeping = housekeeping
         self._gate = gate
 
@@ -79,7 +87,8 @@ class Dispatcher:
         notice = read_parent_notice(message)
         if notice is not None:
             parent, report = notice
-            await self._callbacks.callback(parent, str(report["token"]), report, True)
+            closed = await self._callbacks.callback(parent, str(report["token"]), report, True)
+            callback_waited(self._timings, closed.issued, report["type"])
             await self._inbox.streams.ack(stream, entry_id)
             return None
         stored = read_dispatch(message)
@@ -95,13 +104,17 @@ class Dispatcher:
             return None
         try:
             if fresh or await self._records.awaits(shard, xid, token):
-                began = time.monotonic()
+                if stored.after is not None:
+                    self._timings.observe(NEXT_DISPATCH_DELAY, time() - stored.after)
+                began = perf_counter()
                 event = await self.invokers.invoke(command)
-                self._stats.counts[task_result(event)] += 1
+                took = perf_counter() - began
+                outcome = task_result(event)
+                self._timings.observe(TASK_DURATION, took, (destination or NO_HOST, outcome))
+                self._stats.counts[f"tasks:{outcome}"] += 1
                 if event is not None:
                     result = cast("TaskSucceeded | TaskFailed", {**event, "token": token})
-                    performed = Performed(destination, (time.monotonic() - began) * 1000,
-                                          command.attempt + 1)
+                    performed = Performed(destination, took * 1000, command.attempt + 1)
                     return await self._transitions.apply(shard, stream, xid, result, None,
                                                          entry_id, dispatch=True, cached=cached,
                                                          queue=stored.queue, performed=performed)

@@ -3,7 +3,8 @@
 * **stats** — every ``stats_flush_ms`` this process's counters (transitions, tasks by
   result, refused commits, dead letters, loop errors) are added to ``sm:stats`` in one
   MULTI, off the hot path, and once more when the worker stops; ``Service.stats()`` reads
-  them for ``GET /metrics``.
+  them for ``GET /metrics``.  The latency histograms' buckets likewise, every
+  ``timings_flush_ms`` (``store/timings.py``).
 * **sweep** — every ``sweep_interval_ms`` the listing-index entries of finished executions
   whose records have expired are dropped (``sweep.lua``: each shard, a page of each index),
   and a define or delete that was cut short is completed (``Machines.reconcile``).
@@ -25,6 +26,7 @@ from statemachine.runtime.store import RedisStore, StreamGroup
 from statemachine.runtime.store.codec import message_execution
 from statemachine.runtime.store.housekeeping import flush_stats, sweep
 from statemachine.runtime.store.machines import Machines
+from statemachine.runtime.store.timings import flush_timings
 from statemachine.runtime.worker.consumer import Item
 from statemachine.runtime.worker.loops import Guard, Stats, log
 
@@ -56,10 +58,10 @@ class Housekeeping:
     async def run(self) -> None:
         """Flush the counters and sweep until cancelled; then flush once more."""
         try:
-            await asyncio.gather(self._flusher(), self._sweeper())
+            await asyncio.gather(self._flusher(), self._timings_flusher(), self._sweeper())
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.flush(), 1.0)
+                await asyncio.wait_for(asyncio.gather(self.flush(), self.flush_timings()), 1.0)
 
     async def flush(self) -> None:
         """Add the counts since the last flush to ``sm:stats`` (kept for the next one if it
@@ -72,6 +74,16 @@ class Housekeeping:
         except BaseException:
             self._stats.put_back(counts)
             raise
+
+    async def flush_timings(self) -> None:
+        """Add the histograms' buckets since the last flush to Redis (kept for the next one
+        if it fails)."""
+        await flush_timings(self._store, self._stats.timings)
+
+    async def _timings_flusher(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.timings_flush_ms / 1000)
+            await self._guard.round("flushing the latency histograms", self.flush_timings)
 
     async def _flusher(self) -> None:
         while True:

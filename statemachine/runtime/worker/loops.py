@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from statemachine.runtime.store import UNAVAILABLE, RedisStore
+from statemachine.runtime.timings import Timings
 
 __all__ = ["ERROR_PAUSE_S", "Guard", "Stats"]
 
@@ -30,15 +31,17 @@ class Stats:
 
     ``transitions`` is a plain attribute (bumped once per commit on the hot path); the
     others are ``sm:stats`` fields: ``conflicts``, ``dead_lettered``, ``tasks:<result>``,
-    ``loop_errors``.
+    ``loop_errors``.  ``timings``: the latency histograms' observations, flushed apart
+    (every ``timings_flush_ms``).
     """
 
-    __slots__ = ("counts", "flushed_transitions", "transitions")
+    __slots__ = ("counts", "flushed_transitions", "timings", "transitions")
 
     def __init__(self) -> None:
         self.transitions = 0
         self.flushed_transitions = 0
         self.counts: Counter[str] = Counter()
+        self.timings = Timings()
 
     def take(self) -> Counter[str]:
         """The increments since the last flush (given back with :meth:`put_back` if the

@@ -67,6 +67,8 @@ Planned = tuple[Plan, bool, bytes]
 """A plan, whether it sets a timer due soon (wake the scheduler), the record it writes."""
 
 _CONTINUE = {"type": "Continue"}
+_CALLED_BACK = ("callback", "activity")
+"""The task kinds whose result comes back by its token (runtime.invokers.kind)."""
 
 
 class GroupSpec(TypedDict):
@@ -96,13 +98,17 @@ class Planner:
 
     def plan(self, shard: Shard, decision: Decision, event: Event, now: int, *,
              loaded: Execution, child: ChildLink | None, entry_id: bytes, stream: str,
-             dispatch: bool, groups: Mapping[str, GroupState | None]) -> Planned:
+             dispatch: bool, groups: Mapping[str, GroupState | None],
+             result_at: float | None = None) -> Planned:
         """The plan of one transition of ``loaded`` (which ``child`` begins, when it is a
         lazy child's first), acknowledging ``entry_id`` of ``stream``: a ready work item, or
         with ``dispatch`` a task dispatch whose result this is (then a task the decision
         sends is taken for this worker, to be performed next, when it is of one of the
         worker's queues).  ``groups``: the state of each group a ``StopChildren`` stops
-        (None: gone)."""
+        (None: gone).  ``result_at``: when the task result this transition applies was
+        received (seconds), carried by the tasks it sends; a callback or activity task's
+        token is stored with ``now``, when it was issued (both for the latency histograms,
+        runtime/timings.py)."""
         ex = decision.execution
         xid = ex["id"]
         lane = shard.lane(ex.get("queue"))
@@ -131,7 +137,10 @@ class Planner:
         kept = raw
         if _express_child(ex) and any(isinstance(c, Finish) for c in decision.commands):
             kept = pack_record(_slim(ex))
-        plan.write_record(xid, kept, ex["rev"], ex["status"], token)
+        issued = now if token and any(
+            isinstance(c, InvokeTask) and kind(c.resource or "") in _CALLED_BACK
+            for c in decision.commands) else None
+        plan.write_record(xid, kept, ex["rev"], ex["status"], token, issued)
         if event["type"] == "ChildrenFinished":
             # outcomes left for a ResultWriter stay until its Map Run ends (_map_runs)
             plan.drop_group(xid, event["group"], results="stored" not in event)
@@ -146,7 +155,7 @@ class Planner:
                         plan.activity_task(resource.rsplit(":", 1)[1], xid, command.token,
                                            command.input)
                     else:
-                        sent_to = plan.dispatch(xid, command, mock, command.queue)
+                        sent_to = plan.dispatch(xid, command, mock, command.queue, result_at)
                         queue = lane.queue if command.queue is None else lane_name(command.queue)
                         if dispatch and queue in self._lanes:
                             plan.take_dispatch(sent_to, self.consumer)

@@ -1,11 +1,11 @@
 """The scheduler: due timers moved into the ready streams, and nothing sleeping in between.
 
-It promotes the due timers of every shard (``promote.lua``) and sleeps until the next due
-time.  A commit that sets a shard's earliest timer publishes its due time on
-``sm:timers``; the scheduler listens and wakes earlier when it must, and this worker's own
-transitions wake it directly (:meth:`Scheduler.wake`).  ``timer_max_sleep_ms`` bounds the
-sleep only as a safety net for a lost message: a Wait of three days costs nothing
-meanwhile.
+It promotes the due timers of every shard (``promote.lua``), observing each one's lateness
+(due → fired), and sleeps until the next due time.  A commit that sets a shard's earliest
+timer publishes its due time on ``sm:timers``; the scheduler listens and wakes earlier when
+it must, and this worker's own transitions wake it directly (:meth:`Scheduler.wake`).
+``timer_max_sleep_ms`` bounds the sleep only as a safety net for a lost message: a Wait of
+three days costs nothing meanwhile.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from statemachine.runtime.clock import now_ms
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore
 from statemachine.runtime.store.timers import promote, timer_wakeups
+from statemachine.runtime.timings import TIMER_LATENESS, Timings
 from statemachine.runtime.worker.loops import Guard
 
 __all__ = ["Scheduler"]
@@ -28,10 +29,13 @@ WAKEUP_RETRY_S = 0.5
 class Scheduler:
     """Promotes due timers; :meth:`wake` makes it look again at once."""
 
-    def __init__(self, store: RedisStore, settings: Settings, guard: Guard) -> None:
+    def __init__(self, store: RedisStore, settings: Settings, guard: Guard,
+                 timings: Timings) -> None:
+        """``timings``: where each timer's lateness (due → fired) is observed."""
         self._store = store
         self._settings = settings
         self._guard = guard
+        self._timings = timings
         self._wake = asyncio.Event()
         self._next_due: int | None = None
 
@@ -55,8 +59,11 @@ class Scheduler:
         results: list[tuple[int, int | None]] = []
         now = 0
 
+        def late(ms: int) -> None:
+            self._timings.observe(TIMER_LATENESS, ms / 1000)
+
         async def promote_due() -> None:
-            results[:] = await promote(self._store, now, s.timer_batch)
+            results[:] = await promote(self._store, now, s.timer_batch, late=late)
 
         while True:
             now = now_ms()

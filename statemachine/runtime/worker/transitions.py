@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from time import perf_counter, time
 from typing import cast
 
 from statemachine.interpreter import failures as F
@@ -43,6 +44,7 @@ from statemachine.runtime.store.codec import (
     read_work_item,
     unpack_record,
 )
+from statemachine.runtime.timings import TRANSITION_COMMIT
 from statemachine.runtime.worker.consumer import Cached, Follow, Inbox, Item
 from statemachine.runtime.worker.failed_runs import with_run_outcomes
 from statemachine.runtime.worker.housekeeping import Housekeeping, error_text
@@ -55,6 +57,9 @@ SPEC_CACHE = 256
 """Map/Parallel group specs kept (read once per group, not once per child)."""
 REOPENED_WAIT_S = 0.005
 """How long an event for a redriven execution waits for its Redriven to be applied first."""
+
+
+_RESULTS = ("TaskSucceeded", "TaskFailed")
 
 
 class _Lost:
@@ -78,6 +83,7 @@ class Transitions:
         self._planner = planner
         self._settings = settings
         self._stats = stats
+        self._timings = stats.timings
         self._housekeeping = housekeeping
         self._timer_set = timer_set
         self._nested = nested
@@ -151,6 +157,7 @@ class Transitions:
         if cached is not None and cached[0] != execution_id:
             cached = None
         streams = self._tasks if dispatch else self._ready
+        result_at = _result_at(event, entry_id, dispatch)
         for attempt in range(self._settings.commit_retries):
             now = now_ms()
             record: Execution | None
@@ -203,8 +210,10 @@ class Transitions:
                         shard, execution_id, command.group)
             plan, soon, raw = self._planner.plan(
                 shard, decision, current, now, loaded=record, child=begins, entry_id=entry_id,
-                stream=stream, dispatch=dispatch, groups=groups)
+                stream=stream, dispatch=dispatch, groups=groups, result_at=result_at)
+            began = perf_counter()
             applied, _ = await self._records.commit(plan)
+            self._timings.observe(TRANSITION_COMMIT, perf_counter() - began)
             if applied:
                 self._stats.transitions += 1
                 logged = self._logging.get((record["machine"], record["machine_version"]), OFF)
@@ -313,6 +322,18 @@ class Transitions:
                 "index": lost, "status": "FAILED", "error": F.RUNTIME,
                 "cause": F.LOST_OUTCOME, "threshold": False}}
         return {"type": "ChildrenFinished", "group": group, "outcomes": [loads(v) for v in found]}
+
+
+def _result_at(event: Delivered, entry_id: bytes, dispatch: bool) -> float | None:
+    """When the task result ``event`` was received (seconds since the epoch): now, for a
+    task this worker just performed (``dispatch``); the ready stream entry's time (Redis'
+    clock) for a callback's; None for any other event."""
+    if dispatch:
+        return time()
+    if event.get("type") not in _RESULTS:
+        return None
+    ms = entry_id.partition(b"-")[0]
+    return int(ms) / 1000 if ms.isdigit() else None
 
 
 def _writes_results(machine: Machine, record: Execution, group: str) -> bool:

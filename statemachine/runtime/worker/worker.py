@@ -100,7 +100,7 @@ class Worker:
                       park_limit=s.invoke_concurrency * PARK_FACTOR)
         consumer = Consumer(store, s, self.consumer, [ready, tasks], guard, self._stopping,
                             block_ms=min(s.block_ms, int(DRAIN_CHECK_S * 1000)) if drain else None)
-        scheduler = Scheduler(store, s, guard)
+        scheduler = Scheduler(store, s, guard, self.stats.timings)
         housekeeping = Housekeeping(store, s, self.consumer, self.stats, guard,
                                     [ready.streams, tasks.streams])
         starter = StoreStarter(store, s)

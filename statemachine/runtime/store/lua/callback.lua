@@ -15,8 +15,9 @@
 -- ARGV[2]  message: the work item to enqueue (codec.work_item)
 -- ARGV[3]  consume: "1" to consume the token (success, failure), "0" to keep it (heartbeat)
 -- ARGV[4]  queue: the queue KEYS[2] belongs to ("" the default one)
--- Returns ENQUEUED, NOT_AWAITED (the token is not the one awaited), NO_RECORD, or
--- {OTHER_QUEUE, queue} when the execution's queue is not ARGV[4].
+-- Returns {ENQUEUED, issued} (issued: the record's "issued" field, ms when a callback
+-- task's token was issued, or 0 when it has none), {NOT_AWAITED} (the token is not the one
+-- awaited), {NO_RECORD}, or {OTHER_QUEUE, queue} when the execution's queue is not ARGV[4].
 
 local ENQUEUED = 1
 local NOT_AWAITED = 0
@@ -26,19 +27,19 @@ local OTHER_QUEUE = -2
 local record, ready = KEYS[1], KEYS[2]
 local token, message, consume, queue = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
 
-local fields = redis.call('HMGET', record, 'token', 'status', 'q')
+local fields = redis.call('HMGET', record, 'token', 'status', 'q', 'issued')
 local awaited, status = fields[1], fields[2]
 if status == false then
-  return NO_RECORD
+  return {NO_RECORD}
 end
 if (fields[3] or '') ~= queue then
   return {OTHER_QUEUE, fields[3] or ''}
 end
 if status ~= 'RUNNING' or awaited ~= token then
-  return NOT_AWAITED
+  return {NOT_AWAITED}
 end
 if consume then
   redis.call('HSET', record, 'token', '')
 end
 redis.call('XADD', ready, '*', 'm', message)
-return ENQUEUED
+return {ENQUEUED, tonumber(fields[4]) or 0}

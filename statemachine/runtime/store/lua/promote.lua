@@ -11,15 +11,20 @@
 -- KEYS[3]  the lane's ready stream
 -- ARGV[1]  now (ms since the epoch)
 -- ARGV[2]  limit: the most timers to promote in this call
--- Returns {promoted, next due ms or NO_TIMER when no timer is left}.
+-- Returns {promoted, next due ms or NO_TIMER when no timer is left, then each promoted
+-- timer's lateness: now - its due, ms} (the timer lateness histogram).
 
 local NO_TIMER = -1
 
 local timers, timer_events, ready = KEYS[1], KEYS[2], KEYS[3]
 local now, limit = ARGV[1], tonumber(ARGV[2])
+local now_ms = tonumber(now)
 
-local due = redis.call('ZRANGEBYSCORE', timers, '-inf', now, 'LIMIT', 0, limit)
-for _, timer in ipairs(due) do
+local due = redis.call('ZRANGEBYSCORE', timers, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
+local reply = {#due / 2, NO_TIMER}
+for i = 1, #due, 2 do
+  local timer = due[i]
+  reply[#reply + 1] = now_ms - tonumber(due[i + 1])
   local message = redis.call('HGET', timer_events, timer)
   if message then
     redis.call('HDEL', timer_events, timer)
@@ -32,6 +37,6 @@ for _, timer in ipairs(due) do
 end
 local nxt = redis.call('ZRANGE', timers, 0, 0, 'WITHSCORES')
 if nxt[2] then
-  return {#due, tonumber(nxt[2])}
+  reply[2] = tonumber(nxt[2])
 end
-return {#due, NO_TIMER}
+return reply
