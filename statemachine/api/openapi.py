@@ -21,6 +21,7 @@ from statemachine.api.openapi_map_runs import SCHEMAS as MAP_RUN_SCHEMAS
 from statemachine.api.openapi_map_runs import paths as map_run_paths
 from statemachine.api.openapi_parts import (
     NAME,
+    TRACEPARENT,
     Schema,
     cursor,
     errors,
@@ -296,7 +297,7 @@ def _paths() -> dict[str, Schema]:
             "post": {
                 "operationId": "startExecution", "tags": ["executions"],
                 "summary": "Start an execution (idempotent by execution name)",
-                "parameters": [MACHINE_NAME],
+                "parameters": [MACHINE_NAME, TRACEPARENT],
                 "requestBody": json_body(ref("StartExecution"), "Input and name",
                                           required=False),
                 "responses": {
@@ -448,6 +449,7 @@ def _callback(operation_id: str, schema: str, summary: str) -> dict[str, Schema]
     return {
         "post": {
             "operationId": operation_id, "tags": ["tasks"], "summary": summary,
+            **({} if schema == "TaskHeartbeat" else {"parameters": [TRACEPARENT]}),
             "requestBody": json_body(ref(schema), "Task token and result"),
             "responses": {
                 "200": ok(ref("Empty"), "Accepted"),

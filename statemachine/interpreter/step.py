@@ -187,6 +187,8 @@ def child_execution(
         child["express"] = True
     if "test_case" in parent:
         child["test_case"] = parent["test_case"]
+    if "trace" in parent:
+        child["trace"] = parent["trace"]
     if value is not MISSING:
         child["item"] = {"Index": index, "Value": value}
     elif kind == "map":

@@ -107,6 +107,8 @@ class StoreStarter:
                                salt=secrets.token_hex(16), place=s.record_place, express=express)
         link: StartedBy = {"id": start.parent, "token": start.token, "pattern": str(start.pattern)}
         record["started_by"] = link
+        if start.trace is not None and s.tracing is not None:  # its spans: under the task's
+            record["trace"] = start.trace
         revision = await self._revision(machine, start, record)
         started = await self._executions.start(record, hashlib.sha256(data).hexdigest(),
                                                 unnamed=False, revision=revision)

@@ -17,6 +17,7 @@ from statemachine.language.arns import DEFAULT_ACCOUNT, DEFAULT_PLACE, DEFAULT_R
 from statemachine.language.mocks import MockConfig
 from statemachine.runtime.invokers.base import InvokerSettings
 from statemachine.runtime.redaction import names_from_env
+from statemachine.runtime.tracing.config import TracingSettings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -129,6 +130,10 @@ class Settings:
                             archived ones whose retention ended, to delete)
     ``archive_batch``       executions archived per shard per round
     ``archive_concurrency`` uploads in flight per worker process
+    ``tracing``             where spans go (:mod:`statemachine.runtime.tracing`); None (the
+                            default): tracing off, nothing of OpenTelemetry loaded.  From
+                            ``--otlp-endpoint`` or the ``OTEL_*`` variables
+                            (:meth:`TracingSettings.from_env`)
     ``mock_config``         the loaded mock config (``serve``/``worker --mock-config F`` or
                             ``STATEMACHINE_MOCK_CONFIG``; Step Functions Local's format): starts
                             may name its test cases, whose mocked states the workers answer
@@ -169,6 +174,7 @@ class Settings:
     archive_interval_ms: int = 10_000
     archive_batch: int = 200
     archive_concurrency: int = 16
+    tracing: TracingSettings | None = None
     mock_config: MockConfig | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -195,6 +201,7 @@ class Settings:
                 values[name] = int(raw) if types[name] == "int" else raw
         values["invokers"] = InvokerSettings.from_env()
         values["redact_headers"] = names_from_env()
+        values["tracing"] = TracingSettings.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

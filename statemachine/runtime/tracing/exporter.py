@@ -1,0 +1,178 @@
+"""Spans out through the OpenTelemetry SDK: a tracer provider of this process's own (never
+the global one), its ``BatchSpanProcessor`` and an OTLP/HTTP (or console) exporter.
+
+Imported only when tracing is on: the worker then holds one :class:`Tracer`, which
+
+* emits the spans each committed transition ended (:meth:`Tracer.transition`), with the
+  ids :mod:`.context` derives: the SDK's own tracer makes each span, its ids preset by
+  :class:`_PresetIds` right before, its start and end times the ones the history says;
+* emits the client span of each task request (:meth:`Tracer.requested`), child of the task
+  attempt's span, its id the one the request's ``traceparent`` names;
+* flushes on :meth:`Tracer.shutdown` (graceful stop).
+
+The batch processor exports from a thread of its own; a full queue drops spans (the SDK's
+``OTEL_BSP_MAX_QUEUE_SIZE``), never slows a transition.  Every span is recorded: spans of
+one execution are made by several processes that must agree, so sampling belongs in the
+collector (tail sampling), not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.status import Status, StatusCode
+
+from statemachine.interpreter.commands import InvokeTask
+from statemachine.interpreter.records import Execution, HistoryEvent
+from statemachine.language.model import Machine
+from statemachine.runtime.tracing.config import TracingSettings, traces_url
+from statemachine.runtime.tracing.context import (
+    TraceContext,
+    attempt_span,
+    client_span,
+    execution_context,
+)
+from statemachine.runtime.tracing.spans import SpanRecord, public_url, transition_spans
+
+__all__ = ["Tracer"]
+
+log = logging.getLogger("statemachine.tracing")
+
+SERVICE_NAME = "statemachine"
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
+
+
+class _PresetIds(IdGenerator):
+    """Hands the SDK the ids :mod:`.context` derived, set right before each span is made
+    (making a span is synchronous: nothing else runs in between)."""
+
+    def __init__(self) -> None:
+        self.trace_id = 0
+        self.span_id = 0
+
+    def generate_span_id(self) -> int:
+        return self.span_id
+
+    def generate_trace_id(self) -> int:
+        return self.trace_id
+
+
+def _resource(instance: str) -> Resource:
+    """``service.name`` from ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES`` (default
+    ``statemachine``), and this process as ``service.instance.id``."""
+    attributes: dict[str, str] = {"service.instance.id": instance}
+    named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
+        "OTEL_RESOURCE_ATTRIBUTES", "")
+    if not named:
+        attributes["service.name"] = SERVICE_NAME
+    return Resource.create(attributes)
+
+
+def _exporter(settings: TracingSettings) -> SpanExporter:
+    if settings.exporter == "console":
+        return ConsoleSpanExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    protocol = (os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf")
+    if protocol != "http/protobuf":
+        log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s is not supported here: spans are sent "
+                    "as OTLP http/protobuf", protocol)
+    if settings.endpoint:
+        return OTLPSpanExporter(endpoint=traces_url(settings.endpoint))
+    return OTLPSpanExporter()  # its endpoint, headers, timeout from the OTEL_* variables
+
+
+class Tracer:
+    """One process's span pipeline (see the module's docstring)."""
+
+    def __init__(self, settings: TracingSettings, instance: str,
+                 configured: str | None = None, exporter: SpanExporter | None = None) -> None:
+        """``instance``: this process (``service.instance.id``); ``configured``: the
+        process-wide ``TRACEPARENT``; ``exporter``: instead of the one the settings say."""
+        self._ids = _PresetIds()
+        self._provider = TracerProvider(resource=_resource(instance), sampler=ALWAYS_ON,
+                                        id_generator=self._ids)
+        self._provider.add_span_processor(BatchSpanProcessor(exporter or _exporter(settings)))
+        self._tracer = self._provider.get_tracer("statemachine")
+        self._configured = configured
+        self.where = settings.describe()
+
+    def emit(self, spans: Iterable[SpanRecord]) -> None:
+        """Hand finished spans to the batch processor."""
+        for record in spans:
+            context = record.context
+            self._ids.trace_id = int(context.trace_id, 16)
+            self._ids.span_id = int(record.span_id, 16)
+            parent = otel_context.Context()  # never the ambient one: the parent is ours
+            if context.parent is not None:
+                parent = trace.set_span_in_context(trace.NonRecordingSpan(_remote(
+                    TraceContext(context.trace_id, context.parent))), parent)
+            span = self._tracer.start_span(
+                record.name, context=parent, kind=_KINDS[record.kind],
+                attributes=record.attributes, start_time=record.start_ns,
+                links=[Link(_remote(link)) for link in record.links])
+            if record.error is not None:
+                span.set_status(Status(StatusCode.ERROR, record.error))
+            span.end(end_time=max(record.end_ns, record.start_ns))
+
+    def transition(self, machine: Machine, before: Execution, after: Execution,
+                   history: Sequence[HistoryEvent], event: Mapping[str, Any], now: int) -> None:
+        """Emit the spans a committed transition ended; a failure here is logged, never
+        raised (tracing must not stop an execution)."""
+        try:
+            self.emit(transition_spans(machine, before, after, history, event, now,
+                                       self._configured))
+        except Exception:
+            log.exception("the spans of a transition of %s could not be made", after["id"])
+
+    def requested(self, task: InvokeTask, method: str, url: str, start_ns: int,
+                  status: int | None, error: str | None) -> None:
+        """Emit the client span of one task request, ended now: a child of the task
+        attempt's span, its id the one the request's ``traceparent`` named."""
+        try:
+            context = execution_context(task.execution, task.trace, self._configured)
+            key = str(task.idempotency_key or task.token or "")
+            attributes: dict[str, str | int | bool] = {
+                "http.request.method": method, "url.full": public_url(url),
+                "statemachine.execution.id": task.execution,
+                "statemachine.state.name": task.state}
+            if status is not None:
+                attributes["http.response.status_code"] = status
+            failed = error or (f"HTTP {status}" if status is not None and status >= 400 else None)
+            if failed is not None:
+                attributes["error.type"] = error or str(status)
+            self.emit([SpanRecord(
+                method, TraceContext(context.trace_id,
+                                     attempt_span(task.execution, task.entered, task.attempt)),
+                client_span(key, task.attempt), start_ns, time.time_ns(), attributes, failed,
+                kind="client")])
+        except Exception:
+            log.exception("the span of a request of %s could not be made", task.execution)
+
+    def shutdown(self) -> None:
+        """Export what is queued (bounded by the exporter's timeout), then stop."""
+        self._provider.shutdown()
+
+
+def _remote(context: TraceContext) -> SpanContext:
+    assert context.parent is not None
+    return SpanContext(int(context.trace_id, 16), int(context.parent, 16), is_remote=True,
+                       trace_flags=_SAMPLED)
