@@ -3,15 +3,26 @@ and kept, for ``cli.py bench --trace`` (what tracing costs, with the spans reall
 received) and for the tests that assert the span tree a run exports.
 
 Each span is kept as a :class:`ReceivedSpan` (ids as hex, its service's name); with
-``keep=False`` only counted.  An aiohttp application, served by whoever runs it.
+``keep=False`` only counted (``GET /count``).  :meth:`OtlpSink.app` is an aiohttp
+application for whoever serves it; ``python -m statemachine.bench.otlp_sink`` serves a
+counting one on a free loopback port and prints the port, and :func:`sink_service` runs
+that process, like the bench's echo service (:mod:`.echo`), so that receiving spans takes
+nothing from the load generator.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -19,7 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-__all__ = ["OtlpSink", "ReceivedSpan"]
+__all__ = ["OtlpSink", "ReceivedSpan", "sink_service"]
 
 PROTOBUF = "application/x-protobuf"
 
@@ -60,7 +71,11 @@ class OtlpSink:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 << 20)
         app.router.add_post("/v1/traces", self._export)
+        app.router.add_get("/count", self._count)
         return app
+
+    async def _count(self, request: web.Request) -> web.Response:
+        return web.json_response({"spans": self.received, "requests": self.requests})
 
     async def _export(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -89,3 +104,44 @@ class OtlpSink:
     def trace(self, trace_id: str) -> list[ReceivedSpan]:
         """The spans of one trace received so far."""
         return [s for s in self.spans if s.trace_id == trace_id]
+
+
+@asynccontextmanager
+async def sink_service() -> AsyncIterator[tuple[str, Callable[[], Awaitable[int]]]]:
+    """A counting sink in a child process; yields its base URL and an async count of the
+    spans it received so far."""
+    proc = subprocess.Popen(  # noqa: ASYNC220 -- the sink runs for the whole bench
+        [sys.executable, "-m", "statemachine.bench.otlp_sink"], stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+        if not line.strip().isdigit():
+            raise RuntimeError("the bench's OTLP sink did not start")
+        base = f"http://127.0.0.1:{int(line)}"
+
+        async def count() -> int:
+            async with aiohttp.ClientSession() as session, session.get(f"{base}/count") as resp:
+                return int((await resp.json())["spans"])
+
+        yield base, count
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _serve() -> None:
+    runner = web.AppRunner(OtlpSink(keep=False).app(), access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve())
