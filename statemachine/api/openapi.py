@@ -146,6 +146,8 @@ def _schemas() -> dict[str, Schema]:
                           "(only when stalled)"},
             "testCase": {"type": "string",
                          "description": "The mock config's test case it runs (only then)"},
+            "traceHeader": {"type": "string", "description": "The trace its start continued "
+                            "(traceparent or traceHeader; only then): see Tracing"},
             "startedBy": {**NESTED_LINK, "description": "A nested execution's parent: the "
                           "execution whose states:startExecution task started it (only then)"},
             "nestedExecutions": {"type": "array", "items": NESTED_LINK,

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -121,6 +122,8 @@ async def _main(args: argparse.Namespace, names: list[str]) -> int:
             if args.trace:
                 from statemachine.bench.otlp_sink import sink_service
 
+                # spans leave within 0.2 s (not 5): a run's export costs fall in its run
+                os.environ.setdefault("OTEL_BSP_SCHEDULE_DELAY", "200")
                 endpoint, spans = await stack.enter_async_context(sink_service())
                 _note(f"bench: tracing on, spans to a stand-in collector at {endpoint}", args)
             bench = Bench(url or "", workers=args.workers, concurrency=args.concurrency,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -55,6 +56,8 @@ __all__ = ["Tracer"]
 log = logging.getLogger("statemachine.tracing")
 
 SERVICE_NAME = "statemachine"
+FLUSH_S = 3.0
+"""How long a stopping process waits for its last spans to be exported."""
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
 
@@ -167,9 +170,17 @@ class Tracer:
         except Exception:
             log.exception("the span of a request of %s could not be made", task.execution)
 
-    def shutdown(self) -> None:
-        """Export what is queued (bounded by the exporter's timeout), then stop."""
-        self._provider.shutdown()
+    def shutdown(self, timeout_s: float = FLUSH_S) -> None:
+        """Export what is queued, then stop; at most ``timeout_s``: an unreachable collector
+        (the exporter retries with backoff) must not hold a graceful stop up.  What is not
+        sent by then is given up (the SDK's threads are daemons)."""
+        stopping = threading.Thread(target=self._provider.shutdown, name="otel-shutdown",
+                                    daemon=True)
+        stopping.start()
+        stopping.join(timeout_s)
+        if stopping.is_alive():
+            log.warning("spans not exported within %.0f s of stopping were dropped (is the "
+                        "collector at %s reachable?)", timeout_s, self.where)
 
 
 def _remote(context: TraceContext) -> SpanContext:
