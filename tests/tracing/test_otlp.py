@@ -121,11 +121,15 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]:
 def _worker(workdir: Path, sink_url: str) -> subprocess.Popen[str]:
     """A second process advancing the same executions (it finds serve's Redis in the data
     folder)."""
-    log = (workdir / "worker.log").open("w")
-    return subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "worker", "--concurrency", "4",
-                             "--otlp-endpoint", sink_url], cwd=workdir,
-                            env={**_clean_env(), **FAST_EXPORT}, stdout=log,
-                            stderr=subprocess.STDOUT, text=True)
+    path = workdir / "worker.log"
+    with path.open("w") as log:
+        worker = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "worker", "--concurrency",
+                                   "4", "--otlp-endpoint", sink_url], cwd=workdir,
+                                  env={**_clean_env(), **FAST_EXPORT}, stdout=log,
+                                  stderr=subprocess.STDOUT, text=True)
+    _until("worker", lambda: worker.poll() is not None or "worker running" in path.read_text())
+    assert worker.poll() is None, path.read_text()
+    return worker
 
 
 def _rest(service: AwsService, path: str, body: Any = None,

@@ -18,7 +18,9 @@ The tree of one execution::
         iteration <i> / branch <i>       a Map/Parallel child (an execution of its own)
           state <Name> ...
 
-Nothing of the input, output or cause goes into a span: the error name only.
+Nothing of the input, output or cause goes into a span: the error name only.  Attributes
+are few (each costs the export's encoding): the execution's id and machine on its own span,
+which every other span of the trace descends from.
 """
 
 from __future__ import annotations
@@ -158,8 +160,7 @@ class _Builder:
             f"{state.name} attempt {attempt + 1}",
             TraceContext(self.context.trace_id, state_span(self.xid, state.entered)), span,
             task.start * MS, at * MS,
-            {"statemachine.execution.id": self.xid, "statemachine.state.name": state.name,
-             "statemachine.task.attempt": attempt, **self._resource(state)},
+            {"statemachine.task.attempt": attempt, **self._resource(state)},
             error, (link,) if link is not None else ()))
 
     def _resource(self, state: _OpenState) -> Attributes:
@@ -175,8 +176,8 @@ class _Builder:
         self.spans.append(SpanRecord(
             f"state {state.name}", TraceContext(self.context.trace_id, self.run),
             state_span(self.xid, state.entered), state.start * MS, at * MS,
-            {"statemachine.execution.id": self.xid, "statemachine.state.name": state.name,
-             "statemachine.state.type": state.type, "statemachine.event.id": state.entered},
+            {"statemachine.state.name": state.name, "statemachine.state.type": state.type,
+             "statemachine.event.id": state.entered},
             error))
 
     def end_run(self, at: int) -> None:
