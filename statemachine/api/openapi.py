@@ -23,6 +23,7 @@ from statemachine.api.openapi_map_runs import SCHEMAS as MAP_RUN_SCHEMAS
 from statemachine.api.openapi_map_runs import paths as map_run_paths
 from statemachine.api.openapi_parts import (
     NAME,
+    TRACEPARENT,
     Schema,
     cursor,
     errors,
@@ -154,6 +155,8 @@ def _schemas() -> dict[str, Schema]:
                           "(only when stalled)"},
             "testCase": {"type": "string",
                          "description": "The mock config's test case it runs (only then)"},
+            "traceHeader": {"type": "string", "description": "The trace its start continued "
+                            "(traceparent or traceHeader; only then): see Tracing"},
             "startedBy": {**NESTED_LINK, "description": "A nested execution's parent: the "
                           "execution whose states:startExecution task started it (only then)"},
             "nestedExecutions": {"type": "array", "items": NESTED_LINK,
@@ -305,7 +308,7 @@ def _paths() -> dict[str, Schema]:
             "post": {
                 "operationId": "startExecution", "tags": ["executions"],
                 "summary": "Start an execution (idempotent by execution name)",
-                "parameters": [MACHINE_NAME],
+                "parameters": [MACHINE_NAME, TRACEPARENT],
                 "requestBody": json_body(ref("StartExecution"), "Input and name",
                                           required=False),
                 "responses": {
@@ -457,6 +460,7 @@ def _callback(operation_id: str, schema: str, summary: str) -> dict[str, Schema]
     return {
         "post": {
             "operationId": operation_id, "tags": ["tasks"], "summary": summary,
+            **({} if schema == "TaskHeartbeat" else {"parameters": [TRACEPARENT]}),
             "requestBody": json_body(ref(schema), "Task token and result"),
             "responses": {
                 "200": ok(ref("Empty"), "Accepted"),

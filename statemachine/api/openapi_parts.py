@@ -66,6 +66,13 @@ def pattern(regex: re.Pattern[str]) -> str:
     return f"^(?:{regex.pattern})$"
 
 
+TRACEPARENT: Schema = {
+    "name": "traceparent", "in": "header", "required": False,
+    "description": "W3C Trace Context: the execution's spans continue this trace (a start), "
+                   "or the task's span links to it (a callback); a malformed one is ignored",
+    "schema": {"type": "string", "maxLength": 256}}
+
+
 def query(name: str, schema: Schema, description: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "description": description,
             "schema": schema}

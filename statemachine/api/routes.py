@@ -54,6 +54,7 @@ from statemachine.api.problems import (
 )
 from statemachine.api.versions import CATALOG_ROUTES, read_start
 from statemachine.interpreter.records import Status
+from statemachine.runtime.tracing.context import w3c
 from statemachine.security.roles import Role
 from statemachine.service.redrive import MAX_CLIENT_TOKEN
 from statemachine.web import asset, redirect
@@ -122,7 +123,8 @@ async def start_execution(request: web.Request) -> web.Response:
     start = await read_start(request)
     machine = start.machine
     started = await _service(request).start(machine, start.input, start.name,
-                                            qualifier=start.qualifier, test_case=start.test_case)
+                                            qualifier=start.qualifier, test_case=start.test_case,
+                                            trace_header=_traceparent(request))
     request[EXECUTION] = started["executionId"]  # for the audit line
     created = bool(started.get("created", True))
     if created:
@@ -131,6 +133,13 @@ async def start_execution(request: web.Request) -> web.Response:
     response = json_response(started, status=201 if created else 200)
     response.headers["Location"] = f"/v1/executions/{started['executionId']}"
     return response
+
+
+def _traceparent(request: web.Request) -> str | None:
+    """The request's W3C ``traceparent``, which the execution continues (a malformed one
+    is ignored, as the W3C spec says: the execution's trace starts anew)."""
+    header = request.headers.get("traceparent")
+    return header.strip().lower() if header is not None and w3c(header) is not None else None
 
 
 async def describe_execution(request: web.Request) -> web.Response:
@@ -209,7 +218,8 @@ async def task_success(request: web.Request) -> web.Response:
         bad_request("field 'output' is required (any JSON value)", "MissingField")
     output = body.value("output")
     check_payload_size(output, "output")
-    await _callback(request, "success", _service(request).send_task_success(token, output))
+    await _callback(request, "success", _service(request).send_task_success(
+        token, output, traceparent=request.headers.get("traceparent")))
     return json_response({})
 
 
@@ -219,7 +229,8 @@ async def task_failure(request: web.Request) -> web.Response:
     token = body.required_str("taskToken", max_length=MAX_TOKEN_LENGTH)
     error = body.string("error", max_length=MAX_ERROR_LENGTH)
     cause = body.string("cause", max_length=MAX_CAUSE_LENGTH)
-    await _callback(request, "failure", _service(request).send_task_failure(token, error, cause))
+    await _callback(request, "failure", _service(request).send_task_failure(
+        token, error, cause, traceparent=request.headers.get("traceparent")))
     return json_response({})
 
 

@@ -246,10 +246,12 @@ async def http(s: Session, executions: int | None) -> Figures:
         # pools, compiled machine); the figures are the second batch's.
         await wait_batch(s, await start_batch(s, "chain", [{"run": f"w{i}"} for i in range(n)]))
         memory_before = await s.probe.used_memory()
+        cpu_before = s.workers.cpu_seconds()
         names = [f"h{i}-{stamp}" for i in range(n)]
         batch = await start_batch(s, "chain", [{"run": name} for name in names], names)
         await wait_batch(s, batch)
         echo = await arrivals()
+        cpu = s.workers.cpu_seconds() - cpu_before
     memory = await s.probe.used_memory()
     delays, transitions, steps = [], 0, 0
     for described in batch.done():
@@ -271,6 +273,9 @@ async def http(s: Session, executions: int | None) -> Figures:
     )
     measured = set(names)
     figures.extra["requests"] = sum(1 for run, _ in echo.at if run in measured)
+    # the workers' CPU per task step: what the queueing in the figures above stands on (and
+    # steadier than they are on a busy machine); counted in clock ticks of 10 ms
+    figures.extra["worker_cpu_us_per_step"] = round(cpu * 1e6 / steps) if steps else None
     _outcome(figures, batch)
     return figures
 

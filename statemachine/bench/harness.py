@@ -292,12 +292,17 @@ class Bench:
     timeout: float = 300.0
     min_replicas_ack: int | None = None
     """``--min-replicas-ack`` of the service and workers (None: their default)."""
+    otlp_endpoint: str | None = None
+    """``--otlp-endpoint`` of the service and workers: tracing on (None: off)."""
 
     def serve_args(self) -> tuple[str, ...]:
         """The arguments the bench's worker and API processes get besides the URL."""
-        if self.min_replicas_ack is None:
-            return ()
-        return ("--min-replicas-ack", str(self.min_replicas_ack))
+        args: tuple[str, ...] = ()
+        if self.min_replicas_ack is not None:
+            args += ("--min-replicas-ack", str(self.min_replicas_ack))
+        if self.otlp_endpoint is not None:
+            args += ("--otlp-endpoint", self.otlp_endpoint)
+        return args
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:

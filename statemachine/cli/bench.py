@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -72,6 +74,13 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                        help="a private local Redis Cluster instead: 3 masters, 3 replicas")
     parser.add_argument("--min-replicas-ack", type=_non_negative, default=None, metavar="N",
                         help="the service's and workers' --min-replicas-ack (default: theirs)")
+    tracing = parser.add_mutually_exclusive_group()
+    tracing.add_argument("--trace", action="store_true",
+                         help="tracing on: the workers and API processes export their spans to "
+                         "a private stand-in OTLP collector (a process of its own); each "
+                         "workload's row says how many spans it received")
+    tracing.add_argument("--otlp-endpoint", default=None, metavar="URL",
+                         help="tracing on, spans to this OTLP/HTTP collector (http://host:4318)")
     parser.add_argument("--workload", action="append", choices=ORDER, metavar="NAME",
                         help=f"workload to run (repeatable; default all): {', '.join(ORDER)}")
     parser.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
@@ -108,28 +117,44 @@ async def _main(args: argparse.Namespace, names: list[str]) -> int:
         what = "Redis Cluster (3 masters, 3 replicas, " if args.cluster else "redis-server ("
         _note(f"bench: private {what}AOF everysec) at {url}", args)
     try:
-        bench = Bench(url or "", workers=args.workers, concurrency=args.concurrency,
-                      executions=args.executions, timeout=args.timeout,
-                      min_replicas_ack=args.min_replicas_ack)
-        if not args.json:
-            _note(_header(), args, stream=sys.stdout)
-        for name in names:
-            for figures in await _workload(bench, name, args.runs):
-                _print(figures, args.json)
+        async with contextlib.AsyncExitStack() as stack:
+            endpoint, spans = args.otlp_endpoint, None
+            if args.trace:
+                from statemachine.bench.otlp_sink import sink_service
+
+                # spans leave within 0.2 s (not 5): a run's export costs fall in its run
+                os.environ.setdefault("OTEL_BSP_SCHEDULE_DELAY", "200")
+                endpoint, spans = await stack.enter_async_context(sink_service())
+                _note(f"bench: tracing on, spans to a stand-in collector at {endpoint}", args)
+            bench = Bench(url or "", workers=args.workers, concurrency=args.concurrency,
+                          executions=args.executions, timeout=args.timeout,
+                          min_replicas_ack=args.min_replicas_ack, otlp_endpoint=endpoint)
+            if not args.json:
+                _note(_header(), args, stream=sys.stdout)
+            for name in names:
+                for figures in await _workload(bench, name, args.runs, spans):
+                    _print(figures, args.json)
     finally:
         if server is not None:
             server.stop()
     return 0
 
 
-async def _workload(bench: Bench, name: str, runs: int) -> list[Figures]:
-    """Every case of workload ``name``, ``runs`` times each, as per-case medians."""
+async def _workload(bench: Bench, name: str, runs: int,
+                    spans: Callable[[], Awaitable[int]] | None = None) -> list[Figures]:
+    """Every case of workload ``name``, ``runs`` times each, as per-case medians; ``spans``:
+    the stand-in collector's count, whose growth over a run is its ``spans`` figure (the
+    workers flush theirs when stopped, at the end of the run's session)."""
     cases = _cases(name)
     merged = []
     for label, case in cases:
         results = []
         for _ in range(runs):
-            results.append(await _bounded(bench, label, case))
+            before = await spans() if spans is not None else 0
+            rows = await _bounded(bench, label, case)
+            if spans is not None:
+                rows[-1].extra["spans"] = await spans() - before
+            results.append(rows)
         # A case may print several rows (costs: one per scenario): medians row by row.
         merged += [median_of(rows) if runs > 1 else rows[0] for rows in zip(*results, strict=True)]
     return merged

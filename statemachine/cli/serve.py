@@ -114,6 +114,10 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
                         "secret.key, the key sealing API key secrets and connection credentials unless STATEMACHINE_SECRET_KEY is set "
                         "(default: $STATEMACHINE_DATA_DIR or %(default)s; serve and its workers "
                         "must share it)")
+    parser.add_argument("--otlp-endpoint", type=_http_url, default=None, metavar="URL",
+                        help="export OpenTelemetry spans over OTLP/HTTP to this collector "
+                        "(http://host:4318; POSTed to /v1/traces); default: off unless the "
+                        "OTEL_* variables say (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER)")
     add_egress_arguments(parser)
     storage.add_storage_arguments(parser)
     add_mock_config_argument(parser)
@@ -290,7 +294,10 @@ def _worker(url: str, concurrency: int, args: argparse.Namespace,
     from statemachine.api.aws.local import over_store
     from statemachine.runtime.worker import Worker
 
-    return Worker(url, with_egress(_settings(args), args, listening), concurrency, over_store)
+    settings = with_egress(_settings(args), args, listening)
+    if settings.tracing is not None:
+        _say(f"statemachine: tracing on: spans to {settings.tracing.describe()}")
+    return Worker(url, settings, concurrency, over_store)
 
 
 async def _until_stopped(stop: asyncio.Event, worker_task: asyncio.Task[Any] | None,
@@ -380,9 +387,11 @@ def _settings(args: argparse.Namespace) -> Any:
     """The runtime settings from the environment, the data folder and the command's options
     (replica acknowledgement, archive, retention)."""
     from statemachine.runtime.settings import Settings
+    from statemachine.runtime.tracing.config import TracingSettings
 
     return storage.with_storage(Settings.from_env(data_dir=str(args.data_dir)), args).with_(
-        mock_config=getattr(args, "mocks", None), queues=getattr(args, "queues", None))
+        mock_config=getattr(args, "mocks", None), queues=getattr(args, "queues", None),
+        tracing=TracingSettings.from_env(endpoint=args.otlp_endpoint))
 
 
 def _stop_event() -> asyncio.Event:
@@ -460,6 +469,12 @@ def _queues(text: str) -> tuple[str, ...]:
         if problem := queue_problem(queue):
             raise argparse.ArgumentTypeError(problem)
     return queues
+
+
+def _http_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise argparse.ArgumentTypeError("must be an http:// or https:// URL")
+    return text
 
 
 def _positive(text: str) -> int:

@@ -22,7 +22,8 @@ class InvokeTask:
 
     ``input`` is the effective parameters; ``idempotency_key`` is the same for every retry
     of one state entry; ``attempt`` counts the retries so far; the result is delivered as
-    ``TaskSucceeded``/``TaskFailed`` carrying ``token``.
+    ``TaskSucceeded``/``TaskFailed`` carrying ``token``; ``trace``: the execution's trace
+    header (its record's), which the request's ``traceparent`` continues.
     """
 
     token: str
@@ -38,6 +39,7 @@ class InvokeTask:
     execution: str
     queue: str | None = None
     """the queue the task is performed on (the Task's ``x-queue``); None: the execution's"""
+    trace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

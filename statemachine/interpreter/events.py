@@ -32,6 +32,9 @@ class TaskSucceeded(TypedDict):
     output: Any
     submitted: NotRequired[Any]
     """a ``.sync`` job's start response, for a ``TaskSubmitted`` the end overtook"""
+    traceparent: NotRequired[str]
+    """a callback's W3C ``traceparent``: the runtime links the task's span to it (the core
+    ignores it)"""
 
 
 class TaskFailed(TypedDict):
@@ -41,6 +44,8 @@ class TaskFailed(TypedDict):
     cause: str | None
     submitted: NotRequired[Any]
     """as :attr:`TaskSucceeded.submitted`"""
+    traceparent: NotRequired[str]
+    """as :attr:`TaskSucceeded.traceparent`"""
 
 
 class TaskHeartbeat(TypedDict):

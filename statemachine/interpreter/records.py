@@ -157,6 +157,7 @@ class ParentFields(TypedDict):
     test_case: NotRequired[str]
     map_run: NotRequired[MapRun]
     queue: NotRequired[str]
+    trace: NotRequired[str]
 
 
 class Execution(TypedDict):
@@ -206,6 +207,8 @@ class Execution(TypedDict):
     burst: NotRequired[int]
     """only while "continue": events the paused run-through wrote in its earlier pieces
     (the history quota counts them)"""
+    scheduled_at: NotRequired[int]
+    """ms when the last task was scheduled (the start of its attempt's span)"""
     timeout_s: NotRequired[float | None]
     """the pending task's TimeoutSeconds while waiting for a task"""
     heartbeat_s: NotRequired[float | None]
@@ -230,7 +233,9 @@ class Execution(TypedDict):
     root: Root | None
     """for a child: the top-level execution"""
     trace: NotRequired[str]
-    """the ``traceHeader`` a start was given (AWS X-Ray's), shown by describe"""
+    """the trace header a start was given (AWS X-Ray's ``traceHeader`` or a W3C
+    ``traceparent``), shown by describe, which the execution's spans continue; a Map/Parallel
+    child's: the context its parent's state handed it (children inherit it)"""
     salt: str
     """random string chosen by the runtime at start; task tokens and idempotency keys are
     derived from it, so they are unguessable yet deterministic on replay"""

@@ -189,6 +189,8 @@ def child_execution(
         child["test_case"] = parent["test_case"]
     if "queue" in parent:
         child["queue"] = parent["queue"]
+    if "trace" in parent:
+        child["trace"] = parent["trace"]
     if value is not MISSING:
         child["item"] = {"Index": index, "Value": value}
     elif kind == "map":

@@ -92,6 +92,7 @@ def task(step: Step, state: State, value: Any) -> Go:
         step.emit(family + "Started", details)
     ex["waiting"] = "task"
     ex["token"] = token
+    ex["scheduled_at"] = step.now
     ex["timeout_s"] = timeout
     ex["heartbeat_s"] = heartbeat
     step.commands.append(
@@ -108,6 +109,7 @@ def task(step: Step, state: State, value: Any) -> Go:
             credentials=credentials,
             execution=ex["id"],
             queue=state.queue,
+            trace=ex.get("trace"),
         )
     )
     for kind, seconds in (("timeout", timeout), ("heartbeat", heartbeat)):

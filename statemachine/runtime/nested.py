@@ -109,6 +109,8 @@ class StoreStarter:
         record["started_by"] = link
         if head.queue is not None:  # its own machine's queue, not its parent's
             record["queue"] = head.queue
+        if start.trace is not None and s.tracing is not None:  # its spans: under the task's
+            record["trace"] = start.trace
         revision = await self._revision(machine, start, record)
         started = await self._executions.start(record, hashlib.sha256(data).hexdigest(),
                                                 unnamed=False, revision=revision)

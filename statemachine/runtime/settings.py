@@ -18,6 +18,7 @@ from statemachine.language.mocks import MockConfig
 from statemachine.language.queues import DEFAULT_QUEUE, lane_name, queue_problem
 from statemachine.runtime.invokers.base import InvokerSettings
 from statemachine.runtime.redaction import names_from_env
+from statemachine.runtime.tracing.config import TracingSettings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -141,6 +142,10 @@ class Settings:
     ``queues``              the queues whose work this process's workers take (``worker
                             --queues``, ``STATEMACHINE_QUEUES``, comma-separated; the default
                             queue alone by default): see the README's Worker pools
+    ``tracing``             where spans go (:mod:`statemachine.runtime.tracing`); None (the
+                            default): tracing off, nothing of OpenTelemetry loaded.  From
+                            ``--otlp-endpoint`` or the ``OTEL_*`` variables
+                            (:meth:`TracingSettings.from_env`)
     ``mock_config``         the loaded mock config (``serve``/``worker --mock-config F`` or
                             ``STATEMACHINE_MOCK_CONFIG``; Step Functions Local's format): starts
                             may name its test cases, whose mocked states the workers answer
@@ -183,6 +188,7 @@ class Settings:
     archive_batch: int = 200
     archive_concurrency: int = 16
     queues: tuple[str, ...] = (DEFAULT_QUEUE,)
+    tracing: TracingSettings | None = None
     mock_config: MockConfig | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -221,6 +227,7 @@ class Settings:
         values["redact_headers"] = names_from_env()
         if queues := os.environ.get("STATEMACHINE_QUEUES"):
             values["queues"] = parse_queues(queues)
+        values["tracing"] = TracingSettings.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

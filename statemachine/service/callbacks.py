@@ -18,6 +18,7 @@ from statemachine.interpreter.records import Execution
 from statemachine.interpreter.tokens import derive, task_token, token_execution
 from statemachine.runtime.store import CallbackReply, Store
 from statemachine.runtime.timings import Timings, callback_waited
+from statemachine.runtime.tracing.context import w3c
 
 __all__ = ["MAX_TOKEN", "Callbacks"]
 
@@ -33,16 +34,20 @@ class Callbacks:
         self._store = store
         self._timings = timings
 
-    async def success(self, token: str, output: Any) -> None:
+    async def success(self, token: str, output: Any, traceparent: str | None = None) -> None:
+        """``traceparent``: the caller's W3C trace context (the task's span links to it; a
+        malformed one is ignored, as W3C says)."""
         data = orjson.dumps(output)
         if len(data) > self._store.settings.max_input_bytes:
             raise InputError(f"output is {len(data)} bytes, over the limit of "
                              f"{self._store.settings.max_input_bytes} bytes", "InvalidOutput")
-        await self._callback(token, {"type": "TaskSucceeded", "token": token,
-                                     "output": orjson.loads(data)}, True)
+        await self._callback(token, _traced({"type": "TaskSucceeded", "token": token,
+                                             "output": orjson.loads(data)}, traceparent), True)
 
-    async def failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
-        await self._callback(token, {"type": "TaskFailed", "token": token, "error": error, "cause": cause}, True)
+    async def failure(self, token: str, error: str | None = None, cause: str | None = None,
+                      traceparent: str | None = None) -> None:
+        await self._callback(token, _traced({"type": "TaskFailed", "token": token, "error": error,
+                                             "cause": cause}, traceparent), True)
 
     async def heartbeat(self, token: str) -> None:
         await self._callback(token, {"type": "TaskHeartbeat", "token": token}, False)
@@ -68,6 +73,13 @@ class Callbacks:
                 raise AssertionError("callback.lua's OTHER_QUEUE reached the service")
             case _:
                 assert_never(reply)
+
+
+def _traced(event: dict[str, Any], traceparent: str | None) -> dict[str, Any]:
+    """``event`` with the callback's ``traceparent`` when it is a well-formed one."""
+    if traceparent is not None and w3c(traceparent) is not None:
+        event["traceparent"] = traceparent.strip().lower()
+    return event
 
 
 def _issued(record: Execution, token: str) -> bool:

@@ -462,11 +462,14 @@ class Service:
 
     # -- callbacks ---------------------------------------------------------------------------
 
-    async def send_task_success(self, token: str, output: Any) -> None:
-        await self.callbacks.success(token, output)
+    async def send_task_success(self, token: str, output: Any, *,
+                                traceparent: str | None = None) -> None:
+        """``traceparent``: the caller's W3C trace context, which the task's span links to."""
+        await self.callbacks.success(token, output, traceparent)
 
-    async def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:
-        await self.callbacks.failure(token, error, cause)
+    async def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None,
+                                *, traceparent: str | None = None) -> None:
+        await self.callbacks.failure(token, error, cause, traceparent)
 
     async def send_task_heartbeat(self, token: str) -> None:
         await self.callbacks.heartbeat(token)

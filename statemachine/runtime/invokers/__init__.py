@@ -44,6 +44,7 @@ from statemachine.runtime.invokers.base import (
 
 if TYPE_CHECKING:
     from statemachine.runtime.invokers.aws.sfn import SfnApi
+    from statemachine.runtime.invokers.http import RequestObserver
     from statemachine.runtime.invokers.nested import Starter
     from statemachine.runtime.items.writer import OutcomePages
 
@@ -93,12 +94,14 @@ class Invokers:
 
     def __init__(self, settings: InvokerSettings | None = None,
                  connections: ConnectionLookup | None = None, starter: Starter | None = None,
-                 sfn: SfnApi | None = None, outcomes: OutcomePages | None = None) -> None:
+                 sfn: SfnApi | None = None, outcomes: OutcomePages | None = None,
+                 observer: RequestObserver | None = None) -> None:
         """``starter``: starts nested executions (the runtime's, over its store); without
         one, ``states:startExecution`` tasks fail with ``States.Runtime``.  ``sfn``: this
         service's AWS API, which answers ``aws-sdk:sfn`` tasks (:mod:`.aws.sfn`; its maker
         closes it); without one they go to AWS.  ``outcomes``: the store's reader of the
-        outcomes a finished Map Run keeps for its ResultWriter (the durable runtime's)."""
+        outcomes a finished Map Run keeps for its ResultWriter (the durable runtime's).
+        ``observer``: told of every HTTP request made for a task (the tracer's)."""
         self.settings = settings or InvokerSettings.from_env()
         self.connections = connections
         self.starter = starter
@@ -107,6 +110,7 @@ class Invokers:
         self.sfn = sfn
         self._aws: Any = None
         self.outcomes = outcomes
+        self.observer = observer
         self._items: ItemReaderPlugin | None = None
         self._results: ItemReaderPlugin | None = None
         self.plugins: dict[str, Plugin] = {}
@@ -120,7 +124,7 @@ class Invokers:
         if family == "states_start":
             from statemachine.runtime.invokers.nested import StartExecutionInvoker
 
-            plugin = StartExecutionInvoker(self.starter)
+            plugin = StartExecutionInvoker(self.starter, self.settings.trace_parent)
         elif family in ("sqs_send", "aws_sdk", "aws_service"):
             plugin = self._aws_plugin(family)
         elif family == "apigateway_invoke":
@@ -151,7 +155,7 @@ class Invokers:
         if self._http is None:
             from statemachine.runtime.invokers.http import HttpClient
 
-            self._http = HttpClient(self.settings)
+            self._http = HttpClient(self.settings, self.observer)
         return self._http
 
     def _aws_clients(self) -> Any:

@@ -176,7 +176,7 @@ class ApiGatewayInvoker:
                 role = role_of(command.credentials) if auth == "IAM_ROLE" else None
                 headers = await self._signed(method, url, headers, data, params, role)
             answer = await self._client.request(method, url, headers=headers, data=data,
-                                                timeout=seconds)
+                                                timeout=seconds, task=command)
         except RequestTimedOut:
             return timeout_failure(command, f"{method} {url}", seconds, from_state)
         except EgressDenied as exc:

@@ -35,7 +35,6 @@ configured ``aws_region``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -43,6 +42,12 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from statemachine.interpreter.commands import InvokeTask
+from statemachine.runtime.tracing.context import (
+    attempt_span,
+    client_span,
+    execution_context,
+    header,
+)
 
 Kind = Literal["request", "callback", "activity"]
 TaskResult = dict[str, Any] | None
@@ -194,7 +199,7 @@ class InvokerSettings:
     also AWS's limit for one HTTP task request); ``lambda_timeout_s`` likewise for Lambda
     (900 s, Lambda's own maximum).  ``callback_url`` is sent to callback services as
     ``X-Callback-Url`` so they know where to report; ``trace_parent`` (a W3C traceparent)
-    makes every request part of that trace instead of one derived from the task.
+    puts the requests of executions started without a trace header into its trace.
 
     The egress policy (:mod:`.egress`): ``egress_allow`` / ``egress_deny`` rules (CIDRs and
     host names); ``api_endpoints``, the ``host:port``s the service's API listens on, and
@@ -332,25 +337,22 @@ def timeout_failure(command: InvokeTask, what: str, seconds: float,
     return failed(command, "States.Timeout", cause)
 
 
-def _hex(seed: str, length: int) -> str:
-    digest = hashlib.sha256(seed.encode()).hexdigest()[:length]
-    return digest if digest.strip("0") else "1".rjust(length, "0")
-
-
 def traceparent(command: InvokeTask, parent: str | None = None) -> str:
-    """A W3C ``traceparent`` derived from the idempotency key and attempt (stable on replay).
+    """The W3C ``traceparent`` of a task request: the execution's trace (see
+    :mod:`statemachine.runtime.tracing.context`; ``parent``, a configured ``TRACEPARENT``,
+    supplies the trace of executions that bring none) and the span of this attempt's request,
+    derived from the idempotency key and the attempt, so a request sent again after a crash
+    names the same span.  Every attempt of every state of one execution is in one trace."""
+    context = execution_context(command.execution, command.trace, parent)
+    return header(context, client_span(str(command.idempotency_key or command.token or ""),
+                                       command.attempt))
 
-    The trace id is the same for every attempt of one state entry, so retries show up in one
-    trace; the span id differs per attempt.  A configured ``parent`` supplies the trace id.
-    """
-    key = str(command.idempotency_key or command.token or "")
-    trace_id = _hex(f"trace:{key}", 32)
-    if parent:
-        parts = parent.split("-")
-        if len(parts) == 4 and len(parts[1]) == 32:
-            trace_id = parts[1]
-    span_id = _hex(f"span:{key}:{command.attempt}", 16)
-    return f"00-{trace_id}-{span_id}-01"
+
+def attempt_traceparent(command: InvokeTask, parent: str | None = None) -> str:
+    """The W3C ``traceparent`` naming the span of this task attempt itself (what a nested
+    execution it starts continues; ``parent`` as for :func:`traceparent`)."""
+    context = execution_context(command.execution, command.trace, parent)
+    return header(context, attempt_span(command.execution, command.entered, command.attempt))
 
 
 def task_headers(command: InvokeTask, settings: InvokerSettings, callback: bool) -> dict[str, str]:

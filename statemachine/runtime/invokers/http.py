@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -115,17 +116,29 @@ def proxy_configured(environ: Mapping[str, str] | None = None) -> bool:
     return any(env.get(name) for name in _ENV_NAMES)
 
 
+class RequestObserver(Protocol):
+    """Told of each task request once it is answered or failed (the tracer's client span:
+    :meth:`statemachine.runtime.tracing.exporter.Tracer.requested`)."""
+
+    def requested(self, task: InvokeTask, method: str, url: str, start_ns: int,
+                  status: int | None, error: str | None) -> None: ...
+
+
 class HttpClient:
     """One pooled aiohttp session shared by every HTTP-speaking invoker.
 
     The session is created on first use, inside the running event loop, and closed by
     :meth:`close`.  Every connection it makes obeys the egress policy (:mod:`.connector`).
+    ``observer``: told of every request made for a task (None, the default: nothing is
+    timed).
     """
 
-    def __init__(self, settings: InvokerSettings) -> None:
+    def __init__(self, settings: InvokerSettings,
+                 observer: RequestObserver | None = None) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._policy: EgressPolicy | None = None
+        self.observer = observer
 
     @property
     def policy(self) -> EgressPolicy:
@@ -162,9 +175,25 @@ class HttpClient:
         return self._session
 
     async def request(self, method: str, url: str, *, headers: dict[str, str],
-                      data: bytes | None, timeout: float) -> Response:
+                      data: bytes | None, timeout: float,
+                      task: InvokeTask | None = None) -> Response:
         """Send one request and read the answer; raise RequestTimedOut, ConnectionFailed or
-        EgressDenied (the policy refused the address of the request or of a redirect hop)."""
+        EgressDenied (the policy refused the address of the request or of a redirect hop).
+        ``task``: the task it is made for, told to the observer."""
+        observer = self.observer
+        if observer is None or task is None:
+            return await self._request(method, url, headers, data, timeout)
+        start = time.time_ns()
+        try:
+            answer = await self._request(method, url, headers, data, timeout)
+        except (RequestTimedOut, ConnectionFailed, EgressDenied) as exc:
+            observer.requested(task, method, url, start, None, type(exc).__name__)
+            raise
+        observer.requested(task, method, url, start, answer.status, None)
+        return answer
+
+    async def _request(self, method: str, url: str, headers: dict[str, str],
+                       data: bytes | None, timeout: float) -> Response:
         session = self._get_session()
         limit = self._settings.max_response_bytes
         try:
@@ -230,7 +259,8 @@ async def send(client: HttpClient, command: InvokeTask, method: str, url: str,
     """Perform one request; a ``TaskFailed`` event instead of the response when none came."""
     seconds, from_state = request_timeout(command, default_timeout)
     try:
-        return await client.request(method, url, headers=headers, data=data, timeout=seconds)
+        return await client.request(method, url, headers=headers, data=data, timeout=seconds,
+                                    task=command)
     except RequestTimedOut:
         return timeout_failure(command, f"{method} {url}", seconds, from_state)
     except ConnectionFailed as exc:

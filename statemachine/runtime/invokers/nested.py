@@ -42,6 +42,7 @@ from statemachine.interpreter.records import Execution, Status
 from statemachine.runtime.invokers.base import (
     Resource,
     TaskResult,
+    attempt_traceparent,
     failed,
     sdk_metadata,
     succeeded,
@@ -84,6 +85,8 @@ class NestedStart:
     pattern: Pattern
     seed: str
     """stable across deliveries of one dispatch (an alias's version is picked by it)"""
+    trace: str | None = None
+    """the ``traceparent`` of the task attempt starting it: the child's spans continue it"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +120,10 @@ def _uuid(seed: str) -> str:
 
 
 class StartExecutionInvoker:
-    def __init__(self, starter: Starter | None) -> None:
+    def __init__(self, starter: Starter | None, trace_parent: str | None = None) -> None:
+        """``trace_parent``: the configured ``TRACEPARENT`` (see :func:`.base.traceparent`)."""
         self._starter = starter
+        self._trace_parent = trace_parent
 
     async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
         if self._starter is None:
@@ -146,7 +151,8 @@ class StartExecutionInvoker:
                                        ) from None
             pattern = pattern_of(resource.target)
             start = NestedStart(arn, {} if child_input is None else child_input, name,
-                                command.execution, str(command.token), pattern, seed)
+                                command.execution, str(command.token), pattern, seed,
+                                attempt_traceparent(command, self._trace_parent))
             started = await self._starter.start_child(start)
         except StartRefused as refused:
             return failed(command, f"StepFunctions.{refused.code}Exception",

@@ -56,6 +56,7 @@ from statemachine.runtime.redaction import Redactor
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import GroupState, Plan, Shard
 from statemachine.runtime.store.codec import ChildLink, dumps, history_event, pack_record
+from statemachine.runtime.tracing.context import children_trace
 
 __all__ = ["GroupSpec", "Planned", "Planner"]
 
@@ -210,6 +211,8 @@ class Planner:
             inherited["test_case"] = parent["test_case"]
         if "queue" in parent:  # the children's work goes to the parent's queue
             inherited["queue"] = parent["queue"]
+        if s.tracing is not None or "trace" in parent:  # their spans: under this state's
+            inherited["trace"] = children_trace(parent, s.invokers.trace_parent)
         spec: GroupSpec = {
             "kind": command.kind, "paths": command.paths, "vars": command.vars or {},
             "items": items is not None, "execution_input": execution_input,

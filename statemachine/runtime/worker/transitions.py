@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from time import perf_counter, time
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from statemachine.interpreter import failures as F
 from statemachine.interpreter.children import is_run
@@ -51,6 +51,9 @@ from statemachine.runtime.worker.housekeeping import Housekeeping, error_text
 from statemachine.runtime.worker.loops import Stats, log
 from statemachine.runtime.worker.plan import GroupSpec, Planner
 
+if TYPE_CHECKING:
+    from statemachine.runtime.tracing.exporter import Tracer
+
 __all__ = ["Transitions"]
 
 SPEC_CACHE = 256
@@ -73,9 +76,11 @@ class Transitions:
 
     def __init__(self, records: Records, inbox: Inbox, tasks: StreamGroup, planner: Planner,
                  settings: Settings, stats: Stats, housekeeping: Housekeeping,
-                 timer_set: Callable[[], None], nested: StoreStarter | None = None) -> None:
+                 timer_set: Callable[[], None], nested: StoreStarter | None = None,
+                 tracer: Tracer | None = None) -> None:
         """``nested``: stops the ``.sync`` children a committed transition ends
-        (:func:`~statemachine.runtime.nested.sync_stops`)."""
+        (:func:`~statemachine.runtime.nested.sync_stops`); ``tracer``: emits the spans a
+        committed transition ends (None: tracing off)."""
         self._records = records
         self._inbox = inbox
         self._ready = inbox.streams
@@ -87,6 +92,7 @@ class Transitions:
         self._housekeeping = housekeeping
         self._timer_set = timer_set
         self._nested = nested
+        self._tracer = tracer
         self._machines: dict[tuple[str, int], Machine] = {}
         self._logging: dict[tuple[str, int], LoggingConfiguration] = {}
         self._log = ExecutionLog(settings)
@@ -221,6 +227,9 @@ class Transitions:
                     self._log.committed(logged, record, decision, performed)
                 if soon:
                     self._timer_set()
+                if self._tracer is not None:
+                    self._tracer.transition(machine, record, decision.execution,
+                                            decision.history, current, now)
                 ended = sync_stops(record, current, decision.history, decision.execution)
                 if ended is not None and self._nested is not None:
                     await self._stop_sync(*ended)

@@ -13,6 +13,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.connections import ConnectionBook
@@ -40,6 +41,9 @@ from statemachine.runtime.worker.plan import Planner
 from statemachine.runtime.worker.pool import PoolMembership
 from statemachine.runtime.worker.scheduler import Scheduler
 from statemachine.runtime.worker.transitions import Transitions
+
+if TYPE_CHECKING:
+    from statemachine.runtime.tracing.exporter import Tracer
 
 __all__ = ["Worker"]
 
@@ -104,12 +108,13 @@ class Worker:
         housekeeping = Housekeeping(store, s, self.consumer, self.stats, guard,
                                     [ready.streams, tasks.streams])
         starter = StoreStarter(store, s)
+        tracer = _tracer(s, self.consumer)
         transitions = Transitions(records, ready, tasks.streams, Planner(s, self.consumer), s,
-                                  self.stats, housekeeping, scheduler.wake, starter)
+                                  self.stats, housekeeping, scheduler.wake, starter, tracer)
         book = ConnectionBook(Connections(store), s.data_dir, place=s.place)
         local_sfn = self._sfn(store) if self._sfn is not None else None
         invokers = Invokers(replace(s.invokers, redis_endpoint=s.redis_url), book.resolve,
-                            starter, local_sfn, outcomes=records)
+                            starter, local_sfn, outcomes=records, observer=tracer)
         dispatcher = Dispatcher(records, tasks, transitions, invokers, self.stats, housekeeping,
                                 DestinationGate(default_cap(s.invoke_concurrency,
                                                             s.max_per_destination)),
@@ -153,6 +158,8 @@ class Worker:
                 await local_sfn.close()
             records.close()
             await store.close()
+            if tracer is not None:  # the spans still queued go out before the process ends
+                await asyncio.to_thread(tracer.shutdown)
             self._done.set()
 
     async def stop(self) -> None:
@@ -177,3 +184,12 @@ class Worker:
                 await asyncio.wait_for(self._stopping.wait(), DRAIN_CHECK_S)
             if consumer.in_hand() == 0 and await guard.round("looking for work left", look) and idle:
                 self._stopping.set()
+
+
+def _tracer(settings: Settings, instance: str) -> Tracer | None:
+    """The span pipeline when tracing is on; off, OpenTelemetry is never imported."""
+    if settings.tracing is None:
+        return None
+    from statemachine.runtime.tracing.exporter import Tracer
+
+    return Tracer(settings.tracing, instance, settings.invokers.trace_parent)
