@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from statemachine.api import openapi_queues as queues_doc
+from statemachine.api import openapi_redrive as redrive_doc
 from statemachine.api.openapi_activities import SCHEMAS as ACTIVITY_SCHEMAS
 from statemachine.api.openapi_activities import paths as activity_paths
 from statemachine.api.openapi_catalog import PATHS as CATALOG_PATHS
@@ -37,14 +39,6 @@ from statemachine.api.openapi_parts import (
     text,
     with_error_responses,
 )
-from statemachine.api.openapi_queues import DEFINED as QUEUE_DEFINED
-from statemachine.api.openapi_queues import DESCRIBED as QUEUE_DESCRIBED
-from statemachine.api.openapi_queues import MACHINE as QUEUE_MACHINE
-from statemachine.api.openapi_redrive import DESCRIBED as REDRIVE_DESCRIBED
-from statemachine.api.openapi_redrive import FILTER as REDRIVE_FILTER
-from statemachine.api.openapi_redrive import LISTED as REDRIVE_LISTED
-from statemachine.api.openapi_redrive import SCHEMAS as REDRIVE_SCHEMAS
-from statemachine.api.openapi_redrive import paths as redrive_paths
 from statemachine.api.problems import (
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
@@ -95,7 +89,7 @@ def _schemas() -> dict[str, Schema]:
                            "description": "An ASL definition: an object, or JSON/YAML text"},
             "substitutions": {"type": "object", "additionalProperties": {"type": "string"},
                               "description": "Values for ${NAME} placeholders"},
-            **QUEUE_DEFINED,
+            **queues_doc.DEFINED,
             "loggingConfiguration": ref("LoggingConfiguration"),  # absent: the version before's
         }),
         "StateMachine": obj(["name", "version", "createdAt"], {
@@ -103,7 +97,7 @@ def _schemas() -> dict[str, Schema]:
             "version": {"type": "integer", "minimum": 1},
             "createdAt": DATE,
             "definition": {"type": "object"},
-            **QUEUE_MACHINE,
+            **queues_doc.MACHINE,
             "loggingConfiguration": ref("LoggingConfiguration"),
         }, closed=False),
         "StateMachineList": obj(["stateMachines"], {
@@ -162,7 +156,7 @@ def _schemas() -> dict[str, Schema]:
             "nestedExecutions": {"type": "array", "items": NESTED_LINK,
                                  "description": "The nested executions this one's "
                                  "states:startExecution tasks started (only when any)"},
-            **REDRIVE_DESCRIBED, **QUEUE_DESCRIBED,
+            **redrive_doc.DESCRIBED, **queues_doc.DESCRIBED,
         }, closed=False),
         "Stall": obj(["id", "kind", "executionId", "error", "at"], {
             "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+-[0-9]+$",
@@ -183,7 +177,7 @@ def _schemas() -> dict[str, Schema]:
             "status": STATUS,
             "startDate": DATE,
             "stopDate": {"type": ["string", "null"], "format": "date-time"},
-            **REDRIVE_LISTED,
+            **redrive_doc.LISTED,
         }, closed=False),
         "ExecutionList": obj(["executions", "nextCursor"], {
             "executions": {"type": "array", "items": ref("ExecutionSummary")},
@@ -326,7 +320,7 @@ def _paths() -> dict[str, Schema]:
                 "parameters": [
                     query("stateMachine", NAME, "Only this state machine's executions"),
                     query("status", STATUS, "Only executions in this status"),
-                    REDRIVE_FILTER,
+                    redrive_doc.FILTER,
                     LIMIT, cursor(EXECUTIONS_CURSOR),
                 ],
                 "responses": {"200": ok(ref("ExecutionList"), "A page of executions"),
@@ -492,13 +486,13 @@ def document() -> dict[str, Any]:
             "description": "Run Amazon States Language state machines durably on Redis. "
                            "Errors are {\"error\": code, \"message\": text} with a 4xx/5xx.",
         },
-        "paths": with_error_responses(_merged(_paths(), redrive_paths(EXECUTION_ID),
+        "paths": with_error_responses(_merged(_paths(), redrive_doc.paths(EXECUTION_ID),
                                               CONNECTION_PATHS, CATALOG_PATHS,
                                               express_paths(MACHINE_NAME),
                                               activity_paths(NAME, LIMIT),
                                               map_run_paths(EXECUTION_ID, LIMIT),
                                               log_paths(EXECUTION_ID, LIMIT))),
-        "components": {"schemas": {**_schemas(), **REDRIVE_SCHEMAS, **CONNECTION_SCHEMAS,
+        "components": {"schemas": {**_schemas(), **redrive_doc.SCHEMAS, **CONNECTION_SCHEMAS,
                                    **CATALOG_SCHEMAS, **EXPRESS_SCHEMAS, **ACTIVITY_SCHEMAS,
                                    **MAP_RUN_SCHEMAS, **LOG_SCHEMAS}},
     }
