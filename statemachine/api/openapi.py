@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from statemachine.api import openapi_queues as queues_doc
-from statemachine.api import openapi_redrive as redrive_doc
+import statemachine.api.openapi_queues as queues_doc
+import statemachine.api.openapi_redrive as redrive_doc
 from statemachine.api.openapi_activities import SCHEMAS as ACTIVITY_SCHEMAS
 from statemachine.api.openapi_activities import paths as activity_paths
 from statemachine.api.openapi_catalog import PATHS as CATALOG_PATHS
