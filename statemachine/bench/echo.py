@@ -11,9 +11,6 @@ step number); ``GET /arrivals`` returns them as ``[[run, step, ms since the epoc
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +19,8 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp import web
+
+from statemachine.bench.child import child_server
 
 
 class Echo:
@@ -57,29 +56,12 @@ class Arrivals:
 @asynccontextmanager
 async def echo_service() -> AsyncIterator[tuple[str, Any]]:
     """Run the echo service in a child process; yields (base URL, async fetch of Arrivals)."""
-    proc = subprocess.Popen(  # noqa: ASYNC220 -- the echo service runs for the workload
-        [sys.executable, "-m", "statemachine.bench.echo"], stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
-        if not line.strip().isdigit():
-            raise RuntimeError("the bench's echo service did not start")
-        base = f"http://127.0.0.1:{int(line)}"
-
+    async with child_server("statemachine.bench.echo", "echo service") as base:
         async def arrivals() -> Arrivals:
             async with aiohttp.ClientSession() as session, session.get(f"{base}/arrivals") as resp:
                 return Arrivals(orjson.loads(await resp.read()))
 
         yield base, arrivals
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def _serve() -> None:

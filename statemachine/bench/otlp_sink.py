@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +26,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from statemachine.bench.child import child_server
 
 __all__ = ["OtlpSink", "ReceivedSpan", "sink_service"]
 
@@ -110,28 +109,12 @@ class OtlpSink:
 async def sink_service() -> AsyncIterator[tuple[str, Callable[[], Awaitable[int]]]]:
     """A counting sink in a child process; yields its base URL and an async count of the
     spans it received so far."""
-    proc = subprocess.Popen(  # noqa: ASYNC220 -- the sink runs for the whole bench
-        [sys.executable, "-m", "statemachine.bench.otlp_sink"], stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
-        if not line.strip().isdigit():
-            raise RuntimeError("the bench's OTLP sink did not start")
-        base = f"http://127.0.0.1:{int(line)}"
-
+    async with child_server("statemachine.bench.otlp_sink", "OTLP sink") as base:
         async def count() -> int:
             async with aiohttp.ClientSession() as session, session.get(f"{base}/count") as resp:
                 return int((await resp.json())["spans"])
 
         yield base, count
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def _serve() -> None:
