@@ -16,13 +16,11 @@ a whole execution, start to end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
 import aiohttp
 import orjson
-import psutil
 
 from statemachine.bench import load_workload
 from statemachine.bench.harness import Figures, Session, percentile, rate
@@ -31,6 +29,7 @@ from statemachine.bench.starts import (
     BASE_SECONDS,
     STEP_SECONDS,
     Step,
+    api_cpu_s,
     api_process,
     offer,
 )
@@ -96,19 +95,6 @@ async def fire(http: aiohttp.ClientSession, base: str, signer: Signer,
     return await offer(step, limit, one)
 
 
-def _api_cpu_s(base: str) -> float:
-    """CPU seconds the API process (this process's ``serve`` child on ``base``'s port) used:
-    the cost of a call whatever else the machine runs, beside the latencies that show it."""
-    port = base.rsplit(":", 1)[1]
-    for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            line = child.cmdline()
-            if "serve" in line and port in line:
-                times = child.cpu_times()
-                return float(times.user + times.system)
-    return 0.0
-
-
 async def _create(http: aiohttp.ClientSession, base: str, signer: Signer,
                   definition: dict[str, Any]) -> str:
     """The EXPRESS machine ``express5`` made with CreateStateMachine; its ARN."""
@@ -134,9 +120,9 @@ async def express(s: Session, executions: int | None) -> Figures:
         payload = {"stateMachineArn": arn, "input": orjson.dumps(workload["input"]).decode()}
         # A short warm-up: the first calls compile the machine and open connections.
         await fire(http, base, signer, payload, Step(100, 1.0), limit)
-        cpu_before = _api_cpu_s(base)
+        cpu_before = api_cpu_s(base)
         first = await fire(http, base, signer, payload, Step(BASE_RATE, base_seconds), limit)
-        cpu = _api_cpu_s(base) - cpu_before
+        cpu = api_cpu_s(base) - cpu_before
         steps = [first]
         if executions is None:
             for r in STEP_RATES if first.held else LOWER_RATES:

@@ -7,6 +7,8 @@ The load is open-loop: request *i* is sent at ``t0 + i / rate`` whatever the ans
 so a slow server shows up as latency rather than as a politely lower rate.  500/s is held
 for 10 s (the target's figure), then the rate steps up for 3 s at a time until a step is
 not held: fewer than 95% of the requested starts answered per second, or any error.
+Beside the latencies, ``api_cpu_us_per_start``: the API process's CPU time per start of the
+500/s stretch, which the rest of the machine's load moves far less than it moves latency.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import psutil
 
 from statemachine.bench.harness import CLI, Figures, Session, free_port, percentile, rate
 from statemachine.security.keys import ADMIN_KEY_ENV, new_key_id, new_secret
@@ -96,6 +99,19 @@ async def _until_healthy(base: str, proc: subprocess.Popen[bytes], timeout: floa
     raise RuntimeError("the API did not become healthy")
 
 
+def api_cpu_s(base: str) -> float:
+    """CPU seconds the API process (this process's ``serve`` child on ``base``'s port) used:
+    the cost of a call whatever else the machine runs, beside the latencies that show it."""
+    port = base.rsplit(":", 1)[1]
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            line = child.cmdline()
+            if "serve" in line and port in line:
+                times = child.cpu_times()
+                return float(times.user + times.system)
+    return 0.0
+
+
 async def offer(step: Step, limit: float, one: Callable[[], Coroutine[Any, Any, None]]) -> Step:
     """Call ``one`` ``step.rate`` times per second for ``step.seconds``, open loop (a call
     starts on time whether or not the earlier ones have answered), none after ``limit``
@@ -145,7 +161,9 @@ async def start(s: Session, executions: int | None) -> Figures:
                              json={"name": "trivial", "definition": TRIVIAL}) as answer:
             answer.raise_for_status()
         url = f"{base}/v1/state-machines/trivial/executions"
+        cpu_before = api_cpu_s(base)
         first = await fire(http, url, Step(BASE_RATE, base_seconds), limit)
+        cpu = api_cpu_s(base) - cpu_before
         steps = [first]
         if executions is None:
             for r in STEP_RATES:
@@ -160,6 +178,8 @@ async def start(s: Session, executions: int | None) -> Figures:
         start_p99_ms=percentile(first.latencies_ms, 99),
     )
     figures.extra.update(
+        api_cpu_us_per_start=(round(cpu * 1e6 / len(first.latencies_ms))
+                              if first.latencies_ms else None),
         rate_requested=first.rate, errors=first.errors,
         highest_rate_held=max(held) if held else None,
         steps=[{"rate": st.rate, "achieved": round(st.achieved, 1), "errors": st.errors,
