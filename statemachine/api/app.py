@@ -93,7 +93,6 @@ async def _count_and_audit(request: web.Request, handler: Handler) -> web.Stream
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[METRICS].requests.labels(method=request.method, route=route,
-                                             status=str(status)).inc()
+        request.app[METRICS].requests.inc(request.method, route, str(status))
         if request.method not in READS and not request.get(READ_ONLY, False):
             audit(request, status)

@@ -128,7 +128,7 @@ async def start_execution(request: web.Request) -> web.Response:
     request[EXECUTION] = started["executionId"]  # for the audit line
     created = bool(started.get("created", True))
     if created:
-        _metrics(request).started.labels(state_machine=machine).inc()
+        _metrics(request).started.inc(machine)
         observe_start(request, _service(request))
     response = json_response(started, status=201 if created else 200)
     response.headers["Location"] = f"/v1/executions/{started['executionId']}"
@@ -247,9 +247,9 @@ async def _callback(request: web.Request, kind: str, call: Awaitable[None]) -> N
     try:
         await call
     except Exception as exc:
-        _metrics(request).callbacks.labels(kind=kind, outcome=type(exc).__name__).inc()
+        _metrics(request).callbacks.inc(kind, type(exc).__name__)
         raise
-    _metrics(request).callbacks.labels(kind=kind, outcome="ok").inc()
+    _metrics(request).callbacks.inc(kind, "ok")
 
 
 # activities -----------------------------------------------------------------------------
@@ -297,7 +297,7 @@ async def poll_activity(request: web.Request) -> web.StreamResponse:
     task = await long_poll(request, name, timeout, worker)
     if task is None:
         return web.Response(status=204)
-    _metrics(request).activity_tasks.labels(activity=name).inc()
+    _metrics(request).activity_tasks.inc(name)
     return json_response(task)
 
 
@@ -327,7 +327,7 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         log.exception("GET /healthz: the health check failed unexpectedly")
         ok = False
-    _metrics(request).up.set(1.0 if ok else 0.0)
+    _metrics(request).up = 1.0 if ok else 0.0
     if ok:
         return json_response({"status": "ok"})
     return error_response(503, "Unavailable", "Redis is not reachable")

@@ -43,10 +43,12 @@ URL per execution must not grow the scrape without bound); later ones count as `
 OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Family:
     """One histogram: its metric name, help text, label names and bucket upper bounds
-    (seconds, ascending; +Inf is implied)."""
+    (seconds, ascending; +Inf is implied).  The families are this module's constants, so
+    one is equal only to itself: a dict keyed by families hashes by identity, not by
+    hashing every field on each observation."""
 
     name: str
     help: str
