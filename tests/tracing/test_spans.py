@@ -17,6 +17,7 @@ from statemachine.runtime.tracing.context import (
     execution_span,
     state_span,
 )
+from statemachine.runtime.tracing.sampling import Sampler
 from statemachine.runtime.tracing.spans import SpanRecord, public_url, transition_spans
 
 NOW = 1_700_000_000_000
@@ -96,7 +97,7 @@ def test_one_executions_tree_from_its_transitions() -> None:
     assert one.attributes["statemachine.task.resource"] == "https://pay.example/charge"
     callback = run.named("Wait attempt 1")
     assert callback.links == (TraceContext("0af7651916cd43dd8448eb211c80319c",
-                                           "b7ad6b7169203331"),)
+                                           "b7ad6b7169203331", True),)
     assert callback.end_ns - callback.start_ns == 500 * 10**6
     assert not any("secret" in str(s) or "the service said no" in str(s) for s in run.spans)
 
@@ -106,7 +107,7 @@ def test_a_start_with_a_traceparent_continues_it() -> None:
     run.deliver({"type": "Started"})
     execution = run.named("execution m")
     assert execution.context == TraceContext("0af7651916cd43dd8448eb211c80319c",
-                                             "b7ad6b7169203331")
+                                             "b7ad6b7169203331", True)
     assert run.named("state P").context.trace_id == "0af7651916cd43dd8448eb211c80319c"
 
 
@@ -135,7 +136,7 @@ def test_a_parallel_states_children_hang_under_its_span() -> None:
         {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}]}}})
     decision = run.deliver({"type": "Started"})
     [group] = [c for c in decision.commands if isinstance(c, StartChildren)]
-    parent = {**run.record, "trace": children_trace(run.record)}  # as the planner hands it on
+    parent = {**run.record, "trace": children_trace(run.record, None, Sampler().samples)}  # as the planner hands it on
     branch = new_child(parent, group, 1, run.now)  # type: ignore[arg-type]
     ended = advance(run.machine, branch, {"type": "Started"}, now=run.now + 5)
     spans = transition_spans(run.machine, branch, ended.execution, ended.history,

@@ -124,7 +124,8 @@ class Invokers:
         if family == "states_start":
             from statemachine.runtime.invokers.nested import StartExecutionInvoker
 
-            plugin = StartExecutionInvoker(self.starter, self.settings.trace_parent)
+            plugin = StartExecutionInvoker(self.starter, self.settings.trace_parent,
+                                           self.settings.trace_sampler)
         elif family in ("sqs_send", "aws_sdk", "aws_service"):
             plugin = self._aws_plugin(family)
         elif family == "apigateway_invoke":

@@ -48,6 +48,7 @@ from statemachine.runtime.tracing.context import (
     execution_context,
     header,
 )
+from statemachine.runtime.tracing.sampling import DEFAULT_SAMPLER, Sampler
 
 Kind = Literal["request", "callback", "activity"]
 TaskResult = dict[str, Any] | None
@@ -199,7 +200,9 @@ class InvokerSettings:
     also AWS's limit for one HTTP task request); ``lambda_timeout_s`` likewise for Lambda
     (900 s, Lambda's own maximum).  ``callback_url`` is sent to callback services as
     ``X-Callback-Url`` so they know where to report; ``trace_parent`` (a W3C traceparent)
-    puts the requests of executions started without a trace header into its trace.
+    puts the requests of executions started without a trace header into its trace;
+    ``trace_sampler`` (``OTEL_TRACES_SAMPLER``) decides which executions' spans are
+    recorded, and the sampled flag of their requests' ``traceparent``.
 
     The egress policy (:mod:`.egress`): ``egress_allow`` / ``egress_deny`` rules (CIDRs and
     host names); ``api_endpoints``, the ``host:port``s the service's API listens on, and
@@ -225,6 +228,7 @@ class InvokerSettings:
     lambda_account: str = "111111111111"
     callback_url: str | None = None
     trace_parent: str | None = None
+    trace_sampler: Sampler = DEFAULT_SAMPLER
     connection_limit: int = 100
     egress_allow: tuple[str, ...] = ()
     egress_deny: tuple[str, ...] = ()
@@ -279,6 +283,7 @@ class InvokerSettings:
             "lambda_endpoint": _env("STATEMACHINE_LAMBDA_ENDPOINT"),
             "callback_url": _env("STATEMACHINE_CALLBACK_URL"),
             "trace_parent": _env("TRACEPARENT"),
+            "trace_sampler": Sampler.from_env(),
             "egress_allow": _list(_env("STATEMACHINE_EGRESS_ALLOW")),
             "egress_deny": _list(_env("STATEMACHINE_EGRESS_DENY")),
         }
@@ -337,22 +342,26 @@ def timeout_failure(command: InvokeTask, what: str, seconds: float,
     return failed(command, "States.Timeout", cause)
 
 
-def traceparent(command: InvokeTask, parent: str | None = None) -> str:
+def traceparent(command: InvokeTask, parent: str | None = None,
+                sampler: Sampler = DEFAULT_SAMPLER) -> str:
     """The W3C ``traceparent`` of a task request: the execution's trace (see
     :mod:`statemachine.runtime.tracing.context`; ``parent``, a configured ``TRACEPARENT``,
     supplies the trace of executions that bring none) and the span of this attempt's request,
     derived from the idempotency key and the attempt, so a request sent again after a crash
-    names the same span.  Every attempt of every state of one execution is in one trace."""
+    names the same span; sampled as ``sampler`` decides for the execution.  Every attempt of
+    every state of one execution is in one trace."""
     context = execution_context(command.execution, command.trace, parent)
     return header(context, client_span(str(command.idempotency_key or command.token or ""),
-                                       command.attempt))
+                                       command.attempt), sampler.samples(context))
 
 
-def attempt_traceparent(command: InvokeTask, parent: str | None = None) -> str:
+def attempt_traceparent(command: InvokeTask, parent: str | None = None,
+                        sampler: Sampler = DEFAULT_SAMPLER) -> str:
     """The W3C ``traceparent`` naming the span of this task attempt itself (what a nested
-    execution it starts continues; ``parent`` as for :func:`traceparent`)."""
+    execution it starts continues; ``parent`` and ``sampler`` as for :func:`traceparent`)."""
     context = execution_context(command.execution, command.trace, parent)
-    return header(context, attempt_span(command.execution, command.entered, command.attempt))
+    return header(context, attempt_span(command.execution, command.entered, command.attempt),
+                  sampler.samples(context))
 
 
 def task_headers(command: InvokeTask, settings: InvokerSettings, callback: bool) -> dict[str, str]:
@@ -361,7 +370,7 @@ def task_headers(command: InvokeTask, settings: InvokerSettings, callback: bool)
     ``Idempotency-Key`` (stable across retries of one state entry), ``traceparent``, and for
     callback tasks ``X-Task-Token`` plus ``X-Callback-Url`` when one is configured.
     """
-    headers = {"traceparent": traceparent(command, settings.trace_parent)}
+    headers = {"traceparent": traceparent(command, settings.trace_parent, settings.trace_sampler)}
     key = command.idempotency_key
     if key:
         headers["Idempotency-Key"] = str(key)

@@ -47,6 +47,7 @@ from statemachine.runtime.invokers.base import (
     sdk_metadata,
     succeeded,
 )
+from statemachine.runtime.tracing.sampling import DEFAULT_SAMPLER, Sampler
 
 __all__ = ["NestedStart", "NestedStarted", "Pattern", "StartExecutionInvoker", "StartRefused",
            "Starter", "child_report", "pattern_of"]
@@ -120,10 +121,13 @@ def _uuid(seed: str) -> str:
 
 
 class StartExecutionInvoker:
-    def __init__(self, starter: Starter | None, trace_parent: str | None = None) -> None:
-        """``trace_parent``: the configured ``TRACEPARENT`` (see :func:`.base.traceparent`)."""
+    def __init__(self, starter: Starter | None, trace_parent: str | None = None,
+                 trace_sampler: Sampler = DEFAULT_SAMPLER) -> None:
+        """``trace_parent``, ``trace_sampler``: the configured ``TRACEPARENT`` and
+        ``OTEL_TRACES_SAMPLER`` (see :func:`.base.traceparent`)."""
         self._starter = starter
         self._trace_parent = trace_parent
+        self._trace_sampler = trace_sampler
 
     async def invoke(self, command: InvokeTask, resource: Resource) -> TaskResult:
         if self._starter is None:
@@ -152,7 +156,8 @@ class StartExecutionInvoker:
             pattern = pattern_of(resource.target)
             start = NestedStart(arn, {} if child_input is None else child_input, name,
                                 command.execution, str(command.token), pattern, seed,
-                                attempt_traceparent(command, self._trace_parent))
+                                attempt_traceparent(command, self._trace_parent,
+                                                    self._trace_sampler))
             started = await self._starter.start_child(start)
         except StartRefused as refused:
             return failed(command, f"StepFunctions.{refused.code}Exception",

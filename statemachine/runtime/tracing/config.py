@@ -11,6 +11,7 @@ variables.  Off unless one of them asks; reading this loads no OpenTelemetry cod
 ``OTEL_SDK_DISABLED=true``              off (``--otlp-endpoint`` still turns it on)
 =====================================  ===================================================
 
+Which executions are recorded is ``OTEL_TRACES_SAMPLER``/``_ARG``'s (:mod:`.sampling`).
 The exporter reads the rest of its variables itself (``OTEL_EXPORTER_OTLP_HEADERS``,
 ``..._TIMEOUT``, ``..._COMPRESSION``, ``..._CERTIFICATE``), the batch processor its own
 (``OTEL_BSP_SCHEDULE_DELAY``, ``OTEL_BSP_MAX_QUEUE_SIZE``, ...), and the resource

@@ -17,13 +17,15 @@ HTTP client span   hash of the task's idempotency key and the attempt: the span 
                    ``traceparent`` header a task request carries (:func:`client_span`)
 =================  ==========================================================================
 
-Pure: hashlib only, so the invokers, the planner and the API can all ask.
+Pure: hashlib only, so the invokers, the planner and the API can all ask.  Whether an
+execution's spans are recorded, and the flag its headers carry, is :mod:`.sampling`'s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from statemachine.interpreter.records import Execution
@@ -34,17 +36,20 @@ __all__ = ["TraceContext", "attempt_span", "children_trace", "client_span", "exe
 _W3C = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 _XRAY_ROOT = re.compile(r"^1-([0-9a-f]{8})-([0-9a-f]{24})$")
 _SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
+_XRAY_SAMPLED = {"1": True, "0": False}  # "?" (the receiver decides) and none: no word
 MAX_HEADER = 256
 """The longest trace header read (AWS's limit for ``traceHeader``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TraceContext:
-    """A trace id (32 hex digits) and the span a new span continues (16 hex digits, or None:
-    the new span is the trace's root)."""
+    """A trace id (32 hex digits), the span a new span continues (16 hex digits, or None:
+    the new span is the trace's root), and whether that parent was sampled (its header's
+    flag; None: the header said nothing, or there is no parent)."""
 
     trace_id: str
     parent: str | None = None
+    sampled: bool | None = None
 
 
 def _hex(seed: str, length: int) -> str:
@@ -61,11 +66,11 @@ def w3c(text: str | None) -> TraceContext | None:
     match = _W3C.match(text.strip().lower())
     if match is None:
         return None
-    version, trace_id, span_id, _, rest = match.groups()
+    version, trace_id, span_id, flags, rest = match.groups()
     if version == "ff" or (version == "00" and rest) or not trace_id.strip("0") \
             or not span_id.strip("0"):
         return None
-    return TraceContext(trace_id, span_id)
+    return TraceContext(trace_id, span_id, bool(int(flags, 16) & 1))
 
 
 def _xray(text: str) -> TraceContext | None:
@@ -79,7 +84,9 @@ def _xray(text: str) -> TraceContext | None:
     parent = fields.get("Parent", "").lower()
     if not trace_id.strip("0"):
         return None
-    return TraceContext(trace_id, parent if _SPAN_ID.match(parent) and parent.strip("0") else None)
+    if not (_SPAN_ID.match(parent) and parent.strip("0")):
+        return TraceContext(trace_id)
+    return TraceContext(trace_id, parent, _XRAY_SAMPLED.get(fields.get("Sampled", "").strip()))
 
 
 def parse(text: str | None) -> TraceContext | None:
@@ -90,9 +97,10 @@ def parse(text: str | None) -> TraceContext | None:
     return w3c(text) or _xray(text)
 
 
-def header(context: TraceContext, span_id: str) -> str:
-    """The W3C ``traceparent`` naming span ``span_id`` of ``context``'s trace (sampled)."""
-    return f"00-{context.trace_id}-{span_id}-01"
+def header(context: TraceContext, span_id: str, sampled: bool) -> str:
+    """The W3C ``traceparent`` naming span ``span_id`` of ``context``'s trace, with the
+    sampled flag of the execution's decision (:mod:`.sampling`)."""
+    return f"00-{context.trace_id}-{span_id}-{'01' if sampled else '00'}"
 
 
 def execution_context(execution_id: str, trace: str | None,
@@ -132,8 +140,11 @@ def client_span(idempotency_key: str, attempt: int) -> str:
     return _hex(f"span:{idempotency_key}:{attempt}", 16)
 
 
-def children_trace(parent: Execution, configured: str | None = None) -> str:
+def children_trace(parent: Execution, configured: str | None,
+                   samples: Callable[[TraceContext], bool]) -> str:
     """The trace header a Map/Parallel state hands its children (their records' ``trace``):
-    its execution's trace, with the state's span as the parent of theirs."""
+    its execution's trace, with the state's span as the parent of theirs, and its sampling
+    decision (``samples``: the sampler's, :mod:`.sampling`), which a parent-based sampler
+    has the children follow."""
     context = execution_context(parent["id"], parent.get("trace"), configured)
-    return header(context, state_span(parent["id"], parent["entered"]))
+    return header(context, state_span(parent["id"], parent["entered"]), samples(context))

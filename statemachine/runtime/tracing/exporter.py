@@ -13,9 +13,9 @@ The spans are records of intervals already over, with ids of their own, so they 
 to the batch processor finished (the SDK's ``ReadableSpan``) instead of being started and
 ended through a tracer, which would draw ids, sample and lock for each: 8 µs a span instead
 of 23.  The processor exports from a thread of its own; a full queue drops spans (the SDK's
-``OTEL_BSP_MAX_QUEUE_SIZE``), never slows a transition.  Every span is recorded: spans of
-one execution are made by several processes that must agree, so sampling belongs in the
-collector (tail sampling), not here.
+``OTEL_BSP_MAX_QUEUE_SIZE``), never slows a transition.  Only the spans of executions the
+sampler (:mod:`.sampling`, ``OTEL_TRACES_SAMPLER``) records are made: every process decides
+alike from the execution's trace context.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from statemachine.runtime.tracing.context import (
     client_span,
     execution_context,
 )
+from statemachine.runtime.tracing.sampling import DEFAULT_SAMPLER, Sampler
 from statemachine.runtime.tracing.spans import SpanRecord, public_url, transition_spans
 
 __all__ = ["Tracer"]
@@ -93,12 +94,15 @@ class Tracer:
     """One process's span pipeline (see the module's docstring)."""
 
     def __init__(self, settings: TracingSettings, instance: str,
-                 configured: str | None = None, exporter: SpanExporter | None = None) -> None:
+                 configured: str | None = None, exporter: SpanExporter | None = None,
+                 sampler: Sampler = DEFAULT_SAMPLER) -> None:
         """``instance``: this process (``service.instance.id``); ``configured``: the
-        process-wide ``TRACEPARENT``; ``exporter``: instead of the one the settings say."""
+        process-wide ``TRACEPARENT``; ``exporter``: instead of the one the settings say;
+        ``sampler``: which executions' spans are made."""
         self._resource = _resource(instance)
         self._processor = BatchSpanProcessor(exporter or _exporter(settings))
         self._configured = configured
+        self._sampler = sampler
         self.where = settings.describe()
 
     def emit(self, spans: Iterable[SpanRecord]) -> None:
@@ -120,9 +124,12 @@ class Tracer:
 
     def transition(self, machine: Machine, before: Execution, after: Execution,
                    history: Sequence[HistoryEvent], event: Mapping[str, Any], now: int) -> None:
-        """Emit the spans a committed transition ended; a failure here is logged, never
-        raised (tracing must not stop an execution)."""
+        """Emit the spans a committed transition ended (of a sampled execution); a failure
+        here is logged, never raised (tracing must not stop an execution)."""
         try:
+            if not self._sampler.samples(execution_context(after["id"], after.get("trace"),
+                                                           self._configured)):
+                return
             self.emit(transition_spans(machine, before, after, history, event, now,
                                        self._configured))
         except Exception:
@@ -134,6 +141,8 @@ class Tracer:
         attempt's span, its id the one the request's ``traceparent`` named."""
         try:
             context = execution_context(task.execution, task.trace, self._configured)
+            if not self._sampler.samples(context):
+                return
             key = str(task.idempotency_key or task.token or "")
             attributes: dict[str, str | int | bool] = {
                 "http.request.method": method, "url.full": public_url(url)}

@@ -212,7 +212,8 @@ class Planner:
         if "queue" in parent:  # the children's work goes to the parent's queue
             inherited["queue"] = parent["queue"]
         if s.tracing is not None or "trace" in parent:  # their spans: under this state's
-            inherited["trace"] = children_trace(parent, s.invokers.trace_parent)
+            inherited["trace"] = children_trace(parent, s.invokers.trace_parent,
+                                                s.invokers.trace_sampler.samples)
         spec: GroupSpec = {
             "kind": command.kind, "paths": command.paths, "vars": command.vars or {},
             "items": items is not None, "execution_input": execution_input,

@@ -192,4 +192,5 @@ def _tracer(settings: Settings, instance: str) -> Tracer | None:
         return None
     from statemachine.runtime.tracing.exporter import Tracer
 
-    return Tracer(settings.tracing, instance, settings.invokers.trace_parent)
+    return Tracer(settings.tracing, instance, settings.invokers.trace_parent,
+                  sampler=settings.invokers.trace_sampler)
