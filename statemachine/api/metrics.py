@@ -35,13 +35,13 @@ from aiohttp import web
 
 from statemachine.api.problems import STORE_UNAVAILABLE
 from statemachine.interpreter.records import Status
-from statemachine.runtime.timings import FAMILIES, START_LATENCY, Family, Series
+from statemachine.runtime.timings import FAMILIES, START_LATENCY, Family, Series, Timings
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
 __all__ = ["CONTENT_TYPE", "RECEIVED", "RUNTIME_HELP", "Metrics", "Tally", "exposition", "flush_timings",
-           "observe_start", "runtime_families", "timing_families", "worker_families"]
+           "runtime_families", "timing_families", "worker_families"]
 
 log = logging.getLogger("statemachine.api")
 
@@ -163,13 +163,13 @@ class Metrics:
         self._finished_seen.add(execution_id)
         self.observed_finished.inc(str(status))
 
-
-def observe_start(request: web.Request | None, service: Any) -> None:
-    """A start stored: its latency since the request was taken (none for an in-process call,
-    which has no request)."""
-    received = None if request is None else request.get(RECEIVED)
-    if received is not None:
-        service.timings.observe(START_LATENCY, perf_counter() - received)
+    def start_stored(self, machine: str, request: web.Request, timings: Timings) -> None:
+        """A start that made an execution (REST or the AWS API): counted by machine, and
+        its latency since the request was taken observed."""
+        self.started.inc(machine)
+        received = request.get(RECEIVED)
+        if received is not None:
+            timings.observe(START_LATENCY, perf_counter() - received)
 
 
 async def flush_timings(service: Any, interval_s: float) -> None:

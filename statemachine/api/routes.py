@@ -30,7 +30,7 @@ from statemachine.api.express import start_sync_execution, test_state
 from statemachine.api.keys import create_key, list_keys, login, logout, revoke_key, ui_index, whoami
 from statemachine.api.logs import LOG_ROUTES
 from statemachine.api.map_runs import MAP_RUN_ROUTES
-from statemachine.api.metrics import CONTENT_TYPE, Metrics, exposition, observe_start
+from statemachine.api.metrics import CONTENT_TYPE, Metrics, exposition
 from statemachine.api.openapi_security import secured_document
 from statemachine.api.polling import MAX_POLL_SECONDS
 from statemachine.api.polling import poll_activity as long_poll
@@ -128,8 +128,7 @@ async def start_execution(request: web.Request) -> web.Response:
     request[EXECUTION] = started["executionId"]  # for the audit line
     created = bool(started.get("created", True))
     if created:
-        _metrics(request).started.inc(machine)
-        observe_start(request, _service(request))
+        _metrics(request).start_stored(machine, request, _service(request).timings)
     response = json_response(started, status=201 if created else 200)
     response.headers["Location"] = f"/v1/executions/{started['executionId']}"
     return response

@@ -4,11 +4,14 @@ paging, data left out), stop, DescribeStateMachineForExecution, traceHeader."""
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.aws.conftest import AwsService
 from tests.aws.helpers import (
@@ -285,3 +288,41 @@ def test_list_executions_of_a_version(aws_service: AwsService, sfn: Any,
     assert {item["executionArn"] for item in everything} == {through_version, plain}
     assert "stateMachineVersionArn" not in next(
         item for item in everything if item["executionArn"] == plain)
+
+
+def test_a_start_through_the_aws_api_is_counted_and_timed(aws_service: AwsService, sfn: Any,
+                                                          wait_done: Wait) -> None:
+    arn = define(aws_service, "counted", wait_machine(1))
+    first = sfn.start_execution(stateMachineArn=arn, name="once", input="{}")
+    again = sfn.start_execution(stateMachineArn=arn, name="once", input="{}")  # a repeat
+    assert again["executionArn"] == first["executionArn"]
+    second = sfn.start_execution(stateMachineArn=arn)
+    for execution in (first, second):
+        assert wait_done(execution["executionArn"])["status"] == "SUCCEEDED"
+    families = _families(aws_service)
+    started = {sample.labels["state_machine"]: sample.value
+               for sample in families["statemachine_executions_started"].samples}
+    assert started["counted"] == 2, "each new execution once, the idempotent repeat not"
+    # the API adds its latency observations to Redis once a second
+    deadline = time.monotonic() + 10
+    while _start_latencies(families) < 2:
+        assert time.monotonic() < deadline, "the starts' latencies were not observed"
+        time.sleep(0.2)
+        families = _families(aws_service)
+
+
+def _start_latencies(families: dict[str, Any]) -> float:
+    return sum(s.value for s in families["statemachine_start_latency_seconds"].samples
+               if s.name.endswith("_count"))
+
+
+def _families(service: AwsService) -> dict[str, Any]:
+    return {family.name: family
+            for family in text_string_to_metric_families(_metrics(service))}
+
+
+def _metrics(service: AwsService) -> str:
+    request = urllib.request.Request(f"{service.endpoint}/metrics",
+                                     headers={"Authorization": f"Bearer {service.secret}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.read().decode())

@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
+from statemachine.api.appkeys import METRICS
 from statemachine.api.audit import EXECUTION
 from statemachine.api.aws.call import AwsError, Call, Operation
 from statemachine.api.aws.paging import page_size, read_token, write_token
-from statemachine.api.metrics import observe_start
 from statemachine.errors import InputError
 from statemachine.interpreter.execution_log import EXECUTION_DATA
 from statemachine.interpreter.records import Status
@@ -115,10 +115,11 @@ async def start_execution(call: Call, body: dict[str, Any]) -> dict[str, Any]:
                                        body.get("name"), qualifier=qualifier,
                                        trace_header=body.get("traceHeader"),
                                        test_case=test_case)
-    if call.request is not None:  # for the audit line
-        call.request[EXECUTION] = started["executionId"]
-    if started.get("created", True):
-        observe_start(call.request, call.service)
+    if call.request is not None:  # not an in-process call (an aws-sdk:sfn task)
+        call.request[EXECUTION] = started["executionId"]  # for the audit line
+        if started.get("created", True):
+            call.request.app[METRICS].start_stored(machine.name, call.request,
+                                                   call.service.timings)
     # An EXPRESS machine's start runs durably too, its ARN an express one (service/express.py).
     express_id = started["executionId"] if started.get("express") else None
     arn = call.place.execution(machine.name, started["name"], express_id=express_id)
