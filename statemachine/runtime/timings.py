@@ -122,7 +122,7 @@ class Timings:
                 counts = series[labels] = [0] * family.width
         seconds = max(seconds, 0.0)
         counts[bisect_left(family.bounds, seconds)] += 1
-        counts[-1] += round(seconds * 1e6)
+        counts[-1] += int(seconds * 1e6 + 0.5)
 
     def take(self) -> Taken:
         """The observations since the last take (given back with :meth:`put_back` when the

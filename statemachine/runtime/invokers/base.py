@@ -35,6 +35,7 @@ configured ``aws_region``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -90,6 +91,13 @@ def parse_resource(resource: str) -> Resource | None:
     """Classify ``resource``; ``None`` when no invoker here can perform it."""
     if not isinstance(resource, str):
         return None
+    return _parsed(resource)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(resource: str) -> Resource | None:
+    """:func:`parse_resource` of a string, remembered: a task step asks several times (the
+    planner, the dispatcher, the invoker), and the strings are a few definitions' own."""
     callback = resource.endswith(CALLBACK_SUFFIX)
     base = resource[: -len(CALLBACK_SUFFIX)] if callback else resource
     kind: Kind = "callback" if callback else "request"

@@ -23,6 +23,7 @@ execution's spans are recorded, and the flag its headers carry, is :mod:`.sampli
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -114,8 +115,14 @@ def execution_context(execution_id: str, trace: str | None,
     fallback = parse(configured)
     if fallback is not None:
         return TraceContext(fallback.trace_id)
-    root = execution_id.split("/", 1)[0]
-    return TraceContext(_hex(f"trace:{root}", 32))
+    return TraceContext(_root_trace(execution_id.split("/", 1)[0]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _root_trace(root: str) -> str:
+    """The trace of a root execution started without a header, remembered for the
+    executions in flight: each of their task requests and spans asks again."""
+    return _hex(f"trace:{root}", 32)
 
 
 def execution_span(execution_id: str, redrives: int = 0) -> str:
