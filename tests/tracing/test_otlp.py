@@ -97,10 +97,7 @@ class Traced:
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]:
-    workdir = tmp_path_factory.mktemp("traced")
-    definitions = workdir / "definitions"
-    definitions.mkdir()
-    (definitions / "traced.json").write_text(json.dumps(TRACED))
+    workdir, definitions = with_definition(tmp_path_factory, "traced", TRACED)
     sink = OtlpSink()
     with app_in_thread(sink.app(), "otlp-sink") as sink_url:
         payments = Payments(sink_url)
@@ -116,6 +113,16 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traced]:
                 worker.wait(30)
                 stop_service(service)
             assert worker.returncode == 0, (workdir / "worker.log").read_text()[-2000:]
+
+
+def with_definition(factory: pytest.TempPathFactory, name: str,
+                    definition: dict[str, Any]) -> tuple[Path, Path]:
+    """A fresh folder for a service, and its definitions folder holding ``name``."""
+    workdir = factory.mktemp(name)
+    definitions = workdir / "definitions"
+    definitions.mkdir()
+    (definitions / f"{name}.json").write_text(json.dumps(definition))
+    return workdir, definitions
 
 
 def _worker(workdir: Path, sink_url: str) -> subprocess.Popen[str]:

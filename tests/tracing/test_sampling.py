@@ -10,7 +10,6 @@ request it gets.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from aiohttp import web
 from statemachine.bench.otlp_sink import OtlpSink
 from tests.aws.conftest import AwsService, start_service, stop_service
 from tests.conftest import app_in_thread
-from tests.tracing.test_otlp import FAST_EXPORT, _rest, _until
+from tests.tracing.test_otlp import FAST_EXPORT, _rest, _until, with_definition
 
 LOW, HIGH = "0" * 15 + "1", "f" * 16  # the lower 64 bits of a trace id: sampled, not sampled
 PARENT = "b7ad6b7169203331"
@@ -56,10 +55,7 @@ class Sampled:
 
 @pytest.fixture(scope="module")
 def sampled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sampled]:
-    workdir = tmp_path_factory.mktemp("sampled")
-    definitions = workdir / "definitions"
-    definitions.mkdir()
-    (definitions / "called.json").write_text(json.dumps(CALLED))
+    workdir, definitions = with_definition(tmp_path_factory, "called", CALLED)
     sink, calls = OtlpSink(), Calls()
     with app_in_thread(sink.app(), "otlp-sink") as sink_url, \
             app_in_thread(calls.app(), "calls") as tasks_url:
