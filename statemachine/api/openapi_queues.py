@@ -26,8 +26,11 @@ MACHINE: dict[str, Schema] = {"queue": {
 DESCRIBED: dict[str, Schema] = {
     "queue": {**_QUEUE, "description": "The queue whose workers take its work (absent: the "
               "default queue)"},
-    "waitingForWorker": {"type": "boolean", "description": "While it runs on a queue other "
-                         "than the default one: true when no live worker takes that queue's "
-                         "work (it waits until one starts)"},
+    "taskQueue": {**_QUEUE, "description": "While it runs in a Task state with an x-queue "
+                  "of its own: that queue, whose workers perform the task"},
+    "waitingForWorker": {"type": "boolean", "description": "While it runs and its work waits "
+                         "on a queue other than the default one (taskQueue, else queue): true "
+                         "when no live worker takes that queue's work (it waits until one "
+                         "starts)"},
 }
 """The fields of a described execution."""

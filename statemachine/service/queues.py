@@ -8,7 +8,8 @@ machine back to the default queue.  A start reads it (at most once a second per 
 queue they started on.  Task states may name a queue of their own (``x-queue``).
 
 For ``/metrics`` (:func:`queue_gauges`) every known queue's waiting work and live workers;
-for describe (:meth:`Queues.describe`) an execution's queue and whether any worker takes it.
+for describe (:meth:`Queues.describe`) an execution's queue, the ``x-queue`` of the Task it is
+in, and whether any worker takes the queue its work waits on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from statemachine.errors import InputError
 from statemachine.interpreter.records import Execution, Status
-from statemachine.language.queues import QUEUE_TAG, lane_name, queue_problem
+from statemachine.language.queues import QUEUE_FIELD, QUEUE_TAG, lane_name, queue_problem
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store import Store
 from statemachine.runtime.store.pools import figures, live_workers, register
@@ -94,12 +95,43 @@ class Queues:
         await register(self._store.core, [queue])
 
     async def describe(self, record: Execution) -> dict[str, Any]:
-        """What describe adds for an execution of a queue other than the default one: the
-        queue, and while it runs, whether no worker takes that queue's work."""
+        """What describe adds: the execution's queue when not the default one; while it
+        runs in a Task state with an ``x-queue`` of its own, that ``taskQueue``; and while it
+        runs, whether no live worker takes the queue its work waits on (the task's, else its
+        own; never said of the default queue)."""
         queue = record.get("queue")
-        if queue is None:
-            return {}
-        shown: dict[str, Any] = {"queue": queue}
-        if record["status"] == Status.RUNNING:
-            shown["waitingForWorker"] = await live_workers(self._store.core, queue) == 0
+        shown: dict[str, Any] = {} if queue is None else {"queue": queue}
+        if record["status"] != Status.RUNNING:
+            return shown
+        task_queue = await self._task_queue(record)
+        if task_queue is not None:
+            shown["taskQueue"] = task_queue
+        waits_on = lane_name(task_queue if task_queue is not None else queue)
+        if waits_on is not None:
+            shown["waitingForWorker"] = await live_workers(self._store.core, waits_on) == 0
         return shown
+
+    async def _task_queue(self, record: Execution) -> str | None:
+        """The ``x-queue`` of the Task state the execution is in (None: none, or not in a
+        Task), read from its machine version's definition (cached by the store: versions
+        never change) at the execution's path (a Map or Parallel child's branch)."""
+        state = record.get("state")
+        if state is None:
+            return None
+        stored = await self._store.machines.version(record["machine"], record["machine_version"])
+        node: Any = None if stored is None else stored.get("definition")
+        for step in record.get("path") or ():
+            node = _child(node, step)
+        states = node.get("States") if isinstance(node, dict) else None
+        found = states.get(state) if isinstance(states, dict) else None
+        if not isinstance(found, dict) or found.get("Type") != "Task":
+            return None
+        named = found.get(QUEUE_FIELD)
+        return named if isinstance(named, str) else None
+
+
+def _child(node: Any, step: str | int) -> Any:
+    """One step down a definition along an execution's path (None once off it)."""
+    if isinstance(step, int):
+        return node[step] if isinstance(node, list) and 0 <= step < len(node) else None
+    return node.get(step) if isinstance(node, dict) else None

@@ -137,6 +137,10 @@ async def test_a_stopped_pool_holds_its_queue_only_and_resumes_with_a_new_worker
                 assert (described["queue"], described["waitingForWorker"]) == ("payments", True)
                 refund = await service.describe(held[2])
                 assert "queue" not in refund  # its machine's queue is the default one
+                # ...and its Task's x-queue is payments, which no live worker takes
+                assert (refund["taskQueue"], refund["waitingForWorker"]) == ("payments", True)
+                assert "taskQueue" not in described and "taskQueue" not in await \
+                    service.describe(ledger[0])
                 events = [e["type"] for e in (await service.history(held[2]))["events"]]
                 assert "TaskScheduled" in events  # its task waits for a payments worker
                 assert "TaskSucceeded" not in events

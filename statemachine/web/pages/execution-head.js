@@ -67,9 +67,13 @@ export function summaryCard(execution, mapRuns) {
       execution.stateMachineVersionArn)] : null,
     execution.stateMachineAliasArn ? ["Alias", h("code", {id: "x-alias-arn"},
       execution.stateMachineAliasArn)] : null,
-    execution.queue ? ["Queue", h("span", {id: "x-queue"}, execution.queue,
+    execution.queue || execution.taskQueue ? ["Queue", h("span", {id: "x-queue"},
+      execution.queue || "default",
+      execution.taskQueue ? h("span", {id: "x-task-queue"}, " · this task on " +
+        execution.taskQueue) : null,
       execution.waitingForWorker ? [" ", h("span", {class: "badge s-stalled", id: "x-no-worker"},
-        "waiting for a worker on queue " + execution.queue)] : null)] : null,
+        "waiting for a worker on queue " + (execution.taskQueue || execution.queue))] : null)]
+      : null,
     execution.startedBy ? ["Started by", h("span", {id: "x-started-by"},
       executionLink(execution.startedBy.executionId, "parent-link"),
       h("span", {class: "muted"}, " · " + execution.startedBy.pattern))] : null,
