@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from tests.api.client import Api, serve_api
+from tests.api.client import Api
 
 SECRET = "k3y-Of-The-Tenant-7781"
 PASSWORD = "pa55-Word-Of-Ada-0042"
@@ -22,14 +22,7 @@ API_KEY = {"name": "tenant", "authorizationType": "API_KEY",
                                                        "ApiKeyValue": SECRET}}}
 
 
-@pytest.fixture
-async def api(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-              ) -> AsyncIterator[Api]:
-    """The API and a worker whose service key lives in the test's own data dir."""
-    monkeypatch.setenv("STATEMACHINE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("STATEMACHINE_SECRET_KEY", raising=False)
-    async with serve_api(redis_url, 4) as value:
-        yield value
+pytestmark = pytest.mark.usefixtures("own_data_dir")  # before the api fixture starts
 
 
 def header_echo() -> tuple[list[dict[str, str]], web.Application]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from aiohttp import web
 from statemachine.interpreter.execution_log import ERROR_TYPES, FATAL_TYPES, without_data
 from statemachine.runtime.log_lines import Event, JsonFormatter
 from statemachine.runtime.redaction import MASK
-from tests.api.client import Api, serve_api
+from tests.api.client import Api
 
 TOKEN = "Bearer t0ken-From-The-Input-5521"
 SECRET = "k3y-Of-The-Connection-9914"
@@ -27,14 +26,7 @@ CONNECTION = {"name": "payments", "authorizationType": "API_KEY",
 LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:orders:*"
 
 
-@pytest.fixture
-async def api(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-              ) -> AsyncIterator[Api]:
-    """The API and a worker, the service key (connections) in the test's own data dir."""
-    monkeypatch.setenv("STATEMACHINE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("STATEMACHINE_SECRET_KEY", raising=False)
-    async with serve_api(redis_url, 4) as value:
-        yield value
+pytestmark = pytest.mark.usefixtures("own_data_dir")  # before the api fixture starts
 
 
 @pytest.fixture
