@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 
 from statemachine.cli import main as cli_main
 from statemachine.demo import DemoServices, substitutions
+from tests.api.test_cli import _stop
 from tests.conftest import ROOT, admin_key_env, app_in_thread, free_port
 
 DEFINITIONS = ROOT / "definitions"
@@ -233,13 +233,7 @@ class Serve:
         raise AssertionError(f"serve did not answer in {timeout} s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc, 20)
 
 
 def _start(serve: Serve, stem: str) -> subprocess.Popen[str]:

@@ -57,6 +57,17 @@ def _wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 30) -
     raise AssertionError("serve did not become healthy")
 
 
+def _stop(proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    """SIGTERM (the graceful stop) unless it has exited; SIGKILL after ``timeout``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from statemachine.cli import main as cli_main
-from tests.api.test_cli import CLI, _cli, _env, _wait_healthy
+from tests.api.test_cli import CLI, _cli, _env, _stop, _wait_healthy
 from tests.conftest import free_port
 
 PASS_WITH_PLACEHOLDER = """\
@@ -67,12 +66,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         _wait_healthy(base, proc)
         yield base, work
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def test_define_registers_yaml_and_json_files_and_machines_lists_them(

@@ -6,7 +6,6 @@ API alone, text lines) and a ``cli.py worker`` (JSON lines) on serve's private R
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_cli import CLI, _cli, _env, _wait_healthy
+from tests.api.test_cli import CLI, _cli, _env, _stop, _wait_healthy
 from tests.conftest import admin_key_env, free_port
 
 WAITING = """\
@@ -50,13 +49,7 @@ def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
         yield base, work, env
     finally:
         for proc in reversed(started):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            _stop(proc, 20)
 
 
 def test_logs_follow_an_execution_and_both_processes_name_it(

@@ -4,7 +4,6 @@ secret reaches the task's service and no file of the data dir (the AOF included)
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from statemachine.cli.access import ADMIN_KEY_FILE, read_key_file
-from tests.api.test_cli import CLI, _cli, _env, _wait_healthy
+from tests.api.test_cli import CLI, _cli, _env, _stop, _wait_healthy
 from tests.api.test_connections import header_echo
 from tests.conftest import app_in_thread, free_port
 
@@ -44,13 +43,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         _wait_healthy(base, proc)
         yield base, tmp_path
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
 
 
 def _post(base: str, path: str, body: Any, work: Path) -> Any:
