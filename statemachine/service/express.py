@@ -25,7 +25,6 @@ GetExecutionHistory answer for them (a superset; nothing AWS answers is changed)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import time
@@ -37,7 +36,7 @@ from typing import Any, assert_never
 
 import orjson
 
-from statemachine.errors import InputError, NotFound
+from statemachine.errors import InputError
 from statemachine.interpreter.execution_log import LoggingConfiguration, LogLevel
 from statemachine.interpreter.formats import iso
 from statemachine.interpreter.records import Status
@@ -54,13 +53,14 @@ from statemachine.runtime.mocking import mocked
 from statemachine.runtime.nested import StoreStarter
 from statemachine.runtime.settings import Settings
 from statemachine.runtime.store import RedisStore, api_listeners
+from statemachine.service.heads import Heads
 
 MachineLookup = Callable[[str, int | None], Awaitable[dict[str, Any]]]
 """``Service.get_machine``: a stored machine (latest revision unless one is given)."""
 PinLookup = Callable[[str, int | str], Awaitable[Any]]
 """``Aliases.pin``: the revision a published version (int) or an alias (str) runs."""
 
-__all__ = ["BILLED_MEMORY_MB", "LISTENERS_REFRESH_S", "TYPE_TTL_S", "Express", "MachineType"]
+__all__ = ["BILLED_MEMORY_MB", "LISTENERS_REFRESH_S", "Express", "MachineType"]
 
 BILLED_MEMORY_MB = 64
 """What ``billingDetails`` reports as memory: AWS bills EXPRESS memory in 64 MB steps."""
@@ -68,13 +68,6 @@ BILLED_STEP_MS = 100
 """AWS bills an EXPRESS execution's duration rounded up to the next 100 ms."""
 LISTENERS_REFRESH_S = 15.0
 """How often the API's listeners are read again for the egress policy (a worker's pace)."""
-TYPE_TTL_S = 1.0
-"""How long a machine's type read for a start is reused.  A type never changes while the
-machine exists; only a delete and a create of the same name with the other type, by another
-process, within this second, would be seen late.  One read per name per second (shared by
-the starts that wait for it) keeps a flood of starts on the start script's one round trip."""
-
-
 class MachineType(StrEnum):
     """A state machine's type (``get_machine(...)["type"]``; absent: STANDARD)."""
 
@@ -86,8 +79,9 @@ class Express:
     """Runs EXPRESS executions for one ``Service`` (reached as ``service.express``)."""
 
     def __init__(self, settings: Settings, store: RedisStore, connections: ConnectionBook,
-                 get_machine: MachineLookup, pin: PinLookup) -> None:
+                 get_machine: MachineLookup, pin: PinLookup, heads: Heads) -> None:
         self._settings = settings
+        self._heads = heads
         self._store = store
         self._connections = connections
         self._get_machine = get_machine
@@ -98,8 +92,6 @@ class Express:
         self._configured: tuple[str, ...] = ()
         self._listeners_read = -math.inf
         self._machines: dict[tuple[str, int], Machine] = {}
-        self._types: dict[str, tuple[float, MachineType]] = {}
-        self._reading: dict[str, asyncio.Future[MachineType]] = {}
         self._running = 0
         self._log = ExecutionLog(settings)
 
@@ -119,24 +111,8 @@ class Express:
 
     async def machine_type(self, name: str) -> MachineType:
         """The type of machine ``name`` (STANDARD for a machine that does not exist: its start
-        is refused anyway), read at most once per :data:`TYPE_TTL_S` and name."""
-        cached = self._types.get(name)
-        if cached is not None and time.monotonic() - cached[0] < TYPE_TTL_S:
-            return cached[1]
-        reading = self._reading.get(name)
-        if reading is None:
-            reading = self._reading[name] = asyncio.ensure_future(self._read_type(name))
-            reading.add_done_callback(lambda _: self._reading.pop(name, None))
-        return await asyncio.shield(reading)
-
-    async def _read_type(self, name: str) -> MachineType:
-        try:
-            stored = await self._get_machine(name, None)
-        except NotFound:
-            return MachineType.STANDARD
-        kind = MachineType(stored.get("type", MachineType.STANDARD))
-        self._types[name] = (time.monotonic(), kind)
-        return kind
+        is refused anyway), read with its head (:mod:`.heads`: at most once a second)."""
+        return MachineType((await self._heads.of(name)).type)
 
     async def close(self) -> None:
         if self._invokers is not None:

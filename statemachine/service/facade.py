@@ -63,6 +63,7 @@ from statemachine.service.catalog import Catalog
 from statemachine.service.definitions import check_name, checked_definition
 from statemachine.service.execution_logs import ExecutionLogs
 from statemachine.service.express import Express, MachineType
+from statemachine.service.heads import Heads
 from statemachine.service.map_runs import MapRunBook, own_id
 from statemachine.service.mocks import check_test_case
 from statemachine.service.operations import Operations
@@ -117,14 +118,15 @@ class Service:
         self.catalog = Catalog(store, store.settings)
         self.operations = Operations(store)
         self.aliases = Aliases(store, store.settings)
+        self.heads = Heads(store.catalog)  # as starts read them: once a second per name
         self.express = Express(store.settings, store.core, self.connections, self.get_machine,
-                               self.aliases.pin)
+                               self.aliases.pin, self.heads)
         self.map_runs = MapRunBook(store, self._summary)
         self.timings = Timings()
         """This process's start latency and callback wait observations (the API flushes
         them: ``operations.flush_timings``)."""
         self.callbacks = Callbacks(store, self.timings)
-        self.queues = Queues(store)
+        self.queues = Queues(store, self.heads)
         self.logs = ExecutionLogs(store, store.settings.place, self._record)
 
     @classmethod
@@ -219,7 +221,7 @@ class Service:
         as AWS does), its record flagged so that ``$$.Execution`` and the 5-minute limit are
         an EXPRESS execution's (:mod:`.express`), and the answer says ``"express": true``.
         ``express`` None: the machine's type says (read once a second per name at most:
-        :data:`.express.TYPE_TTL_S`); a caller that knows it passes it.
+        :mod:`.heads`); a caller that knows it passes it.
 
         One script round trip (shared with the other starts of the same event-loop turn):
         the script itself reads the latest version from its shard's copy; only a shard that

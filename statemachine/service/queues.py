@@ -3,8 +3,8 @@
 A machine's queue is its ``statemachine:queue`` tag (:data:`~statemachine.language.queues.
 QUEUE_TAG`): the REST define's ``queue`` field writes it, the AWS API's TagResource and
 CreateStateMachine's tags may too; untagging it (or ``queue: "default"``) brings the
-machine back to the default queue.  A start reads it (at most once a second per machine,
-:data:`QUEUE_TTL_S`) into the new record, which keeps it: running executions stay on the
+machine back to the default queue.  A start reads it (with the machine's head, at most once
+a second per machine: :mod:`.heads`) into the new record, which keeps it: running executions stay on the
 queue they started on.  Task states may name a queue of their own (``x-queue``).
 
 For ``/metrics`` (:func:`queue_gauges`) every known queue's waiting work and live workers;
@@ -14,8 +14,6 @@ in, and whether any worker takes the queue its work waits on.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from statemachine.errors import InputError
@@ -24,14 +22,10 @@ from statemachine.language.queues import QUEUE_FIELD, QUEUE_TAG, lane_name, queu
 from statemachine.runtime.clock import now_ms
 from statemachine.runtime.store import Store
 from statemachine.runtime.store.pools import figures, live_workers, register
+from statemachine.service.heads import Heads
 from statemachine.service.resources import MAX_TAGS, too_many_tags
 
-__all__ = ["QUEUE_TTL_S", "Queues", "checked_queue", "queue_gauges", "tagged"]
-
-QUEUE_TTL_S = 1.0
-"""How long a machine's queue read for a start is reused: a queue changed by another API
-process is seen by this one's starts at most this late (one read per name per second,
-shared by the starts that wait for it, keeps a flood of starts on one round trip each)."""
+__all__ = ["Queues", "checked_queue", "queue_gauges", "tagged"]
 
 
 def checked_queue(value: Any) -> str:
@@ -62,28 +56,14 @@ async def tagged(store: Store, tags: dict[str, str]) -> None:
 class Queues:
     """Machines' queues and the pools' figures over one store (``service.queues``)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, heads: Heads) -> None:
         self._store = store
-        self._cached: dict[str, tuple[float, str | None]] = {}
-        self._reading: dict[str, asyncio.Future[str | None]] = {}
+        self._heads = heads
 
     async def of(self, machine: str) -> str | None:
-        """The queue ``machine``'s new executions go to (None: the default queue)."""
-        cached = self._cached.get(machine)
-        if cached is not None and time.monotonic() - cached[0] < QUEUE_TTL_S:
-            return cached[1]
-        reading = self._reading.get(machine)
-        if reading is None:
-            reading = self._reading[machine] = asyncio.ensure_future(self._read(machine))
-            reading.add_done_callback(lambda _: self._reading.pop(machine, None))
-        return await asyncio.shield(reading)
-
-    async def _read(self, machine: str) -> str | None:
-        queue = (await self._store.catalog.head(machine)).queue
-        if len(self._cached) > 10_000:
-            self._cached.clear()
-        self._cached[machine] = (time.monotonic(), queue)
-        return queue
+        """The queue ``machine``'s new executions go to (None: the default queue), read with
+        its head (:mod:`.heads`: at most once a second per machine)."""
+        return (await self._heads.of(machine)).queue
 
     async def assign(self, machine: str, queue: str) -> None:
         """Make ``queue`` (checked) the queue of ``machine``'s new executions."""
@@ -91,7 +71,7 @@ class Queues:
             await self._store.catalog.untag("m", machine, [QUEUE_TAG])
         elif await self._store.catalog.tag("m", machine, {QUEUE_TAG: queue}, MAX_TAGS) is None:
             raise too_many_tags()
-        self._cached.pop(machine, None)
+        self._heads.forget(machine)
         await register(self._store.core, [queue])
 
     async def describe(self, record: Execution) -> dict[str, Any]:
