@@ -182,7 +182,7 @@ def test_one_executions_span_tree_reaches_the_collector(traced: Traced) -> None:
     done = _until("end", lambda: (d := _rest(service, f"/v1/executions/{execution_id}"))
                   ["status"] != "RUNNING" and d)
     assert done["status"] == "SUCCEEDED", done
-    expected = 15  # execution, 4 states, 3 attempts, 2 requests, 3 server spans, 2 iterations
+    expected = 16  # execution, 4 states, 3 attempts, 3 requests, 3 server spans, 2 iterations
     spans = _until("whole tree", lambda: len(sink.trace(CALLER[0])) >= expected + 2
                    and sink.trace(CALLER[0]))  # + the two iterations' Each states
 
