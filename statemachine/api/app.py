@@ -23,7 +23,12 @@ from statemachine.api.metrics import RECEIVED, Metrics, flush_timings
 from statemachine.api.problems import MAX_DEFINITION_BYTES, Handler, error_middleware
 from statemachine.api.routes import add_routes
 
-__all__ = ["create_app"]
+__all__ = ["COUNTED_METHODS", "create_app"]
+
+COUNTED_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+"""The methods the requests counter names; any other is ``other``: a method is any HTTP
+token to aiohttp's pure-Python parser, and a series each would grow ``/metrics`` without
+bound for callers with no key."""
 
 
 def create_app(service: Any, *, workers: Sequence[Any] = (),
@@ -93,6 +98,7 @@ async def _count_and_audit(request: web.Request, handler: Handler) -> web.Stream
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[METRICS].requests.inc(request.method, route, str(status))
+        method = request.method if request.method in COUNTED_METHODS else "other"
+        request.app[METRICS].requests.inc(method, route, str(status))
         if request.method not in READS and not request.get(READ_ONLY, False):
             audit(request, status)
