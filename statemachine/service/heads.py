@@ -49,6 +49,8 @@ class Heads:
 
     async def _read(self, name: str) -> Head:
         head = await self._catalog.head(name)
+        if head.latest is None:  # no such machine: not kept, its create is seen at once
+            return head
         if len(self._cached) >= MAX_NAMES:
             self._cached.clear()
         self._cached[name] = (time.monotonic(), head)

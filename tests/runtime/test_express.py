@@ -86,6 +86,18 @@ async def test_the_machine_type_and_the_request_are_checked(runtime: Any) -> Non
         assert getattr(missing.value, "code", None) == "StateMachineDoesNotExist"
 
 
+async def test_a_machine_made_right_after_a_refused_start_is_started_as_its_type(
+        runtime: Any) -> None:
+    """The starts' head cache keeps no answer for a machine that does not exist: its
+    create, a moment later, is seen by the next start (an EXPRESS start flagged so)."""
+    async with runtime() as rt:
+        with pytest.raises(Exception) as missing:
+            await rt.service.start("later", {})
+        assert getattr(missing.value, "code", None) == "StateMachineDoesNotExist"
+        await _express(rt, "later", CONTEXT)
+        assert (await rt.service.start("later", {}))["express"] is True
+
+
 async def test_a_definitions_timeout_ends_a_sync_run_timed_out(runtime: Any) -> None:
     async with runtime() as rt:
         await _express(rt, "slow", {"TimeoutSeconds": 1, "StartAt": "Nap", "States": {
